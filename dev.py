@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Set up plateau's environment and run it: the two quick-start commands.
+
+    python3 dev.py start   # create .venv, install the locked runtime, run the main job
+    python3 dev.py test    # create .venv, install the locked test set, run the whole test suite
+
+Needs only Python >= 3.11 (standard library). The virtual environment lives in ``.venv``
+beside this file; the pinned versions come from ``requirements/lock.txt`` (runtime) and
+``requirements/test-lock.txt`` (runtime + tests), generated from ``pyproject.toml`` with
+``uv pip compile`` (see README, "Updating the lock").  A stamp file records which lock was
+installed so a second run skips the install.
+
+Extra arguments after the sub-command go to the program: ``python3 dev.py start -- --port 9000``
+or ``python3 dev.py test -k pool``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+LOCKS = {
+    "runtime": ROOT / "requirements" / "lock.txt",
+    "test": ROOT / "requirements" / "test-lock.txt",
+}
+
+
+def say(message: str) -> None:
+    print(f"[plateau setup] {message}", flush=True)
+
+
+def run(cmd: list[str | os.PathLike[str]], **kwargs) -> None:
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        say(f"command failed ({result.returncode}): {' '.join(str(c) for c in cmd)}")
+        sys.exit(result.returncode)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("plateau needs Python 3.11 or newer; run this script with python3.11.")
+    if not PY.exists():
+        say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+
+
+def ensure_installed(kind: str) -> None:
+    """Install the locked requirements of ``kind`` (and plateau itself, editable) once."""
+    ensure_venv()
+    lock = LOCKS[kind]
+    digest = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".plateau-{kind}.sha256"
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    say(f"installing locked {kind} requirements ({lock.relative_to(ROOT)})")
+    quiet = ["--quiet"] if os.environ.get("CI") else []
+    run([PY, "-m", "pip", "install", *quiet, "--disable-pip-version-check", "--upgrade", "pip"])
+    run([PY, "-m", "pip", "install", *quiet, "--disable-pip-version-check", "-r", lock])
+    run([PY, "-m", "pip", "install", *quiet, "--disable-pip-version-check", "--no-deps", "-e", "."])
+    stamp.write_text(digest)
+
+
+def cmd_start(args: list[str]) -> int:
+    ensure_installed("runtime")
+    plateau = BIN / "plateau"
+    return subprocess.call([str(plateau), *(args or ["start"])], cwd=ROOT)
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_installed("test")
+    setup = ROOT / "tests" / "setup_system.py"
+    if setup.exists():  # system packages the browser/database tests need (Chromium, PostgreSQL)
+        run([PY, setup])
+    workers = ["-n", "auto"] if shutil.which("nproc") or os.cpu_count() else []
+    code = subprocess.call([str(PY), "-m", "pytest", *workers, *args], cwd=ROOT)
+    if code == 5:
+        say("pytest collected no tests: treated as a failure")
+        return 1
+    return code
+
+
+def main(argv: list[str]) -> int:
+    commands = {"start": cmd_start, "test": cmd_test}
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    rest = argv[1:]
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return commands[argv[0]](rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

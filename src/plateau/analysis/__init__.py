@@ -1,0 +1,1 @@
+"""plateau.analysis."""

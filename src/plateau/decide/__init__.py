@@ -1,0 +1,1 @@
+"""plateau.decide."""

@@ -1,0 +1,7 @@
+"""plateau.meta: the numerical core of plateau.
+
+Effect sizes, pooling, heterogeneity, subgroups and meta-regression, 2x2 pooling,
+sensitivity and small-study-effect methods, network meta-analysis.  NumPy/SciPy only,
+no I/O and no plotting.  Every function is vectorised over a batch of meta-analyses
+(rows of a 2-D array, NaN where a study is absent); a single analysis is a batch of one.
+"""
