@@ -249,11 +249,11 @@ def save_forest(plot: ForestPlot, path: str | Path) -> Path:
         from plateau.errors import PlateauError
 
         raise PlateauError(f"{path}: plot format must be .svg, .png or .pdf, not '.{suffix}'")
-    with matplotlib.rc_context({"svg.fonttype": "none"}):  # real, selectable text in SVG
-        fig = draw_forest(plot)
+    fig = draw_forest(plot)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format=suffix, dpi=150 if suffix == "png" else None, bbox_inches="tight")
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # real, selectable text in SVG
+            fig.savefig(path, format=suffix, dpi=150 if suffix == "png" else None, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
