@@ -44,6 +44,7 @@ def _root(
 def _register() -> None:
     """Attach the command groups (one module each)."""
     from plateau.cli import start  # noqa: F401  (defines `plateau start`)
+    from plateau.cli import serve  # noqa: F401  (defines `plateau serve`)
 
 
 _register()

@@ -1,0 +1,27 @@
+"""`plateau serve`: the web application on the embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from plateau.cli import app
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    evidence: Optional[Path] = typer.Option(None, help="Folder or file of evidence to serve instead of the bundled base."),
+    database_url: Optional[str] = typer.Option(None, help="SQLAlchemy URL; default SQLite under ./var/."),
+) -> None:
+    """Serve the plateau web app (evidence, analyses, decision aid, monitoring)."""
+    import uvicorn
+
+    from plateau.web.app import WebSettings, create_app
+
+    web_app = create_app(WebSettings(evidence_path=evidence, database_url=database_url))
+    typer.echo(f"plateau is serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(web_app, host=host, port=port, log_level="info")
