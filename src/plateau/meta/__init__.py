@@ -5,3 +5,8 @@ sensitivity and small-study-effect methods, network meta-analysis.  NumPy/SciPy 
 no I/O and no plotting.  Every function is vectorised over a batch of meta-analyses
 (rows of a 2-D array, NaN where a study is absent); a single analysis is a batch of one.
 """
+
+from plateau.meta._common import ConvergenceWarning, MetaWarning
+from plateau.meta.pool import PoolResult, pool
+
+__all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning"]

@@ -1,0 +1,203 @@
+"""Pooling: the equal-effects and random-effects models (metafor's ``rma.uni`` without moderators).
+
+:func:`pool` fits  y_i = mu + u_i + e_i,  e_i ~ N(0, v_i),  u_i ~ N(0, tau^2)  for one analysis
+(1-D arrays) or for a batch (2-D arrays, one row per analysis, NaN where a study is absent),
+through the same vectorised code (:mod:`plateau.meta._engine`).
+
+Estimate: mu_hat = sum w_i y_i / sum w_i with w_i = 1/(v_i + tau^2), Var = 1/sum w_i
+(Hedges & Vevea 1998; DerSimonian & Laird 1986).  Tests and CIs:
+
+* ``test="z"``: Wald test and CI with the standard normal.
+* ``test="knha"``: Hartung & Knapp (2001), Sidik & Jonkman (2002): Var is multiplied by
+  s^2 = sum w_i (y_i - mu_hat)^2 / (k - 1) and t_{k-1} replaces the normal.
+* ``test="adhoc"``: as ``knha`` with s^2 truncated below at 1 (Knapp & Hartung 2003;
+  Jackson et al. 2017).
+
+Heterogeneity (Higgins & Thompson 2002, metafor conventions): Q = sum (y_i - mu_FE)^2 / v_i on
+k - 1 df; for random-effects fits I^2 = 100 tau^2/(tau^2 + v~), H^2 = 1 + tau^2/v~ with the
+"typical" within-study variance v~ = (k-1)/tr P (Higgins & Thompson 2002, eq. 9); for the
+equal-effects model I^2 = max(0, 100 (Q - (k-1))/Q) and H^2 = Q/(k-1).
+
+Prediction interval (Higgins, Thompson & Spiegelhalter 2009): mu_hat +- c sqrt(se^2 + tau^2) with
+c = the CI's critical value (z, or t_{k-1} under knha/adhoc) as metafor 3.8's ``predict.rma``
+(``prediction="metafor"``), or c = t_{k-1} (``"t_k1"``, R meta's default "V") or t_{k-2}
+(``"t_k2"``, Higgins et al. 2009; R meta's "HTS").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from plateau.errors import PlateauError
+from plateau.meta import _engine
+from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged
+
+__all__ = ["pool", "PoolResult", "METHODS", "TESTS", "PREDICTIONS", "check_method"]
+
+METHODS = _engine.METHODS
+TESTS = _engine.TESTS
+PREDICTIONS = _engine.PREDICTIONS
+
+
+def check_method(method: str, test: str, level: float) -> None:
+    """Raise :class:`PlateauError` for an unknown method/test name or a level outside (0, 1)."""
+    if method not in METHODS:
+        raise PlateauError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise PlateauError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise PlateauError(f"level must be a probability in (0, 1), e.g. 0.95; got {level!r}")
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """Result of :func:`pool`.  Scalars (Python floats) for one analysis, (B,) arrays for a batch.
+
+    ``weights`` are percent weights per study (metafor's ``weights()``): 100 w_i / sum w_i with
+    w_i = 1/(v_i + tau^2), or the user weights when given; NaN marks an absent study.
+    ``se_tau2`` is NaN for the equal-effects model (no tau^2 is estimated).
+    """
+
+    estimate: Any
+    se: Any
+    zval: Any
+    pval: Any
+    ci_low: Any
+    ci_high: Any
+    tau2: Any
+    se_tau2: Any
+    i2: Any
+    h2: Any
+    q: Any
+    q_df: Any
+    q_pval: Any
+    pi_low: Any
+    pi_high: Any
+    weights: Any
+    k: Any
+    method: str
+    test: str
+    level: float
+    prediction: str
+    converged: Any
+    iterations: Any
+    tau2_fixed: bool = False
+    df: Any = None
+    batch: bool = field(default=False)
+
+    @property
+    def tau(self):
+        return np.sqrt(self.tau2) if self.batch else float(np.sqrt(self.tau2))
+
+    def to_dict(self) -> dict:
+        keys = ["estimate", "se", "zval", "pval", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2",
+                "q", "q_df", "q_pval", "pi_low", "pi_high", "weights", "k", "method", "test", "level",
+                "prediction", "converged", "iterations", "tau2_fixed", "df"]
+        return {key: jsonable(getattr(self, key)) for key in keys}
+
+    def summary(self) -> str:
+        if self.batch:
+            n = len(self.estimate)
+            nc = int(np.sum(~np.asarray(self.converged)))
+            return (f"{n} meta-analyses ({self.method}, test={self.test}); "
+                    f"k from {int(np.min(self.k))} to {int(np.max(self.k))}; "
+                    f"{nc} not converged; median estimate {np.median(self.estimate):.4g}, "
+                    f"median tau^2 {np.median(self.tau2):.4g}")
+        model = "Equal-effects" if self.method in ("EE", "FE") else f"Random-effects ({self.method})"
+        stat = "z" if self.test == "z" else f"t({self.df:g})"
+        lvl = f"{100 * self.level:g}%"
+        lines = [
+            f"{model} model, k = {self.k}, test = {self.test}",
+            f"estimate {self.estimate:.4f} (se {self.se:.4f}), {stat} = {self.zval:.3f}, p = {self.pval:.4g}",
+            f"{lvl} CI {self.ci_low:.4f} to {self.ci_high:.4f}",
+        ]
+        if self.method not in ("EE", "FE"):
+            lines.append(f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
+            lines.append(f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} ({self.prediction})")
+        else:
+            lines.append(f"I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
+        lines.append(f"Q({self.q_df:g}) = {self.q:.3f}, p = {self.q_pval:.4g}")
+        if not self.converged:
+            lines.append(f"WARNING: the {self.method} estimator did not converge ({self.iterations} iterations)")
+        return "\n".join(lines)
+
+
+def pool(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95, weights=None,
+         tau2=None, prediction: str = "metafor") -> PoolResult:
+    """Pool effect sizes ``yi`` with sampling variances ``vi`` (metafor ``rma.uni(yi, vi, ...)``).
+
+    Parameters
+    ----------
+    yi, vi : array_like, 1-D (k,) or 2-D (B, k)
+        Effect sizes (e.g. log hazard ratios) and their sampling variances.  In a 2-D batch a
+        study absent from a row is NaN in both arrays.
+    method : {"EE", "FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ"}
+        tau^2 estimator (see :func:`plateau.meta._engine.estimate_tau2` for formulas and papers);
+        "EE"/"FE" is the equal-effects (common-effect) model.
+    test : {"z", "knha", "adhoc"}
+    level : float
+        Confidence level of the CI and prediction interval.
+    weights : array_like, optional
+        User weights a_i (required by "GENQ").  As in metafor, the estimate then uses these
+        weights with the sandwich variance sum a_i^2 (v_i + tau^2) / (sum a_i)^2.
+    tau2 : float or array_like (B,), optional
+        Fix tau^2 at this value instead of estimating it (metafor's ``tau2=``).
+    prediction : {"metafor", "t_k1", "t_k2"}
+        Critical value of the prediction interval (see the module docstring).
+
+    Returns
+    -------
+    PoolResult
+    """
+    check_method(method, test, level)
+    if prediction not in PREDICTIONS:
+        raise PlateauError(f"unknown prediction {prediction!r}; choose one of {', '.join(PREDICTIONS)}")
+    if method == "GENQ" and weights is None:
+        raise PlateauError("method='GENQ' needs user weights: pass weights=")
+    y, v, m, is_1d, w_user = prepare_batch(yi, vi, weights=weights)
+    B, kk = y.shape
+    tau2_fixed = None
+    if tau2 is not None and method not in ("EE", "FE"):
+        tau2_fixed = np.asarray(tau2, dtype=float)
+        if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != B):
+            raise PlateauError(f"tau2 must be a number or one value per analysis ({B}); got shape {tau2_fixed.shape}")
+        if not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
+            raise PlateauError(f"tau2 must be finite and >= 0; got {tau2!r}")
+        tau2_fixed = np.broadcast_to(tau2_fixed, (B,))
+    mf = m.astype(float)
+    X = mf[:, :, None]
+    res = _engine.fit(y, v, mf, X, method=method, test=test, level=level, weights=w_user,
+                      tau2_fixed=tau2_fixed)
+    k = res["k"]
+    if prediction == "t_k2" and np.any(k < 3):
+        raise PlateauError("prediction='t_k2' needs k >= 3 studies in every analysis (t with k-2 df)")
+    estimate = res["coef"][:, 0]
+    se = res["se"][:, 0]
+    if prediction == "metafor":
+        crit = res["crit"]
+    else:
+        crit = stats.t.isf((1 - level) / 2, k - (1 if prediction == "t_k1" else 2))
+    half = crit * np.sqrt(se ** 2 + res["tau2"])
+    wts = w_user if w_user is not None else res["w"]
+    pct = np.where(m, 100 * wts / wts.sum(1, keepdims=True), np.nan)
+    conv = res["converged"]
+    if not conv.all():
+        warn_not_converged(f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER)
+    df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
+
+    def o(a):
+        return as_output(a, is_1d)
+
+    return PoolResult(
+        estimate=o(estimate), se=o(se), zval=o(res["zval"][:, 0]), pval=o(res["pval"][:, 0]),
+        ci_low=o(res["ci_low"][:, 0]), ci_high=o(res["ci_high"][:, 0]), tau2=o(res["tau2"]),
+        se_tau2=o(res["se_tau2"]), i2=o(res["i2"]), h2=o(res["h2"]), q=o(res["qe"]),
+        q_df=o(res["qe_df"].astype(np.int64)), q_pval=o(res["qe_pval"]),
+        pi_low=o(estimate - half), pi_high=o(estimate + half), weights=o(pct), k=o(k),
+        method=method, test=test, level=float(level), prediction=prediction,
+        converged=o(conv), iterations=o(res["iterations"]), tau2_fixed=tau2_fixed is not None,
+        df=o(df.astype(float)), batch=not is_1d)
