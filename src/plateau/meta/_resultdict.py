@@ -1,0 +1,79 @@
+"""Small helpers shared by the result objects of ``mh``, ``sensitivity`` and ``bias``.
+
+Private module: converting NumPy values to JSON-ready Python values and formatting numbers
+for ``summary()`` texts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from plateau.errors import PlateauError
+
+
+def jsonable(value: Any) -> Any:
+    """Convert ``value`` to JSON-ready Python objects (NaN and inf become None)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def dataclass_dict(obj: Any) -> dict[str, Any]:
+    """``to_dict()`` for a frozen dataclass result: every field, JSON-ready."""
+    return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """Format a scalar for a summary line (``NA`` for missing values)."""
+    if value is None:
+        return "NA"
+    value = float(value)
+    if math.isnan(value):
+        return "NA"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}"
+
+
+def fmt_p(value: Any) -> str:
+    """Format a p-value as metafor prints it (``<.0001`` below 1e-4)."""
+    if value is None or math.isnan(float(value)):
+        return "NA"
+    value = float(value)
+    return "<.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def check_level(level: float) -> float:
+    """Validate a confidence level given as a fraction in (0, 1)."""
+    try:
+        level = float(level)
+    except (TypeError, ValueError):
+        raise PlateauError(f"level must be a number in (0, 1), got {level!r}") from None
+    if not (0.0 < level < 1.0):
+        raise PlateauError(f"level must be in (0, 1) (e.g. 0.95), got {level!r}")
+    return level
+
+
+def scalarize(value: Any, batch: bool) -> Any:
+    """Return Python floats for a single analysis, arrays for a batch."""
+    if batch:
+        return np.asarray(value, dtype=float)
+    arr = np.asarray(value, dtype=float)
+    return float(arr.reshape(-1)[0])
