@@ -139,7 +139,7 @@ def _lik_state(y, v, m, X, tau2, reml: bool):
     w = m / (v + tau2[:, None])
     coef, r, S_inv = wls(y, X, w)
     wr = w * r
-    ypppy_a = np.einsum("bk,bk->b", wr * w, r)            # sum w^3 r^2
+    ypppy_a = np.einsum("bk,bk->b", wr * w, wr)           # sum w^3 r^2
     if X.shape[2] == 1:
         g = np.einsum("bk,bk->b", X[:, :, 0], w * wr)
         ypppy = ypppy_a - S_inv[:, 0, 0] * g * g
