@@ -232,3 +232,13 @@ run_network("franchini2012", fr, "Placebo", "MD")
 two <- names(which(table(h$study) == 2))
 hass2 <- hass[hass$study %in% two, ]
 run_network("hasselblad1998_twoarm", hass2, "no_contact", "OR", two_arm_split = TRUE)
+
+# worked example for `plateau nma` (examples/nma/pairs.csv): the Hasselblad network with
+# author-year study labels, log odds ratios of quitting smoking
+lab <- paste(sub(" et al\\.", "", h$authors), h$year)
+ex <- log_odds_arms(lab, h$trt, h$xi, h$ni)
+ex <- ex[order(ex$study, ex$treat), ]
+ep <- all_pairs(ex)
+write.csv(data.frame(study = ep$study, treat1 = ep$treat1, treat2 = ep$treat2,
+                     TE = sprintf("%.10f", ep$TE), seTE = sprintf("%.10f", ep$seTE)),
+          file.path("examples", "nma", "pairs.csv"), row.names = FALSE, quote = FALSE)

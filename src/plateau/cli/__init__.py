@@ -45,6 +45,7 @@ def _register() -> None:
     """Attach the command groups (one module each)."""
     from plateau.cli import start  # noqa: F401  (defines `plateau start`)
     from plateau.cli import serve  # noqa: F401  (defines `plateau serve`)
+    from plateau.cli import nma  # noqa: F401  (defines `plateau nma`)
 
 
 _register()

@@ -573,20 +573,18 @@ class LeagueTable:
     def summary(self, digits: int = 2) -> str:
         """Lower triangle: row vs column estimate with CI (netmeta's league layout)."""
         names = self.treatments
-        width = max(12, max(len(t) for t in names) + 1)
-        lines = []
+        grid = []
         for i, a in enumerate(names):
-            cells = []
+            row = []
             for j in range(len(names)):
                 if j < i:
-                    cells.append(f"{self.estimate[i, j]:.{digits}f} "
-                                 f"({self.ci_low[i, j]:.{digits}f}, {self.ci_high[i, j]:.{digits}f})")
-                elif j == i:
-                    cells.append(a)
+                    row.append(f"{self.estimate[i, j]:.{digits}f} "
+                               f"({self.ci_low[i, j]:.{digits}f}, {self.ci_high[i, j]:.{digits}f})")
                 else:
-                    cells.append("")
-            lines.append(" | ".join(c.ljust(width) for c in cells).rstrip())
-        return "\n".join(lines)
+                    row.append(a if j == i else "")
+            grid.append(row)
+        width = max(len(c) for row in grid for c in row)
+        return "\n".join("  ".join(c.ljust(width) for c in row).rstrip() for row in grid)
 
     def to_dict(self) -> dict[str, Any]:
         return {"treatments": list(self.treatments), "level": self.level, "pairs": _jsonable(self.pairs())}
