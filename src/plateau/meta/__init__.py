@@ -8,5 +8,8 @@ no I/O and no plotting.  Every function is vectorised over a batch of meta-analy
 
 from plateau.meta._common import ConvergenceWarning, MetaWarning
 from plateau.meta.pool import PoolResult, pool
+from plateau.meta.regression import (MetaRegressionResult, RegressionPrediction, SubgroupResult,
+                                     meta_regression, subgroup_analysis)
 
-__all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning"]
+__all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning", "meta_regression",
+           "MetaRegressionResult", "RegressionPrediction", "subgroup_analysis", "SubgroupResult"]

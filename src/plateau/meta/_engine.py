@@ -421,6 +421,13 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
     mf = m.astype(float)
     k = mf.sum(1)
     dfr = k - p
+    R_inv = None
+    if p > 1:
+        # Work in an orthonormal basis of the column space (X = QR): every tau^2 estimator and Q
+        # depends on X only through that space, and Q'WQ is far better conditioned than X'WX
+        # (e.g. an intercept next to calendar years); coefficients are mapped back with R^{-1}.
+        X, R = np.linalg.qr(X)
+        R_inv = np.linalg.inv(R)
     if method in ("EE", "FE"):
         tau2 = np.zeros(B)
         se_tau2 = np.full(B, np.nan)
@@ -438,6 +445,9 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
         vb = SA_inv @ meat @ SA_inv
     else:
         vb = S_inv.copy()
+    if R_inv is not None:
+        coef = np.einsum("bpq,bq->bp", R_inv, coef)
+        vb = R_inv @ vb @ np.swapaxes(R_inv, 1, 2)
     if test in ("knha", "adhoc"):
         s2w = np.where(rss_knha <= np.finfo(float).eps, 0.0, rss_knha / dfr)
         if test == "adhoc":
