@@ -30,6 +30,7 @@ TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
 NAV_ITEMS: list[tuple[str, str]] = [
     ("/", "Home"),
+    ("/evidence", "Evidence"),
 ]
 
 
@@ -62,6 +63,12 @@ def page(request: Request, template: str, *, title: str, active_nav: str | None 
     )
 
 
+def _load_evidence(settings: WebSettings):
+    from plateau.evidence import load_bundled, load_path
+
+    return load_path(settings.evidence_path) if settings.evidence_path else load_bundled()
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
@@ -80,7 +87,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.nav_items = list(NAV_ITEMS)
-    app.state.evidence_version = None
+    app.state.evidence = _load_evidence(settings)
+    app.state.evidence_version = app.state.evidence.version
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     @app.exception_handler(PlateauError)
@@ -108,6 +116,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             return page(request, "error.html", title="Not found" if exc.status_code == 404 else "Error",
                         status_code=exc.status_code, message=str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    from plateau.web import evidence_routes
+
+    app.include_router(evidence_routes.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request):

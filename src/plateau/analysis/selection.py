@@ -1,0 +1,459 @@
+"""Which trials an analysis includes, what each contributes, and why the others are excluded.
+
+Rules, applied to every trial of the evidence base in order (the first that fails gives the
+exclusion reason):
+
+1. ``trials`` / ``exclude_trials`` of the spec.
+2. Setting, age group and randomisation point of the trial.
+3. Comparisons of the selected kinds and control types whose *tested agents* include one of the
+   spec's agents; with ``exclude_packages`` no induction + maintenance packages, with
+   ``exclude_active_controls`` only observation/placebo controls.
+4. Outcome: the whole randomised population (no subgroup estimates); for disease control the first
+   of PFS, EFS, TTP (spec order) with a usable estimate.
+5. Report: the latest report (status ``latest``/``latest_available``); if it has no usable effect,
+   the most recent earlier report that has one, flagged *earlier report* (not allowed with
+   ``latest_only``).
+6. Effect: log HR and its SE, from, in order of preference, HR with CI; log HR with SE; O-E and V;
+   HR with an exact p-value; then, flagged *approximate* (not allowed with
+   ``exclude_approximate``), the p-value with the number of events, and per-arm medians with
+   events under an exponential model (Parmar et al., Stat Med 1998;17:2815; Tierney et al.,
+   Trials 2007;8:16).
+7. ``primary_sources_only``: the estimate's source must be the trial's own publication.
+8. No patient counts twice: comparisons that share an arm, or that the evidence declares
+   overlapping (``overlaps_with``, e.g. Myeloma IX's combined and pathway-specific analyses), are
+   never used together.  Comparisons of one population (a pathway) are preferred, then every further
+   comparison that shares no patient with those already chosen; the others are listed as excluded.
+   Setting and age group are those of the comparison when the evidence gives them (e.g. the
+   intensive pathway is post-ASCT), else the trial's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from plateau.analysis.spec import AnalysisSpec
+from plateau.errors import PlateauError
+from plateau.evidence.base import EvidenceBase, citation
+from plateau.evidence.schema import (
+    AdverseEvent,
+    Arm,
+    Comparison,
+    ComparisonKind,
+    ControlType,
+    Estimate,
+    EstimateStatus,
+    Outcome,
+    SourceKind,
+    Trial,
+)
+from plateau.meta import effects
+
+DERIVATION_LABELS = {
+    "hr_ci": "HR with CI",
+    "log_hr_se": "log HR with SE",
+    "oe_v": "O-E and V (log-rank)",
+    "hr_p": "HR with exact p-value",
+    "p_events": "p-value and number of events (approximate)",
+    "medians": "medians and events, exponential model (approximate)",
+    "counts": "events per arm",
+    "percent_counts": "events derived from percentages and arm sizes (approximate)",
+    "odds_ratio_ci": "odds ratio with CI",
+}
+APPROXIMATE_DERIVATIONS = {"p_events", "medians", "percent_counts"}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a number was read."""
+
+    citation: str
+    pmid: str | None
+    doi: str | None
+    url: str | None
+    location: str | None
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"citation": self.citation, "pmid": self.pmid, "doi": self.doi, "url": self.url,
+                "location": self.location, "kind": self.kind}
+
+    @property
+    def link(self) -> str | None:
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        return self.url
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One trial's contribution to an analysis: an effect on the log scale with its SE."""
+
+    trial_id: str
+    trial_name: str
+    label: str
+    comparison_id: str
+    comparison_kind: str
+    control_type: str
+    setting: str
+    age_group: str
+    randomisation_point: str
+    tested_agents: tuple[str, ...]
+    experimental: str
+    control: str
+    outcome: str
+    measure: str  #: "HR", "RR" or "OR"
+    yi: float  #: log effect
+    sei: float
+    n_experimental: int | None
+    n_control: int | None
+    derivation: str
+    approximate: bool
+    earlier_report: bool
+    report: str
+    status: str
+    median_followup_months: float | None
+    source: SourceRef
+    events_experimental: int | None = None
+    events_control: int | None = None
+
+    @property
+    def estimate(self) -> float:
+        return math.exp(self.yi)
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(1 - (1 - level) / 2)
+        return math.exp(self.yi - z * self.sei), math.exp(self.yi + z * self.sei)
+
+    @property
+    def n_total(self) -> int | None:
+        if self.n_experimental is None or self.n_control is None:
+            return None
+        return self.n_experimental + self.n_control
+
+    def group_value(self, by: str) -> str:
+        if by == "agent":
+            return "+".join(self.tested_agents) or "none"
+        return str(getattr(self, by))
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    trial_id: str
+    trial_name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"trial_id": self.trial_id, "trial_name": self.trial_name, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Selection:
+    contributions: tuple[Contribution, ...]
+    exclusions: tuple[Exclusion, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _source_ref(trial: Trial, source_id: str) -> SourceRef:
+    s = trial.source(source_id)
+    return SourceRef(citation(s), s.pmid, s.doi, s.url, s.location, s.kind.value)
+
+
+def _label(trial: Trial, source_id: str, comparison: Comparison) -> str:
+    """``Myeloma IX (Morgan 2013)``; the comparison id is added when the trial has several."""
+    s = trial.source(source_id)
+    name = trial.acronym or trial.name
+    if len(trial.comparisons) > 1:
+        name = f"{name}, {comparison.id.replace('_', ' ')}"
+    who = s.first_author.split()[0].rstrip(",") if s.first_author else None
+    if who and s.year:
+        return f"{name} ({who} {s.year})"
+    return name
+
+
+def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
+    """``(log HR, SE, derivation)`` from an estimate, or None if it has no usable effect."""
+    if e.has_hr_ci:
+        es = effects.log_hr_from_ci(e.hr, e.ci_low, e.ci_high, level=e.ci_level)
+        return float(es.yi), math.sqrt(float(es.vi)), "hr_ci"
+    if e.log_hr is not None and e.se_log_hr is not None:
+        return e.log_hr, e.se_log_hr, "log_hr_se"
+    if e.o_minus_e is not None and e.variance is not None:
+        es = effects.log_hr_from_oe(e.o_minus_e, e.variance)
+        return float(es.yi), math.sqrt(float(es.vi)), "oe_v"
+    parsed = e.p_value_parsed
+    exact_p = parsed is not None and parsed[0] == "=" and 0 < parsed[1] < 1
+    if e.hr is not None and exact_p and e.hr != 1:
+        es = effects.log_hr_from_p(e.hr, parsed[1])
+        return float(es.yi), math.sqrt(float(es.vi)), "hr_p"
+    events = None
+    if e.events_experimental is not None and e.events_control is not None:
+        events = e.events_experimental + e.events_control
+    if exact_p and events:
+        favours = _direction(e)
+        if favours is not None:
+            es = effects.log_hr_from_p_events(parsed[1], events, favours_experimental=favours)
+            return float(es.yi), math.sqrt(float(es.vi)), "p_events"
+    if (e.median_experimental and e.median_control and not e.median_experimental_not_reached
+            and not e.median_control_not_reached and e.events_experimental and e.events_control):
+        es = effects.log_hr_from_medians(e.median_experimental, e.median_control,
+                                         e.events_experimental, e.events_control)
+        return float(es.yi), math.sqrt(float(es.vi)), "medians"
+    return None
+
+
+def _direction(e: Estimate) -> bool | None:
+    """Whether the experimental arm did better, from the HR, medians or rates printed."""
+    if e.hr is not None and e.hr != 1:
+        return e.hr < 1
+    if e.median_experimental is not None and e.median_control is not None \
+            and e.median_experimental != e.median_control:
+        return e.median_experimental > e.median_control
+    if e.median_experimental_not_reached and not e.median_control_not_reached:
+        return True
+    if e.rate_experimental is not None and e.rate_control is not None and e.rate_experimental != e.rate_control:
+        return e.rate_experimental > e.rate_control
+    return None
+
+
+def _why_unusable(e: Estimate) -> str:
+    parsed = e.p_value_parsed
+    if e.hr is not None and not e.has_hr_ci:
+        if parsed is None:
+            return "HR without CI and without an exact p-value"
+        return f"HR without CI; p {e.p_value} is not exact"
+    if parsed is not None and parsed[0] != "=":
+        return f"only p {e.p_value} (an inequality) without HR or CI"
+    if e.median_experimental or e.median_control:
+        return "medians without numbers of events (no HR, CI or SE)"
+    return "no HR, CI, SE or O-E/V"
+
+
+def _binary_counts(e_events, e_n, c_events, c_n, e_pct, c_pct, x: Arm, k: Arm):
+    """Counts per arm; from percentages and randomised arm sizes when counts are missing."""
+    if None not in (e_events, e_n, c_events, c_n):
+        return (e_events, e_n, c_events, c_n), "counts"
+    n_e = e_n or x.n_randomised
+    n_c = c_n or k.n_randomised
+    if None not in (e_pct, c_pct, n_e, n_c):
+        return (round(e_pct * n_e / 100), n_e, round(c_pct * n_c / 100), n_c), "percent_counts"
+    return None, None
+
+
+def _grade_matches(grade: str, wanted: str) -> bool:
+    if wanted == "any":
+        return grade == "any"
+    # grade >= 3: "3", "4", "5", "3-4", "3-5", ">=3", "4-5"
+    if grade.startswith(">="):
+        return int(grade[2:]) >= 3
+    if "-" in grade:
+        low, _high = (int(v) for v in grade.split("-"))
+        return low >= 3
+    return grade.isdigit() and int(grade) >= 3
+
+
+def select(spec: AnalysisSpec, base: EvidenceBase) -> Selection:
+    """Apply the rules of this module to every trial of ``base``."""
+    for trial_id in (*spec.trials, *spec.exclude_trials):
+        base.trial(trial_id)  # unknown ids are an error, named
+    wanted_trials = {base.trial(t).id for t in spec.trials}
+    dropped_trials = {base.trial(t).id for t in spec.exclude_trials}
+    contributions: list[Contribution] = []
+    exclusions: list[Exclusion] = []
+    for trial in base.trials:
+        outcome = _select_trial(spec, trial, wanted_trials, dropped_trials)
+        if isinstance(outcome, str):
+            exclusions.append(Exclusion(trial.id, trial.name, outcome))
+        else:
+            chosen, others = outcome
+            contributions.extend(chosen)
+            exclusions.extend(Exclusion(trial.id, trial.name, reason) for reason in others)
+    return Selection(tuple(contributions), tuple(exclusions))
+
+
+def _overlap(trial: Trial, a: Comparison, b: Comparison) -> bool:
+    """Whether two comparisons share patients: a common arm, or declared ``overlaps_with``."""
+    return (bool({a.experimental_arm, a.control_arm} & {b.experimental_arm, b.control_arm})
+            or b.id in a.overlaps_with or a.id in b.overlaps_with)
+
+
+def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
+    if wanted_trials and trial.id not in wanted_trials:
+        return "not among the trials selected"
+    if trial.id in dropped_trials:
+        return "excluded by the analysis (exclude_trials)"
+    if spec.randomisation_points and trial.randomisation_point not in spec.randomisation_points:
+        return f"randomised {trial.randomisation_point.value.replace('_', ' ')}, not selected"
+    kinds = set(spec.comparison_kinds)
+    if spec.sensitivity.exclude_packages:
+        kinds.discard(ComparisonKind.induction_maintenance_package)
+    controls = set(spec.control_types)
+    if spec.sensitivity.exclude_active_controls:
+        controls = (controls or set(ControlType)) - {ControlType.active}
+    reasons: list[str] = []
+    qualifying: list[Comparison] = []
+    many = len(trial.comparisons) > 1
+    for c in trial.comparisons:
+        tested = trial.tested_agents(c)
+        setting, age = trial.comparison_setting(c), trial.comparison_age_group(c)
+        prefix = f"comparison {c.id}: " if many else ""
+        if spec.settings and setting not in spec.settings:
+            reasons.append(f"{prefix}setting {setting.value} not selected")
+        elif spec.age_groups and age not in spec.age_groups:
+            reasons.append(f"{prefix}age group {age.value} not selected")
+        elif kinds and c.kind not in kinds:
+            reasons.append(f"comparison {c.id} is {c.kind.value.replace('_', ' ')} (not selected)")
+        elif controls and c.control_type not in controls:
+            reasons.append(f"comparison {c.id} has an {c.control_type.value} control (not selected)")
+        elif spec.agents and not set(spec.agents) & set(tested):
+            tested_text = ", ".join(a.value for a in tested) or "no agent"
+            reasons.append(f"comparison {c.id} tests {tested_text}, not "
+                           f"{', '.join(a.value for a in spec.agents)}")
+        else:
+            qualifying.append(c)
+    if not qualifying:
+        return "; ".join(reasons) if reasons else "no comparison"
+    found: list[tuple[Comparison, Contribution]] = []
+    for c in qualifying:
+        result = _contribution(spec, trial, c)
+        if isinstance(result, str):
+            reasons.append(f"comparison {c.id}: {result}")
+        else:
+            found.append((c, result))
+    if not found:
+        return "; ".join(reasons)
+    # comparisons of one population first (e.g. Myeloma IX's pathways before the combined one),
+    # then greedily every further comparison that shares no patient with those chosen
+    found.sort(key=lambda pair: (pair[0].setting is None and pair[0].age_group is None,
+                                 trial.comparisons.index(pair[0])))
+    chosen: list[tuple[Comparison, Contribution]] = []
+    extra = []
+    for c, contribution in found:
+        clash = next((o for o, _ in chosen if _overlap(trial, c, o)), None)
+        if clash is None:
+            chosen.append((c, contribution))
+        else:
+            extra.append(f"comparison {c.id} not used: it shares patients with comparison {clash.id} "
+                         "(no patient counts twice)")
+    return [contribution for _, contribution in chosen], extra
+
+
+def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contribution | str:
+    x, k = trial.arm(c.experimental_arm), trial.arm(c.control_arm)
+    common = dict(
+        trial_id=trial.id, trial_name=trial.name, comparison_id=c.id, comparison_kind=c.kind.value,
+        control_type=c.control_type.value, setting=trial.comparison_setting(c).value,
+        age_group=trial.comparison_age_group(c).value,
+        randomisation_point=trial.randomisation_point.value,
+        tested_agents=tuple(a.value for a in trial.tested_agents(c)),
+        experimental=x.id, control=k.id, n_experimental=x.n_randomised, n_control=k.n_randomised,
+    )
+    if spec.outcome == "adverse_event":
+        return _adverse_event_contribution(spec, trial, c, x, k, common)
+    problems = []
+    for outcome in spec.outcomes_considered:
+        estimates = [e for e in trial.estimates
+                     if e.comparison == c.id and e.outcome == outcome and e.subgroup is None]
+        if not estimates:
+            problems.append(f"no {outcome.value}")
+            continue
+        latest = [e for e in estimates if e.status != EstimateStatus.superseded]
+        ordered = latest + sorted((e for e in estimates if e.status == EstimateStatus.superseded),
+                                  key=lambda e: _recency(trial, e), reverse=True)
+        for position, e in enumerate(ordered):
+            if spec.sensitivity.primary_sources_only and trial.source(e.source).kind != SourceKind.primary:
+                if position == 0:
+                    problems.append(f"{outcome.value} read from a secondary source")
+                continue
+            effect = (time_to_event_effect(e) if spec.is_time_to_event
+                      else _binary_effect(e, x, k))
+            if effect is None:
+                if position == 0:
+                    problems.append(f"latest {outcome.value} report has {_why_unusable(e)}")
+                continue
+            yi, sei, derivation = effect[:3]
+            approximate = derivation in APPROXIMATE_DERIVATIONS or e.approximate
+            earlier = e.status == EstimateStatus.superseded and bool(latest)
+            if earlier and spec.sensitivity.latest_only:
+                problems.append(f"{outcome.value} has a usable effect only in an earlier report "
+                                "(latest reports only)")
+                break
+            if approximate and spec.sensitivity.exclude_approximate:
+                problems.append(f"{outcome.value} effect is approximate ({DERIVATION_LABELS[derivation]})")
+                break
+            counts = effect[3] if len(effect) > 3 else (None, None, None, None)
+            return Contribution(
+                **{**common,
+                   "n_experimental": e.n_experimental or common["n_experimental"],
+                   "n_control": e.n_control or common["n_control"]},
+                label=_label(trial, e.source, c), outcome=outcome.value,
+                measure="HR" if spec.is_time_to_event else "RR", yi=yi, sei=sei,
+                derivation=derivation, approximate=approximate, earlier_report=earlier,
+                report=e.report, status=e.status.value, median_followup_months=e.median_followup_months,
+                source=_source_ref(trial, e.source),
+                events_experimental=counts[0], events_control=counts[2],
+            )
+    return "; ".join(problems) if problems else "no usable estimate"
+
+
+def _recency(trial: Trial, e: Estimate) -> tuple:
+    s = trial.source(e.source)
+    return (s.year or 0, e.median_followup_months or 0.0)
+
+
+def _binary_effect(e: Estimate, x: Arm, k: Arm):
+    """log RR (with metafor's 1/2 correction for zero cells) from counts per arm."""
+    counts, derivation = _binary_counts(e.events_experimental, e.n_experimental, e.events_control,
+                                        e.n_control, e.percent_experimental, e.percent_control, x, k)
+    if counts is None:
+        return None
+    ai, n1, ci, n2 = counts
+    es = effects.escalc("RR", ai=[ai], n1i=[n1], ci=[ci], n2i=[n2])
+    return float(es.yi[0]), math.sqrt(float(es.vi[0])), derivation, counts
+
+
+def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | str:
+    events: list[AdverseEvent] = [a for a in trial.adverse_events
+                                  if a.comparison == c.id and a.term == spec.adverse_event]
+    if not events:
+        return f"no {spec.adverse_event.value.replace('_', ' ')} reported"
+    matching = [a for a in events if _grade_matches(a.grade, spec.adverse_event_grade)]
+    if not matching:
+        grades = ", ".join(sorted({a.grade for a in events}))
+        return f"{spec.adverse_event.value.replace('_', ' ')} reported only as grade {grades}"
+    for a in matching:
+        if spec.sensitivity.primary_sources_only and trial.source(a.source).kind != SourceKind.primary:
+            continue
+        counts, derivation = _binary_counts(a.events_experimental, a.n_experimental, a.events_control,
+                                            a.n_control, a.percent_experimental, a.percent_control, x, k)
+        if counts is None:
+            continue
+        if derivation in APPROXIMATE_DERIVATIONS and spec.sensitivity.exclude_approximate:
+            return "adverse-event counts derived from percentages (approximate)"
+        ai, n1, ci, n2 = counts
+        es = effects.escalc("RR", ai=[ai], n1i=[n1], ci=[ci], n2i=[n2])
+        return Contribution(
+            **{**common, "n_experimental": n1, "n_control": n2},
+            label=_label(trial, a.source, c), outcome=f"{a.term.value} grade {a.grade}", measure="RR",
+            yi=float(es.yi[0]), sei=math.sqrt(float(es.vi[0])), derivation=derivation,
+            approximate=derivation in APPROXIMATE_DERIVATIONS, earlier_report=False,
+            report=a.term_as_reported or a.term.value, status="latest", median_followup_months=None,
+            source=_source_ref(trial, a.source), events_experimental=ai, events_control=ci,
+        )
+    return "adverse event without counts or percentages per arm"
+
+
+def require_contributions(selection: Selection, spec: AnalysisSpec) -> None:
+    if not selection.contributions:
+        reasons = "; ".join(f"{e.trial_id}: {e.reason}" for e in selection.exclusions[:6])
+        raise PlateauError(f"analysis {spec.id}: no trial matches the selection ({reasons}"
+                           f"{' ...' if len(selection.exclusions) > 6 else ''})")
+
+
+__all__ = ["Contribution", "Exclusion", "Selection", "SourceRef", "select", "time_to_event_effect",
+           "DERIVATION_LABELS", "Outcome"]

@@ -1,0 +1,146 @@
+"""Plots of analysis results: forest plots (via :mod:`plateau.report.forest`) and funnel plots."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from plateau.analysis.run import AnalysisResult, PooledEffect, StudyResult  # noqa: E402
+from plateau.errors import PlateauError  # noqa: E402
+from plateau.report.forest import (  # noqa: E402
+    ForestDiamond,
+    ForestGroup,
+    ForestPlot,
+    ForestRow,
+    draw_forest,
+    save_forest,
+)
+
+SETTING_LABELS = {"post_asct": "After autologous transplant", "non_transplant": "Without transplant",
+                  "mixed": "Mixed (transplant and non-transplant)"}
+
+
+def _level_label(by: str | None, level: str) -> str:
+    if by == "setting":
+        return SETTING_LABELS.get(level, level)
+    return level.replace("_", " ").replace("+", " + ").capitalize()
+
+
+def _row(study: StudyResult) -> ForestRow:
+    c = study.contribution
+    n = f"{c.n_experimental}/{c.n_control}" if c.n_experimental and c.n_control else ""
+    label = c.label if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{c.label} [{c.outcome}]"
+    return ForestRow(label, c.estimate, study.ci_low, study.ci_high, study.weight_percent, n,
+                     c.approximate or c.earlier_report)
+
+
+def _diamond(label: str, pooled: PooledEffect, with_pi: bool) -> ForestDiamond:
+    n = f"{pooled.n_patients}" if pooled.n_patients else ""
+    return ForestDiamond(label, pooled.estimate, pooled.ci_low, pooled.ci_high,
+                         pooled.pi_low if with_pi else None, pooled.pi_high if with_pi else None,
+                         pooled.heterogeneity_text() if pooled.k > 1 else "", n)
+
+
+def forest_from_result(result: AnalysisResult) -> ForestPlot:
+    """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests."""
+    if not result.studies:
+        raise PlateauError(f"analysis {result.spec.id}: no trial included, nothing to plot")
+    spec = result.spec
+    model = f"{spec.model.method}{', Hartung-Knapp' if spec.model.test != 'z' else ''}"
+    by = spec.subgroup_by.value if spec.subgroup_by else None
+    order = {s.contribution.trial_id: s for s in result.studies}
+    if result.subgroups:
+        groups = []
+        for sub in result.subgroups:
+            rows = [_row(order[s.contribution.trial_id]) for s in sub.studies]
+            diamond = _diamond(f"Subtotal ({model})", sub.pooled, with_pi=False) if sub.pooled.k > 1 else None
+            groups.append(ForestGroup(_level_label(by, sub.level), rows, diamond))
+    else:
+        groups = [ForestGroup(None, [_row(s) for s in result.studies])]
+    overall = _diamond(f"Overall ({model})", result.pooled, with_pi=result.pooled.pi_low is not None) \
+        if result.pooled and result.pooled.k > 1 else None
+    notes = []
+    if any(s.contribution.earlier_report for s in result.studies):
+        notes.append("\u2020 approximate input (HR derived from medians or a p-value) or an earlier "
+                     "report used because the latest has no usable HR; open marker.")
+    notes.append(f"Evidence version {result.evidence_version[:12]}; weights from the random-effects "
+                 "model; squares proportional to weight." if spec.model.method not in ("EE", "FE")
+                 else f"Evidence version {result.evidence_version[:12]}; common-effect weights.")
+    measure = result.measure
+    left, right = ("favours maintenance", "favours control")
+    if spec.outcome == "adverse_event":
+        left, right = ("fewer events with maintenance", "more events with maintenance")
+    elif spec.outcome in ("CR", "VGPR_or_better", "MRD_negativity", "ORR"):
+        left, right = ("favours control", "favours maintenance")
+    return ForestPlot(
+        title=f"{spec.title} \u2014 {spec.outcome_label}", groups=groups, overall=overall,
+        measure_label=measure, favours_left=left, favours_right=right,
+        subgroup_test=result.subgroup_test.text() if result.subgroup_test else "",
+        footnotes=tuple(notes), level_percent=round(100 * spec.model.level),
+    )
+
+
+def save_result_forest(result: AnalysisResult, path: str | Path) -> Path:
+    return save_forest(forest_from_result(result), path)
+
+
+def forest_svg(result: AnalysisResult) -> str:
+    """The forest plot as an SVG string (for HTML pages and reports)."""
+    fig = draw_forest(forest_from_result(result))
+    buffer = io.StringIO()
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buffer, format="svg", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None) -> str:
+    """Funnel plot (log ratio against standard error, y inverted) with the pseudo 95% region.
+
+    ``egger`` = (intercept, slope) of Egger's regression y_i = b0 + b1 se_i (metafor's
+    ``regtest(model="lm", predictor="sei")`` parametrisation) draws the fitted line.
+    """
+    yi = np.array([s.contribution.yi for s in result.studies])
+    se = np.array([s.contribution.sei for s in result.studies])
+    centre = result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se ** 2))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=100)
+    try:
+        top = max(se.max() * 1.1, 0.05)
+        grid = np.linspace(0, top, 50)
+        ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
+        ax.plot(centre - 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
+        ax.plot(centre + 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
+        ax.axvline(centre, color="#c00000", lw=1)
+        marker_face = ["white" if s.contribution.approximate else "#1f4e79" for s in result.studies]
+        ax.scatter(yi, se, c=marker_face, edgecolors="#1f4e79", zorder=3, s=36)
+        if egger is not None:
+            b0, b1 = egger
+            ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
+            ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.set_ylim(top, 0)
+        ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10)
+                 if math.log(t) >= ax.get_xlim()[0] and math.log(t) <= ax.get_xlim()[1]]
+        ax.set_xticks([math.log(t) for t in ticks])
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xlabel(f"{result.measure} (log scale)")
+        ax.set_ylabel("Standard error of log " + result.measure)
+        ax.set_title(f"Funnel plot: {result.spec.title}", fontsize=10)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        buffer = io.StringIO()
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buffer, format="svg", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
