@@ -1,0 +1,279 @@
+"""CTCAE v5.0 grades: from laboratory values (vectorised) and for reported adverse events.
+
+Source: NCI CTCAE v5.0 (27 Nov 2017), sheet "CTCAE v5.0 Clean Copy" — tag C1 (read from the
+official spreadsheet; see ``shared/clinical-rules/SPEC.md`` section 2).  Range semantics: a
+grade written "<A - B" means ``value < A`` and ``value >= B``; the grade is the highest whose
+bound is met, so for neutrophils (10^9/L)::
+
+    grade 4: anc < 0.5;  grade 3: anc < 1.0;  grade 2: anc < 1.5;  grade 1: anc < LLN;  else 0
+
+Grade 1 needs the lab's lower limit of normal (LLN; upper limit ULN for creatinine).  When a
+result carries no ``lln``/``uln`` the defaults in :class:`ReferenceLimits` are used and the
+output lists the DESIGN rule ``ctcae-default-reference-limits``.
+
+Creatinine increased has two parallel criteria for grades 2 and 3 (x ULN and x baseline); the
+spreadsheet does not say how to combine them.  plateau takes the higher of the two grades, and
+applies the baseline criterion only to values above the ULN (UNCONFIRMED rule
+``ctcae-creatinine-baseline``; switch it off with ``use_baseline=False``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from plateau.errors import PlateauError
+from plateau.monitor.citations import CTCAE_V5, PLATEAU, Rule
+
+
+@dataclass(frozen=True)
+class LabTerm:
+    term: str
+    meddra: int
+    analyte: str
+    cutoffs: tuple[tuple[int, float], ...]  # (grade, bound) for "value < bound" (low terms), highest grade first
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class EventTerm:
+    term: str
+    meddra: int
+    grades: tuple[int, ...]
+    rule: Rule
+
+
+def _r(term: str, text: str) -> Rule:
+    return Rule(f"ctcae-{term}", text, CTCAE_V5, f"term '{term.replace('_', ' ')}'", "C1")
+
+
+LAB_TERMS: dict[str, LabTerm] = {
+    t.term: t
+    for t in (
+        LabTerm("neutrophil_count_decreased", 10029366, "anc", ((4, 0.5), (3, 1.0), (2, 1.5)),
+                _r("neutrophil_count_decreased", "G1 <LLN-1.5; G2 <1.5-1.0; G3 <1.0-0.5; G4 <0.5 x10^9/L")),
+        LabTerm("platelet_count_decreased", 10035528, "platelets", ((4, 25.0), (3, 50.0), (2, 75.0)),
+                _r("platelet_count_decreased", "G1 <LLN-75.0; G2 <75.0-50.0; G3 <50.0-25.0; G4 <25.0 x10^9/L")),
+        LabTerm("white_blood_cell_decreased", 10049182, "wbc", ((4, 1.0), (3, 2.0), (2, 3.0)),
+                _r("white_blood_cell_decreased", "G1 <LLN-3.0; G2 <3.0-2.0; G3 <2.0-1.0; G4 <1.0 x10^9/L")),
+        LabTerm("anemia", 10002272, "hemoglobin", ((3, 8.0), (2, 10.0)),
+                _r("anemia", "Hgb G1 <LLN-10.0; G2 <10.0-8.0; G3 <8.0 g/dL (G4/G5 are clinical)")),
+        LabTerm("creatinine_increased", 10011368, "creatinine", ((4, 6.0), (3, 3.0), (2, 1.5), (1, 1.0)),
+                _r("creatinine_increased",
+                   "G1 >ULN-1.5xULN; G2 >1.5-3.0xbaseline or >1.5-3.0xULN; G3 >3.0xbaseline or "
+                   ">3.0-6.0xULN; G4 >6.0xULN")),
+    )
+}
+LAB_TERM_BY_ANALYTE = {t.analyte: t for t in LAB_TERMS.values()}
+
+EVENT_TERMS: dict[str, EventTerm] = {
+    t.term: t
+    for t in (
+        EventTerm("peripheral_sensory_neuropathy", 10034620, (1, 2, 3, 4),
+                  _r("peripheral_sensory_neuropathy", "G1 asymptomatic; G2 moderate, limiting instrumental ADL; "
+                     "G3 severe, limiting self-care ADL; G4 life-threatening (grade 5 deleted in v5.0)")),
+        EventTerm("peripheral_motor_neuropathy", 10034580, (1, 2, 3, 4, 5),
+                  _r("peripheral_motor_neuropathy", "G1 asymptomatic; G2 moderate, limiting instrumental ADL; "
+                     "G3 severe, limiting self-care ADL; G4 life-threatening; G5 death")),
+        EventTerm("thromboembolic_event", 10043565, (1, 2, 3, 4, 5),
+                  _r("thromboembolic_event", "G1 intervention not indicated; G2 medical intervention indicated; "
+                     "G3 urgent intervention indicated; G4 haemodynamic/neurologic instability; G5 death")),
+        EventTerm("diarrhea", 10012727, (1, 2, 3, 4, 5),
+                  _r("diarrhea", "G1 <4 stools/day over baseline; G2 4-6; G3 >=7 or hospitalisation or "
+                     "limiting self-care ADL; G4 life-threatening; G5 death")),
+        EventTerm("fatigue", 10016256, (1, 2, 3),
+                  _r("fatigue", "G1 relieved by rest; G2 not relieved by rest, limiting instrumental ADL; "
+                     "G3 not relieved by rest, limiting self-care ADL")),
+        EventTerm("rash_maculo_papular", 10037868, (1, 2, 3),
+                  _r("rash_maculo_papular", "G1 <10% BSA; G2 10-30% BSA or >30% with mild symptoms, limiting "
+                     "instrumental ADL; G3 >30% BSA with moderate/severe symptoms, limiting self-care ADL")),
+        EventTerm("constipation", 10010774, (1, 2, 3, 4, 5), _r("constipation", "CTCAE v5.0 constipation")),
+        EventTerm("febrile_neutropenia", 10016288, (3, 4, 5), _r("febrile_neutropenia", "G3 ANC <1.0 with fever")),
+        EventTerm("nausea", 10028813, (1, 2, 3), _r("nausea", "CTCAE v5.0 nausea")),
+        EventTerm("vomiting", 10047700, (1, 2, 3, 4, 5), _r("vomiting", "CTCAE v5.0 vomiting")),
+        EventTerm("paresthesia", 10033987, (1, 2, 3), _r("paresthesia", "CTCAE v5.0 paresthesia")),
+        EventTerm("neuralgia", 10029223, (1, 2, 3), _r("neuralgia", "CTCAE v5.0 neuralgia")),
+        EventTerm("somnolence", 10041349, (1, 2, 3, 4, 5), _r("somnolence", "CTCAE v5.0 somnolence")),
+        EventTerm("sinus_bradycardia", 10040741, (1, 2, 3, 4, 5), _r("sinus_bradycardia", "CTCAE v5.0 sinus bradycardia")),
+        EventTerm("infusion_related_reaction", 10051792, (1, 2, 3, 4, 5),
+                  _r("infusion_related_reaction", "CTCAE v5.0 infusion related reaction")),
+    )
+}
+
+NEUROPATHY_TERMS = ("peripheral_sensory_neuropathy", "peripheral_motor_neuropathy")
+HEMATOLOGIC_TERMS = ("neutrophil_count_decreased", "platelet_count_decreased",
+                     "white_blood_cell_decreased", "anemia", "febrile_neutropenia")
+
+RULE_DEFAULT_LIMITS = Rule(
+    "ctcae-default-reference-limits",
+    "when a result has no lab reference limit, grade 1 uses a default LLN/ULN "
+    "(ANC 2.0, platelets 150, WBC 4.0 x10^9/L; Hb 12.0 g/dL; creatinine ULN 1.2 mg/dL)",
+    PLATEAU, "plateau.monitor.ctcae.ReferenceLimits", "DESIGN",
+)
+RULE_CREATININE_BASELINE = Rule(
+    "ctcae-creatinine-baseline",
+    "creatinine increased: grade = max(xULN grade, xbaseline grade), the baseline criterion "
+    "applied only above the ULN (combination not stated in CTCAE v5.0)",
+    CTCAE_V5, "term 'creatinine increased' (combination of the two criteria)", "UNCONFIRMED",
+)
+
+
+@dataclass(frozen=True)
+class ReferenceLimits:
+    """Default reference limits (canonical units) used when a lab result carries none (DESIGN)."""
+
+    anc_lln: float = 2.0
+    platelets_lln: float = 150.0
+    wbc_lln: float = 4.0
+    hemoglobin_lln: float = 12.0
+    creatinine_uln: float = 1.2
+
+    def default_for(self, analyte: str) -> float:
+        return {"anc": self.anc_lln, "platelets": self.platelets_lln, "wbc": self.wbc_lln,
+                "hemoglobin": self.hemoglobin_lln, "creatinine": self.creatinine_uln}[analyte]
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def grade_low(values, cutoffs, lln) -> np.ndarray:
+    """Grade a "decreased" term: highest grade g with ``value < bound_g``; grade 1 if ``value < LLN``.
+
+    ``values`` and ``lln`` are arrays (or scalars) in the canonical unit; NaN values grade 0.
+    """
+    v = np.asarray(values, dtype=float)
+    grade = np.where(v < np.asarray(lln, dtype=float), 1, 0).astype(np.int8)
+    for g, bound in sorted(cutoffs, key=lambda c: c[0]):  # ascending so the highest grade wins
+        grade = np.where(v < bound, np.int8(g), grade)
+    return grade.astype(np.int8)
+
+
+def grade_creatinine(values, uln, baseline=None, use_baseline: bool = True) -> np.ndarray:
+    """Creatinine increased (CTCAE v5.0).
+
+    x ULN: G1 > ULN, G2 > 1.5 ULN, G3 > 3.0 ULN, G4 > 6.0 ULN.
+    x baseline (if ``use_baseline`` and the value is > ULN): G2 > 1.5 baseline, G3 > 3.0 baseline.
+    The result is the higher of the two (UNCONFIRMED combination, see module docstring).
+    """
+    v = np.asarray(values, dtype=float)
+    u = np.asarray(uln, dtype=float)
+    g = np.zeros(np.broadcast(v, u).shape, dtype=np.int8)
+    for grade, mult in ((1, 1.0), (2, 1.5), (3, 3.0), (4, 6.0)):
+        g = np.where(v > mult * u, np.int8(grade), g)
+    if use_baseline and baseline is not None:
+        b = np.asarray(baseline, dtype=float)
+        gb = np.zeros_like(g)
+        gb = np.where(v > 1.5 * b, np.int8(2), gb)
+        gb = np.where(v > 3.0 * b, np.int8(3), gb)
+        gb = np.where(v > u, gb, np.int8(0))
+        g = np.maximum(g, gb)
+    return g.astype(np.int8)
+
+
+def grade_lab(analyte: str, values, lln=None, uln=None, baseline=None,
+              limits: ReferenceLimits = ReferenceLimits(), use_baseline: bool = True) -> np.ndarray:
+    """Grade lab values of one analyte (anc, platelets, wbc, hemoglobin, creatinine), canonical units.
+
+    NaN reference limits fall back to ``limits`` (DESIGN defaults).
+
+    >>> grade_lab("anc", [0.49, 0.5, 0.99, 1.0, 1.49, 1.5]).tolist()
+    [4, 3, 3, 2, 2, 1]
+    """
+    if analyte not in LAB_TERM_BY_ANALYTE:
+        raise PlateauError(f"no CTCAE lab term for analyte {analyte!r}; "
+                           f"graded analytes: {', '.join(LAB_TERM_BY_ANALYTE)}")
+    v = np.asarray(values, dtype=float)
+    default = limits.default_for(analyte)
+    if analyte == "creatinine":
+        u = np.full(v.shape, default) if uln is None else np.where(np.isnan(np.asarray(uln, float)), default, uln)
+        return grade_creatinine(v, u, baseline, use_baseline)
+    low = np.full(v.shape, default) if lln is None else np.where(np.isnan(np.asarray(lln, float)), default, lln)
+    return grade_low(v, LAB_TERM_BY_ANALYTE[analyte].cutoffs, low)
+
+
+# ---- reported events: grading from clinical descriptors (scalar helpers) ----------------------
+
+ADL_LEVELS = ("none", "instrumental", "self_care")
+
+
+def _adl(adl: str) -> int:
+    if adl not in ADL_LEVELS:
+        raise PlateauError(f"ADL limitation must be one of {', '.join(ADL_LEVELS)}; got {adl!r}")
+    return ADL_LEVELS.index(adl)
+
+
+def grade_neuropathy(symptomatic: bool, adl: str = "none", life_threatening: bool = False,
+                     death: bool = False, motor: bool = False) -> int:
+    """Peripheral sensory/motor neuropathy (CTCAE v5.0): asymptomatic 1; moderate, limiting
+    instrumental ADL 2; severe, limiting self-care ADL 3; life-threatening 4; death 5 (motor only)."""
+    if death:
+        if not motor:
+            raise PlateauError("peripheral sensory neuropathy has no grade 5 in CTCAE v5.0")
+        return 5
+    if life_threatening:
+        return 4
+    level = _adl(adl)
+    if level == 2:
+        return 3
+    if level == 1 or symptomatic:
+        return 2
+    return 1
+
+
+def grade_diarrhea(stools_over_baseline: float, adl: str = "none", hospitalization: bool = False,
+                   life_threatening: bool = False, death: bool = False) -> int:
+    """Diarrhea: increase < 4 stools/day over baseline 1; 4-6 (or instrumental ADL) 2; >= 7,
+    hospitalisation or self-care ADL 3; life-threatening 4; death 5.  No increase grades 0."""
+    if stools_over_baseline < 0:
+        raise PlateauError(f"stools over baseline cannot be negative: {stools_over_baseline}")
+    if death:
+        return 5
+    if life_threatening:
+        return 4
+    level = _adl(adl)
+    if stools_over_baseline >= 7 or hospitalization or level == 2:
+        return 3
+    if stools_over_baseline >= 4 or level == 1:
+        return 2
+    return 1 if stools_over_baseline > 0 else 0
+
+
+def grade_fatigue(relieved_by_rest: bool, adl: str = "none") -> int:
+    """Fatigue: relieved by rest 1; not relieved, limiting instrumental ADL 2; self-care ADL 3."""
+    level = _adl(adl)
+    if level == 2:
+        return 3
+    if not relieved_by_rest or level == 1:
+        return 2
+    return 1
+
+
+def grade_rash(bsa_pct: float, symptoms: str = "none", adl: str = "none") -> int:
+    """Rash maculo-papular: < 10% BSA 1; 10-30% BSA, or > 30% with no/mild symptoms, or
+    instrumental ADL 2; > 30% BSA with moderate/severe symptoms or self-care ADL 3."""
+    if not 0 <= bsa_pct <= 100:
+        raise PlateauError(f"body surface area must be 0-100%: {bsa_pct}")
+    if symptoms not in ("none", "mild", "moderate", "severe"):
+        raise PlateauError(f"rash symptoms must be none/mild/moderate/severe; got {symptoms!r}")
+    level = _adl(adl)
+    if level == 2 or (bsa_pct > 30 and symptoms in ("moderate", "severe")):
+        return 3
+    if bsa_pct >= 10 or level == 1:
+        return 2
+    return 1 if bsa_pct > 0 else 0
+
+
+THROMBO_INTERVENTION = ("none", "medical", "urgent")
+
+
+def grade_thromboembolic(intervention: str, unstable: bool = False, death: bool = False) -> int:
+    """Thromboembolic event: intervention not indicated 1; medical 2; urgent 3; haemodynamic or
+    neurologic instability 4; death 5."""
+    if intervention not in THROMBO_INTERVENTION:
+        raise PlateauError(f"intervention must be one of {', '.join(THROMBO_INTERVENTION)}; got {intervention!r}")
+    if death:
+        return 5
+    if unstable:
+        return 4
+    return THROMBO_INTERVENTION.index(intervention) + 1

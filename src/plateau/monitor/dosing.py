@@ -1,0 +1,202 @@
+"""Dose rules for maintenance agents as cited tables, evaluated on whole tables at once.
+
+Lenalidomide (maintenance after auto-HSCT, US label): start 10 mg daily days 1-28 after
+haematologic recovery (ANC >= 1.0 and/or platelets >= 75 x10^9/L); after 3 cycles the dose may
+rise to 15 mg if tolerated; ANC < 0.5 x10^9/L: interrupt, resume at the next lower dose when
+ANC >= 0.5; floor 5 mg days 1-21; other grade 3/4 toxicity: hold, restart one level lower when
+<= grade 2; CLcr < 60 mL/min: starting-dose adjustment recommended (maintenance doses by CLcr
+were not readable: UNCONFIRMED, no dose is suggested).  Platelets < 30 x10^9/L: interrupt and
+resume one level lower at >= 30 — read only in the combination-therapy table, so UNCONFIRMED
+for maintenance (configurable, on by default and reported).
+
+Bortezomib: neuropathy table (grade 1 with pain or grade 2: 1.0 mg/m2; grade 2 with pain or
+grade 3: withhold, restart 0.7 mg/m2; grade 4: discontinue); grade >= 3 non-haematologic or
+grade 4 haematologic toxicity: withhold, restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2).
+
+Thalidomide: stop if symptoms of peripheral neuropathy occur (CTCAE grade >= 2; UKMF, C2);
+per-grade dose steps UNCONFIRMED; treatment beyond 18 months flagged (ASH Education 2010, C1).
+
+Ixazomib: TOURMALINE-MM3 maintenance 3 mg days 1, 8, 15, rising to 4 mg from cycle 5 if
+tolerated (C1); platelets < 30 or ANC < 0.5 x10^9/L: withhold until recovery (label, C2);
+start at 3 mg if CLcr < 30 mL/min (C2); dose steps 4 -> 3 -> 2.3 mg UNCONFIRMED.
+
+Creatinine clearance: Cockcroft-Gault, ``CLcr = (140 - age) * weight / (72 * SCr)`` (x 0.85
+for women), SCr in mg/dL, actual body weight (C2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from plateau.errors import PlateauError
+from plateau.monitor.citations import (
+    ASH_EDU_2010, BORTEZOMIB_PN, BORTEZOMIB_TOX, COCKCROFT_GAULT, NINLARO_UK_AE, NINLARO_UK_DOSE,
+    REVLIMID_HCP, REVLIMID_US_PI, REVLIMID_US_PI_OLD, TOURMALINE_MM3, UKMF_THAL, Rule,
+)
+
+RULES: dict[str, Rule] = {r.id: r for r in (
+    Rule("len-start", "start lenalidomide maintenance after haematologic recovery: ANC >= 1.0 and/or "
+         "platelets >= 75 x10^9/L; 10 mg daily days 1-28", REVLIMID_US_PI,
+         "2 Dosage: Maintenance Therapy Following Auto-HSCT", "C2"),
+    Rule("len-escalate", "after 3 cycles of maintenance the dose can be increased to 15 mg once daily if "
+         "tolerated", REVLIMID_US_PI, "2 Dosage: Maintenance Therapy Following Auto-HSCT", "C2"),
+    Rule("len-anc", "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the next lower "
+         "dose; at 5 mg: resume 5 mg days 1-21; do not dose below 5 mg days 1-21", REVLIMID_HCP,
+         "Maintenance therapy dose modifications", "C2"),
+    Rule("len-ladder", "maintenance dose ladder 15 -> 10 -> 5 mg (days 1-28) -> 5 mg days 1-21 (derived; no "
+         "explicit maintenance dose-reduction table was read)", REVLIMID_HCP,
+         "Maintenance therapy dose modifications", "UNCONFIRMED"),
+    Rule("len-platelets", "platelets < 30 x10^9/L: interrupt; back >= 30: resume at the next lower dose (read in "
+         "the combination-therapy table; maintenance table not read)", REVLIMID_US_PI,
+         "Table 1 (combination therapy)", "UNCONFIRMED"),
+    Rule("len-other-g34", "other grade 3/4 toxicity judged related: hold, restart at the next lower dose when "
+         "resolved to <= grade 2", REVLIMID_US_PI_OLD, "2 Dosage: Other Grade 3/4 Toxicities in MM", "C2"),
+    Rule("len-renal", "CLcr < 60 mL/min: starting-dose adjustment recommended (renally excreted); maintenance "
+         "doses by CLcr not read, so no dose is suggested", REVLIMID_US_PI_OLD,
+         "2 Dosage: Starting Dose Adjustment for Renal Impairment", "C2"),
+    Rule("btz-pn", "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with pain or G3 -> "
+         "withhold, restart 0.7 mg/m2; G4 -> discontinue", BORTEZOMIB_PN, "Table 1", "C2"),
+    Rule("btz-tox", "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological toxicity; "
+         "restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2)", BORTEZOMIB_TOX, "Dose Modification and Reinitiation", "C2"),
+    Rule("thal-pn", "thalidomide: stop if symptoms of peripheral neuropathy occur (CTCAE grade >= 2)", UKMF_THAL,
+         "1. Peripheral neuropathy", "C2"),
+    Rule("thal-pn-steps", "thalidomide neuropathy dose steps by grade (label/IMWG) could not be read", UKMF_THAL,
+         "1. Peripheral neuropathy", "UNCONFIRMED"),
+    Rule("thal-duration", "thalidomide should not be given for > 18 months without careful neuropathy "
+         "monitoring and a low threshold to stop", ASH_EDU_2010, "abstract", "C1"),
+    Rule("ixa-escalate", "ixazomib maintenance 3 mg days 1, 8, 15 of 28-day cycles, 4 mg from cycle 5 if "
+         "tolerated during cycles 1-4", TOURMALINE_MM3, "abstract", "C1"),
+    Rule("ixa-heme", "platelets < 30 and/or ANC < 0.5 x10^9/L: withhold ixazomib until recovery", NINLARO_UK_AE,
+         "Myelosuppression", "C2"),
+    Rule("ixa-ladder", "ixazomib dose steps 4 -> 3 -> 2.3 mg (capsule strengths; maintenance steps not read)",
+         NINLARO_UK_DOSE, "dose reduction steps", "UNCONFIRMED"),
+    Rule("ixa-renal", "ixazomib: start at 3 mg if CLcr < 30 mL/min or ESRD on dialysis", NINLARO_UK_DOSE,
+         "Dose Modification", "C2"),
+    Rule("crcl-cockcroft-gault", "CLcr = (140 - age) x weight / (72 x SCr mg/dL), x 0.85 for women",
+         COCKCROFT_GAULT, "Cockcroft-Gault formula", "C2"),
+)}
+
+
+@dataclass(frozen=True)
+class DosingConfig:
+    """Thresholds of the dose rules (defaults = cited values)."""
+
+    len_anc_hold: float = 0.5
+    len_platelet_hold: float = 30.0
+    len_platelet_rule: bool = True  # UNCONFIRMED for maintenance; reported when it fires
+    len_start_anc: float = 1.0
+    len_start_platelets: float = 75.0
+    len_escalation_days: int = 84  # 3 cycles of 28 days
+    len_renal_clcr: float = 60.0
+    btz_heme_anc: float = 0.5  # grade 4 neutropenia
+    btz_heme_platelets: float = 25.0  # grade 4 thrombocytopenia
+    ixa_anc_hold: float = 0.5
+    ixa_platelet_hold: float = 30.0
+    ixa_escalation_days: int = 112  # 4 cycles of 28 days
+    ixa_renal_clcr: float = 30.0
+    thal_max_days: int = 548  # 18 months
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+LADDERS = {
+    "lenalidomide": ((15.0, "daily days 1-28"), (10.0, "daily days 1-28"), (5.0, "daily days 1-28"),
+                     (5.0, "daily days 1-21")),
+    "bortezomib": ((1.3, "mg/m2"), (1.0, "mg/m2"), (0.7, "mg/m2")),
+    "ixazomib": ((4.0, "days 1, 8, 15"), (3.0, "days 1, 8, 15"), (2.3, "days 1, 8, 15")),
+    "thalidomide": ((100.0, "daily"), (50.0, "daily")),
+}
+
+
+def cockcroft_gault(age, weight_kg, creatinine_mg_dl, female) -> np.ndarray:
+    """Creatinine clearance (mL/min) by Cockcroft-Gault; vectorised; NaN where inputs are missing.
+
+    >>> round(float(cockcroft_gault(65, 80, 1.1, False)), 1)
+    75.8
+    """
+    age, w, scr = (np.asarray(x, dtype=float) for x in (age, weight_kg, creatinine_mg_dl))
+    if np.any(scr <= 0):
+        raise PlateauError("creatinine must be > 0 mg/dL for Cockcroft-Gault")
+    clcr = (140.0 - age) * w / (72.0 * scr)
+    return np.where(np.asarray(female, dtype=bool), 0.85 * clcr, clcr)
+
+
+def start_level(agent: np.ndarray, dose: np.ndarray) -> np.ndarray:
+    """Index of the ladder step at or below the prescribed dose (0 if the dose is above the top)."""
+    level = np.zeros(len(agent), dtype=np.int64)
+    for name, ladder in LADDERS.items():
+        steps = np.array([d for d, _ in ladder])
+        m = agent == name
+        if m.any():
+            # number of ladder steps strictly above the dose (first step <= dose)
+            level[m] = np.minimum((steps[None, :] > dose[m, None] + 1e-9).sum(axis=1), len(steps) - 1)
+    return level
+
+
+def ladder_step(agent: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dose and schedule at ``level`` (capped at the floor) for each agent."""
+    dose = np.full(len(agent), np.nan)
+    sched = np.full(len(agent), "", dtype=object)
+    for name, ladder in LADDERS.items():
+        m = agent == name
+        if m.any():
+            idx = np.minimum(level[m], len(ladder) - 1)
+            dose[m] = np.array([d for d, _ in ladder])[idx]
+            sched[m] = np.array([s for _, s in ladder], dtype=object)[idx]
+    return dose, sched
+
+
+def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: DosingConfig) -> pd.DataFrame:
+    """Hold/resume episodes from ANC and platelet counts (set-based).
+
+    ``cbc`` has columns ``pcode, day, analyte ('anc'|'platelets'), value`` sorted by pcode, day.
+    A count below its agent's threshold starts a hold (the state of each count persists until it
+    is measured again); the first date on which both counts are at or above threshold ends it.
+    Returns rows ``pcode, day, event ('hold'|'resume'), cause, value, episode`` (episode = 1, 2, ...).
+    """
+    agent = agent_of_patient[cbc["pcode"].to_numpy()]
+    anc_thr = np.select([agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
+                        [cfg.len_anc_hold, cfg.ixa_anc_hold, cfg.btz_heme_anc], np.nan)
+    plt_thr = np.select([agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
+                        [cfg.len_platelet_hold if cfg.len_platelet_rule else np.nan,
+                         cfg.ixa_platelet_hold, cfg.btz_heme_platelets], np.nan)
+    is_anc = (cbc["analyte"] == "anc").to_numpy()
+    value = cbc["value"].to_numpy()
+    thr = np.where(is_anc, anc_thr, plt_thr)
+    keep = ~np.isnan(thr)
+    if not keep.any():
+        return pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
+    df = pd.DataFrame({
+        "pcode": cbc["pcode"].to_numpy()[keep], "day": cbc["day"].to_numpy()[keep],
+        "anc_low": np.where(is_anc, value < thr, np.nan)[keep],
+        "plt_low": np.where(~is_anc, value < thr, np.nan)[keep],
+        "anc": np.where(is_anc, value, np.nan)[keep], "plt": np.where(~is_anc, value, np.nan)[keep],
+    })
+    g = df.groupby("pcode", sort=False)
+    df[["anc_low", "plt_low"]] = g[["anc_low", "plt_low"]].ffill()
+    # one state per patient-day: the last row of the day holds both carried states
+    day_last = ~df.duplicated(["pcode", "day"], keep="last").to_numpy()
+    agg = df.groupby(["pcode", "day"], sort=False)[["anc", "plt"]].min()
+    d = df.loc[day_last, ["pcode", "day", "anc_low", "plt_low"]].reset_index(drop=True)
+    d["anc"] = agg["anc"].to_numpy()
+    d["plt"] = agg["plt"].to_numpy()
+    low = (d["anc_low"].fillna(0).to_numpy() == 1) | (d["plt_low"].fillna(0).to_numpy() == 1)
+    pc = d["pcode"].to_numpy()
+    prev_low = np.r_[False, low[:-1]] & np.r_[False, pc[1:] == pc[:-1]]
+    start = low & ~prev_low
+    end = ~low & prev_low
+    episode = pd.Series(start.astype(np.int64)).groupby(pc).cumsum().to_numpy()
+    cause = np.where(d["anc_low"].fillna(0).to_numpy() == 1,
+                     np.where(d["plt_low"].fillna(0).to_numpy() == 1, "anc+platelets", "anc"), "platelets")
+    # a resume inherits the cause of the hold that opened its episode
+    cause = pd.Series(np.where(start, cause, None)).groupby(pc).ffill().to_numpy()
+    ev = np.where(start, "hold", np.where(end, "resume", ""))
+    sel = start | end
+    return pd.DataFrame({
+        "pcode": pc[sel], "day": d["day"].to_numpy()[sel], "event": ev[sel], "cause": cause[sel],
+        "anc": d["anc"].to_numpy()[sel], "platelets": d["plt"].to_numpy()[sel], "episode": episode[sel],
+    })

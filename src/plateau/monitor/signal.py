@@ -1,0 +1,345 @@
+"""Dose actions and benefit-harm alerts, built set-based from the engine's tables.
+
+Alerts say what happened and which rule says so, e.g. ``progression (IMWG) on 2026-03-02``,
+``grade 4 neutropenia on 2026-01-12: hold lenalidomide per label``, ``global health status fell
+beyond the MID on 2026-04-01 (-16.7 points)``.  The per-patient benefit-harm signal sets
+response depth and duration against grade >= 3 toxicity and QoL decline beyond the MID; how
+they are weighed is a plateau design rule (``signal-benefit-harm``, DESIGN), not a source rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from plateau.monitor import ctcae as C
+from plateau.monitor import dosing as D
+from plateau.monitor import imwg as I
+from plateau.monitor import units as U
+from plateau.monitor.citations import PLATEAU, Rule
+
+RULES = {r.id: r for r in (
+    Rule("signal-benefit-harm", "benefit-harm signal: confirmed response depth/duration set against grade >= 3 "
+         "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response deeper than SD "
+         "or with progression", PLATEAU, "plateau.monitor.signal", "DESIGN"),
+)}
+
+TERM_LABEL = {"neutrophil_count_decreased": "neutropenia", "platelet_count_decreased": "thrombocytopenia",
+              "white_blood_cell_decreased": "leukopenia", "anemia": "anemia",
+              "creatinine_increased": "creatinine increased"}
+NA_DAY = np.iinfo(np.int64).min
+ACTION_COLUMNS = ["pcode", "date", "agent", "action", "dose", "dose_unit", "schedule", "reason", "rule", "tag",
+                  "citation"]
+
+
+def _ds(day) -> np.ndarray:
+    return np.datetime_as_string(np.asarray(day, dtype=np.int64).astype("datetime64[D]"))
+
+
+def time_on_maintenance(start, stop, last_obs):
+    end = np.where(stop != NA_DAY, stop, last_obs)
+    ok = (start != NA_DAY) & (end != NA_DAY)
+    return [int(e - s) if o else None for s, e, o in zip(start, end, ok)]
+
+
+def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) -> pd.DataFrame:
+    n = len(pcode)
+    rule_ids = np.broadcast_to(np.asarray(rule_ids, dtype=object), (n,))
+    rules = [D.RULES[r.split("+")[0]] for r in rule_ids]
+    return pd.DataFrame({
+        "pcode": np.asarray(pcode, dtype=np.int64), "day": np.asarray(day, dtype=np.int64),
+        "agent": np.broadcast_to(np.asarray(agent, dtype=object), (n,)),
+        "action": np.broadcast_to(np.asarray(action, dtype=object), (n,)),
+        "dose": np.broadcast_to(np.asarray(dose, dtype=float), (n,)),
+        "dose_unit": np.broadcast_to(np.asarray(unit, dtype=object), (n,)),
+        "schedule": np.broadcast_to(np.asarray(schedule, dtype=object), (n,)),
+        "reason": np.broadcast_to(np.asarray(reason, dtype=object), (n,)),
+        "rule": rule_ids,
+        "tag": [r.tag for r in rules],
+        "citation": [r.citation() for r in rules],
+    })
+
+
+def _unit(agent):
+    return np.where(agent == "bortezomib", "mg/m2", "mg")
+
+
+def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day, acode, value, ct_ev, ct_lab,
+                 cfg: D.DosingConfig, use, last_obs, baseline_day):
+    """All dose actions (one row each) and start/duration alerts, computed on whole tables."""
+    frames, alerts = [], []
+    level0 = D.start_level(agent, np.nan_to_num(dose, nan=np.inf))
+    on = start != NA_DAY
+    # -- haematologic hold/resume episodes (lenalidomide, ixazomib, bortezomib) --
+    heme_agents = np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"])
+    anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
+    m = np.isin(acode, [anc_c, plt_c]) & heme_agents[pc_l] & (day >= np.where(on, start, NA_DAY)[pc_l])
+    cbc = pd.DataFrame({"pcode": pc_l[m], "day": day[m], "analyte": np.where(acode[m] == anc_c, "anc", "platelets"),
+                        "value": value[m]})
+    ep = D.hematologic_episodes(cbc, agent, cfg)
+    reductions = []
+    if len(ep):
+        e_pc = ep["pcode"].to_numpy()
+        e_agent = agent[e_pc]
+        cause = ep["cause"].to_numpy()
+        rule = np.select([(e_agent == "lenalidomide") & (cause == "platelets"), e_agent == "lenalidomide",
+                          e_agent == "ixazomib"], ["len-platelets", "len-anc", "ixa-heme"], "btz-tox")
+        anc_v, plt_v = ep["anc"].to_numpy(), ep["platelets"].to_numpy()
+        hold = ep["event"].to_numpy() == "hold"
+        with np.errstate(invalid="ignore"):
+            reason = np.where(np.char.find(cause.astype(str), "anc") >= 0,
+                              "ANC " + pd.Series(anc_v).map("{:g}".format).to_numpy() + " x10^9/L", "")
+            reason = np.where(np.char.find(cause.astype(str), "platelets") >= 0,
+                              np.where(reason == "", "", reason + ", ") + "platelets "
+                              + pd.Series(plt_v).map("{:g}".format).to_numpy() + " x10^9/L", reason)
+        h = hold
+        verb = np.where(e_agent[h] == "bortezomib", "withhold", "hold")
+        frames.append(_frame(e_pc[h], ep["day"].to_numpy()[h], e_agent[h], verb, np.nan, _unit(e_agent[h]), "",
+                             reason[h] + " below the hold threshold", rule[h]))
+        r = ~hold
+        reductions.append(pd.DataFrame({"pcode": e_pc[r], "day": ep["day"].to_numpy()[r], "kind": "resume",
+                                        "rule": rule[r], "reason": "counts recovered ("
+                                        + reason[r] + "): resume at the next lower dose"}))
+        use("len-platelets", np.bincount(e_pc[rule == "len-platelets"], minlength=P) > 0)
+        use("len-anc", np.bincount(e_pc[rule == "len-anc"], minlength=P) > 0)
+        use("ixa-heme", np.bincount(e_pc[rule == "ixa-heme"], minlength=P) > 0)
+        use("btz-tox", np.bincount(e_pc[rule == "btz-tox"], minlength=P) > 0)
+    # -- reported non-haematologic grade >= 3 events (lenalidomide, bortezomib) --
+    if len(ct_ev):
+        ev_pc = ct_ev["pcode"].to_numpy().astype(np.int64)
+        ev_agent = agent[ev_pc]
+        term = ct_ev["term"].to_numpy()
+        g = ct_ev["grade"].to_numpy().astype(int)
+        pain = ct_ev["with_pain"].to_numpy().astype(bool)
+        nonheme = ~np.isin(term, C.HEMATOLOGIC_TERMS)
+        neuro = np.isin(term, C.NEUROPATHY_TERMS)
+        sel = (g >= 3) & nonheme & (ev_agent == "lenalidomide")
+        sel |= (g >= 3) & nonheme & ~neuro & (ev_agent == "bortezomib")
+        if sel.any():
+            rr = np.where(ev_agent[sel] == "lenalidomide", "len-other-g34", "btz-tox")
+            reductions.append(pd.DataFrame({
+                "pcode": ev_pc[sel], "day": ct_ev["day"].to_numpy()[sel], "kind": "event", "rule": rr,
+                "reason": "grade " + g[sel].astype(str) + " " + term[sel].astype(str)
+                + ": hold; restart at the next lower dose when <= grade 2"}))
+            use("len-other-g34", np.bincount(ev_pc[sel][rr == "len-other-g34"], minlength=P) > 0)
+            use("btz-tox", np.bincount(ev_pc[sel][rr == "btz-tox"], minlength=P) > 0)
+        # bortezomib neuropathy table (absolute dose levels)
+        b = neuro & (ev_agent == "bortezomib")
+        if b.any():
+            gb, pb = g[b], pain[b]
+            act = np.select([gb >= 4, (gb == 3) | ((gb == 2) & pb), (gb == 2) | ((gb == 1) & pb)],
+                            ["discontinue", "withhold", "reduce"], "none")
+            dd = np.select([act == "withhold", act == "reduce"], [0.7, 1.0], np.nan)
+            k = act != "none"
+            why = "grade " + gb.astype(str) + np.where(pb, " with pain ", " ") + term[b].astype(str)
+            why = why + np.select([act == "withhold", act == "reduce", act == "discontinue"],
+                                  [": withhold until resolved, restart at 0.7 mg/m2", ": reduce to 1.0 mg/m2",
+                                   ": discontinue bortezomib"], "")
+            frames.append(_frame(ev_pc[b][k], ct_ev["day"].to_numpy()[b][k], "bortezomib", act[k], dd[k], "mg/m2",
+                                 "", why[k], "btz-pn"))
+            use("btz-pn", np.bincount(ev_pc[b][k], minlength=P) > 0)
+        t = neuro & (ev_agent == "thalidomide") & (g >= 2)
+        if t.any():
+            frames.append(_frame(ev_pc[t], ct_ev["day"].to_numpy()[t], "thalidomide", "stop", np.nan, "mg", "",
+                                 "grade " + g[t].astype(str) + " " + term[t].astype(str)
+                                 + ": symptomatic neuropathy, stop thalidomide", "thal-pn"))
+            use("thal-pn", np.bincount(ev_pc[t], minlength=P) > 0)
+            use("thal-pn-steps", np.bincount(ev_pc[t], minlength=P) > 0)
+    # -- cumulative dose levels after each reduction --
+    if reductions:
+        red = pd.concat(reductions, ignore_index=True).sort_values(["pcode", "day"], kind="stable")
+        r_pc = red["pcode"].to_numpy()
+        count = red.groupby("pcode", sort=False).cumcount().to_numpy() + 1
+        r_agent = agent[r_pc]
+        lvl_dose, sched = D.ladder_step(r_agent, level0[r_pc] + count)
+        action = np.where(red["kind"].to_numpy() == "resume", "resume", np.where(r_agent == "bortezomib",
+                                                                                  "withhold", "hold"))
+        frames.append(_frame(r_pc, red["day"].to_numpy(), r_agent, action, lvl_dose, _unit(r_agent), sched,
+                             red["reason"].to_numpy(), red["rule"].to_numpy()))
+        use("len-ladder", np.bincount(r_pc[r_agent == "lenalidomide"], minlength=P) > 0)
+        use("ixa-ladder", np.bincount(r_pc[r_agent == "ixazomib"], minlength=P) > 0)
+        first_red = pd.Series(red["day"].to_numpy()).groupby(r_pc).min()
+    else:
+        first_red = pd.Series(dtype=np.int64)
+    # -- escalation (lenalidomide 10 -> 15 mg after 3 cycles; ixazomib 3 -> 4 mg from cycle 5) --
+    red_day = np.full(P, np.iinfo(np.int64).max)
+    red_day[first_red.index.to_numpy(dtype=np.int64)] = first_red.to_numpy()
+    g3 = ct_lab[ct_lab["grade"] >= 3]
+    tox_day = np.full(P, np.iinfo(np.int64).max)
+    if len(g3):
+        tmin = g3.groupby("pcode")["day"].min()
+        tox_day[tmin.index.to_numpy(dtype=np.int64)] = tmin.to_numpy()
+    if len(ct_ev):
+        e3 = ct_ev[ct_ev["grade"] >= 3]
+        if len(e3):
+            tmin = e3.groupby("pcode")["day"].min()
+            idx = tmin.index.to_numpy(dtype=np.int64)
+            tox_day[idx] = np.minimum(tox_day[idx], tmin.to_numpy())
+    cbc_days = pd.DataFrame({"pcode": pc_l[np.isin(acode, [anc_c, plt_c])], "day": day[np.isin(acode, [anc_c, plt_c])]})
+    for name, from_dose, to_dose, days, rid, sched in (
+            ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
+            ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15")):
+        at = start + days
+        e = ((agent == name) & on & (np.abs(dose - from_dose) < 1e-9) & (red_day > at) & (tox_day > at)
+             & (last_obs != NA_DAY) & (last_obs >= at))
+        # tolerance needs evidence: at least one blood count between the start and the decision date
+        seen = cbc_days[(cbc_days["day"].to_numpy() > start[cbc_days["pcode"].to_numpy()])
+                        & (cbc_days["day"].to_numpy() <= at[cbc_days["pcode"].to_numpy()])]
+        e &= np.isin(np.arange(P), seen["pcode"].to_numpy())
+        if e.any():
+            idx = np.flatnonzero(e)
+            frames.append(_frame(idx, at[idx], name, "consider escalation", to_dose, "mg", sched,
+                                 f"{days} days at {from_dose:g} mg without dose reduction or grade >= 3 toxicity: "
+                                 f"increase if tolerated", rid))
+            use(rid, e)
+    # -- renal (creatinine clearance at maintenance start) --
+    with np.errstate(invalid="ignore"):
+        lr = (agent == "lenalidomide") & on & (crcl_start < cfg.len_renal_clcr)
+        ir = (agent == "ixazomib") & on & ((crcl_start < cfg.ixa_renal_clcr) | dialysis)
+    for mask, name, act, dd, why, rid in (
+            (lr, "lenalidomide", "renal review", np.nan,
+             "starting-dose adjustment recommended (maintenance dose by CLcr not confirmed: none suggested)",
+             "len-renal"),
+            (ir, "ixazomib", "start at reduced dose", 3.0, "severe renal impairment or dialysis: start at 3 mg",
+             "ixa-renal")):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            clcr = pd.Series(crcl_start[idx]).map(lambda x: "CLcr n/a" if np.isnan(x) else f"CLcr {x:.1f} mL/min")
+            frames.append(_frame(idx, start[idx], name, act, dd, "mg", "", clcr.to_numpy() + ": " + why, rid))
+            use(rid, mask)
+            use("crcl-cockcroft-gault", mask & ~np.isnan(crcl_start))
+    # -- lenalidomide start criteria (last counts on or before the start date) --
+    lm = (agent == "lenalidomide") & on
+    if lm.any():
+        for code, thr, label in ((anc_c, cfg.len_start_anc, "ANC"), (plt_c, cfg.len_start_platelets, "platelets")):
+            mm = (acode == code) & lm[pc_l] & (day <= np.where(on, start, NA_DAY)[pc_l])
+            if not mm.any():
+                continue
+            df = pd.DataFrame({"pcode": pc_l[mm], "day": day[mm], "value": value[mm]}).groupby("pcode").last()
+            low = df["value"].to_numpy() < thr
+            if low.any():
+                idx = df.index.to_numpy(dtype=np.int64)[low]
+                alerts.append(pd.DataFrame({
+                    "pcode": idx, "day": start[idx], "severity": "medium",
+                    "message": [f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
+                                f"{_ds(d)}" for v, d in zip(df["value"].to_numpy()[low], df["day"].to_numpy()[low])],
+                    "rule": "len-start"}))
+                use("len-start", np.isin(np.arange(P), idx))
+    # -- thalidomide duration --
+    tm = (agent == "thalidomide") & on
+    end = np.where(stop != NA_DAY, stop, last_obs)
+    long_thal = tm & (end != NA_DAY) & (end - start > cfg.thal_max_days)
+    if long_thal.any():
+        idx = np.flatnonzero(long_thal)
+        alerts.append(pd.DataFrame({"pcode": idx, "day": start[idx] + cfg.thal_max_days, "severity": "medium",
+                                    "message": "thalidomide beyond 18 months: monitor neuropathy closely, low "
+                                               "threshold to stop", "rule": "thal-duration"}))
+        use("thal-duration", long_thal)
+    actions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ACTION_COLUMNS[:1] + ["day"]
+                                                                                 + ACTION_COLUMNS[2:])
+    if len(actions):
+        actions = actions.sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
+        actions.insert(1, "date", _ds(actions.pop("day").to_numpy()))
+        actions["dose"] = actions["dose"].astype(float)
+    else:
+        actions = pd.DataFrame(columns=ACTION_COLUMNS)
+    return actions, alerts
+
+
+def build_alerts(*, P, pid, prog_day, prog_row, pd_crit, unconf_row, row_day, relapse_row, ct, actions, extra,
+                 qol, best, dor, use, uniq) -> pd.DataFrame:
+    from plateau.monitor.engine import ALL_RULES
+
+    parts = []
+    p = np.flatnonzero(prog_row >= 0)
+    if len(p):
+        crit = pd_crit[prog_row[p]]
+        parts.append(pd.DataFrame({"pcode": p, "day": prog_day[p], "severity": "high",
+                                   "message": ["progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
+                                               for d, c in zip(_ds(prog_day[p]), crit)],
+                                   "rule": ["imwg-pd-" + ("high-nadir" if c.split("+")[0] == "serum_high_nadir"
+                                                          else c.split("+")[0]) for c in crit]}))
+    u = np.flatnonzero(unconf_row >= 0)
+    if len(u):
+        parts.append(pd.DataFrame({"pcode": u, "day": row_day[unconf_row[u]], "severity": "medium",
+                                   "message": ["possible progression on " + d + ": IMWG PD criteria met once, not yet "
+                                               "confirmed by a second consecutive assessment"
+                                               for d in _ds(row_day[unconf_row[u]])],
+                                   "rule": "imwg-confirm-pd"}))
+    r = np.flatnonzero(relapse_row >= 0)
+    if len(r):
+        parts.append(pd.DataFrame({"pcode": r, "day": row_day[relapse_row[r]], "severity": "medium",
+                                   "message": ["relapse from CR on " + d + " (M-protein by IFE or marrow >= 5%; "
+                                               "not progression for PFS)" for d in _ds(row_day[relapse_row[r]])],
+                                   "rule": "imwg-relapse-from-cr"}))
+    tox = ct[ct["grade"] >= 3]
+    if len(tox):
+        tpc = tox["pcode"].to_numpy().astype(np.int64)
+        tday = tox["day"].to_numpy().astype(np.int64)
+        label = tox["term"].map(lambda t: TERM_LABEL.get(t, t.replace("_", " "))).to_numpy()
+        msg = "grade " + tox["grade"].astype(int).astype(str).to_numpy() + " " + label + " on " + _ds(tday)
+        if len(actions):
+            act = actions[actions["action"].isin(["hold", "withhold", "stop", "discontinue"])]
+            key = pd.Series((act["action"] + " " + act["agent"] + " per label").to_numpy(),
+                            index=pd.MultiIndex.from_arrays([act["pcode"].to_numpy().astype(np.int64),
+                                                             act["date"].to_numpy()])).groupby(level=[0, 1]).first()
+            what = key.reindex(pd.MultiIndex.from_arrays([tpc, _ds(tday)])).to_numpy()
+            msg = np.where(pd.isna(what), msg, msg + ": " + what.astype(str))
+        rules = tox["term"].map(lambda t: C.LAB_TERMS[t].rule.id if t in C.LAB_TERMS else C.EVENT_TERMS[t].rule.id)
+        parts.append(pd.DataFrame({"pcode": tpc, "day": tday, "severity": np.where(tox["grade"] >= 4, "high", "medium"),
+                                   "message": msg, "rule": rules.to_numpy()}))
+    parts += extra
+    qol_decline = np.zeros(P, dtype=bool)
+    if qol is not None and len(qol.changes):
+        from plateau.monitor.qol import SCALE_BY_CODE
+        d = qol.declines()
+        qpc = uniq.get_indexer(d["patient_id"].astype(uniq.dtype))
+        k = qpc >= 0
+        d = d[k]
+        qpc = qpc[k]
+        if len(d):
+            qday = pd.to_datetime(d["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+            names = d["scale"].map(lambda c: "global health status" if c == "QL2" else SCALE_BY_CODE[c].name.lower())
+            verb = d["scale"].map(lambda c: "fell" if SCALE_BY_CODE[c].kind != "symptom" else "worsened")
+            parts.append(pd.DataFrame({
+                "pcode": qpc, "day": qday, "severity": np.where(d["scale"] == "QL2", "medium", "low"),
+                "message": (names + " " + verb + " beyond the MID on " + d["date"] + " ("
+                            + d["change"].map("{:+.1f}".format) + " points, MID "
+                            + d["mid"].map("{:g}".format) + ")").to_numpy(),
+                "rule": d["scale"].map(lambda c: SCALE_BY_CODE[c].mid_rule).to_numpy()}))
+            qol_decline[qpc] = True
+    # benefit-harm signal
+    n_g3 = np.bincount(ct.loc[ct["grade"] >= 3, "pcode"].to_numpy().astype(np.int64), minlength=P) if len(ct) \
+        else np.zeros(P, dtype=np.int64)
+    harm = (n_g3 > 0) | qol_decline
+    prog = prog_row >= 0
+    review = harm & (prog | (best < I.PR))
+    weigh = harm & ~review
+    names = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
+    harm_txt = np.where(n_g3 > 0, n_g3.astype(str) + " grade >= 3 toxicities", "")
+    harm_txt = np.where(qol_decline, np.where(harm_txt == "", "", harm_txt + " and ") + "a QoL decline beyond the MID",
+                        harm_txt)
+    sig = np.flatnonzero(review | weigh)
+    if len(sig):
+        msg = np.where(review[sig],
+                       "benefit-harm: " + np.where(prog[sig], "progression", "best response "
+                                                   + names[best[sig] + 1].astype(str)) + " against "
+                       + harm_txt[sig] + ": review maintenance",
+                       "benefit-harm: confirmed " + names[best[sig] + 1].astype(str) + " ("
+                       + np.where(dor[sig] >= 0, dor[sig].astype(str) + " days", "n/a") + ") against "
+                       + harm_txt[sig] + ": weigh continuing maintenance")
+        parts.append(pd.DataFrame({"pcode": sig, "day": np.iinfo(np.int64).max, "severity": np.where(
+            review[sig], "high", "low"), "message": msg, "rule": "signal-benefit-harm"}))
+        use("signal-benefit-harm", review | weigh)
+    if not parts:
+        return pd.DataFrame(columns=["patient_id", "date", "severity", "message", "rule", "tag", "citation"])
+    al = pd.concat(parts, ignore_index=True).sort_values(["pcode", "day"], kind="stable")
+    for rid in al["rule"].unique():
+        use(rid, np.isin(np.arange(P), al.loc[al["rule"] == rid, "pcode"].to_numpy().astype(np.int64)))
+    dd = al["day"].to_numpy().astype(np.int64)
+    date = np.where(dd == np.iinfo(np.int64).max, None, _ds(np.where(dd == np.iinfo(np.int64).max, 0, dd)))
+    rules = al["rule"].map(lambda x: ALL_RULES[x])
+    return pd.DataFrame({"patient_id": pid[al["pcode"].to_numpy().astype(np.int64)], "date": date,
+                         "severity": al["severity"].to_numpy(), "message": al["message"].to_numpy(),
+                         "rule": al["rule"].to_numpy(), "tag": rules.map(lambda r: r.tag).to_numpy(),
+                         "citation": rules.map(lambda r: r.citation()).to_numpy()})
