@@ -46,6 +46,7 @@ def _register() -> None:
     from plateau.cli import start  # noqa: F401  (defines `plateau start`)
     from plateau.cli import serve  # noqa: F401  (defines `plateau serve`)
     from plateau.cli import nma  # noqa: F401  (defines `plateau nma`)
+    from plateau.cli import monitor  # noqa: F401  (defines `plateau monitor ...`)
 
 
 _register()
