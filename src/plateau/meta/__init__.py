@@ -7,9 +7,11 @@ no I/O and no plotting.  Every function is vectorised over a batch of meta-analy
 """
 
 from plateau.meta._common import ConvergenceWarning, MetaWarning
+from plateau.meta.heterogeneity import HeterogeneityCI, profile_likelihood_ci, qprofile_ci, tau2_confint
 from plateau.meta.pool import PoolResult, pool
 from plateau.meta.regression import (MetaRegressionResult, RegressionPrediction, SubgroupResult,
                                      meta_regression, subgroup_analysis)
 
 __all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning", "meta_regression",
-           "MetaRegressionResult", "RegressionPrediction", "subgroup_analysis", "SubgroupResult"]
+           "MetaRegressionResult", "RegressionPrediction", "subgroup_analysis", "SubgroupResult",
+           "tau2_confint", "qprofile_ci", "profile_likelihood_ci", "HeterogeneityCI"]
