@@ -509,10 +509,15 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     gm = grade > 0
     term_of_code = {U.ANALYTE_CODE[a]: C.LAB_TERM_BY_ANALYTE[a].term for a in GRADED}
     unit_of_code = {U.ANALYTE_CODE[a]: U.ANALYTES[a].canonical_unit for a in GRADED}
-    g_term = pd.Series(g_a[gm]).map(term_of_code).to_numpy()
-    ct_lab = pd.DataFrame({"pcode": g_pc[gm], "day": g_day[gm], "term": g_term, "grade": grade[gm],
-                           "source": "lab", "value": g_v[gm],
-                           "unit": pd.Series(g_a[gm]).map(unit_of_code).to_numpy()})
+    codes_sorted = sorted(term_of_code)
+    lut = np.zeros(len(U.ANALYTE_NAMES), dtype=np.int8)
+    lut[codes_sorted] = np.arange(len(codes_sorted))
+    ga = lut[g_a[gm]]
+    ct_lab = pd.DataFrame({"pcode": g_pc[gm], "day": g_day[gm],
+                           "term": pd.Categorical.from_codes(ga, [term_of_code[c] for c in codes_sorted]),
+                           "grade": grade[gm], "source": pd.Categorical.from_codes(np.zeros(len(ga), np.int8), ["lab"]),
+                           "value": g_v[gm],
+                           "unit": pd.Categorical([unit_of_code[c] for c in codes_sorted])[ga]})
     use(C.RULE_DEFAULT_LIMITS.id, _per_patient_any(g_pc, used_default, P))
     use(C.RULE_CREATININE_BASELINE.id, _per_patient_any(g_pc, creat_base_raised, P))
     for name in GRADED:
@@ -531,8 +536,12 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             use(t.rule.id, _per_patient_any(e_pc, ct_ev["term"].to_numpy() == t.term, P))
     else:
         ct_ev = pd.DataFrame(columns=["pcode", "day", "term", "grade", "source", "value", "unit", "with_pain"])
-    ct = pd.concat([ct_lab, ct_ev.drop(columns="with_pain")], ignore_index=True).sort_values(
-        ["pcode", "day", "term"], kind="stable")
+    if len(ct_ev):
+        ct = pd.concat([ct_lab.astype({"term": object, "source": object, "unit": object}),
+                        ct_ev.drop(columns="with_pain")], ignore_index=True).sort_values(
+            ["pcode", "day", "term"], kind="stable")
+    else:
+        ct = ct_lab  # already sorted by (pcode, day); terms of one day follow the analyte order
 
     # ---- dose actions ---------------------------------------------------------------------------
     from plateau.monitor import signal as SG
