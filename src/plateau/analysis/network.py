@@ -22,11 +22,14 @@ CI and source citation.
 
 Sanity reference: Gay F, et al. Maintenance treatment and survival in patients with myeloma: a
 systematic review and network meta-analysis. JAMA Oncol 2018;4(10):1389-1397.
-doi:10.1001/jamaoncol.2018.2961, PMID 30098165 (:data:`PUBLISHED_REFERENCE`).
+doi:10.1001/jamaoncol.2018.2961, PMID 30098165 (:data:`PUBLISHED_REFERENCE`); second reference: the
+Bayesian NMA of lenalidomide, ixazomib and daratumumab maintenance in Blood Neoplasia 1(4),
+article 100042.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
@@ -88,6 +91,15 @@ PUBLISHED_REFERENCE: dict[str, Any] = {
     # 2018): not re-read from the paper's figures (unconfirmed against the full text)
     "PFS": {"lenalidomide": (0.39, 0.28, 0.53), "lenalidomide-based": (0.47, 0.39, 0.55)},
     "OS": {"lenalidomide": (0.76, 0.51, 1.16)},
+    "second_reference": {
+        # title words from the article URL; authors and year not re-read (unconfirmed)
+        "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 RCTs). "
+                    "Blood Neoplasia vol. 1(4), article 100042.",
+        "url": "https://ashpublications.org/bloodneoplasia/article/1/4/100042/517804",
+        # transplant-eligible patients, PFS vs placebo, HR (95% credible interval), abstract
+        "PFS_post_asct": {"lenalidomide": [0.46, 0.36, 0.56], "daratumumab": [0.49, 0.32, 0.76],
+                          "ixazomib": [0.72, 0.46, 1.12]},
+    },
     "statements": ["lenalidomide-based maintenance gave the largest PFS benefit",
                    "interferon alone was the only maintenance without a PFS benefit",
                    "lenalidomide alone ranked best for OS"],
@@ -195,9 +207,7 @@ class MaintenanceNetwork:
             "pairs": self.pairs(),
             "subnetworks": [s.to_dict() for s in self.subnetworks],
             "excluded": [{"item": w, "reason": r} for w, r in self.excluded],
-            "reference_publication": {k: (v if not isinstance(v, dict) else
-                                          {n: list(x) for n, x in v.items()})
-                                      for k, v in self.reference_publication.items()},
+            "reference_publication": json.loads(json.dumps(self.reference_publication)),
         }
 
 
