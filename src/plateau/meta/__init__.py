@@ -7,6 +7,8 @@ no I/O and no plotting.  Every function is vectorised over a batch of meta-analy
 """
 
 from plateau.meta._common import ConvergenceWarning, MetaWarning
+from plateau.meta.effects import (EffectSizes, escalc, log_hr_from_ci, log_hr_from_medians, log_hr_from_oe,
+                                  log_hr_from_p, log_hr_from_p_events)
 from plateau.meta.heterogeneity import HeterogeneityCI, profile_likelihood_ci, qprofile_ci, tau2_confint
 from plateau.meta.pool import PoolResult, pool
 from plateau.meta.regression import (MetaRegressionResult, RegressionPrediction, SubgroupResult,
@@ -14,4 +16,6 @@ from plateau.meta.regression import (MetaRegressionResult, RegressionPrediction,
 
 __all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning", "meta_regression",
            "MetaRegressionResult", "RegressionPrediction", "subgroup_analysis", "SubgroupResult",
-           "tau2_confint", "qprofile_ci", "profile_likelihood_ci", "HeterogeneityCI"]
+           "tau2_confint", "qprofile_ci", "profile_likelihood_ci", "HeterogeneityCI",
+           "EffectSizes", "escalc", "log_hr_from_ci", "log_hr_from_p", "log_hr_from_oe",
+           "log_hr_from_p_events", "log_hr_from_medians"]
