@@ -1,13 +1,76 @@
-"""`plateau start`: the main job of the quick start."""
+"""`plateau start`: the main job of the quick start.
+
+Until the web app lands, it prints the evidence overview: one row per randomised comparison
+with its agents, setting, arm sizes and the latest PFS (or EFS/TTP) and OS hazard ratios.
+"""
 
 from __future__ import annotations
 
 from plateau.cli import app
 
+_DISEASE_CONTROL = ("PFS", "EFS", "TTP")
+
+
+def overview_rows(base) -> list[dict]:
+    """Rows of the overview: trial x comparison with latest whole-population PFS/OS estimates.
+
+    For disease control the first of PFS, EFS, TTP with a latest estimate is shown (its name
+    is printed with it).  An HR is marked ``*`` when derived or approximate.
+    """
+    from plateau.cli.evidence import hr_text
+
+    rows = []
+    for trial in base.trials:
+        for comparison in trial.comparisons:
+            latest = {}
+            for record in base.estimates(trial=trial.id, latest_only=True):
+                if record.comparison.id == comparison.id and not record.estimate.outcome_detail:
+                    latest.setdefault(record.estimate.outcome.value, record.estimate)
+            pfs_name = next((o for o in _DISEASE_CONTROL if o in latest), None)
+            pfs = latest.get(pfs_name) if pfs_name else None
+            os_ = latest.get("OS")
+            experimental = trial.arm(comparison.experimental_arm)
+            control = trial.arm(comparison.control_arm)
+            n = ""
+            if experimental.n_randomised and control.n_randomised:
+                n = f"{experimental.n_randomised} v {control.n_randomised}"
+            rows.append({
+                "trial": trial.id,
+                "trial_id": trial.id,
+                "comparison": f"{experimental.treatment.value} v {control.treatment.value}",
+                "kind": comparison.kind.value,
+                "agents": ", ".join(a.value for a in trial.tested_agents(comparison)),
+                "setting": trial.comparison_setting(comparison).value,
+                "n": n,
+                "pfs_label": pfs_name or "",
+                "pfs": (hr_text(pfs) or ("no HR" if pfs else "")),
+                "os": (hr_text(os_) or ("no HR" if os_ else "")),
+            })
+    return rows
+
 
 @app.command()
 def start() -> None:
-    """Run plateau's main job (the quick start's first command)."""
+    """Run plateau's main job: print the evidence overview (the web app will replace it)."""
     from rich.console import Console
+    from rich.table import Table
 
-    Console().print("plateau: the evidence base is being built; see `plateau --help`.")
+    from plateau.evidence import load_bundled
+
+    base = load_bundled()
+    console = Console()
+    table = Table(
+        title="plateau: randomised maintenance trials in newly diagnosed myeloma",
+        caption=(f"{len(base)} trials; evidence version {base.version[:12]}. HR experimental vs control "
+                 "(< 1 favours experimental), latest report, 95% CI; * derived or approximate; "
+                 "'no HR' = only medians/rates/p-values. Decision support, not a prescription. "
+                 "Details: plateau evidence show TRIAL."),
+        show_lines=False,
+    )
+    for column in ("trial", "comparison", "kind", "agents tested", "setting", "n", "PFS/EFS/TTP HR", "OS HR"):
+        table.add_column(column, overflow="fold")
+    for row in overview_rows(base):
+        pfs = f"{row['pfs']} ({row['pfs_label']})" if row["pfs"] and row["pfs_label"] != "PFS" else row["pfs"]
+        table.add_row(row["trial"], row["comparison"], row["kind"], row["agents"], row["setting"], row["n"],
+                      pfs, row["os"])
+    console.print(table)

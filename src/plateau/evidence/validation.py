@@ -163,8 +163,12 @@ def _decimals(value: float) -> int:
 
 
 def _rounding_tolerance(value: float) -> float:
-    """Half a unit in the last printed digit, on the log scale (d ln x = dx / x)."""
-    return 0.5 * 10 ** (-_decimals(value)) / value
+    """Half a unit in the last printed digit, on the log scale (d ln x = dx / x).
+
+    A stored float loses trailing zeros (0.60 is stored as 0.6), and ratios are printed with
+    two decimals or more, so at least two decimals are assumed.
+    """
+    return 0.5 * 10 ** (-max(2, _decimals(value))) / value
 
 
 def ci_asymmetry(ratio: float, low: float, high: float) -> tuple[float, float]:
@@ -172,7 +176,7 @@ def ci_asymmetry(ratio: float, low: float, high: float) -> tuple[float, float]:
 
     The tolerance is the largest deviation that rounding of the three printed numbers can
     produce: ``t(ratio) + (t(low) + t(high)) / 2`` with ``t(x) = 0.5 * 10^-d / x`` for a value
-    printed with ``d`` decimals, plus 1e-9 for floating point.
+    printed with ``d`` decimals (at least 2), plus 1e-9 for floating point.
     """
     midpoint = (math.log(low) + math.log(high)) / 2
     deviation = abs(math.log(ratio) - midpoint)
@@ -315,7 +319,7 @@ def check_trial(trial: Trial, file: str, row_of: dict[tuple[str, int], int] | No
     number_fields = (
         "hr", "log_hr", "o_minus_e", "p_value", "events_experimental", "events_control",
         "median_experimental", "median_control", "rate_experimental", "rate_control",
-        "percent_experimental", "percent_control", "odds_ratio",
+        "percent_experimental", "percent_control", "odds_ratio", "ci_low", "ci_high", "se_log_hr", "variance",
     )
     for i, est in enumerate(trial.estimates):
         where = loc("estimates", i)
@@ -355,7 +359,7 @@ def check_trial(trial: Trial, file: str, row_of: dict[tuple[str, int], int] | No
         for side, short in (("experimental", "experimental_arm"), ("control", "control_arm")):
             events = getattr(est, f"events_{side}")
             n = getattr(est, f"n_{side}") or (arm_n(est.comparison, short) if est.subgroup is None else None)
-            if events is not None and n is not None and events > n:
+            if events is not None and n is not None and n > 0 and events > n:
                 add("error", loc("estimates", i, f"events_{side}"), f"{events} events among {n} patients")
             analysed = getattr(est, f"n_{side}")
             randomised = arm_n(est.comparison, short)
