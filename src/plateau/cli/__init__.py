@@ -44,7 +44,9 @@ def _root(
 def _register() -> None:
     """Attach the command groups (one module each)."""
     from plateau.cli import start  # noqa: F401  (defines `plateau start`)
+    from plateau.cli import evidence  # noqa: F401  (defines `plateau evidence ...`)
     from plateau.cli import serve  # noqa: F401  (defines `plateau serve`)
+    from plateau.cli import analyze  # noqa: F401  (defines `plateau analyze` and `plateau report`)
     from plateau.cli import nma  # noqa: F401  (defines `plateau nma`)
     from plateau.cli import monitor  # noqa: F401  (defines `plateau monitor ...`)
 
