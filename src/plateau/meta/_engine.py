@@ -125,7 +125,7 @@ def logdet(S: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state(y, v, m, X, tau2, reml: bool):
+def _lik_state_general(y, v, m, X, tau2, reml: bool):
     """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2.
 
     ML (profile over beta):  l = -1/2 sum log(v+tau2) - 1/2 y'Py
@@ -175,6 +175,39 @@ def _lik_state(y, v, m, X, tau2, reml: bool):
     return ll, score, info, hess
 
 
+def _lik_state_int(y, v, m, tau2, reml: bool):
+    """:func:`_lik_state` for the intercept-only model (X = the presence mask), elementwise only.
+
+    With mu = sum w y / sum w and r = y - mu: y'Py = sum w r^2, y'PPy = sum w^2 r^2,
+    y'PPPy = sum w^3 r^2 - (sum w^2 r)^2 / sum w, tr P = sum w - sum w^2 / sum w,
+    tr PP = sum w^2 - 2 sum w^3 / sum w + (sum w^2 / sum w)^2, log det X'WX = log sum w.
+    """
+    vt = v + tau2[:, None]
+    w = m / vt
+    sw = w.sum(1)
+    mu = np.einsum("bk,bk->b", w, y) / sw
+    r = y - mu[:, None]
+    wr = w * r
+    w2r = w * wr
+    yppy = np.einsum("bk,bk->b", wr, wr)
+    quad = np.einsum("bk,bk->b", wr, r)
+    ypppy = np.einsum("bk,bk->b", w2r, wr) - w2r.sum(1) ** 2 / sw
+    w2 = w * w
+    s2 = w2.sum(1)
+    ll = -0.5 * np.einsum("bk,bk->b", m, np.log(vt)) - 0.5 * quad
+    if reml:
+        s3 = np.einsum("bk,bk->b", w2, w)
+        q = s2 / sw
+        trp = sw - q
+        info = 0.5 * (s2 - 2 * s3 / sw + q * q)
+        score = 0.5 * (yppy - trp)
+        ll = ll - 0.5 * np.log(sw)
+    else:
+        info = 0.5 * s2
+        score = 0.5 * (yppy - sw)
+    return ll, score, info, info - ypppy
+
+
 def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int = MAXITER):
     """Maximise the (restricted) likelihood in tau2 >= 0 for every row of the batch.
 
@@ -193,6 +226,15 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=np.int64)
     idx = np.arange(B)
+    intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
+    if intercept_only:
+        def _lik_state(y_, v_, m_, X_, t_, reml_):      # noqa: F811 - fast path, same quantities
+            return _lik_state_int(y_, v_, m_, t_, reml_)
+        X = np.empty((B, 0, 0))                          # not needed on the fast path
+    else:
+        _lik_state = _lik_state_general
+    ll_zero = _lik_state(y, v, m, X, np.zeros(B), reml)[0]
+    ll_final = np.empty(B)
     ys, vs, ms, Xs, ts = y, v, m, X, tau2.copy()
     ll, score, info, hess = _lik_state(ys, vs, ms, Xs, ts, reml)
     for it in range(1, maxiter + 1):
@@ -219,22 +261,20 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
         iterations[idx] = it
         if done.any():
             tau2[idx[done]] = ts[done]
+            ll_final[idx[done]] = ll[done]
             converged[idx[done]] = True
             keep = ~done
             idx = idx[keep]
             if idx.size == 0:
                 break
-            ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep]
+            ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep] if Xs.shape[0] else Xs
             ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
     if idx.size:
         tau2[idx] = ts
-    # ll0check: the boundary can beat an interior local maximum
-    pos = np.nonzero(tau2 > 0)[0]
-    if pos.size:
-        ll_hat = _lik_state(y[pos], v[pos], m[pos], X[pos], tau2[pos], reml)[0]
-        ll_0 = _lik_state(y[pos], v[pos], m[pos], X[pos], np.zeros(pos.size), reml)[0]
-        better0 = ll_0 > ll_hat + 1e-12 * (1.0 + np.abs(ll_hat))
-        tau2[pos[better0]] = 0.0
+        ll_final[idx] = ll
+    # ll0check: the boundary can beat an interior local maximum (ll at 0 was computed first)
+    better0 = (tau2 > 0) & (ll_zero > ll_final + 1e-12 * (1.0 + np.abs(ll_final)))
+    tau2[better0] = 0.0
     return tau2, converged, iterations
 
 
