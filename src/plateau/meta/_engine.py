@@ -208,7 +208,7 @@ def _lik_state_int(y, v, m, tau2, reml: bool):
     return ll, score, info, info - ypppy
 
 
-def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int = MAXITER):
+def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int | None = None):
     """Maximise the (restricted) likelihood in tau2 >= 0 for every row of the batch.
 
     Newton-Raphson on the score where the log-likelihood is locally concave and the Newton
@@ -221,6 +221,7 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
 
     Returns (tau2, converged, iterations) as (B,) arrays.
     """
+    maxiter = MAXITER if maxiter is None else maxiter
     B = y.shape[0]
     tau2 = np.maximum(np.asarray(init, dtype=float).copy(), 0.0)
     converged = np.zeros(B, dtype=bool)
@@ -299,7 +300,7 @@ def generalized_q(y, v, m, X, tau2):
     return np.einsum("bk,bk->b", wr, r), -np.einsum("bk,bk->b", wr, wr)
 
 
-def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int = MAXITER):
+def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = None):
     """Root of the decreasing function Q(tau2) - target in [lo, hi] for every row.
 
     Safeguarded Newton: a Newton step from the current point, replaced by bisection whenever
@@ -307,6 +308,7 @@ def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int = MAXITER
     the Paule-Mandel, median-unbiased PM and empirical-Bayes estimators and by the Q-profile
     confidence interval (Viechtbauer 2007).  Rows must satisfy Q(lo) >= target >= Q(hi).
     """
+    maxiter = MAXITER if maxiter is None else maxiter
     B = y.shape[0]
     out = np.empty(B)
     conv = np.zeros(B, dtype=bool)
