@@ -27,7 +27,7 @@ def test_every_trial_is_either_included_or_excluded_with_a_reason(base):
     assert excluded["THAL-A"] == "comparison main tests thalidomide, not lenalidomide"
     assert excluded["LEN-OLD"] == "setting non_transplant not selected"
     assert excluded["LEN-PKG"] == "comparison main is induction maintenance package (not selected)"
-    assert excluded["LEN-NOCI"] == "comparison main: latest PFS report has HR without CI; p <0.001 is not exact; no EFS; no TTP"
+    assert "LEN-NOCI" in included  # HR with a p-value bound: approximate, conservative
 
 
 def test_disease_control_takes_pfs_then_efs_then_ttp(base):
@@ -58,6 +58,16 @@ def test_medians_with_events_are_used_but_flagged_approximate(base):
     strict = spec.model_copy(update={"sensitivity": SensitivitySpec(exclude_approximate=True)})
     assert _reasons(select(strict, base))["LEN-MED"] == (
         "comparison main: PFS effect is approximate (medians and events, exponential model (approximate))")
+
+
+def test_hr_with_p_value_bound_gives_a_conservative_approximate_se(base):
+    spec = AnalysisSpec(outcome="PFS", trials=("LEN-NOCI",))
+    (c,) = select(spec, base).contributions
+    assert c.derivation == "hr_p_bound" and c.approximate
+    # p < 0.001 taken at the bound: z = 3.2905, se = |ln 0.6| / z (larger than the true se)
+    assert c.sei == pytest.approx(abs(math.log(0.6)) / 3.2905267314918945, rel=1e-9)
+    strict = spec.model_copy(update={"sensitivity": SensitivitySpec(exclude_approximate=True)})
+    assert "approximate" in _reasons(select(strict, base))["LEN-NOCI"]
 
 
 def test_fallback_to_earlier_report_is_flagged_and_off_with_latest_only(base):

@@ -7,7 +7,8 @@ IMWG 2012 set
     reviewed lenalidomide maintenance after ASCT and after MPR.  The paper's full text (its
     Figure 1 trial list) was not available to us, so these specs rebuild the analysis *by rule*
     from today's evidence base: thalidomide comparisons of any kind that test thalidomide
-    maintenance (including induction + maintenance packages and active controls, as the six
+    maintenance (added to nothing or to a backbone, and including induction + maintenance
+    packages and active controls, as the six
     post-ASCT studies imply), disease control as PFS then EFS then TTP, subgroups by setting.
     Differences from the published figure are expected and are not errors.
 
@@ -27,8 +28,8 @@ from plateau.analysis.spec import AnalysisSpec, SubgroupBy
 from plateau.errors import PlateauError
 from plateau.evidence.schema import AdverseEventTerm, Agent, ComparisonKind
 
-_THAL_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.maintenance_vs_active,
-               ComparisonKind.induction_maintenance_package)
+_THAL_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.add_on,
+               ComparisonKind.maintenance_vs_active, ComparisonKind.induction_maintenance_package)
 _ADD_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.add_on)
 AGENTS_TODAY = (Agent.thalidomide, Agent.lenalidomide, Agent.bortezomib, Agent.ixazomib,
                 Agent.daratumumab, Agent.carfilzomib)

@@ -135,6 +135,14 @@ class AbsoluteEffect:
                 "difference_per_1000": self.difference_per_1000,
                 "difference_ci": list(self.difference_ci)}
 
+    def short_text(self) -> str:
+        """``191 fewer per 1,000 by 36 mo (117 to 263 fewer)``."""
+        def word(value: float) -> str:
+            return f"{abs(value):.0f} {'fewer' if value < 0 else 'more'}"
+        lo, hi = sorted(self.difference_ci, key=abs)
+        when = f" by {self.timepoint_months:g} mo" if self.timepoint_months else ""
+        return f"{word(self.difference_per_1000)} per 1,000{when} ({word(lo)} to {word(hi)})"
+
     def text(self) -> str:
         direction = "fewer" if self.difference_per_1000 < 0 else "more"
         lo, hi = sorted(self.difference_ci)

@@ -15,9 +15,10 @@ exclusion reason):
    ``latest_only``).
 6. Effect: log HR and its SE, from, in order of preference, HR with CI; log HR with SE; O-E and V;
    HR with an exact p-value; then, flagged *approximate* (not allowed with
-   ``exclude_approximate``), the p-value with the number of events, and per-arm medians with
-   events under an exponential model (Parmar et al., Stat Med 1998;17:2815; Tierney et al.,
-   Trials 2007;8:16).
+   ``exclude_approximate``), HR with a p-value bound such as "p<0.001" taken at the bound (the SE
+   is then an upper limit, so the trial is under- rather than over-weighted), the p-value with the
+   number of events, and per-arm medians with events under an exponential model (Parmar et al.,
+   Stat Med 1998;17:2815; Tierney et al., Trials 2007;8:16).
 7. ``primary_sources_only``: the estimate's source must be the trial's own publication.
 8. No patient counts twice: comparisons that share an arm, or that the evidence declares
    overlapping (``overlaps_with``, e.g. Myeloma IX's combined and pathway-specific analyses), are
@@ -55,13 +56,14 @@ DERIVATION_LABELS = {
     "log_hr_se": "log HR with SE",
     "oe_v": "O-E and V (log-rank)",
     "hr_p": "HR with exact p-value",
+    "hr_p_bound": "HR with a p-value bound such as p<0.001 (conservative SE, approximate)",
     "p_events": "p-value and number of events (approximate)",
     "medians": "medians and events, exponential model (approximate)",
     "counts": "events per arm",
     "percent_counts": "events derived from percentages and arm sizes (approximate)",
     "odds_ratio_ci": "odds ratio with CI",
 }
-APPROXIMATE_DERIVATIONS = {"p_events", "medians", "percent_counts"}
+APPROXIMATE_DERIVATIONS = {"hr_p_bound", "p_events", "medians", "percent_counts"}
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,12 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
     if e.hr is not None and exact_p and e.hr != 1:
         es = effects.log_hr_from_p(e.hr, parsed[1])
         return float(es.yi), math.sqrt(float(es.vi)), "hr_p"
+    bound = parsed is not None and parsed[0] in ("<", "<=") and 0 < parsed[1] < 1
+    if e.hr is not None and bound and e.hr != 1:
+        # the true p is below the bound, so |z| is above z(bound): the SE from the bound is an
+        # upper limit and the study gets less weight than it deserves (conservative)
+        es = effects.log_hr_from_p(e.hr, parsed[1])
+        return float(es.yi), math.sqrt(float(es.vi)), "hr_p_bound"
     events = None
     if e.events_experimental is not None and e.events_control is not None:
         events = e.events_experimental + e.events_control
@@ -226,7 +234,7 @@ def _why_unusable(e: Estimate) -> str:
     if e.hr is not None and not e.has_hr_ci:
         if parsed is None:
             return "HR without CI and without an exact p-value"
-        return f"HR without CI; p {e.p_value} is not exact"
+        return f"HR without CI; p {e.p_value} gives no usable bound"
     if parsed is not None and parsed[0] != "=":
         return f"only p {e.p_value} (an inequality) without HR or CI"
     if e.median_experimental or e.median_control:

@@ -82,6 +82,14 @@ class ForestPlot:
     level_percent: int = 95
 
 
+MAX_LABEL = 44
+
+
+def _fit(label: str, limit: int = MAX_LABEL) -> str:
+    """Shorten a label that would run into the N column (the full name is in the tables)."""
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "\u2026"
+
+
 def _fmt_ratio(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "NA"
@@ -186,12 +194,12 @@ def draw_forest(plot: ForestPlot) -> Figure:
     for i, (kind, payload) in enumerate(lines):
         y = fig_y(i)
         if kind == "header":
-            fig.text(col_label, y, str(payload), fontsize=9, fontweight="bold", va="center")
+            fig.text(col_label, y, _fit(str(payload), MAX_LABEL + 6), fontsize=9, fontweight="bold", va="center")
         elif kind == "row":
             row: ForestRow = payload  # type: ignore[assignment]
             mark = DAGGER if row.approximate else ""
             any_approx |= row.approximate
-            fig.text(col_label + 0.01, y, f"{row.label}{mark}", fontsize=8.5, va="center")
+            fig.text(col_label + 0.01, y, f"{_fit(row.label)}{mark}", fontsize=8.5, va="center")
             fig.text(col_n, y, row.n_text, fontsize=8.5, va="center", ha="right")
             fig.text(col_ci, y, _fmt_ci(row.estimate, row.ci_low, row.ci_high), fontsize=8.5, va="center")
             if row.weight_percent is not None:

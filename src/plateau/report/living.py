@@ -32,22 +32,25 @@ class ReportItem:
 
 
 def small_study_text(result: AnalysisResult) -> tuple[str | None, tuple[float, float] | None]:
-    """Egger's regression test (metafor ``regtest(model="lm")``) where k >= 3, as text and line."""
+    """Egger's regression test (metafor ``regtest(model="lm")``) where k >= 3, as text and line.
+
+    The line is y = b0 + b1 * se with b0 the limit estimate (se -> 0) and b1 the slope, in the
+    coordinates of the funnel plot (log ratio against standard error).
+    """
     k = len(result.studies)
     if k < 3:
         return None, None
     import numpy as np
 
-    from plateau.meta.bias import regtest
+    from plateau.meta.bias import egger_test
 
     yi = np.array([s.contribution.yi for s in result.studies])
     vi = np.array([s.contribution.sei for s in result.studies]) ** 2
-    test = regtest(yi, vi, model="lm")
-    caveat = " Fewer than 10 trials: the test has little power." if k < 10 else ""
-    text = (f"Egger's regression test (weighted regression on the standard error): "
-            f"t = {test.zval:.2f}, p = {test.pval:.3f}.{caveat}")
-    line = (float(test.intercept), float(test.slope)) if hasattr(test, "slope") else None
-    return text, line
+    test = egger_test(yi, vi, model="lm", predictor="sei")
+    caveat = " With fewer than 10 trials the test has little power." if k < 10 else ""
+    text = (f"Egger's regression test (weighted regression on the standard error, metafor regtest "
+            f"model=\"lm\"): t({test.df:g}) = {test.zval:.2f}, p = {test.pval:.3f}.{caveat}")
+    return text, (float(test.limit_estimate), float(test.slope))
 
 
 def build_items(base: EvidenceBase, spec_ids: list[str] | None = None) -> list[tuple[str, list[ReportItem]]]:
