@@ -210,7 +210,7 @@ def _r2(y, v, mf, method, test, level, tau2, X, intercept):
 
 
 def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: float = 0.95,
-                    intercept: bool = True) -> MetaRegressionResult:
+                    intercept: bool = True, tau2=None) -> MetaRegressionResult:
     """Mixed-effects meta-regression of ``yi`` (variances ``vi``) on moderators ``X``.
 
     Parameters
@@ -219,6 +219,8 @@ def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: 
     X : (k,), (k, p) shared by all rows, or (B, k, p)
         Moderators; an intercept column is prepended when ``intercept`` is true.
     method, test, level : as :func:`plateau.meta.pool` (GENQ is not available here).
+    tau2 : float or (B,) array, optional
+        Fix the residual heterogeneity at this value (metafor's ``tau2=``).
     """
     check_method(method, test, level)
     if method == "GENQ":
@@ -229,7 +231,15 @@ def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: 
     _check_rank(Xd, m, is_1d)
     p = Xd.shape[2]
     btt = list(range(1, p)) if intercept else list(range(p))
-    res = _engine.fit(y, v, mf, Xd, method=method, test=test, level=level, btt=btt or None)
+    tau2_fixed = None
+    if tau2 is not None and method not in ("EE", "FE"):
+        tau2_fixed = np.asarray(tau2, dtype=float)
+        if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != y.shape[0]) \
+                or not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
+            raise PlateauError(f"tau2 must be a finite value >= 0 (or one per analysis); got {tau2!r}")
+        tau2_fixed = np.broadcast_to(tau2_fixed, (y.shape[0],))
+    res = _engine.fit(y, v, mf, Xd, method=method, test=test, level=level, btt=btt or None,
+                      tau2_fixed=tau2_fixed)
     conv = res["converged"]
     if not conv.all():
         warn_not_converged(f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER)
