@@ -31,6 +31,7 @@ TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 NAV_ITEMS: list[tuple[str, str]] = [
     ("/", "Home"),
     ("/evidence", "Evidence"),
+    ("/decide", "Decision support"),
 ]
 
 
@@ -117,9 +118,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                         status_code=exc.status_code, message=str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
-    from plateau.web import evidence_routes
+    from plateau.web import analysis_routes, evidence_routes
 
     app.include_router(evidence_routes.router)
+    app.include_router(analysis_routes.router)
+    from plateau.web import decide_routes
+
+    app.include_router(decide_routes.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request):

@@ -1,0 +1,294 @@
+"""Shared decision support in the browser and the decisions API.
+
+Pages
+    ``GET /decide`` - the profile form (labels, hints, inline errors);
+    ``POST /decide`` - validate, decide, save the snapshot, redirect to its page;
+    ``GET /decide/{id}`` - the options side by side with icon arrays of 100 people;
+    ``GET /decide/{id}/handout`` and ``/handout.pdf`` - the one-page handout (WeasyPrint).
+API
+    ``POST /api/v1/decisions`` (body: the profile; query ``horizon_years``) -> 201 with the
+    snapshot and its ``id``; a bad profile answers 422 with ``detail: [{field, message}]``;
+    ``GET /api/v1/decisions/{id}``.
+
+Every page is rendered from the stored snapshot (a plain dict), so what is shown, printed and
+stored can never disagree.  Icon arrays are inline SVG with ``<title>``/``<desc>`` and a visible
+sentence as text alternative (IPDAS: same denominator of 100 and a stated horizon throughout).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from plateau.decide import CHOICES, DecisionStore, ProfileError, decide, parse_profile, profile_from_form
+from plateau.decide.profile import CHOICE_LABELS
+from plateau.decide.results import people
+from plateau.errors import PlateauError
+from plateau.web.app import TEMPLATES, page
+
+router = APIRouter()
+
+COLOURS = {
+    "anyway": "#1f5f99",  # event-free without the option too
+    "extra": "#2e9e4f",  # extra event-free thanks to the option
+    "lost": "#d9822b",  # fewer event-free with the option
+    "event": "#d7dce1",  # progressed / died
+    "harm_base": "#b35c00",  # harm that happens without maintenance too
+    "harm_extra": "#c0392b",  # extra harm with the option
+    "none": "#e6e9ed",
+}
+
+
+def store_of(request: Request) -> DecisionStore:
+    directory = request.app.state.settings.extra.get("decisions_dir") or Path("var") / "decisions"
+    return DecisionStore(directory)
+
+
+# --------------------------------------------------------------------------------------------
+# icon arrays
+# --------------------------------------------------------------------------------------------
+
+
+def icon_array_svg(groups: list[tuple[int, str, str]], *, title: str, desc: str, uid: str,
+                   range_: tuple[int, int] | None = None, size: float = 1.0) -> str:
+    """An icon array of 100 people as inline SVG.
+
+    ``groups`` are ``(count, colour, label)`` filled in order, row by row (10 x 10); people with
+    index in ``range_`` (start inclusive, end exclusive) get a dashed outline: the uncertainty
+    range.  ``title``/``desc`` are the text alternative.
+    """
+    w, h = 14 * size, 26 * size
+    width, height = 10 * w, 10 * h
+    colours: list[tuple[str, str]] = []
+    for count, colour, label in groups:
+        colours.extend([(colour, label)] * max(0, count))
+    colours = (colours + [(COLOURS["none"], "")] * 100)[:100]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="icon-array" role="img" '
+             f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+             f'aria-labelledby="{uid}-t {uid}-d"><title id="{uid}-t">{html.escape(title)}</title>'
+             f'<desc id="{uid}-d">{html.escape(desc)}</desc>']
+    for i, (colour, _label) in enumerate(colours):
+        row, col = divmod(i, 10)
+        x, y = col * w, row * h
+        cx = x + w / 2
+        parts.append(f'<g fill="{colour}"><circle cx="{cx:.1f}" cy="{y + 5.5 * size:.1f}" r="{4 * size:.1f}"/>'
+                     f'<rect x="{x + 2.5 * size:.1f}" y="{y + 11 * size:.1f}" width="{w - 5 * size:.1f}" '
+                     f'height="{13 * size:.1f}" rx="{3.5 * size:.1f}"/></g>')
+        if range_ and range_[0] <= i < range_[1]:
+            parts.append(f'<rect x="{x + 0.8:.1f}" y="{y + 0.8:.1f}" width="{w - 1.6:.1f}" height="{h - 1.6:.1f}" '
+                         f'fill="none" stroke="#111" stroke-width="1" stroke-dasharray="2 1.5"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def benefit_array(option: dict, outcome: str, horizon: dict, uid: str, size: float = 1.0) -> dict[str, Any]:
+    """Icon array and sentences for one option, outcome (pfs/os) and horizon."""
+    words = "alive without progression" if outcome == "pfs" else "alive"
+    s0 = people(horizon["without_per_100"]["estimate"])
+    s1 = people(horizon["with_per_100"]["estimate"])
+    years = horizon["horizon_years"]
+    when = f"{years:g} year{'s' if years != 1 else ''}"
+    if option["is_reference"]:
+        groups = [(s0, COLOURS["anyway"], words), (100 - s0, COLOURS["event"], "not " + words)]
+        lo, hi = people(horizon["without_per_100"]["low"]), people(horizon["without_per_100"]["high"])
+        sentence = f"After {when}, about {s0} of 100 people would be {words} without maintenance (between {lo} and {hi})."
+        rng = (min(lo, hi), max(lo, hi))
+    else:
+        diff = s1 - s0
+        lo, hi = people(horizon["difference_per_100"]["low"]), people(horizon["difference_per_100"]["high"])
+        if diff >= 0:
+            groups = [(s0, COLOURS["anyway"], f"{words} anyway"), (diff, COLOURS["extra"], f"extra {words}"),
+                      (100 - s1, COLOURS["event"], "not " + words)]
+        else:
+            groups = [(s1, COLOURS["anyway"], f"{words} anyway"), (-diff, COLOURS["lost"], f"fewer {words}"),
+                      (100 - s0, COLOURS["event"], "not " + words)]
+        rng = (max(0, s0 + lo), min(100, s0 + hi)) if diff >= 0 else (max(0, s0 + lo), min(100, s0 + hi))
+        change = f"{abs(diff)} {'more' if diff >= 0 else 'fewer'}"
+        span = _span(lo, hi)
+        sentence = (f"After {when}, about {s1} of 100 people taking {option['label'].lower()} would be {words}, "
+                    f"compared with {s0} of 100 without maintenance: {change} ({span}).")
+    svg = icon_array_svg(groups, title=f"{option['label']}: {words} after {when}", desc=sentence, uid=uid,
+                         range_=rng if rng[1] > rng[0] else None, size=size)
+    return {"svg": svg, "sentence": sentence}
+
+
+def _span(lo: int, hi: int) -> str:
+    if lo >= 0:
+        return f"between {lo} and {hi} more"
+    if hi <= 0:
+        return f"between {-hi} and {-lo} fewer"
+    return f"between {-lo} fewer and {hi} more"
+
+
+def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[str, Any] | None:
+    if harm["with_per_100"] is None or harm["unit"] != "per 100 patients":
+        return None
+    with_ = people(harm["with_per_100"])
+    without = people(harm["without_per_100"]) if harm["without_per_100"] is not None else None
+    if without is None:
+        groups = [(with_, COLOURS["harm_extra"], "with the option")]
+        sentence = (f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people taking {option['label'].lower()}"
+                    f" {harm['timeframe']}; the control arm's number was not reported ({harm['trial_name']}).")
+    else:
+        base, extra = min(with_, without), max(0, with_ - without)
+        groups = [(base, COLOURS["harm_base"], "also without maintenance"), (extra, COLOURS["harm_extra"], "extra")]
+        sentence = (f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people with {option['label'].lower()} "
+                    f"vs {without} of 100 without maintenance, {harm['timeframe']} ({harm['trial_name']}).")
+    svg = icon_array_svg(groups, title=f"{harm['label']}: {with_} of 100", desc=sentence, uid=uid, size=size)
+    return {"svg": svg, "sentence": sentence}
+
+
+def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0, harm_size: float = 0.6) -> dict:
+    """Everything the result page and the handout show, from the stored snapshot."""
+    horizons = snapshot["horizons_years"]
+    years = years if years in horizons else snapshot["rmst_horizon_years"]
+    options = []
+    for k, option in enumerate(snapshot["options"]):
+        item = {"option": option, "pfs": None, "os": None, "harms": []}
+        for outcome in ("pfs", "os"):
+            out = option[outcome]
+            if out["available"]:
+                horizon = next(h for h in out["horizons"] if h["horizon_years"] == years)
+                item[outcome] = {"horizon": horizon, **benefit_array(option, outcome, horizon, f"o{k}{outcome}",
+                                                                     size=size)}
+        for j, harm in enumerate(option["harms"]):
+            item["harms"].append({"harm": harm, "array": harm_array(option, harm, f"o{k}h{j}", size=harm_size)})
+        options.append(item)
+    sources, index = [], {}
+    for option in snapshot["options"]:
+        for s in option["sources"]:
+            key = s["citation"]
+            if key not in index:
+                index[key] = len(sources) + 1
+                sources.append({"n": index[key], "citation": s["citation"], "link": s["link"], "used_for": []})
+            if s["used_for"] not in sources[index[key] - 1]["used_for"]:
+                sources[index[key] - 1]["used_for"].append(s["used_for"])
+    return {"snapshot": snapshot, "years": years, "horizons": horizons, "options": options, "sources": sources,
+            "colours": COLOURS, "people": people, "labels": CHOICE_LABELS}
+
+
+# --------------------------------------------------------------------------------------------
+# pages
+# --------------------------------------------------------------------------------------------
+
+
+FORM_DEFAULTS = {"mrd_status": "unknown", "neuropathy_grade": "0", "prefer_route": "no_preference",
+                 "prefer_visits": "no_preference", "prefer_duration": "no_preference"}
+
+
+def _form_page(request: Request, values: dict, errors: dict[str, str], status_code: int = 200):
+    return page(request, "decide_form.html", title="Decision support: patient profile", active_nav="/decide",
+                values=values, errors=errors, choices=CHOICES, labels=CHOICE_LABELS, status_code=status_code)
+
+
+@router.get("/decide", response_class=HTMLResponse, include_in_schema=False)
+async def decide_form(request: Request):
+    return _form_page(request, dict(FORM_DEFAULTS), {})
+
+
+@router.post("/decide", include_in_schema=False)
+async def decide_submit(request: Request):
+    form = dict((await request.form()).items())
+    horizon_raw = (form.pop("horizon_years", "") or "").strip()
+    values = dict(form)
+    errors: dict[str, str] = {}
+    horizon = None
+    if horizon_raw:
+        try:
+            horizon = float(horizon_raw)
+        except ValueError:
+            errors["horizon_years"] = f"must be a number of years (got {horizon_raw!r})"
+    try:
+        profile = parse_profile(profile_from_form(form), origin="")
+    except ProfileError as exc:
+        for field, message in exc.errors:
+            errors.setdefault(field, message)
+        profile = None
+    if errors or profile is None:
+        return _form_page(request, {**values, "horizon_years": horizon_raw}, errors, status_code=422)
+    try:
+        decision = decide(profile, request.app.state.evidence, horizon_years=horizon)
+    except PlateauError as exc:
+        message = str(exc)
+        field = message.split(":", 1)[0] if message.startswith("horizon_years") else "(profile)"
+        errors[field] = message.split(":", 1)[-1].strip()
+        return _form_page(request, {**values, "horizon_years": horizon_raw}, errors, status_code=422)
+    ident = store_of(request).save(decision.to_dict())
+    return RedirectResponse(f"/decide/{ident}", status_code=303)
+
+
+def _load(request: Request, ident: str) -> dict:
+    try:
+        return store_of(request).load(ident)
+    except KeyError:
+        from starlette.exceptions import HTTPException
+
+        raise HTTPException(404, f"no decision {ident}") from None
+
+
+@router.get("/decide/{ident}", response_class=HTMLResponse, include_in_schema=False)
+async def decide_result(request: Request, ident: str, years: float | None = Query(None)):
+    snapshot = _load(request, ident)
+    return page(request, "decide_result.html", title="Decision support: options side by side",
+                active_nav="/decide", ident=ident, **view_model(snapshot, years))
+
+
+def handout_html(request: Request, ident: str, snapshot: dict, years: float | None) -> str:
+    context = {"request": request, "ident": ident, **view_model(snapshot, years, size=0.42, harm_size=0.3)}
+    return TEMPLATES.get_template("decide_handout.html").render(context)
+
+
+@router.get("/decide/{ident}/handout", response_class=HTMLResponse, include_in_schema=False)
+async def decide_handout(request: Request, ident: str, years: float | None = Query(None)):
+    return HTMLResponse(handout_html(request, ident, _load(request, ident), years))
+
+
+@router.get("/decide/{ident}/handout.pdf", include_in_schema=False)
+async def decide_handout_pdf(request: Request, ident: str, years: float | None = Query(None)):
+    from weasyprint import HTML
+
+    text = handout_html(request, ident, _load(request, ident), years)
+    css_dir = Path(__file__).resolve().parent / "static"
+    pdf = HTML(string=text, base_url=str(css_dir)).write_pdf()
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="plateau-decision-{ident}.pdf"'})
+
+
+# --------------------------------------------------------------------------------------------
+# API
+# --------------------------------------------------------------------------------------------
+
+
+@router.post("/api/v1/decisions", status_code=201, tags=["decisions"])
+async def api_create_decision(request: Request, horizon_years: float | None = Query(None, ge=0.5, le=15)):
+    """Decide for a profile (JSON body: the profile fields) and store the snapshot.
+
+    Returns the snapshot with its ``id``: ``evidence_version`` and ``options`` (each with
+    ``option``, ``pfs``/``os`` at 1, 3, 5 years and ``horizon_years``, ``rmst_gain_months``,
+    ``harms``, ``flags``, ``sources``).  A bad profile answers 422 with
+    ``{"detail": [{"field": ..., "message": ...}]}``.
+    """
+    try:
+        body = await request.json()
+    except ValueError:
+        return JSONResponse({"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
+                            status_code=422)
+    try:
+        profile = parse_profile(body, origin="")
+    except ProfileError as exc:
+        return JSONResponse({"detail": exc.to_dict()}, status_code=422)
+    decision = decide(profile, request.app.state.evidence, horizon_years=horizon_years)
+    snapshot = decision.to_dict()
+    ident = store_of(request).save(snapshot)
+    return JSONResponse({"id": ident, **snapshot}, status_code=201,
+                        headers={"Location": f"/api/v1/decisions/{ident}"})
+
+
+@router.get("/api/v1/decisions/{ident}", tags=["decisions"])
+async def api_get_decision(request: Request, ident: str):
+    """A stored decision snapshot."""
+    return {"id": ident, **_load(request, ident)}
