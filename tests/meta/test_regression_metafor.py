@@ -94,3 +94,18 @@ def test_subgroups_match_metafor(case):
     assert_close(sep.q_between, s["q_between"], rtol=rtol, atol=atol, what=f"{name} Q-between")
     assert_close(sep.q_between_pval, s["q_between_pval"], rtol=rtol, atol=atol, what=f"{name} Q-between p")
     assert sep.q_between_df == len(case["levels"]) - 1
+
+
+@pytest.mark.parametrize("mode", ["common", "separate"])
+def test_subgroup_batch_equals_loop(mode):
+    d = SUB["datasets"]["bcg_rr"]
+    y, v, g = as_array(d["yi"]), as_array(d["vi"]), np.array(d["group"])
+    rng = np.random.default_rng(5)
+    Y = y + rng.normal(0, 0.2, (4, y.size))
+    V = np.tile(v, (4, 1))
+    batch = subgroup_analysis(Y, V, g, tau2=mode, test="knha")
+    for i in range(4):
+        one = subgroup_analysis(Y[i], V[i], g, tau2=mode, test="knha")
+        np.testing.assert_allclose(batch.estimate[i], one.estimate, rtol=1e-10)
+        np.testing.assert_allclose(batch.ci_high[i], one.ci_high, rtol=1e-10)
+        np.testing.assert_allclose(batch.q_between[i], one.q_between, rtol=1e-9)
