@@ -1,0 +1,55 @@
+"""Decision snapshots (the plain dicts of :mod:`plateau.decide`) stored with the patient's record.
+
+The decision-support engine calls :func:`save_snapshot` to pin what was decided, on which
+evidence version, at the start of maintenance (``kind='maintenance_start'``) or later; the
+timeline sets the first snapshot against the observed course.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plateau.errors import PlateauError
+from plateau.store import audit
+from plateau.store.models import Decision, Patient, User
+
+KINDS = ("maintenance_start", "review", "stop")
+
+
+def save_snapshot(session: Session, patient_id: int, snapshot: dict, *, kind: str = "maintenance_start",
+                  decision_date: dt.date | None = None, evidence_version: str | None = None,
+                  user: User | None = None, ip: str = "") -> Decision:
+    """Store a decision snapshot for the patient with internal id ``patient_id``; audited as a write.
+
+    ``snapshot`` must be JSON-serialisable; its ``evidence_version`` key is used when the argument
+    is not given.  ``decision_date`` defaults to the snapshot's ``date`` key, else today.
+    """
+    if kind not in KINDS:
+        raise PlateauError(f"kind: unknown decision kind {kind!r}; allowed: {', '.join(KINDS)}")
+    if session.get(Patient, patient_id) is None:
+        raise PlateauError(f"patient_id: no patient {patient_id}")
+    try:
+        snapshot = json.loads(json.dumps(snapshot, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise PlateauError(f"snapshot: not JSON-serialisable ({exc})") from None
+    if decision_date is None and isinstance(snapshot.get("date"), str):
+        try:
+            decision_date = dt.date.fromisoformat(snapshot["date"][:10])
+        except ValueError:
+            raise PlateauError(f"snapshot.date: {snapshot['date']!r} is not an ISO date") from None
+    row = Decision(patient_id=patient_id, kind=kind, decision_date=decision_date or dt.date.today(),
+                   evidence_version=evidence_version or snapshot.get("evidence_version"), snapshot=snapshot,
+                   created_by=user.id if user else None)
+    session.add(row)
+    session.flush()
+    audit.record(session, user, "create", f"decision {row.id} ({kind})", patient_id=patient_id, ip=ip)
+    return row
+
+
+def snapshots(session: Session, patient_id: int) -> list[Decision]:
+    return list(session.scalars(select(Decision).where(Decision.patient_id == patient_id)
+                                .order_by(Decision.decision_date, Decision.id)))

@@ -1,0 +1,183 @@
+"""Users, passwords, login sessions, rate limiting and per-patient access rules.
+
+* Passwords are hashed with Argon2id (``argon2-cffi`` defaults, RFC 9106 parameters); hashes are
+  re-computed on login when the library's parameters change.
+* A login creates a server-side session: the browser receives a random 256-bit token in an
+  HTTP-only cookie; the database stores only its SHA-256, an expiry and the session's CSRF token.
+* Login rate limiting counts failed logins in the audit log: at most ``MAX_FAILURES_PER_USER``
+  for one username and ``MAX_FAILURES_PER_IP`` from one address within ``WINDOW``.
+* Access: an **admin** sees every patient; a **clinician** sees the patients of the care teams
+  they belong to; a **researcher** sees every patient but only de-identified (pseudonym, days
+  since the start of maintenance, no name, identifier, birth date or calendar dates) and can
+  neither import nor export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plateau.errors import PlateauError
+from plateau.store.models import ROLES, AuditEntry, CareTeam, LoginSession, Patient, TeamMember, User, utcnow
+
+HASHER = PasswordHasher()
+SESSION_LIFETIME = dt.timedelta(hours=8)
+WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 20
+MIN_PASSWORD_LENGTH = 10
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
+_DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
+
+
+class AccessDenied(PlateauError):
+    """The user may not see or change this resource (answered 403, or 404 for another team's patient)."""
+
+
+class RateLimited(PlateauError):
+    """Too many failed logins (answered 429)."""
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PlateauError(f"password: at least {MIN_PASSWORD_LENGTH} characters are required")
+
+
+def create_user(session: Session, username: str, password: str, role: str, teams: list[str] = ()) -> User:
+    """Create a user (teams are created when missing).  Raises PlateauError naming the field."""
+    if not _USERNAME.match(username or ""):
+        raise PlateauError("username: 2-80 characters among letters, digits and _ . @ -")
+    if role not in ROLES:
+        raise PlateauError(f"role: unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    check_password_strength(password)
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise PlateauError(f"username: {username!r} already exists")
+    user = User(username=username, password_hash=hash_password(password), role=role, active=True)
+    for name in teams:
+        user.teams.append(get_or_create_team(session, name))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_or_create_team(session: Session, name: str) -> CareTeam:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise PlateauError("team: a care-team name of 1-120 characters is required")
+    team = session.scalar(select(CareTeam).where(CareTeam.name == name))
+    if team is None:
+        team = CareTeam(name=name)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def user_count(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0
+
+
+def recent_failures(session: Session, *, username: str, ip: str) -> tuple[int, int]:
+    since = utcnow() - WINDOW
+    base = select(func.count(AuditEntry.id)).where(AuditEntry.action == "login", AuditEntry.outcome == "failed",
+                                                  AuditEntry.at >= since)
+    by_user = session.scalar(base.where(AuditEntry.username == username)) or 0
+    by_ip = session.scalar(base.where(AuditEntry.ip == ip)) or 0
+    return by_user, by_ip
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str) -> User:
+    """Check a login; records the attempt in the audit log.  Raises RateLimited or PlateauError."""
+    from plateau.store.audit import record
+
+    username = (username or "").strip()[:80]
+    by_user, by_ip = recent_failures(session, username=username, ip=ip)
+    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
+        record(session, None, "login", "login", ip=ip, outcome="rate-limited", username=username)
+        raise RateLimited("too many failed logins: wait 15 minutes and try again")
+    user = session.scalar(select(User).where(User.username == username))
+    ok = False
+    try:
+        ok = HASHER.verify(user.password_hash if user else _DUMMY_HASH, password or "") and user is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or not user.active:
+        record(session, None, "login", "login", ip=ip, outcome="failed", username=username)
+        raise PlateauError("login: unknown user or wrong password")
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    record(session, user, "login", "login", ip=ip)
+    return user
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User) -> tuple[str, LoginSession]:
+    """Open a login session; returns the cookie token (shown once, stored hashed) and the row."""
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(token_sha256=_sha(token), csrf_token=secrets.token_urlsafe(32), user_id=user.id,
+                       expires_at=utcnow() + SESSION_LIFETIME)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def session_for_token(session: Session, token: str | None) -> LoginSession | None:
+    if not token or len(token) > 200:
+        return None
+    row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
+    if expires <= utcnow() or not row.user.active:
+        return None
+    return row
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
+        if row is not None:
+            session.delete(row)
+
+
+def team_ids(session: Session, user: User) -> set[int]:
+    return set(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user.id)))
+
+
+def patient_scope(session: Session, user: User):
+    """A ``select(Patient)`` restricted to what ``user`` may see."""
+    query = select(Patient)
+    if user.role in ("admin", "researcher"):
+        return query
+    if user.role == "clinician":
+        return query.where(Patient.care_team_id.in_(team_ids(session, user) or {-1}))
+    return query.where(Patient.id == -1)
+
+
+def can_see(session: Session, user: User, patient: Patient) -> bool:
+    if user.role in ("admin", "researcher"):
+        return True
+    return user.role == "clinician" and patient.care_team_id in team_ids(session, user)
+
+
+def identified(user: User) -> bool:
+    """Whether ``user`` may see identifying data (name, identifier, dates)."""
+    return user.role in ("admin", "clinician")
+
+
+def require_role(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise AccessDenied(f"role: {user.role} may not do this (needs {' or '.join(roles)})")
