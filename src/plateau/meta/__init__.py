@@ -13,9 +13,20 @@ from plateau.meta.heterogeneity import HeterogeneityCI, profile_likelihood_ci, q
 from plateau.meta.pool import PoolResult, pool
 from plateau.meta.regression import (MetaRegressionResult, RegressionPrediction, SubgroupResult,
                                      meta_regression, subgroup_analysis)
+from plateau.meta.mh import MantelHaenszelResult, PetoResult, mantel_haenszel, peto
+from plateau.meta.sensitivity import (InfluenceResult, SequentialResult, cumulative, influence,
+                                      leave_one_out)
+from plateau.meta.bias import (EggerResult, FailSafeNResult, PetPeeseResult, RankTestResult,
+                               TrimFillResult, egger_test, fail_safe_n, pet_peese,
+                               rank_correlation_test, trim_and_fill)
 
 __all__ = ["pool", "PoolResult", "MetaWarning", "ConvergenceWarning", "meta_regression",
            "MetaRegressionResult", "RegressionPrediction", "subgroup_analysis", "SubgroupResult",
            "tau2_confint", "qprofile_ci", "profile_likelihood_ci", "HeterogeneityCI",
            "EffectSizes", "escalc", "log_hr_from_ci", "log_hr_from_p", "log_hr_from_oe",
-           "log_hr_from_p_events", "log_hr_from_medians"]
+           "log_hr_from_p_events", "log_hr_from_medians",
+           "mantel_haenszel", "MantelHaenszelResult", "peto", "PetoResult",
+           "leave_one_out", "cumulative", "SequentialResult", "influence", "InfluenceResult",
+           "egger_test", "EggerResult", "rank_correlation_test", "RankTestResult",
+           "trim_and_fill", "TrimFillResult", "fail_safe_n", "FailSafeNResult", "pet_peese",
+           "PetPeeseResult"]
