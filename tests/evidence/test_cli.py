@@ -84,8 +84,8 @@ def test_bad_user_path_is_one_line(tmp_path):
     assert proc.stderr.startswith("error: bad.yaml: trial X: setting: required field is missing")
 
 
-def test_start_prints_the_overview():
-    result = runner.invoke(app, ["start"], env={"COLUMNS": "250"})
+def test_start_overview_prints_the_table():
+    result = runner.invoke(app, ["start", "--overview"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
     assert "CALGB100104" in result.output or "CALGB 100104" in result.output
     assert "0.57 [0.46, 0.71] (TTP)" in result.output

@@ -1,10 +1,14 @@
 """`plateau start`: the main job of the quick start.
 
-Until the web app lands, it prints the evidence overview: one row per randomised comparison
-with its agents, setting, arm sizes and the latest PFS (or EFS/TTP) and OS hazard ratios.
+Prints a one-line summary of the bundled evidence, then serves the web application on the
+embedded defaults (bundled evidence, SQLite under ``var/``) at http://127.0.0.1:8000/.
+``--overview`` prints the evidence overview table instead (one row per randomised comparison
+with its agents, setting, arm sizes and the latest PFS (or EFS/TTP) and OS hazard ratios).
 """
 
 from __future__ import annotations
+
+import typer
 
 from plateau.cli import app
 
@@ -50,14 +54,29 @@ def overview_rows(base) -> list[dict]:
 
 
 @app.command()
-def start() -> None:
-    """Run plateau's main job: print the evidence overview (the web app will replace it)."""
-    from rich.console import Console
-    from rich.table import Table
-
+def start(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    overview: bool = typer.Option(False, "--overview", help="Print the evidence overview table and exit."),
+) -> None:
+    """Run plateau's main job: the web app on the bundled evidence (or --overview)."""
     from plateau.evidence import load_bundled
 
     base = load_bundled()
+    if overview:
+        print_overview(base)
+        return
+    from plateau.cli.serve import serve
+
+    typer.echo(f"plateau: {len(base)} trials, evidence version {base.version[:12]}. "
+               "Decision support, not a prescription.")
+    serve(host=host, port=port, evidence=None, database_url=None)
+
+
+def print_overview(base) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(
         title="plateau: randomised maintenance trials in newly diagnosed myeloma",

@@ -31,6 +31,8 @@ TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 NAV_ITEMS: list[tuple[str, str]] = [
     ("/", "Home"),
     ("/evidence", "Evidence"),
+    ("/analyses", "Analyses"),
+    ("/report", "Living report"),
     ("/decide", "Decision support"),
 ]
 
