@@ -1,0 +1,230 @@
+"""Regression snapshot of ``engine.assess(...).to_dict()`` (issue 7 item 9: optimise without changing results).
+
+The snapshot ``tests/fixtures/monitor/engine_regression.json.xz`` was written by the engine as it
+stood *before* the scale optimisation (commit 6376b09 / c490259 engine) and is compared here,
+patient by patient, as JSON text (so key order, int-vs-float and None-vs-missing all count).
+It also pins the column names and dtypes of the ``MonitorResult`` tables, which
+``plateau.store`` reads.
+
+Cases:
+
+* ``bench``: the benchmark's seeded synthetic registry (``benchmarks/bench_monitor.py``),
+  2,000 patients x 8 assessments x 10 analytes, maintenance baseline.
+* ``varied-maintenance`` / ``varied-diagnosis``: the same generator perturbed so that every
+  branch is exercised: rows dropped at random (missing analytes and visits), all ten disease
+  analytes (urine IFE, marrow, clonal cells, new lesions), lab-specific LLN/ULN on some rows,
+  string patient ids, shuffled row order, patients without labs, every maintenance agent,
+  diagnosis/stop dates, age/sex/weight/dialysis (creatinine clearance) and reported events.
+* ``examples-*``: ``examples/monitor/*.csv`` through the CSV readers, with QoL alerts, both baselines.
+
+Regenerate (only when a result change is intended and explained in the commit):
+``python tests/monitor/test_engine_regression.py --write``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import lzma
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plateau.monitor import engine
+from plateau.monitor import io as mio
+from plateau.monitor import units as U
+from plateau.monitor.ctcae import EVENT_TERMS
+from plateau.monitor.qol import assess_qol
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = ROOT / "examples" / "monitor"
+SNAPSHOT = ROOT / "tests" / "fixtures" / "monitor" / "engine_regression.json.xz"
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("bench_monitor", ROOT / "benchmarks" / "bench_monitor.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _varied(n_patients: int, n_assess: int, seed: int):
+    """Benchmark registry perturbed to reach every branch of the engine (deterministic)."""
+    labs, patients = _bench_module().synthetic(n_patients, n_assess, seed)
+    rng = np.random.default_rng(seed + 1000)
+    P = n_patients
+    # extra disease analytes on some visits
+    visits = labs.loc[labs["analyte"] == "serum_m_protein", ["patient_id", "date", "value"]].reset_index(drop=True)
+    extra = []
+    pick = rng.random(len(visits))
+    uife = visits[pick < 0.5].assign(analyte="urine_ife", value=lambda d: (d["value"] > 0.1).astype(float))
+    extra.append(uife)
+    bm = visits[(pick > 0.5) & (pick < 0.62)]
+    bm_value = np.where(rng.random(len(bm)) < 0.6, rng.uniform(0, 5.5, len(bm)), rng.uniform(0, 60, len(bm)))
+    extra.append(bm.assign(analyte="bm_plasma_cells", value=np.round(bm_value, 1)))
+    extra.append(bm.assign(analyte="bm_clonal_cells", value=(rng.random(len(bm)) < 0.5).astype(float)))
+    les = visits[pick > 0.985]
+    extra.append(les.assign(analyte=np.where(rng.random(len(les)) < 0.5, "new_bone_lesion", "new_plasmacytoma"),
+                            value=(rng.random(len(les)) < 0.6).astype(float)))
+    ca = visits[pick < 0.2]
+    extra.append(ca.assign(analyte="calcium", value=np.round(rng.normal(9.5, 0.6, len(ca)), 1)))
+    labs = labs.assign(analyte=labs["analyte"].astype(str))
+    labs = pd.concat([labs] + [e.assign(analyte=e["analyte"].astype(str)) for e in extra], ignore_index=True)
+    # FLC-only and marrow-only patients: drop their M-protein rows; random missing rows everywhere
+    flc_only = rng.random(P) < 0.12
+    marrow_only = ~flc_only & (rng.random(P) < 0.05)
+    urine_only = ~flc_only & ~marrow_only & (rng.random(P) < 0.08)
+    pid = labs["patient_id"].to_numpy()
+    a = labs["analyte"].to_numpy()
+    drop = (flc_only[pid] | marrow_only[pid]) & np.isin(a, ["serum_m_protein", "urine_m_protein"])
+    drop |= urine_only[pid] & (a == "serum_m_protein")
+    drop |= marrow_only[pid] & np.isin(a, ["kappa_flc", "lambda_flc"])
+    drop |= rng.random(len(labs)) < 0.12
+    labs = labs[~drop].reset_index(drop=True)
+    # FLC-only patients get a clearly abnormal kappa
+    k = (labs["analyte"] == "kappa_flc").to_numpy() & flc_only[labs["patient_id"].to_numpy()]
+    labs.loc[k, "value"] = np.round(labs.loc[k, "value"].to_numpy() * 8 + 10, 2)
+    # urine-only patients excrete more (urine pathway: measurable >= 200 mg/24h, PD by +200 mg/24h)
+    k = (labs["analyte"] == "urine_m_protein").to_numpy() & urine_only[labs["patient_id"].to_numpy()]
+    labs.loc[k, "value"] = labs.loc[k, "value"].to_numpy() * 10
+    # lab-specific reference limits on some rows
+    n = len(labs)
+    lln = np.full(n, np.nan)
+    uln = np.full(n, np.nan)
+    has = rng.random(n) < 0.3
+    a = labs["analyte"].to_numpy()
+    for name, lo in (("anc", 1.8), ("platelets", 140.0), ("wbc", 3.5), ("hemoglobin", 11.5)):
+        lln[has & (a == name)] = lo
+    uln[has & (a == "creatinine")] = 1.1
+    labs["lln"], labs["uln"] = lln, uln
+    # string ids, shuffled order
+    labs["patient_id"] = "R" + labs["patient_id"].astype(str).str.zfill(5)
+    labs = labs.iloc[rng.permutation(n)].reset_index(drop=True)
+
+    agents = np.array(["lenalidomide", "thalidomide", "bortezomib", "ixazomib", "daratumumab", "none"])
+    agent = agents[rng.choice(6, P, p=[0.45, 0.15, 0.15, 0.15, 0.05, 0.05])]
+    dose = np.select([agent == "lenalidomide", agent == "thalidomide", agent == "bortezomib", agent == "ixazomib"],
+                     [rng.choice([10.0, 15.0, 5.0], P), rng.choice([100.0, 50.0], P), rng.choice([1.3, 1.0], P),
+                      rng.choice([3.0, 4.0], P)], np.nan)
+    day = np.timedelta64(1, "D")
+    first_visit = patients["maintenance_start"].to_numpy() - 14 * day
+    start = first_visit + (rng.integers(0, 4, P) * 28 + 14) * day
+    stop = np.where(rng.random(P) < 0.2, start + rng.integers(30, 900, P) * day, np.datetime64("NaT"))
+    no_start = rng.random(P) < 0.04
+    pats = pd.DataFrame({
+        "patient_id": "R" + pd.Series(np.arange(P)).astype(str).str.zfill(5),
+        "maintenance_start": np.where(no_start, np.datetime64("NaT"), start).astype("datetime64[ns]"),
+        "diagnosis_date": np.where(rng.random(P) < 0.9, first_visit + rng.integers(-100, 90, P) * day,
+                                   np.datetime64("NaT")).astype("datetime64[ns]"),
+        "stop_date": stop.astype("datetime64[ns]"),
+        "agent": agent,
+        "dose_mg": dose,
+        "age": np.where(rng.random(P) < 0.9, rng.integers(40, 85, P).astype(float), np.nan),
+        "sex": rng.choice(["M", "F", ""], P, p=[0.5, 0.45, 0.05]),
+        "weight_kg": np.round(rng.uniform(45, 110, P), 1),
+        "dialysis": rng.random(P) < 0.03,
+    })
+    # patients without labs (in patients.csv and events only)
+    pats = pd.concat([pats, pd.DataFrame({
+        "patient_id": ["R90000", "R90001"], "maintenance_start": pd.to_datetime(["2021-01-01", "2021-02-01"]),
+        "diagnosis_date": pd.to_datetime(["2020-06-01", None]), "stop_date": pd.to_datetime([None, None]),
+        "agent": ["lenalidomide", "bortezomib"], "dose_mg": [10.0, 1.3], "age": [70.0, 60.0], "sex": ["F", "M"],
+        "weight_kg": [60.0, 80.0], "dialysis": [False, False]})], ignore_index=True)
+    terms = np.array(list(EVENT_TERMS))
+    m = int(P * 0.6)
+    ev_pid = rng.integers(0, P, m)
+    term = terms[rng.integers(0, len(terms), m)]
+    grade = np.array([rng.choice(EVENT_TERMS[t].grades) for t in term])
+    ev_day = start[ev_pid] + rng.integers(-20, 700, m) * day
+    ev_day = np.where(np.isnat(ev_day), np.datetime64("2021-03-01"), ev_day)
+    events = pd.DataFrame({"patient_id": "R" + pd.Series(ev_pid).astype(str).str.zfill(5),
+                           "date": ev_day.astype("datetime64[ns]"), "term": term, "grade": grade.astype(int),
+                           "with_pain": rng.random(m) < 0.3})
+    events = pd.concat([events, pd.DataFrame({"patient_id": ["R90001", "R90002"],
+                                              "date": pd.to_datetime(["2021-05-01", "2021-06-01"]),
+                                              "term": ["peripheral_sensory_neuropathy", "diarrhea"],
+                                              "grade": [3, 2], "with_pain": [True, False]})], ignore_index=True)
+    return labs, pats, events
+
+
+def _examples(baseline: str):
+    labs = mio.read_labs(EX / "labs.csv").frame
+    pats = mio.read_patients(EX / "patients.csv").frame
+    events = mio.read_events(EX / "events.csv").frame
+    q = mio.read_qlq(EX / "qlq.csv").frame
+    starts = dict(zip(pats["patient_id"], pats["maintenance_start"]))
+    qres = assess_qol(q, starts if baseline == "maintenance" else None)
+    return engine.assess(labs, pats, events, qol=qres, config=engine.MonitorConfig(baseline=baseline))
+
+
+def _case(name: str):
+    if name == "bench":
+        labs, pats = _bench_module().synthetic(2000, 8, 3)
+        return engine.assess(labs, pats)
+    if name.startswith("varied-"):
+        labs, pats, events = _varied(1000, 10, 11)
+        return engine.assess(labs, pats, events, config=engine.MonitorConfig(baseline=name.split("-")[1]))
+    if name.startswith("examples-"):
+        return _examples(name.split("-")[1])
+    raise KeyError(name)
+
+
+CASES = ("bench", "varied-maintenance", "varied-diagnosis", "examples-maintenance", "examples-diagnosis")
+TABLES = ("patients", "assessments", "ctcae", "dose_actions", "alerts", "rules_used")
+
+
+def _capture(result) -> dict:
+    return {
+        "patients": [json.dumps(p) for p in result.to_dict()],
+        "dtypes": {t: {c: str(d) for c, d in getattr(result, t).dtypes.items()} for t in TABLES},
+        "summary": result.summary(),
+    }
+
+
+@pytest.fixture(scope="module")
+def snapshot():
+    with lzma.open(SNAPSHOT, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_engine_output_matches_snapshot(name, snapshot):
+    got, want = _capture(_case(name)), snapshot[name]
+    assert len(got["patients"]) == len(want["patients"])
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+        if g != w:
+            gd, wd = json.loads(g), json.loads(w)
+            keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]
+            pytest.fail(f"{name}: patient #{i} ({wd['patient_id']}) differs in {keys}: "
+                        f"got {[gd.get(k) for k in keys]!r}\nwant {[wd.get(k) for k in keys]!r}")
+    assert got["dtypes"] == want["dtypes"]
+    assert got["summary"] == want["summary"]
+
+
+def test_snapshot_covers_the_branches(snapshot):
+    """The snapshot is only a guard if the cases reach the rules: check it does."""
+    pats = [json.loads(p) for n in CASES for p in snapshot[n]["patients"]]
+    measurable = {p["measurable_by"] for p in pats}
+    assert {"serum", "urine", "flc", "marrow", None} <= measurable
+    responses = {a["response"] for p in pats for a in p["assessments"]}
+    assert {"NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"} <= responses
+    actions = {a["action"] for p in pats for a in p["dose_actions"]}
+    assert {"hold", "resume", "withhold", "reduce", "discontinue", "stop", "consider escalation",
+            "renal review", "start at reduced dose"} <= actions
+    rules = {r["rule"] for p in pats for r in p["alerts"]}
+    assert {"imwg-confirm-pd", "imwg-relapse-from-cr", "len-start", "thal-duration",
+            "signal-benefit-harm"} <= rules
+    criteria = {c for p in pats for a in p["assessments"] for c in a.get("pd_criteria", [])}
+    assert {"serum", "urine", "flc", "marrow", "lesion"} <= criteria
+    assert sum(p["progression_date"] is not None for p in pats) > 100
+    assert sum(len(p["ctcae"]) for p in pats) > 10000
+
+
+if __name__ == "__main__" and "--write" in sys.argv:
+    SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+    data = {name: _capture(_case(name)) for name in CASES}
+    SNAPSHOT.write_bytes(lzma.compress(json.dumps(data, indent=0).encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+    print(f"wrote {SNAPSHOT} ({SNAPSHOT.stat().st_size:,} bytes)")
