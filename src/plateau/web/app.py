@@ -94,6 +94,16 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.evidence_version = app.state.evidence.version
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
+    @app.middleware("http")
+    async def _server_timing(request: Request, call_next):
+        """``Server-Timing: app;dur=<ms>``: the server-side time of each request (benchmarks read it)."""
+        import time
+
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={1000 * (time.perf_counter() - started):.3f}"
+        return response
+
     @app.exception_handler(PlateauError)
     async def _plateau_error(request: Request, exc: PlateauError):
         if _wants_html(request):
