@@ -32,6 +32,7 @@ NAV_ITEMS: list[tuple[str, str]] = [
     ("/", "Home"),
     ("/evidence", "Evidence"),
     ("/analyses", "Analyses"),
+    ("/networks", "Which maintenance?"),
     ("/report", "Living report"),
     ("/decide", "Decision support"),
 ]
@@ -133,6 +134,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from plateau.web import analysis_routes, evidence_routes
 
     app.include_router(evidence_routes.router)
+
+    from plateau.web import records_routes
+
+    records_routes.install(app)  # clinical records: login, patients, timeline, alerts, import
     app.include_router(analysis_routes.router)
     from plateau.web import decide_routes
 
