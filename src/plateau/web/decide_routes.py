@@ -79,8 +79,10 @@ def icon_array_svg(groups: list[tuple[int, str, str]], *, title: str, desc: str,
                      f'<rect x="{x + 2.5 * size:.1f}" y="{y + 11 * size:.1f}" width="{w - 5 * size:.1f}" '
                      f'height="{13 * size:.1f}" rx="{3.5 * size:.1f}"/></g>')
         if range_ and range_[0] <= i < range_[1]:
-            parts.append(f'<rect x="{x + 0.8:.1f}" y="{y + 0.8:.1f}" width="{w - 1.6:.1f}" height="{h - 1.6:.1f}" '
-                         f'fill="none" stroke="#111" stroke-width="1" stroke-dasharray="2 1.5"/>')
+            m = 0.8 * size
+            parts.append(f'<rect x="{x + m:.2f}" y="{y + m:.2f}" width="{w - 2 * m:.2f}" height="{h - 2 * m:.2f}" '
+                         f'fill="none" stroke="#111" stroke-width="{size:.2f}" '
+                         f'stroke-dasharray="{2 * size:.2f} {1.5 * size:.2f}"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -113,7 +115,11 @@ def benefit_array(option: dict, outcome: str, horizon: dict, uid: str, size: flo
                     f"compared with {s0} of 100 without maintenance: {change} ({span}).")
     svg = icon_array_svg(groups, title=f"{option['label']}: {words} after {when}", desc=sentence, uid=uid,
                          range_=rng if rng[1] > rng[0] else None, size=size)
-    return {"svg": svg, "sentence": sentence}
+    if option["is_reference"]:
+        short = f"{s0} of 100 {words} (between {rng[0]} and {rng[1]})."
+    else:
+        short = f"{s1} of 100 vs {s0} without: {change} ({span})."
+    return {"svg": svg, "sentence": sentence, "short": short}
 
 
 def _span(lo: int, hi: int) -> str:
@@ -142,6 +148,16 @@ def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[st
     return {"svg": svg, "sentence": sentence}
 
 
+def harm_short(harm: dict) -> str:
+    """``Neutropenia (grade 3-4, severe): 23 vs 0 of 100 (RV-MM-PI-209, 51 mo)`` for the handout."""
+    where = harm["trial_name"] + (f", {harm['horizon_months']:g} mo" if harm["horizon_months"] else "")
+    if harm["with_per_100"] is None:
+        return f"{harm['label']}: {harm['statement'] or 'no number'} ({where})"
+    without = "n/r" if harm["without_per_100"] is None else f"{people(harm['without_per_100'])}"
+    unit = "of 100" if harm["unit"] == "per 100 patients" else "per 100 patient-years"
+    return f"{harm['label']} ({harm['grade_words']}): {people(harm['with_per_100'])} vs {without} {unit} ({where})"
+
+
 def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0, harm_size: float = 0.6) -> dict:
     """Everything the result page and the handout show, from the stored snapshot."""
     horizons = snapshot["horizons_years"]
@@ -156,7 +172,8 @@ def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0,
                 item[outcome] = {"horizon": horizon, **benefit_array(option, outcome, horizon, f"o{k}{outcome}",
                                                                      size=size)}
         for j, harm in enumerate(option["harms"]):
-            item["harms"].append({"harm": harm, "array": harm_array(option, harm, f"o{k}h{j}", size=harm_size)})
+            item["harms"].append({"harm": harm, "array": harm_array(option, harm, f"o{k}h{j}", size=harm_size),
+                                  "short": harm_short(harm)})
         options.append(item)
     sources, index = [], {}
     for option in snapshot["options"]:
@@ -167,6 +184,9 @@ def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0,
                 sources.append({"n": index[key], "citation": s["citation"], "link": s["link"], "used_for": []})
             if s["used_for"] not in sources[index[key] - 1]["used_for"]:
                 sources[index[key] - 1]["used_for"].append(s["used_for"])
+    for item in options:
+        item["not_reported_short"] = ", ".join(label.split(" (")[0].lower()
+                                               for label in item["option"]["harms_not_reported"])
     return {"snapshot": snapshot, "years": years, "horizons": horizons, "options": options, "sources": sources,
             "colours": COLOURS, "people": people, "labels": CHOICE_LABELS}
 
@@ -238,7 +258,7 @@ async def decide_result(request: Request, ident: str, years: float | None = Quer
 
 
 def handout_html(request: Request, ident: str, snapshot: dict, years: float | None) -> str:
-    context = {"request": request, "ident": ident, **view_model(snapshot, years, size=0.42, harm_size=0.3)}
+    context = {"request": request, "ident": ident, **view_model(snapshot, years, size=0.27, harm_size=0.3)}
     return TEMPLATES.get_template("decide_handout.html").render(context)
 
 
