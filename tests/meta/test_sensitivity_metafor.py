@@ -31,9 +31,14 @@ def _vec(values):
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _check(actual, expected, tol, what):
+def _check(actual, expected, tol, what, metafor_failed=None):
+    """Compare element-wise; NaN must match NaN, except in refits where metafor's optimiser
+    failed (``metafor_failed``), where plateau must give a finite value instead."""
     expected = _vec(expected)
     actual = np.asarray(actual, dtype=float)
+    if metafor_failed is not None:
+        assert np.isfinite(actual[metafor_failed]).all(), what + ": plateau refit failed too"
+        expected = np.where(metafor_failed, actual, expected)
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=what)
     ok = ~np.isnan(expected)
     np.testing.assert_allclose(actual[ok], expected[ok], err_msg=what, **tol)
@@ -46,6 +51,11 @@ SEQ_FIELDS = {"estimate": "estimate", "se": "se", "zval": "zval", "pval": "pval"
 
 def _check_sequential(res, case):
     tol = _tol(case["method"])
+    # metafor returns NA for a refit whose ML/REML iterations did not converge (normand1999,
+    # ML); plateau's step-halving Newton converges there (see validation/metafor/README.md)
+    failed = np.isnan(_vec(case["estimate"]))
+    if failed.any():
+        assert case["method"] in ("ML", "REML", "EB", "PM", "SJ"), "unexpected metafor failure"
     for r_name, py_name in SEQ_FIELDS.items():
         if case.get(r_name) is None:
             continue
@@ -53,7 +63,8 @@ def _check_sequential(res, case):
         t = dict(tol)
         if r_name in ("tau2", "I2", "H2") and t["rtol"] > 1e-9:
             t["atol"] = 1e-8
-        _check(getattr(res, py_name), case[r_name], t, f"{case['dataset']} {py_name}")
+        _check(getattr(res, py_name), case[r_name], t, f"{case['dataset']} {py_name}",
+               metafor_failed=failed if failed.any() else None)
 
 
 L1O = DATA["leave1out"]
@@ -91,19 +102,24 @@ def test_influence(case):
     res = influence(d["yi"], d["vi"], mods=mods, method=case["method"], test=case["test"])
     tol = _tol(case["method"])
     loose = dict(tol, atol=max(tol["atol"], 1e-8))
-    _check(res.rstudent, case["rstudent"], tol, "rstudent")
-    _check(res.dffits, case["dffits"], loose, "dffits")
-    _check(res.cooks_distance, case["cook_d"], loose, "cook.d")
-    _check(res.cov_ratio, case["cov_r"], tol, "cov.r")
+    failed = np.isnan(_vec(case["rstudent"]))       # deletion refits metafor could not fit
+    if failed.any():
+        assert case["method"] in ("ML", "REML", "EB", "PM", "SJ"), "unexpected metafor failure"
+    f = failed if failed.any() else None
+    _check(res.rstudent, case["rstudent"], tol, "rstudent", f)
+    _check(res.dffits, case["dffits"], loose, "dffits", f)
+    _check(res.cooks_distance, case["cook_d"], loose, "cook.d", f)
+    _check(res.cov_ratio, case["cov_r"], tol, "cov.r", f)
     if case["method"] != "FE":
-        _check(res.tau2_deleted, case["tau2_del"], loose, "tau2.del")
-    _check(res.qe_deleted, case["QE_del"], tol, "QE.del")
+        _check(res.tau2_deleted, case["tau2_del"], loose, "tau2.del", f)
+    _check(res.qe_deleted, case["QE_del"], tol, "QE.del", f)
     _check(res.hat, case["hat"], tol, "hat")
     _check(res.weight, case["weight"], tol, "weight")
     dfbs = np.array([[np.nan if x is None else x for x in row] for row in case["dfbs"]])
-    _check(res.dfbetas.ravel(), dfbs.ravel(), loose, "dfbetas")
-    expected_inf = [bool(x) for x in case["inf"]]
-    assert res.influential.tolist() == expected_inf
+    _check(res.dfbetas.ravel(), dfbs.ravel(), loose, "dfbetas",
+           None if f is None else np.repeat(f, dfbs.shape[1]))
+    expected_inf = np.array([bool(x) for x in case["inf"]])
+    assert res.influential[~failed].tolist() == expected_inf[~failed].tolist()
 
 
 def test_fixture_coverage():
