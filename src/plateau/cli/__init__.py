@@ -49,6 +49,7 @@ def _register() -> None:
     from plateau.cli import analyze  # noqa: F401  (defines `plateau analyze` and `plateau report`)
     from plateau.cli import nma  # noqa: F401  (defines `plateau nma`)
     from plateau.cli import monitor  # noqa: F401  (defines `plateau monitor ...`)
+    from plateau.cli import admin  # noqa: F401  (defines `plateau admin ...`)
     from plateau.cli import decide  # noqa: F401  (defines `plateau decide`)
 
 

@@ -1,0 +1,102 @@
+"""`plateau admin`: the clinical-records database and its users.
+
+    plateau admin migrate [--database-url URL]          # create or upgrade the schema
+    plateau admin create-user NAME --role clinician --team "Myeloma A" [--password-stdin]
+    plateau admin import --as NAME [--team T] (--fhir bundle.json | --patients p.csv --labs l.csv ...)
+
+The database is the embedded SQLite file ``var/plateau.sqlite`` unless ``--database-url`` or
+``PLATEAU_DATABASE_URL`` names another (e.g. ``postgresql+psycopg://plateau@localhost/plateau``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from plateau.cli import app
+from plateau.errors import PlateauError
+
+admin_app = typer.Typer(help="Clinical-records database: migrations, users, imports.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+URL_HELP = "SQLAlchemy URL; default PLATEAU_DATABASE_URL or sqlite:///var/plateau.sqlite."
+
+
+@admin_app.command("migrate")
+def migrate_cmd(database_url: Optional[str] = typer.Option(None, help=URL_HELP)) -> None:
+    """Create the database or upgrade it to the newest schema."""
+    from plateau.store.db import current_revision, open_database
+
+    db = open_database(database_url)
+    typer.echo(f"{db.url}: schema at revision {current_revision(db.engine)}")
+    db.dispose()
+
+
+@admin_app.command("create-user")
+def create_user_cmd(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., help="admin, clinician or researcher (de-identified data only)."),
+    team: List[str] = typer.Option([], help="Care team (repeatable); created when new."),
+    password_stdin: bool = typer.Option(False, help="Read the password from standard input (for scripts)."),
+    database_url: Optional[str] = typer.Option(None, help=URL_HELP),
+) -> None:
+    """Create a user (the password is asked twice unless --password-stdin)."""
+    from plateau.store import audit
+    from plateau.store.db import open_database
+    from plateau.store.security import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = open_database(database_url)
+    with db.session(write=True) as session:
+        user = create_user(session, username, password, role, list(team))
+        audit.record(session, None, "create", f"user {username} ({role}) via command line", username="cli")
+    typer.echo(f"created {role} {username!r}" + (f" in {', '.join(team)}" if team else ""))
+    db.dispose()
+
+
+@admin_app.command("import")
+def import_cmd(
+    as_user: str = typer.Option(..., "--as", help="The user the import is recorded for (admin or clinician)."),
+    team: Optional[str] = typer.Option(None, help="Care team of new patients."),
+    fhir: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="FHIR R4 Bundle (JSON)."),
+    patients: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    labs: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    events: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    qlq: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    doses: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+    database_url: Optional[str] = typer.Option(None, help=URL_HELP),
+) -> None:
+    """Import CSV files (monitoring format) or a FHIR Bundle: all or nothing, idempotent."""
+    from sqlalchemy import select
+
+    from plateau.store.db import open_database
+    from plateau.store.importer import import_files
+    from plateau.store.models import User
+    from plateau.store.records import ImportRejected
+
+    csv_files = {k: (p.name, p.read_bytes()) for k, p in
+                 (("patients", patients), ("labs", labs), ("events", events), ("qlq", qlq), ("doses", doses)) if p}
+    if fhir and csv_files:
+        raise PlateauError("give either --fhir or CSV files, not both")
+    db = open_database(database_url)
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.username == as_user))
+        if user is None:
+            raise PlateauError(f"--as: no user {as_user!r}")
+        user_id = user.id
+    try:
+        summary = import_files(db, user_id, csv_files=csv_files,
+                               fhir=(fhir.name, fhir.read_bytes()) if fhir else None, team=team, ip="cli")
+    except ImportRejected as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise PlateauError(f"import rejected, nothing written: {len(exc.problems)} problem(s) listed above") from None
+    finally:
+        db.dispose()
+    typer.echo(summary.summary())
