@@ -71,14 +71,14 @@ def build_items(base: EvidenceBase, spec_ids: list[str] | None = None) -> list[t
     return sections
 
 
-def render_html(base: EvidenceBase, sections) -> str:
+def render_html(base: EvidenceBase, sections, networks=None) -> str:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
     template = env.get_template("report.html")
     return template.render(
         sections=sections, version=__version__, evidence_version=base.version,
         n_trials=len(base.trials), n_estimates=sum(len(t.estimates) for t in base.trials),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        derivations=DERIVATION_LABELS,
+        derivations=DERIVATION_LABELS, networks=networks or [],
     )
 
 
@@ -87,12 +87,16 @@ def write_report(base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True,
     """Write index.html, results.json and (with ``pdf``) report.pdf into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    from plateau.report.networks import network_items
+
     sections = build_items(base, spec_ids)
-    html = render_html(base, sections)
+    networks = network_items(base)
+    html = render_html(base, sections, networks)
     paths = {"html": out / "index.html", "json": out / "results.json"}
     paths["html"].write_text(html, encoding="utf-8")
     payload = {"evidence_version": base.version, "plateau_version": __version__,
-               "analyses": [item.result.to_dict() for _, items in sections for item in items]}
+               "analyses": [item.result.to_dict() for _, items in sections for item in items],
+               "networks": [n.network.to_dict() for n in networks]}
     paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
     if pdf:
         from weasyprint import HTML

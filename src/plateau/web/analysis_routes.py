@@ -281,3 +281,27 @@ async def api_builtin_plot(request: Request, analysis_id: str, fmt: str):
 
         raise HTTPException(status_code=404, detail=f"no such format {fmt!r}; use svg, png or pdf")
     return Response(plot_bytes(request, _builtin_or_404(analysis_id), fmt), media_type=media[fmt])
+
+
+# --------------------------------------------------------------------------- networks
+
+
+@lru_cache(maxsize=4)
+def _network_items(base):
+    from plateau.report.networks import network_items
+
+    return network_items(base)
+
+
+@router.get("/networks", response_class=HTMLResponse, include_in_schema=False)
+async def networks_page(request: Request):
+    items = _network_items(request.app.state.evidence)
+    return page(request, "networks.html", title="Which maintenance?", active_nav="/networks", networks=items)
+
+
+@router.get("/api/v1/networks", tags=["networks"], summary="The 'which maintenance?' network meta-analyses")
+async def api_networks(request: Request):
+    base = request.app.state.evidence
+    return {"evidence_version": base.version,
+            "networks": [{"id": n.key, "title": n.title, "ranking": list(n.ranking), **n.network.to_dict()}
+                         for n in _network_items(base)]}
