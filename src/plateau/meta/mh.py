@@ -58,7 +58,6 @@ __all__ = [
 
 MH_MEASURES = ("OR", "RR", "RD", "IRR", "IRD")
 _TO_VALUES = ("all", "only0", "if0all", "none")
-_RATIO_MEASURES = ("OR", "RR", "IRR", "PETO")
 
 
 # --------------------------------------------------------------------------- input handling
