@@ -42,3 +42,15 @@ def test_api_docs_use_no_cdn(client):
     assert "cdn" not in html.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "plateau"
+
+
+def test_home_headline_results_equal_the_builtin_analyses(client):
+    from plateau.analysis import builtin_spec, run_analysis
+    from plateau.evidence import load_bundled
+
+    html = client.get("/").text
+    assert "Headline pooled results" in html
+    result = run_analysis(builtin_spec("lenalidomide-pfs"), load_bundled())
+    p = result.pooled
+    assert f"{p.estimate:.2f} ({p.ci_low:.2f}–{p.ci_high:.2f})" in html
+    assert "/analyses/builtin/lenalidomide-os" in html

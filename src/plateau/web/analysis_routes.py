@@ -225,6 +225,23 @@ def _builtin_or_404(analysis_id: str) -> AnalysisSpec:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
+def headline_rows(request: Request) -> list[dict[str, Any]]:
+    """Pooled PFS and OS per agent (the built-in "today's evidence" analyses) for the home page."""
+    from plateau.analysis.builtin import AGENTS_TODAY
+
+    rows = []
+    for agent in AGENTS_TODAY:
+        row: dict[str, Any] = {"agent": agent.value}
+        for label in ("pfs", "os"):
+            spec = builtin_spec(f"{agent.value}-{label}")
+            result = result_for(request, spec)
+            row[label] = result.pooled
+            row[f"{label}_id"] = spec.id
+            row[f"{label}_k"] = len(result.studies)
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------- living report
 
 

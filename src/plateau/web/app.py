@@ -145,7 +145,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request):
-        return page(request, "home.html", title="Maintenance therapy in myeloma", active_nav="/")
+        return page(request, "home.html", title="Maintenance therapy in myeloma", active_nav="/",
+                    headline=analysis_routes.headline_rows(request))
 
     @app.get("/api/docs", include_in_schema=False)
     async def api_docs():
