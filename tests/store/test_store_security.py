@@ -1,0 +1,92 @@
+"""Passwords, sessions, rate limiting, access scope and decision snapshots (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from plateau.errors import PlateauError
+from plateau.store import security
+from plateau.store.decisions import save_snapshot, snapshots
+from plateau.store.importer import import_files
+from plateau.store.models import AuditEntry, LoginSession, Patient, User
+
+
+def test_passwords_are_argon2id_hashed_and_checked(db, users):
+    with db.session(write=True) as s:
+        user = s.get(User, users["clin_a"])
+        assert user.password_hash.startswith("$argon2id$") and "clin-a-password" not in user.password_hash
+        assert security.authenticate(s, "clin_a", "clin-a-password", ip="1.2.3.4").id == user.id
+    with db.session(write=True) as s:
+        with pytest.raises(PlateauError, match="wrong password"):
+            security.authenticate(s, "clin_a", "wrong-password", ip="1.2.3.4")
+        with pytest.raises(PlateauError, match="wrong password"):
+            security.authenticate(s, "nobody", "whatever-pass", ip="1.2.3.4")
+
+
+def test_weak_or_invalid_users_are_refused(db):
+    with db.session(write=True) as s:
+        with pytest.raises(PlateauError, match="password"):
+            security.create_user(s, "short", "123", "clinician")
+        with pytest.raises(PlateauError, match="role"):
+            security.create_user(s, "x_user", "long-enough-pass", "superuser")
+        with pytest.raises(PlateauError, match="username"):
+            security.create_user(s, "bad name!", "long-enough-pass", "clinician")
+
+
+def test_login_rate_limit_counts_failures_in_the_audit_log(db, users):
+    for _ in range(security.MAX_FAILURES_PER_USER):
+        with db.session(write=True) as s:
+            with pytest.raises(PlateauError):
+                security.authenticate(s, "clin_a", "wrong-password", ip="9.9.9.9")
+    with db.session(write=True) as s:
+        with pytest.raises(security.RateLimited):  # even the right password is refused for a while
+            security.authenticate(s, "clin_a", "clin-a-password", ip="9.9.9.9")
+    with db.session() as s:
+        outcomes = [e.outcome for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "login"))]
+    assert outcomes.count("failed") == security.MAX_FAILURES_PER_USER and outcomes[-1] == "rate-limited"
+
+
+def test_sessions_store_only_a_hash_and_expire(db, users):
+    with db.session(write=True) as s:
+        token, row = security.start_session(s, s.get(User, users["admin"]))
+        assert row.token_sha256 != token and len(token) >= 40
+        assert security.session_for_token(s, token).user_id == users["admin"]
+        assert security.session_for_token(s, token + "x") is None
+        row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    with db.session(write=True) as s:
+        assert security.session_for_token(s, token) is None
+        security.end_session(s, token)
+        assert s.scalar(select(LoginSession)) is None
+
+
+def test_patient_scope_follows_care_teams(db, users, example_files):
+    import_files(db, users["admin"], csv_files=example_files("patients"), team="Team A")
+    with db.session() as s:
+        count = {name: len(list(s.scalars(security.patient_scope(s, s.get(User, uid)))))
+                 for name, uid in users.items()}
+    assert count == {"admin": 19, "clin_a": 19, "clin_b": 0, "researcher": 19}
+
+
+def test_decision_snapshot_is_stored_audited_and_on_the_timeline(db, users, example_files):
+    from plateau.store.monitoring import timeline
+
+    import_files(db, users["admin"], csv_files=example_files(), team="Team A")
+    with db.session(write=True) as s:
+        patient = s.scalar(select(Patient).where(Patient.external_id == "P07"))
+        row = save_snapshot(s, patient.id, {"date": "2025-01-01", "evidence_version": "abc123",
+                                            "recommendation": "lenalidomide maintenance"},
+                            user=s.get(User, users["clin_a"]), ip="10.1.1.1")
+        assert row.decision_date == dt.date(2025, 1, 1) and row.evidence_version == "abc123"
+        with pytest.raises(PlateauError, match="JSON"):
+            save_snapshot(s, patient.id, {"bad": object()})
+    with db.session() as s:
+        patient = s.scalar(select(Patient).where(Patient.external_id == "P07"))
+        assert [d.snapshot["recommendation"] for d in snapshots(s, patient.id)] == ["lenalidomide maintenance"]
+        tl = timeline(s, patient)
+        assert tl["decision"]["evidence_version"] == "abc123"
+        assert tl["monitor"]["progression_date"] == "2025-06-01"  # P07: confirmed PD in the worked examples
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.resource.like("decision%")))
+        assert (entry.username, entry.patient_id, entry.ip, entry.action) == ("clin_a", patient.id, "10.1.1.1", "create")
