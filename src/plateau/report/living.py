@@ -71,6 +71,19 @@ def build_items(base: EvidenceBase, spec_ids: list[str] | None = None) -> list[t
     return sections
 
 
+def published_comparisons(base: EvidenceBase):
+    from plateau.analysis.published import PUBLISHED, compare_with_published
+    from plateau.errors import PlateauError
+
+    out = []
+    for published_id in PUBLISHED:
+        try:
+            out.append(compare_with_published(published_id, base))
+        except PlateauError:
+            continue  # none of its trials has a usable estimate in this evidence base
+    return out
+
+
 def render_html(base: EvidenceBase, sections, networks=None) -> str:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
     template = env.get_template("report.html")
@@ -78,7 +91,7 @@ def render_html(base: EvidenceBase, sections, networks=None) -> str:
         sections=sections, version=__version__, evidence_version=base.version,
         n_trials=len(base.trials), n_estimates=sum(len(t.estimates) for t in base.trials),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        derivations=DERIVATION_LABELS, networks=networks or [],
+        derivations=DERIVATION_LABELS, networks=networks or [], published=published_comparisons(base),
     )
 
 
@@ -96,7 +109,8 @@ def write_report(base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True,
     paths["html"].write_text(html, encoding="utf-8")
     payload = {"evidence_version": base.version, "plateau_version": __version__,
                "analyses": [item.result.to_dict() for _, items in sections for item in items],
-               "networks": [n.network.to_dict() for n in networks]}
+               "networks": [n.network.to_dict() for n in networks],
+               "published_comparisons": [c.to_dict() for c in published_comparisons(base)]}
     paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
     if pdf:
         from weasyprint import HTML
