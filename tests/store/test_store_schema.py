@@ -19,9 +19,10 @@ def test_migration_creates_every_table_and_is_repeatable(db):
     assert migrate(db.engine) == "0001"  # a second start migrates nothing and fails nothing
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only")
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    from plateau.store import open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'wal.sqlite'}")
     with db.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -111,7 +111,7 @@ class TreatmentLine(Base):
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
 
     patient: Mapped[Patient] = relationship(back_populates="lines")
-    doses: Mapped[list["DoseRecord"]] = relationship(back_populates="line", order_by="DoseRecord.date")
+    doses: Mapped[list["DoseRecord"]] = relationship(back_populates="line", order_by="(DoseRecord.date, DoseRecord.id)")
 
 
 class DoseRecord(Base):
