@@ -139,6 +139,7 @@ class AbsoluteEffect:
         """``191 fewer per 1,000 by 36 mo (117 to 263 fewer)``."""
         def word(value: float) -> str:
             return f"{abs(value):.0f} {'fewer' if value < 0 else 'more'}"
+
         lo, hi = sorted(self.difference_ci, key=abs)
         when = f" by {self.timepoint_months:g} mo" if self.timepoint_months else ""
         return f"{word(self.difference_per_1000)} per 1,000{when} ({word(lo)} to {word(hi)})"
@@ -147,7 +148,7 @@ class AbsoluteEffect:
         direction = "fewer" if self.difference_per_1000 < 0 else "more"
         lo, hi = sorted(self.difference_ci)
         when = f" by {self.timepoint_months:g} months" if self.timepoint_months else ""
-        return (f"{abs(self.difference_per_1000):.0f} {direction} per 1,000{when} "
+        return (f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per 1,000{when} "
                 f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 ({self.basis})")
 
 

@@ -63,6 +63,11 @@ DERIVATION_LABELS = {
     "percent_counts": "events derived from percentages and arm sizes (approximate)",
     "odds_ratio_ci": "odds ratio with CI",
 }
+DERIVATION_SHORT = {
+    "hr_ci": "HR + CI", "log_hr_se": "log HR + SE", "oe_v": "O-E, V", "hr_p": "HR + p",
+    "hr_p_bound": "HR + p bound", "p_events": "p + events", "medians": "medians + events",
+    "counts": "counts", "percent_counts": "percentages", "odds_ratio_ci": "OR + CI",
+}
 APPROXIMATE_DERIVATIONS = {"hr_p_bound", "p_events", "medians", "percent_counts"}
 
 

@@ -26,7 +26,7 @@ from plateau.analysis import (
     run_analysis,
     spec_from_dict,
 )
-from plateau.analysis.selection import DERIVATION_LABELS
+from plateau.analysis.selection import DERIVATION_LABELS, DERIVATION_SHORT
 from plateau.analysis.spec import METHODS, TESTS
 from plateau.evidence.schema import AdverseEventTerm, Agent, ComparisonKind, Setting
 from plateau.web.app import TEMPLATES, page
@@ -155,7 +155,7 @@ def _result_context(request: Request, spec: AnalysisSpec) -> dict[str, Any]:
     result = result_for(request, spec)
     svg = plot_bytes(request, spec, "svg").decode("utf-8") if result.studies else None
     query = request.url.query
-    return dict(result=result, forest_svg=svg, derivations=DERIVATION_LABELS, query=query)
+    return dict(result=result, forest_svg=svg, derivations=DERIVATION_LABELS, short=DERIVATION_SHORT, query=query)
 
 
 @router.get("/analyses", response_class=HTMLResponse, include_in_schema=False)
