@@ -9,32 +9,17 @@ reason otherwise.
 
 from __future__ import annotations
 
-import glob
+import importlib.util
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
 
+_spec = importlib.util.spec_from_file_location("plateau_test_pgserver", Path(__file__).with_name("pgserver.py"))
+pgserver = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pgserver)
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "monitor"
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
-    if found:
-        return Path(found[-1]).parent
-    which = shutil.which("pg_ctl")
-    return Path(which).parent if which else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _unavailable(reason: str):
@@ -45,56 +30,18 @@ def _unavailable(reason: str):
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """(admin URL, base URL without database) of a throwaway PostgreSQL server."""
-    bindir = _pg_bin()
-    if bindir is None:
-        _unavailable("pg_ctl not found (tests/setup_system.py installs Debian's postgresql as root)")
-    root = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-    tmp = Path(tempfile.mkdtemp(prefix="plateau-pg-"))
-    data, sock = tmp / "data", tmp
-    run_as: list[str] = []
-    if root:
-        user = "postgres"
-        try:
-            import pwd
-
-            pwd.getpwnam(user)
-        except KeyError:
-            user = "nobody"
-        shutil.chown(tmp, user=user)
-        run_as = ["runuser", "-u", user, "--"]
-    port = _free_port()
-    env = dict(os.environ, LC_ALL="C", LANG="C")
-    init = subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "plateau", "-A", "trust",
-                           "-E", "UTF8", "--no-sync"], capture_output=True, text=True, env=env)
-    if init.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        _unavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
-    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} -c fsync=off " \
-           "-c full_page_writes=off -c max_connections=200"
-    start = subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60",
-                            "-l", str(tmp / "log"), "start"], capture_output=True, text=True, env=env)
-    if start.returncode != 0:
-        log = (tmp / "log").read_text() if (tmp / "log").exists() else start.stderr
-        shutil.rmtree(tmp, ignore_errors=True)
-        _unavailable(f"pg_ctl start failed: {log.strip()[-300:]}")
-    base = f"postgresql+psycopg://plateau@127.0.0.1:{port}"
+    """Base URL (no database) of a throwaway PostgreSQL server for this test session."""
+    try:
+        base, stop = pgserver.start()
+    except RuntimeError as exc:
+        _unavailable(str(exc))
     try:
         yield base
     finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, env=env)
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop()
 
 
-def new_pg_database(base: str) -> str:
-    import psycopg
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    dsn = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
+new_pg_database = pgserver.new_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
