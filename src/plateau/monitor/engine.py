@@ -24,6 +24,7 @@ from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
 from plateau.monitor import units as U
+from plateau.monitor.arrays import date_str, date_strings
 from plateau.monitor.citations import Rule
 from plateau.monitor.io import BadRow
 from plateau.monitor import qol as Q
@@ -57,24 +58,6 @@ ALL_RULES: dict[str, Rule] = {**I.RULES, **D.RULES, **{t.rule.id: t.rule for t i
                               C.RULE_DEFAULT_LIMITS.id: C.RULE_DEFAULT_LIMITS,
                               C.RULE_CREATININE_BASELINE.id: C.RULE_CREATININE_BASELINE,
                               **Q.RULES, **SIG.RULES}
-
-
-def _group_prev_min(x: np.ndarray, group: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """Minimum of ``x`` over the earlier rows of the same group inside ``window`` (NaN-skipping)."""
-    s = pd.Series(np.where(window, x, np.nan))
-    cm = s.groupby(group, sort=False).cummin()
-    cm = cm.groupby(group, sort=False).ffill()
-    return cm.groupby(group, sort=False).shift(1).to_numpy()
-
-
-def _first_per_group(group: np.ndarray, mask: np.ndarray, n_groups: int) -> np.ndarray:
-    """Index of the first True row of each group (rows sorted by group); -1 if none."""
-    out = np.full(n_groups, -1, dtype=np.int64)
-    idx = np.flatnonzero(mask)
-    if len(idx):
-        g, first = np.unique(group[idx], return_index=True)
-        out[g] = idx[first]
-    return out
 
 
 def _per_patient_any(pc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
@@ -161,28 +144,57 @@ class MonitorResult:
         return out
 
 
+NA_DAY = np.iinfo(np.int64).min
+MAX_DAY = np.iinfo(np.int64).max
+BLOCK_ROWS = 1_000_000
+"""Input rows per block.  Blocks are whole patients, so every per-patient window function
+gives the same answer as on the whole table; ~1 million rows keeps each temporary array at
+<= 8 MB, which the allocator recycles instead of faulting fresh pages for every operation."""
+
+_DISEASE_CODES = np.array([U.ANALYTE_CODE[a] for a in DISEASE])
+_DISEASE_COL = np.full(len(U.ANALYTE_NAMES), -1, dtype=np.int64)
+_DISEASE_COL[_DISEASE_CODES] = np.arange(len(DISEASE))
+_IS_DISEASE = _DISEASE_COL >= 0
+_IS_GRADED = np.zeros(len(U.ANALYTE_NAMES), dtype=bool)
+_IS_GRADED[[U.ANALYTE_CODE[a] for a in GRADED]] = True
+_TERM_OF_CODE = {U.ANALYTE_CODE[a]: C.LAB_TERM_BY_ANALYTE[a].term for a in GRADED}
+_UNIT_OF_CODE = {U.ANALYTE_CODE[a]: U.ANALYTES[a].canonical_unit for a in GRADED}
+_GRADED_CODES = sorted(_TERM_OF_CODE)  # term index = position of the analyte code in this list
+_TERM_INDEX = np.zeros(len(U.ANALYTE_NAMES), dtype=np.int8)
+_TERM_INDEX[_GRADED_CODES] = np.arange(len(_GRADED_CODES))
+_CAT_NAMES = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
+_PD_CRITERIA = ("serum", "serum_high_nadir", "urine", "flc", "marrow", "lesion")  # order of imwg.progression_flags
+_PD_CRIT_TEXT = np.array(["+".join(c for k, c in enumerate(_PD_CRITERIA) if code >> k & 1)
+                          for code in range(1 << len(_PD_CRITERIA))], dtype=object)
+_NOTES = np.array(["", "CR criteria met except marrow (not evaluable for CR)",
+                   "PD criteria met, not (yet) confirmed"], dtype=object)
+
+
 def _as_long(labs: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Columns of the long table as arrays (views where possible): analyte codes, dates, values, limits."""
     for c in ("patient_id", "date", "analyte", "value"):
         if c not in labs.columns:
             raise PlateauError(f"labs: missing column {c!r}")
     a = labs["analyte"]
     if isinstance(a.dtype, pd.CategoricalDtype) and tuple(a.cat.categories) == U.ANALYTE_NAMES:
-        acode = a.cat.codes.to_numpy().astype(np.int16)
+        acode = a.cat.codes.to_numpy()
     else:
-        acode = pd.Categorical(a, categories=U.ANALYTE_NAMES).codes.astype(np.int16)
+        acode = pd.Categorical(a, categories=U.ANALYTE_NAMES).codes
     if (acode < 0).any():
         bad = a[acode < 0].iloc[0]
         raise PlateauError(f"labs: unknown analyte {bad!r}; known: {', '.join(U.ANALYTE_NAMES)}")
-    d = labs["date"].to_numpy()
-    day = d.astype("datetime64[D]").astype(np.int64) if np.issubdtype(d.dtype, np.datetime64) \
-        else np.asarray(d, dtype=np.int64)
     lln = labs["lln"].to_numpy(dtype=float) if "lln" in labs else None
     uln = labs["uln"].to_numpy(dtype=float) if "uln" in labs else None
-    return acode, day, labs["value"].to_numpy(dtype=float), lln, uln
+    return acode, labs["date"].to_numpy(), labs["value"].to_numpy(dtype=float), lln, uln
 
 
-def _date_str(day) -> np.ndarray:
-    return np.datetime_as_string(np.asarray(day, dtype=np.int64).astype("datetime64[D]"))
+def _days(d: np.ndarray) -> np.ndarray:
+    """Dates as int64 day numbers (days since 1970-01-01, floor)."""
+    return d.astype("datetime64[D]").astype(np.int64) if np.issubdtype(d.dtype, np.datetime64) \
+        else np.asarray(d, dtype=np.int64)
+
+
+_date_str = date_str
 
 
 def _pday(col, n, fallback=None) -> np.ndarray:
@@ -194,7 +206,421 @@ def _pday(col, n, fallback=None) -> np.ndarray:
     return np.where(np.isnat(v), np.iinfo(np.int64).min, out)
 
 
-NA_DAY = np.iinfo(np.int64).min
+def _first_sorted(group: np.ndarray, mask: np.ndarray, n_groups: int) -> np.ndarray:
+    """Index of the first True row of each group when rows are sorted by group; -1 if none."""
+    out = np.full(n_groups, -1, dtype=np.int64)
+    idx = np.flatnonzero(mask)
+    if len(idx):
+        g = group[idx]
+        first = np.r_[True, g[1:] != g[:-1]]
+        out[g[first]] = idx[first]
+    return out
+
+
+def _ffill_index(valid: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """Per row, the index of the last valid row at or before it in the same group (-1 if none).
+
+    Rows are sorted by group; ``group_first`` is the first row index of each row's group.  This
+    is ``groupby(...).ffill()`` expressed as positions.
+    """
+    idx = np.where(valid, np.arange(len(valid)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    idx[idx < group_first] = -1
+    return idx
+
+
+def _group_prev_min_sorted(x: np.ndarray, window: np.ndarray, group: np.ndarray, group_first: np.ndarray,
+                           counts: np.ndarray) -> np.ndarray:
+    """Minimum of ``x`` over the earlier rows of the same group inside ``window`` (NaN-skipping; NaN if none).
+
+    Same result as the grouped ``cummin -> ffill -> shift(1)`` of pandas.  Rows are sorted by
+    ``group`` (0..G-1, ``counts`` rows each).  The running minimum runs along the rows of a
+    (groups x longest group) matrix padded with +inf; NaN/outside-window rows are +inf and a
+    running count of valid rows tells "no earlier value" apart from a genuine +inf.
+    """
+    n = len(x)
+    out = np.full(n, np.nan)
+    if n < 2:
+        return out
+    valid = window & ~np.isnan(x)
+    z = np.where(valid, x, np.inf)
+    pos = np.arange(n) - group_first
+    width = int(counts.max())
+    if len(counts) * width <= 4 * n + 1024:
+        M = np.full((len(counts), width), np.inf)
+        M[group, pos] = z
+        np.minimum.accumulate(M, axis=1, out=M)
+        cm = M[group, pos]
+    else:  # very unequal group sizes: pandas' grouped cummin (exact, slower)
+        cm = pd.Series(z).groupby(group, sort=False).cummin().to_numpy()
+    cnt = np.cumsum(valid)
+    has_prev = np.zeros(n, dtype=bool)
+    has_prev[1:] = (pos[1:] > 0) & (cnt[:-1] - np.where(group_first[1:] > 0,
+                                                         cnt[np.maximum(group_first[1:] - 1, 0)], 0) > 0)
+    out[1:] = np.where(has_prev[1:], cm[:-1], np.nan)
+    return out
+
+
+def _any_by(pc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[pc[mask]] = True
+    return out
+
+
+def _measurability(s0, u0, k0, l0, bm0, icfg):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio0 = k0 / l0
+    serum_meas = I.ge(s0, icfg.measurable_serum)
+    urine_meas = I.ge(u0, icfg.measurable_urine)
+    kappa_inv = ratio0 > icfg.flc_ratio_high
+    lambda_inv = ratio0 < icfg.flc_ratio_low
+    abnormal = kappa_inv | lambda_inv
+    iflc0 = np.where(kappa_inv, k0, l0)
+    dflc0 = np.where(kappa_inv, k0 - l0, l0 - k0)
+    flc_ok = I.ge(iflc0, icfg.measurable_flc) if icfg.measurable_flc_inclusive else I.gt(iflc0, icfg.measurable_flc)
+    mprot_meas = serum_meas | urine_meas
+    flc_meas = ~mprot_meas & abnormal & flc_ok
+    marrow_meas = ~mprot_meas & ~flc_meas & ~np.isnan(bm0)
+    return dict(serum_meas=serum_meas, urine_meas=urine_meas, kappa_inv=kappa_inv, abnormal=abnormal, iflc0=iflc0,
+                dflc0=dflc0, mprot_meas=mprot_meas, flc_meas=flc_meas, marrow_meas=marrow_meas)
+
+
+class _Blocks:
+    """Per-patient results written block by block into whole-registry arrays."""
+
+    def __init__(self, P):
+        self.P = P
+        self.arrays: dict[str, np.ndarray] = {}
+        self.parts: dict[str, list] = {}
+
+    def put(self, name, p0, values, fill, dtype):
+        arr = self.arrays.get(name)
+        if arr is None:
+            arr = self.arrays[name] = np.full(self.P, fill, dtype=dtype)
+        arr[p0:p0 + len(values)] = values
+
+    def get(self, name, fill, dtype):
+        if name not in self.arrays:
+            self.arrays[name] = np.full(self.P, fill, dtype=dtype)
+        return self.arrays[name]
+
+    def add(self, name, value):
+        self.parts.setdefault(name, []).append(value)
+
+    def cat(self, name, dtype=None):
+        parts = self.parts.get(name, [])
+        if not parts:
+            return np.zeros(0, dtype=dtype if dtype is not None else np.int64)
+        return np.concatenate(parts)
+
+
+def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin, bday_b, cfg: "MonitorConfig"):
+    """IMWG: pivot, baseline, per-assessment response, confirmation, progression for one block of patients."""
+    icfg = cfg.imwg
+    is_d = _IS_DISEASE[acode]
+    kd = key[is_d]
+    new = np.r_[True, kd[1:] != kd[:-1]] if len(kd) else np.zeros(0, dtype=bool)
+    row_of = np.cumsum(new) - 1
+    R = int(new.sum())
+    rkey = kd[new]
+    row_pc = rkey // span
+    row_day = rkey % span + dmin
+    ND = len(DISEASE)
+    Wmat = np.full(ND * R, np.nan)
+    Wmat[_DISEASE_COL[acode[is_d]] * R + row_of] = value[is_d]
+    Wmat = Wmat.reshape(ND, R)
+    W = {name: Wmat[i] for i, name in enumerate(DISEASE)}
+
+    first_row = np.searchsorted(row_pc, np.arange(Pb), "left")
+    end_row = np.searchsorted(row_pc, np.arange(Pb), "right")
+    counts = end_row - first_row
+    has_rows = counts > 0
+    gfirst = first_row[row_pc]
+    ffi = {name: _ffill_index(~np.isnan(W[name]), gfirst) for name in DISEASE
+           if name not in ("new_bone_lesion", "new_plasmacytoma")}
+
+    def F(name):
+        i = ffi[name]
+        return np.where(i >= 0, W[name][i], np.nan)
+
+    no_bdate = bday_b == NA_DAY
+    off = np.clip(np.where(no_bdate, -1, bday_b - dmin), -1, span - 1)
+    base_row = np.searchsorted(rkey, np.arange(Pb) * span + off, "right") - 1
+    base_row = np.where((base_row < first_row) | no_bdate, first_row, base_row)
+    base_row = np.where(has_rows, base_row, 0)
+    baseline_day = np.where(has_rows, row_day[np.minimum(base_row, max(R - 1, 0))] if R else NA_DAY, NA_DAY)
+
+    def B(name):
+        return np.where(has_rows, F(name)[base_row] if R else np.nan, np.nan)
+
+    s0, u0, k0, l0, bm0 = B("serum_m_protein"), B("urine_m_protein"), B("kappa_flc"), B("lambda_flc"), \
+        B("bm_plasma_cells")
+    for name, v in (("has_rows", has_rows), ("baseline_day", baseline_day), ("s0", s0), ("u0", u0), ("k0", k0),
+                    ("l0", l0), ("bm0", bm0)):
+        out.put(name, p0, v, {"has_rows": False, "baseline_day": NA_DAY}.get(name, np.nan),
+                {"has_rows": bool, "baseline_day": np.int64}.get(name, float))
+    M = _measurability(s0, u0, k0, l0, bm0, icfg)
+
+    # ---- per-assessment values -----------------------------------------------------------------
+    rp = row_pc
+    cf_days = icfg.carry_forward_days
+
+    def cf(name, limit=True):
+        i = ffi[name]
+        ok = i >= 0
+        if limit:
+            ok &= row_day - row_day[np.maximum(i, 0)] <= cf_days
+        return np.where(ok, W[name][i], np.nan)
+
+    s = W["serum_m_protein"]
+    u_raw = W["urine_m_protein"]
+    u_cf = cf("urine_m_protein")
+    k_raw, l_raw = W["kappa_flc"], W["lambda_flc"]
+    kinv_r = M["kappa_inv"][rp] if R else np.zeros(0, bool)
+    dflc = np.where(kinv_r, k_raw - l_raw, l_raw - k_raw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio_cf = cf("kappa_flc") / cf("lambda_flc")
+    ratio_normal = np.where(np.isnan(ratio_cf), np.nan,
+                            ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float))
+    sife, uife = cf("serum_ife"), cf("urine_ife")
+    bm_raw, bm = W["bm_plasma_cells"], cf("bm_plasma_cells", limit=False)
+    clonal = cf("bm_clonal_cells", limit=False)
+    lesion = np.fmax(W["new_bone_lesion"], W["new_plasmacytoma"])
+    bday_r = baseline_day[rp] if R else np.zeros(0, np.int64)
+    window = row_day >= bday_r
+    assess_row = row_day > bday_r
+
+    ns = _group_prev_min_sorted(s, window, rp, gfirst, counts)
+    nu = _group_prev_min_sorted(u_raw, window, rp, gfirst, counts)
+    ndf = _group_prev_min_sorted(dflc, window, rp, gfirst, counts)
+    nbm = _group_prev_min_sorted(bm_raw, window, rp, gfirst, counts)
+
+    sm, um, fm, mm = (M[x][rp] if R else np.zeros(0, bool)
+                      for x in ("serum_meas", "urine_meas", "flc_meas", "marrow_meas"))
+    depth_r, blocked = I.classify(
+        serum_meas=sm, urine_meas=um, flc_meas=fm, marrow_meas=mm, s=s, s0=s0[rp], u=u_cf, u0=u0[rp],
+        dflc=dflc, dflc0=M["dflc0"][rp], ratio_normal=ratio_normal, sife=sife, uife=uife, bm=bm, bm0=bm0[rp],
+        clonal=clonal, cfg=icfg)
+    pdf = I.progression_flags(s=s, ns=ns, u=u_raw, nu=nu, dflc=dflc, ndflc=ndf, bm=bm_raw, nbm=nbm,
+                              lesion=lesion, flc_path=fm, marrow_path=mm, cfg=icfg)
+    if tuple(pdf) != _PD_CRITERIA:  # the bit codes below follow this order
+        raise RuntimeError(f"imwg.progression_flags keys changed: {tuple(pdf)}")
+    pd_any = np.zeros(R, dtype=bool)
+    for v in pdf.values():
+        pd_any |= v
+    pd_any &= assess_row
+    measurable_r = sm | um | fm | mm
+    driving = np.select([sm, um, fm, mm], [~np.isnan(s), ~np.isnan(u_raw), ~np.isnan(dflc), ~np.isnan(bm_raw)],
+                        False)
+    evaluable = assess_row & ((measurable_r & driving) | pd_any)
+    depth = np.where(pd_any, I.PD, depth_r)
+    depth = np.where(evaluable, depth, I.NE).astype(np.int8)
+
+    # ---- confirmation, progression, best response ---------------------------------------------
+    ev_idx = np.flatnonzero(evaluable)
+    pc_e, d_e = rp[ev_idx], depth[ev_idx]
+    same_next = np.r_[pc_e[1:] == pc_e[:-1], False] if len(pc_e) else np.zeros(0, bool)
+    next_d = np.where(same_next, np.r_[d_e[1:], -2] if len(d_e) else d_e, -2)
+    same_prev = np.r_[False, pc_e[1:] == pc_e[:-1]] if len(pc_e) else np.zeros(0, bool)
+    prev_d = np.where(same_prev, np.r_[-2, d_e[:-1]] if len(d_e) else d_e, -2)
+    pd_e = d_e == I.PD
+    pd_conf = pd_e & (next_d == I.PD) if icfg.confirm_pd else pd_e
+    prog_e = _first_sorted(pc_e, pd_conf, Pb)
+    prog_row = np.where(prog_e >= 0, ev_idx[np.maximum(prog_e, 0)] if len(ev_idx) else -1, -1)
+    prog_day = np.where(prog_row >= 0, row_day[np.maximum(prog_row, 0)] if R else NA_DAY, NA_DAY)
+    before_prog = np.where(prog_day[pc_e] == NA_DAY, True, row_day[ev_idx] < prog_day[pc_e]) if len(pc_e) \
+        else np.zeros(0, bool)
+    conf_depth = np.where(next_d >= 0, np.minimum(d_e, next_d), -1)
+    row_best = np.where(d_e >= I.SD, np.maximum(I.SD, conf_depth), -1)
+    row_best = np.where(before_prog & measurable_r[ev_idx], row_best, -1)
+    best = np.full(Pb, -1, dtype=np.int64)
+    if len(pc_e):
+        np.maximum.at(best, pc_e, row_best)
+    best = np.where((best < I.SD) & (prog_row >= 0), I.PD, best)
+    best_first = _first_sorted(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), Pb) if len(pc_e) \
+        else np.full(Pb, -1)
+    best_row = np.where(best == I.PD, prog_row, np.where(best_first >= 0, ev_idx[np.maximum(best_first, 0)]
+                                                          if len(ev_idx) else -1, -1))
+    confirmed_e = np.where(d_e == I.PD, pd_conf | (pd_e & (prev_d == I.PD)),
+                           np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD))
+    pd_unconf_e = pd_e & ~confirmed_e
+    unconf_first = _first_sorted(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), Pb)
+    unconf_row = np.where(unconf_first >= 0, ev_idx[np.maximum(unconf_first, 0)] if len(ev_idx) else -1, -1)
+
+    # rule flags (per patient; `assess` calls `use` with them in the original order)
+    for code in I.DEPTH_RULE:
+        out.put(f"depth_seen_{code}", p0, _any_by(pc_e, d_e == code, Pb), False, bool)
+    crit_code = np.zeros(R, dtype=np.int64)
+    conf_rows = np.zeros(R, dtype=bool)
+    conf_rows[ev_idx[pd_e & confirmed_e]] = True
+    for k, (crit, v) in enumerate(pdf.items()):
+        crit_code |= (v & pd_any).astype(np.int64) << k
+        out.put(f"pd_rule_{crit}", p0, _any_by(rp, v & conf_rows, Pb), False, bool)
+    out.put("pd_any", p0, _any_by(rp, pd_any, Pb), False, bool)
+    out.put("downgrade", p0, _any_by(rp, blocked & evaluable, Pb), False, bool)
+    out.put("high_nadir_ref", p0, _any_by(rp, pdf["serum_high_nadir"] & conf_rows, Pb), False, bool)
+    ds = s - ns
+    out.put("serum_operator", p0, _any_by(rp, pdf["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9),
+                                          Pb), False, bool)
+    used_cf = evaluable & ((np.isnan(u_raw) & ~np.isnan(u_cf)) | (np.isnan(W["serum_ife"]) & ~np.isnan(sife))
+                           | (np.isnan(bm_raw) & ~np.isnan(bm)))
+    out.put("missing_secondary", p0, _any_by(rp, used_cf, Pb), False, bool)
+    if icfg.flc_vgpr:
+        out.put("vgpr_flc_only", p0, _any_by(rp, fm & (depth == I.VGPR), Pb), False, bool)
+
+    # relapse from CR (not PD): after the first confirmed CR, IFE turns positive or marrow >= 5%
+    cr_conf_e = conf_depth >= I.CR
+    cr_first = _first_sorted(pc_e, cr_conf_e, Pb)
+    cr_day = np.where(cr_first >= 0, row_day[ev_idx[np.maximum(cr_first, 0)]] if len(ev_idx) else NA_DAY, NA_DAY)
+    relapse_mask = (assess_row & (cr_day[rp] != NA_DAY) & (row_day > cr_day[rp])
+                    & ((W["serum_ife"] == 1) | (W["urine_ife"] == 1) | (bm_raw >= icfg.cr_marrow_below)))
+    relapse_row = _first_sorted(rp, relapse_mask, Pb)
+
+    # endpoints
+    last_ev = np.full(Pb, NA_DAY)
+    if len(pc_e):
+        np.maximum.at(last_ev, pc_e, row_day[ev_idx])
+    resp_first = _first_sorted(pc_e, (conf_depth >= I.PR) & before_prog, Pb)
+    resp_day = np.where(resp_first >= 0, row_day[ev_idx[np.maximum(resp_first, 0)]] if len(ev_idx) else NA_DAY,
+                        NA_DAY)
+
+    def rday(r):
+        return np.where(r >= 0, row_day[np.maximum(r, 0)] if R else NA_DAY, NA_DAY)
+
+    for name, v in (("prog_day", prog_day), ("best_day_raw", rday(best_row)), ("unconf_day", rday(unconf_row)),
+                    ("relapse_day", rday(relapse_row)), ("last_ev", last_ev), ("resp_day", resp_day)):
+        out.put(name, p0, v, NA_DAY, np.int64)
+    out.put("best", p0, best, -1, np.int64)
+    out.put("has_best_row", p0, best_row >= 0, False, bool)
+    out.put("prog_crit", p0, np.where(prog_row >= 0, crit_code[np.maximum(prog_row, 0)] if R else 0, 0), 0, np.int64)
+
+    # assessment rows (after the baseline)
+    keep = np.flatnonzero(assess_row)
+    confirmed_r = np.zeros(R, dtype=bool)
+    confirmed_r[ev_idx] = confirmed_e
+    note = np.where(evaluable & (depth == I.PD) & ~confirmed_r, 2,
+                    np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD), 1, 0))
+    out.add("a_pc", rp[keep] + p0)
+    out.add("a_day", row_day[keep])
+    out.add("a_depth", depth[keep])
+    out.add("a_confirmed", confirmed_r[keep])
+    out.add("a_crit", crit_code[keep])
+    out.add("a_note", note[keep].astype(np.int8))
+    return baseline_day
+
+
+def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, span, dmin, baseline_day, pat, cfg):
+    """CTCAE v5.0 grades of the lab rows of one block of patients; creatinine clearance at maintenance start."""
+    g_idx = np.flatnonzero(_IS_GRADED[acode])
+    g_pc, g_day, g_a, g_v = pc[g_idx], day[g_idx], acode[g_idx], value[g_idx]
+    g_lln = lln[g_idx] if lln is not None else None
+    g_uln = uln[g_idx] if uln is not None else None
+    grade = np.zeros(len(g_v), dtype=np.int8)
+    used_default = np.zeros(len(g_v), dtype=bool)
+    creat_base_raised = np.zeros(len(g_v), dtype=bool)
+    crcl_start = np.full(Pb, np.nan)
+    start = pat["start"][p0:p0 + Pb]
+    for name in GRADED:
+        m = g_a == U.ANALYTE_CODE[name]
+        if not m.any():
+            continue
+        if name == "creatinine":
+            cpc, cday, cv = g_pc[m], g_day[m], g_v[m]
+            ckey = key[g_idx[m]]
+            # baseline creatinine: last value on/before the baseline day, else the first value
+            first_c = np.searchsorted(cpc, np.arange(Pb), "left")
+            has_c = np.searchsorted(cpc, np.arange(Pb), "right") > first_c
+            boff = np.clip(np.where(baseline_day == NA_DAY, -1, baseline_day - dmin), -1, span - 1)
+            bi = np.searchsorted(ckey, np.arange(Pb) * span + boff, "right") - 1
+            bi = np.where(bi < first_c, first_c, bi)
+            cbase = np.where(has_c, cv[np.minimum(bi, len(cv) - 1)], np.nan)
+            cu = g_uln[m] if g_uln is not None else np.full(len(cv), np.nan)
+            u_ = np.where(np.isnan(cu), cfg.limits.creatinine_uln, cu)
+            gr = C.grade_creatinine(cv, u_, cbase[cpc], cfg.creatinine_use_baseline)
+            creat_base_raised[m] = gr > C.grade_creatinine(cv, u_, None, False)
+            used_default[m] = np.isnan(cu) & (gr > 0)
+            grade[m] = gr
+            # creatinine clearance at maintenance start (for renal dose rules)
+            soff = np.clip(np.where(start == NA_DAY, -1, start - dmin), -1, span - 1)
+            si = np.searchsorted(ckey, np.arange(Pb) * span + soff, "right") - 1
+            si = np.where(si < first_c, first_c, si)
+            cstart = np.where(has_c, cv[np.minimum(si, len(cv) - 1)], np.nan)
+            age, weight = pat["age"][p0:p0 + Pb], pat["weight"][p0:p0 + Pb]
+            ok = ~np.isnan(age) & ~np.isnan(weight) & pat["sex_known"][p0:p0 + Pb] & ~np.isnan(cstart) & (cstart > 0)
+            crcl_start[ok] = D.cockcroft_gault(age[ok], weight[ok], cstart[ok], pat["female"][p0:p0 + Pb][ok])
+        else:
+            cl = g_lln[m] if g_lln is not None else np.full(int(m.sum()), np.nan)
+            lo = np.where(np.isnan(cl), cfg.limits.default_for(name), cl)
+            gr = C.grade_low(g_v[m], C.LAB_TERM_BY_ANALYTE[name].cutoffs, lo)
+            used_default[m] = np.isnan(cl) & (gr == 1)
+            grade[m] = gr
+    out.put("crcl_start", p0, crcl_start, np.nan, float)
+    gm = grade > 0
+    out.put("default_limits", p0, _any_by(g_pc, used_default, Pb), False, bool)
+    out.put("creat_base", p0, _any_by(g_pc, creat_base_raised, Pb), False, bool)
+    for name in GRADED:
+        out.put(f"term_{name}", p0, _any_by(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), Pb), False, bool)
+    # first grade >= 3 lab toxicity per patient (rows are in date order)
+    first3 = _first_sorted(g_pc, grade >= 3, Pb)
+    out.put("lab_tox_day", p0, np.where(first3 >= 0, g_day[np.maximum(first3, 0)] if len(g_day) else MAX_DAY,
+                                        MAX_DAY), MAX_DAY, np.int64)
+    sel = np.flatnonzero(gm)
+    out.add("g_pc", g_pc[sel] + p0)
+    out.add("g_day", g_day[sel])
+    out.add("g_term", _TERM_INDEX[g_a[sel]])
+    out.add("g_grade", grade[sel])
+    out.add("g_value", g_v[sel])
+
+
+def _dosing_block(out: _Blocks, p0, Pb, pc, day, acode, value, pat, cfg):
+    """Blood-count summaries the dose rules need: hold/resume episodes, counts before the start, tolerance evidence."""
+    anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
+    c_idx = np.flatnonzero((acode == anc_c) | (acode == plt_c))
+    c_pc, c_day, c_a, c_v = pc[c_idx], day[c_idx], acode[c_idx], value[c_idx]
+    sl = slice(p0, p0 + Pb)
+    start, on, agent = pat["start"][sl], pat["start"][sl] != NA_DAY, pat["agent"][sl]
+    start_or_na = np.where(on, start, NA_DAY)
+    heme = pat["heme_agent"][sl]
+    m = heme[c_pc] & (c_day >= start_or_na[c_pc])
+    if m.any():
+        cbc = pd.DataFrame({"pcode": c_pc[m] + p0, "day": c_day[m],
+                            "analyte": pd.Categorical.from_codes((c_a[m] != anc_c).astype(np.int8),
+                                                                 ["anc", "platelets"]),
+                            "value": c_v[m]})
+        ep = D.hematologic_episodes(cbc, pat["agent"], cfg.dosing)
+        if len(ep):
+            out.add("episodes", ep)
+    lm = (agent == "lenalidomide") & on
+    if lm.any():
+        for code in (anc_c, plt_c):
+            mm = (c_a == code) & lm[c_pc] & (c_day <= start_or_na[c_pc])
+            if mm.any():
+                out.add(f"start_rows_{code}", pd.DataFrame({"pcode": c_pc[mm] + p0, "day": c_day[mm],
+                                                            "value": c_v[mm]}))
+    for name, days in (("lenalidomide", cfg.dosing.len_escalation_days),
+                       ("ixazomib", cfg.dosing.ixa_escalation_days)):
+        at = start + days
+        out.put(f"seen_{name}", p0, _any_by(c_pc, (c_day > start[c_pc]) & (c_day <= at[c_pc]), Pb), False, bool)
+
+
+def _patient_codes(labs: pd.DataFrame, n: int):
+    """``pd.factorize(labs.patient_id, sort=False)`` computed on runs of equal ids.
+
+    Returns ``(run_start, run_code, uniq, grouped)``; ``grouped`` is True when every patient's
+    rows form one run (the usual registry extract), so the long table need not be reordered.
+    """
+    ids = labs["patient_id"]
+    arr = ids.to_numpy()
+    breaks = []
+    step = 4_000_000
+    for a in range(0, max(n - 1, 0), step):
+        b = min(a + step, n - 1)
+        breaks.append(np.flatnonzero(arr[a + 1:b + 1] != arr[a:b]) + a + 1)
+    run_start = np.concatenate([np.zeros(1 if n else 0, dtype=np.int64)] + breaks).astype(np.int64)
+    run_code, uniq = pd.factorize(ids.iloc[run_start], sort=False)
+    run_code = np.asarray(run_code, dtype=np.int64)
+    grouped = bool(len(run_code) == len(uniq) and (run_code >= 0).all())  # factorize numbers in first-seen order
+    return run_start, run_code, pd.Index(uniq), grouped
 
 
 def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
@@ -205,13 +631,16 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     (:func:`plateau.monitor.io.read_labs` produces it).  ``patients``: frame from
     :func:`~plateau.monitor.io.read_patients`; ``events``: from :func:`~plateau.monitor.io.read_events`;
     ``qol``: a :class:`plateau.monitor.qol.QolResult` whose declines become alerts.
+
+    The long table is processed in blocks of whole patients (:data:`BLOCK_ROWS` rows): every
+    rule is a per-patient window function, so blocks change nothing but memory traffic.
     """
     cfg, icfg, dcfg = config, config.imwg, config.dosing
-    acode, day, value, lln, uln = _as_long(labs)
+    acode, date_col, value, lln, uln = _as_long(labs)
     n_in = len(value)
     # ---- patient codes -----------------------------------------------------------------------
-    pc_l, uniq = pd.factorize(labs["patient_id"], sort=False)
-    uniq = pd.Index(uniq)
+    run_start, run_code, uniq, grouped = _patient_codes(labs, n_in)
+    n_lab_patients = len(uniq)
     extra = []
     for frame in (patients, events):
         if frame is not None and len(frame):
@@ -220,7 +649,6 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     if extra:
         uniq = uniq.append(pd.Index(pd.unique(pd.Index(np.concatenate([e.to_numpy() for e in extra])))))
     P = len(uniq)
-    pc_l = pc_l.astype(np.int64)
 
     # patient attributes
     agent = np.full(P, "none", dtype=object)
@@ -249,82 +677,70 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             sex_known[pi] = np.isin(patients["sex"].to_numpy(), ["F", "M"])
         if "dialysis" in patients:
             dialysis[pi] = patients["dialysis"].to_numpy(dtype=bool)
-    elif cfg.baseline == "maintenance":
-        pass  # no maintenance dates: the first assessment is the baseline (reported per patient below)
+    pat = {"start": start, "agent": agent, "age": age, "weight": weight, "female": female, "sex_known": sex_known,
+           "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"])}
+    bday_all = start if cfg.baseline == "maintenance" else diag
 
-    # ---- one sort of the long table by (patient, day) ----------------------------------------
+    # ---- the long table, patient by patient in blocks --------------------------------------------
     if n_in:
-        dmin, dmax = int(day.min()), int(day.max())
+        dmin = int(_days(np.asarray([date_col.min()]))[0])
+        dmax = int(_days(np.asarray([date_col.max()]))[0])
     else:
         dmin, dmax = 0, 0
     span = dmax - dmin + 2
-    key = pc_l * span + (day - dmin)
-    if n_in > 1 and not (key[1:] >= key[:-1]).all():
+    run_len = np.diff(np.r_[run_start, n_in])
+    if grouped:  # rows of patient p are [row_first[p], row_first[p+1]); only days may need sorting
+        row_first = np.r_[run_start, n_in]
+        cols = (date_col, acode, value, lln, uln)
+    else:  # interleaved patients: one stable sort by (patient, day), as a registry extract is usually sorted
+        pc_l = np.repeat(run_code, run_len)
+        key = pc_l * span + (_days(date_col) - dmin)
         order = np.argsort(key, kind="stable")
-        key, pc_l, day, acode, value = key[order], pc_l[order], day[order], acode[order], value[order]
-        lln = lln[order] if lln is not None else None
-        uln = uln[order] if uln is not None else None
+        del key
+        pc_l = pc_l[order]
+        cols = (date_col[order], acode[order], value[order], lln[order] if lln is not None else None,
+                uln[order] if uln is not None else None)
+        row_first = np.searchsorted(pc_l, np.arange(n_lab_patients + 1), "left")
+        del pc_l, order
+    out = _Blocks(P)
+    p0 = 0
+    while p0 < n_lab_patients:
+        r0 = row_first[p0]
+        p1 = int(np.searchsorted(row_first, r0 + BLOCK_ROWS, "right")) - 1
+        p1 = min(max(p1, p0 + 1), n_lab_patients)
+        r1 = row_first[p1]
+        Pb = p1 - p0
+        b_date, b_acode, b_value = cols[0][r0:r1], cols[1][r0:r1], cols[2][r0:r1]
+        b_lln = cols[3][r0:r1] if cols[3] is not None else None
+        b_uln = cols[4][r0:r1] if cols[4] is not None else None
+        pc = np.repeat(np.arange(Pb, dtype=np.int64), np.diff(row_first[p0:p1 + 1]))
+        day = _days(b_date)
+        key = pc * span + (day - dmin)
+        if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+            order = np.argsort(key, kind="stable")
+            key, day, b_acode, b_value = key[order], day[order], b_acode[order], b_value[order]
+            b_lln = b_lln[order] if b_lln is not None else None
+            b_uln = b_uln[order] if b_uln is not None else None
+        baseline_b = _disease_block(out, p0, Pb, pc, day, b_acode, b_value, key, span, dmin, bday_all[p0:p1], cfg)
+        _ctcae_block(out, p0, Pb, pc, day, b_acode, b_value, b_lln, b_uln, key, span, dmin, baseline_b, pat, cfg)
+        _dosing_block(out, p0, Pb, pc, day, b_acode, b_value, pat, cfg)
+        p0 = p1
+    del cols
 
     rules = {}  # rule id -> per-patient bool array
 
     def use(rule_id, mask_p):
         rules[rule_id] = rules.get(rule_id, np.zeros(P, dtype=bool)) | mask_p
 
-    # ---- disease analytes: pivot to one row per patient-day ------------------------------------
-    dcodes = np.array([U.ANALYTE_CODE[a] for a in DISEASE])
-    is_d = np.isin(acode, dcodes)
-    kd = key[is_d]
-    new = np.r_[True, kd[1:] != kd[:-1]] if len(kd) else np.zeros(0, dtype=bool)
-    row_of = np.cumsum(new) - 1
-    R = int(new.sum())
-    rkey = kd[new]
-    row_pc = rkey // span
-    row_day = rkey % span + dmin
-    W = {}
-    a_d, v_d = acode[is_d], value[is_d]
-    for name in DISEASE:
-        col = np.full(R, np.nan)
-        m = a_d == U.ANALYTE_CODE[name]
-        col[row_of[m]] = v_d[m]
-        W[name] = col
-    Wdf = pd.DataFrame(W)
-    gF = Wdf.groupby(row_pc, sort=False)
-    F = gF.ffill()
-    lastday = pd.DataFrame({n: np.where(np.isnan(W[n]), np.nan, row_day) for n in DISEASE}).groupby(
-        row_pc, sort=False).ffill()
+    def A(name, fill=False, dtype=bool):
+        return out.get(name, fill, dtype)
 
-    first_row = np.searchsorted(row_pc, np.arange(P), "left")
-    end_row = np.searchsorted(row_pc, np.arange(P), "right")
-    has_rows = end_row > first_row
-    if cfg.baseline == "maintenance":
-        bday = start.copy()
-    else:
-        bday = diag.copy()
-    no_bdate = bday == NA_DAY
-    off = np.clip(np.where(no_bdate, -1, bday - dmin), -1, span - 1)
-    base_row = np.searchsorted(rkey, np.arange(P) * span + off, "right") - 1
-    base_row = np.where((base_row < first_row) | no_bdate, first_row, base_row)
-    base_row = np.where(has_rows, base_row, 0)
-    baseline_day = np.where(has_rows, row_day[np.minimum(base_row, max(R - 1, 0))] if R else NA_DAY, NA_DAY)
-
-    def B(name):
-        return np.where(has_rows, F[name].to_numpy()[base_row] if R else np.nan, np.nan)
-
-    s0, u0, k0, l0, bm0 = B("serum_m_protein"), B("urine_m_protein"), B("kappa_flc"), B("lambda_flc"), \
-        B("bm_plasma_cells")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio0 = k0 / l0
-    serum_meas = I.ge(s0, icfg.measurable_serum)
-    urine_meas = I.ge(u0, icfg.measurable_urine)
-    kappa_inv = ratio0 > icfg.flc_ratio_high
-    lambda_inv = ratio0 < icfg.flc_ratio_low
-    abnormal = kappa_inv | lambda_inv
-    iflc0 = np.where(kappa_inv, k0, l0)
-    dflc0 = np.where(kappa_inv, k0 - l0, l0 - k0)
-    flc_ok = I.ge(iflc0, icfg.measurable_flc) if icfg.measurable_flc_inclusive else I.gt(iflc0, icfg.measurable_flc)
-    mprot_meas = serum_meas | urine_meas
-    flc_meas = ~mprot_meas & abnormal & flc_ok
-    marrow_meas = ~mprot_meas & ~flc_meas & ~np.isnan(bm0)
+    has_rows = A("has_rows")
+    baseline_day = A("baseline_day", NA_DAY, np.int64)
+    M = _measurability(A("s0", np.nan, float), A("u0", np.nan, float), A("k0", np.nan, float),
+                       A("l0", np.nan, float), A("bm0", np.nan, float), icfg)
+    serum_meas, urine_meas, flc_meas, marrow_meas = M["serum_meas"], M["urine_meas"], M["flc_meas"], \
+        M["marrow_meas"]
     measurable_by = np.select([serum_meas, urine_meas, flc_meas, marrow_meas],
                               ["serum", "urine", "flc", "marrow"], None).astype(object)
     use("imwg-measurable-serum", serum_meas)
@@ -333,196 +749,55 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     use("imwg-involved-flc", flc_meas)
     use("imwg-flc-ratio-normal", has_rows)
     use("imwg-hierarchy", flc_meas | marrow_meas)
-    use("imwg-measurable-flc-operator", ~mprot_meas & abnormal & (np.abs(iflc0 - icfg.measurable_flc) < 1e-9))
+    use("imwg-measurable-flc-operator", ~M["mprot_meas"] & M["abnormal"]
+        & (np.abs(M["iflc0"] - icfg.measurable_flc) < 1e-9))
 
-    # ---- per-assessment values -----------------------------------------------------------------
-    rp = row_pc
-    cf_days = icfg.carry_forward_days
-
-    def cf(name, limit=True):
-        v = F[name].to_numpy()
-        if limit:
-            v = np.where(row_day - lastday[name].to_numpy() <= cf_days, v, np.nan)
-        return v
-
-    s = W["serum_m_protein"]
-    u_raw = W["urine_m_protein"]
-    u_cf = cf("urine_m_protein")
-    k_raw, l_raw = W["kappa_flc"], W["lambda_flc"]
-    kinv_r = kappa_inv[rp] if R else np.zeros(0, bool)
-    dflc = np.where(kinv_r, k_raw - l_raw, l_raw - k_raw)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio_cf = cf("kappa_flc") / cf("lambda_flc")
-    ratio_normal = np.where(np.isnan(ratio_cf), np.nan,
-                            ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float))
-    sife, uife = cf("serum_ife"), cf("urine_ife")
-    bm_raw, bm = W["bm_plasma_cells"], cf("bm_plasma_cells", limit=False)
-    clonal = cf("bm_clonal_cells", limit=False)
-    lesion = np.fmax(W["new_bone_lesion"], W["new_plasmacytoma"])
-    bday_r = baseline_day[rp] if R else np.zeros(0, np.int64)
-    window = row_day >= bday_r
-    assess_row = row_day > bday_r
-
-    ns = _group_prev_min(s, rp, window)
-    nu = _group_prev_min(u_raw, rp, window)
-    ndf = _group_prev_min(dflc, rp, window)
-    nbm = _group_prev_min(bm_raw, rp, window)
-
-    sm, um, fm, mm = (x[rp] if R else np.zeros(0, bool) for x in (serum_meas, urine_meas, flc_meas, marrow_meas))
-    depth_r, blocked = I.classify(
-        serum_meas=sm, urine_meas=um, flc_meas=fm, marrow_meas=mm, s=s, s0=s0[rp], u=u_cf, u0=u0[rp],
-        dflc=dflc, dflc0=dflc0[rp], ratio_normal=ratio_normal, sife=sife, uife=uife, bm=bm, bm0=bm0[rp],
-        clonal=clonal, cfg=icfg)
-    pdf = I.progression_flags(s=s, ns=ns, u=u_raw, nu=nu, dflc=dflc, ndflc=ndf, bm=bm_raw, nbm=nbm,
-                              lesion=lesion, flc_path=fm, marrow_path=mm, cfg=icfg)
-    pd_any = np.zeros(R, dtype=bool)
-    for v in pdf.values():
-        pd_any |= v
-    pd_any &= assess_row
-    measurable_r = sm | um | fm | mm
-    driving = np.select([sm, um, fm, mm], [~np.isnan(s), ~np.isnan(u_raw), ~np.isnan(dflc), ~np.isnan(bm_raw)],
-                        False)
-    evaluable = assess_row & ((measurable_r & driving) | pd_any)
-    depth = np.where(pd_any, I.PD, depth_r)
-    depth = np.where(evaluable, depth, I.NE).astype(np.int8)
-
-    # ---- confirmation, progression, best response ---------------------------------------------
-    ev_idx = np.flatnonzero(evaluable)
-    pc_e, d_e = rp[ev_idx], depth[ev_idx]
-    same_next = np.r_[pc_e[1:] == pc_e[:-1], False] if len(pc_e) else np.zeros(0, bool)
-    next_d = np.where(same_next, np.r_[d_e[1:], -2] if len(d_e) else d_e, -2)
-    same_prev = np.r_[False, pc_e[1:] == pc_e[:-1]] if len(pc_e) else np.zeros(0, bool)
-    prev_d = np.where(same_prev, np.r_[-2, d_e[:-1]] if len(d_e) else d_e, -2)
-    pd_e = d_e == I.PD
-    pd_conf = pd_e & (next_d == I.PD) if icfg.confirm_pd else pd_e
-    prog_e = _first_per_group(pc_e, pd_conf, P)
-    prog_row = np.where(prog_e >= 0, ev_idx[np.maximum(prog_e, 0)] if len(ev_idx) else -1, -1)
-    prog_day = np.where(prog_row >= 0, row_day[np.maximum(prog_row, 0)] if R else NA_DAY, NA_DAY)
-    before_prog = np.where(prog_day[pc_e] == NA_DAY, True, row_day[ev_idx] < prog_day[pc_e]) if len(pc_e) \
-        else np.zeros(0, bool)
-    conf_depth = np.where(next_d >= 0, np.minimum(d_e, next_d), -1)
-    row_best = np.where(d_e >= I.SD, np.maximum(I.SD, conf_depth), -1)
-    row_best = np.where(before_prog & measurable_r[ev_idx], row_best, -1)
-    best = np.full(P, -1, dtype=np.int64)
-    if len(pc_e):
-        np.maximum.at(best, pc_e, row_best)
-    best = np.where((best < I.SD) & (prog_row >= 0), I.PD, best)
-    best_first = _first_per_group(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), P) if len(pc_e) \
-        else np.full(P, -1)
-    best_row = np.where(best == I.PD, prog_row, np.where(best_first >= 0, ev_idx[np.maximum(best_first, 0)]
-                                                          if len(ev_idx) else -1, -1))
-    confirmed_e = np.where(d_e == I.PD, pd_conf | (pd_e & (prev_d == I.PD)),
-                           np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD))
-    pd_unconf_e = pd_e & ~confirmed_e
-    unconf_first = _first_per_group(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), P)
-
-    # rule bookkeeping
+    best = A("best", -1, np.int64)
+    prog_day = A("prog_day", NA_DAY, np.int64)
+    prog_p = prog_day != NA_DAY
     for code, rid in I.DEPTH_RULE.items():
-        use(rid, (best == code) | _per_patient_any(pc_e, d_e == code, P))
-    pd_crit = np.full(R, "", dtype=object)
-    conf_rows = np.zeros(R, dtype=bool)
-    conf_rows[ev_idx[pd_e & confirmed_e]] = True
-    for crit, v in pdf.items():
-        pd_crit = np.where(v & pd_any, np.where(pd_crit == "", crit, pd_crit + "+" + crit), pd_crit)
-        use(I.PD_RULE[crit], _per_patient_any(rp, v & conf_rows, P))
-    prog_p = prog_row >= 0
-    use("imwg-confirm-pd", _per_patient_any(rp, pd_any, P))
+        use(rid, (best == code) | A(f"depth_seen_{code}"))
+    for crit in _PD_CRITERIA:
+        use(I.PD_RULE[crit], A(f"pd_rule_{crit}"))
+    use("imwg-confirm-pd", A("pd_any"))
     use("imwg-progression-date", prog_p)
-    use("imwg-nadir", _per_patient_any(rp, pd_any, P))
+    use("imwg-nadir", A("pd_any"))
     use("imwg-confirm-response", best >= I.MR)
-    use("imwg-downgrade", _per_patient_any(rp, blocked & evaluable, P))
-    use("imwg-pd-high-nadir-reference", _per_patient_any(rp, pdf["serum_high_nadir"] & conf_rows, P))
-    ds = s - ns
-    use("imwg-pd-serum-operator", _per_patient_any(rp, pdf["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9), P))
-    used_cf = evaluable & ((np.isnan(u_raw) & ~np.isnan(u_cf)) | (np.isnan(W["serum_ife"]) & ~np.isnan(sife))
-                           | (np.isnan(bm_raw) & ~np.isnan(bm)))
-    use("imwg-missing-secondary", _per_patient_any(rp, used_cf, P))
+    use("imwg-downgrade", A("downgrade"))
+    use("imwg-pd-high-nadir-reference", A("high_nadir_ref"))
+    use("imwg-pd-serum-operator", A("serum_operator"))
+    use("imwg-missing-secondary", A("missing_secondary"))
     if icfg.flc_vgpr:
-        use("imwg-vgpr-flc-only", _per_patient_any(rp, fm & (depth == I.VGPR), P))
+        use("imwg-vgpr-flc-only", A("vgpr_flc_only"))
     if icfg.mr_requires_urine_above_200:
         use("imwg-mr-urine-200", best == I.MR)
     use("endpoint-pfs", has_rows & (measurable_by != None))  # noqa: E711
-
-    # relapse from CR (not PD): after the first confirmed CR, IFE turns positive or marrow >= 5%
-    cr_conf_e = conf_depth >= I.CR
-    cr_first = _first_per_group(pc_e, cr_conf_e, P)
-    cr_day = np.where(cr_first >= 0, row_day[ev_idx[np.maximum(cr_first, 0)]] if len(ev_idx) else NA_DAY, NA_DAY)
-    relapse_mask = (assess_row & (cr_day[rp] != NA_DAY) & (row_day > cr_day[rp])
-                    & ((W["serum_ife"] == 1) | (W["urine_ife"] == 1) | (bm_raw >= icfg.cr_marrow_below)))
-    relapse_row = _first_per_group(rp, relapse_mask, P)
-    use("imwg-relapse-from-cr", relapse_row >= 0)
+    relapse_day = A("relapse_day", NA_DAY, np.int64)
+    use("imwg-relapse-from-cr", relapse_day != NA_DAY)
 
     # endpoints
-    last_ev = np.full(P, NA_DAY)
-    if len(pc_e):
-        np.maximum.at(last_ev, pc_e, row_day[ev_idx])
+    last_ev = A("last_ev", NA_DAY, np.int64)
     t0 = np.where(start != NA_DAY, start, baseline_day)
     end_day = np.where(prog_day != NA_DAY, prog_day, last_ev)
     ok_t = (t0 != NA_DAY) & (end_day != NA_DAY) & (measurable_by != None)  # noqa: E711
     pfs_days = np.where(ok_t, end_day - t0, -1)
-    resp_first = _first_per_group(pc_e, (conf_depth >= I.PR) & before_prog, P)
-    resp_day = np.where(resp_first >= 0, row_day[ev_idx[np.maximum(resp_first, 0)]] if len(ev_idx) else NA_DAY,
-                        NA_DAY)
+    resp_day = A("resp_day", NA_DAY, np.int64)
     dor = np.where((resp_day != NA_DAY) & (end_day != NA_DAY), end_day - resp_day, -1)
     use("endpoint-dor", resp_day != NA_DAY)
 
     # ---- CTCAE from labs ------------------------------------------------------------------------
-    is_g = np.isin(acode, [U.ANALYTE_CODE[a] for a in GRADED])
-    g_pc, g_day, g_a, g_v = pc_l[is_g], day[is_g], acode[is_g], value[is_g]
-    g_lln = lln[is_g] if lln is not None else np.full(len(g_v), np.nan)
-    g_uln = uln[is_g] if uln is not None else np.full(len(g_v), np.nan)
-    grade = np.zeros(len(g_v), dtype=np.int8)
-    used_default = np.zeros(len(g_v), dtype=bool)
-    creat_base_raised = np.zeros(len(g_v), dtype=bool)
-    crcl_start = np.full(P, np.nan)
+    crcl_start = A("crcl_start", np.nan, float)
+    g_pc, g_day, g_term = out.cat("g_pc"), out.cat("g_day"), out.cat("g_term", np.int8)
+    g_grade, g_value = out.cat("g_grade", np.int8), out.cat("g_value", float)
+    out.parts.pop("g_value", None)
+    codes_sorted = _GRADED_CODES
+    use(C.RULE_DEFAULT_LIMITS.id, A("default_limits"))
+    use(C.RULE_CREATININE_BASELINE.id, A("creat_base"))
     for name in GRADED:
-        m = g_a == U.ANALYTE_CODE[name]
-        if not m.any():
-            continue
-        if name == "creatinine":
-            cpc, cday, cv = g_pc[m], g_day[m], g_v[m]
-            ckey = cpc * span + (cday - dmin)
-            # baseline creatinine: last value on/before the baseline day, else the first value
-            first_c = np.searchsorted(cpc, np.arange(P), "left")
-            has_c = np.searchsorted(cpc, np.arange(P), "right") > first_c
-            boff = np.clip(np.where(baseline_day == NA_DAY, -1, baseline_day - dmin), -1, span - 1)
-            bi = np.searchsorted(ckey, np.arange(P) * span + boff, "right") - 1
-            bi = np.where(bi < first_c, first_c, bi)
-            cbase = np.where(has_c, cv[np.minimum(bi, len(cv) - 1)], np.nan)
-            u_ = np.where(np.isnan(g_uln[m]), cfg.limits.creatinine_uln, g_uln[m])
-            gr = C.grade_creatinine(cv, u_, cbase[cpc], cfg.creatinine_use_baseline)
-            creat_base_raised[np.flatnonzero(m)] = gr > C.grade_creatinine(cv, u_, None, False)
-            used_default[m] = np.isnan(g_uln[m]) & (gr > 0)
-            grade[m] = gr
-            # creatinine clearance at maintenance start (for renal dose rules)
-            soff = np.clip(np.where(start == NA_DAY, -1, start - dmin), -1, span - 1)
-            si = np.searchsorted(ckey, np.arange(P) * span + soff, "right") - 1
-            si = np.where(si < first_c, first_c, si)
-            cstart = np.where(has_c, cv[np.minimum(si, len(cv) - 1)], np.nan)
-            ok = ~np.isnan(age) & ~np.isnan(weight) & sex_known & ~np.isnan(cstart) & (cstart > 0)
-            crcl_start[ok] = D.cockcroft_gault(age[ok], weight[ok], cstart[ok], female[ok])
-        else:
-            lo = np.where(np.isnan(g_lln[m]), cfg.limits.default_for(name), g_lln[m])
-            gr = C.grade_low(g_v[m], C.LAB_TERM_BY_ANALYTE[name].cutoffs, lo)
-            used_default[m] = np.isnan(g_lln[m]) & (gr == 1)
-            grade[m] = gr
-    gm = grade > 0
-    term_of_code = {U.ANALYTE_CODE[a]: C.LAB_TERM_BY_ANALYTE[a].term for a in GRADED}
-    unit_of_code = {U.ANALYTE_CODE[a]: U.ANALYTES[a].canonical_unit for a in GRADED}
-    codes_sorted = sorted(term_of_code)
-    lut = np.zeros(len(U.ANALYTE_NAMES), dtype=np.int8)
-    lut[codes_sorted] = np.arange(len(codes_sorted))
-    ga = lut[g_a[gm]]
-    ct_lab = pd.DataFrame({"pcode": g_pc[gm], "day": g_day[gm],
-                           "term": pd.Categorical.from_codes(ga, [term_of_code[c] for c in codes_sorted]),
-                           "grade": grade[gm], "source": pd.Categorical.from_codes(np.zeros(len(ga), np.int8), ["lab"]),
-                           "value": g_v[gm],
-                           "unit": pd.Categorical([unit_of_code[c] for c in codes_sorted])[ga]})
-    use(C.RULE_DEFAULT_LIMITS.id, _per_patient_any(g_pc, used_default, P))
-    use(C.RULE_CREATININE_BASELINE.id, _per_patient_any(g_pc, creat_base_raised, P))
-    for name in GRADED:
-        t = C.LAB_TERM_BY_ANALYTE[name]
-        use(t.rule.id, _per_patient_any(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), P))
+        use(C.LAB_TERM_BY_ANALYTE[name].rule.id, A(f"term_{name}"))
+    term_cat = pd.Categorical.from_codes(g_term, [_TERM_OF_CODE[c] for c in codes_sorted])
+    unit_cat = pd.Categorical([_UNIT_OF_CODE[c] for c in codes_sorted])[g_term]
+    source_cat = pd.Categorical.from_codes(np.zeros(len(g_term), np.int8), ["lab"])
 
     if events is not None and len(events):
         e_pc = uniq.get_indexer(events["patient_id"].astype(uniq.dtype))
@@ -536,44 +811,61 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             use(t.rule.id, _per_patient_any(e_pc, ct_ev["term"].to_numpy() == t.term, P))
     else:
         ct_ev = pd.DataFrame(columns=["pcode", "day", "term", "grade", "source", "value", "unit", "with_pain"])
+    n_lab = len(g_pc)
     if len(ct_ev):
-        ct = pd.concat([ct_lab.astype({"term": object, "source": object, "unit": object}),
-                        ct_ev.drop(columns="with_pain")], ignore_index=True).sort_values(
-            ["pcode", "day", "term"], kind="stable")
-    else:
-        ct = ct_lab  # already sorted by (pcode, day); terms of one day follow the analyte order
+        # lab rows then reported rows, stably sorted by (patient, day, term) as pandas' sort_values would
+        e_term = ct_ev["term"].to_numpy().astype(object)
+        term_all = np.concatenate([np.asarray(term_cat).astype(object), e_term])
+        t_uniq, t_rank = np.unique(term_all.astype(str), return_inverse=True)
+        pc_all = np.concatenate([g_pc, ct_ev["pcode"].to_numpy().astype(np.int64)])
+        day_all = np.concatenate([g_day, ct_ev["day"].to_numpy().astype(np.int64)])
+        order = np.lexsort((t_rank, day_all, pc_all))
+        ct_cols = {"pcode": pc_all[order], "day": day_all[order], "term": term_all[order],
+                   "grade": np.concatenate([g_grade, ct_ev["grade"].to_numpy().astype(np.int8)])[order],
+                   "source": np.concatenate([np.full(n_lab, "lab", dtype=object),
+                                             np.full(len(ct_ev), "reported", dtype=object)])[order],
+                   "value": np.concatenate([g_value, np.full(len(ct_ev), np.nan)])[order],
+                   "unit": np.concatenate([np.asarray(unit_cat).astype(object),
+                                           np.full(len(ct_ev), "", dtype=object)])[order]}
+    else:  # already sorted by (pcode, day); terms of one day follow the analyte order
+        ct_cols = {"pcode": g_pc, "day": g_day, "term": term_cat, "grade": g_grade, "source": source_cat,
+                   "value": g_value, "unit": unit_cat}
+    del g_pc, g_day, g_value, term_cat, unit_cat, source_cat
+    is3 = ct_cols["grade"] >= 3
+    tox = {"pcode": ct_cols["pcode"][is3], "day": ct_cols["day"][is3],
+           "term": np.asarray(ct_cols["term"][is3]).astype(object), "grade": ct_cols["grade"][is3]}
 
     # ---- dose actions ---------------------------------------------------------------------------
-    from plateau.monitor import signal as SG
-
-    actions, alert_rows = SG.dose_actions(
+    ep_parts = out.parts.pop("episodes", [])
+    ep = pd.concat(ep_parts, ignore_index=True) if ep_parts else \
+        pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
+    anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
+    start_rows = {code: pd.concat(out.parts[f"start_rows_{code}"], ignore_index=True)
+                  for code in (anc_c, plt_c) if out.parts.get(f"start_rows_{code}")}
+    actions, act_day, alert_rows = SIG.dose_actions(
         P=P, agent=agent, dose=dose, start=start, stop=stop, dialysis=dialysis, crcl_start=crcl_start,
-        pc_l=pc_l, day=day, acode=acode, value=value, ct_ev=ct_ev, ct_lab=ct_lab, cfg=dcfg, use=use,
+        episodes=ep, start_rows=start_rows, seen={k: A(f"seen_{k}") for k in ("lenalidomide", "ixazomib")},
+        lab_tox_day=A("lab_tox_day", MAX_DAY, np.int64), ct_ev=ct_ev, cfg=dcfg, use=use,
         last_obs=np.where(has_rows, last_ev, NA_DAY), baseline_day=baseline_day)
 
     # ---- tables --------------------------------------------------------------------------------
     pid_str = uniq.astype(str).to_numpy()
-    keep = assess_row
-    cat_names = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
-    confirmed_r = np.zeros(R, dtype=bool)
-    confirmed_r[ev_idx] = confirmed_e
-    note = np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD),
-                    "CR criteria met except marrow (not evaluable for CR)", "")
-    note = np.where(evaluable & (depth == I.PD) & ~confirmed_r, "PD criteria met, not (yet) confirmed", note)
+    a_pc, a_day = out.cat("a_pc"), out.cat("a_day")
     assessments = pd.DataFrame({
-        "patient_id": pid_str[rp[keep]] if R else np.zeros(0, object), "pcode": rp[keep],
-        "date": _date_str(row_day[keep]), "response": cat_names[depth[keep].astype(int) + 1],
-        "confirmed": confirmed_r[keep], "pd_criteria": pd_crit[keep], "note": note[keep],
-    })
-    ct["patient_id"] = pid_str[ct["pcode"].to_numpy().astype(int)] if len(ct) else []
-    ct["date"] = _date_str(ct["day"].to_numpy()) if len(ct) else []
+        "patient_id": pid_str[a_pc], "date": date_strings(a_day),
+        "response": _CAT_NAMES[out.cat("a_depth", np.int8).astype(np.int64) + 1],
+        "confirmed": out.cat("a_confirmed", bool), "pd_criteria": _PD_CRIT_TEXT[out.cat("a_crit")],
+        "note": _NOTES[out.cat("a_note", np.int8)],
+    }, copy=False)
+    del a_pc, a_day
+    out.parts.clear()
 
     def dstr(d):
         return np.where(d == NA_DAY, None, _date_str(np.where(d == NA_DAY, 0, d))).astype(object)
 
-    best_name = np.where(best >= 0, cat_names[np.maximum(best, -1) + 1], None).astype(object)
+    best_name = np.where(best >= 0, _CAT_NAMES[np.maximum(best, -1) + 1], None).astype(object)
     best_name = np.where(has_rows & (measurable_by != None), best_name, None)  # noqa: E711
-    best_day = np.where((best_row >= 0) & (best_name != None), row_day[np.maximum(best_row, 0)] if R else NA_DAY,  # noqa: E711
+    best_day = np.where(A("has_best_row") & (best_name != None), A("best_day_raw", NA_DAY, np.int64),  # noqa: E711
                         NA_DAY)
     ttp = np.where(ok_t, pfs_days, -1)
     patients_tbl = pd.DataFrame({
@@ -586,16 +878,19 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
         "pfs_event": prog_p,
         "ttp_days": [int(x) if x >= 0 else None for x in ttp] if P < 200000 else ttp,
         "duration_of_response_days": [int(x) if x >= 0 else None for x in dor] if P < 200000 else dor,
-        "time_on_maintenance_days": SG.time_on_maintenance(start, stop, last_ev),
+        "time_on_maintenance_days": SIG.time_on_maintenance(start, stop, last_ev),
     })
     # alerts from progression / relapse / toxicity / QoL, then the benefit-harm signal
-    alerts = SG.build_alerts(
-        P=P, pid=pid_str, prog_day=prog_day, prog_row=prog_row, pd_crit=pd_crit, unconf_row=
-        np.where(unconf_first >= 0, ev_idx[np.maximum(unconf_first, 0)] if len(ev_idx) else -1, -1),
-        row_day=row_day, relapse_row=relapse_row, ct=ct, actions=actions, extra=alert_rows, qol=qol,
+    prog_crit = np.where(prog_p, _PD_CRIT_TEXT[A("prog_crit", 0, np.int64)], "").astype(object)
+    alerts = SIG.build_alerts(
+        P=P, pid=pid_str, prog_day=prog_day, prog_crit=prog_crit, unconf_day=A("unconf_day", NA_DAY, np.int64),
+        relapse_day=relapse_day, tox=tox, actions=actions, act_day=act_day, extra=alert_rows, qol=qol,
         best=best, dor=dor, use=use, uniq=uniq)
     if len(actions):
         actions.insert(0, "patient_id", pid_str[actions.pop("pcode").to_numpy().astype(int)])
+    ctcae = pd.DataFrame({"patient_id": pid_str[ct_cols["pcode"]], "date": date_strings(ct_cols["day"]),
+                          **{k: ct_cols[k] for k in ("term", "grade", "source", "value", "unit")}}, copy=False)
+    del ct_cols
     rule_pids, rule_ids = [], []
     for rid, mask in rules.items():
         idx = np.flatnonzero(mask)
@@ -608,7 +903,5 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     else:
         rules_used = pd.DataFrame(columns=["patient_id", "rule"])
     return MonitorResult(
-        patients=patients_tbl, assessments=assessments.drop(columns="pcode"),
-        ctcae=ct[["patient_id", "date", "term", "grade", "source", "value", "unit"]].reset_index(drop=True),
-        dose_actions=actions, alerts=alerts, rules_used=rules_used, config=cfg, bad_rows=tuple(bad_rows),
-        n_input_rows=n_in)
+        patients=patients_tbl, assessments=assessments, ctcae=ctcae, dose_actions=actions, alerts=alerts,
+        rules_used=rules_used, config=cfg, bad_rows=tuple(bad_rows), n_input_rows=n_in)

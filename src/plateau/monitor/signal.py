@@ -16,6 +16,7 @@ from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
 from plateau.monitor import units as U
+from plateau.monitor.arrays import date_strings
 from plateau.monitor.citations import PLATEAU, Rule
 
 RULES = {r.id: r for r in (
@@ -45,7 +46,8 @@ def time_on_maintenance(start, stop, last_obs):
 def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) -> pd.DataFrame:
     n = len(pcode)
     rule_ids = np.broadcast_to(np.asarray(rule_ids, dtype=object), (n,))
-    rules = [D.RULES[r.split("+")[0]] for r in rule_ids]
+    codes, distinct = pd.factorize(rule_ids)
+    rules = [D.RULES[r.split("+")[0]] for r in distinct]
     return pd.DataFrame({
         "pcode": np.asarray(pcode, dtype=np.int64), "day": np.asarray(day, dtype=np.int64),
         "agent": np.broadcast_to(np.asarray(agent, dtype=object), (n,)),
@@ -55,8 +57,8 @@ def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) ->
         "schedule": np.broadcast_to(np.asarray(schedule, dtype=object), (n,)),
         "reason": np.broadcast_to(np.asarray(reason, dtype=object), (n,)),
         "rule": rule_ids,
-        "tag": [r.tag for r in rules],
-        "citation": [r.citation() for r in rules],
+        "tag": np.array([r.tag for r in rules], dtype=object)[codes],
+        "citation": np.array([r.citation() for r in rules], dtype=object)[codes],
     })
 
 
@@ -64,19 +66,23 @@ def _unit(agent):
     return np.where(agent == "bortezomib", "mg/m2", "mg")
 
 
-def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day, acode, value, ct_ev, ct_lab,
-                 cfg: D.DosingConfig, use, last_obs, baseline_day):
-    """All dose actions (one row each) and start/duration alerts, computed on whole tables."""
+def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes, start_rows, seen, lab_tox_day,
+                 ct_ev, cfg: D.DosingConfig, use, last_obs, baseline_day):
+    """All dose actions (one row each) and start/duration alerts, computed on whole tables.
+
+    The blood-count inputs come summarised from the engine's blocks: ``episodes`` =
+    :func:`plateau.monitor.dosing.hematologic_episodes` of the ANC/platelet counts on or after
+    the start of a haematologically dosed agent; ``start_rows[code]`` = the lenalidomide
+    patients' ANC (platelet) rows on or before the start (pcode, day, value); ``seen[agent]`` =
+    a blood count between the start and the escalation date; ``lab_tox_day`` = first day of a
+    grade >= 3 lab toxicity (int64 max if none).  Returns ``(actions, action_day, alerts)``.
+    """
     frames, alerts = [], []
     level0 = D.start_level(agent, np.nan_to_num(dose, nan=np.inf))
     on = start != NA_DAY
     # -- haematologic hold/resume episodes (lenalidomide, ixazomib, bortezomib) --
-    heme_agents = np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"])
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
-    m = np.isin(acode, [anc_c, plt_c]) & heme_agents[pc_l] & (day >= np.where(on, start, NA_DAY)[pc_l])
-    cbc = pd.DataFrame({"pcode": pc_l[m], "day": day[m], "analyte": np.where(acode[m] == anc_c, "anc", "platelets"),
-                        "value": value[m]})
-    ep = D.hematologic_episodes(cbc, agent, cfg)
+    ep = episodes
     reductions = []
     if len(ep):
         e_pc = ep["pcode"].to_numpy()
@@ -164,18 +170,13 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day
     # -- escalation (lenalidomide 10 -> 15 mg after 3 cycles; ixazomib 3 -> 4 mg from cycle 5) --
     red_day = np.full(P, np.iinfo(np.int64).max)
     red_day[first_red.index.to_numpy(dtype=np.int64)] = first_red.to_numpy()
-    g3 = ct_lab[ct_lab["grade"] >= 3]
-    tox_day = np.full(P, np.iinfo(np.int64).max)
-    if len(g3):
-        tmin = g3.groupby("pcode")["day"].min()
-        tox_day[tmin.index.to_numpy(dtype=np.int64)] = tmin.to_numpy()
+    tox_day = np.array(lab_tox_day, dtype=np.int64, copy=True)
     if len(ct_ev):
         e3 = ct_ev[ct_ev["grade"] >= 3]
         if len(e3):
             tmin = e3.groupby("pcode")["day"].min()
             idx = tmin.index.to_numpy(dtype=np.int64)
             tox_day[idx] = np.minimum(tox_day[idx], tmin.to_numpy())
-    cbc_days = pd.DataFrame({"pcode": pc_l[np.isin(acode, [anc_c, plt_c])], "day": day[np.isin(acode, [anc_c, plt_c])]})
     for name, from_dose, to_dose, days, rid, sched in (
             ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
             ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15")):
@@ -183,9 +184,7 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day
         e = ((agent == name) & on & (np.abs(dose - from_dose) < 1e-9) & (red_day > at) & (tox_day > at)
              & (last_obs != NA_DAY) & (last_obs >= at))
         # tolerance needs evidence: at least one blood count between the start and the decision date
-        seen = cbc_days[(cbc_days["day"].to_numpy() > start[cbc_days["pcode"].to_numpy()])
-                        & (cbc_days["day"].to_numpy() <= at[cbc_days["pcode"].to_numpy()])]
-        e &= np.isin(np.arange(P), seen["pcode"].to_numpy())
+        e &= seen[name]
         if e.any():
             idx = np.flatnonzero(e)
             frames.append(_frame(idx, at[idx], name, "consider escalation", to_dose, "mg", sched,
@@ -212,10 +211,9 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day
     lm = (agent == "lenalidomide") & on
     if lm.any():
         for code, thr, label in ((anc_c, cfg.len_start_anc, "ANC"), (plt_c, cfg.len_start_platelets, "platelets")):
-            mm = (acode == code) & lm[pc_l] & (day <= np.where(on, start, NA_DAY)[pc_l])
-            if not mm.any():
+            if code not in start_rows or not len(start_rows[code]):
                 continue
-            df = pd.DataFrame({"pcode": pc_l[mm], "day": day[mm], "value": value[mm]}).groupby("pcode").last()
+            df = start_rows[code].groupby("pcode").last()
             low = df["value"].to_numpy() < thr
             if low.any():
                 idx = df.index.to_numpy(dtype=np.int64)[low]
@@ -239,55 +237,84 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, pc_l, day
                                                                                  + ACTION_COLUMNS[2:])
     if len(actions):
         actions = actions.sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
-        actions.insert(1, "date", _ds(actions.pop("day").to_numpy()))
+        action_day = actions.pop("day").to_numpy()
+        actions.insert(1, "date", date_strings(action_day))
         actions["dose"] = actions["dose"].astype(float)
     else:
         actions = pd.DataFrame(columns=ACTION_COLUMNS)
-    return actions, alerts
+        action_day = np.zeros(0, dtype=np.int64)
+    return actions, action_day, alerts
 
 
-def build_alerts(*, P, pid, prog_day, prog_row, pd_crit, unconf_row, row_day, relapse_row, ct, actions, extra,
+def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, actions, act_day, extra,
                  qol, best, dor, use, uniq) -> pd.DataFrame:
+    """Alerts table: progression, unconfirmed PD, relapse from CR, grade >= 3 toxicity, QoL, benefit-harm.
+
+    Per patient: ``prog_day`` / ``unconf_day`` / ``relapse_day`` (NA_DAY if none) and
+    ``prog_crit`` (the PD criteria of the progression assessment, ``"serum+lesion"``);
+    ``tox``: dict of arrays ``pcode, day, term, grade`` of the grade >= 3 CTCAE rows in table
+    order; ``actions`` with its ``act_day`` (int days).  Messages are formatted once per
+    distinct (day, term, grade) and shared by the rows that have it.
+    """
     from plateau.monitor.engine import ALL_RULES
 
     parts = []
-    p = np.flatnonzero(prog_row >= 0)
+    p = np.flatnonzero(prog_day != NA_DAY)
     if len(p):
-        crit = pd_crit[prog_row[p]]
+        crit = prog_crit[p]
         parts.append(pd.DataFrame({"pcode": p, "day": prog_day[p], "severity": "high",
                                    "message": ["progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
                                                for d, c in zip(_ds(prog_day[p]), crit)],
                                    "rule": ["imwg-pd-" + ("high-nadir" if c.split("+")[0] == "serum_high_nadir"
                                                           else c.split("+")[0]) for c in crit]}))
-    u = np.flatnonzero(unconf_row >= 0)
+    u = np.flatnonzero(unconf_day != NA_DAY)
     if len(u):
-        parts.append(pd.DataFrame({"pcode": u, "day": row_day[unconf_row[u]], "severity": "medium",
+        parts.append(pd.DataFrame({"pcode": u, "day": unconf_day[u], "severity": "medium",
                                    "message": ["possible progression on " + d + ": IMWG PD criteria met once, not yet "
                                                "confirmed by a second consecutive assessment"
-                                               for d in _ds(row_day[unconf_row[u]])],
+                                               for d in _ds(unconf_day[u])],
                                    "rule": "imwg-confirm-pd"}))
-    r = np.flatnonzero(relapse_row >= 0)
+    r = np.flatnonzero(relapse_day != NA_DAY)
     if len(r):
-        parts.append(pd.DataFrame({"pcode": r, "day": row_day[relapse_row[r]], "severity": "medium",
+        parts.append(pd.DataFrame({"pcode": r, "day": relapse_day[r], "severity": "medium",
                                    "message": ["relapse from CR on " + d + " (M-protein by IFE or marrow >= 5%; "
-                                               "not progression for PFS)" for d in _ds(row_day[relapse_row[r]])],
+                                               "not progression for PFS)" for d in _ds(relapse_day[r])],
                                    "rule": "imwg-relapse-from-cr"}))
-    tox = ct[ct["grade"] >= 3]
-    if len(tox):
-        tpc = tox["pcode"].to_numpy().astype(np.int64)
-        tday = tox["day"].to_numpy().astype(np.int64)
-        label = tox["term"].map(lambda t: TERM_LABEL.get(t, t.replace("_", " "))).to_numpy()
-        msg = "grade " + tox["grade"].astype(int).astype(str).to_numpy() + " " + label + " on " + _ds(tday)
+    tpc = np.asarray(tox["pcode"], dtype=np.int64)
+    if len(tpc):
+        tday = np.asarray(tox["day"], dtype=np.int64)
+        tgrade = np.asarray(tox["grade"]).astype(np.int64)
+        t_code, t_names = pd.factorize(np.asarray(tox["term"], dtype=object))
+        t_code = t_code.astype(np.int64)
+        # "grade G <label> on <date>", formatted once per distinct (day, term, grade)
+        lo = int(tday.min())
+        combo = ((tday - lo) * len(t_names) + t_code) * 8 + tgrade
+        c_uniq, c_inv = np.unique(combo, return_inverse=True)
+        u_grade, u_term, u_day = c_uniq % 8, (c_uniq // 8) % len(t_names), c_uniq // 8 // len(t_names) + lo
+        labels = [TERM_LABEL.get(t, t.replace("_", " ")) for t in t_names]
+        msg = np.array(["grade " + str(g) + " " + labels[t] + " on " + d
+                        for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day))], dtype=object)[c_inv]
         if len(actions):
-            act = actions[actions["action"].isin(["hold", "withhold", "stop", "discontinue"])]
-            key = pd.Series((act["action"] + " " + act["agent"] + " per label").to_numpy(),
-                            index=pd.MultiIndex.from_arrays([act["pcode"].to_numpy().astype(np.int64),
-                                                             act["date"].to_numpy()])).groupby(level=[0, 1]).first()
-            what = key.reindex(pd.MultiIndex.from_arrays([tpc, _ds(tday)])).to_numpy()
-            msg = np.where(pd.isna(what), msg, msg + ": " + what.astype(str))
-        rules = tox["term"].map(lambda t: C.LAB_TERMS[t].rule.id if t in C.LAB_TERMS else C.EVENT_TERMS[t].rule.id)
-        parts.append(pd.DataFrame({"pcode": tpc, "day": tday, "severity": np.where(tox["grade"] >= 4, "high", "medium"),
-                                   "message": msg, "rule": rules.to_numpy()}))
+            # the first hold/withhold/stop/discontinue of that patient on that day
+            act_mask = actions["action"].isin(["hold", "withhold", "stop", "discontinue"]).to_numpy()
+            a_pc = actions["pcode"].to_numpy().astype(np.int64)[act_mask]
+            a_day = np.asarray(act_day, dtype=np.int64)[act_mask]
+            a_text = (actions["action"] + " " + actions["agent"] + " per label").to_numpy()[act_mask]
+            if len(a_pc):
+                lo2 = min(int(a_day.min()), lo)
+                width = max(int(a_day.max()), int(tday.max())) - lo2 + 1
+                a_key = a_pc * width + (a_day - lo2)
+                k_uniq, k_first = np.unique(a_key, return_index=True)
+                t_key = tpc * width + (tday - lo2)
+                pos = np.minimum(np.searchsorted(k_uniq, t_key), len(k_uniq) - 1)
+                hit = k_uniq[pos] == t_key
+                if hit.any():
+                    msg = msg.copy()
+                    msg[hit] = msg[hit] + ": " + a_text[k_first[pos[hit]]].astype(str)
+        rule_of = np.array([C.LAB_TERMS[t].rule.id if t in C.LAB_TERMS else C.EVENT_TERMS[t].rule.id
+                            for t in t_names], dtype=object)
+        parts.append(pd.DataFrame({"pcode": tpc, "day": tday, "severity": np.where(tgrade >= 4, "high", "medium"),
+                                   "message": msg, "rule": rule_of[t_code]}))
     parts += extra
     qol_decline = np.zeros(P, dtype=bool)
     if qol is not None and len(qol.changes):
@@ -309,10 +336,9 @@ def build_alerts(*, P, pid, prog_day, prog_row, pd_crit, unconf_row, row_day, re
                 "rule": d["scale"].map(lambda c: SCALE_BY_CODE[c].mid_rule).to_numpy()}))
             qol_decline[qpc] = True
     # benefit-harm signal
-    n_g3 = np.bincount(ct.loc[ct["grade"] >= 3, "pcode"].to_numpy().astype(np.int64), minlength=P) if len(ct) \
-        else np.zeros(P, dtype=np.int64)
+    n_g3 = np.bincount(tpc, minlength=P)
     harm = (n_g3 > 0) | qol_decline
-    prog = prog_row >= 0
+    prog = prog_day != NA_DAY
     review = harm & (prog | (best < I.PR))
     weigh = harm & ~review
     names = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
@@ -333,13 +359,23 @@ def build_alerts(*, P, pid, prog_day, prog_row, pd_crit, unconf_row, row_day, re
         use("signal-benefit-harm", review | weigh)
     if not parts:
         return pd.DataFrame(columns=["patient_id", "date", "severity", "message", "rule", "tag", "citation"])
-    al = pd.concat(parts, ignore_index=True).sort_values(["pcode", "day"], kind="stable")
-    for rid in al["rule"].unique():
-        use(rid, np.isin(np.arange(P), al.loc[al["rule"] == rid, "pcode"].to_numpy().astype(np.int64)))
-    dd = al["day"].to_numpy().astype(np.int64)
-    date = np.where(dd == np.iinfo(np.int64).max, None, _ds(np.where(dd == np.iinfo(np.int64).max, 0, dd)))
-    rules = al["rule"].map(lambda x: ALL_RULES[x])
-    return pd.DataFrame({"patient_id": pid[al["pcode"].to_numpy().astype(np.int64)], "date": date,
-                         "severity": al["severity"].to_numpy(), "message": al["message"].to_numpy(),
-                         "rule": al["rule"].to_numpy(), "tag": rules.map(lambda r: r.tag).to_numpy(),
-                         "citation": rules.map(lambda r: r.citation()).to_numpy()})
+    cols = {k: np.concatenate([part[k].to_numpy() for part in parts])
+            for k in ("pcode", "day", "severity", "message", "rule")}
+    al_pc = cols["pcode"].astype(np.int64)
+    dd = cols["day"].astype(np.int64)
+    order = np.lexsort((dd, al_pc))  # stable, as sort_values(["pcode", "day"], kind="stable")
+    al_pc, dd = al_pc[order], dd[order]
+    rule = cols["rule"].astype(object)[order]
+    r_code, r_ids = pd.factorize(rule)  # in order of first appearance, as Series.unique()
+    for k, rid in enumerate(r_ids):
+        hit = np.zeros(P, dtype=bool)
+        hit[al_pc[r_code == k]] = True
+        use(rid, hit)
+    na = dd == np.iinfo(np.int64).max
+    date = np.where(na, None, date_strings(np.where(na, 0, dd)))
+    rules = [ALL_RULES[x] for x in r_ids]
+    return pd.DataFrame({"patient_id": pid[al_pc], "date": date,
+                         "severity": cols["severity"].astype(object)[order],
+                         "message": cols["message"].astype(object)[order],
+                         "rule": rule, "tag": np.array([r.tag for r in rules], dtype=object)[r_code],
+                         "citation": np.array([r.citation() for r in rules], dtype=object)[r_code]})
