@@ -5,33 +5,16 @@ Shared by the living report and the web app's Networks page.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from plateau.analysis.network import MaintenanceNetwork, which_maintenance  # noqa: E402
-from plateau.evidence.base import EvidenceBase  # noqa: E402
-from plateau.report.network_plots import forest_vs_reference, network_graph  # noqa: E402
+from plateau.analysis.network import MaintenanceNetwork, which_maintenance
+from plateau.evidence.base import EvidenceBase
+from plateau.report.network_plots import forest_vs_reference, network_graph
+from plateau.report.plots import figure_svg
 
 SETTING_TITLES = {"post_asct": "after autologous transplant", "non_transplant": "without transplant"}
-
-
-def figure_svg(fig) -> str:
-    """A matplotlib figure as an inline SVG string (text kept as text); closes the figure."""
-    buffer = io.StringIO()
-    try:
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buffer, format="svg", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
 
 
 @dataclass(frozen=True)

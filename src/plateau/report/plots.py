@@ -91,9 +91,8 @@ def save_result_forest(result: AnalysisResult, path: str | Path) -> Path:
     return save_forest(forest_from_result(result), path)
 
 
-def forest_svg(result: AnalysisResult) -> str:
-    """The forest plot as an SVG string (for HTML pages and reports)."""
-    fig = draw_forest(forest_from_result(result))
+def figure_svg(fig) -> str:
+    """A matplotlib figure as an inline SVG string (text kept as text); closes the figure."""
     buffer = io.StringIO()
     try:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
@@ -102,6 +101,11 @@ def forest_svg(result: AnalysisResult) -> str:
         plt.close(fig)
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def forest_svg(result: AnalysisResult) -> str:
+    """The forest plot as an SVG string (for HTML pages and reports)."""
+    return figure_svg(draw_forest(forest_from_result(result)))
 
 
 def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None) -> str:
@@ -114,33 +118,26 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     se = np.array([s.contribution.sei for s in result.studies])
     centre = result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se ** 2))
     fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=100)
-    try:
-        top = max(se.max() * 1.1, 0.05)
-        grid = np.linspace(0, top, 50)
-        ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
-        ax.plot(centre - 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
-        ax.plot(centre + 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
-        ax.axvline(centre, color="#c00000", lw=1)
-        marker_face = ["white" if s.contribution.approximate else "#1f4e79" for s in result.studies]
-        ax.scatter(yi, se, c=marker_face, edgecolors="#1f4e79", zorder=3, s=36)
-        if egger is not None:
-            b0, b1 = egger
-            ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
-            ax.legend(loc="lower right", fontsize=8, frameon=False)
-        ax.set_ylim(top, 0)
-        ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10)
-                 if math.log(t) >= ax.get_xlim()[0] and math.log(t) <= ax.get_xlim()[1]]
-        ax.set_xticks([math.log(t) for t in ticks])
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-        ax.set_xlabel(f"{result.measure} (log scale)")
-        ax.set_ylabel("Standard error of log " + result.measure)
-        ax.set_title(f"Funnel plot: {result.spec.title}", fontsize=10)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        buffer = io.StringIO()
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buffer, format="svg", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    top = max(se.max() * 1.1, 0.05)
+    grid = np.linspace(0, top, 50)
+    ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
+    ax.plot(centre - 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
+    ax.plot(centre + 1.96 * grid, grid, color="#8c959f", lw=0.8, ls="--")
+    ax.axvline(centre, color="#c00000", lw=1)
+    marker_face = ["white" if s.contribution.approximate else "#1f4e79" for s in result.studies]
+    ax.scatter(yi, se, c=marker_face, edgecolors="#1f4e79", zorder=3, s=36)
+    if egger is not None:
+        b0, b1 = egger
+        ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_ylim(top, 0)
+    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10)
+             if ax.get_xlim()[0] <= math.log(t) <= ax.get_xlim()[1]]
+    ax.set_xticks([math.log(t) for t in ticks])
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlabel(f"{result.measure} (log scale)")
+    ax.set_ylabel("Standard error of log " + result.measure)
+    ax.set_title(f"Funnel plot: {result.spec.title}", fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return figure_svg(fig)
