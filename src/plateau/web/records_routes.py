@@ -168,7 +168,7 @@ def _login_response(request: Request, session, user: User, target: str) -> Respo
 
 
 @router.get("/setup", response_class=HTMLResponse, include_in_schema=False)
-async def setup_form(request: Request):
+def setup_form(request: Request):
     with database(request).session() as session:
         if security.user_count(session) > 0:
             return RedirectResponse("/login", status_code=303)
@@ -178,7 +178,7 @@ async def setup_form(request: Request):
 
 
 @router.post("/setup", include_in_schema=False)
-async def setup_submit(request: Request, username: str = Form(...), password: str = Form(...),
+def setup_submit(request: Request, username: str = Form(...), password: str = Form(...),
                        csrf_token: str = Form("")):
     check_csrf(csrf_token, request.cookies.get(CSRF_COOKIE))
     db = database(request)
@@ -197,7 +197,7 @@ async def setup_submit(request: Request, username: str = Form(...), password: st
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-async def login_form(request: Request, next: str | None = None):
+def login_form(request: Request, next: str | None = None):
     with database(request).session() as session:
         if security.user_count(session) == 0:
             return RedirectResponse("/setup", status_code=303)
@@ -207,7 +207,7 @@ async def login_form(request: Request, next: str | None = None):
 
 
 @router.post("/login", include_in_schema=False)
-async def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
+def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
                        csrf_token: str = Form(""), next: str = Form("/records")):
     check_csrf(csrf_token, request.cookies.get(CSRF_COOKIE))
     error, status = None, 401
@@ -226,7 +226,7 @@ async def login_submit(request: Request, username: str = Form(""), password: str
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout(request: Request, csrf_token: str = Form(""), v: Viewer = Depends(viewer)):
+def logout(request: Request, csrf_token: str = Form(""), v: Viewer = Depends(viewer)):
     check_csrf(csrf_token, v.csrf)
     with database(request).session(write=True) as session:
         security.end_session(session, request.cookies.get(COOKIE))
@@ -277,7 +277,7 @@ def patient_rows(session, v: Viewer, q: str | None = None, limit: int = 500) -> 
 
 
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
-async def records_home(request: Request, q: str | None = None, v: Viewer = Depends(viewer)):
+def records_home(request: Request, q: str | None = None, v: Viewer = Depends(viewer)):
     with database(request).session(write=True) as session:
         rows = patient_rows(session, v, q)
     return page(request, "records.html", title="Patients on maintenance", active_nav="/records", rows=rows,
@@ -285,7 +285,7 @@ async def records_home(request: Request, q: str | None = None, v: Viewer = Depen
 
 
 @router.get("/api/v1/records/patients", tags=["records"])
-async def api_patients(request: Request, v: Viewer = Depends(viewer)):
+def api_patients(request: Request, v: Viewer = Depends(viewer)):
     """Patients the user may see (de-identified for researchers), with open-alert counts."""
     with database(request).session(write=True) as session:
         return {"patients": patient_rows(session, v)}
@@ -343,7 +343,7 @@ def _decision_fields(decision: dict | None, v: Viewer, start) -> list[tuple[str,
         return []
     fields = []
     for key, value in (decision.get("snapshot") or {}).items():
-        if isinstance(value, (dict, list)):
+        if isinstance(value, (dict, list)) or key in ("date", "evidence_version"):
             continue
         if not v.identified and _IDENTIFYING_KEYS.search(key):
             continue
@@ -355,7 +355,7 @@ def _decision_fields(decision: dict | None, v: Viewer, start) -> list[tuple[str,
 
 
 @router.get("/records/patients/{patient_id}", response_class=HTMLResponse, include_in_schema=False)
-async def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
+def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
     with database(request).session(write=True) as session:
         patient = _visible_patient(session, v, patient_id, "timeline")
         context = _timeline_context(session, v, patient)
@@ -369,7 +369,7 @@ async def patient_timeline(request: Request, patient_id: int, v: Viewer = Depend
 
 
 @router.get("/api/v1/records/patients/{patient_id}", tags=["records"])
-async def api_patient(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
+def api_patient(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
     """The timeline data of one patient (de-identified for researchers)."""
     with database(request).session(write=True) as session:
         patient = _visible_patient(session, v, patient_id, "timeline (api)")
@@ -380,7 +380,7 @@ async def api_patient(request: Request, patient_id: int, v: Viewer = Depends(vie
 
 
 @router.get("/records/patients/{patient_id}/fhir", tags=["records"])
-async def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
+def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
     """The patient's record as a FHIR R4 Bundle (admins and clinicians of the patient's team)."""
     from plateau.store.fhir_io import export_patient
 
@@ -401,7 +401,7 @@ async def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(vi
 # ---- alerts --------------------------------------------------------------------------------------
 
 @router.get("/records/alerts", response_class=HTMLResponse, include_in_schema=False)
-async def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(viewer)):
+def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(viewer)):
     if status not in ("open", "acknowledged", "all"):
         raise PlateauError("status: one of open, acknowledged, all")
     with database(request).session(write=True) as session:
@@ -431,7 +431,7 @@ async def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depen
 
 
 @router.post("/records/alerts/{alert_id}/ack", include_in_schema=False)
-async def acknowledge(request: Request, alert_id: int, csrf_token: str = Form(""), v: Viewer = Depends(viewer)):
+def acknowledge(request: Request, alert_id: int, csrf_token: str = Form(""), v: Viewer = Depends(viewer)):
     check_csrf(csrf_token, v.csrf)
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
     from plateau.store.models import utcnow
@@ -465,7 +465,7 @@ def _teams_for(session, v: Viewer) -> list[str]:
 
 
 @router.get("/records/import", response_class=HTMLResponse, include_in_schema=False)
-async def import_form(request: Request, v: Viewer = Depends(viewer)):
+def import_form(request: Request, v: Viewer = Depends(viewer)):
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
     with database(request).session() as session:
         teams = _teams_for(session, v)
@@ -473,17 +473,17 @@ async def import_form(request: Request, v: Viewer = Depends(viewer)):
                 teams=teams, result=None, problems=None)
 
 
-async def _read_upload(upload: UploadFile | None) -> tuple[str, bytes] | None:
+def _read_upload(upload: UploadFile | None) -> tuple[str, bytes] | None:
     if upload is None or not upload.filename:
         return None
-    content = await upload.read(MAX_UPLOAD + 1)
+    content = upload.file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
         raise PlateauError(f"{upload.filename}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
     return upload.filename, content
 
 
 @router.post("/records/import", include_in_schema=False)
-async def import_submit(request: Request, csrf_token: str = Form(""), team: str = Form(""),
+def import_submit(request: Request, csrf_token: str = Form(""), team: str = Form(""),
                         patients: UploadFile | None = File(None), labs: UploadFile | None = File(None),
                         events: UploadFile | None = File(None), qlq: UploadFile | None = File(None),
                         doses: UploadFile | None = File(None), fhir: UploadFile | None = File(None),
@@ -495,10 +495,10 @@ async def import_submit(request: Request, csrf_token: str = Form(""), team: str 
     csv_files = {}
     for kind, upload in (("patients", patients), ("labs", labs), ("events", events), ("qlq", qlq),
                          ("doses", doses)):
-        got = await _read_upload(upload)
+        got = _read_upload(upload)
         if got:
             csv_files[kind] = got
-    bundle = await _read_upload(fhir)
+    bundle = _read_upload(fhir)
     db = database(request)
     result, problems, status = None, None, 200
     if bundle and csv_files:
@@ -523,7 +523,7 @@ async def import_submit(request: Request, csrf_token: str = Form(""), team: str 
 # ---- administration ------------------------------------------------------------------------------
 
 @router.get("/records/admin", response_class=HTMLResponse, include_in_schema=False)
-async def admin_page(request: Request, v: Viewer = Depends(viewer)):
+def admin_page(request: Request, v: Viewer = Depends(viewer)):
     security.require_role(_viewer_user_stub(v), "admin")
     with database(request).session() as session:
         users = [{"username": u.username, "role": u.role, "active": u.active,
@@ -535,7 +535,7 @@ async def admin_page(request: Request, v: Viewer = Depends(viewer)):
 
 
 @router.post("/records/admin/users", include_in_schema=False)
-async def admin_create_user(request: Request, csrf_token: str = Form(""), username: str = Form(""),
+def admin_create_user(request: Request, csrf_token: str = Form(""), username: str = Form(""),
                             password: str = Form(""), role: str = Form(""), teams: str = Form(""),
                             v: Viewer = Depends(viewer)):
     check_csrf(csrf_token, v.csrf)
@@ -548,7 +548,7 @@ async def admin_create_user(request: Request, csrf_token: str = Form(""), userna
 
 
 @router.get("/records/audit", response_class=HTMLResponse, include_in_schema=False)
-async def audit_page(request: Request, patient_id: int | None = None, v: Viewer = Depends(viewer)):
+def audit_page(request: Request, patient_id: int | None = None, v: Viewer = Depends(viewer)):
     security.require_role(_viewer_user_stub(v), "admin")
     with database(request).session(write=True) as session:
         rows = audit.entries(session, patient_id=patient_id, limit=500)

@@ -19,7 +19,7 @@ import math
 from html import escape
 
 WIDTH = 960
-LEFT = 150
+LEFT = 175
 RIGHT = 24
 PLOT_W = WIDTH - LEFT - RIGHT
 RESPONSE_COLOUR = {"sCR": "#0b6e2e", "CR": "#1a7f37", "VGPR": "#2f9e52", "PR": "#6cbf7f", "MR": "#b8a400",
@@ -85,6 +85,7 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         return LEFT + (day - d_lo) / (d_hi - d_lo) * PLOT_W
 
     parts: list[str] = []
+    frames: list[str] = []  # panel backgrounds and the shared x grid, drawn under the data
     y0 = 16
     panels: list[tuple[float, float]] = []
 
@@ -92,9 +93,9 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         nonlocal y0
         top = y0 + 18
         parts.append(f'<text class="pt" x="8" y="{top + 12}">{escape(title)}</text>')
-        if subtitle:
-            parts.append(f'<text class="ps" x="8" y="{top + 28}">{escape(subtitle)}</text>')
-        parts.append(f'<rect class="frame" x="{LEFT}" y="{top}" width="{PLOT_W}" height="{height}"/>')
+        for k, line in enumerate(s for s in subtitle.split("; ") if s):
+            parts.append(f'<text class="ps" x="8" y="{top + 27 + 13 * k}">{escape(line)}</text>')
+        frames.append(f'<rect class="frame" x="{LEFT}" y="{top}" width="{PLOT_W}" height="{height}"/>')
         y0 = top + height
         panels.append((top, top + height))
         return top, top + height
@@ -146,7 +147,7 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         text = resp + ("" if a.get("confirmed") else "?")
         resp_labels.append((d, text, RESPONSE_COLOUR.get(resp, "#444"), mp.get(a["date"])))
     if series.get("serum_m_protein"):
-        line_panel("Serum M-protein", "g/dL; IMWG response above (? = unconfirmed)",
+        line_panel("Serum M-protein", "g/dL; IMWG response above; (? = unconfirmed)",
                    [("M-protein", series["serum_m_protein"], "#1f4e79")], labels=resp_labels)
     elif resp_labels:
         top, bottom = panel("IMWG response", 40, "? = unconfirmed")
@@ -187,29 +188,42 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
                      f'height="{h:.1f}"><title>{_fmt(current)} {escape(d["unit"])} from day {d0}</title></rect>')
         parts.append(f'<text class="dl" x="{x(d0) + 3:.1f}" y="{bottom - 8:.1f}">{_fmt(current)} {escape(d["unit"])}</text>')
     # 4. CTCAE
-    top, bottom = panel("CTCAE grade", 70, "v5.0; marker height = grade")
+    top, bottom = panel("CTCAE v5.0 grade", 70, "marker height = grade")
     for g in (1, 2, 3, 4):
         yy = bottom - g * 15
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{yy + 4}" text-anchor="end">{g}</text>')
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{yy}" y2="{yy}"/>')
+    severe: dict[tuple[int, int], list[str]] = {}
     for c in mon.get("ctcae", []):
         d = _day(c["date"], start)
+        if d is None:
+            continue
         g = int(c["grade"])
         yy = bottom - min(g, 4) * 15
         parts.append(f'<rect x="{x(d) - 4:.1f}" y="{yy - 4}" width="8" height="8" fill="{GRADE_COLOUR.get(g, "#000")}">'
                      f'<title>grade {g} {escape(c["term"].replace("_", " "))}, day {d} ({escape(c.get("source", ""))})</title></rect>')
         if g >= 3:
-            parts.append(f'<text class="tick" x="{x(d) + 6:.1f}" y="{yy + 4}">{escape(c["term"].replace("_", " "))}</text>')
+            severe.setdefault((d, min(g, 4)), []).append(c["term"].replace("_", " "))
+    groups: list[list] = []  # labels closer than 60 px on the same grade row are written once, joined
+    for (d, g), terms in sorted(severe.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if groups and groups[-1][1] == g and x(d) - x(groups[-1][0]) < 60:
+            groups[-1][2].extend(terms)
+        else:
+            groups.append([d, g, list(terms)])
+    for d, g, terms in groups:
+        yy = bottom - g * 15
+        parts.append(f'<text class="tick" x="{x(d) + 6:.1f}" y="{yy + 4}">'
+                     f'{escape(", ".join(dict.fromkeys(terms)))}</text>')
     # 5. QoL
     qol = [q for q in tl.get("qol", []) if q.get("QL2") is not None]
     if qol:
-        line_panel("Quality of life", "QLQ-C30 global health status (0-100)",
+        line_panel("Quality of life", "QLQ-C30 global; health status (0-100)",
                    [("global health", [{"date": q["date"], "value": q["QL2"], "unit": "points"} for q in qol], "#2f7d7d")],
                    height=90, y_max=100)
     # shared x axis
     bottom_all = y0
     for t in _ticks(d_lo, d_hi, 8):
-        parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" y2="{bottom_all}"/>')
+        frames.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" y2="{bottom_all}"/>')
         parts.append(f'<text class="tick" x="{x(t):.1f}" y="{bottom_all + 16}" text-anchor="middle">{_fmt(t)}</text>')
     parts.append(f'<text class="tick" x="{LEFT + PLOT_W / 2}" y="{bottom_all + 34}" text-anchor="middle">'
                  'days since the start of maintenance</text>')
@@ -231,4 +245,4 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
              ".pd{stroke:#b3261e;stroke-width:2;stroke-dasharray:6 4}.pdl{font:700 11px sans-serif;fill:#b3261e}</style>")
     desc = "Timeline of the patient on maintenance: disease markers, response, doses, toxicity and quality of life."
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-            f'aria-labelledby="tl-title"><title id="tl-title">{escape(desc)}</title>{style}{"".join(parts)}</svg>')
+            f'aria-labelledby="tl-title"><title id="tl-title">{escape(desc)}</title>{style}{"".join(frames)}{"".join(parts)}</svg>')
