@@ -1,7 +1,8 @@
 """Benchmark of the set-based monitoring engine on a synthetic registry.
 
-    python benchmarks/bench_monitor.py                      # 100,000 patients x 40 x 10 = 40 million rows
+    nice python benchmarks/bench_monitor.py                 # 100,000 patients x 40 x 10 = 40 million rows
     python benchmarks/bench_monitor.py --patients 10000     # smaller run
+    nice python benchmarks/bench_monitor.py --save benchmarks/results/bench_monitor.json
 
 Each patient has ``--assessments`` visits 28 days apart, each with 10 analytes (serum and urine
 M-protein, kappa and lambda FLC, serum IFE, ANC, platelets, WBC, haemoglobin, creatinine), in
@@ -9,17 +10,29 @@ canonical units, already sorted by patient and date (as a registry extract usual
 Trajectories are random: a fall of the M-protein to a nadir then, for a third of patients, a
 rise; counts fluctuate so that CTCAE grades and lenalidomide holds occur.
 
-Reported: generation time, ``engine.assess`` wall time, rows per second (input rows / assess
-time), and the peak resident memory of the process (``ru_maxrss``).  No R peer exists for this
-engine, so there is no side-by-side ratio; the target is >= 1 million rows/s.
+Reported: generation time, ``engine.assess`` wall time and CPU time (user/system), rows per
+second (input rows / assess wall time), the peak resident memory of the whole process
+(``ru_maxrss``) and of the assess phase alone (the kernel's peak counter is reset through
+``/proc/self/clear_refs`` after generating the input, so that figure includes the resident
+input table), and the load average before and after (the machine is shared: say under what
+load a figure was measured).  ``--save`` writes the run into a JSON file, keeping earlier runs
+of other engine commits.  No R peer exists for this engine, so there is no side-by-side ratio;
+the target is >= 1 million rows/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
 import resource
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,13 +68,15 @@ def synthetic(n_patients: int, n_assess: int, seed: int = 1) -> tuple[pd.DataFra
     base_day = np.datetime64("2020-01-01").astype(np.int64) + rng.integers(0, 365, P)
     days = base_day[:, None] + 28 * t  # P, A
     n = P * A * K
+    ns = np.repeat(days.ravel(), K)
+    ns *= 86_400_000_000_000  # days -> nanoseconds in place (same values as .astype("datetime64[ns]"))
     frame = pd.DataFrame({
         "patient_id": np.repeat(np.arange(P, dtype=np.int64), A * K),
-        "date": np.repeat(days.ravel(), K).astype("datetime64[D]").astype("datetime64[ns]"),
-        "analyte": pd.Categorical.from_codes(np.tile([U.ANALYTE_CODE[a] for a in ANALYTES], P * A),
-                                             categories=U.ANALYTE_NAMES),
+        "date": ns.view("datetime64[ns]"),
+        "analyte": pd.Categorical.from_codes(np.tile(np.array([U.ANALYTE_CODE[a] for a in ANALYTES], dtype=np.int8),
+                                                     P * A), categories=U.ANALYTE_NAMES),
         "value": values.reshape(n),
-    })
+    }, copy=False)
     patients = pd.DataFrame({
         "patient_id": np.arange(P, dtype=np.int64),
         "maintenance_start": (base_day + 14).astype("datetime64[D]").astype("datetime64[ns]"),
@@ -71,25 +86,100 @@ def synthetic(n_patients: int, n_assess: int, seed: int = 1) -> tuple[pd.DataFra
     return frame, patients
 
 
+def _rss_mib(field: str) -> float | None:
+    """VmRSS / VmHWM of this process in MiB (Linux), None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak RSS counter (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(engine.__file__).resolve().parents[3]
+        out = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%H", "--",
+                              "src/plateau/monitor"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--assessments", type=int, default=40)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save", type=Path, default=None, help="write the result into this JSON file")
+    ap.add_argument("--note", default="", help="free text stored with --save (e.g. what else ran)")
     args = ap.parse_args(argv)
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     labs, patients = synthetic(args.patients, args.assessments, args.seed)
     t1 = time.perf_counter()
     rss_gen = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = engine.assess(labs, patients)
+    gc.collect()
+    reset = _reset_peak()
+    rss_before = _rss_mib("VmRSS")
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t2 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = engine.assess(labs, patients)
+    t3 = time.perf_counter()
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    peak_assess = _rss_mib("VmHWM") if reset else None
+    load_after = os.getloadavg()
     n = len(labs)
+    rate = n / (t3 - t2)
     print(f"rows: {n:,} ({args.patients:,} patients x {args.assessments} assessments x {len(ANALYTES)} analytes)")
-    print(f"generate: {t1 - t0:.1f} s; assess: {t2 - t1:.1f} s -> {n / (t2 - t1):,.0f} rows/s")
-    print(f"peak RSS: {rss:,.0f} MiB (after generating the input: {rss_gen:,.0f} MiB)")
-    print(f"progressions: {int(result.patients['pfs_event'].sum()):,}; CTCAE grade>=1 rows: {len(result.ctcae):,}; "
-          f"dose actions: {len(result.dose_actions):,}; alerts: {len(result.alerts):,}")
+    print(f"generate: {t1 - t0:.1f} s; assess: {t3 - t2:.1f} s -> {rate:,.0f} rows/s "
+          f"(CPU user {ru1.ru_utime - ru0.ru_utime:.1f} s, system {ru1.ru_stime - ru0.ru_stime:.1f} s)")
+    print(f"peak RSS: process {max(rss_gen, ru1.ru_maxrss / 1024):,.0f} MiB (after generating the input: "
+          f"{rss_gen:,.0f} MiB); assess phase {peak_assess or float('nan'):,.0f} MiB incl. the resident input "
+          f"({rss_before or float('nan'):,.0f} MiB before assess)")
+    print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
+          f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} on {os.cpu_count()} CPUs")
+    counts = {"progressions": int(result.patients["pfs_event"].sum()), "ctcae_rows": len(result.ctcae),
+              "assessment_rows": len(result.assessments), "dose_actions": len(result.dose_actions),
+              "alerts": len(result.alerts)}
+    print(f"progressions: {counts['progressions']:,}; CTCAE grade>=1 rows: {counts['ctcae_rows']:,}; "
+          f"dose actions: {counts['dose_actions']:,}; alerts: {counts['alerts']:,}")
+    if args.save:
+        run = {
+            "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "engine_commit": _git_commit(), "note": args.note,
+            "command": "nice python benchmarks/bench_monitor.py" + ("" if args.patients == 100_000 else
+                                                                    f" --patients {args.patients}")
+                       + ("" if args.assessments == 40 else f" --assessments {args.assessments}"),
+            "rows": n, "patients": args.patients, "assessments": args.assessments, "analytes": len(ANALYTES),
+            "seed": args.seed, "generate_s": round(t1 - t0, 2), "assess_s": round(t3 - t2, 2),
+            "rows_per_s": round(rate), "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 2),
+            "cpu_system_s": round(ru1.ru_stime - ru0.ru_stime, 2),
+            "peak_rss_process_mib": round(max(rss_gen, ru1.ru_maxrss / 1024)),
+            "peak_rss_after_generate_mib": round(rss_gen),
+            "peak_rss_assess_mib": round(peak_assess) if peak_assess else None,
+            "rss_before_assess_mib": round(rss_before) if rss_before else None,
+            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
+            "cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pd.__version__, "counts": counts, "target_rows_per_s": 1_000_000,
+        }
+        data = json.loads(args.save.read_text()) if args.save.exists() else {"benchmark": "bench_monitor", "runs": []}
+        data["runs"] = [r for r in data["runs"] if not (r.get("engine_commit") == run["engine_commit"]
+                                                        and r.get("rows") == run["rows"])] + [run]
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"saved to {args.save}")
     return 0
 
 

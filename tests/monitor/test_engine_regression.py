@@ -160,7 +160,45 @@ def _examples(baseline: str):
     return engine.assess(labs, pats, events, qol=qres, config=engine.MonitorConfig(baseline=baseline))
 
 
+def _edge(name: str):
+    """Small registries with awkward layouts: interleaved patients, unsorted days, duplicates, no labs."""
+    def labs(rows):
+        df = pd.DataFrame(rows, columns=["patient_id", "date", "analyte", "value"])
+        df["date"] = pd.to_datetime(df["date"])
+        return df
+
+    pats = pd.DataFrame({"patient_id": ["A", "B", "C"], "maintenance_start": pd.to_datetime(["2021-01-10"] * 3),
+                         "agent": ["lenalidomide", "bortezomib", "thalidomide"], "dose_mg": [10.0, 1.3, 100.0]})
+    events = pd.DataFrame({"patient_id": ["B", "C"], "date": pd.to_datetime(["2021-03-01", "2021-04-01"]),
+                           "term": ["peripheral_sensory_neuropathy", "diarrhea"], "grade": [2, 3],
+                           "with_pain": [True, False]})
+    rows = {
+        "interleaved": [("B", "2021-01-01", "serum_m_protein", 3.0), ("A", "2021-01-01", "serum_m_protein", 2.0),
+                        ("B", "2021-02-01", "serum_m_protein", 1.0), ("A", "2021-02-01", "serum_m_protein", 0.9),
+                        ("B", "2021-03-01", "serum_m_protein", 0.2), ("A", "2021-03-01", "anc", 0.3),
+                        ("C", "2021-01-01", "hemoglobin", 7.0), ("A", "2021-04-01", "serum_m_protein", 1.9),
+                        ("B", "2021-01-01", "anc", 0.2), ("A", "2021-05-01", "serum_m_protein", 2.4)],
+        "unsorted-days": [("A", "2021-03-01", "serum_m_protein", 0.5), ("A", "2021-01-01", "serum_m_protein", 2.0),
+                          ("A", "2021-02-01", "serum_m_protein", 0.9), ("A", "2021-04-01", "serum_m_protein", 1.6),
+                          ("A", "2021-05-01", "serum_m_protein", 1.9), ("A", "2021-02-01", "anc", 0.7),
+                          ("B", "2021-01-01", "kappa_flc", 40), ("B", "2021-01-01", "lambda_flc", 1.0),
+                          ("B", "2021-03-01", "kappa_flc", 10), ("B", "2021-03-01", "lambda_flc", 1.0),
+                          ("B", "2021-02-01", "creatinine", 4.0), ("B", "2021-01-01", "creatinine", 1.0)],
+        "cbc-only": [("A", "2021-01-01", "anc", 0.4), ("A", "2021-02-01", "anc", 2.0),
+                     ("A", "2021-02-01", "platelets", 20)],
+        "no-labs": [],
+        "duplicates": [("A", "2021-01-01", "serum_m_protein", 3.0), ("A", "2021-01-01", "serum_m_protein", 2.0),
+                       ("A", "2021-02-01", "anc", 0.3), ("A", "2021-02-01", "anc", 1.3),
+                       ("A", "2021-03-01", "serum_m_protein", 1.0)],
+    }[name]
+    if name == "duplicates":
+        return engine.assess(labs(rows))
+    return engine.assess(labs(rows), pats, events)
+
+
 def _case(name: str):
+    if name.startswith("edge-"):
+        return _edge(name[5:])
     if name == "bench":
         labs, pats = _bench_module().synthetic(2000, 8, 3)
         return engine.assess(labs, pats)
@@ -172,15 +210,18 @@ def _case(name: str):
     raise KeyError(name)
 
 
-CASES = ("bench", "varied-maintenance", "varied-diagnosis", "examples-maintenance", "examples-diagnosis")
+CASES = ("bench", "varied-maintenance", "varied-diagnosis", "examples-maintenance", "examples-diagnosis",
+         "edge-interleaved", "edge-unsorted-days", "edge-cbc-only", "edge-no-labs", "edge-duplicates")
 TABLES = ("patients", "assessments", "ctcae", "dose_actions", "alerts", "rules_used")
 
 
 def _capture(result) -> dict:
+    empty_actions = not len(result.dose_actions)  # the engine before 2026-11 then failed in summary()
     return {
         "patients": [json.dumps(p) for p in result.to_dict()],
-        "dtypes": {t: {c: str(d) for c, d in getattr(result, t).dtypes.items()} for t in TABLES},
-        "summary": result.summary(),
+        "dtypes": {t: {c: str(d) for c, d in getattr(result, t).dtypes.items()} for t in TABLES
+                   if not (empty_actions and t == "dose_actions")},
+        "summary": None if empty_actions else result.summary(),
     }
 
 
@@ -202,6 +243,17 @@ def test_engine_output_matches_snapshot(name, snapshot):
                         f"got {[gd.get(k) for k in keys]!r}\nwant {[wd.get(k) for k in keys]!r}")
     assert got["dtypes"] == want["dtypes"]
     assert got["summary"] == want["summary"]
+
+
+def test_no_dose_actions_keeps_the_table_columns():
+    """An empty dose-action table has the same columns as a full one (summary() used to fail on it)."""
+    result = _edge("duplicates")
+    assert len(result.dose_actions) == 0
+    assert list(result.dose_actions.columns) == ["patient_id", "date", "agent", "action", "dose", "dose_unit",
+                                                 "schedule", "reason", "rule", "tag", "citation"]
+    # baseline 2.0 g/dL (the later of two same-day values), then 1.0: a 50% fall = PR, not yet confirmed
+    assert result.to_dict()[0]["assessments"] == [{"date": "2021-03-01", "response": "PR", "confirmed": False}]
+    assert result.summary().splitlines()[2].split()[:3] == ["A", "serum", "SD"]
 
 
 def test_snapshot_covers_the_branches(snapshot):

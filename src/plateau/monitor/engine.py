@@ -888,6 +888,8 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
         best=best, dor=dor, use=use, uniq=uniq)
     if len(actions):
         actions.insert(0, "patient_id", pid_str[actions.pop("pcode").to_numpy().astype(int)])
+    else:  # same columns as a non-empty table (summary() groups by patient_id)
+        actions = actions.rename(columns={"pcode": "patient_id"})
     ctcae = pd.DataFrame({"patient_id": pid_str[ct_cols["pcode"]], "date": date_strings(ct_cols["day"]),
                           **{k: ct_cols[k] for k in ("term", "grade", "source", "value", "unit")}}, copy=False)
     del ct_cols
