@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from plateau.monitor import dosing as D
 from plateau.monitor import engine
 from plateau.monitor import io as mio
 from plateau.monitor import units as U
@@ -243,6 +244,31 @@ def test_engine_output_matches_snapshot(name, snapshot):
                         f"got {[gd.get(k) for k in keys]!r}\nwant {[wd.get(k) for k in keys]!r}")
     assert got["dtypes"] == want["dtypes"]
     assert got["summary"] == want["summary"]
+
+
+def test_episode_array_path_equals_pandas_path():
+    """The array path of hematologic_episodes (sorted counts) gives the grouped-pandas rows exactly."""
+    rng = np.random.default_rng(5)
+    agents = np.array(["lenalidomide", "ixazomib", "bortezomib", "thalidomide", "none"])
+    n_episodes = 0
+    for _ in range(200):
+        P, n = int(rng.integers(1, 8)), int(rng.integers(1, 60))
+        agent = agents[rng.integers(0, 5, P)]
+        pc = np.sort(rng.integers(0, P, n))
+        day = np.concatenate([np.sort(rng.integers(0, 12, int((pc == p).sum()))) for p in range(P)]).astype(np.int64)
+        is_anc = rng.random(n) < 0.5
+        value = np.where(is_anc, rng.choice([0.2, 0.5, 0.9, 1.0, 1.5, 2.0, np.nan], n),
+                         rng.choice([10.0, 25.0, 30.0, 50.0, 80.0, 200.0], n))
+        cbc = pd.DataFrame({"pcode": pc.astype(np.int64), "day": day,
+                            "analyte": np.where(is_anc, "anc", "platelets"), "value": value})
+        fast = D.hematologic_episodes(cbc, agent, D.DosingConfig())
+        slow = D.hematologic_episodes(cbc, agent, D.DosingConfig(), method="pandas")
+        if len(slow):
+            pd.testing.assert_frame_equal(fast, slow)
+            n_episodes += len(slow)
+        else:
+            assert len(fast) == 0
+    assert n_episodes > 200
 
 
 def test_no_dose_actions_keeps_the_table_columns():

@@ -18,7 +18,9 @@ def date_strings(day) -> np.ndarray:
     Same text as :func:`date_str`; a registry has millions of rows but only a few thousand
     distinct dates, so one ``str`` per distinct day is shared by all rows of that day.
     """
-    day = np.asarray(day, dtype=np.int64)
+    day = np.asarray(day)
+    if day.dtype.kind not in "iu":
+        day = day.astype(np.int64)
     if len(day) < 64:
         return date_str(day).astype(object)
     lo, hi = int(day.min()), int(day.max())

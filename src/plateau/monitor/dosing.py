@@ -150,13 +150,17 @@ def ladder_step(agent: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.nd
     return dose, sched
 
 
-def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: DosingConfig) -> pd.DataFrame:
+def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: DosingConfig,
+                         method: str = "auto") -> pd.DataFrame:
     """Hold/resume episodes from ANC and platelet counts (set-based).
 
     ``cbc`` has columns ``pcode, day, analyte ('anc'|'platelets'), value`` sorted by pcode, day.
     A count below its agent's threshold starts a hold (the state of each count persists until it
     is measured again); the first date on which both counts are at or above threshold ends it.
     Returns rows ``pcode, day, event ('hold'|'resume'), cause, value, episode`` (episode = 1, 2, ...).
+
+    ``method``: ``"auto"`` uses array operations when the rows are sorted by (pcode, day) and
+    grouped pandas operations otherwise; ``"pandas"`` forces the latter (both give the same rows).
     """
     agent = agent_of_patient[cbc["pcode"].to_numpy()]
     anc_thr = np.select([agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
@@ -170,6 +174,10 @@ def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: D
     keep = ~np.isnan(thr)
     if not keep.any():
         return pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
+    pc_k, day_k = cbc["pcode"].to_numpy()[keep], cbc["day"].to_numpy()[keep]
+    if method == "auto" and (len(pc_k) < 2 or bool(np.all((pc_k[1:] > pc_k[:-1])
+                                                         | ((pc_k[1:] == pc_k[:-1]) & (day_k[1:] >= day_k[:-1]))))):
+        return _episodes_sorted(pc_k, day_k, is_anc[keep], value[keep], thr[keep])
     df = pd.DataFrame({
         "pcode": cbc["pcode"].to_numpy()[keep], "day": cbc["day"].to_numpy()[keep],
         "anc_low": np.where(is_anc, value < thr, np.nan)[keep],
@@ -199,4 +207,55 @@ def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: D
     return pd.DataFrame({
         "pcode": pc[sel], "day": d["day"].to_numpy()[sel], "event": ev[sel], "cause": cause[sel],
         "anc": d["anc"].to_numpy()[sel], "platelets": d["plt"].to_numpy()[sel], "episode": episode[sel],
+    })
+
+
+def _ffill_index(valid: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """Per row, index of the last valid row at or before it in its group (rows sorted by group); -1 if none."""
+    idx = np.where(valid, np.arange(len(valid)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    idx[idx < group_first] = -1
+    return idx
+
+
+def _episodes_sorted(pc, day, is_anc, value, thr) -> pd.DataFrame:
+    """:func:`hematologic_episodes` for counts sorted by (pcode, day), with array operations only.
+
+    Same result as the grouped pandas path: each count's low/normal state persists per patient
+    until it is measured again (forward fill); a patient-day's state is that after its last row,
+    its ANC and platelet values the day's minima.
+    """
+    n = len(pc)
+    ar = np.arange(n)
+    new_p = np.r_[True, pc[1:] != pc[:-1]]
+    gfirst = np.maximum.accumulate(np.where(new_p, ar, 0))
+    low = value < thr
+    ia = _ffill_index(is_anc, gfirst)
+    ip = _ffill_index(~is_anc, gfirst)
+    anc_low = np.where(ia >= 0, low[np.maximum(ia, 0)], False)
+    plt_low = np.where(ip >= 0, low[np.maximum(ip, 0)], False)
+    new_day = new_p | np.r_[True, day[1:] != day[:-1]]
+    gid = np.cumsum(new_day) - 1
+    mins = pd.DataFrame({"anc": np.where(is_anc, value, np.nan), "plt": np.where(~is_anc, value, np.nan)}) \
+        .groupby(gid, sort=False).min()  # pandas' NaN-skipping min, as the grouped path
+    last = np.r_[new_day[1:], True]
+    d_pc, d_day, a_low, p_low = pc[last], day[last], anc_low[last], plt_low[last]
+    d_low = a_low | p_low
+    same_prev = np.r_[False, d_pc[1:] == d_pc[:-1]]
+    prev_low = np.r_[False, d_low[:-1]] & same_prev
+    start = d_low & ~prev_low
+    end = ~d_low & prev_low
+    m = len(d_pc)
+    d_first = np.maximum.accumulate(np.where(~same_prev, np.arange(m), 0))
+    cs = np.cumsum(start.astype(np.int64))
+    episode = cs - np.where(d_first > 0, cs[np.maximum(d_first - 1, 0)], 0)
+    cause = np.where(a_low, np.where(p_low, "anc+platelets", "anc"), "platelets").astype(object)
+    # a resume inherits the cause of the hold that opened its episode
+    ci = _ffill_index(start, d_first)
+    cause = np.where(ci >= 0, cause[np.maximum(ci, 0)], None)
+    ev = np.where(start, "hold", np.where(end, "resume", ""))
+    sel = start | end
+    return pd.DataFrame({
+        "pcode": d_pc[sel], "day": d_day[sel], "event": ev[sel], "cause": cause[sel],
+        "anc": mins["anc"].to_numpy()[sel], "platelets": mins["plt"].to_numpy()[sel], "episode": episode[sel],
     })

@@ -308,7 +308,8 @@ class _Blocks:
         self.parts.setdefault(name, []).append(value)
 
     def cat(self, name, dtype=None):
-        parts = self.parts.get(name, [])
+        """Concatenate (and release) the per-block parts of a row-level output."""
+        parts = self.parts.pop(name, [])
         if not parts:
             return np.zeros(0, dtype=dtype if dtype is not None else np.int64)
         return np.concatenate(parts)
@@ -500,8 +501,8 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     confirmed_r[ev_idx] = confirmed_e
     note = np.where(evaluable & (depth == I.PD) & ~confirmed_r, 2,
                     np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD), 1, 0))
-    out.add("a_pc", rp[keep] + p0)
-    out.add("a_day", row_day[keep])
+    out.add("a_pc", (rp[keep] + p0).astype(np.int32))
+    out.add("a_day", row_day[keep].astype(np.int32))
     out.add("a_depth", depth[keep])
     out.add("a_confirmed", confirmed_r[keep])
     out.add("a_crit", crit_code[keep])
@@ -565,8 +566,8 @@ def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, spa
     out.put("lab_tox_day", p0, np.where(first3 >= 0, g_day[np.maximum(first3, 0)] if len(g_day) else MAX_DAY,
                                         MAX_DAY), MAX_DAY, np.int64)
     sel = np.flatnonzero(gm)
-    out.add("g_pc", g_pc[sel] + p0)
-    out.add("g_day", g_day[sel])
+    out.add("g_pc", (g_pc[sel] + p0).astype(np.int32))
+    out.add("g_day", g_day[sel].astype(np.int32))
     out.add("g_term", _TERM_INDEX[g_a[sel]])
     out.add("g_grade", grade[sel])
     out.add("g_value", g_v[sel])
@@ -787,9 +788,8 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
 
     # ---- CTCAE from labs ------------------------------------------------------------------------
     crcl_start = A("crcl_start", np.nan, float)
-    g_pc, g_day, g_term = out.cat("g_pc"), out.cat("g_day"), out.cat("g_term", np.int8)
+    g_pc, g_day, g_term = out.cat("g_pc", np.int32), out.cat("g_day", np.int32), out.cat("g_term", np.int8)
     g_grade, g_value = out.cat("g_grade", np.int8), out.cat("g_value", float)
-    out.parts.pop("g_value", None)
     codes_sorted = _GRADED_CODES
     use(C.RULE_DEFAULT_LIMITS.id, A("default_limits"))
     use(C.RULE_CREATININE_BASELINE.id, A("creat_base"))
@@ -850,7 +850,7 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
 
     # ---- tables --------------------------------------------------------------------------------
     pid_str = uniq.astype(str).to_numpy()
-    a_pc, a_day = out.cat("a_pc"), out.cat("a_day")
+    a_pc, a_day = out.cat("a_pc", np.int32), out.cat("a_day", np.int32)
     assessments = pd.DataFrame({
         "patient_id": pid_str[a_pc], "date": date_strings(a_day),
         "response": _CAT_NAMES[out.cat("a_depth", np.int8).astype(np.int64) + 1],
