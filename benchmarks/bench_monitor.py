@@ -124,6 +124,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save", type=Path, default=None, help="write the result into this JSON file")
     ap.add_argument("--note", default="", help="free text stored with --save (e.g. what else ran)")
+    ap.add_argument("--engine-commit", default=None,
+                    help="commit to record with --save when the engine is imported from outside this checkout "
+                         "(default: the last commit of src/plateau/monitor here)")
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
@@ -158,7 +161,7 @@ def main(argv=None) -> int:
     if args.save:
         run = {
             "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "engine_commit": _git_commit(), "note": args.note,
+            "engine_commit": args.engine_commit or _git_commit(), "note": args.note,
             "command": "nice python benchmarks/bench_monitor.py" + ("" if args.patients == 100_000 else
                                                                     f" --patients {args.patients}")
                        + ("" if args.assessments == 40 else f" --assessments {args.assessments}"),
