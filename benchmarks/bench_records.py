@@ -4,7 +4,7 @@
     python benchmarks/bench_records.py --clinicians 20 --rounds 5 --database-url postgresql+psycopg://...
 
 Seeds a fresh database (``--patients`` patients in 5 care teams, 12 assessments of 6 analytes each,
-one clinician account per simulated user), serves the app with uvicorn on 127.0.0.1 in a child
+one clinician account per simulated user, arriving over ``--ramp`` seconds), serves the app with uvicorn on 127.0.0.1 in a child
 process, then runs every clinician concurrently (asyncio + httpx): sign in, then per round open the
 patient list, open two timelines of their team's patients and, every third round, import a new
 lab result for one of them through the import form.  The run is bounded by ``--rounds`` and
@@ -90,8 +90,10 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 """
 
 
-async def clinician(idx, base, patients, rounds, deadline, results, errors):
+async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp=0.0):
     import httpx
+
+    await asyncio.sleep(random.Random(1000 + idx).uniform(0, ramp))  # clinicians arrive over `ramp` seconds
 
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as client:
         async def timed(kind, method, url, **kw):
@@ -140,13 +142,13 @@ def pct(values, q):
     return values[min(len(values) - 1, max(0, int(round(q * (len(values) - 1)))))]
 
 
-async def run(base, team_patients, n_clinicians, rounds, time_limit):
+async def run(base, team_patients, n_clinicians, rounds, time_limit, ramp):
     results: dict[str, list[float]] = {}
     errors: list[str] = []
     deadline = time.monotonic() + time_limit
     t0 = time.perf_counter()
-    await asyncio.gather(*(clinician(i, base, team_patients[f"Team {i % TEAMS}"], rounds, deadline, results, errors)
-                           for i in range(n_clinicians)))
+    await asyncio.gather(*(clinician(i, base, team_patients[f"Team {i % TEAMS}"], rounds, deadline, results, errors,
+                                     ramp) for i in range(n_clinicians)))
     return results, errors, time.perf_counter() - t0
 
 
@@ -156,6 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--ramp", type=float, default=10.0, help="clinicians arrive over this many seconds")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -180,12 +183,13 @@ def main(argv=None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-        results, errors, wall = asyncio.run(run(base, team_patients, args.clinicians, args.rounds, args.time_limit))
+        results, errors, wall = asyncio.run(run(base, team_patients, args.clinicians, args.rounds, args.time_limit,
+                                                 args.ramp))
     finally:
         server.terminate()
         server.wait(timeout=30)
     total = sum(len(v) for v in results.values())
-    report = {"clinicians": args.clinicians, "rounds": args.rounds, "patients": args.patients,
+    report = {"clinicians": args.clinicians, "rounds": args.rounds, "patients": args.patients, "ramp_s": args.ramp,
               "database": url.split(":")[0], "requests": total, "errors": len(errors), "wall_s": round(wall, 2),
               "throughput_rps": round(total / wall, 1), "kinds": {}}
     print(f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} req/s), "

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from plateau.store.importer import import_files
 from plateau.store.records import ImportRejected
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 GOOD_LAB_ROW = "P01,2025-07-01,serum_m_protein,0.4,g/dL"
 cell = st.one_of(st.sampled_from(["", "P01", "P02", "NEW", "2025-07-01", "2025-02-30", "serum_m_protein", "kappa_flc",

@@ -53,3 +53,8 @@ def save_snapshot(session: Session, patient_id: int, snapshot: dict, *, kind: st
 def snapshots(session: Session, patient_id: int) -> list[Decision]:
     return list(session.scalars(select(Decision).where(Decision.patient_id == patient_id)
                                 .order_by(Decision.decision_date, Decision.id)))
+
+
+def find_patient(session: Session, external_id: str) -> Patient | None:
+    """The stored patient with the clinic's identifier ``external_id`` (None if absent)."""
+    return session.scalar(select(Patient).where(Patient.external_id == external_id))

@@ -112,16 +112,28 @@ def _user(session, v: Viewer) -> User:
     return session.get(User, v.user_id)
 
 
-def _visible_patient(session, v: Viewer, patient_id: int, what: str) -> Patient:
+def audit_now(request: Request, v: Viewer, action: str, resource: str, patient_ids=(None,), *,
+              outcome: str = "ok", detail: str = "") -> None:
+    """Write audit entries in their own short write transaction, before the response is sent.
+
+    Reads run in read-only transactions (no lock held while the page is computed); the entry is
+    committed before anything is returned, so no data leaves without its audit record.
+    """
+    with database(request).session(write=True) as session:
+        user = _user(session, v)
+        for pid in patient_ids:
+            audit.record(session, user, action, resource, patient_id=pid, ip=v.ip, outcome=outcome, detail=detail)
+
+
+def _visible_patient(request: Request, session, v: Viewer, patient_id: int, what: str) -> Patient:
     """The patient if ``v`` may see it; otherwise audit the denial and answer 404 (no existence leak)."""
     from starlette.exceptions import HTTPException
 
     user = _user(session, v)
     patient = session.get(Patient, patient_id)
     if patient is None or not security.can_see(session, user, patient):
-        audit.record(session, user, "read", what, patient_id=patient_id if patient else None, ip=v.ip,
-                     outcome="denied", detail="not found or outside the user's care teams")
-        session.commit()
+        audit_now(request, v, "read", what, [patient_id if patient else None], outcome="denied",
+                  detail="not found or outside the user's care teams")
         raise HTTPException(404, "no such patient in your care teams")
     return patient
 
@@ -272,14 +284,19 @@ def patient_rows(session, v: Viewer, q: str | None = None, limit: int = 500) -> 
             row["start"] = "day 0" if ln else ""
             row["last_result"] = (f"day {(last[p.id] - ln.start_date).days}" if ln and p.id in last else "")
         rows.append(row)
-    audit.record_many(session, user, "list", "patient list", ids, ip=v.ip)
     return rows
+
+
+def _listed(request: Request, v: Viewer, rows: list[dict], what: str) -> None:
+    """One audit entry per patient shown (in one write transaction, after the read)."""
+    audit_now(request, v, "list", what, sorted({r.get("patient_id", r.get("id")) for r in rows}))
 
 
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
 def records_home(request: Request, q: str | None = None, v: Viewer = Depends(viewer)):
-    with database(request).session(write=True) as session:
+    with database(request).session() as session:
         rows = patient_rows(session, v, q)
+    _listed(request, v, rows, "patient list")
     return page(request, "records.html", title="Patients on maintenance", active_nav="/records", rows=rows,
                 viewer=v, q=q or "")
 
@@ -287,8 +304,10 @@ def records_home(request: Request, q: str | None = None, v: Viewer = Depends(vie
 @router.get("/api/v1/records/patients", tags=["records"])
 def api_patients(request: Request, v: Viewer = Depends(viewer)):
     """Patients the user may see (de-identified for researchers), with open-alert counts."""
-    with database(request).session(write=True) as session:
-        return {"patients": patient_rows(session, v)}
+    with database(request).session() as session:
+        rows = patient_rows(session, v)
+    _listed(request, v, rows, "patient list")
+    return {"patients": rows}
 
 
 def _timeline_context(session, v: Viewer, patient: Patient) -> dict:
@@ -356,14 +375,13 @@ def _decision_fields(decision: dict | None, v: Viewer, start) -> list[tuple[str,
 
 @router.get("/records/patients/{patient_id}", response_class=HTMLResponse, include_in_schema=False)
 def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
-    with database(request).session(write=True) as session:
-        patient = _visible_patient(session, v, patient_id, "timeline")
+    with database(request).session() as session:
+        patient = _visible_patient(request, session, v, patient_id, "timeline")
         context = _timeline_context(session, v, patient)
         label = patient.external_id if v.identified else patient.pseudonym
         name = patient.name if v.identified else None
         team = patient.care_team.name if patient.care_team else ""
-        audit.record(session, _user(session, v), "read", "timeline", patient_id=patient.id, ip=v.ip,
-                     detail="identified" if v.identified else "de-identified")
+    audit_now(request, v, "read", "timeline", [patient_id], detail="identified" if v.identified else "de-identified")
     return page(request, "records_patient.html", title=f"Patient {label}", active_nav="/records", viewer=v,
                 label=label, name=name, team=team, patient_id=patient_id, **context)
 
@@ -371,11 +389,11 @@ def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(view
 @router.get("/api/v1/records/patients/{patient_id}", tags=["records"])
 def api_patient(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
     """The timeline data of one patient (de-identified for researchers)."""
-    with database(request).session(write=True) as session:
-        patient = _visible_patient(session, v, patient_id, "timeline (api)")
+    with database(request).session() as session:
+        patient = _visible_patient(request, session, v, patient_id, "timeline (api)")
         context = _timeline_context(session, v, patient)
-        audit.record(session, _user(session, v), "read", "timeline (api)", patient_id=patient.id, ip=v.ip)
         label = patient.external_id if v.identified else patient.pseudonym
+    audit_now(request, v, "read", "timeline (api)", [patient_id])
     return {"patient": label, "timeline": context["tl"], "observed": context["observed"]}
 
 
@@ -384,16 +402,14 @@ def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer))
     """The patient's record as a FHIR R4 Bundle (admins and clinicians of the patient's team)."""
     from plateau.store.fhir_io import export_patient
 
-    with database(request).session(write=True) as session:
-        patient = _visible_patient(session, v, patient_id, "fhir export")
-        user = _user(session, v)
+    with database(request).session() as session:
+        patient = _visible_patient(request, session, v, patient_id, "fhir export")
         if not v.identified:
-            audit.record(session, user, "export", "fhir export", patient_id=patient.id, ip=v.ip, outcome="denied",
-                         detail="researchers see de-identified data only")
-            session.commit()
+            audit_now(request, v, "export", "fhir export", [patient_id], outcome="denied",
+                      detail="researchers see de-identified data only")
             raise security.AccessDenied("role: researchers may not export identified records")
         bundle = export_patient(session, patient)
-        audit.record(session, user, "export", "fhir export", patient_id=patient.id, ip=v.ip)
+    audit_now(request, v, "export", "fhir export", [patient_id])
     return JSONResponse(bundle, media_type="application/fhir+json",
                         headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}.fhir.json"'})
 
@@ -404,7 +420,7 @@ def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer))
 def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(viewer)):
     if status not in ("open", "acknowledged", "all"):
         raise PlateauError("status: one of open, acknowledged, all")
-    with database(request).session(write=True) as session:
+    with database(request).session() as session:
         user = _user(session, v)
         scope = security.patient_scope(session, user).subquery()
         query = (select(Alert, Patient).join(Patient, Patient.id == Alert.patient_id)
@@ -425,7 +441,7 @@ def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(vie
                          "message": alert.message if v.identified else _deidentify_text(alert.message, start),
                          "rule": alert.rule, "tag": alert.tag})
         rows.sort(key=lambda r: (order.get(r["severity"], 3), r["label"], r["date"]))
-        audit.record_many(session, user, "list", "alerts inbox", sorted({r["patient_id"] for r in rows}), ip=v.ip)
+    _listed(request, v, rows, "alerts inbox")
     return page(request, "records_alerts.html", title="Alerts", active_nav="/records", rows=rows, viewer=v,
                 status=status)
 
@@ -436,18 +452,21 @@ def acknowledge(request: Request, alert_id: int, csrf_token: str = Form(""), v: 
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
     from plateau.store.models import utcnow
 
-    with database(request).session(write=True) as session:
+    from starlette.exceptions import HTTPException
+
+    with database(request).session() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
-            from starlette.exceptions import HTTPException
-
             raise HTTPException(404, "no such alert")
-        _visible_patient(session, v, alert.patient_id, "alert acknowledge")
+        patient_id = alert.patient_id
+        _visible_patient(request, session, v, patient_id, "alert acknowledge")
+    with database(request).session(write=True) as session:
+        alert = session.get(Alert, alert_id)
         alert.status = "acknowledged"
         alert.acknowledged_by = v.user_id
         alert.acknowledged_at = utcnow()
         audit.record(session, _user(session, v), "update", f"alert {alert.id} acknowledged",
-                     patient_id=alert.patient_id, ip=v.ip)
+                     patient_id=patient_id, ip=v.ip)
     return RedirectResponse("/records/alerts", status_code=303)
 
 
