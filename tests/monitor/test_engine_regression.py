@@ -36,7 +36,6 @@ import pytest
 from plateau.monitor import dosing as D
 from plateau.monitor import engine
 from plateau.monitor import io as mio
-from plateau.monitor import units as U
 from plateau.monitor.ctcae import EVENT_TERMS
 from plateau.monitor.qol import assess_qol
 
@@ -280,6 +279,49 @@ def test_no_dose_actions_keeps_the_table_columns():
     # baseline 2.0 g/dL (the later of two same-day values), then 1.0: a 50% fall = PR, not yet confirmed
     assert result.to_dict()[0]["assessments"] == [{"date": "2021-03-01", "response": "PR", "confirmed": False}]
     assert result.summary().splitlines()[2].split()[:3] == ["A", "serum", "SD"]
+
+
+def _compare(name, got, want):
+    assert len(got["patients"]) == len(want["patients"])
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+        if g != w:
+            gd, wd = json.loads(g), json.loads(w)
+            keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]
+            pytest.fail(f"{name}: patient #{i} ({wd['patient_id']}) differs in {keys}: "
+                        f"got {[gd.get(k) for k in keys]!r}\nwant {[wd.get(k) for k in keys]!r}")
+    assert got["dtypes"] == want["dtypes"]
+    assert got["summary"] == want["summary"]
+
+
+@pytest.mark.parametrize("layout", ["sorted", "visits-shuffled", "interleaved"])
+def test_blocks_and_row_order_do_not_change_the_result(layout, snapshot, monkeypatch):
+    """Small blocks (many boundaries) and other row orders give the snapshot exactly.
+
+    ``visits-shuffled`` permutes each patient's visits (rows of one visit stay together, so the
+    stable sort by date restores the order); ``interleaved`` mixes the patients' rows (round
+    robin, so that patients still first appear in the same order: output order follows it).
+    """
+    monkeypatch.setattr(engine, "BLOCK_ROWS", 997)
+    labs, pats = _bench_module().synthetic(2000, 8, 3)
+    if layout != "sorted":
+        rng = np.random.default_rng(17)
+        visit = (labs["patient_id"].to_numpy() * 10_000
+                 + (labs["date"].to_numpy().astype("datetime64[D]").astype(np.int64) % 10_000))
+        v_uniq, v_inv = np.unique(visit, return_inverse=True)
+        shuffled = rng.permutation(len(v_uniq))
+        pid = labs["patient_id"].to_numpy()
+        if layout == "visits-shuffled":  # keep patients grouped, shuffle their visits
+            order = np.lexsort((np.arange(len(labs)), shuffled[v_inv], pid))
+        else:  # round robin: the k-th (shuffled) visit of every patient, then the (k+1)-th, ...
+            v_pid = v_uniq // 10_000
+            v_order = np.lexsort((shuffled, v_pid))
+            rank = np.empty(len(v_uniq), dtype=np.int64)
+            rank[v_order] = np.arange(len(v_uniq)) - np.searchsorted(v_pid[v_order], v_pid[v_order])
+            order = np.lexsort((np.arange(len(labs)), pid, rank[v_inv]))
+        labs = labs.iloc[order].reset_index(drop=True)
+        assert not labs.equals(_bench_module().synthetic(2000, 8, 3)[0])
+    assert engine._patient_codes(labs, len(labs))[3] == (layout != "interleaved")  # grouped-rows fast path?
+    _compare(layout, _capture(engine.assess(labs, pats)), snapshot["bench"])
 
 
 def test_snapshot_covers_the_branches(snapshot):

@@ -1,9 +1,20 @@
 """Set-based monitoring engine: one pass of vectorised NumPy/pandas operations over all patients.
 
-``assess(labs, patients, events)`` sorts the long lab table once by (patient, date), pivots the
-disease analytes to one row per patient-date, and evaluates every IMWG, CTCAE and dose rule
-with array operations and grouped window functions (cumulative minimum, forward fill, shift) —
-never a Python loop over rows.  Only :meth:`MonitorResult.to_dict` walks patients, to build JSON.
+``assess(labs, patients, events)`` sorts the long lab table by (patient, date) (a registry
+extract usually is already), pivots the disease analytes to one row per patient-date, and
+evaluates every IMWG, CTCAE and dose rule with array operations and grouped window functions
+(running minimum, forward fill, shift) — never a Python loop over rows.  Only
+:meth:`MonitorResult.to_dict` walks patients, to build JSON.
+
+Scale: every rule is a window function over one patient's rows, so the long table is processed
+in blocks of whole patients (:data:`BLOCK_ROWS` input rows each) whose per-patient summaries
+and output rows are concatenated; block boundaries change nothing in the result (the regression
+test ``tests/monitor/test_engine_regression.py`` pins it to the pre-block engine), only memory
+traffic: each temporary array is a few MB that the allocator reuses, where whole-table
+temporaries of 320 MB each had to be paged in afresh.  Dates stay int64 day numbers until the
+output tables, where each distinct date is formatted once
+(:func:`plateau.monitor.arrays.date_strings`); PD criteria and notes are small integer codes
+turned into shared strings at the end.
 
 Baseline (``MonitorConfig.baseline``): ``"maintenance"`` = the last disease assessment on or
 before the start of maintenance (patients.csv), ``"diagnosis"`` = the last assessment on or
