@@ -15,8 +15,7 @@ second (input rows / assess wall time), the peak resident memory of the whole pr
 (``ru_maxrss``) and of the assess phase alone (the kernel's peak counter is reset through
 ``/proc/self/clear_refs`` after generating the input, so that figure includes the resident
 input table), and the load average before and after (the machine is shared: say under what
-load a figure was measured).  ``--save`` writes the run into a JSON file, keeping earlier runs
-of other engine commits.  No R peer exists for this engine, so there is no side-by-side ratio;
+load a figure was measured).  ``--save`` appends the run to a JSON file of runs.  No R peer exists for this engine, so there is no side-by-side ratio;
 the target is >= 1 million rows/s.
 """
 
@@ -178,8 +177,7 @@ def main(argv=None) -> int:
             "pandas": pd.__version__, "counts": counts, "target_rows_per_s": 1_000_000,
         }
         data = json.loads(args.save.read_text()) if args.save.exists() else {"benchmark": "bench_monitor", "runs": []}
-        data["runs"] = [r for r in data["runs"] if not (r.get("engine_commit") == run["engine_commit"]
-                                                        and r.get("rows") == run["rows"])] + [run]
+        data["runs"].append(run)
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text(json.dumps(data, indent=2) + "\n")
         print(f"saved to {args.save}")
