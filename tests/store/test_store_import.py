@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from plateau.store import fhir_io
 from plateau.store.importer import apply, import_files
-from plateau.store.csv_io import read_csv
 from plateau.store.models import AdverseEvent, LabResult, Patient, User
 from plateau.store.records import ImportRejected
 

@@ -16,7 +16,6 @@ A crash at any point leaves the database as it was: the whole import is one tran
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from sqlalchemy import select

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from plateau.monitor import engine as E
 from plateau.monitor import qol as Q
-from plateau.store.models import (AdverseEvent, Alert, Decision, DoseRecord, LabResult, Patient, QolResponse,
+from plateau.store.models import (AdverseEvent, Alert, Decision, LabResult, Patient, QolResponse,
                                   TreatmentLine)
 
 MAINTENANCE = "maintenance"

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from plateau.errors import PlateauError
 from plateau.store import audit, db as store_db, security
-from plateau.store.models import ROLES, Alert, AuditEntry, CareTeam, LabResult, Patient, TreatmentLine, User
+from plateau.store.models import ROLES, Alert, CareTeam, LabResult, Patient, TreatmentLine, User
 from plateau.store.records import ImportRejected
 from plateau.web.app import page
 
