@@ -61,18 +61,34 @@ def db(db_url):
     database.dispose()
 
 
-@pytest.fixture
-def users(db):
-    """ids of admin, clinician of team A, clinician of team B, researcher."""
-    from plateau.store.security import create_user
+@pytest.fixture(scope="session")
+def password_hashes():
+    """Argon2id hashes computed once per session (hashing is deliberately slow)."""
+    from plateau.store.security import hash_password
 
+    return {name: hash_password(pw) for name, pw in USERS_PASSWORDS.items()}
+
+
+USERS_PASSWORDS = {"admin": "admin-password-1", "clin_a": "clin-a-password", "clin_b": "clin-b-password",
+                   "res": "researcher-pass"}
+
+
+@pytest.fixture
+def users(db, password_hashes):
+    """ids of admin, clinician of team A, clinician of team B, researcher (real argon2 hashes)."""
+    from plateau.store.models import User
+    from plateau.store.security import get_or_create_team
+
+    spec = {"admin": ("admin", "admin", []), "clin_a": ("clin_a", "clinician", ["Team A"]),
+            "clin_b": ("clin_b", "clinician", ["Team B"]), "researcher": ("res", "researcher", [])}
+    out = {}
     with db.session(write=True) as s:
-        out = {
-            "admin": create_user(s, "admin", "admin-password-1", "admin").id,
-            "clin_a": create_user(s, "clin_a", "clin-a-password", "clinician", ["Team A"]).id,
-            "clin_b": create_user(s, "clin_b", "clin-b-password", "clinician", ["Team B"]).id,
-            "researcher": create_user(s, "res", "researcher-pass", "researcher").id,
-        }
+        for key, (username, role, teams) in spec.items():
+            user = User(username=username, password_hash=password_hashes[username], role=role, active=True)
+            user.teams.extend(get_or_create_team(s, t) for t in teams)
+            s.add(user)
+            s.flush()
+            out[key] = user.id
     return out
 
 
