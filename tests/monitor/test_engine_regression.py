@@ -270,6 +270,39 @@ def test_episode_array_path_equals_pandas_path():
     assert n_episodes > 200
 
 
+@pytest.mark.parametrize("uneven", [False, True])
+def test_group_prev_min_matches_a_loop(uneven):
+    """Nadir helper = min of the earlier in-window, non-NaN values of the same patient (NaN if none).
+
+    ``uneven`` makes one group much longer than the rest, which takes the pandas cummin path
+    instead of the padded-matrix path.
+    """
+    rng = np.random.default_rng(3 + uneven)
+    sizes = rng.integers(0, 6, 300)
+    if uneven:
+        sizes[7] = 1500
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(group)
+    x = rng.choice([0.0, 0.5, 1.0, 2.5, np.inf, np.nan], n)
+    window = rng.random(n) < 0.8
+    first = np.searchsorted(group, np.arange(len(sizes)))
+    got = engine._group_prev_min_sorted(x, window, group, first[group], sizes)
+    want = np.full(n, np.nan)
+    for i in range(n):
+        prev = [x[j] for j in range(first[group[i]], i) if window[j] and not np.isnan(x[j])]
+        if prev:
+            want[i] = min(prev)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("days", [[0, -1, 19000], list(range(18000, 18100)) * 3,
+                                  [-700000, 5, 2932896] * 40])
+def test_date_strings_equal_numpy(days):
+    got = engine.date_strings(np.array(days, dtype=np.int64))
+    assert got.dtype == object and all(type(v) is str for v in got)
+    assert got.tolist() == np.datetime_as_string(np.array(days, dtype="datetime64[D]")).tolist()
+
+
 def test_no_dose_actions_keeps_the_table_columns():
     """An empty dose-action table has the same columns as a full one (summary() used to fail on it)."""
     result = _edge("duplicates")
