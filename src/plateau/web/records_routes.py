@@ -20,7 +20,9 @@ Security measures (see also :mod:`plateau.store.security`):
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import logging
 import re
 import secrets
 import threading
@@ -72,8 +74,12 @@ class Viewer:
 
 
 def database(request: Request) -> store_db.Database:
-    """The app's records database, opened (created, migrated) on first use."""
-    state = request.app.state
+    """The app's records database, opened (created, migrated) at start-up or on first use."""
+    return database_of(request.app)
+
+
+def database_of(app: FastAPI) -> store_db.Database:
+    state = app.state
     if getattr(state, "records_db", None) is None:
         with _DB_LOCK:
             if getattr(state, "records_db", None) is None:
@@ -595,6 +601,34 @@ def install(app: FastAPI) -> None:
     """Add the records routes, the security headers and the login redirect to ``app``."""
     app.include_router(router)
     app.state.nav_items.append(("/records", "Records"))
+
+    def _open_records_database() -> None:
+        """Create or migrate the database when the server starts (no manual step on a first start).
+
+        A failure (e.g. an unreachable PostgreSQL) must not take the public pages down: it is
+        logged, and the records pages report it when they are opened.
+        """
+        try:
+            database_of(app)
+        except PlateauError as exc:
+            logging.getLogger("plateau.web").warning("records database not ready: %s", exc)
+
+    def _close_records_database() -> None:
+        if getattr(app.state, "records_db", None) is not None:
+            app.state.records_db.dispose()
+
+    inner_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(app_):
+        _open_records_database()
+        try:
+            async with inner_lifespan(app_) as state:
+                yield state
+        finally:
+            _close_records_database()
+
+    app.router.lifespan_context = _lifespan
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
