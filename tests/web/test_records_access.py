@@ -272,3 +272,17 @@ def test_first_run_setup_appears_when_there_is_no_user(tmp_path):
     other = TestClient(app, base_url="https://testserver")
     assert other.get("/setup", follow_redirects=False).headers["location"] == "/login"
     app.state.records_db.dispose()
+
+
+def test_the_database_is_created_and_migrated_when_the_server_starts(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "var" / "start.sqlite"
+    app = create_app(WebSettings(database_url=f"sqlite:///{path}"))
+    assert not path.exists()
+    with TestClient(app, base_url="https://testserver"):
+        assert path.exists()
+        with sqlite3.connect(path) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert {"users", "patients", "audit_log"} <= tables
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
