@@ -69,7 +69,7 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
             if ext not in declared:
                 problems.append(f"patient {ext!r}: not stored and not in this import (add it to patients.csv "
                                 "or the bundle)")
-            elif team_row is None and not problems:
+            elif team_row is None and not team:
                 problems.append(f"team: a care team is required for the new patient {ext!r}")
         elif allowed_teams is not None and patient.care_team_id not in allowed_teams:
             problems.append(f"patient {ext!r}: not in your care teams")
