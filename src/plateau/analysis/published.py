@@ -33,13 +33,12 @@ MCCARTHY_SOURCE = {
     "citation": "McCarthy PL, Holstein SA, Petrucci MT, et al. Lenalidomide maintenance after autologous "
                 "stem-cell transplantation in newly diagnosed multiple myeloma: a meta-analysis. "
                 "J Clin Oncol 2017;35(29):3279-3289.",
-    "url": "https://arietiform.com/application/nph-tsq.cgi/en/20/https/www.academia.edu/80950906/"
-           "Lenalidomide_Maintenance_After_Autologous_Stem_Cell_Transplantation_in_Newly_Diagnosed_Multiple_Myeloma_A_Meta_Analysis",
-    "location": "abstract",
-    # The page read (first page of the article) confirms journal, volume, pages, authors and the
-    # three trials; the pooled HRs below are those quoted in plateau's issue #4 and were not
-    # re-read from the article's results (UNCONFIRMED against the full text).
-    "numbers_confirmed": False,
+    "pmid": "28742454",
+    # PFS HR 0.48 (0.41-0.55) read in the abstract; OS HR 0.75 (0.63-0.90), P = .001, read in
+    # secondary sources (NCI PDQ, a Springer news report) because the abstract excerpt stopped
+    # before it (curation log: docs/evidence.md, "Reference values")
+    "url": "https://nebraska.pure.elsevier.com/en/publications/lenalidomide-maintenance-after-autologous-stem-cell-transplantati",
+    "location": "abstract (PFS); NCI PDQ and news report (OS, secondary)",
 }
 DIFFERENCES = (
     "McCarthy pooled individual patient data at a common later cut-off (median follow-up about "
