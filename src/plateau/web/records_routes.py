@@ -258,7 +258,8 @@ def logout(request: Request, csrf_token: str = Form(""), v: Viewer = Depends(vie
 
 def patient_rows(session, v: Viewer, q: str | None = None, limit: int = 500) -> list[dict]:
     user = _user(session, v)
-    query = security.patient_scope(session, user).order_by(Patient.external_id).limit(limit)
+    order = Patient.external_id if v.identified else Patient.pseudonym  # no hint of the identifiers' order
+    query = security.patient_scope(session, user).order_by(order).limit(limit)
     if q and v.identified:
         query = query.where(Patient.external_id.contains(q.strip()[:120]) | Patient.name.contains(q.strip()[:120]))
     patients = list(session.scalars(query))
