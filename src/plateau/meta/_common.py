@@ -8,6 +8,7 @@ row and the study at fault, never a silent NaN.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -128,7 +129,9 @@ def as_output(value: Any, is_1d: bool):
 
 
 def jsonable(value: Any):
-    """Convert floats/arrays/bools to JSON-ready Python values (NaN -> None)."""
+    """Convert floats/arrays/bools/dataclasses to JSON-ready Python values (NaN and inf -> None)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, np.ndarray):
         return [jsonable(v) for v in value.tolist()] if value.ndim else jsonable(value.item())
     if isinstance(value, (list, tuple)):

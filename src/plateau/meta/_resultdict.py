@@ -13,26 +13,7 @@ from typing import Any
 import numpy as np
 
 from plateau.errors import PlateauError
-
-
-def jsonable(value: Any) -> Any:
-    """Convert ``value`` to JSON-ready Python objects (NaN and inf become None)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
+from plateau.meta._common import jsonable
 
 
 def dataclass_dict(obj: Any) -> dict[str, Any]:

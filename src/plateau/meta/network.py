@@ -92,6 +92,7 @@ import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
+from plateau.meta._common import jsonable
 
 __all__ = [
     "NetworkData",
@@ -116,23 +117,6 @@ _TOL_MULTIARM_SE = 1e-3  # relative, on seTE^2 (netmeta checks only when tol.mul
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
-
-
 def _fmt(x: float | None, digits: int = 4) -> str:
     if x is None or not math.isfinite(x):
         return "NA"
@@ -587,7 +571,7 @@ class LeagueTable:
         return "\n".join("  ".join(c.ljust(width) for c in row).rstrip() for row in grid)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"treatments": list(self.treatments), "level": self.level, "pairs": _jsonable(self.pairs())}
+        return {"treatments": list(self.treatments), "level": self.level, "pairs": jsonable(self.pairs())}
 
 
 @dataclass(frozen=True)
@@ -640,7 +624,7 @@ class DesignDecomposition:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable({
+        return jsonable({
             "designs": [{"design": d, "q": q, "df": f} for d, q, f in
                         zip(self.designs, self.q_design, self.df_design)],
             "q_total": self.q_total, "df_total": self.df_total, "p_total": self.p_total,
@@ -739,7 +723,7 @@ class NetworkResult:
                       "ci_low": float(self.ci_low[i]), "ci_high": float(self.ci_high[i])}
                   for i, t in enumerate(self.treatments) if t != self.reference}
         dec = self.decomposition
-        return _jsonable({
+        return jsonable({
             "model": self.model, "method": self.method, "level": self.level,
             "small_values": self.small_values,
             "treatments": list(self.treatments), "reference": self.reference,
@@ -955,7 +939,7 @@ class NodeSplit:
     p_value: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dict(self.__dict__))
+        return jsonable(dict(self.__dict__))
 
 
 @dataclass(frozen=True)
@@ -1063,7 +1047,7 @@ class RankResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable({"treatments": list(self.treatments), "probabilities": self.probabilities,
+        return jsonable({"treatments": list(self.treatments), "probabilities": self.probabilities,
                           "mean_rank": self.mean_rank, "sucra": self.sucra, "n_sim": self.n_sim,
                           "seed": self.seed})
 
