@@ -84,14 +84,15 @@ def published_comparisons(base: EvidenceBase):
     return out
 
 
-def render_html(base: EvidenceBase, sections, networks=None) -> str:
+def render_html(base: EvidenceBase, sections, networks=None, published=None) -> str:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
     template = env.get_template("report.html")
     return template.render(
         sections=sections, version=__version__, evidence_version=base.version,
         n_trials=len(base.trials), n_estimates=sum(len(t.estimates) for t in base.trials),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        derivations=DERIVATION_LABELS, networks=networks or [], published=published_comparisons(base),
+        derivations=DERIVATION_LABELS, networks=networks or [],
+        published=published if published is not None else published_comparisons(base),
     )
 
 
@@ -104,13 +105,14 @@ def write_report(base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True,
 
     sections = build_items(base, spec_ids)
     networks = network_items(base)
-    html = render_html(base, sections, networks)
+    published = published_comparisons(base)
+    html = render_html(base, sections, networks, published)
     paths = {"html": out / "index.html", "json": out / "results.json"}
     paths["html"].write_text(html, encoding="utf-8")
     payload = {"evidence_version": base.version, "plateau_version": __version__,
                "analyses": [item.result.to_dict() for _, items in sections for item in items],
                "networks": [n.network.to_dict() for n in networks],
-               "published_comparisons": [c.to_dict() for c in published_comparisons(base)]}
+               "published_comparisons": [c.to_dict() for c in published]}
     paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
     if pdf:
         from weasyprint import HTML
