@@ -39,8 +39,18 @@ import pandas as pd
 from plateau.monitor import engine
 from plateau.monitor import units as U
 
-ANALYTES = ("serum_m_protein", "urine_m_protein", "kappa_flc", "lambda_flc", "serum_ife", "anc", "platelets",
-            "wbc", "hemoglobin", "creatinine")
+ANALYTES = (
+    "serum_m_protein",
+    "urine_m_protein",
+    "kappa_flc",
+    "lambda_flc",
+    "serum_ife",
+    "anc",
+    "platelets",
+    "wbc",
+    "hemoglobin",
+    "creatinine",
+)
 
 
 def synthetic(n_patients: int, n_assess: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -69,19 +79,26 @@ def synthetic(n_patients: int, n_assess: int, seed: int = 1) -> tuple[pd.DataFra
     n = P * A * K
     ns = np.repeat(days.ravel(), K)
     ns *= 86_400_000_000_000  # days -> nanoseconds in place (same values as .astype("datetime64[ns]"))
-    frame = pd.DataFrame({
-        "patient_id": np.repeat(np.arange(P, dtype=np.int64), A * K),
-        "date": ns.view("datetime64[ns]"),
-        "analyte": pd.Categorical.from_codes(np.tile(np.array([U.ANALYTE_CODE[a] for a in ANALYTES], dtype=np.int8),
-                                                     P * A), categories=U.ANALYTE_NAMES),
-        "value": values.reshape(n),
-    }, copy=False)
-    patients = pd.DataFrame({
-        "patient_id": np.arange(P, dtype=np.int64),
-        "maintenance_start": (base_day + 14).astype("datetime64[D]").astype("datetime64[ns]"),
-        "agent": np.where(rng.random(P) < 0.8, "lenalidomide", "thalidomide"),
-        "dose_mg": 10.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "patient_id": np.repeat(np.arange(P, dtype=np.int64), A * K),
+            "date": ns.view("datetime64[ns]"),
+            "analyte": pd.Categorical.from_codes(
+                np.tile(np.array([U.ANALYTE_CODE[a] for a in ANALYTES], dtype=np.int8), P * A),
+                categories=U.ANALYTE_NAMES,
+            ),
+            "value": values.reshape(n),
+        },
+        copy=False,
+    )
+    patients = pd.DataFrame(
+        {
+            "patient_id": np.arange(P, dtype=np.int64),
+            "maintenance_start": (base_day + 14).astype("datetime64[D]").astype("datetime64[ns]"),
+            "agent": np.where(rng.random(P) < 0.8, "lenalidomide", "thalidomide"),
+            "dose_mg": 10.0,
+        }
+    )
     return frame, patients
 
 
@@ -109,8 +126,12 @@ def _reset_peak() -> bool:
 def _git_commit() -> str | None:
     try:
         root = Path(engine.__file__).resolve().parents[3]
-        out = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%H", "--",
-                              "src/plateau/monitor"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%H", "--", "src/plateau/monitor"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -123,9 +144,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save", type=Path, default=None, help="write the result into this JSON file")
     ap.add_argument("--note", default="", help="free text stored with --save (e.g. what else ran)")
-    ap.add_argument("--engine-commit", default=None,
-                    help="commit to record with --save when the engine is imported from outside this checkout "
-                         "(default: the last commit of src/plateau/monitor here)")
+    ap.add_argument(
+        "--engine-commit",
+        default=None,
+        help="commit to record with --save when the engine is imported from outside this checkout "
+        "(default: the last commit of src/plateau/monitor here)",
+    )
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
@@ -144,39 +168,69 @@ def main(argv=None) -> int:
     load_after = os.getloadavg()
     n = len(labs)
     rate = n / (t3 - t2)
-    print(f"rows: {n:,} ({args.patients:,} patients x {args.assessments} assessments x {len(ANALYTES)} analytes)")
-    print(f"generate: {t1 - t0:.1f} s; assess: {t3 - t2:.1f} s -> {rate:,.0f} rows/s "
-          f"(CPU user {ru1.ru_utime - ru0.ru_utime:.1f} s, system {ru1.ru_stime - ru0.ru_stime:.1f} s)")
-    print(f"peak RSS: process {max(rss_gen, ru1.ru_maxrss / 1024):,.0f} MiB (after generating the input: "
-          f"{rss_gen:,.0f} MiB); assess phase {peak_assess or float('nan'):,.0f} MiB incl. the resident input "
-          f"({rss_before or float('nan'):,.0f} MiB before assess)")
-    print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
-          f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} on {os.cpu_count()} CPUs")
-    counts = {"progressions": int(result.patients["pfs_event"].sum()), "ctcae_rows": len(result.ctcae),
-              "assessment_rows": len(result.assessments), "dose_actions": len(result.dose_actions),
-              "alerts": len(result.alerts)}
-    print(f"progressions: {counts['progressions']:,}; CTCAE grade>=1 rows: {counts['ctcae_rows']:,}; "
-          f"dose actions: {counts['dose_actions']:,}; alerts: {counts['alerts']:,}")
+    print(
+        f"rows: {n:,} ({args.patients:,} patients x {args.assessments} assessments x {len(ANALYTES)} analytes)"
+    )
+    print(
+        f"generate: {t1 - t0:.1f} s; assess: {t3 - t2:.1f} s -> {rate:,.0f} rows/s "
+        f"(CPU user {ru1.ru_utime - ru0.ru_utime:.1f} s, system {ru1.ru_stime - ru0.ru_stime:.1f} s)"
+    )
+    print(
+        f"peak RSS: process {max(rss_gen, ru1.ru_maxrss / 1024):,.0f} MiB (after generating the input: "
+        f"{rss_gen:,.0f} MiB); assess phase {peak_assess or float('nan'):,.0f} MiB incl. the resident input "
+        f"({rss_before or float('nan'):,.0f} MiB before assess)"
+    )
+    print(
+        f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
+        f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} on {os.cpu_count()} CPUs"
+    )
+    counts = {
+        "progressions": int(result.patients["pfs_event"].sum()),
+        "ctcae_rows": len(result.ctcae),
+        "assessment_rows": len(result.assessments),
+        "dose_actions": len(result.dose_actions),
+        "alerts": len(result.alerts),
+    }
+    print(
+        f"progressions: {counts['progressions']:,}; CTCAE grade>=1 rows: {counts['ctcae_rows']:,}; "
+        f"dose actions: {counts['dose_actions']:,}; alerts: {counts['alerts']:,}"
+    )
     if args.save:
         run = {
-            "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "engine_commit": args.engine_commit or _git_commit(), "note": args.note,
-            "command": "nice python benchmarks/bench_monitor.py" + ("" if args.patients == 100_000 else
-                                                                    f" --patients {args.patients}")
-                       + ("" if args.assessments == 40 else f" --assessments {args.assessments}"),
-            "rows": n, "patients": args.patients, "assessments": args.assessments, "analytes": len(ANALYTES),
-            "seed": args.seed, "generate_s": round(t1 - t0, 2), "assess_s": round(t3 - t2, 2),
-            "rows_per_s": round(rate), "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 2),
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "engine_commit": args.engine_commit or _git_commit(),
+            "note": args.note,
+            "command": "nice python benchmarks/bench_monitor.py"
+            + ("" if args.patients == 100_000 else f" --patients {args.patients}")
+            + ("" if args.assessments == 40 else f" --assessments {args.assessments}"),
+            "rows": n,
+            "patients": args.patients,
+            "assessments": args.assessments,
+            "analytes": len(ANALYTES),
+            "seed": args.seed,
+            "generate_s": round(t1 - t0, 2),
+            "assess_s": round(t3 - t2, 2),
+            "rows_per_s": round(rate),
+            "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 2),
             "cpu_system_s": round(ru1.ru_stime - ru0.ru_stime, 2),
             "peak_rss_process_mib": round(max(rss_gen, ru1.ru_maxrss / 1024)),
             "peak_rss_after_generate_mib": round(rss_gen),
             "peak_rss_assess_mib": round(peak_assess) if peak_assess else None,
             "rss_before_assess_mib": round(rss_before) if rss_before else None,
-            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
-            "cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__, "counts": counts, "target_rows_per_s": 1_000_000,
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "counts": counts,
+            "target_rows_per_s": 1_000_000,
         }
-        data = json.loads(args.save.read_text()) if args.save.exists() else {"benchmark": "bench_monitor", "runs": []}
+        data = (
+            json.loads(args.save.read_text())
+            if args.save.exists()
+            else {"benchmark": "bench_monitor", "runs": []}
+        )
         data["runs"].append(run)
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text(json.dumps(data, indent=2) + "\n")

@@ -84,52 +84,76 @@ def main(argv=None) -> int:
     csv = work / "sim.csv"
     yi, vi = simulate(args.n, args.k, args.seed)
     write_csv(csv, yi, vi)
-    yi, vi = read_csv(csv, args.k)          # both sides read exactly the same numbers
+    yi, vi = read_csv(csv, args.k)  # both sides read exactly the same numbers
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)   # a non-converged fit would stop the run
+        warnings.simplefilter("error", ConvergenceWarning)  # a non-converged fit would stop the run
         t_reml, reml = best_time(lambda: pool(yi, vi, method="REML"))
         t_dl, dl = best_time(lambda: pool(yi, vi, method="DL"))
     result = {
         "command": f"python benchmarks/bench_pool.py --n {args.n} --k {args.k} --seed {args.seed}",
-        "n_meta_analyses": args.n, "k": args.k, "seed": args.seed,
+        "n_meta_analyses": args.n,
+        "k": args.k,
+        "seed": args.seed,
         "machine": f"{platform.machine()} / {platform.python_version()} / numpy {np.__version__}",
-        "plateau": {"reml_seconds": t_reml, "dl_seconds": t_dl,
-                    "reml_per_second": args.n / t_reml, "dl_per_second": args.n / t_dl,
-                    "reml_not_converged": int(np.sum(~reml.converged)),
-                    "reml_max_iterations": int(np.max(reml.iterations)),
-                    "reml_mean_iterations": float(np.mean(reml.iterations))},
+        "plateau": {
+            "reml_seconds": t_reml,
+            "dl_seconds": t_dl,
+            "reml_per_second": args.n / t_reml,
+            "dl_per_second": args.n / t_dl,
+            "reml_not_converged": int(np.sum(~reml.converged)),
+            "reml_max_iterations": int(np.max(reml.iterations)),
+            "reml_mean_iterations": float(np.mean(reml.iterations)),
+        },
     }
     rscript = shutil.which("Rscript")
     if rscript and not args.no_r:
         prefix = work / "metafor"
-        subprocess.run([rscript, str(ROOT / "benchmarks" / "bench_pool.R"), str(csv), str(prefix)], check=True)
+        subprocess.run(
+            [rscript, str(ROOT / "benchmarks" / "bench_pool.R"), str(csv), str(prefix)], check=True
+        )
         timing = json.loads(Path(f"{prefix}_timing.json").read_text())
         est = np.genfromtxt(f"{prefix}_estimates.csv", delimiter=",", names=True)
         ok = np.isfinite(est["tight_est"])
-        result["metafor"] = dict(timing, source="measured in this run (same CSV, same machine)",
-                                 reml_per_second=args.n / timing["reml_seconds"],
-                                 dl_per_second=args.n / timing["dl_seconds"])
+        result["metafor"] = dict(
+            timing,
+            source="measured in this run (same CSV, same machine)",
+            reml_per_second=args.n / timing["reml_seconds"],
+            dl_per_second=args.n / timing["dl_seconds"],
+        )
         result["agreement"] = {
             "reference": "metafor REML, control = list(threshold = 1e-12, maxiter = 10000)",
             "compared": int(ok.sum()),
-            "max_abs_diff_reml_estimate": float(np.max(np.abs(reml.estimate[ok] - est["tight_est"][ok]))),
+            "max_abs_diff_reml_estimate": float(
+                np.max(np.abs(reml.estimate[ok] - est["tight_est"][ok]))
+            ),
             "max_abs_diff_reml_tau2": float(np.max(np.abs(reml.tau2[ok] - est["tight_tau2"][ok]))),
-            "max_abs_diff_dl_estimate_vs_metafor_default": float(np.nanmax(np.abs(dl.estimate - est["dl_est"]))),
-            "max_abs_diff_dl_tau2_vs_metafor_default": float(np.nanmax(np.abs(dl.tau2 - est["dl_tau2"]))),
-            "max_abs_diff_metafor_default_vs_tight_reml_tau2": float(np.nanmax(np.abs(est["reml_tau2"] - est["tight_tau2"]))),
+            "max_abs_diff_dl_estimate_vs_metafor_default": float(
+                np.nanmax(np.abs(dl.estimate - est["dl_est"]))
+            ),
+            "max_abs_diff_dl_tau2_vs_metafor_default": float(
+                np.nanmax(np.abs(dl.tau2 - est["dl_tau2"]))
+            ),
+            "max_abs_diff_metafor_default_vs_tight_reml_tau2": float(
+                np.nanmax(np.abs(est["reml_tau2"] - est["tight_tau2"]))
+            ),
         }
     else:
         saved = json.loads(args.out.read_text()).get("metafor") if args.out.exists() else None
         if saved is None:
             print("Rscript not found and no saved metafor timing: reporting plateau's numbers only")
         else:
-            saved = dict(saved, source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run now")
+            saved = dict(
+                saved,
+                source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run now",
+            )
             result["metafor"] = saved
     if "metafor" in result:
         mf = result["metafor"]
-        result["ratio"] = {"reml_throughput_ratio": (args.n / t_reml) / mf["reml_per_second"],
-                           "dl_throughput_ratio": (args.n / t_dl) / mf["dl_per_second"]}
+        result["ratio"] = {
+            "reml_throughput_ratio": (args.n / t_reml) / mf["reml_per_second"],
+            "dl_throughput_ratio": (args.n / t_dl) / mf["dl_per_second"],
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

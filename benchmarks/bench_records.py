@@ -49,27 +49,39 @@ def seed(url: str, n_patients: int, n_clinicians: int) -> dict[str, list[int]]:
     start = dt.date(2024, 1, 1)
     for team in range(TEAMS):
         ids = [f"B{team}{i:04d}" for i in range(team, n_patients, TEAMS)]
-        patients = "patient_id,maintenance_start,agent,dose_mg\n" + "".join(f"{p},{start},lenalidomide,10\n" for p in ids)
+        patients = "patient_id,maintenance_start,agent,dose_mg\n" + "".join(
+            f"{p},{start},lenalidomide,10\n" for p in ids
+        )
         labs = ["patient_id,date,analyte,value,unit"]
         for p in ids:
             m = rng.uniform(1.0, 3.0)
             for k in range(12):
                 day = start + dt.timedelta(days=-7 + 30 * k)
                 m = max(0.0, m * rng.uniform(0.6, 1.15))
-                labs += [f"{p},{day},serum_m_protein,{m:.2f},g/dL", f"{p},{day},kappa_flc,{10 * m + 5:.1f},mg/L",
-                         f"{p},{day},lambda_flc,{rng.uniform(5, 20):.1f},mg/L",
-                         f"{p},{day},anc,{rng.uniform(0.4, 4):.2f},10*9/L",
-                         f"{p},{day},platelets,{rng.uniform(40, 300):.0f},10*9/L",
-                         f"{p},{day},hemoglobin,{rng.uniform(8, 14):.1f},g/dL"]
-        import_files(db, admin, csv_files={"patients": ("p.csv", patients.encode()),
-                                           "labs": ("l.csv", ("\n".join(labs) + "\n").encode())},
-                     team=f"Team {team}")
+                labs += [
+                    f"{p},{day},serum_m_protein,{m:.2f},g/dL",
+                    f"{p},{day},kappa_flc,{10 * m + 5:.1f},mg/L",
+                    f"{p},{day},lambda_flc,{rng.uniform(5, 20):.1f},mg/L",
+                    f"{p},{day},anc,{rng.uniform(0.4, 4):.2f},10*9/L",
+                    f"{p},{day},platelets,{rng.uniform(40, 300):.0f},10*9/L",
+                    f"{p},{day},hemoglobin,{rng.uniform(8, 14):.1f},g/dL",
+                ]
+        import_files(
+            db,
+            admin,
+            csv_files={
+                "patients": ("p.csv", patients.encode()),
+                "labs": ("l.csv", ("\n".join(labs) + "\n").encode()),
+            },
+            team=f"Team {team}",
+        )
     with db.session() as s:
         by_team: dict[str, list[int]] = {}
         for p in s.scalars(select(Patient)):
             by_team.setdefault(str(p.care_team_id), []).append(p.id)
         team_of = {}
         from plateau.store.models import CareTeam
+
         for t in s.scalars(select(CareTeam)):
             team_of[t.name] = by_team.get(str(t.id), [])
     db.dispose()
@@ -93,9 +105,12 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp=0.0):
     import httpx
 
-    await asyncio.sleep(random.Random(1000 + idx).uniform(0, ramp))  # clinicians arrive over `ramp` seconds
+    await asyncio.sleep(
+        random.Random(1000 + idx).uniform(0, ramp)
+    )  # clinicians arrive over `ramp` seconds
 
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as client:
+
         async def timed(kind, method, url, **kw):
             t0 = time.perf_counter()
             try:
@@ -110,8 +125,17 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
 
         form = await timed("login form", "GET", "/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        r = await timed("login", "POST", "/login", data={"username": f"clin{idx:03d}", "password": PASSWORD,
-                                                          "csrf_token": token, "next": "/records"})
+        r = await timed(
+            "login",
+            "POST",
+            "/login",
+            data={
+                "username": f"clin{idx:03d}",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "/records",
+            },
+        )
         if r is None or r.status_code != 303:
             errors.append(f"login failed for clin{idx:03d}")
             return
@@ -132,9 +156,14 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
                 pid_ext = r.json()["patient"] if r is not None and r.status_code == 200 else None
                 if pid_ext:
                     labs = f"patient_id,date,analyte,value,unit\n{pid_ext},{day},serum_m_protein,{rng.uniform(0.1, 2):.2f},g/dL\n"
-                    await timed("import", "POST", "/records/import", data={"csrf_token": csrf},
-                                files={"labs": ("labs.csv", labs.encode(), "text/csv")},
-                                headers={"accept": "application/json"})
+                    await timed(
+                        "import",
+                        "POST",
+                        "/records/import",
+                        data={"csrf_token": csrf},
+                        files={"labs": ("labs.csv", labs.encode(), "text/csv")},
+                        headers={"accept": "application/json"},
+                    )
 
 
 def pct(values, q):
@@ -147,8 +176,14 @@ async def run(base, team_patients, n_clinicians, rounds, time_limit, ramp):
     errors: list[str] = []
     deadline = time.monotonic() + time_limit
     t0 = time.perf_counter()
-    await asyncio.gather(*(clinician(i, base, team_patients[f"Team {i % TEAMS}"], rounds, deadline, results, errors,
-                                     ramp) for i in range(n_clinicians)))
+    await asyncio.gather(
+        *(
+            clinician(
+                i, base, team_patients[f"Team {i % TEAMS}"], rounds, deadline, results, errors, ramp
+            )
+            for i in range(n_clinicians)
+        )
+    )
     return results, errors, time.perf_counter() - t0
 
 
@@ -158,7 +193,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--time-limit", type=float, default=300.0)
-    parser.add_argument("--ramp", type=float, default=10.0, help="clinicians arrive over this many seconds")
+    parser.add_argument(
+        "--ramp", type=float, default=10.0, help="clinicians arrive over this many seconds"
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -166,7 +203,9 @@ def main(argv=None) -> int:
     url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
     t = time.perf_counter()
     team_patients = seed(url, args.patients, args.clinicians)
-    print(f"seeded {args.patients} patients, {args.clinicians} clinicians in {time.perf_counter() - t:.1f} s")
+    print(
+        f"seeded {args.patients} patients, {args.clinicians} clinicians in {time.perf_counter() - t:.1f} s"
+    )
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=dict(os.environ))
     base = f"http://127.0.0.1:{port}"
@@ -183,21 +222,37 @@ def main(argv=None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-        results, errors, wall = asyncio.run(run(base, team_patients, args.clinicians, args.rounds, args.time_limit,
-                                                 args.ramp))
+        results, errors, wall = asyncio.run(
+            run(base, team_patients, args.clinicians, args.rounds, args.time_limit, args.ramp)
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
     total = sum(len(v) for v in results.values())
-    report = {"clinicians": args.clinicians, "rounds": args.rounds, "patients": args.patients, "ramp_s": args.ramp,
-              "database": url.split(":")[0], "requests": total, "errors": len(errors), "wall_s": round(wall, 2),
-              "throughput_rps": round(total / wall, 1), "kinds": {}}
-    print(f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} req/s), "
-          f"{len(errors)} errors on {report['database']}")
+    report = {
+        "clinicians": args.clinicians,
+        "rounds": args.rounds,
+        "patients": args.patients,
+        "ramp_s": args.ramp,
+        "database": url.split(":")[0],
+        "requests": total,
+        "errors": len(errors),
+        "wall_s": round(wall, 2),
+        "throughput_rps": round(total / wall, 1),
+        "kinds": {},
+    }
+    print(
+        f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} req/s), "
+        f"{len(errors)} errors on {report['database']}"
+    )
     print(f"{'request':<14}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for kind, values in sorted(results.items()):
-        row = {"n": len(values), "p50_ms": round(1000 * statistics.median(values), 1),
-               "p95_ms": round(1000 * pct(values, 0.95), 1), "max_ms": round(1000 * max(values), 1)}
+        row = {
+            "n": len(values),
+            "p50_ms": round(1000 * statistics.median(values), 1),
+            "p95_ms": round(1000 * pct(values, 0.95), 1),
+            "max_ms": round(1000 * max(values), 1),
+        }
         report["kinds"][kind] = row
         print(f"{kind:<14}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
     if errors:

@@ -37,14 +37,33 @@ def random_spec(rng: random.Random) -> dict:
         "outcome": rng.choice(["disease_control", "OS", "PFS"]),
         "agents": rng.sample(AGENTS, rng.randint(1, 3)),
         "settings": rng.choice([[], ["post_asct"], ["non_transplant"], ["post_asct", "mixed"]]),
-        "comparison_kinds": rng.choice([["maintenance_vs_control"], ["maintenance_vs_control", "add_on"],
-                                        ["maintenance_vs_control", "add_on", "maintenance_vs_active",
-                                         "induction_maintenance_package"]]),
+        "comparison_kinds": rng.choice(
+            [
+                ["maintenance_vs_control"],
+                ["maintenance_vs_control", "add_on"],
+                [
+                    "maintenance_vs_control",
+                    "add_on",
+                    "maintenance_vs_active",
+                    "induction_maintenance_package",
+                ],
+            ]
+        ),
         "subgroup_by": rng.choice([None, "setting", "agent", "comparison_kind"]),
-        "model": {"method": rng.choice(METHODS), "test": rng.choice(["z", "knha"]),
-                  "level": rng.choice([0.9, 0.95, 0.99])},
-        "sensitivity": {key: rng.random() < 0.2 for key in
-                        ("latest_only", "exclude_approximate", "exclude_packages", "exclude_active_controls")},
+        "model": {
+            "method": rng.choice(METHODS),
+            "test": rng.choice(["z", "knha"]),
+            "level": rng.choice([0.9, 0.95, 0.99]),
+        },
+        "sensitivity": {
+            key: rng.random() < 0.2
+            for key in (
+                "latest_only",
+                "exclude_approximate",
+                "exclude_packages",
+                "exclude_active_controls",
+            )
+        },
     }
 
 
@@ -54,8 +73,13 @@ def percentile(values, q):
 
 
 def summarise(values):
-    return {"n": len(values), "median_ms": statistics.median(values), "p95_ms": percentile(values, 95),
-            "p99_ms": percentile(values, 99), "max_ms": max(values)}
+    return {
+        "n": len(values),
+        "median_ms": statistics.median(values),
+        "p95_ms": percentile(values, 95),
+        "p99_ms": percentile(values, 99),
+        "max_ms": max(values),
+    }
 
 
 def main() -> int:
@@ -76,9 +100,13 @@ def main() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "plateau", "serve", "--port", str(port)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "plateau", "serve", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -101,7 +129,11 @@ def main() -> int:
                     client_ms.append(1000 * (time.perf_counter() - started))
                     errors += response.status_code != 200
                     server_ms.append(float(response.headers["server-timing"].split("dur=")[1]))
-                results[label] = {"server": summarise(server_ms), "client": summarise(client_ms), "errors": errors}
+                results[label] = {
+                    "server": summarise(server_ms),
+                    "client": summarise(client_ms),
+                    "errors": errors,
+                }
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -118,19 +150,25 @@ def main() -> int:
         run_analysis(spec_from_dict(spec), base)
         library_ms.append(1000 * (time.perf_counter() - started))
     results["library_in_process"] = summarise(library_ms)
-    results["overhead_ratio_p95"] = results["uncached"]["server"]["p95_ms"] / results["library_in_process"]["p95_ms"]
+    results["overhead_ratio_p95"] = (
+        results["uncached"]["server"]["p95_ms"] / results["library_in_process"]["p95_ms"]
+    )
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     results["evidence_version"] = base.version
     out = ROOT / "benchmarks" / "results" / "bench_web.json"
     out.write_text(json.dumps(results, indent=1))
     for label in ("uncached", "cached"):
         r = results[label]
-        print(f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 {r['server']['p95_ms']:.1f} ms, "
-              f"p99 {r['server']['p99_ms']:.1f} ms; round trip p95 {r['client']['p95_ms']:.1f} ms; "
-              f"errors {r['errors']}")
+        print(
+            f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 {r['server']['p95_ms']:.1f} ms, "
+            f"p99 {r['server']['p99_ms']:.1f} ms; round trip p95 {r['client']['p95_ms']:.1f} ms; "
+            f"errors {r['errors']}"
+        )
     lib = results["library_in_process"]
-    print(f"library   p50 {lib['median_ms']:.1f} ms, p95 {lib['p95_ms']:.1f} ms; "
-          f"server/library p95 ratio {results['overhead_ratio_p95']:.2f}")
+    print(
+        f"library   p50 {lib['median_ms']:.1f} ms, p95 {lib['p95_ms']:.1f} ms; "
+        f"server/library p95 ratio {results['overhead_ratio_p95']:.2f}"
+    )
     print(f"written {out}")
     return 0
 

@@ -30,14 +30,16 @@ def main() -> int:
     if not need:
         return 0
     if shutil.which("apt-get") is None or (hasattr(os, "geteuid") and os.geteuid() != 0):
-        print(f"[plateau setup] cannot install {', '.join(need)} (needs root and apt-get); "
-              "tests that need them will be skipped", flush=True)
+        print(
+            f"[plateau setup] cannot install {', '.join(need)} (needs root and apt-get); "
+            "tests that need them will be skipped",
+            flush=True,
+        )
         return 0
     print(f"[plateau setup] installing Debian packages: {', '.join(need)}", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     quiet = ["-qq"]
-    for cmd in (["apt-get", *quiet, "update"],
-                ["apt-get", *quiet, "install", "-y", *need]):
+    for cmd in (["apt-get", *quiet, "update"], ["apt-get", *quiet, "install", "-y", *need]):
         result = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
         if result.returncode != 0:
             print(f"[plateau setup] {' '.join(cmd)} failed ({result.returncode})", flush=True)

@@ -22,8 +22,22 @@ RANK = {
     "web": 6,
     "cli": 7,
 }
-NUMERIC_ONLY = {"numpy", "scipy", "math", "warnings", "dataclasses", "typing", "__future__",
-                "functools", "itertools", "collections", "enum", "numbers", "operator", "abc"}
+NUMERIC_ONLY = {
+    "numpy",
+    "scipy",
+    "math",
+    "warnings",
+    "dataclasses",
+    "typing",
+    "__future__",
+    "functools",
+    "itertools",
+    "collections",
+    "enum",
+    "numbers",
+    "operator",
+    "abc",
+}
 
 
 def _modules():
@@ -51,7 +65,9 @@ def test_layer_imports_point_down(layer, path):
         parts = name.split(".")
         if parts[0] != "plateau" or len(parts) < 2 or parts[1] not in RANK:
             continue
-        assert RANK[parts[1]] <= RANK[layer], f"{path.relative_to(PACKAGE)} imports {name}: {layer} may not import {parts[1]}"
+        assert RANK[parts[1]] <= RANK[layer], (
+            f"{path.relative_to(PACKAGE)} imports {name}: {layer} may not import {parts[1]}"
+        )
 
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "meta").rglob("*.py")), ids=lambda p: p.name)
@@ -61,4 +77,6 @@ def test_meta_is_numpy_scipy_only(path):
         if top == "plateau":
             assert name.startswith("plateau.meta") or name == "plateau.errors", name
         else:
-            assert top in NUMERIC_ONLY, f"plateau.meta must use NumPy/SciPy only; {path.name} imports {name}"
+            assert top in NUMERIC_ONLY, (
+                f"plateau.meta must use NumPy/SciPy only; {path.name} imports {name}"
+            )

@@ -26,8 +26,19 @@ def run_json(*args):
 
 def test_json_has_the_documented_keys_and_matches_metafor():
     out = run_json("--reference", "no_contact")
-    for key in ("treatments", "league", "p_scores", "tau2", "q_total", "q_within", "q_between",
-                "effects_vs_reference", "node_split", "components", "decomposition"):
+    for key in (
+        "treatments",
+        "league",
+        "p_scores",
+        "tau2",
+        "q_total",
+        "q_within",
+        "q_between",
+        "effects_vs_reference",
+        "node_split",
+        "components",
+        "decomposition",
+    ):
         assert key in out
     ref = json.loads(FIXTURE.read_text())
     assert sorted(out["treatments"]) == sorted(ref["treatments"])
@@ -40,7 +51,9 @@ def test_json_has_the_documented_keys_and_matches_metafor():
         assert out["effects_vs_reference"][t]["estimate"] == pytest.approx(coef, abs=1e-6)
     T = len(out["treatments"])
     assert len(out["league"]) == T * (T - 1)
-    pair = next(p for p in out["league"] if p["treat1"] == "grp_counseling" and p["treat2"] == "no_contact")
+    pair = next(
+        p for p in out["league"] if p["treat1"] == "grp_counseling" and p["treat2"] == "no_contact"
+    )
     assert pair["ci_low"] < pair["estimate"] < pair["ci_high"]
     assert out["components"] == [out["treatments"]]
 
@@ -67,11 +80,20 @@ def _plateau(*args):
     return subprocess.run([sys.executable, "-m", "plateau", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("content,message", [
-    ("study,treat1,treat2,TE\na,A,B,0.1\n", "missing column(s) seTE"),
-    ("study,treat1,treat2,TE,seTE\na,A,B,0.1,0.2\nb,A,C,x,0.2\n", "line 3: column TE is not a number"),
-    ("study,treat1,treat2,TE,seTE\na,A,B,0.1,0.2\nb,A,C,0.1,0\n", "line 3 (study 'b'): seTE must be positive"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("study,treat1,treat2,TE\na,A,B,0.1\n", "missing column(s) seTE"),
+        (
+            "study,treat1,treat2,TE,seTE\na,A,B,0.1,0.2\nb,A,C,x,0.2\n",
+            "line 3: column TE is not a number",
+        ),
+        (
+            "study,treat1,treat2,TE,seTE\na,A,B,0.1,0.2\nb,A,C,0.1,0\n",
+            "line 3 (study 'b'): seTE must be positive",
+        ),
+    ],
+)
 def test_bad_files_give_one_line_naming_file_and_line(tmp_path, content, message):
     path = tmp_path / "pairs.csv"
     path.write_text(content)

@@ -19,7 +19,9 @@ def test_version_prints_package_version():
 
 
 def test_unknown_command_is_one_clear_line_not_a_traceback():
-    proc = subprocess.run([sys.executable, "-m", "plateau", "no-such-command"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "plateau", "no-such-command"], capture_output=True, text=True
+    )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "no-such-command" in proc.stderr

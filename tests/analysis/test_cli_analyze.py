@@ -24,21 +24,37 @@ def _json(args):
 def test_json_has_the_documented_keys():
     data = _json(["--outcome", "PFS", "--agent", "lenalidomide", "--by", "setting"])
     assert {"pooled", "subgroups", "studies", "excluded", "evidence_version"} <= set(data)
-    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "k", "n_patients"):
+    for key in (
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "tau2",
+        "i2",
+        "k",
+        "n_patients",
+    ):
         assert key in data["pooled"], key
     assert data["evidence_version"] == load_bundled().version
     study = data["studies"][0]
     assert {"trial_id", "estimate", "ci_low", "ci_high", "weight", "source"} <= set(study)
     assert all({"trial_id", "reason"} <= set(e) for e in data["excluded"])
-    assert len(data["studies"]) + len({e["trial_id"] for e in data["excluded"]}) >= len(load_bundled().trials)
+    assert len(data["studies"]) + len({e["trial_id"] for e in data["excluded"]}) >= len(
+        load_bundled().trials
+    )
 
 
 def test_cli_equals_the_library_and_the_pooled_hr_is_exp_of_log():
     data = _json(["--builtin", "lenalidomide-pfs"])
     result = run_analysis(builtin_spec("lenalidomide-pfs"), load_bundled())
     assert data["pooled"]["estimate"] == pytest.approx(result.pooled.estimate, rel=1e-12)
-    assert data["pooled"]["estimate"] == pytest.approx(math.exp(data["pooled"]["log_estimate"]), rel=1e-12)
-    assert [s["trial_id"] for s in data["studies"]] == [s.contribution.trial_id for s in result.studies]
+    assert data["pooled"]["estimate"] == pytest.approx(
+        math.exp(data["pooled"]["log_estimate"]), rel=1e-12
+    )
+    assert [s["trial_id"] for s in data["studies"]] == [
+        s.contribution.trial_id for s in result.studies
+    ]
 
 
 def test_method_and_test_options_change_the_model():
@@ -52,31 +68,49 @@ def test_method_and_test_options_change_the_model():
 
 def test_setting_option_restricts_and_plot_is_written(tmp_path):
     out = tmp_path / "forest.svg"
-    data = _json(["--outcome", "PFS", "--agent", "lenalidomide", "--setting", "post-ASCT", "--plot", str(out)])
+    data = _json(
+        [
+            "--outcome",
+            "PFS",
+            "--agent",
+            "lenalidomide",
+            "--setting",
+            "post-ASCT",
+            "--plot",
+            str(out),
+        ]
+    )
     assert all(s["setting"] == "post_asct" for s in data["studies"])
     svg = out.read_text()
     assert "favours maintenance" in svg and data["studies"][0]["label"][:20] in svg
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--method", "XYZ"], "model.method"),
-    (["--agent", "aspirin"], "agents.0"),
-    (["--builtin", "nope"], "unknown analysis 'nope'"),
-    (["--spec", "/no/such/spec.yaml"], "no such analysis spec file"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--method", "XYZ"], "model.method"),
+        (["--agent", "aspirin"], "agents.0"),
+        (["--builtin", "nope"], "unknown analysis 'nope'"),
+        (["--spec", "/no/such/spec.yaml"], "no such analysis spec file"),
+    ],
+)
 def test_bad_options_are_one_line_errors(args, message):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "plateau", "analyze", *args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "plateau", "analyze", *args], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_spec_file_round_trip(tmp_path):
     spec_file = tmp_path / "spec.yaml"
-    spec_file.write_text("id: my-os\ntitle: My OS analysis\noutcome: OS\nagents: [lenalidomide]\n"
-                         "model: {method: PM, test: knha}\n")
+    spec_file.write_text(
+        "id: my-os\ntitle: My OS analysis\noutcome: OS\nagents: [lenalidomide]\n"
+        "model: {method: PM, test: knha}\n"
+    )
     data = _json(["--spec", str(spec_file)])
     assert data["analysis"] == "my-os" and data["spec"]["model"]["method"] == "PM"
 
@@ -84,7 +118,10 @@ def test_spec_file_round_trip(tmp_path):
 def test_list_shows_every_builtin():
     result = runner.invoke(app, ["analyze", "--list"])
     assert result.exit_code == 0
-    assert "imwg2012-thalidomide-pfs" in result.stdout and "harm-second-primary-malignancy" in result.stdout
+    assert (
+        "imwg2012-thalidomide-pfs" in result.stdout
+        and "harm-second-primary-malignancy" in result.stdout
+    )
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-""""Which maintenance?" networks from the bundled evidence base (plateau.analysis.network)."""
+""" "Which maintenance?" networks from the bundled evidence base (plateau.analysis.network)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ import math
 import pytest
 
 from plateau.analysis.network import (
-    NODE_OF, OBSERVATION, PUBLISHED_REFERENCE, EdgeTrial, _studies, maintenance_network, which_maintenance,
+    NODE_OF,
+    OBSERVATION,
+    PUBLISHED_REFERENCE,
+    EdgeTrial,
+    _studies,
+    maintenance_network,
+    which_maintenance,
 )
 from plateau.errors import PlateauError
 from plateau.evidence import load_bundled
@@ -27,8 +33,12 @@ def networks():
 
 
 def test_builtin_networks_exist_for_both_settings_and_outcomes(networks):
-    assert set(networks) == {("post_asct", "PFS"), ("post_asct", "OS"),
-                             ("non_transplant", "PFS"), ("non_transplant", "OS")}
+    assert set(networks) == {
+        ("post_asct", "PFS"),
+        ("post_asct", "OS"),
+        ("non_transplant", "PFS"),
+        ("non_transplant", "OS"),
+    }
     for net in networks.values():
         json.dumps(net.to_dict())
         assert net.summary().startswith("Which maintenance?")
@@ -78,8 +88,25 @@ def test_comparisons_sharing_an_arm_become_one_multi_arm_study():
     # synthetic three-arm trial: A vs C (log HR -0.5, se 0.2) and B vs C (-0.3, se 0.25), 100
     # events in the shared arm C -> v_C = 0.01
     def edge(x, c, lhr, se):
-        return EdgeTrial("T1", "Trial 1", f"{x}_vs_{c}", x, c, "PFS", math.exp(lhr), 0.1, 9.0, lhr,
-                         se, "r", "cite", (), 90, 100)
+        return EdgeTrial(
+            "T1",
+            "Trial 1",
+            f"{x}_vs_{c}",
+            x,
+            c,
+            "PFS",
+            math.exp(lhr),
+            0.1,
+            9.0,
+            lhr,
+            se,
+            "r",
+            "cite",
+            (),
+            90,
+            100,
+        )
+
     excluded = []
     studies, edges = _studies([edge("A", "C", -0.5, 0.2), edge("B", "C", -0.3, 0.25)], excluded)
     assert not excluded and len(studies) == 1
@@ -91,8 +118,15 @@ def test_comparisons_sharing_an_arm_become_one_multi_arm_study():
     assert byp[("B", "C")][4] == pytest.approx(0.25)
     assert byp[("A", "B")][4] == pytest.approx(math.sqrt(0.2**2 - 0.01 + 0.25**2 - 0.01))
     assert all("approximate covariance" in " ".join(e.flags) for e in edges)
-    res = nma([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-              [r[4] for r in rows], reference="C", random=False)
+    res = nma(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+        reference="C",
+        random=False,
+    )
     assert res.effects_vs("C")["A"]["estimate"] == pytest.approx(-0.5)
     assert res.effects_vs("C")["A"]["se"] == pytest.approx(0.2)
 

@@ -17,7 +17,9 @@ def _reasons(selection):
 
 
 def test_every_trial_is_either_included_or_excluded_with_a_reason(base):
-    spec = AnalysisSpec(outcome="disease_control", agents=("lenalidomide",), settings=("post_asct",))
+    spec = AnalysisSpec(
+        outcome="disease_control", agents=("lenalidomide",), settings=("post_asct",)
+    )
     selection = select(spec, base)
     included = {c.trial_id for c in selection.contributions}
     excluded = _reasons(selection)
@@ -31,7 +33,9 @@ def test_every_trial_is_either_included_or_excluded_with_a_reason(base):
 
 
 def test_disease_control_takes_pfs_then_efs_then_ttp(base):
-    spec = AnalysisSpec(outcome="disease_control", agents=("lenalidomide",), settings=("post_asct",))
+    spec = AnalysisSpec(
+        outcome="disease_control", agents=("lenalidomide",), settings=("post_asct",)
+    )
     by_trial = {c.trial_id: c for c in select(spec, base).contributions}
     assert by_trial["LEN-A"].outcome == "PFS"
     assert by_trial["LEN-EFS"].outcome == "EFS"
@@ -44,7 +48,9 @@ def test_log_hr_and_se_from_hr_and_ci(base):
     spec = AnalysisSpec(outcome="PFS", trials=("LEN-A",))
     (c,) = select(spec, base).contributions
     assert c.yi == pytest.approx(math.log(0.5), abs=1e-15)
-    assert c.sei == pytest.approx((math.log(0.625) - math.log(0.4)) / (2 * 1.959963984540054), rel=1e-12)
+    assert c.sei == pytest.approx(
+        (math.log(0.625) - math.log(0.4)) / (2 * 1.959963984540054), rel=1e-12
+    )
     assert c.derivation == "hr_ci" and not c.approximate
 
 
@@ -57,7 +63,8 @@ def test_medians_with_events_are_used_but_flagged_approximate(base):
     assert c.sei == pytest.approx(math.sqrt(1 / 60 + 1 / 90), rel=1e-12)
     strict = spec.model_copy(update={"sensitivity": SensitivitySpec(exclude_approximate=True)})
     assert _reasons(select(strict, base))["LEN-MED"] == (
-        "comparison main: PFS effect is approximate (medians and events, exponential model (approximate))")
+        "comparison main: PFS effect is approximate (medians and events, exponential model (approximate))"
+    )
 
 
 def test_hr_with_p_value_bound_gives_a_conservative_approximate_se(base):
@@ -79,24 +86,34 @@ def test_fallback_to_earlier_report_is_flagged_and_off_with_latest_only(base):
 
 
 def test_primary_sources_only_excludes_secondary(base):
-    spec = AnalysisSpec(outcome="PFS", trials=("LEN-SEC", "LEN-A"),
-                        sensitivity=SensitivitySpec(primary_sources_only=True))
+    spec = AnalysisSpec(
+        outcome="PFS",
+        trials=("LEN-SEC", "LEN-A"),
+        sensitivity=SensitivitySpec(primary_sources_only=True),
+    )
     selection = select(spec, base)
     assert [c.trial_id for c in selection.contributions] == ["LEN-A"]
     assert _reasons(selection)["LEN-SEC"] == "comparison main: PFS read from a secondary source"
 
 
 def test_packages_and_active_controls_can_be_excluded(base, make_trial):
-    spec = AnalysisSpec(outcome="PFS", agents=("lenalidomide",),
-                        comparison_kinds=("maintenance_vs_control", "induction_maintenance_package"))
+    spec = AnalysisSpec(
+        outcome="PFS",
+        agents=("lenalidomide",),
+        comparison_kinds=("maintenance_vs_control", "induction_maintenance_package"),
+    )
     assert "LEN-PKG" in {c.trial_id for c in select(spec, base).contributions}
     strict = spec.model_copy(update={"sensitivity": SensitivitySpec(exclude_packages=True)})
     assert "LEN-PKG" in _reasons(select(strict, base))
 
 
 def test_pooled_result_equals_pool_on_the_selected_effects(base):
-    spec = AnalysisSpec(outcome="PFS", agents=("lenalidomide",), settings=("post_asct",),
-                        sensitivity=SensitivitySpec(exclude_approximate=True))
+    spec = AnalysisSpec(
+        outcome="PFS",
+        agents=("lenalidomide",),
+        settings=("post_asct",),
+        sensitivity=SensitivitySpec(exclude_approximate=True),
+    )
     result = run_analysis(spec, base)
     yi = np.array([s.contribution.yi for s in result.studies])
     vi = np.array([s.contribution.sei for s in result.studies]) ** 2
@@ -110,8 +127,12 @@ def test_pooled_result_equals_pool_on_the_selected_effects(base):
 
 
 def test_subgroups_by_setting_and_test_for_differences(base):
-    spec = AnalysisSpec(outcome="PFS", agents=("lenalidomide",), subgroup_by="setting",
-                        sensitivity=SensitivitySpec(exclude_approximate=True))
+    spec = AnalysisSpec(
+        outcome="PFS",
+        agents=("lenalidomide",),
+        subgroup_by="setting",
+        sensitivity=SensitivitySpec(exclude_approximate=True),
+    )
     result = run_analysis(spec, base)
     levels = {s.level: s for s in result.subgroups}
     assert set(levels) == {"post_asct", "non_transplant"}
@@ -126,7 +147,9 @@ def test_subgroups_by_setting_and_test_for_differences(base):
 
 
 def test_adverse_event_risk_ratio_from_counts(base):
-    spec = AnalysisSpec(outcome="adverse_event", adverse_event="neutropenia", adverse_event_grade=">=3")
+    spec = AnalysisSpec(
+        outcome="adverse_event", adverse_event="neutropenia", adverse_event_grade=">=3"
+    )
     result = run_analysis(spec, base)
     (study,) = result.studies
     assert study.contribution.trial_id == "LEN-B"
@@ -156,5 +179,5 @@ def test_absolute_effect_follows_proportional_hazards(base):
     spec = AnalysisSpec(outcome="PFS", trials=("LEN-A",), baseline_risk_per_1000=500)
     result = run_analysis(spec, base)
     # S1 = S0^HR: 1 - 0.5**0.5 = 0.2929 -> 207 fewer per 1,000
-    assert result.absolute.with_treatment_per_1000 == pytest.approx(1000 * (1 - 0.5 ** 0.5))
-    assert result.absolute.difference_per_1000 == pytest.approx(1000 * (1 - 0.5 ** 0.5) - 500)
+    assert result.absolute.with_treatment_per_1000 == pytest.approx(1000 * (1 - 0.5**0.5))
+    assert result.absolute.difference_per_1000 == pytest.approx(1000 * (1 - 0.5**0.5) - 500)

@@ -14,8 +14,13 @@ EXAMPLES = sorted((ROOT / "examples" / "profiles").glob("*.json"))
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "plateau", "decide", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "plateau", "decide", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_there_are_the_three_issue_examples():
@@ -25,14 +30,26 @@ def test_there_are_the_three_issue_examples():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_json_output_on_examples(path, tmp_path):
-    result = run("--profile", str(path), "--format", "json", "--n-sims", "300", "--horizon-years", "7",
-                 "--save", str(tmp_path))
+    result = run(
+        "--profile",
+        str(path),
+        "--format",
+        "json",
+        "--n-sims",
+        "300",
+        "--horizon-years",
+        "7",
+        "--save",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert len(data["evidence_version"]) == 64 and data["options"][0]["option"] == "observation"
     assert (tmp_path / f"{data['id']}.json").is_file()
     for option in data["options"]:
-        assert {"option", "pfs", "os", "rmst_gain_months", "harms", "flags", "sources"} <= set(option)
+        assert {"option", "pfs", "os", "rmst_gain_months", "harms", "flags", "sources"} <= set(
+            option
+        )
         for key in ("pfs", "os"):
             if option[key]["available"]:
                 assert [h["horizon_years"] for h in option[key]["horizons"]] == [1.0, 3.0, 5.0, 7.0]
@@ -40,7 +57,9 @@ def test_json_output_on_examples(path, tmp_path):
 
 
 def test_table_output():
-    result = run("--profile", str(ROOT / "examples/profiles/frail-78-not-eligible.json"), "--n-sims", "300")
+    result = run(
+        "--profile", str(ROOT / "examples/profiles/frail-78-not-eligible.json"), "--n-sims", "300"
+    )
     assert result.returncode == 0, result.stderr
     assert "Alive without progression, per 100" in result.stdout
     assert "Lenalidomide maintenance" in result.stdout and "[caution]" in result.stdout
@@ -49,7 +68,11 @@ def test_table_output():
 
 def test_bad_profile_is_one_line_error(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"age": 200, "sex": "male", "transplant_status": "post_asct", "response": "VGPR"}))
+    bad.write_text(
+        json.dumps(
+            {"age": 200, "sex": "male", "transplant_status": "post_asct", "response": "VGPR"}
+        )
+    )
     result = run("--profile", str(bad))
     assert result.returncode == 1
     assert "age: must be between 18 and 110 years (got 200)" in result.stderr

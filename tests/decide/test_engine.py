@@ -30,7 +30,13 @@ def frail(base):
 
 @pytest.fixture(scope="module")
 def fit60(base):
-    return decide(load_profile(EXAMPLES / "fit-60-post-asct-vgpr.json"), base, n_sims=N, seed=1, horizon_years=8)
+    return decide(
+        load_profile(EXAMPLES / "fit-60-post-asct-vgpr.json"),
+        base,
+        n_sims=N,
+        seed=1,
+        horizon_years=8,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +53,7 @@ def test_every_option_obeys_s1_equals_s0_to_the_hr(fit60, frail):
                 hr = 1.0 if option.is_reference else outcome.hazard_ratio["estimate"]
                 for h in outcome.horizons:
                     s0, s1 = h.without.estimate / 100, h.with_option.estimate / 100
-                    assert s1 == pytest.approx(s0 ** hr, rel=1e-12)
+                    assert s1 == pytest.approx(s0**hr, rel=1e-12)
                     assert h.difference.low <= h.difference.estimate <= h.difference.high
                     assert h.without.low <= h.without.estimate <= h.without.high
 
@@ -92,11 +98,16 @@ def test_worked_example_ixazomib_non_transplant(plain_nt):
 
 def test_riss_adjustment_changes_baseline_not_relative_effect(base):
     plain = decide(NON_TRANSPLANT, base, n_sims=N, seed=1)
-    staged = decide({**NON_TRANSPLANT, "r_iss_stage": "III", "iss_stage": "III"}, base, n_sims=N, seed=1)
+    staged = decide(
+        {**NON_TRANSPLANT, "r_iss_stage": "III", "iss_stage": "III"}, base, n_sims=N, seed=1
+    )
     p0 = plain.option("observation").os.at(5.0).without.estimate / 100
     s0 = staged.option("observation").os.at(5.0).without.estimate / 100
-    assert s0 == pytest.approx(p0 ** 2.171187, rel=1e-5)  # M_III for OS (test_model)
-    assert staged.option("lenalidomide").os.hazard_ratio == plain.option("lenalidomide").os.hazard_ratio
+    assert s0 == pytest.approx(p0**2.171187, rel=1e-5)  # M_III for OS (test_model)
+    assert (
+        staged.option("lenalidomide").os.hazard_ratio
+        == plain.option("lenalidomide").os.hazard_ratio
+    )
 
 
 def test_options_per_setting(fit60, frail):
@@ -106,15 +117,20 @@ def test_options_per_setting(fit60, frail):
     assert {"lenalidomide", "ixazomib", "daratumumab"} <= post
     assert "daratumumab" not in non and {"lenalidomide", "ixazomib"} <= non
     missing = {m["option"]: m["reason"] for m in frail.not_available}
-    assert missing["daratumumab"] == ("no trial comparing daratumumab maintenance with observation or placebo "
-                                      "in this setting")
+    assert missing["daratumumab"] == (
+        "no trial comparing daratumumab maintenance with observation or placebo in this setting"
+    )
     assert not fit60.option("daratumumab").os.available
     assert "no OS" in fit60.option("daratumumab").os.reason
 
 
 def test_harms_come_from_the_trials_with_citations(fit60, frail):
     len_post = fit60.option("lenalidomide")
-    spm = [h for h in len_post.harms if h.term == "second_primary_malignancy" and h.trial_id == "CALGB100104"]
+    spm = [
+        h
+        for h in len_post.harms
+        if h.term == "second_primary_malignancy" and h.trial_id == "CALGB100104"
+    ]
     assert len(spm) == 1
     # McCarthy, NEJM 2012: 18/231 vs 6/229
     assert spm[0].with_per_100 == pytest.approx(100 * 18 / 231)
@@ -124,7 +140,9 @@ def test_harms_come_from_the_trials_with_citations(fit60, frail):
     assert not any(h.subgroup for h in len_post.harms)
     len_frail = frail.option("lenalidomide")
     sub = [h for h in len_frail.harms if h.subgroup]
-    assert [(h.trial_id, h.with_per_100, h.without_per_100) for h in sub] == [("MyelomaXI", 17.3, 6.5)]
+    assert [(h.trial_id, h.with_per_100, h.without_per_100) for h in sub] == [
+        ("MyelomaXI", 17.3, 6.5)
+    ]
     assert "Infection" in len_frail.harms_not_reported
 
 
@@ -169,7 +187,9 @@ def test_to_dict_is_json_with_the_required_keys(fit60):
     data = json.loads(json.dumps(fit60.to_dict()))
     assert data["evidence_version"] == load_bundled().version
     for option in data["options"]:
-        assert {"option", "pfs", "os", "rmst_gain_months", "harms", "flags", "sources"} <= set(option)
+        assert {"option", "pfs", "os", "rmst_gain_months", "harms", "flags", "sources"} <= set(
+            option
+        )
         if option["pfs"]["available"]:
             years = [h["horizon_years"] for h in option["pfs"]["horizons"]]
             assert years == [1.0, 3.0, 5.0, 8.0]
@@ -200,7 +220,9 @@ def test_same_seed_same_numbers_and_reproduce(base, tmp_path):
 
 
 def test_bad_horizon_and_simulation_size(base):
-    with pytest.raises(PlateauError, match=r"horizon_years: must be between 0.5 and 15 years \(got 40\)"):
+    with pytest.raises(
+        PlateauError, match=r"horizon_years: must be between 0.5 and 15 years \(got 40\)"
+    ):
         decide(NON_TRANSPLANT, base, horizon_years=40)
     with pytest.raises(PlateauError, match="n_sims: must be a whole number >= 100"):
         decide(NON_TRANSPLANT, base, n_sims=10)
@@ -214,4 +236,6 @@ def test_uncertainty_widens_with_heterogeneity(fit60):
             continue
         lo, hi = hr["simulated_from"]["interval_95"]
         assert lo <= hr["ci_low"] * (1 + 1e-9) and hi >= hr["ci_high"] * (1 - 1e-9)
-        assert math.isclose(hr["simulated_from"]["sd"] ** 2, hr["se"] ** 2 + (hr["tau2"] or 0.0), rel_tol=1e-12)
+        assert math.isclose(
+            hr["simulated_from"]["sd"] ** 2, hr["se"] ** 2 + (hr["tau2"] or 0.0), rel_tol=1e-12
+        )

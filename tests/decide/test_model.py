@@ -86,8 +86,21 @@ def test_hazard_from_rate_and_errors():
 
 
 def _point(trial, median, n, events=None):
-    return BaselinePoint(trial, trial, "c", "PFS", "median", median, median, n, events or n / 2,
-                         events is not None, "cite", None, None)
+    return BaselinePoint(
+        trial,
+        trial,
+        "c",
+        "PFS",
+        "median",
+        median,
+        median,
+        n,
+        events or n / 2,
+        events is not None,
+        "cite",
+        None,
+        None,
+    )
 
 
 def test_fit_baseline_single_arm_is_that_arm():
@@ -121,6 +134,10 @@ def test_riss_multipliers_by_hand():
     assert rules.riss_multiplier("II", "PFS") == pytest.approx(1.122659, abs=1e-6)
     # the cohort-weighted mean survival is reproduced: sum p_s * S_all^M_s == S_all
     for outcome, column in (("OS", 1), ("PFS", 2)):
-        s_all = sum(p * s / 100 for p, *rest in rules.RISS_TABLE.values() for s in [rest[column - 1]])
-        assert sum(p * s_all ** rules.riss_multiplier(stage, outcome)
-                   for stage, (p, *_) in rules.RISS_TABLE.items()) == pytest.approx(s_all, abs=1e-12)
+        s_all = sum(
+            p * s / 100 for p, *rest in rules.RISS_TABLE.values() for s in [rest[column - 1]]
+        )
+        assert sum(
+            p * s_all ** rules.riss_multiplier(stage, outcome)
+            for stage, (p, *_) in rules.RISS_TABLE.items()
+        ) == pytest.approx(s_all, abs=1e-12)

@@ -32,13 +32,51 @@ def test_one_file_per_trial_named_after_its_id():
 def test_every_shared_trial_is_carried(base):
     """Every trial id of the shared curation tables is in the base (Myeloma IX pathways are
     comparisons of MRC_MYIX)."""
-    shared = {"IFM9902", "HOVON50", "TUNISIA_ABDELKEFI", "TT2", "ALLG_MM6", "MRC_MYIX", "NCIC_MY10",
-              "BRAZIL_GBRAM", "GEM05MENOS65", "HOVON49", "NMSG12", "LUDWIG2010_CEMSG", "BMTCTN0102",
-              "GIMEMA_MPT", "TURKISH_MPT", "MRC_IFN_PLATEAU", "BELCH1988", "ITALIAN_IFN_MANDELLI", "DUTCH_IFN_MP",
-              "SWEDISH_IFN_WESTIN", "RMH_IFN_HDT", "NCIC_MY7", "SWOG_IFN_SALMON", "SWOG9210", "AUSTRIAN_IFN_LUDWIG",
-              "CALGB100104", "IFM2005-02", "MM-015", "RV-MM-PI-209", "MyelomaXI", "HOVON65-GMMG-HD4",
-              "GEM05MAS65", "GIMEMA-VMPT-VT", "TOURMALINE-MM3", "TOURMALINE-MM4", "CASSIOPEIA-P2", "AURIGA",
-              "ATLAS", "GMMG-MM5", "GEM2014MAIN", "HOVON87-NMSG18", "EMN01", "E1A06"}
+    shared = {
+        "IFM9902",
+        "HOVON50",
+        "TUNISIA_ABDELKEFI",
+        "TT2",
+        "ALLG_MM6",
+        "MRC_MYIX",
+        "NCIC_MY10",
+        "BRAZIL_GBRAM",
+        "GEM05MENOS65",
+        "HOVON49",
+        "NMSG12",
+        "LUDWIG2010_CEMSG",
+        "BMTCTN0102",
+        "GIMEMA_MPT",
+        "TURKISH_MPT",
+        "MRC_IFN_PLATEAU",
+        "BELCH1988",
+        "ITALIAN_IFN_MANDELLI",
+        "DUTCH_IFN_MP",
+        "SWEDISH_IFN_WESTIN",
+        "RMH_IFN_HDT",
+        "NCIC_MY7",
+        "SWOG_IFN_SALMON",
+        "SWOG9210",
+        "AUSTRIAN_IFN_LUDWIG",
+        "CALGB100104",
+        "IFM2005-02",
+        "MM-015",
+        "RV-MM-PI-209",
+        "MyelomaXI",
+        "HOVON65-GMMG-HD4",
+        "GEM05MAS65",
+        "GIMEMA-VMPT-VT",
+        "TOURMALINE-MM3",
+        "TOURMALINE-MM4",
+        "CASSIOPEIA-P2",
+        "AURIGA",
+        "ATLAS",
+        "GMMG-MM5",
+        "GEM2014MAIN",
+        "HOVON87-NMSG18",
+        "EMN01",
+        "E1A06",
+    }
     assert shared <= {t.id for t in base.trials}
     myix = base.trial("MRC_MYIX")
     assert {c.id for c in myix.comparisons} == {"combined", "intensive", "non_intensive"}
@@ -59,7 +97,9 @@ def test_every_number_cites_an_existing_source(base):
 
 def test_published_values_are_carried_exactly(base):
     calgb = base.estimates(trial="CALGB100104", outcome="TTP")
-    assert [(r.estimate.hr, r.estimate.ci_low, r.estimate.ci_high) for r in calgb] == [(0.57, 0.46, 0.71)]
+    assert [(r.estimate.hr, r.estimate.ci_low, r.estimate.ci_high) for r in calgb] == [
+        (0.57, 0.46, 0.71)
+    ]
     assert calgb[0].source.pmid == "28826616"
     mm3 = base.estimates(trial="TOURMALINE-MM3", outcome="OS")[0].estimate
     assert (mm3.hr, mm3.ci_low, mm3.ci_high, mm3.p_value) == (1.025, 0.789, 1.332, "0.850")
@@ -69,23 +109,34 @@ def test_inverted_hazard_ratios_are_flagged_derived(base):
     e1a06 = base.estimates(trial="E1A06", outcome="PFS")[0].estimate
     assert e1a06.derived and "0.84 (0.64-1.09)" in e1a06.direction
     assert e1a06.hr == pytest.approx(1 / 0.84, abs=5e-5)
-    assert e1a06.ci_low == pytest.approx(1 / 1.09, abs=5e-5) and e1a06.ci_high == pytest.approx(1 / 0.64, abs=5e-5)
+    assert e1a06.ci_low == pytest.approx(1 / 1.09, abs=5e-5) and e1a06.ci_high == pytest.approx(
+        1 / 0.64, abs=5e-5
+    )
     myix = base.estimates(trial="MRC_MYIX", outcome="PFS", comparison_kind="maintenance_vs_control")
     combined = [r for r in myix if r.comparison.id == "combined"][0].estimate
     assert combined.derived and combined.hr == pytest.approx(1 / 1.44, abs=5e-5)
 
 
 def test_query_lenalidomide_post_asct_disease_control(base):
-    rows = base.estimates(agent="lenalidomide", setting="post_asct", outcome=["PFS", "TTP"],
-                          comparison_kind="maintenance_vs_control")
-    assert {(r.trial.id, r.estimate.outcome.value) for r in rows} == {("CALGB100104", "TTP"), ("IFM2005-02", "PFS")}
+    rows = base.estimates(
+        agent="lenalidomide",
+        setting="post_asct",
+        outcome=["PFS", "TTP"],
+        comparison_kind="maintenance_vs_control",
+    )
+    assert {(r.trial.id, r.estimate.outcome.value) for r in rows} == {
+        ("CALGB100104", "TTP"),
+        ("IFM2005-02", "PFS"),
+    }
     assert all(r.estimate.status.value != "superseded" for r in rows)
 
 
 def test_query_by_comparison_setting_splits_myeloma_ix(base):
     rows = base.estimates(trial="MRC_MYIX", setting="post_asct")
     assert {r.comparison.id for r in rows} == {"intensive"}
-    assert {r.comparison.id for r in base.estimates(trial="MRC_MYIX", setting="mixed")} == {"combined"}
+    assert {r.comparison.id for r in base.estimates(trial="MRC_MYIX", setting="mixed")} == {
+        "combined"
+    }
 
 
 def test_latest_only_and_fallback_to_earlier_hr(base):
@@ -93,13 +144,19 @@ def test_latest_only_and_fallback_to_earlier_hr(base):
     assert [(r.estimate.hr, r.estimate.rate_experimental) for r in latest] == [(None, 36)]
     everything = base.estimates(trial="HOVON65-GMMG-HD4", outcome="OS", latest_only=False)
     assert len(everything) == 3
-    fallback = base.estimates(trial="HOVON65-GMMG-HD4", outcome="OS", with_hr_ci=True, fallback_to_earlier_hr=True)
-    assert [(r.estimate.hr, r.estimate.ci_low, r.estimate.ci_high) for r in fallback] == [(0.89, 0.74, 1.08)]
+    fallback = base.estimates(
+        trial="HOVON65-GMMG-HD4", outcome="OS", with_hr_ci=True, fallback_to_earlier_hr=True
+    )
+    assert [(r.estimate.hr, r.estimate.ci_low, r.estimate.ci_high) for r in fallback] == [
+        (0.89, 0.74, 1.08)
+    ]
 
 
 def test_agent_matches_tested_agents_not_backbone(base):
     rows = base.estimates(agent="lenalidomide", comparison_kind="add_on", outcome="PFS")
-    assert "AURIGA" not in {r.trial.id for r in rows}  # AURIGA tests daratumumab on a lenalidomide backbone
+    assert "AURIGA" not in {
+        r.trial.id for r in rows
+    }  # AURIGA tests daratumumab on a lenalidomide backbone
     dara = base.estimates(agent="daratumumab", outcome="PFS")
     assert {r.trial.id for r in dara} == {"AURIGA", "CASSIOPEIA-P2"}
 
@@ -136,7 +193,9 @@ def test_flat_rows_are_json_ready(base):
 
 def test_adverse_event_query(base):
     rows = base.adverse_events(term="second_primary_malignancy", trial="CALGB100104")
-    assert [(r.adverse_event.events_experimental, r.adverse_event.events_control) for r in rows] == [(18, 6)]
+    assert [
+        (r.adverse_event.events_experimental, r.adverse_event.events_control) for r in rows
+    ] == [(18, 6)]
 
 
 def test_version_is_stable_and_tracks_the_data(tmp_path, base):

@@ -26,8 +26,10 @@ def test_validate_bad_folder_fails_with_precise_lines(good_trial, write_trial):
     folder = write_trial(good_trial)
     result = runner.invoke(app, ["evidence", "validate", str(folder)])
     assert result.exit_code == 1
-    assert "ERROR DEMO-1.yaml: trial DEMO-1: estimates[0].ci_low: HR 0.48 lies outside its CI [0.5, 0.7]" in \
-        " ".join(result.output.split())
+    assert (
+        "ERROR DEMO-1.yaml: trial DEMO-1: estimates[0].ci_low: HR 0.48 lies outside its CI [0.5, 0.7]"
+        in " ".join(result.output.split())
+    )
 
 
 def test_validate_json_report(good_trial, write_trial):
@@ -43,8 +45,11 @@ def test_list_trials_and_estimates():
     assert result.exit_code == 0
     assert "TOURMALINE-MM3" in result.output and "TOURMALINE-MM4" in result.output
     assert "CALGB100104" not in result.output
-    result = runner.invoke(app, ["evidence", "list", "--estimates", "--agent", "daratumumab", "--outcome", "PFS"],
-                           env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app,
+        ["evidence", "list", "--estimates", "--agent", "daratumumab", "--outcome", "PFS"],
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 0
     assert "0.49 [0.40, 0.59]" in result.output and "0.53 [0.29, 0.97]" in result.output
 
@@ -67,9 +72,14 @@ def test_export_csv_and_json(tmp_path):
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
-    for args in (["evidence", "show", "NO-SUCH-TRIAL"], ["evidence", "export", "--format", "xml"],
-                 ["evidence", "list", "--agent", "aspirin"]):
-        proc = subprocess.run([sys.executable, "-m", "plateau", *args], capture_output=True, text=True)
+    for args in (
+        ["evidence", "show", "NO-SUCH-TRIAL"],
+        ["evidence", "export", "--format", "xml"],
+        ["evidence", "list", "--agent", "aspirin"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "plateau", *args], capture_output=True, text=True
+        )
         assert proc.returncode == 1, args
         assert "Traceback" not in proc.stderr
         assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
@@ -78,8 +88,11 @@ def test_errors_are_one_line_without_traceback(tmp_path):
 def test_bad_user_path_is_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"id": "X", "name": "x"}))
-    proc = subprocess.run([sys.executable, "-m", "plateau", "evidence", "list", "--path", str(bad)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "plateau", "evidence", "list", "--path", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: bad.yaml: trial X: setting: required field is missing")
 

@@ -10,7 +10,15 @@ import pytest
 import yaml
 
 from plateau.errors import EvidenceError
-from plateau.evidence import CSV_COLUMNS, check_path, load_bundled, load_path, to_csv, to_json, trial_to_yaml
+from plateau.evidence import (
+    CSV_COLUMNS,
+    check_path,
+    load_bundled,
+    load_path,
+    to_csv,
+    to_json,
+    trial_to_yaml,
+)
 
 
 def test_csv_round_trip_is_lossless(tmp_path):
@@ -58,7 +66,8 @@ def test_user_csv_errors_name_the_row(good_trial, write_trial, tmp_path):
     report, _ = check_path(path)
     line = estimate_rows[0] + 2  # header is line 1
     assert [str(e) for e in report.errors] == [
-        f"mine.csv: trial DEMO-1: estimates[0] (row {line}).ci_low: HR 0.6 lies outside its CI [0.65, 0.8]"]
+        f"mine.csv: trial DEMO-1: estimates[0] (row {line}).ci_low: HR 0.6 lies outside its CI [0.65, 0.8]"
+    ]
 
 
 def test_csv_with_unknown_column_is_rejected(tmp_path):
@@ -77,15 +86,25 @@ def test_csv_without_record_column_is_rejected(tmp_path):
 
 def test_csv_rows_without_trial_record(tmp_path):
     path = tmp_path / "orphan.csv"
-    path.write_text("record,trial_id,id,kind,url\nsource,X,s1,primary,https://example.org\n", encoding="utf-8")
-    with pytest.raises(EvidenceError, match=r"^orphan\.csv: trial X has rows but no 'trial' record$"):
+    path.write_text(
+        "record,trial_id,id,kind,url\nsource,X,s1,primary,https://example.org\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        EvidenceError, match=r"^orphan\.csv: trial X has rows but no 'trial' record$"
+    ):
         load_path(path)
 
 
 def test_csv_keeps_p_value_text_and_lists(tmp_path):
     text = to_csv(load_bundled())
     rows = list(csv.DictReader(io.StringIO(text)))
-    arm = next(r for r in rows if r["record"] == "arm" and r["trial_id"] == "AURIGA" and r["id"] == "DR")
+    arm = next(
+        r for r in rows if r["record"] == "arm" and r["trial_id"] == "AURIGA" and r["id"] == "DR"
+    )
     assert arm["agents"] == "daratumumab; lenalidomide"
-    est = next(r for r in rows if r["record"] == "estimate" and r["trial_id"] == "CALGB100104" and r["hr"] == "0.57")
+    est = next(
+        r
+        for r in rows
+        if r["record"] == "estimate" and r["trial_id"] == "CALGB100104" and r["hr"] == "0.57"
+    )
     assert est["p_value"] == "<0.0001"

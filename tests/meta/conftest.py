@@ -7,7 +7,6 @@ directly: ``from metafor_fixtures import load_fixture, as_array, assert_close``.
 from __future__ import annotations
 
 import pytest
-
 from metafor_fixtures import load_fixture
 
 

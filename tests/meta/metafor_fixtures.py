@@ -9,7 +9,7 @@ and names what failed.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str):
     path = FIXTURES / (name if name.endswith(".json") else f"{name}.json")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -46,5 +46,6 @@ def assert_close(actual, expected, *, rtol: float, atol: float = 0.0, what: str 
     ok = both_nan | (diff <= atol + rtol * np.abs(e))
     if not np.all(ok):
         worst = np.nanmax(np.where(ok, 0, diff / np.maximum(np.abs(e), 1e-300)))
-        raise AssertionError(f"{what}: got {a}, metafor {e} (worst relative difference {worst:.3g})")
-
+        raise AssertionError(
+            f"{what}: got {a}, metafor {e} (worst relative difference {worst:.3g})"
+        )

@@ -34,8 +34,11 @@ ITERATIVE = dict(rel=1e-6, abs=1e-9)
 def _ds(name):
     d = DATASETS[name]
     ni = d.get("ni")
-    return (np.array(d["yi"], float), np.array(d["vi"], float),
-            None if ni is None else np.array(ni, float))
+    return (
+        np.array(d["yi"], float),
+        np.array(d["vi"], float),
+        None if ni is None else np.array(ni, float),
+    )
 
 
 def _tol(method):
@@ -52,8 +55,11 @@ def _approx(actual, expected, tol, what):
 REG = DATA["regtest"]
 
 
-@pytest.mark.parametrize("case", REG, ids=[f"{c['dataset']}-{c['model']}-{c['predictor']}-"
-                                           f"{c['method']}-{c['test']}" for c in REG])
+@pytest.mark.parametrize(
+    "case",
+    REG,
+    ids=[f"{c['dataset']}-{c['model']}-{c['predictor']}-{c['method']}-{c['test']}" for c in REG],
+)
 def test_regtest(case):
     yi, vi, ni = _ds(case["dataset"])
     kwargs = dict(model=case["model"], predictor=case["predictor"], ni=ni)
@@ -81,10 +87,12 @@ LM_PAIRS = sorted({c["dataset"] for c in REG if c["model"] == "lm"})
 @pytest.mark.parametrize("dataset", LM_PAIRS)
 def test_pet_peese_is_the_pair_of_lm_fits(dataset):
     yi, vi, _ = _ds(dataset)
-    pet = next(c for c in REG if c["dataset"] == dataset and c["model"] == "lm"
-               and c["predictor"] == "sei")
-    peese = next(c for c in REG if c["dataset"] == dataset and c["model"] == "lm"
-                 and c["predictor"] == "vi")
+    pet = next(
+        c for c in REG if c["dataset"] == dataset and c["model"] == "lm" and c["predictor"] == "sei"
+    )
+    peese = next(
+        c for c in REG if c["dataset"] == dataset and c["model"] == "lm" and c["predictor"] == "vi"
+    )
     res = pet_peese(yi, vi)
     # PET's test of the intercept: the p-value of the lm intercept in metafor's fit
     assert res.pet_pval == pytest.approx(pet["pvals"][0], **CLOSED)
@@ -99,8 +107,7 @@ def test_pet_peese_is_the_pair_of_lm_fits(dataset):
 RANK = DATA["ranktest"]
 
 
-@pytest.mark.parametrize("case", RANK, ids=[f"{c['dataset']}-{c.get('exact', True)}"
-                                            for c in RANK])
+@pytest.mark.parametrize("case", RANK, ids=[f"{c['dataset']}-{c.get('exact', True)}" for c in RANK])
 def test_ranktest(case):
     yi, vi, _ = _ds(case["dataset"])
     res = rank_correlation_test(yi, vi, exact=case.get("exact", True))
@@ -111,12 +118,19 @@ def test_ranktest(case):
 FSN = DATA["fsn"]
 
 
-@pytest.mark.parametrize("case", FSN, ids=[f"{c['dataset']}-{c['type']}-{c['alpha']}-"
-                                           f"{c['weighted']}" for c in FSN])
+@pytest.mark.parametrize(
+    "case", FSN, ids=[f"{c['dataset']}-{c['type']}-{c['alpha']}-{c['weighted']}" for c in FSN]
+)
 def test_fsn(case):
     yi, vi, _ = _ds(case["dataset"])
-    res = fail_safe_n(yi, vi, type=case["type"], alpha=case["alpha"],
-                      weighted=case["weighted"], target=case["target"])
+    res = fail_safe_n(
+        yi,
+        vi,
+        type=case["type"],
+        alpha=case["alpha"],
+        weighted=case["weighted"],
+        target=case["target"],
+    )
     assert res.fsn == case["fsnum"]
     _approx(res.pval, case["pval"], CLOSED, "pval")
     _approx(res.mean_effect, case["meanes"], CLOSED, "mean effect")
@@ -126,21 +140,39 @@ def test_fsn(case):
 TF = DATA["trimfill"]
 
 
-@pytest.mark.parametrize("case", TF, ids=[f"{c['dataset']}-{c['method']}-{c['test']}-"
-                                          f"{c['estimator']}-{c['side_in'] or 'auto'}"
-                                          for c in TF])
+@pytest.mark.parametrize(
+    "case",
+    TF,
+    ids=[
+        f"{c['dataset']}-{c['method']}-{c['test']}-{c['estimator']}-{c['side_in'] or 'auto'}"
+        for c in TF
+    ],
+)
 def test_trimfill(case):
     yi, vi, _ = _ds(case["dataset"])
-    res = trim_and_fill(yi, vi, method=case["method"], test=case["test"],
-                        estimator=case["estimator"], side=case["side_in"] or None)
+    res = trim_and_fill(
+        yi,
+        vi,
+        method=case["method"],
+        test=case["test"],
+        estimator=case["estimator"],
+        side=case["side_in"] or None,
+    )
     tol = _tol(case["method"])
     assert res.side == case["side"]
     assert res.k0 == case["k0"]
     _approx(res.se_k0, case["se_k0"], CLOSED, "se_k0")
     _approx(res.p_k0, case["p_k0"], CLOSED, "p_k0")
     p = res.pooled
-    for name, ref in (("estimate", "beta"), ("se", "se"), ("zval", "zval"), ("pval", "pval"),
-                      ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("q", "QE")):
+    for name, ref in (
+        ("estimate", "beta"),
+        ("se", "se"),
+        ("zval", "zval"),
+        ("pval", "pval"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("q", "QE"),
+    ):
         _approx(getattr(p, name), case[ref], tol, f"pooled {name}")
     _approx(p.tau2, case["tau2"], dict(rel=1e-6, abs=1e-10), "pooled tau2")
     assert p.k == case["k"]
@@ -153,6 +185,10 @@ def test_fixture_coverage():
     assert {c["predictor"] for c in REG} == {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
     assert {c["test"] for c in REG if c["model"] == "rma"} == {"z", "knha", "adhoc"}
     assert {(c["estimator"], c["side"]) for c in TF if c["k0"] > 0} >= {
-        ("L0", "left"), ("L0", "right"), ("R0", "left"), ("R0", "right")}
+        ("L0", "left"),
+        ("L0", "right"),
+        ("R0", "left"),
+        ("R0", "right"),
+    }
     assert {c["type"] for c in FSN} == {"Rosenthal", "Orwin", "Rosenberg"}
     assert len(DATASETS) >= 8

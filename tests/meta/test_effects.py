@@ -9,24 +9,44 @@ import warnings
 
 import numpy as np
 import pytest
-
 from metafor_fixtures import as_array, assert_close, load_fixture
+
 from plateau.errors import PlateauError
 from plateau.meta import MetaWarning
-from plateau.meta.effects import (escalc, log_hr_from_ci, log_hr_from_medians, log_hr_from_oe, log_hr_from_p,
-                                  log_hr_from_p_events)
+from plateau.meta.effects import (
+    escalc,
+    log_hr_from_ci,
+    log_hr_from_medians,
+    log_hr_from_oe,
+    log_hr_from_p,
+    log_hr_from_p_events,
+)
 
 ESC = load_fixture("core_escalc")["escalc"]
 
 
 @pytest.mark.parametrize("case", ESC, ids=lambda c: f"{c['name']}-{c['measure']}")
 def test_escalc_matches_metafor(case):
-    args = {k: (np.array(v, dtype=float) if isinstance(v, list) else v) for k, v in case["args"].items()}
+    args = {
+        k: (np.array(v, dtype=float) if isinstance(v, list) else v) for k, v in case["args"].items()
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaWarning)
         res = escalc(case["measure"], **args)
-    assert_close(res.yi, as_array(case["yi"]), rtol=1e-12, atol=1e-15, what=f"{case['name']} {case['measure']} yi")
-    assert_close(res.vi, as_array(case["vi"]), rtol=1e-12, atol=1e-15, what=f"{case['name']} {case['measure']} vi")
+    assert_close(
+        res.yi,
+        as_array(case["yi"]),
+        rtol=1e-12,
+        atol=1e-15,
+        what=f"{case['name']} {case['measure']} yi",
+    )
+    assert_close(
+        res.vi,
+        as_array(case["vi"]),
+        rtol=1e-12,
+        atol=1e-15,
+        what=f"{case['name']} {case['measure']} vi",
+    )
 
 
 def test_escalc_undefined_values_warn_and_are_nan_in_both():
@@ -52,7 +72,9 @@ def test_log_hr_from_ci_hand_worked():
     assert math.sqrt(res.vi) == pytest.approx(0.1145302, abs=1e-7)
     assert res.approximate is False
     # a 90% CI of the same width implies a larger se: 0.4489502 / (2 x 1.644854) = 0.1364712
-    assert math.sqrt(log_hr_from_ci(0.75, 0.60, 0.94, level=0.90).vi) == pytest.approx(0.1364712, abs=1e-7)
+    assert math.sqrt(log_hr_from_ci(0.75, 0.60, 0.94, level=0.90).vi) == pytest.approx(
+        0.1364712, abs=1e-7
+    )
 
 
 def test_log_hr_from_p_hand_worked():
@@ -76,9 +98,13 @@ def test_log_hr_from_p_events_hand_worked():
     assert res.yi == pytest.approx(-0.3642773, abs=1e-7)
     assert res.vi == pytest.approx(0.02, abs=1e-15)
     assert res.approximate is True
-    assert log_hr_from_p_events(0.01, 200, favours_experimental=False).yi == pytest.approx(0.3642773, abs=1e-7)
+    assert log_hr_from_p_events(0.01, 200, favours_experimental=False).yi == pytest.approx(
+        0.3642773, abs=1e-7
+    )
     # 2:1 allocation: V = 200 x 2/9 = 44.444, ln HR = -2.575829/sqrt(44.444) = -0.3863744
-    assert log_hr_from_p_events(0.01, 200, allocation_ratio=2).yi == pytest.approx(-0.3863744, abs=1e-7)
+    assert log_hr_from_p_events(0.01, 200, allocation_ratio=2).yi == pytest.approx(
+        -0.3863744, abs=1e-7
+    )
 
 
 def test_log_hr_from_medians_hand_worked():

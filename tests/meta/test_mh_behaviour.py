@@ -12,10 +12,18 @@ from plateau.errors import PlateauError
 from plateau.meta.mh import mantel_haenszel, peto
 
 # dat.hine1989 (metadat): lidocaine and mortality after myocardial infarction
-HINE = dict(ai=[2, 4, 6, 7, 7, 11], n1i=[39, 44, 107, 103, 110, 154],
-            ci=[1, 4, 4, 5, 3, 4], n2i=[43, 44, 110, 100, 106, 146])
-RATES = dict(x1i=[9, 8, 3, 6, 7, 20], t1i=[413, 263, 487, 237, 489, 507],
-             x2i=[19, 19, 13, 9, 23, 50], t2i=[398, 245, 435, 241, 483, 405])
+HINE = dict(
+    ai=[2, 4, 6, 7, 7, 11],
+    n1i=[39, 44, 107, 103, 110, 154],
+    ci=[1, 4, 4, 5, 3, 4],
+    n2i=[43, 44, 110, 100, 106, 146],
+)
+RATES = dict(
+    x1i=[9, 8, 3, 6, 7, 20],
+    t1i=[413, 263, 487, 237, 489, 507],
+    x2i=[19, 19, 13, 9, 23, 50],
+    t2i=[398, 245, 435, 241, 483, 405],
+)
 
 
 def _loop_vs_batch(func, data, **kwargs):
@@ -89,20 +97,23 @@ def test_peto_without_events_raises():
         peto(ai=[0, 0], n1i=[10, 12], ci=[0, 0], n2i=[10, 11])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], measure="HR"), "unknown measure"),
-    (dict(ai=[1, -2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "negative count in ai"),
-    (dict(ai=[1, 12], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "bi = n1i - ai"),
-    (dict(ai=[1, 2, 3], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "same length"),
-    (dict(ai=[], n1i=[], ci=[], n2i=[]), "k = 0"),
-    (dict(ai=[1, 2], ci=[1, 2], n2i=[10, 10]), "n1i"),
-    (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], to="sometimes"), "to must be"),
-    (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], level=95), "level"),
-    (dict(ai=[1, 0], n1i=[10, 0], ci=[1, 0], n2i=[10, 10]), "group size n1i"),
-    (dict(x1i=[1, 2], t1i=[10, 0], x2i=[1, 2], t2i=[10, 10], measure="IRR"), "person-time t1i"),
-    (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], measure="IRR"), "x1i"),
-    (dict(ai=[np.inf, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "infinite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], measure="HR"), "unknown measure"),
+        (dict(ai=[1, -2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "negative count in ai"),
+        (dict(ai=[1, 12], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "bi = n1i - ai"),
+        (dict(ai=[1, 2, 3], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "same length"),
+        (dict(ai=[], n1i=[], ci=[], n2i=[]), "k = 0"),
+        (dict(ai=[1, 2], ci=[1, 2], n2i=[10, 10]), "n1i"),
+        (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], to="sometimes"), "to must be"),
+        (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], level=95), "level"),
+        (dict(ai=[1, 0], n1i=[10, 0], ci=[1, 0], n2i=[10, 10]), "group size n1i"),
+        (dict(x1i=[1, 2], t1i=[10, 0], x2i=[1, 2], t2i=[10, 10], measure="IRR"), "person-time t1i"),
+        (dict(ai=[1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10], measure="IRR"), "x1i"),
+        (dict(ai=[np.inf, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "infinite"),
+    ],
+)
 def test_bad_input_names_the_problem(kwargs, message):
     with pytest.raises(PlateauError, match=message):
         mantel_haenszel(**kwargs)

@@ -58,10 +58,28 @@ def _fit(case):
     return mantel_haenszel(**data, measure=case["measure"], **_kwargs(case))
 
 
-FIELDS = {"beta": "estimate", "se": "se", "zval": "zval", "pval": "pval", "ci_lb": "ci_low",
-          "ci_ub": "ci_high", "QE": "q", "QEp": "q_pval", "I2": "i2", "H2": "h2"}
-MH_TESTS = {"CO": "cochran_cmh", "COp": "cochran_cmh_pval", "MH": "cmh", "MHp": "cmh_pval",
-            "BD": "breslow_day", "BDp": "breslow_day_pval", "TA": "tarone", "TAp": "tarone_pval"}
+FIELDS = {
+    "beta": "estimate",
+    "se": "se",
+    "zval": "zval",
+    "pval": "pval",
+    "ci_lb": "ci_low",
+    "ci_ub": "ci_high",
+    "QE": "q",
+    "QEp": "q_pval",
+    "I2": "i2",
+    "H2": "h2",
+}
+MH_TESTS = {
+    "CO": "cochran_cmh",
+    "COp": "cochran_cmh_pval",
+    "MH": "cmh",
+    "MHp": "cmh_pval",
+    "BD": "breslow_day",
+    "BDp": "breslow_day_pval",
+    "TA": "tarone",
+    "TAp": "tarone_pval",
+}
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

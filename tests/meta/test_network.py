@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from plateau.errors import PlateauError
-from plateau.meta.network import connected_components, network_data, nma, node_split, rank_probabilities
+from plateau.meta.network import (
+    connected_components,
+    network_data,
+    nma,
+    node_split,
+    rank_probabilities,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 
@@ -32,8 +38,15 @@ def test_row_order_and_pair_orientation_do_not_matter():
     t1n = np.where(fl, t2, t1)
     t2n = np.where(fl, t1, t2)
     ten = np.where(fl, -te.astype(float), te.astype(float))
-    other = nma(list(s), list(t1n), list(t2n), ten, se.astype(float), reference="Placebo",
-                treatments=base.treatments)
+    other = nma(
+        list(s),
+        list(t1n),
+        list(t2n),
+        ten,
+        se.astype(float),
+        reference="Placebo",
+        treatments=base.treatments,
+    )
     assert other.tau2 == pytest.approx(base.tau2, rel=1e-8)
     np.testing.assert_allclose(other.league.estimate, base.league.estimate, atol=1e-9)
     np.testing.assert_allclose(other.league.se, base.league.se, rtol=1e-8)
@@ -74,6 +87,7 @@ def test_generalised_dl_equals_netmeta_pairwise_formula():
     T = len(data.treatments)
     rows_x, rows_y, w, study_of = [], [], [], []
     from plateau.meta.network import _arm_pair_weights
+
     for s, arms in enumerate(data.study_arms):
         W = _arm_pair_weights(data.arm_variances[s], 0.0)
         th = data.arm_effects[s]
@@ -126,7 +140,9 @@ def test_node_split_random_two_arm_network_matches_refit_without_direct_studies(
     res = nma(*cols, reference="no_contact", method="REML")
     splits = node_split(res)
     s = next(x for x in splits.splits if {x.treat1, x.treat2} == {"self_help", "no_contact"})
-    keep = [i for i in range(len(cols[0])) if {cols[1][i], cols[2][i]} != {"self_help", "no_contact"}]
+    keep = [
+        i for i in range(len(cols[0])) if {cols[1][i], cols[2][i]} != {"self_help", "no_contact"}
+    ]
     sub = [[c[i] for i in keep] for c in cols]
     refit = nma(*sub, reference="no_contact", tau2=res.tau2)
     ind = refit.effects_vs(s.treat2)[s.treat1]
@@ -138,13 +154,22 @@ def test_node_split_random_two_arm_network_matches_refit_without_direct_studies(
 
 
 def test_comparison_with_only_direct_evidence_has_no_indirect_estimate():
-    res = nma(["s1", "s2", "s3"], ["A", "B", "A"], ["B", "C", "B"], [0.1, 0.2, 0.3], [0.1, 0.2, 0.15],
-              reference="A", random=False)
+    res = nma(
+        ["s1", "s2", "s3"],
+        ["A", "B", "A"],
+        ["B", "C", "B"],
+        [0.1, 0.2, 0.3],
+        [0.1, 0.2, 0.15],
+        reference="A",
+        random=False,
+    )
     splits = node_split(res).splits
     assert len(splits) == 2 and all(s.indirect is None for s in splits)
     ab = next(s for s in splits if {s.treat1, s.treat2} == {"A", "B"})
     w = np.array([1 / 0.1**2, 1 / 0.15**2])
-    assert ab.direct * (1 if ab.treat1 == "A" else -1) == pytest.approx(np.sum(w * [0.1, 0.3]) / w.sum())
+    assert ab.direct * (1 if ab.treat1 == "A" else -1) == pytest.approx(
+        np.sum(w * [0.1, 0.3]) / w.sum()
+    )
 
 
 def test_disconnected_network():
@@ -161,13 +186,22 @@ def test_disconnected_network():
         nma(*cols, reference="X")
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda c: c[4].__setitem__(1, 0.0), r"row 2 \(study 's2'\): seTE must be positive"),
-    (lambda c: c[4].__setitem__(1, -1.0), r"row 2 \(study 's2'\): seTE must be positive"),
-    (lambda c: c[3].__setitem__(0, float("nan")), r"row 1 \(study 's1'\): TE is not a finite number"),
-    (lambda c: c[2].__setitem__(0, "A"), r"row 1 \(study 's1'\): treat1 and treat2 are both 'A'"),
-    (lambda c: c[0].__setitem__(1, ""), r"row 2: study is missing"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda c: c[4].__setitem__(1, 0.0), r"row 2 \(study 's2'\): seTE must be positive"),
+        (lambda c: c[4].__setitem__(1, -1.0), r"row 2 \(study 's2'\): seTE must be positive"),
+        (
+            lambda c: c[3].__setitem__(0, float("nan")),
+            r"row 1 \(study 's1'\): TE is not a finite number",
+        ),
+        (
+            lambda c: c[2].__setitem__(0, "A"),
+            r"row 1 \(study 's1'\): treat1 and treat2 are both 'A'",
+        ),
+        (lambda c: c[0].__setitem__(1, ""), r"row 2: study is missing"),
+    ],
+)
 def test_bad_rows_are_named(change, message):
     cols = [["s1", "s2", "s3"], ["A", "B", "A"], ["B", "C", "C"], [0.1, 0.2, 0.3], [0.1, 0.2, 0.15]]
     change(cols)
@@ -176,14 +210,22 @@ def test_bad_rows_are_named(change, message):
 
 
 def test_duplicate_pair_in_a_study():
-    with pytest.raises(PlateauError, match=r"row 2 \(study 's1'\): the pair 'B' vs 'A' is given twice \(also row 1\)"):
+    with pytest.raises(
+        PlateauError,
+        match=r"row 2 \(study 's1'\): the pair 'B' vs 'A' is given twice \(also row 1\)",
+    ):
         nma(["s1", "s1"], ["A", "B"], ["B", "A"], [0.1, -0.1], [0.1, 0.1])
 
 
 def _three_arm(te_ac=0.5, se_ac=math.sqrt(0.05 + 0.03)):
     # arm variances 0.02 (A), 0.05 (B), 0.03 (C); effects A-B 0.2, B-C 0.3 => A-C 0.5
-    return (["m", "m", "m", "t"], ["A", "B", "A", "A"], ["B", "C", "C", "B"],
-            [0.2, 0.3, te_ac, 0.1], [math.sqrt(0.07), math.sqrt(0.08), se_ac, 0.2])
+    return (
+        ["m", "m", "m", "t"],
+        ["A", "B", "A", "A"],
+        ["B", "C", "C", "B"],
+        [0.2, 0.3, te_ac, 0.1],
+        [math.sqrt(0.07), math.sqrt(0.08), se_ac, 0.2],
+    )
 
 
 def test_multi_arm_with_a_missing_pair():
@@ -194,7 +236,9 @@ def test_multi_arm_with_a_missing_pair():
 
 
 def test_multi_arm_inconsistent_effects():
-    with pytest.raises(PlateauError, match=r"study 'm': the treatment effects of its 3 arms are inconsistent"):
+    with pytest.raises(
+        PlateauError, match=r"study 'm': the treatment effects of its 3 arms are inconsistent"
+    ):
         nma(*_three_arm(te_ac=0.6))
     nma(*_three_arm(te_ac=0.5 + 5e-4))  # within netmeta's tolerance 0.001
 
@@ -217,7 +261,10 @@ def test_multi_arm_inconsistent_standard_errors():
     ok = nma(study, t1, t2, te, se, random=False)
     assert ok.data.arm_variances[0] == pytest.approx([0.02, 0.05, 0.03, 0.04], abs=1e-12)
     se[5] *= 1.2
-    with pytest.raises(PlateauError, match=r"study 'q': the standard errors of its 4 arms are inconsistent \(row \d"):
+    with pytest.raises(
+        PlateauError,
+        match=r"study 'q': the standard errors of its 4 arms are inconsistent \(row \d",
+    ):
         nma(study, t1, t2, te, se)
 
 

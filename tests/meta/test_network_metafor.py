@@ -28,8 +28,16 @@ def load(name):
 
 def fit(f, **kw):
     p = f["pairs"]
-    return nma(p["study"], p["treat1"], p["treat2"], p["TE"], p["seTE"], reference=f["reference"],
-               treatments=f["treatments"], **kw)
+    return nma(
+        p["study"],
+        p["treat1"],
+        p["treat2"],
+        p["TE"],
+        p["seTE"],
+        reference=f["reference"],
+        treatments=f["treatments"],
+        **kw,
+    )
 
 
 def others(res, f):
@@ -42,7 +50,9 @@ def test_common_effect_matches_rma_mv(name):
     res = fit(f, random=False)
     idx = others(res, f)
     np.testing.assert_allclose(res.effect[idx], f["common"]["coef"], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(res.covariance[np.ix_(idx, idx)], f["common"]["vcov"], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        res.covariance[np.ix_(idx, idx)], f["common"]["vcov"], rtol=1e-10, atol=1e-14
+    )
     assert res.q_total == pytest.approx(f["common"]["q_total"], rel=1e-10)
     assert res.df == f["common"]["df"]
     assert res.tau2 == 0.0 and res.model == "common"
@@ -70,7 +80,9 @@ def test_gls_step_at_given_tau2_matches_rma_mv(name):
     res = fit(f, tau2=ref["tau2"])
     idx = others(res, f)
     np.testing.assert_allclose(res.effect[idx], ref["coef"], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(res.covariance[np.ix_(idx, idx)], ref["vcov"], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        res.covariance[np.ix_(idx, idx)], ref["vcov"], rtol=1e-10, atol=1e-14
+    )
     assert res.loglik == pytest.approx(ref["loglik"], abs=1e-9)
     # league table = linear contrasts of the coefficients
     cov = np.zeros((len(res.treatments),) * 2)
@@ -82,7 +94,8 @@ def test_gls_step_at_given_tau2_matches_rma_mv(name):
             if i != j:
                 assert res.league.estimate[i, j] == pytest.approx(eff[i] - eff[j], abs=1e-10)
                 assert res.league.se[i, j] == pytest.approx(
-                    np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]), rel=1e-9)
+                    np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]), rel=1e-9
+                )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -118,8 +131,16 @@ def test_two_treatment_network_equals_pool_and_rma(method):
     f = load("senn2013")
     pw = f["pairwise"]
     p = pw["pairs"]
-    res = nma(p["study"], p["treat1"], p["treat2"], p["TE"], p["seTE"], reference=pw["treat2"],
-              random=method != "FE", method="REML" if method == "FE" else method)
+    res = nma(
+        p["study"],
+        p["treat1"],
+        p["treat2"],
+        p["TE"],
+        p["seTE"],
+        reference=pw["treat2"],
+        random=method != "FE",
+        method="REML" if method == "FE" else method,
+    )
     ref_pool = pool(np.asarray(p["TE"]), np.asarray(p["seTE"]) ** 2, method=method)
     i = res.treatments.index(pw["treat1"])
     assert res.effect[i] == pytest.approx(ref_pool.estimate, rel=1e-9)

@@ -13,17 +13,20 @@ Y = np.array([-0.3, -0.1, 0.2, -0.5, 0.05])
 V = np.array([0.04, 0.02, 0.05, 0.1, 0.03])
 
 
-@pytest.mark.parametrize("yi,vi,match", [
-    ([], [], "k = 0"),
-    ([0.1], [0.02], "k = 1"),
-    ([0.1, 0.2], [0.02, 0.0], "non-positive at study 1"),
-    ([0.1, 0.2], [0.02, -1.0], "non-positive at study 1"),
-    ([0.1, np.inf], [0.02, 0.03], "infinite"),
-    ([0.1, np.nan, 0.3], [0.02, 0.03, 0.04], "only one is NaN at study 1"),
-    ([0.1, 0.2, 0.3], [0.02, 0.03], "shape"),
-    ([[0.1, 0.2], [0.3, 0.4]], [0.02, 0.03], "shape"),
-    ([["a", "b"]], [[1, 2]], "numeric"),
-])
+@pytest.mark.parametrize(
+    "yi,vi,match",
+    [
+        ([], [], "k = 0"),
+        ([0.1], [0.02], "k = 1"),
+        ([0.1, 0.2], [0.02, 0.0], "non-positive at study 1"),
+        ([0.1, 0.2], [0.02, -1.0], "non-positive at study 1"),
+        ([0.1, np.inf], [0.02, 0.03], "infinite"),
+        ([0.1, np.nan, 0.3], [0.02, 0.03, 0.04], "only one is NaN at study 1"),
+        ([0.1, 0.2, 0.3], [0.02, 0.03], "shape"),
+        ([[0.1, 0.2], [0.3, 0.4]], [0.02, 0.03], "shape"),
+        ([["a", "b"]], [[1, 2]], "numeric"),
+    ],
+)
 def test_pool_rejects_bad_input(yi, vi, match):
     with pytest.raises(PlateauError, match=match):
         pool(yi, vi)
@@ -43,16 +46,19 @@ def test_batch_errors_name_the_rows():
         pool(Yb, Vb)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(method="XYZ"), "unknown method 'XYZ'"),
-    (dict(test="t"), "unknown test 't'"),
-    (dict(level=95), "level"),
-    (dict(prediction="HK"), "unknown prediction"),
-    (dict(method="GENQ"), "needs user weights"),
-    (dict(tau2=-0.1), "tau2 must be finite and >= 0"),
-    (dict(weights=[1, 2, 3]), "weights has shape"),
-    (dict(weights=[1, 2, -3, 1, 1]), "weights must be finite and >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(method="XYZ"), "unknown method 'XYZ'"),
+        (dict(test="t"), "unknown test 't'"),
+        (dict(level=95), "level"),
+        (dict(prediction="HK"), "unknown prediction"),
+        (dict(method="GENQ"), "needs user weights"),
+        (dict(tau2=-0.1), "tau2 must be finite and >= 0"),
+        (dict(weights=[1, 2, 3]), "weights has shape"),
+        (dict(weights=[1, 2, -3, 1, 1]), "weights must be finite and >= 0"),
+    ],
+)
 def test_pool_rejects_bad_options(kwargs, match):
     with pytest.raises(PlateauError, match=match):
         pool(Y, V, **kwargs)
@@ -67,7 +73,7 @@ def test_regression_and_subgroup_errors():
     with pytest.raises(PlateauError, match="X has 3 rows"):
         meta_regression(Y, V, np.ones(3))
     with pytest.raises(PlateauError, match="not of full column rank"):
-        meta_regression(Y, V, np.ones(5))                      # collinear with the intercept
+        meta_regression(Y, V, np.ones(5))  # collinear with the intercept
     with pytest.raises(PlateauError, match="at least p \\+ 1 = 3"):
         meta_regression(Y[:2], V[:2], np.array([[1.0], [2.0]]))
     with pytest.raises(PlateauError, match="non-finite"):
@@ -99,7 +105,9 @@ def test_iterative_fits_converge_and_satisfy_the_score_equation():
         res = pool(Yb, Vb, method="REML" if reml else "ML")
         assert np.all(res.converged)
         m = np.ones_like(Yb)
-        _, score, info, _ = _engine._lik_state_int(_engine.centred(Yb, m), Vb, m, np.asarray(res.tau2), reml)
+        _, score, info, _ = _engine._lik_state_int(
+            _engine.centred(Yb, m), Vb, m, np.asarray(res.tau2), reml
+        )
         interior = np.asarray(res.tau2) > 0
         # stationary in the interior, non-increasing at the boundary (KKT)
         assert np.all(np.abs(score[interior]) <= 1e-9 * info[interior])
@@ -111,7 +119,7 @@ def test_results_are_json_ready_and_summarised():
 
     one = pool(Y, V, method="REML", test="knha")
     d = one.to_dict()
-    json.dumps(d, allow_nan=False)                   # plain floats/lists/None only
+    json.dumps(d, allow_nan=False)  # plain floats/lists/None only
     assert isinstance(d["estimate"], float) and isinstance(d["k"], int) and len(d["weights"]) == 5
     assert "REML" in one.summary() and "prediction interval" in one.summary()
     batch = pool(np.vstack([Y, Y[::-1]]), np.vstack([V, V[::-1]]))

@@ -11,15 +11,29 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from metafor_fixtures import as_array, assert_close, load_fixture
 
 from plateau.meta import pool
 
-from metafor_fixtures import as_array, assert_close, load_fixture
-
 DATA = load_fixture("core_pool")
 ITERATIVE = {"ML", "REML", "EB", "PM", "PMM"}
-FIELDS = ["estimate", "se", "zval", "pval", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2",
-          "q", "q_pval", "pi_low", "pi_high", "weights"]
+FIELDS = [
+    "estimate",
+    "se",
+    "zval",
+    "pval",
+    "ci_low",
+    "ci_high",
+    "tau2",
+    "se_tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_pval",
+    "pi_low",
+    "pi_high",
+    "weights",
+]
 
 
 def _case_id(fit):
@@ -51,7 +65,9 @@ def test_pool_matches_metafor(fit):
             # formula gives the CI, which is what plateau returns
             assert expected is None
             expected = fit[name.replace("pi_", "ci_")]
-        assert_close(getattr(res, name), expected, rtol=rtol, atol=atol, what=f"{_case_id(fit)} {name}")
+        assert_close(
+            getattr(res, name), expected, rtol=rtol, atol=atol, what=f"{_case_id(fit)} {name}"
+        )
 
 
 def test_batch_of_all_datasets_equals_single_fits():
@@ -70,7 +86,12 @@ def test_batch_of_all_datasets_equals_single_fits():
             d = DATA["datasets"][n]
             single = pool(as_array(d["yi"]), as_array(d["vi"]), method=method, test="knha")
             for name in ("estimate", "se", "tau2", "i2", "pi_low", "pval"):
-                np.testing.assert_allclose(getattr(batch, name)[i], getattr(single, name), rtol=1e-12, atol=1e-15,
-                                           err_msg=f"{method} {n} {name}")
+                np.testing.assert_allclose(
+                    getattr(batch, name)[i],
+                    getattr(single, name),
+                    rtol=1e-12,
+                    atol=1e-15,
+                    err_msg=f"{method} {n} {name}",
+                )
             np.testing.assert_allclose(batch.weights[i, : len(d["yi"])], single.weights, rtol=1e-12)
-            assert np.all(np.isnan(batch.weights[i, len(d["yi"]):]))
+            assert np.all(np.isnan(batch.weights[i, len(d["yi"]) :]))

@@ -17,7 +17,9 @@ effects = st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=12)
 @st.composite
 def analyses(draw, min_k=2, max_k=12):
     k = draw(st.integers(min_k, max_k))
-    yi = draw(st.lists(st.floats(-3, 3, allow_nan=False, allow_subnormal=False), min_size=k, max_size=k))
+    yi = draw(
+        st.lists(st.floats(-3, 3, allow_nan=False, allow_subnormal=False), min_size=k, max_size=k)
+    )
     vi = draw(st.lists(st.floats(1e-3, 2.0, allow_nan=False), min_size=k, max_size=k))
     return np.array(yi), np.array(vi)
 
@@ -44,14 +46,16 @@ def test_tau2_nonnegative_and_weights_sum_to_100(data, method):
     assert res.ci_low <= res.estimate <= res.ci_high
     assert res.pi_low <= res.ci_low + 1e-12 and res.pi_high >= res.ci_high - 1e-12
     assert 0 <= res.i2 <= 100
-    if method == "EE":        # metafor: H^2 = Q/(k-1) for the equal-effects model (can be < 1)
+    if method == "EE":  # metafor: H^2 = Q/(k-1) for the equal-effects model (can be < 1)
         assert np.isclose(res.h2, res.q / res.q_df, rtol=1e-12, atol=1e-300)
-    else:                     # H^2 = 1 + tau^2/v~ >= 1
+    else:  # H^2 = 1 + tau^2/v~ >= 1
         assert res.h2 >= 1 - 1e-12
 
 
 @settings(max_examples=40, deadline=None)
-@given(analyses(), st.sampled_from(["REML", "DL", "PM", "ML", "SJ"]), st.sampled_from(["z", "knha"]))
+@given(
+    analyses(), st.sampled_from(["REML", "DL", "PM", "ML", "SJ"]), st.sampled_from(["z", "knha"])
+)
 def test_random_effects_with_tau2_zero_equals_equal_effects(data, method, test):
     yi, vi = data
     ee = pool(yi, vi, method="EE", test=test)
@@ -64,7 +68,11 @@ def test_random_effects_with_tau2_zero_equals_equal_effects(data, method, test):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(analyses(2, 8), min_size=1, max_size=6), st.sampled_from(METHODS), st.sampled_from(["z", "knha", "adhoc"]))
+@given(
+    st.lists(analyses(2, 8), min_size=1, max_size=6),
+    st.sampled_from(METHODS),
+    st.sampled_from(["z", "knha", "adhoc"]),
+)
 def test_batch_equals_loop(batch, method, test):
     kmax = max(len(y) for y, _ in batch)
     Y = np.full((len(batch), kmax), np.nan)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from metafor_fixtures import as_array, assert_close, load_fixture
+
 from plateau.meta import meta_regression, subgroup_analysis
 
 POOL = load_fixture("core_pool")["datasets"]
@@ -25,15 +25,37 @@ def _tol(method):
     return (1e-8, 1e-10) if method in ITERATIVE else (1e-9, 1e-12)
 
 
-@pytest.mark.parametrize("case", REG, ids=lambda c: f"{c['dataset']}{c['model']}-{c['method']}-{c['test']}")
+@pytest.mark.parametrize(
+    "case", REG, ids=lambda c: f"{c['dataset']}{c['model']}-{c['method']}-{c['test']}"
+)
 def test_meta_regression_matches_metafor(case):
     d = POOL[case["dataset"]]
-    res = meta_regression(as_array(d["yi"]), as_array(d["vi"]), np.array(case["X"]),
-                          method=case["method"], test=case["test"])
+    res = meta_regression(
+        as_array(d["yi"]),
+        as_array(d["vi"]),
+        np.array(case["X"]),
+        method=case["method"],
+        test=case["test"],
+    )
     rtol, atol = _tol(case["method"])
     name = f"{case['dataset']}{case['model']}-{case['method']}-{case['test']}"
-    for field in ("coef", "se", "zval", "pval", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2", "r2",
-                  "qe", "qe_pval", "qm", "qm_pval"):
+    for field in (
+        "coef",
+        "se",
+        "zval",
+        "pval",
+        "ci_low",
+        "ci_high",
+        "tau2",
+        "se_tau2",
+        "i2",
+        "h2",
+        "r2",
+        "qe",
+        "qe_pval",
+        "qm",
+        "qm_pval",
+    ):
         assert_close(getattr(res, field), case[field], rtol=rtol, atol=atol, what=f"{name} {field}")
     assert_close(res.vcov, np.array(case["vcov"]), rtol=rtol, atol=atol, what=f"{name} vcov")
     expected_df = case["qm_df"]
@@ -46,18 +68,20 @@ def test_meta_regression_matches_metafor(case):
         key = "pred" if field == "pred" else f"pred_{field}"
         expected = case[key]
         if field.startswith("pi_") and case["method"] == "EE":
-            assert expected is None            # metafor gives no PI for EE models; plateau's PI = CI
+            assert expected is None  # metafor gives no PI for EE models; plateau's PI = CI
             expected = case[key.replace("pi_", "ci_")]
-        assert_close(getattr(pred, field), expected, rtol=rtol, atol=atol, what=f"{name} predict {field}")
+        assert_close(
+            getattr(pred, field), expected, rtol=rtol, atol=atol, what=f"{name} predict {field}"
+        )
 
 
 def test_meta_regression_batch_equals_loop():
     d = POOL["bcg_rr"]
-    X = np.array(REG[1]["X"])                     # ablat + year
+    X = np.array(REG[1]["X"])  # ablat + year
     y, v = as_array(d["yi"]), as_array(d["vi"])
     rng = np.random.default_rng(7)
     Y = y + rng.normal(0, 0.3, (6, y.size))
-    Y[2, 4] = np.nan                              # one study absent from row 2
+    Y[2, 4] = np.nan  # one study absent from row 2
     V = np.tile(v, (6, 1))
     V[2, 4] = np.nan
     for test in ("z", "knha"):
@@ -74,7 +98,9 @@ def test_meta_regression_batch_equals_loop():
             np.testing.assert_allclose(pb.pi_high[i], ps.pi_high, rtol=1e-10)
 
 
-@pytest.mark.parametrize("case", SUB["subgroups"], ids=lambda c: f"{c['dataset']}-{c['method']}-{c['test']}")
+@pytest.mark.parametrize(
+    "case", SUB["subgroups"], ids=lambda c: f"{c['dataset']}-{c['method']}-{c['test']}"
+)
 def test_subgroups_match_metafor(case):
     d = SUB["datasets"][case["dataset"]]
     y, v, g = as_array(d["yi"]), as_array(d["vi"]), np.array(d["group"])
@@ -84,15 +110,21 @@ def test_subgroups_match_metafor(case):
     assert list(common.levels) == case["levels"]
     c = case["common"]
     for field in ("estimate", "se", "ci_low", "ci_high", "pval", "tau2"):
-        assert_close(getattr(common, field), c[field], rtol=rtol, atol=atol, what=f"{name} common {field}")
+        assert_close(
+            getattr(common, field), c[field], rtol=rtol, atol=atol, what=f"{name} common {field}"
+        )
     assert_close(common.q_between, c["qm"], rtol=rtol, atol=atol, what=f"{name} QM")
     assert_close(common.q_between_pval, c["qm_pval"], rtol=rtol, atol=atol, what=f"{name} QM p")
     sep = subgroup_analysis(y, v, g, method=case["method"], test=case["test"], tau2="separate")
     s = case["separate"]
     for field in ("estimate", "se", "ci_low", "ci_high", "tau2", "k"):
-        assert_close(getattr(sep, field), s[field], rtol=rtol, atol=atol, what=f"{name} separate {field}")
+        assert_close(
+            getattr(sep, field), s[field], rtol=rtol, atol=atol, what=f"{name} separate {field}"
+        )
     assert_close(sep.q_between, s["q_between"], rtol=rtol, atol=atol, what=f"{name} Q-between")
-    assert_close(sep.q_between_pval, s["q_between_pval"], rtol=rtol, atol=atol, what=f"{name} Q-between p")
+    assert_close(
+        sep.q_between_pval, s["q_between_pval"], rtol=rtol, atol=atol, what=f"{name} Q-between p"
+    )
     assert sep.q_between_df == len(case["levels"]) - 1
 
 

@@ -9,17 +9,50 @@ import pytest
 
 from plateau.errors import PlateauError
 from plateau.meta import pool
-from plateau.meta.bias import (egger_test, fail_safe_n, pet_peese, rank_correlation_test,
-                               trim_and_fill)
+from plateau.meta.bias import (
+    egger_test,
+    fail_safe_n,
+    pet_peese,
+    rank_correlation_test,
+    trim_and_fill,
+)
 from plateau.meta.sensitivity import cumulative, influence, leave_one_out
 
 # dat.bcg log risk ratios (escalc RR)
-YI = np.array([-0.88931133, -1.58538866, -1.34807315, -1.44155119, -0.21754732, -0.78611559,
-               -1.62089822, 0.01195233, -0.46941765, -1.37134480, -0.33935883, 0.44591340,
-               -0.01731395])
-VI = np.array([0.32558476, 0.19458112, 0.41536797, 0.02001507, 0.05121403, 0.00690561,
-               0.22301479, 0.00396185, 0.05643289, 0.07302496, 0.01241221, 0.53250585,
-               0.07140466])
+YI = np.array(
+    [
+        -0.88931133,
+        -1.58538866,
+        -1.34807315,
+        -1.44155119,
+        -0.21754732,
+        -0.78611559,
+        -1.62089822,
+        0.01195233,
+        -0.46941765,
+        -1.37134480,
+        -0.33935883,
+        0.44591340,
+        -0.01731395,
+    ]
+)
+VI = np.array(
+    [
+        0.32558476,
+        0.19458112,
+        0.41536797,
+        0.02001507,
+        0.05121403,
+        0.00690561,
+        0.22301479,
+        0.00396185,
+        0.05643289,
+        0.07302496,
+        0.01241221,
+        0.53250585,
+        0.07140466,
+    ]
+)
 
 
 @pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("FE", "z")])
@@ -28,16 +61,28 @@ def test_leave_one_out_rows_equal_separate_fits(method, test):
     for i in (0, 5, 12):
         keep = np.arange(YI.size) != i
         ref = pool(YI[keep], VI[keep], method=method, test=test)
-        for name in ("estimate", "se", "pval", "ci_low", "ci_high", "tau2", "q", "i2",
-                     "pi_low", "pi_high"):
-            assert getattr(res, name)[i] == pytest.approx(getattr(ref, name), rel=1e-10,
-                                                          abs=1e-14), name
+        for name in (
+            "estimate",
+            "se",
+            "pval",
+            "ci_low",
+            "ci_high",
+            "tau2",
+            "q",
+            "i2",
+            "pi_low",
+            "pi_high",
+        ):
+            assert getattr(res, name)[i] == pytest.approx(
+                getattr(ref, name), rel=1e-10, abs=1e-14
+            ), name
         assert res.k[i] == YI.size - 1
 
 
 def test_cumulative_order_and_first_step():
-    years = np.array([1948, 1949, 1960, 1977, 1973, 1953, 1973, 1980, 1968, 1961, 1974, 1969,
-                      1976], float)
+    years = np.array(
+        [1948, 1949, 1960, 1977, 1973, 1953, 1973, 1980, 1968, 1961, 1974, 1969, 1976], float
+    )
     res = cumulative(YI, VI, order=years, method="REML")
     first = int(np.argmin(years))
     assert res.order[0] == first
@@ -66,7 +111,7 @@ def test_influence_permutation_equivariant():
     b = influence(YI[perm], VI[perm], method="REML")
     np.testing.assert_allclose(b.cooks_distance, a.cooks_distance[perm], rtol=1e-7)
     np.testing.assert_allclose(b.hat, a.hat[perm], rtol=1e-9)
-    assert a.hat.sum() == pytest.approx(1.0)   # trace of the hat matrix = p
+    assert a.hat.sum() == pytest.approx(1.0)  # trace of the hat matrix = p
     assert "Influence diagnostics" in a.summary()
     json.dumps(a.to_dict())
 
@@ -125,28 +170,31 @@ def test_pet_peese_summary_and_dict():
     assert d["pet"]["predictor"] == "sei" and d["peese"]["predictor"] == "vi"
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: egger_test(YI[:2], VI[:2]), "at least 3"),
-    (lambda: egger_test(YI, VI, predictor="ni"), "needs the sample sizes"),
-    (lambda: egger_test(YI, VI, model="glm"), "unknown model"),
-    (lambda: egger_test(YI, VI, predictor="se"), "unknown predictor"),
-    (lambda: egger_test(YI, np.full(13, 0.1)), "constant"),
-    (lambda: egger_test(YI, VI, method="XYZ"), "unknown method"),
-    (lambda: rank_correlation_test(YI, VI[:5]), "shape"),
-    (lambda: fail_safe_n(YI, VI, type="General"), "unknown fail-safe N type"),
-    (lambda: fail_safe_n(YI, -VI), "vi must be > 0"),
-    (lambda: trim_and_fill(YI, VI, estimator="Q0"), "unknown trim-and-fill estimator"),
-    (lambda: trim_and_fill(YI, VI, side="up"), "side must be"),
-    (lambda: trim_and_fill(YI, np.full(13, 0.1)), "cannot be estimated"),
-    (lambda: trim_and_fill(YI[:1], VI[:1]), "at least 2"),
-    (lambda: leave_one_out(YI[:1], VI[:1]), "at least 2"),
-    (lambda: leave_one_out(YI, VI, test="t"), "unknown test"),
-    (lambda: cumulative(YI, VI, order=[1, 2]), "order has shape"),
-    (lambda: influence(YI[:2], VI[:2]), "k >= 3"),
-    (lambda: influence(YI, VI, mods=np.ones(5)), "one row per study"),
-    (lambda: influence(YI, VI, mods=np.ones(13)), "full rank"),
-    (lambda: influence(YI, np.where(np.arange(13) == 2, np.nan, VI)), "both be NaN"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: egger_test(YI[:2], VI[:2]), "at least 3"),
+        (lambda: egger_test(YI, VI, predictor="ni"), "needs the sample sizes"),
+        (lambda: egger_test(YI, VI, model="glm"), "unknown model"),
+        (lambda: egger_test(YI, VI, predictor="se"), "unknown predictor"),
+        (lambda: egger_test(YI, np.full(13, 0.1)), "constant"),
+        (lambda: egger_test(YI, VI, method="XYZ"), "unknown method"),
+        (lambda: rank_correlation_test(YI, VI[:5]), "shape"),
+        (lambda: fail_safe_n(YI, VI, type="General"), "unknown fail-safe N type"),
+        (lambda: fail_safe_n(YI, -VI), "vi must be > 0"),
+        (lambda: trim_and_fill(YI, VI, estimator="Q0"), "unknown trim-and-fill estimator"),
+        (lambda: trim_and_fill(YI, VI, side="up"), "side must be"),
+        (lambda: trim_and_fill(YI, np.full(13, 0.1)), "cannot be estimated"),
+        (lambda: trim_and_fill(YI[:1], VI[:1]), "at least 2"),
+        (lambda: leave_one_out(YI[:1], VI[:1]), "at least 2"),
+        (lambda: leave_one_out(YI, VI, test="t"), "unknown test"),
+        (lambda: cumulative(YI, VI, order=[1, 2]), "order has shape"),
+        (lambda: influence(YI[:2], VI[:2]), "k >= 3"),
+        (lambda: influence(YI, VI, mods=np.ones(5)), "one row per study"),
+        (lambda: influence(YI, VI, mods=np.ones(13)), "full rank"),
+        (lambda: influence(YI, np.where(np.arange(13) == 2, np.nan, VI)), "both be NaN"),
+    ],
+)
 def test_bad_input_names_the_problem(call, message):
     with pytest.raises(PlateauError, match=message):
         call()

@@ -8,7 +8,6 @@ iterative ones (REML, ML, PM, SJ, EB) against metafor run with tight convergence
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +43,19 @@ def _check(actual, expected, tol, what, metafor_failed=None):
     np.testing.assert_allclose(actual[ok], expected[ok], err_msg=what, **tol)
 
 
-SEQ_FIELDS = {"estimate": "estimate", "se": "se", "zval": "zval", "pval": "pval",
-              "ci_lb": "ci_low", "ci_ub": "ci_high", "Q": "q", "Qp": "q_pval", "I2": "i2",
-              "H2": "h2", "tau2": "tau2"}
+SEQ_FIELDS = {
+    "estimate": "estimate",
+    "se": "se",
+    "zval": "zval",
+    "pval": "pval",
+    "ci_lb": "ci_low",
+    "ci_ub": "ci_high",
+    "Q": "q",
+    "Qp": "q_pval",
+    "I2": "i2",
+    "H2": "h2",
+    "tau2": "tau2",
+}
 
 
 def _check_sequential(res, case):
@@ -63,15 +72,21 @@ def _check_sequential(res, case):
         t = dict(tol)
         if r_name in ("tau2", "I2", "H2") and t["rtol"] > 1e-9:
             t["atol"] = 1e-8
-        _check(getattr(res, py_name), case[r_name], t, f"{case['dataset']} {py_name}",
-               metafor_failed=failed if failed.any() else None)
+        _check(
+            getattr(res, py_name),
+            case[r_name],
+            t,
+            f"{case['dataset']} {py_name}",
+            metafor_failed=failed if failed.any() else None,
+        )
 
 
 L1O = DATA["leave1out"]
 
 
-@pytest.mark.parametrize("case", L1O, ids=[f"{c['dataset']}-{c['method']}-{c['test']}"
-                                           for c in L1O])
+@pytest.mark.parametrize(
+    "case", L1O, ids=[f"{c['dataset']}-{c['method']}-{c['test']}" for c in L1O]
+)
 def test_leave1out(case):
     d = DATASETS[case["dataset"]]
     res = leave_one_out(d["yi"], d["vi"], method=case["method"], test=case["test"])
@@ -81,9 +96,14 @@ def test_leave1out(case):
 CUM = DATA["cumul"]
 
 
-@pytest.mark.parametrize("case", CUM, ids=[f"{c['dataset']}-{c['method']}-{c['test']}-"
-                                           f"{'ordered' if c['ordered'] else 'input'}"
-                                           for c in CUM])
+@pytest.mark.parametrize(
+    "case",
+    CUM,
+    ids=[
+        f"{c['dataset']}-{c['method']}-{c['test']}-{'ordered' if c['ordered'] else 'input'}"
+        for c in CUM
+    ],
+)
 def test_cumul(case):
     d = DATASETS[case["dataset"]]
     order = d["order"] if case["ordered"] else None
@@ -94,15 +114,18 @@ def test_cumul(case):
 INF = DATA["influence"]
 
 
-@pytest.mark.parametrize("case", INF, ids=[f"{c['dataset']}-{c['method']}-{c['test']}-"
-                                           f"{'mods' if c['mods'] else 'int'}" for c in INF])
+@pytest.mark.parametrize(
+    "case",
+    INF,
+    ids=[f"{c['dataset']}-{c['method']}-{c['test']}-{'mods' if c['mods'] else 'int'}" for c in INF],
+)
 def test_influence(case):
     d = DATASETS[case["dataset"]]
     mods = np.array(d["mods"], dtype=float) if case["mods"] else None
     res = influence(d["yi"], d["vi"], mods=mods, method=case["method"], test=case["test"])
     tol = _tol(case["method"])
     loose = dict(tol, atol=max(tol["atol"], 1e-8))
-    failed = np.isnan(_vec(case["rstudent"]))       # deletion refits metafor could not fit
+    failed = np.isnan(_vec(case["rstudent"]))  # deletion refits metafor could not fit
     if failed.any():
         assert case["method"] in ("ML", "REML", "EB", "PM", "SJ"), "unexpected metafor failure"
     f = failed if failed.any() else None
@@ -116,8 +139,13 @@ def test_influence(case):
     _check(res.hat, case["hat"], tol, "hat")
     _check(res.weight, case["weight"], tol, "weight")
     dfbs = np.array([[np.nan if x is None else x for x in row] for row in case["dfbs"]])
-    _check(res.dfbetas.ravel(), dfbs.ravel(), loose, "dfbetas",
-           None if f is None else np.repeat(f, dfbs.shape[1]))
+    _check(
+        res.dfbetas.ravel(),
+        dfbs.ravel(),
+        loose,
+        "dfbetas",
+        None if f is None else np.repeat(f, dfbs.shape[1]),
+    )
     expected_inf = np.array([bool(x) for x in case["inf"]])
     assert res.influential[~failed].tolist() == expected_inf[~failed].tolist()
 

@@ -9,13 +9,28 @@ from plateau.errors import PlateauError
 from plateau.monitor import ctcae as C
 
 
-@pytest.mark.parametrize("analyte,lln,cases", [
-    ("anc", 2.0, [(0.49, 4), (0.5, 3), (0.99, 3), (1.0, 2), (1.49, 2), (1.5, 1), (1.99, 1), (2.0, 0)]),
-    # admiral test vectors (SPEC 2.4): 24 -> 4, 25 -> 3, 49 -> 3, 50 -> 2, 74 -> 2, 75 -> 1 (LLN 100)
-    ("platelets", 100.0, [(24, 4), (25, 3), (49, 3), (50, 2), (74, 2), (75, 1), (99, 1), (100, 0)]),
-    ("wbc", 4.0, [(0.99, 4), (1.0, 3), (1.99, 3), (2.0, 2), (2.99, 2), (3.0, 1), (3.99, 1), (4.0, 0)]),
-    ("hemoglobin", 12.0, [(7.99, 3), (8.0, 2), (9.99, 2), (10.0, 1), (11.99, 1), (12.0, 0)]),
-])
+@pytest.mark.parametrize(
+    "analyte,lln,cases",
+    [
+        (
+            "anc",
+            2.0,
+            [(0.49, 4), (0.5, 3), (0.99, 3), (1.0, 2), (1.49, 2), (1.5, 1), (1.99, 1), (2.0, 0)],
+        ),
+        # admiral test vectors (SPEC 2.4): 24 -> 4, 25 -> 3, 49 -> 3, 50 -> 2, 74 -> 2, 75 -> 1 (LLN 100)
+        (
+            "platelets",
+            100.0,
+            [(24, 4), (25, 3), (49, 3), (50, 2), (74, 2), (75, 1), (99, 1), (100, 0)],
+        ),
+        (
+            "wbc",
+            4.0,
+            [(0.99, 4), (1.0, 3), (1.99, 3), (2.0, 2), (2.99, 2), (3.0, 1), (3.99, 1), (4.0, 0)],
+        ),
+        ("hemoglobin", 12.0, [(7.99, 3), (8.0, 2), (9.99, 2), (10.0, 1), (11.99, 1), (12.0, 0)]),
+    ],
+)
 def test_decreased_terms_boundaries(analyte, lln, cases):
     values = [v for v, _ in cases]
     got = C.grade_lab(analyte, values, lln=np.full(len(values), lln)).tolist()
@@ -25,7 +40,16 @@ def test_decreased_terms_boundaries(analyte, lln, cases):
 def test_creatinine_uln_boundaries():
     uln = 1.0
     vals = [1.0, 1.01, 1.5, 1.51, 3.0, 3.01, 6.0, 6.01]
-    assert C.grade_lab("creatinine", vals, uln=np.full(8, uln), use_baseline=False).tolist() == [0, 1, 1, 2, 2, 3, 3, 4]
+    assert C.grade_lab("creatinine", vals, uln=np.full(8, uln), use_baseline=False).tolist() == [
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
 
 
 def test_creatinine_baseline_criterion_applies_above_uln_only():
@@ -69,11 +93,24 @@ def test_diarrhea_other_criteria():
 
 
 def test_fatigue():
-    assert (C.grade_fatigue(True), C.grade_fatigue(False), C.grade_fatigue(False, "self_care")) == (1, 2, 3)
+    assert (C.grade_fatigue(True), C.grade_fatigue(False), C.grade_fatigue(False, "self_care")) == (
+        1,
+        2,
+        3,
+    )
 
 
-@pytest.mark.parametrize("bsa,symptoms,grade", [(9.9, "none", 1), (10, "none", 2), (30, "severe", 2),
-                                                (30.1, "mild", 2), (30.1, "moderate", 3), (50, "severe", 3)])
+@pytest.mark.parametrize(
+    "bsa,symptoms,grade",
+    [
+        (9.9, "none", 1),
+        (10, "none", 2),
+        (30, "severe", 2),
+        (30.1, "mild", 2),
+        (30.1, "moderate", 3),
+        (50, "severe", 3),
+    ],
+)
 def test_rash_bsa_boundaries(bsa, symptoms, grade):
     assert C.grade_rash(bsa, symptoms) == grade
 

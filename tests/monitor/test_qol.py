@@ -56,10 +56,14 @@ def test_my20_scales():
 
 
 def test_change_from_baseline_against_mid():
-    text = ("patient_id,date," + ",".join(f"q{i}" for i in range(1, 31)) + "\n"
-            "A,2025-01-01," + ",".join(["1"] * 28) + ",6,6\n"
-            "A,2025-03-01," + ",".join(["1"] * 28) + ",5,5\n"    # QL2 83.33 -> 66.67: -16.7 >= 10: decline
-            "A,2025-06-01," + ",".join(["1"] * 28) + ",6,5\n")   # QL2 75.0: -8.3 within MID
+    text = (
+        "patient_id,date," + ",".join(f"q{i}" for i in range(1, 31)) + "\n"
+        "A,2025-01-01," + ",".join(["1"] * 28) + ",6,6\n"
+        "A,2025-03-01,"
+        + ",".join(["1"] * 28)
+        + ",5,5\n"  # QL2 83.33 -> 66.67: -16.7 >= 10: decline
+        "A,2025-06-01," + ",".join(["1"] * 28) + ",6,5\n"
+    )  # QL2 75.0: -8.3 within MID
     res = assess_qol(mio.read_qlq(io.StringIO(text)).frame)
     ql = res.changes[res.changes["scale"] == "QL2"]
     assert ql["status"].tolist() == ["decline", "within MID"]
@@ -67,6 +71,14 @@ def test_change_from_baseline_against_mid():
 
 
 def test_qlq_bad_answer_message():
-    text = "patient_id,date," + ",".join(f"q{i}" for i in range(1, 31)) + "\nA,2025-01-01," + ",".join(["5"] + ["1"] * 29) + "\n"
-    with pytest.raises(ValueError, match=r"qlq.csv: row 1 \(line 2\), field 'q1': '5' is not an answer 1-4"):
+    text = (
+        "patient_id,date,"
+        + ",".join(f"q{i}" for i in range(1, 31))
+        + "\nA,2025-01-01,"
+        + ",".join(["5"] + ["1"] * 29)
+        + "\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"qlq.csv: row 1 \(line 2\), field 'q1': '5' is not an answer 1-4"
+    ):
         mio.read_qlq(io.StringIO(text))

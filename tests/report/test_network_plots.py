@@ -16,12 +16,22 @@ FIX = Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "network_ha
 def test_graph_and_forest_render(tmp_path):
     f = json.loads(FIX.read_text())
     p = f["pairs"]
-    res = nma(p["study"], p["treat1"], p["treat2"], p["TE"], p["seTE"], reference="no_contact",
-              small_values="undesirable")
+    res = nma(
+        p["study"],
+        p["treat1"],
+        p["treat2"],
+        p["TE"],
+        p["seTE"],
+        reference="no_contact",
+        small_values="undesirable",
+    )
     edges = {}
     for s, a, b in zip(p["study"], p["treat1"], p["treat2"]):
         edges.setdefault(tuple(sorted((a, b))), []).append(str(s))
-    g = save(network_graph(res.treatments, edges, title="Smoking", reference="no_contact"), tmp_path / "g.png")
+    g = save(
+        network_graph(res.treatments, edges, title="Smoking", reference="no_contact"),
+        tmp_path / "g.png",
+    )
     fo = save(forest_vs_reference(res, scale="OR", title="Smoking"), tmp_path / "f.png")
     for path in (g, fo):
         img = mpimg.imread(path)

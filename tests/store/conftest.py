@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("plateau_test_pgserver", Path(__file__).with_name("pgserver.py"))
+_spec = importlib.util.spec_from_file_location(
+    "plateau_test_pgserver", Path(__file__).with_name("pgserver.py")
+)
 pgserver = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pgserver)
 
@@ -69,8 +71,12 @@ def password_hashes():
     return {name: hash_password(pw) for name, pw in USERS_PASSWORDS.items()}
 
 
-USERS_PASSWORDS = {"admin": "admin-password-1", "clin_a": "clin-a-password", "clin_b": "clin-b-password",
-                   "res": "researcher-pass"}
+USERS_PASSWORDS = {
+    "admin": "admin-password-1",
+    "clin_a": "clin-a-password",
+    "clin_b": "clin-b-password",
+    "res": "researcher-pass",
+}
 
 
 @pytest.fixture
@@ -79,12 +85,18 @@ def users(db, password_hashes):
     from plateau.store.models import User
     from plateau.store.security import get_or_create_team
 
-    spec = {"admin": ("admin", "admin", []), "clin_a": ("clin_a", "clinician", ["Team A"]),
-            "clin_b": ("clin_b", "clinician", ["Team B"]), "researcher": ("res", "researcher", [])}
+    spec = {
+        "admin": ("admin", "admin", []),
+        "clin_a": ("clin_a", "clinician", ["Team A"]),
+        "clin_b": ("clin_b", "clinician", ["Team B"]),
+        "researcher": ("res", "researcher", []),
+    }
     out = {}
     with db.session(write=True) as s:
         for key, (username, role, teams) in spec.items():
-            user = User(username=username, password_hash=password_hashes[username], role=role, active=True)
+            user = User(
+                username=username, password_hash=password_hashes[username], role=role, active=True
+            )
             user.teams.extend(get_or_create_team(s, t) for t in teams)
             s.add(user)
             s.flush()
@@ -103,9 +115,20 @@ def _table_counts(db) -> dict:
     from plateau.store import models as M
 
     with db.session() as s:
-        return {t.__tablename__: s.scalar(select(func.count()).select_from(t))
-                for t in (M.Patient, M.TreatmentLine, M.DoseRecord, M.LabResult, M.AdverseEvent, M.QolResponse,
-                          M.Alert, M.ImportBatch, M.Decision)}
+        return {
+            t.__tablename__: s.scalar(select(func.count()).select_from(t))
+            for t in (
+                M.Patient,
+                M.TreatmentLine,
+                M.DoseRecord,
+                M.LabResult,
+                M.AdverseEvent,
+                M.QolResponse,
+                M.Alert,
+                M.ImportBatch,
+                M.Decision,
+            )
+        }
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from pathlib import Path
 
 
 def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
+    )
     if found:
         return Path(found[-1]).parent
     which = shutil.which("pg_ctl")
@@ -33,7 +35,9 @@ def _free_port() -> int:
 def start():
     bindir = _pg_bin()
     if bindir is None:
-        raise RuntimeError("pg_ctl not found (tests/setup_system.py installs Debian's postgresql as root)")
+        raise RuntimeError(
+            "pg_ctl not found (tests/setup_system.py installs Debian's postgresql as root)"
+        )
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     tmp = Path(tempfile.mkdtemp(prefix="plateau-pg-"))
     data = tmp / "data"
@@ -50,23 +54,61 @@ def start():
         run_as = ["runuser", "-u", user, "--"]
     port = _free_port()
     env = dict(os.environ, LC_ALL="C", LANG="C")
-    init = subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "plateau", "-A", "trust",
-                           "-E", "UTF8", "--no-sync"], capture_output=True, text=True, env=env)
+    init = subprocess.run(
+        [
+            *run_as,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "plateau",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if init.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-300:]}")
-    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c fsync=off "
-            "-c full_page_writes=off -c max_connections=200")
-    started = subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60",
-                              "-l", str(tmp / "log"), "start"], capture_output=True, text=True, env=env)
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c fsync=off "
+        "-c full_page_writes=off -c max_connections=200"
+    )
+    started = subprocess.run(
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(tmp / "log"),
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if started.returncode != 0:
         log = (tmp / "log").read_text() if (tmp / "log").exists() else started.stderr
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"pg_ctl start failed: {log.strip()[-300:]}")
 
     def stop() -> None:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, env=env)
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            env=env,
+        )
         shutil.rmtree(tmp, ignore_errors=True)
 
     return f"postgresql+psycopg://plateau@127.0.0.1:{port}", stop
@@ -76,6 +118,8 @@ def new_database(base: str) -> str:
     import psycopg
 
     name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base}/{name}"

@@ -10,13 +10,39 @@ from hypothesis import strategies as st
 from plateau.store.importer import import_files
 from plateau.store.records import ImportRejected
 
-FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 GOOD_LAB_ROW = "P01,2025-07-01,serum_m_protein,0.4,g/dL"
-cell = st.one_of(st.sampled_from(["", "P01", "P02", "NEW", "2025-07-01", "2025-02-30", "serum_m_protein", "kappa_flc",
-                                  "hemoglobin", "g/dL", "mg/L", "-1", "1e308", "nan", "inf", "positive", "\"", ",",
-                                  "1", "0.5", "9999999"]),
-                 st.text(max_size=8))
+cell = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "P01",
+            "P02",
+            "NEW",
+            "2025-07-01",
+            "2025-02-30",
+            "serum_m_protein",
+            "kappa_flc",
+            "hemoglobin",
+            "g/dL",
+            "mg/L",
+            "-1",
+            "1e308",
+            "nan",
+            "inf",
+            "positive",
+            '"',
+            ",",
+            "1",
+            "0.5",
+            "9999999",
+        ]
+    ),
+    st.text(max_size=8),
+)
 row = st.lists(cell, min_size=0, max_size=7).map(lambda cells: ",".join(cells))
 
 
@@ -29,9 +55,14 @@ def _attempt(db, user_id, **kwargs):
 
 
 @FUZZ
-@given(rows=st.lists(row, max_size=6), header=st.sampled_from(["patient_id,date,analyte,value,unit",
-                                                                 "patient_id,date,analyte,value", "", "x,y"]),
-       keep_good=st.booleans(), raw=st.binary(max_size=40))
+@given(
+    rows=st.lists(row, max_size=6),
+    header=st.sampled_from(
+        ["patient_id,date,analyte,value,unit", "patient_id,date,analyte,value", "", "x,y"]
+    ),
+    keep_good=st.booleans(),
+    raw=st.binary(max_size=40),
+)
 def test_fuzzed_csv_never_crashes_nor_writes_partially(seeded, rows, header, keep_good, raw):
     db, uid, table_counts = seeded
     before = table_counts(db)
@@ -44,23 +75,70 @@ def test_fuzzed_csv_never_crashes_nor_writes_partially(seeded, rows, header, kee
         assert after["lab_results"] == before["lab_results"] + result.created["labs"]
 
 
-json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, width=32),
-                        st.sampled_from(["", "Patient", "Observation", "final", "2025-01-01", "urn:uuid:a",
-                                         "http://loinc.org", "718-7", "g/dL", "Patient/a"]))
-json_value = st.recursive(json_scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                               st.dictionaries(st.sampled_from(
-                                                                   ["resourceType", "code", "coding", "system",
-                                                                    "value", "valueQuantity", "subject", "reference",
-                                                                    "status", "effectiveDateTime", "identifier",
-                                                                    "resource", "fullUrl"]), inner, max_size=4)),
-                          max_leaves=12)
+json_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, width=32),
+    st.sampled_from(
+        [
+            "",
+            "Patient",
+            "Observation",
+            "final",
+            "2025-01-01",
+            "urn:uuid:a",
+            "http://loinc.org",
+            "718-7",
+            "g/dL",
+            "Patient/a",
+        ]
+    ),
+)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceType",
+                    "code",
+                    "coding",
+                    "system",
+                    "value",
+                    "valueQuantity",
+                    "subject",
+                    "reference",
+                    "status",
+                    "effectiveDateTime",
+                    "identifier",
+                    "resource",
+                    "fullUrl",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 
 GOOD_ENTRIES = [
-    {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Patient", "identifier": [{"value": "FZ1"}]}},
-    {"resource": {"resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:a"},
-                  "effectiveDateTime": "2025-01-01", "code": {"coding": [{"system": "http://loinc.org",
-                                                                          "code": "718-7"}]},
-                  "valueQuantity": {"value": 11.5, "code": "g/dL", "system": "http://unitsofmeasure.org"}}},
+    {
+        "fullUrl": "urn:uuid:a",
+        "resource": {"resourceType": "Patient", "identifier": [{"value": "FZ1"}]},
+    },
+    {
+        "resource": {
+            "resourceType": "Observation",
+            "status": "final",
+            "subject": {"reference": "urn:uuid:a"},
+            "effectiveDateTime": "2025-01-01",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+            "valueQuantity": {"value": 11.5, "code": "g/dL", "system": "http://unitsofmeasure.org"},
+        }
+    },
 ]
 
 

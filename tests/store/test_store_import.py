@@ -13,7 +13,9 @@ from plateau.store.models import AdverseEvent, LabResult, Patient, User
 from plateau.store.records import ImportRejected
 
 
-def test_csv_import_of_the_examples_then_reimport_creates_nothing(db, users, example_files, table_counts):
+def test_csv_import_of_the_examples_then_reimport_creates_nothing(
+    db, users, example_files, table_counts
+):
     first = import_files(db, users["admin"], csv_files=example_files(), team="Team A")
     assert first.created["patients"] == 19
     labs_rows = len(example_files("labs")["labs"][1].decode().strip().splitlines()) - 1
@@ -23,19 +25,31 @@ def test_csv_import_of_the_examples_then_reimport_creates_nothing(db, users, exa
     assert sum(again.created.values()) == 0 and sum(again.updated.values()) == 0
     assert again.unchanged == sum(first.created.values())
     after = table_counts(db)
-    assert {k: v for k, v in after.items() if k != "import_batches"} == \
-        {k: v for k, v in counts.items() if k != "import_batches"}
+    assert {k: v for k, v in after.items() if k != "import_batches"} == {
+        k: v for k, v in counts.items() if k != "import_batches"
+    }
     assert after["import_batches"] == counts["import_batches"] + 1
 
 
 def test_units_are_converted_and_loinc_stored(db, users):
-    files = {"patients": ("p.csv", b"patient_id,maintenance_start,agent,dose_mg\nX1,2025-01-01,lenalidomide,10\n"),
-             "labs": ("l.csv", b"patient_id,date,analyte,value,unit\nX1,2025-01-01,serum_m_protein,12,g/L\n"
-                               b"X1,2025-01-01,kappa_flc,250,mg/L\n")}
+    files = {
+        "patients": (
+            "p.csv",
+            b"patient_id,maintenance_start,agent,dose_mg\nX1,2025-01-01,lenalidomide,10\n",
+        ),
+        "labs": (
+            "l.csv",
+            b"patient_id,date,analyte,value,unit\nX1,2025-01-01,serum_m_protein,12,g/L\n"
+            b"X1,2025-01-01,kappa_flc,250,mg/L\n",
+        ),
+    }
     import_files(db, users["clin_a"], csv_files=files, team="Team A")
     with db.session() as s:
         labs = {r.analyte: r for r in s.scalars(select(LabResult))}
-    assert labs["serum_m_protein"].value == pytest.approx(1.2) and labs["serum_m_protein"].unit == "g/dL"
+    assert (
+        labs["serum_m_protein"].value == pytest.approx(1.2)
+        and labs["serum_m_protein"].unit == "g/dL"
+    )
     assert labs["serum_m_protein"].loinc == "33358-3"
     assert labs["kappa_flc"].value == pytest.approx(25.0) and labs["kappa_flc"].loinc == "36916-5"
 
@@ -43,16 +57,22 @@ def test_units_are_converted_and_loinc_stored(db, users):
 def test_bad_csv_lists_every_bad_row_and_writes_nothing(db, users, example_files, table_counts):
     import_files(db, users["admin"], csv_files=example_files("patients"), team="Team A")
     before = table_counts(db)
-    labs = (b"patient_id,date,analyte,value,unit\n"
-            b"P01,2025-07-01,serum_m_protein,0.4,g/dL\n"      # good
-            b"P01,2025-13-01,serum_m_protein,0.4,g/dL\n"      # bad date
-            b"P02,2025-07-01,hemoglobin,80,g/dL\n"            # impossible value
-            b"P03,2025-07-01,kappa_flc,3,furlongs\n"          # bad unit
-            b"NOPE,2025-07-01,serum_m_protein,1,g/dL\n")      # unknown patient
+    labs = (
+        b"patient_id,date,analyte,value,unit\n"
+        b"P01,2025-07-01,serum_m_protein,0.4,g/dL\n"  # good
+        b"P01,2025-13-01,serum_m_protein,0.4,g/dL\n"  # bad date
+        b"P02,2025-07-01,hemoglobin,80,g/dL\n"  # impossible value
+        b"P03,2025-07-01,kappa_flc,3,furlongs\n"  # bad unit
+        b"NOPE,2025-07-01,serum_m_protein,1,g/dL\n"
+    )  # unknown patient
     events = b"patient_id,date,term,grade\nP01,2025-07-01,not_a_term,2\n"
     with pytest.raises(ImportRejected) as caught:
-        import_files(db, users["admin"], csv_files={"labs": ("labs.csv", labs), "events": ("events.csv", events)},
-                     team="Team A")
+        import_files(
+            db,
+            users["admin"],
+            csv_files={"labs": ("labs.csv", labs), "events": ("events.csv", events)},
+            team="Team A",
+        )
     problems = caught.value.problems
     assert any("row 2 (line 3), field 'date'" in p for p in problems)
     assert any("row 3 (line 4), field 'value'" in p and "hemoglobin" in p for p in problems)
@@ -78,7 +98,10 @@ def test_clinician_cannot_write_to_another_teams_patient(db, users, example_file
 
 def test_a_corrected_value_updates_the_row(db, users):
     p = ("p.csv", b"patient_id,maintenance_start,agent,dose_mg\nX1,2025-01-01,lenalidomide,10\n")
-    lab = lambda v: ("l.csv", f"patient_id,date,analyte,value,unit\nX1,2025-02-01,serum_m_protein,{v},g/dL\n".encode())
+    lab = lambda v: (
+        "l.csv",
+        f"patient_id,date,analyte,value,unit\nX1,2025-02-01,serum_m_protein,{v},g/dL\n".encode(),
+    )
     import_files(db, users["admin"], csv_files={"patients": p, "labs": lab(1.1)}, team="Team A")
     result = import_files(db, users["admin"], csv_files={"labs": lab(1.3)})
     assert result.updated["labs"] == 1 and result.created["labs"] == 0
@@ -95,26 +118,44 @@ def _bundle_of(db, external_id: str) -> dict:
 def _patient_data(db, external_id: str):
     with db.session() as s:
         patient = s.scalar(select(Patient).where(Patient.external_id == external_id))
-        labs = sorted((r.date, r.analyte, round(r.value, 9), r.unit) for r in
-                      s.scalars(select(LabResult).where(LabResult.patient_id == patient.id)))
-        events = sorted((r.date, r.term, r.grade) for r in
-                        s.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)))
-        return labs, events, patient.diagnosis_date, [(ln.agent, ln.start_date) for ln in patient.lines]
+        labs = sorted(
+            (r.date, r.analyte, round(r.value, 9), r.unit)
+            for r in s.scalars(select(LabResult).where(LabResult.patient_id == patient.id))
+        )
+        events = sorted(
+            (r.date, r.term, r.grade)
+            for r in s.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id))
+        )
+        return (
+            labs,
+            events,
+            patient.diagnosis_date,
+            [(ln.agent, ln.start_date) for ln in patient.lines],
+        )
 
 
-def test_fhir_export_then_import_into_an_empty_database_round_trips(db, users, example_files, tmp_path):
+def test_fhir_export_then_import_into_an_empty_database_round_trips(
+    db, users, example_files, tmp_path
+):
     from plateau.store import open_database
     from plateau.store.security import create_user
 
     import_files(db, users["admin"], csv_files=example_files(), team="Team A")
     bundle = _bundle_of(db, "P16")  # other units, thalidomide, an adverse event
-    codes_used = {c["code"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
-                  for c in e["resource"]["code"]["coding"] if c["system"] == "http://loinc.org"}
+    codes_used = {
+        c["code"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        for c in e["resource"]["code"]["coding"]
+        if c["system"] == "http://loinc.org"
+    }
     assert "33358-3" in codes_used
     other = open_database(f"sqlite:///{tmp_path / 'other.sqlite'}")
     with other.session(write=True) as s:
         uid = create_user(s, "admin2", "admin-password-2", "admin", ["Team Z"]).id
-    summary = import_files(other, uid, fhir=("p16.json", json.dumps(bundle).encode()), team="Team Z")
+    summary = import_files(
+        other, uid, fhir=("p16.json", json.dumps(bundle).encode()), team="Team Z"
+    )
     assert summary.created["patients"] == 1
     assert _patient_data(other, "P16") == _patient_data(db, "P16")
     again = import_files(other, uid, fhir=("p16.json", json.dumps(bundle).encode()), team="Team Z")
@@ -124,25 +165,58 @@ def test_fhir_export_then_import_into_an_empty_database_round_trips(db, users, e
 
 def test_bad_fhir_bundle_lists_every_bad_entry(db, users, table_counts):
     before = table_counts(db)
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Patient", "identifier": [{"value": "F1"}]}},
-        {"resource": {"resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:a"},
-                      "effectiveDateTime": "2025-01-01",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-                      "valueQuantity": {"value": 12, "code": "mmol/L", "system": "http://unitsofmeasure.org"}}},
-        {"resource": {"resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:zz"},
-                      "effectiveDateTime": "2025-01-01",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "99999-9"}]},
-                      "valueQuantity": {"value": 1, "code": "g/dL"}}},
-        {"resource": {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}}},
-        {"resource": {"resourceType": "Observation", "status": "final"}},  # no code: schema error
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:a",
+                "resource": {"resourceType": "Patient", "identifier": [{"value": "F1"}]},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "subject": {"reference": "urn:uuid:a"},
+                    "effectiveDateTime": "2025-01-01",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+                    "valueQuantity": {
+                        "value": 12,
+                        "code": "mmol/L",
+                        "system": "http://unitsofmeasure.org",
+                    },
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "subject": {"reference": "urn:uuid:zz"},
+                    "effectiveDateTime": "2025-01-01",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "99999-9"}]},
+                    "valueQuantity": {"value": 1, "code": "g/dL"},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Encounter",
+                    "status": "finished",
+                    "class": {"code": "AMB"},
+                }
+            },
+            {
+                "resource": {"resourceType": "Observation", "status": "final"}
+            },  # no code: schema error
+        ],
+    }
     data = fhir_io.read_bundle("b.json", json.dumps(bundle))
     assert any("entry 4 (Observation), field 'code'" in p for p in data.problems)
     bundle["entry"].pop()
     data = fhir_io.read_bundle("b.json", json.dumps(bundle))
     problems = data.problems
-    assert any("entry 1 (Observation), field 'valueQuantity.code'" in p and "mmol/L" in p for p in problems)
+    assert any(
+        "entry 1 (Observation), field 'valueQuantity.code'" in p and "mmol/L" in p for p in problems
+    )
     assert any("entry 2 (Observation), field 'subject'" in p for p in problems)
     assert any("entry 2 (Observation), field 'code'" in p and "99999-9" in p for p in problems)
     assert any("entry 3 (Encounter)" in p for p in problems)
@@ -153,26 +227,78 @@ def test_bad_fhir_bundle_lists_every_bad_entry(db, users, table_counts):
 
 
 def test_fhir_medication_and_condition_import(db, users):
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "x", "gender": "female",
-                                               "identifier": [{"system": "urn:mrn", "value": "M-7"}]}},
-        {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/x"}, "onsetDateTime": "2024-03-02",
-                      "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C90.00"}]}}},
-        {"resource": {"resourceType": "MedicationStatement", "status": "completed", "subject": {"reference": "urn:uuid:p"},
-                      "medicationCodeableConcept": {"text": "Lenalidomide 10 mg capsule"},
-                      "effectivePeriod": {"start": "2025-01-01", "end": "2025-03-01"},
-                      "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}]}]}},
-        {"resource": {"resourceType": "MedicationRequest", "status": "on-hold", "intent": "order",
-                      "subject": {"reference": "urn:uuid:p"}, "authoredOn": "2025-03-01",
-                      "medicationCodeableConcept": {"coding": [{"display": "lenalidomide"}]}}},
-        {"resource": {"resourceType": "Condition", "subject": {"reference": "urn:uuid:p"}, "onsetDateTime": "2025-02-20",
-                      "code": {"coding": [{"system": "urn:plateau:ctcae-v5-term", "code": "diarrhea"}]},
-                      "severity": {"coding": [{"system": "urn:plateau:ctcae-v5-grade", "code": "3"}]}}},
-    ]}
-    summary = import_files(db, users["clin_a"], fhir=("b.json", json.dumps(bundle).encode()), team="Team A")
-    assert summary.created == {"patients": 1, "lines": 1, "doses": 3, "labs": 0, "events": 1, "qol": 0}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:p",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "x",
+                    "gender": "female",
+                    "identifier": [{"system": "urn:mrn", "value": "M-7"}],
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": {"reference": "Patient/x"},
+                    "onsetDateTime": "2024-03-02",
+                    "code": {
+                        "coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C90.00"}]
+                    },
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "MedicationStatement",
+                    "status": "completed",
+                    "subject": {"reference": "urn:uuid:p"},
+                    "medicationCodeableConcept": {"text": "Lenalidomide 10 mg capsule"},
+                    "effectivePeriod": {"start": "2025-01-01", "end": "2025-03-01"},
+                    "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}]}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "on-hold",
+                    "intent": "order",
+                    "subject": {"reference": "urn:uuid:p"},
+                    "authoredOn": "2025-03-01",
+                    "medicationCodeableConcept": {"coding": [{"display": "lenalidomide"}]},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": {"reference": "urn:uuid:p"},
+                    "onsetDateTime": "2025-02-20",
+                    "code": {
+                        "coding": [{"system": "urn:plateau:ctcae-v5-term", "code": "diarrhea"}]
+                    },
+                    "severity": {"coding": [{"system": "urn:plateau:ctcae-v5-grade", "code": "3"}]},
+                }
+            },
+        ],
+    }
+    summary = import_files(
+        db, users["clin_a"], fhir=("b.json", json.dumps(bundle).encode()), team="Team A"
+    )
+    assert summary.created == {
+        "patients": 1,
+        "lines": 1,
+        "doses": 3,
+        "labs": 0,
+        "events": 1,
+        "qol": 0,
+    }
     with db.session() as s:
         p = s.scalar(select(Patient).where(Patient.external_id == "M-7"))
         assert (p.sex, p.diagnosis_date.isoformat()) == ("F", "2024-03-02")
-        assert sorted((d.date.isoformat(), d.action, d.dose or 0) for d in p.lines[0].doses) == \
-            [("2025-01-01", "start", 10.0), ("2025-03-01", "hold", 0), ("2025-03-01", "stop", 0)]
+        assert sorted((d.date.isoformat(), d.action, d.dose or 0) for d in p.lines[0].doses) == [
+            ("2025-01-01", "start", 10.0),
+            ("2025-03-01", "hold", 0),
+            ("2025-03-01", "stop", 0),
+        ]

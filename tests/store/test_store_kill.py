@@ -47,8 +47,13 @@ CHILD = textwrap.dedent("""
 
 def _spawn(db_url, user_id, mode):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-c", CHILD, db_url, str(user_id), mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, db_url, str(user_id), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for(proc, word, timeout=60):
@@ -108,6 +113,8 @@ def test_kill_at_a_random_moment_leaves_all_or_nothing(db, db_url, users, table_
     db.engine.dispose()
     after = _check_consistent(db, db_url, table_counts, before)
     nothing = after == before
-    everything = (after["patients"] == before["patients"] + 10
-                  and after["lab_results"] == before["lab_results"] + 4000)
+    everything = (
+        after["patients"] == before["patients"] + 10
+        and after["lab_results"] == before["lab_results"] + 4000
+    )
     assert nothing or everything, (before, after)

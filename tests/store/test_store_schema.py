@@ -12,9 +12,23 @@ from plateau.store.db import current_revision
 
 def test_migration_creates_every_table_and_is_repeatable(db):
     names = set(inspect(db.engine).get_table_names())
-    assert {"users", "care_teams", "team_members", "patients", "treatment_lines", "dose_records", "lab_results",
-            "adverse_events", "qol_responses", "decisions", "alerts", "import_batches", "audit_log",
-            "login_sessions", "alembic_version"} <= names
+    assert {
+        "users",
+        "care_teams",
+        "team_members",
+        "patients",
+        "treatment_lines",
+        "dose_records",
+        "lab_results",
+        "adverse_events",
+        "qol_responses",
+        "decisions",
+        "alerts",
+        "import_batches",
+        "audit_log",
+        "login_sessions",
+        "alembic_version",
+    } <= names
     assert current_revision(db.engine) == "0001"
     assert migrate(db.engine) == "0001"  # a second start migrates nothing and fails nothing
 
@@ -28,7 +42,9 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET username = 'mallory'", "DELETE FROM audit_log"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET username = 'mallory'", "DELETE FROM audit_log"]
+)
 def test_audit_log_is_append_only(db, statement):
     with db.session(write=True) as s:
         audit.record(s, None, "read", "timeline", patient_id=1, ip="10.0.0.1", username="alice")
@@ -37,7 +53,9 @@ def test_audit_log_is_append_only(db, statement):
             s.execute(text(statement))
     with db.session() as s:
         rows = audit.entries(s)
-    assert [(r.username, r.action, r.patient_id, r.ip) for r in rows] == [("alice", "read", 1, "10.0.0.1")]
+    assert [(r.username, r.action, r.patient_id, r.ip) for r in rows] == [
+        ("alice", "read", 1, "10.0.0.1")
+    ]
 
 
 def test_unreachable_database_is_a_user_error():

@@ -17,7 +17,10 @@ from plateau.store.models import AuditEntry, LoginSession, Patient, User
 def test_passwords_are_argon2id_hashed_and_checked(db, users):
     with db.session(write=True) as s:
         user = s.get(User, users["clin_a"])
-        assert user.password_hash.startswith("$argon2id$") and "clin-a-password" not in user.password_hash
+        assert (
+            user.password_hash.startswith("$argon2id$")
+            and "clin-a-password" not in user.password_hash
+        )
         assert security.authenticate(s, "clin_a", "clin-a-password", ip="1.2.3.4").id == user.id
     with db.session(write=True) as s:
         with pytest.raises(PlateauError, match="wrong password"):
@@ -45,8 +48,13 @@ def test_login_rate_limit_counts_failures_in_the_audit_log(db, users):
         with pytest.raises(security.RateLimited):  # even the right password is refused for a while
             security.authenticate(s, "clin_a", "clin-a-password", ip="9.9.9.9")
     with db.session() as s:
-        outcomes = [e.outcome for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "login"))]
-    assert outcomes.count("failed") == security.MAX_FAILURES_PER_USER and outcomes[-1] == "rate-limited"
+        outcomes = [
+            e.outcome for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "login"))
+        ]
+    assert (
+        outcomes.count("failed") == security.MAX_FAILURES_PER_USER
+        and outcomes[-1] == "rate-limited"
+    )
 
 
 def test_sessions_store_only_a_hash_and_expire(db, users):
@@ -55,7 +63,7 @@ def test_sessions_store_only_a_hash_and_expire(db, users):
         assert row.token_sha256 != token and len(token) >= 40
         assert security.session_for_token(s, token).user_id == users["admin"]
         assert security.session_for_token(s, token + "x") is None
-        row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     with db.session(write=True) as s:
         assert security.session_for_token(s, token) is None
         security.end_session(s, token)
@@ -65,8 +73,10 @@ def test_sessions_store_only_a_hash_and_expire(db, users):
 def test_patient_scope_follows_care_teams(db, users, example_files):
     import_files(db, users["admin"], csv_files=example_files("patients"), team="Team A")
     with db.session() as s:
-        count = {name: len(list(s.scalars(security.patient_scope(s, s.get(User, uid)))))
-                 for name, uid in users.items()}
+        count = {
+            name: len(list(s.scalars(security.patient_scope(s, s.get(User, uid)))))
+            for name, uid in users.items()
+        }
     assert count == {"admin": 19, "clin_a": 19, "clin_b": 0, "researcher": 19}
 
 
@@ -76,17 +86,34 @@ def test_decision_snapshot_is_stored_audited_and_on_the_timeline(db, users, exam
     import_files(db, users["admin"], csv_files=example_files(), team="Team A")
     with db.session(write=True) as s:
         patient = s.scalar(select(Patient).where(Patient.external_id == "P07"))
-        row = save_snapshot(s, patient.id, {"date": "2025-01-01", "evidence_version": "abc123",
-                                            "recommendation": "lenalidomide maintenance"},
-                            user=s.get(User, users["clin_a"]), ip="10.1.1.1")
+        row = save_snapshot(
+            s,
+            patient.id,
+            {
+                "date": "2025-01-01",
+                "evidence_version": "abc123",
+                "recommendation": "lenalidomide maintenance",
+            },
+            user=s.get(User, users["clin_a"]),
+            ip="10.1.1.1",
+        )
         assert row.decision_date == dt.date(2025, 1, 1) and row.evidence_version == "abc123"
         with pytest.raises(PlateauError, match="JSON"):
             save_snapshot(s, patient.id, {"bad": object()})
     with db.session() as s:
         patient = s.scalar(select(Patient).where(Patient.external_id == "P07"))
-        assert [d.snapshot["recommendation"] for d in snapshots(s, patient.id)] == ["lenalidomide maintenance"]
+        assert [d.snapshot["recommendation"] for d in snapshots(s, patient.id)] == [
+            "lenalidomide maintenance"
+        ]
         tl = timeline(s, patient)
         assert tl["decision"]["evidence_version"] == "abc123"
-        assert tl["monitor"]["progression_date"] == "2025-06-01"  # P07: confirmed PD in the worked examples
+        assert (
+            tl["monitor"]["progression_date"] == "2025-06-01"
+        )  # P07: confirmed PD in the worked examples
         entry = s.scalar(select(AuditEntry).where(AuditEntry.resource.like("decision%")))
-        assert (entry.username, entry.patient_id, entry.ip, entry.action) == ("clin_a", patient.id, "10.1.1.1", "create")
+        assert (entry.username, entry.patient_id, entry.ip, entry.action) == (
+            "clin_a",
+            patient.id,
+            "10.1.1.1",
+            "create",
+        )

@@ -13,23 +13,32 @@ from plateau.evidence import load_bundled
 
 
 def test_post_spec_returns_the_same_result_as_the_library(client):
-    spec = {"outcome": "disease_control", "agents": ["lenalidomide"], "model": {"method": "DL", "test": "knha"}}
+    spec = {
+        "outcome": "disease_control",
+        "agents": ["lenalidomide"],
+        "model": {"method": "DL", "test": "knha"},
+    }
     data = client.post("/api/v1/analyses", json=spec).json()
     from plateau.analysis import spec_from_dict
 
     expected = run_analysis(spec_from_dict(spec), load_bundled())
     assert data["pooled"]["estimate"] == pytest.approx(expected.pooled.estimate, rel=1e-12)
     assert data["evidence_version"] == load_bundled().version
-    assert [s["trial_id"] for s in data["studies"]] == [s.contribution.trial_id for s in expected.studies]
+    assert [s["trial_id"] for s in data["studies"]] == [
+        s.contribution.trial_id for s in expected.studies
+    ]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"outcome": "QALY"}, "body: outcome"),
-    ({"agents": ["aspirin"]}, "body: agents.0"),
-    ({"model": {"method": "XX"}}, "body: model.method"),
-    ({"model": {"level": 2}}, "body: model.level"),
-    ({"colour": "red"}, "body: colour"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"outcome": "QALY"}, "body: outcome"),
+        ({"agents": ["aspirin"]}, "body: agents.0"),
+        ({"model": {"method": "XX"}}, "body: model.method"),
+        ({"model": {"level": 2}}, "body: model.level"),
+        ({"colour": "red"}, "body: colour"),
+    ],
+)
 def test_bad_spec_is_422_naming_the_field(client, body, field):
     response = client.post("/api/v1/analyses", json=body)
     assert response.status_code == 422
@@ -42,7 +51,10 @@ def test_builtin_list_result_and_plots(client):
     result = client.get("/api/v1/analyses/lenalidomide-pfs").json()
     assert result["analysis"] == "lenalidomide-pfs" and result["studies"]
     svg = client.get("/api/v1/analyses/lenalidomide-pfs/forest.svg")
-    assert svg.headers["content-type"].startswith("image/svg+xml") and b"favours maintenance" in svg.content
+    assert (
+        svg.headers["content-type"].startswith("image/svg+xml")
+        and b"favours maintenance" in svg.content
+    )
     png = client.get("/api/v1/analyses/lenalidomide-pfs/forest.png")
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get("/api/v1/analyses/no-such-analysis").status_code == 404
@@ -61,7 +73,9 @@ def test_csv_download_matches_the_result(client):
 
 
 def test_builder_query_and_bad_query(client):
-    html = client.get("/analyses", params={"outcome": "OS", "agent": "lenalidomide", "method": "PM"}).text
+    html = client.get(
+        "/analyses", params={"outcome": "OS", "agent": "lenalidomide", "method": "PM"}
+    ).text
     assert "<svg" in html and "Pooled HR" in html and "Excluded trials" in html
     bad = client.get("/analyses", params={"method": "XX"}, headers={"accept": "text/html"})
     assert bad.status_code == 422 and "model.method" in bad.text
@@ -70,7 +84,10 @@ def test_builder_query_and_bad_query(client):
 def test_no_matching_trial_is_a_message_not_an_error(client):
     html = client.get("/analyses/result", params={"agent": "elotuzumab"}).text
     assert "No trial in the evidence base matches this analysis" in html
-    assert client.get("/analyses/download/forest.svg", params={"agent": "elotuzumab"}).status_code == 404
+    assert (
+        client.get("/analyses/download/forest.svg", params={"agent": "elotuzumab"}).status_code
+        == 404
+    )
 
 
 @pytest.mark.slow
@@ -81,7 +98,9 @@ def test_living_report_page(client):
 
 
 @pytest.mark.browser
-def test_build_an_analysis_by_clicking_and_download_the_plot(page, live_server, screenshot, tmp_path):
+def test_build_an_analysis_by_clicking_and_download_the_plot(
+    page, live_server, screenshot, tmp_path
+):
     page.goto(live_server + "/analyses")
     page.get_by_label("Outcome", exact=True).select_option("disease_control")
     page.get_by_role("checkbox", name="lenalidomide").check()

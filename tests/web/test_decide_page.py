@@ -49,17 +49,24 @@ def test_api_422_names_the_field(client):
     assert detail["response"] == "must be one of sCR, CR, VGPR, PR (got 'good')"
     assert detail["weight_kg"] == "must be between 25 and 300 kg (got -3)"
     assert client.post("/api/v1/decisions?horizon_years=99", json=FIT60).status_code == 422
-    bad_json = client.post("/api/v1/decisions", content=b"{", headers={"content-type": "application/json"})
+    bad_json = client.post(
+        "/api/v1/decisions", content=b"{", headers={"content-type": "application/json"}
+    )
     assert bad_json.status_code == 422 and bad_json.json()["detail"][0]["field"] == "(body)"
     assert client.get("/api/v1/decisions/0123456789abcdef").status_code == 404
 
 
 def test_form_shows_inline_errors(client):
-    response = client.post("/decide", data={"age": "abc", "sex": "male", "transplant_status": "post_asct"},
-                           headers={"accept": "text/html"})
+    response = client.post(
+        "/decide",
+        data={"age": "abc", "sex": "male", "transplant_status": "post_asct"},
+        headers={"accept": "text/html"},
+    )
     assert response.status_code == 422
     html = response.text
-    assert 'id="age-error"' in html and "must be a whole number of years (got &#39;abc&#39;)" in html
+    assert (
+        'id="age-error"' in html and "must be a whole number of years (got &#39;abc&#39;)" in html
+    )
     assert 'id="response-error"' in html and "is required" in html
     assert 'aria-invalid="true"' in html
 
@@ -73,7 +80,9 @@ def test_handout_pdf_is_one_page(client):
 
 
 @pytest.mark.browser
-def test_enter_profile_see_icon_arrays_download_handout(page, live_server, screenshot, tmp_path, client):
+def test_enter_profile_see_icon_arrays_download_handout(
+    page, live_server, screenshot, tmp_path, client
+):
     page.goto(live_server + "/decide")
     page.get_by_role("link", name="Decision support").wait_for()
     # a first submit without the required fields shows inline errors
@@ -99,7 +108,10 @@ def test_enter_profile_see_icon_arrays_download_handout(page, live_server, scree
     assert arrays.count() >= 6
     first = arrays.first
     assert first.get_attribute("role") == "img"
-    assert "100 people" in first.locator("desc").text_content() or "of 100" in first.locator("desc").text_content()
+    assert (
+        "100 people" in first.locator("desc").text_content()
+        or "of 100" in first.locator("desc").text_content()
+    )
     cards = page.locator("article.option")
     assert cards.count() >= 3 and cards.first.get_attribute("data-option") == "observation"
     lenalidomide = page.locator('article[data-option="lenalidomide"]')

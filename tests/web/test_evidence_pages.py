@@ -18,13 +18,22 @@ def test_trials_api_lists_every_trial_with_version(client):
 def test_filters_and_sorting(client):
     thal = client.get("/api/v1/trials", params={"agent": "thalidomide"}).json()["trials"]
     assert thal and all("thalidomide" in t["agents"] for t in thal)
-    post = client.get("/api/v1/trials", params={"setting": "post_asct", "sort": "-n"}).json()["trials"]
+    post = client.get("/api/v1/trials", params={"setting": "post_asct", "sort": "-n"}).json()[
+        "trials"
+    ]
     sizes = [t["n"] or 0 for t in post]
     assert sizes == sorted(sizes, reverse=True)
 
 
-@pytest.mark.parametrize("params,field", [({"agent": "aspirin"}, "agent"), ({"setting": "icu"}, "setting"),
-                                          ({"outcome": "QALY"}, "outcome"), ({"sort": "colour"}, "sort")])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"agent": "aspirin"}, "agent"),
+        ({"setting": "icu"}, "setting"),
+        ({"outcome": "QALY"}, "outcome"),
+        ({"sort": "colour"}, "sort"),
+    ],
+)
 def test_bad_filter_is_422_naming_the_field(client, params, field):
     response = client.get("/api/v1/trials", params=params)
     assert response.status_code == 422
@@ -60,7 +69,9 @@ def test_trial_page_shows_every_estimate_and_links_sources(client):
 
 
 def test_htmx_filter_returns_only_rows(client):
-    html = client.get("/evidence", params={"agent": "daratumumab"}, headers={"HX-Request": "true"}).text
+    html = client.get(
+        "/evidence", params={"agent": "daratumumab"}, headers={"HX-Request": "true"}
+    ).text
     assert "<html" not in html and "<tr>" in html
     assert "/evidence/" in html
 

@@ -7,14 +7,21 @@ def test_home_states_goals_and_disclaimer(client):
     response = client.get("/", headers={"accept": "text/html"})
     assert response.status_code == 200
     html = response.text
-    for phrase in ["Decision support, not a prescription", "progression-free survival",
-                   "overall survival", "quality of life", "Ludwig et al., Blood 2012;119(13):3003"]:
+    for phrase in [
+        "Decision support, not a prescription",
+        "progression-free survival",
+        "overall survival",
+        "quality of life",
+        "Ludwig et al., Blood 2012;119(13):3003",
+    ]:
         assert phrase in html, phrase
 
 
 def test_static_assets_are_served_locally(client):
     html = client.get("/").text
-    assert "https://" not in html.split("<main")[0], "no external script, style or font in the page head"
+    assert "https://" not in html.split("<main")[0], (
+        "no external script, style or font in the page head"
+    )
     assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
     assert client.get("/static/css/plateau.css").status_code == 200
 

@@ -22,7 +22,9 @@ def test_networks_api_matches_the_analysis_layer(client):
         if "hr" in row:
             vs = main.result.effects_vs(main.reference)[row["treatment"]]
             assert math.isclose(row["hr"], math.exp(vs["estimate"]), rel_tol=1e-12)
-    assert {t for e in post_pfs["edge_trials"] for t in e["trials"]} == {e.trial_id for e in network.edges}
+    assert {t for e in post_pfs["edge_trials"] for t in e["trials"]} == {
+        e.trial_id for e in network.edges
+    }
 
 
 def test_networks_page_shows_graphs_rankings_and_edge_trials(client):

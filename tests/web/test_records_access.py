@@ -24,13 +24,19 @@ from plateau.web.app import WebSettings, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "monitor"
-PASSWORDS = {"admin": "admin-password-1", "clin_a": "clin-a-password", "clin_b": "clin-b-password",
-             "res": "researcher-pass"}
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "clin_a": "clin-a-password",
+    "clin_b": "clin-b-password",
+    "res": "researcher-pass",
+}
 ROLES = ("anon", "admin", "clin_a", "clin_b", "res")
 
 
 def _pgserver():
-    spec = importlib.util.spec_from_file_location("plateau_test_pgserver", ROOT / "tests" / "store" / "pgserver.py")
+    spec = importlib.util.spec_from_file_location(
+        "plateau_test_pgserver", ROOT / "tests" / "store" / "pgserver.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -43,15 +49,25 @@ def _csrf(html: str) -> str:
 def login(app, username: str) -> TestClient:
     client = TestClient(app, base_url="https://testserver")
     form = client.get("/login")
-    r = client.post("/login", data={"username": username, "password": PASSWORDS[username],
-                                    "csrf_token": _csrf(form.text), "next": "/records"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORDS[username],
+            "csrf_token": _csrf(form.text),
+            "next": "/records",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
     return client
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def world(request, tmp_path_factory):
     stop = None
     if request.param == "sqlite":
@@ -67,16 +83,25 @@ def world(request, tmp_path_factory):
         url = pg.new_database(base)
     db = open_database(url)
     with db.session(write=True) as s:
-        ids = {"admin": create_user(s, "admin", PASSWORDS["admin"], "admin").id,
-               "clin_a": create_user(s, "clin_a", PASSWORDS["clin_a"], "clinician", ["Team A"]).id,
-               "clin_b": create_user(s, "clin_b", PASSWORDS["clin_b"], "clinician", ["Team B"]).id,
-               "res": create_user(s, "res", PASSWORDS["res"], "researcher").id}
-    files = {k: (f"{k}.csv", (EXAMPLES / f"{k}.csv").read_bytes()) for k in ("patients", "labs", "events", "qlq")}
+        ids = {
+            "admin": create_user(s, "admin", PASSWORDS["admin"], "admin").id,
+            "clin_a": create_user(s, "clin_a", PASSWORDS["clin_a"], "clinician", ["Team A"]).id,
+            "clin_b": create_user(s, "clin_b", PASSWORDS["clin_b"], "clinician", ["Team B"]).id,
+            "res": create_user(s, "res", PASSWORDS["res"], "researcher").id,
+        }
+    files = {
+        k: (f"{k}.csv", (EXAMPLES / f"{k}.csv").read_bytes())
+        for k in ("patients", "labs", "events", "qlq")
+    }
     import_files(db, ids["clin_a"], csv_files=files, team="Team A")
     b_patients = b"patient_id,maintenance_start,agent,dose_mg\nB01,2025-01-01,lenalidomide,10\n"
     b_labs = b"patient_id,date,analyte,value,unit\nB01,2025-01-01,serum_m_protein,2.0,g/dL\nB01,2025-03-01,anc,0.4,10*9/L\n"
-    import_files(db, ids["clin_b"], csv_files={"patients": ("p.csv", b_patients), "labs": ("l.csv", b_labs)},
-                 team="Team B")
+    import_files(
+        db,
+        ids["clin_b"],
+        csv_files={"patients": ("p.csv", b_patients), "labs": ("l.csv", b_labs)},
+        team="Team B",
+    )
     with db.session() as s:
         pid = {p.external_id: p.id for p in s.scalars(select(Patient))}
         alert_a = s.scalar(select(Alert.id).where(Alert.patient_id == pid["P07"]))
@@ -122,7 +147,9 @@ def test_access_matrix_reads(world, method, path, expected):
 
 def test_lists_are_scoped_to_the_care_team_and_deidentified_for_researchers(world):
     def labels(role):
-        return {p["label"] for p in _get(world, role, "/api/v1/records/patients").json()["patients"]}
+        return {
+            p["label"] for p in _get(world, role, "/api/v1/records/patients").json()["patients"]
+        }
 
     assert labels("clin_b") == {"B01"}
     assert "B01" not in labels("clin_a") and "P07" in labels("clin_a")
@@ -143,34 +170,67 @@ def test_lists_are_scoped_to_the_care_team_and_deidentified_for_researchers(worl
 def test_access_matrix_writes(world):
     a_alert = world["alert_a"]
     labs = b"patient_id,date,analyte,value,unit\nP07,2025-08-01,serum_m_protein,2.5,g/dL\n"
-    for role, ack_status, import_status in (("anon", 401, 401), ("res", 403, 403), ("clin_b", 404, 422)):
+    for role, ack_status, import_status in (
+        ("anon", 401, 401),
+        ("res", 403, 403),
+        ("clin_b", 404, 422),
+    ):
         client = world["clients"][role]
         token = _csrf(client.get("/records").text) if role != "anon" else "x"
-        r = client.post(f"/records/alerts/{a_alert}/ack", data={"csrf_token": token}, follow_redirects=False,
-                        headers={"accept": "application/json"})
+        r = client.post(
+            f"/records/alerts/{a_alert}/ack",
+            data={"csrf_token": token},
+            follow_redirects=False,
+            headers={"accept": "application/json"},
+        )
         assert r.status_code == ack_status, (role, r.text[:200])
-        r = client.post("/records/import", data={"csrf_token": token, "team": "Team B"},
-                        files={"labs": ("labs.csv", labs, "text/csv")}, headers={"accept": "application/json"},
-                        follow_redirects=False)
+        r = client.post(
+            "/records/import",
+            data={"csrf_token": token, "team": "Team B"},
+            files={"labs": ("labs.csv", labs, "text/csv")},
+            headers={"accept": "application/json"},
+            follow_redirects=False,
+        )
         assert r.status_code == import_status, (role, r.text[:300])
         if role == "clin_b":
             assert any("not in your care teams" in p for p in r.json()["problems"])
     for role in ("admin", "clin_a", "clin_b", "res"):
-        r = world["clients"][role].post("/records/admin/users", data={"csrf_token": "wrong", "username": "x1",
-                                        "password": "long-enough-1", "role": "admin"}, follow_redirects=False)
+        r = world["clients"][role].post(
+            "/records/admin/users",
+            data={
+                "csrf_token": "wrong",
+                "username": "x1",
+                "password": "long-enough-1",
+                "role": "admin",
+            },
+            follow_redirects=False,
+        )
         assert r.status_code == 403
     client = world["clients"]["admin"]
-    r = client.post("/records/admin/users", data={"csrf_token": _csrf(client.get("/records").text),
-                                                  "username": "newdoc", "password": "long-enough-1",
-                                                  "role": "clinician", "teams": "Team B"}, follow_redirects=False)
+    r = client.post(
+        "/records/admin/users",
+        data={
+            "csrf_token": _csrf(client.get("/records").text),
+            "username": "newdoc",
+            "password": "long-enough-1",
+            "role": "clinician",
+            "teams": "Team B",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     client = world["clients"]["clin_a"]
     with world["db"].session() as s:
         assert s.get(Alert, a_alert).status == "open"
-    r = client.post(f"/records/alerts/{a_alert}/ack", data={"csrf_token": "forged"}, follow_redirects=False)
+    r = client.post(
+        f"/records/alerts/{a_alert}/ack", data={"csrf_token": "forged"}, follow_redirects=False
+    )
     assert r.status_code == 403  # CSRF: a forged token changes nothing
-    r = client.post(f"/records/alerts/{a_alert}/ack", data={"csrf_token": _csrf(client.get("/records").text)},
-                    follow_redirects=False)
+    r = client.post(
+        f"/records/alerts/{a_alert}/ack",
+        data={"csrf_token": _csrf(client.get("/records").text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     with world["db"].session() as s:
         assert s.get(Alert, a_alert).status == "acknowledged"
@@ -183,41 +243,60 @@ def _audit_rows(world):
 
 def test_every_read_and_write_of_patient_data_is_audited(world):
     a = world["pid"]["P07"]
-    reads = [("clin_a", f"/records/patients/{a}", "read", "timeline", "ok"),
-             ("clin_a", f"/api/v1/records/patients/{a}", "read", "timeline (api)", "ok"),
-             ("admin", f"/records/patients/{a}/fhir", "export", "fhir export", "ok"),
-             ("res", f"/records/patients/{a}", "read", "timeline", "ok"),
-             ("clin_b", f"/records/patients/{a}", "read", "timeline", "denied"),
-             ("res", f"/records/patients/{a}/fhir", "export", "fhir export", "denied"),
-             ("clin_a", "/records", "list", "patient list", "ok"),
-             ("clin_a", "/records/alerts?status=all", "list", "alerts inbox", "ok")]
+    reads = [
+        ("clin_a", f"/records/patients/{a}", "read", "timeline", "ok"),
+        ("clin_a", f"/api/v1/records/patients/{a}", "read", "timeline (api)", "ok"),
+        ("admin", f"/records/patients/{a}/fhir", "export", "fhir export", "ok"),
+        ("res", f"/records/patients/{a}", "read", "timeline", "ok"),
+        ("clin_b", f"/records/patients/{a}", "read", "timeline", "denied"),
+        ("res", f"/records/patients/{a}/fhir", "export", "fhir export", "denied"),
+        ("clin_a", "/records", "list", "patient list", "ok"),
+        ("clin_a", "/records/alerts?status=all", "list", "alerts inbox", "ok"),
+    ]
     for role, path, action, resource, outcome in reads:
         last = _audit_rows(world)
         _get(world, role, path)
         with world["db"].session() as s:
             new = list(s.scalars(select(AuditEntry).where(AuditEntry.id > last)))
-        mine = [e for e in new if e.patient_id == a and e.action == action and e.resource == resource]
+        mine = [
+            e for e in new if e.patient_id == a and e.action == action and e.resource == resource
+        ]
         assert len(mine) == 1, (path, role, [(e.action, e.resource, e.patient_id) for e in new])
         e = mine[0]
-        assert (e.username, e.ip, e.outcome) == ({"res": "res"}.get(role, role), "testclient", outcome)
+        assert (e.username, e.ip, e.outcome) == (
+            {"res": "res"}.get(role, role),
+            "testclient",
+            outcome,
+        )
         assert e.at is not None
     # a write: an import names every patient it touched
     last = _audit_rows(world)
     client = world["clients"]["clin_a"]
     labs = b"patient_id,date,analyte,value,unit\nP07,2025-09-01,serum_m_protein,2.9,g/dL\n"
-    r = client.post("/records/import", data={"csrf_token": _csrf(client.get("/records/import").text)},
-                    files={"labs": ("labs.csv", labs, "text/csv")}, headers={"accept": "application/json"})
+    r = client.post(
+        "/records/import",
+        data={"csrf_token": _csrf(client.get("/records/import").text)},
+        files={"labs": ("labs.csv", labs, "text/csv")},
+        headers={"accept": "application/json"},
+    )
     assert r.status_code == 200, r.text
     with world["db"].session() as s:
-        new = list(s.scalars(select(AuditEntry).where(AuditEntry.id > last, AuditEntry.patient_id == a)))
-    assert [(e.action, e.username) for e in new if e.resource.startswith("import")] == [("create", "clin_a")]
+        new = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.id > last, AuditEntry.patient_id == a))
+        )
+    assert [(e.action, e.username) for e in new if e.resource.startswith("import")] == [
+        ("create", "clin_a")
+    ]
 
 
 def test_security_headers_and_no_caching_of_patient_pages(world):
     r = _get(world, "clin_a", f"/records/patients/{world['pid']['P07']}")
     h = r.headers
     assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
-    assert "script-src 'self'" in h["content-security-policy"] and "frame-ancestors 'none'" in h["content-security-policy"]
+    assert (
+        "script-src 'self'" in h["content-security-policy"]
+        and "frame-ancestors 'none'" in h["content-security-policy"]
+    )
     assert h["cache-control"] == "no-store" and "max-age" in h["strict-transport-security"]
     public = _get(world, "anon", "/evidence")
     assert public.status_code == 200 and public.headers["x-content-type-options"] == "nosniff"
@@ -229,25 +308,37 @@ def test_login_is_rate_limited(world):
     statuses = []
     for password in ["wrong-1", "wrong-2", "wrong-3", "wrong-4", "wrong-5", PASSWORDS["clin_b"]]:
         token = _csrf(client.get("/login").text)
-        r = client.post("/login", data={"username": "clin_b", "password": password, "csrf_token": token},
-                        follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={"username": "clin_b", "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
         statuses.append(r.status_code)
     assert statuses == [401, 401, 401, 401, 401, 429]
     token = _csrf(client.get("/login").text)
-    r = client.post("/login", data={"username": "clin_b", "password": PASSWORDS["clin_b"], "csrf_token": "nope"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "clin_b", "password": PASSWORDS["clin_b"], "csrf_token": "nope"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403  # the login form is CSRF-protected too
 
 
 def test_no_patient_data_in_application_logs(world, caplog):
     caplog.set_level(logging.DEBUG)
     client = world["clients"]["clin_a"]
-    patients = b"patient_id,maintenance_start,agent,dose_mg\nSECRET-MRN-42,2025-01-01,thalidomide,100\n"
-    labs = b"patient_id,date,analyte,value,unit\nSECRET-MRN-42,2025-02-01,serum_m_protein,1.7,g/dL\n"
-    r = client.post("/records/import", data={"csrf_token": _csrf(client.get("/records/import").text),
-                                             "team": "Team A"},
-                    files={"patients": ("p.csv", patients, "text/csv"), "labs": ("l.csv", labs, "text/csv")},
-                    headers={"accept": "application/json"})
+    patients = (
+        b"patient_id,maintenance_start,agent,dose_mg\nSECRET-MRN-42,2025-01-01,thalidomide,100\n"
+    )
+    labs = (
+        b"patient_id,date,analyte,value,unit\nSECRET-MRN-42,2025-02-01,serum_m_protein,1.7,g/dL\n"
+    )
+    r = client.post(
+        "/records/import",
+        data={"csrf_token": _csrf(client.get("/records/import").text), "team": "Team A"},
+        files={"patients": ("p.csv", patients, "text/csv"), "labs": ("l.csv", labs, "text/csv")},
+        headers={"accept": "application/json"},
+    )
     assert r.status_code == 200, r.text
     with world["db"].session() as s:
         new_id = s.scalar(select(Patient.id).where(Patient.external_id == "SECRET-MRN-42"))
@@ -262,10 +353,19 @@ def test_first_run_setup_appears_when_there_is_no_user(tmp_path):
     assert client.get("/records", follow_redirects=False).headers["location"] == "/setup"
     form = client.get("/setup")
     assert "First-run setup" in form.text
-    r = client.post("/setup", data={"username": "boss", "password": "short", "csrf_token": _csrf(form.text)})
+    r = client.post(
+        "/setup", data={"username": "boss", "password": "short", "csrf_token": _csrf(form.text)}
+    )
     assert r.status_code == 422 and "at least 10" in r.text
-    r = client.post("/setup", data={"username": "boss", "password": "a-long-password",
-                                    "csrf_token": _csrf(client.get("/setup").text)}, follow_redirects=False)
+    r = client.post(
+        "/setup",
+        data={
+            "username": "boss",
+            "password": "a-long-password",
+            "csrf_token": _csrf(client.get("/setup").text),
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/records/admin"
     assert client.get("/records/admin").status_code == 200
     # once a user exists, setup is closed
@@ -283,6 +383,8 @@ def test_the_database_is_created_and_migrated_when_the_server_starts(tmp_path):
     with TestClient(app, base_url="https://testserver"):
         assert path.exists()
         with sqlite3.connect(path) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             assert {"users", "patients", "audit_log"} <= tables
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

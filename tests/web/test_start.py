@@ -18,9 +18,14 @@ def _free_port() -> int:
 
 def test_start_serves_the_web_app(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "plateau", "start", "--port", str(port)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plateau", "start", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -33,7 +38,9 @@ def test_start_serves_the_web_app(tmp_path):
                     raise AssertionError(f"plateau start did not serve: {proc.stdout.read()}")
                 time.sleep(0.3)
         assert "Decision support, not a prescription" in html
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/trials", timeout=5) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/v1/trials", timeout=5
+        ) as response:
             assert b"evidence_version" in response.read()
     finally:
         proc.terminate()

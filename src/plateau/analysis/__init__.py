@@ -17,10 +17,33 @@ from plateau.analysis.run import (
     run_analysis,
 )
 from plateau.analysis.selection import Contribution, Exclusion, select
-from plateau.analysis.spec import AnalysisSpec, ModelSpec, SensitivitySpec, SubgroupBy, load_spec, spec_from_dict
+from plateau.analysis.spec import (
+    AnalysisSpec,
+    ModelSpec,
+    SensitivitySpec,
+    SubgroupBy,
+    load_spec,
+    spec_from_dict,
+)
 
 __all__ = [
-    "AbsoluteEffect", "AnalysisResult", "AnalysisSpec", "BUILTIN_GROUPS", "Contribution", "Exclusion",
-    "ModelSpec", "PooledEffect", "SensitivitySpec", "StudyResult", "SubgroupBy", "SubgroupResult",
-    "SubgroupTest", "builtin_spec", "builtin_specs", "load_spec", "run_analysis", "select", "spec_from_dict",
+    "AbsoluteEffect",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "BUILTIN_GROUPS",
+    "Contribution",
+    "Exclusion",
+    "ModelSpec",
+    "PooledEffect",
+    "SensitivitySpec",
+    "StudyResult",
+    "SubgroupBy",
+    "SubgroupResult",
+    "SubgroupTest",
+    "builtin_spec",
+    "builtin_specs",
+    "load_spec",
+    "run_analysis",
+    "select",
+    "spec_from_dict",
 ]

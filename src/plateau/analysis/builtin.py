@@ -28,28 +28,57 @@ from plateau.analysis.spec import AnalysisSpec, SubgroupBy
 from plateau.errors import PlateauError
 from plateau.evidence.schema import AdverseEventTerm, Agent, ComparisonKind
 
-_THAL_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.add_on,
-               ComparisonKind.maintenance_vs_active, ComparisonKind.induction_maintenance_package)
+_THAL_KINDS = (
+    ComparisonKind.maintenance_vs_control,
+    ComparisonKind.add_on,
+    ComparisonKind.maintenance_vs_active,
+    ComparisonKind.induction_maintenance_package,
+)
 _ADD_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.add_on)
-AGENTS_TODAY = (Agent.thalidomide, Agent.lenalidomide, Agent.bortezomib, Agent.ixazomib,
-                Agent.daratumumab, Agent.carfilzomib)
-IMWG_NOTE = ("Rebuilt by rule from today's evidence base after the IMWG consensus (Ludwig et al., "
-             "Blood 2012;119(13):3003); the published figure's trial list was not available, so "
-             "trials and reports may differ.")
+AGENTS_TODAY = (
+    Agent.thalidomide,
+    Agent.lenalidomide,
+    Agent.bortezomib,
+    Agent.ixazomib,
+    Agent.daratumumab,
+    Agent.carfilzomib,
+)
+IMWG_NOTE = (
+    "Rebuilt by rule from today's evidence base after the IMWG consensus (Ludwig et al., "
+    "Blood 2012;119(13):3003); the published figure's trial list was not available, so "
+    "trials and reports may differ."
+)
 
 
 def _imwg() -> list[AnalysisSpec]:
     return [
-        AnalysisSpec(id="imwg2012-thalidomide-pfs", title="IMWG 2012: thalidomide maintenance, PFS/EFS",
-                     description=IMWG_NOTE, outcome="disease_control", agents=(Agent.thalidomide,),
-                     comparison_kinds=_THAL_KINDS, subgroup_by=SubgroupBy.setting),
-        AnalysisSpec(id="imwg2012-thalidomide-os", title="IMWG 2012: thalidomide maintenance, OS",
-                     description=IMWG_NOTE, outcome="OS", agents=(Agent.thalidomide,),
-                     comparison_kinds=_THAL_KINDS, subgroup_by=SubgroupBy.setting),
-        AnalysisSpec(id="imwg2012-lenalidomide-pfs", title="IMWG 2012: lenalidomide maintenance, PFS",
-                     description=IMWG_NOTE, outcome="disease_control", agents=(Agent.lenalidomide,),
-                     comparison_kinds=(ComparisonKind.maintenance_vs_control,),
-                     subgroup_by=SubgroupBy.setting),
+        AnalysisSpec(
+            id="imwg2012-thalidomide-pfs",
+            title="IMWG 2012: thalidomide maintenance, PFS/EFS",
+            description=IMWG_NOTE,
+            outcome="disease_control",
+            agents=(Agent.thalidomide,),
+            comparison_kinds=_THAL_KINDS,
+            subgroup_by=SubgroupBy.setting,
+        ),
+        AnalysisSpec(
+            id="imwg2012-thalidomide-os",
+            title="IMWG 2012: thalidomide maintenance, OS",
+            description=IMWG_NOTE,
+            outcome="OS",
+            agents=(Agent.thalidomide,),
+            comparison_kinds=_THAL_KINDS,
+            subgroup_by=SubgroupBy.setting,
+        ),
+        AnalysisSpec(
+            id="imwg2012-lenalidomide-pfs",
+            title="IMWG 2012: lenalidomide maintenance, PFS",
+            description=IMWG_NOTE,
+            outcome="disease_control",
+            agents=(Agent.lenalidomide,),
+            comparison_kinds=(ComparisonKind.maintenance_vs_control,),
+            subgroup_by=SubgroupBy.setting,
+        ),
     ]
 
 
@@ -58,14 +87,20 @@ def _today() -> list[AnalysisSpec]:
     for agent in AGENTS_TODAY:
         name = agent.value
         for outcome, label in (("disease_control", "PFS"), ("OS", "OS")):
-            specs.append(AnalysisSpec(
-                id=f"{name}-{label.lower()}",
-                title=f"{name.capitalize()} maintenance: {label}",
-                description=(f"Comparisons that add {name} as maintenance, against observation or "
-                             "placebo or on top of a maintenance backbone; subgroups by setting."),
-                outcome=outcome, agents=(agent,), comparison_kinds=_ADD_KINDS,
-                subgroup_by=SubgroupBy.setting,
-            ))
+            specs.append(
+                AnalysisSpec(
+                    id=f"{name}-{label.lower()}",
+                    title=f"{name.capitalize()} maintenance: {label}",
+                    description=(
+                        f"Comparisons that add {name} as maintenance, against observation or "
+                        "placebo or on top of a maintenance backbone; subgroups by setting."
+                    ),
+                    outcome=outcome,
+                    agents=(agent,),
+                    comparison_kinds=_ADD_KINDS,
+                    subgroup_by=SubgroupBy.setting,
+                )
+            )
     return specs
 
 
@@ -82,15 +117,19 @@ def _harms() -> list[AnalysisSpec]:
     specs = []
     for term, grade in HARMS:
         words = term.value.replace("_", " ")
-        specs.append(AnalysisSpec(
-            id=f"harm-{term.value.replace('_', '-')}",
-            title=f"Harms: {words} (grade {grade})",
-            description="Risk ratio of maintenance vs control from per-arm counts (or percentages "
-                        "with arm sizes, flagged approximate); subgroups by agent.",
-            outcome="adverse_event", adverse_event=term, adverse_event_grade=grade,
-            comparison_kinds=_ADD_KINDS + (ComparisonKind.maintenance_vs_active,),
-            subgroup_by=SubgroupBy.agent,
-        ))
+        specs.append(
+            AnalysisSpec(
+                id=f"harm-{term.value.replace('_', '-')}",
+                title=f"Harms: {words} (grade {grade})",
+                description="Risk ratio of maintenance vs control from per-arm counts (or percentages "
+                "with arm sizes, flagged approximate); subgroups by agent.",
+                outcome="adverse_event",
+                adverse_event=term,
+                adverse_event_grade=grade,
+                comparison_kinds=_ADD_KINDS + (ComparisonKind.maintenance_vs_active,),
+                subgroup_by=SubgroupBy.agent,
+            )
+        )
     return specs
 
 
@@ -112,5 +151,6 @@ def builtin_spec(analysis_id: str) -> AnalysisSpec:
     try:
         return specs[analysis_id]
     except KeyError:
-        raise PlateauError(f"unknown analysis {analysis_id!r}; built-in analyses: "
-                           f"{', '.join(specs)}") from None
+        raise PlateauError(
+            f"unknown analysis {analysis_id!r}; built-in analyses: {', '.join(specs)}"
+        ) from None

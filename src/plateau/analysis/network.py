@@ -1,4 +1,4 @@
-""""Which maintenance?" networks built from the evidence base.
+""" "Which maintenance?" networks built from the evidence base.
 
 For a setting (post-ASCT or non-transplant) and an outcome (PFS or OS), every pure maintenance
 comparison (kinds ``maintenance_vs_control``, ``maintenance_vs_active``, ``head_to_head`` and
@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 from plateau.errors import PlateauError
 from plateau.evidence import EvidenceBase, load_bundled
 from plateau.evidence.base import citation
-from plateau.evidence.schema import ComparisonKind, Outcome, Setting, Treatment
+from plateau.evidence.schema import ComparisonKind, Setting, Treatment
 from plateau.meta.network import NetworkResult, connected_components, network_data, nma
 
 OBSERVATION = "observation/placebo"
@@ -73,20 +74,24 @@ NODE_OF: dict[Treatment, str] = {
     Treatment.second_transplant: "second ASCT",
 }
 
-MAINTENANCE_KINDS = (ComparisonKind.maintenance_vs_control, ComparisonKind.maintenance_vs_active,
-                     ComparisonKind.head_to_head, ComparisonKind.add_on)
+MAINTENANCE_KINDS = (
+    ComparisonKind.maintenance_vs_control,
+    ComparisonKind.maintenance_vs_active,
+    ComparisonKind.head_to_head,
+    ComparisonKind.add_on,
+)
 OUTCOME_FALLBACKS = {"PFS": ("PFS", "EFS", "TTP"), "OS": ("OS",)}
 
 #: published NMA of maintenance used as a directional sanity check (HR vs no maintenance)
 PUBLISHED_REFERENCE: dict[str, Any] = {
     "citation": "Gay F, Jackson G, Rosiñol L, et al. Maintenance treatment and survival in patients "
-                "with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
-                "2018;4(10):1389-1397.",
+    "with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
+    "2018;4(10):1389-1397.",
     "doi": "10.1001/jamaoncol.2018.2961",
     "pmid": "30098165",
     "pmcid": "PMC6233774",
     "population": "newly diagnosed myeloma, 11 phase 3 trials, 5073 patients, transplant and "
-                  "non-transplant; no maintenance/placebo as common comparator",
+    "non-transplant; no maintenance/placebo as common comparator",
     # numbers as reported in the abstract and secondary coverage (cancertherapyadvisor.com,
     # 2018): not re-read from the paper's figures (unconfirmed against the full text)
     "PFS": {"lenalidomide": (0.39, 0.28, 0.53), "lenalidomide-based": (0.47, 0.39, 0.55)},
@@ -94,15 +99,20 @@ PUBLISHED_REFERENCE: dict[str, Any] = {
     "second_reference": {
         # title words from the article URL; authors and year not re-read (unconfirmed)
         "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 RCTs). "
-                    "Blood Neoplasia vol. 1(4), article 100042.",
+        "Blood Neoplasia vol. 1(4), article 100042.",
         "url": "https://ashpublications.org/bloodneoplasia/article/1/4/100042/517804",
         # transplant-eligible patients, PFS vs placebo, HR (95% credible interval), abstract
-        "PFS_post_asct": {"lenalidomide": [0.46, 0.36, 0.56], "daratumumab": [0.49, 0.32, 0.76],
-                          "ixazomib": [0.72, 0.46, 1.12]},
+        "PFS_post_asct": {
+            "lenalidomide": [0.46, 0.36, 0.56],
+            "daratumumab": [0.49, 0.32, 0.76],
+            "ixazomib": [0.72, 0.46, 1.12],
+        },
     },
-    "statements": ["lenalidomide-based maintenance gave the largest PFS benefit",
-                   "interferon alone was the only maintenance without a PFS benefit",
-                   "lenalidomide alone ranked best for OS"],
+    "statements": [
+        "lenalidomide-based maintenance gave the largest PFS benefit",
+        "interferon alone was the only maintenance without a PFS benefit",
+        "lenalidomide alone ranked best for OS",
+    ],
 }
 
 
@@ -113,9 +123,9 @@ class EdgeTrial:
     trial_id: str
     trial_name: str
     comparison_id: str
-    experimental: str           # node
-    control: str                # node
-    outcome: str                # outcome actually used (PFS, EFS, TTP, OS)
+    experimental: str  # node
+    control: str  # node
+    outcome: str  # outcome actually used (PFS, EFS, TTP, OS)
     hr: float
     ci_low: float
     ci_high: float
@@ -140,8 +150,11 @@ class SubNetwork:
     result: NetworkResult | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"treatments": list(self.treatments), "reference": self.reference,
-                "nma": self.result.to_dict() if self.result is not None else None}
+        return {
+            "treatments": list(self.treatments),
+            "reference": self.reference,
+            "nma": self.result.to_dict() if self.result is not None else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,7 @@ class MaintenanceNetwork:
     edges: tuple[EdgeTrial, ...]
     studies: tuple[tuple[str, tuple[tuple[str, str, str, float, float], ...]], ...]
     subnetworks: tuple[SubNetwork, ...]
-    excluded: tuple[tuple[str, str], ...]   # (trial/comparison, reason)
+    excluded: tuple[tuple[str, str], ...]  # (trial/comparison, reason)
     evidence_version: str
     reference_publication: dict[str, Any] = field(default_factory=lambda: dict(PUBLISHED_REFERENCE))
 
@@ -182,28 +195,39 @@ class MaintenanceNetwork:
         return cols
 
     def summary(self) -> str:
-        lines = [f"Which maintenance? {self.setting}, {self.outcome}: {len(self.studies)} studies, "
-                 f"{len(self.edges)} reported comparisons"]
+        lines = [
+            f"Which maintenance? {self.setting}, {self.outcome}: {len(self.studies)} studies, "
+            f"{len(self.edges)} reported comparisons"
+        ]
         for (a, b), trials in sorted(self.edge_trials().items()):
-            lines.append(f"  {a} -- {b}: " + ", ".join(
-                f"{t.trial_id} HR {t.hr:.2f} ({t.ci_low:.2f}-{t.ci_high:.2f})" for t in trials))
+            lines.append(
+                f"  {a} -- {b}: "
+                + ", ".join(
+                    f"{t.trial_id} HR {t.hr:.2f} ({t.ci_low:.2f}-{t.ci_high:.2f})" for t in trials
+                )
+            )
         for s in self.subnetworks:
             lines.append(f"Sub-network: {', '.join(s.treatments)}")
             if s.result is not None:
                 for name, vs in s.result.effects_vs(s.reference).items():
-                    lines.append(f"  {name} vs {s.reference}: HR {math.exp(vs['estimate']):.2f} "
-                                 f"({math.exp(vs['ci_low']):.2f}-{math.exp(vs['ci_high']):.2f})")
+                    lines.append(
+                        f"  {name} vs {s.reference}: HR {math.exp(vs['estimate']):.2f} "
+                        f"({math.exp(vs['ci_low']):.2f}-{math.exp(vs['ci_high']):.2f})"
+                    )
         for what, why in self.excluded:
             lines.append(f"Excluded {what}: {why}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "setting": self.setting, "outcome": self.outcome,
+            "setting": self.setting,
+            "outcome": self.outcome,
             "evidence_version": self.evidence_version,
             "edges": [e.to_dict() for e in self.edges],
-            "edge_trials": [{"treatments": list(k), "trials": [t.trial_id for t in v]}
-                            for k, v in sorted(self.edge_trials().items())],
+            "edge_trials": [
+                {"treatments": list(k), "trials": [t.trial_id for t in v]}
+                for k, v in sorted(self.edge_trials().items())
+            ],
             "pairs": self.pairs(),
             "subnetworks": [s.to_dict() for s in self.subnetworks],
             "excluded": [{"item": w, "reason": r} for w, r in self.excluded],
@@ -214,8 +238,13 @@ class MaintenanceNetwork:
 def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mixed: bool):
     wanted = OUTCOME_FALLBACKS[outcome]
     settings = [setting] + ([Setting.mixed] if include_mixed else [])
-    rows = base.estimates(setting=settings, outcome=list(wanted), comparison_kind=list(MAINTENANCE_KINDS),
-                          latest_only=True, fallback_to_earlier_hr=True)
+    rows = base.estimates(
+        setting=settings,
+        outcome=list(wanted),
+        comparison_kind=list(MAINTENANCE_KINDS),
+        latest_only=True,
+        fallback_to_earlier_hr=True,
+    )
     by_comp: dict[tuple[str, str], list] = {}
     for r in rows:
         by_comp.setdefault((r.trial.id, r.comparison.id), []).append(r)
@@ -250,10 +279,26 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
         z = 1.959963984540054
         lo = e.ci_low if e.ci_low is not None else math.exp(log_hr - z * se)
         hi = e.ci_high if e.ci_high is not None else math.exp(log_hr + z * se)
-        edges.append(EdgeTrial(tid, chosen.trial.name, cid, a, b, e.outcome.value, float(hr),
-                               float(lo), float(hi), float(log_hr), float(se), e.report,
-                               citation(chosen.source), tuple(flags), e.events_experimental,
-                               e.events_control))
+        edges.append(
+            EdgeTrial(
+                tid,
+                chosen.trial.name,
+                cid,
+                a,
+                b,
+                e.outcome.value,
+                float(hr),
+                float(lo),
+                float(hi),
+                float(log_hr),
+                float(se),
+                e.report,
+                citation(chosen.source),
+                tuple(flags),
+                e.events_experimental,
+                e.events_control,
+            )
+        )
     return edges, excluded
 
 
@@ -268,7 +313,11 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
         # connected groups of comparisons within the trial (by shared nodes)
         groups: list[list[EdgeTrial]] = []
         for e in es:
-            hit = [g for g in groups if any({e.experimental, e.control} & {x.experimental, x.control} for x in g)]
+            hit = [
+                g
+                for g in groups
+                if any({e.experimental, e.control} & {x.experimental, x.control} for x in g)
+            ]
             merged = [e] + [x for g in hit for x in g]
             groups = [g for g in groups if g not in hit] + [merged]
         for gi, g in enumerate(groups):
@@ -276,12 +325,18 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
             nodes = sorted({n for e in g for n in (e.experimental, e.control)})
             if len(g) == 1:
                 e = g[0]
-                studies.append((label, ((label, e.experimental, e.control, e.log_hr, e.se_log_hr),)))
+                studies.append(
+                    (label, ((label, e.experimental, e.control, e.log_hr, e.se_log_hr),))
+                )
                 continue
             if len(g) != len(nodes) - 1:
                 for e in g:
-                    excluded.append((f"{e.trial_id}/{e.comparison_id}",
-                                     "comparisons of this trial form a loop or repeat a node pair"))
+                    excluded.append(
+                        (
+                            f"{e.trial_id}/{e.comparison_id}",
+                            "comparisons of this trial form a loop or repeat a node pair",
+                        )
+                    )
                 continue
             # star or chain of comparisons: arm effects and variances along a spanning tree
             theta = {nodes[0]: 0.0}
@@ -302,7 +357,7 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
                 if degree[n] < 2:
                     continue
                 inc = [e for e in g if n in (e.experimental, e.control)]
-                smallest = min(e.se_log_hr ** 2 for e in inc)
+                smallest = min(e.se_log_hr**2 for e in inc)
                 events = []
                 for e in inc:
                     d = e.events_control if e.control == n else e.events_experimental
@@ -313,15 +368,21 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
             for e in g:
                 for n, m in ((e.experimental, e.control), (e.control, e.experimental)):
                     if n not in var_arm and m in var_arm:
-                        var_arm[n] = e.se_log_hr ** 2 - var_arm[m]
+                        var_arm[n] = e.se_log_hr**2 - var_arm[m]
             rows = []
             for i, a in enumerate(nodes):
-                for b in nodes[i + 1:]:
-                    rows.append((label, a, b, theta[a] - theta[b], math.sqrt(var_arm[a] + var_arm[b])))
+                for b in nodes[i + 1 :]:
+                    rows.append(
+                        (label, a, b, theta[a] - theta[b], math.sqrt(var_arm[a] + var_arm[b]))
+                    )
             studies.append((label, tuple(rows)))
             flagged.update(id(e) for e in g)
-    edges_out = [replace(e, flags=e.flags + ("multi-arm: approximate covariance",)) if id(e) in flagged else e
-                 for e in edges]
+    edges_out = [
+        replace(e, flags=e.flags + ("multi-arm: approximate covariance",))
+        if id(e) in flagged
+        else e
+        for e in edges
+    ]
     return studies, edges_out
 
 
@@ -337,7 +398,9 @@ def maintenance_network(
     try:
         setting_enum = Setting(setting)
     except ValueError:
-        raise PlateauError(f"unknown setting {setting!r}; choose post_asct or non_transplant") from None
+        raise PlateauError(
+            f"unknown setting {setting!r}; choose post_asct or non_transplant"
+        ) from None
     if outcome not in OUTCOME_FALLBACKS:
         raise PlateauError(f"unknown outcome {outcome!r}; choose PFS or OS")
     base = base if base is not None else load_bundled()
@@ -355,12 +418,23 @@ def maintenance_network(
             ref = OBSERVATION if OBSERVATION in comp else comp[0]
             res = nma(data, reference=ref, method=method) if len(comp) > 1 else None
             subnetworks.append(SubNetwork(tuple(comp), ref, res))
-    return MaintenanceNetwork(setting_enum.value, outcome, tuple(edges), tuple(studies),
-                              tuple(subnetworks), tuple(excluded), base.version)
+    return MaintenanceNetwork(
+        setting_enum.value,
+        outcome,
+        tuple(edges),
+        tuple(studies),
+        tuple(subnetworks),
+        tuple(excluded),
+        base.version,
+    )
 
 
-def which_maintenance(base: EvidenceBase | None = None, *, settings: Iterable[str] = ("post_asct", "non_transplant"),
-                      outcomes: Iterable[str] = ("PFS", "OS")) -> dict[tuple[str, str], MaintenanceNetwork]:
+def which_maintenance(
+    base: EvidenceBase | None = None,
+    *,
+    settings: Iterable[str] = ("post_asct", "non_transplant"),
+    outcomes: Iterable[str] = ("PFS", "OS"),
+) -> dict[tuple[str, str], MaintenanceNetwork]:
     """The built-in networks: post-ASCT and non-transplant, PFS and OS."""
     base = base if base is not None else load_bundled()
     return {(s, o): maintenance_network(s, o, base=base) for s in settings for o in outcomes}

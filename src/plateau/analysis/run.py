@@ -64,8 +64,10 @@ class PooledEffect:
     def heterogeneity_text(self) -> str:
         if self.k < 2:
             return "Heterogeneity: not applicable (one trial)"
-        return (f"Heterogeneity: \u03c4\u00b2 = {self.tau2:.3f}, I\u00b2 = {self.i2:.0f}%, "
-                f"Q = {self.q:.2f} (df = {self.q_df}), p = {_p(self.q_pval)}")
+        return (
+            f"Heterogeneity: \u03c4\u00b2 = {self.tau2:.3f}, I\u00b2 = {self.i2:.0f}%, "
+            f"Q = {self.q:.2f} (df = {self.q_df}), p = {_p(self.q_pval)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,29 @@ class StudyResult:
     def to_dict(self) -> dict[str, Any]:
         c = self.contribution
         return {
-            "trial_id": c.trial_id, "trial_name": c.trial_name, "label": c.label,
-            "comparison_id": c.comparison_id, "comparison_kind": c.comparison_kind,
-            "outcome": c.outcome, "measure": c.measure,
-            "estimate": c.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "log_estimate": c.yi, "se": c.sei, "weight": jsonable(self.weight_percent),
-            "n_experimental": c.n_experimental, "n_control": c.n_control,
-            "derivation": c.derivation, "derivation_label": DERIVATION_LABELS[c.derivation],
-            "approximate": c.approximate, "earlier_report": c.earlier_report, "report": c.report,
-            "setting": c.setting, "age_group": c.age_group, "tested_agents": list(c.tested_agents),
+            "trial_id": c.trial_id,
+            "trial_name": c.trial_name,
+            "label": c.label,
+            "comparison_id": c.comparison_id,
+            "comparison_kind": c.comparison_kind,
+            "outcome": c.outcome,
+            "measure": c.measure,
+            "estimate": c.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "log_estimate": c.yi,
+            "se": c.sei,
+            "weight": jsonable(self.weight_percent),
+            "n_experimental": c.n_experimental,
+            "n_control": c.n_control,
+            "derivation": c.derivation,
+            "derivation_label": DERIVATION_LABELS[c.derivation],
+            "approximate": c.approximate,
+            "earlier_report": c.earlier_report,
+            "report": c.report,
+            "setting": c.setting,
+            "age_group": c.age_group,
+            "tested_agents": list(c.tested_agents),
             "source": c.source.to_dict() | {"link": c.source.link},
         }
 
@@ -100,8 +116,11 @@ class SubgroupResult:
     studies: tuple[StudyResult, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "pooled": self.pooled.to_dict(),
-                "trial_ids": [s.contribution.trial_id for s in self.studies]}
+        return {
+            "level": self.level,
+            "pooled": self.pooled.to_dict(),
+            "trial_ids": [s.contribution.trial_id for s in self.studies],
+        }
 
 
 @dataclass(frozen=True)
@@ -111,8 +130,10 @@ class SubgroupTest:
     pval: float
 
     def text(self) -> str:
-        return (f"Test for subgroup differences: Q = {self.q_between:.2f}, df = {self.df}, "
-                f"p = {_p(self.pval)}")
+        return (
+            f"Test for subgroup differences: Q = {self.q_between:.2f}, df = {self.df}, "
+            f"p = {_p(self.pval)}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"q_between": self.q_between, "df": self.df, "pval": self.pval}
@@ -130,13 +151,18 @@ class AbsoluteEffect:
     difference_ci: tuple[float, float]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline_per_1000": self.baseline_per_1000, "timepoint_months": self.timepoint_months,
-                "basis": self.basis, "with_treatment_per_1000": self.with_treatment_per_1000,
-                "difference_per_1000": self.difference_per_1000,
-                "difference_ci": list(self.difference_ci)}
+        return {
+            "baseline_per_1000": self.baseline_per_1000,
+            "timepoint_months": self.timepoint_months,
+            "basis": self.basis,
+            "with_treatment_per_1000": self.with_treatment_per_1000,
+            "difference_per_1000": self.difference_per_1000,
+            "difference_ci": list(self.difference_ci),
+        }
 
     def short_text(self) -> str:
         """``191 fewer per 1,000 by 36 mo (117 to 263 fewer)``."""
+
         def word(value: float) -> str:
             return f"{abs(value):.0f} {'fewer' if value < 0 else 'more'}"
 
@@ -148,8 +174,10 @@ class AbsoluteEffect:
         direction = "fewer" if self.difference_per_1000 < 0 else "more"
         lo, hi = sorted(self.difference_ci)
         when = f" by {self.timepoint_months:g} months" if self.timepoint_months else ""
-        return (f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per 1,000{when} "
-                f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 ({self.basis})")
+        return (
+            f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per 1,000{when} "
+            f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 ({self.basis})"
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +196,11 @@ class AnalysisResult:
 
     @property
     def measure(self) -> str:
-        return self.studies[0].contribution.measure if self.studies else (
-            "HR" if self.spec.is_time_to_event else "RR")
+        return (
+            self.studies[0].contribution.measure
+            if self.studies
+            else ("HR" if self.spec.is_time_to_event else "RR")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,16 +226,22 @@ class AnalysisResult:
             lines.append("no pooled estimate: no trial matches the selection")
         else:
             pi = f"; PI {p.pi_low:.2f}-{p.pi_high:.2f}" if p.pi_low is not None else ""
-            lines.append(f"{self.measure} {p.estimate:.2f} ({p.ci_low:.2f}-{p.ci_high:.2f}{pi}), "
-                         f"k = {p.k}, {p.n_patients or 'unknown number of'} patients, {p.method}/{p.test}")
+            lines.append(
+                f"{self.measure} {p.estimate:.2f} ({p.ci_low:.2f}-{p.ci_high:.2f}{pi}), "
+                f"k = {p.k}, {p.n_patients or 'unknown number of'} patients, {p.method}/{p.test}"
+            )
             lines.append(p.heterogeneity_text())
         for s in self.subgroups:
-            lines.append(f"  {s.level}: {self.measure} {s.pooled.estimate:.2f} "
-                         f"({s.pooled.ci_low:.2f}-{s.pooled.ci_high:.2f}), k = {s.pooled.k}")
+            lines.append(
+                f"  {s.level}: {self.measure} {s.pooled.estimate:.2f} "
+                f"({s.pooled.ci_low:.2f}-{s.pooled.ci_high:.2f}), k = {s.pooled.k}"
+            )
         if self.subgroup_test:
             lines.append(self.subgroup_test.text())
-        lines.append(f"{len(self.studies)} trials included, {len(self.excluded)} excluded; "
-                     f"evidence version {self.evidence_version[:12]}")
+        lines.append(
+            f"{len(self.studies)} trials included, {len(self.excluded)} excluded; "
+            f"evidence version {self.evidence_version[:12]}"
+        )
         return "\n".join(lines)
 
 
@@ -219,8 +256,9 @@ def _n_patients(contributions) -> int | None:
     return None if any(t is None for t in totals) else sum(totals)
 
 
-def pool_contributions(contributions: tuple[Contribution, ...] | list[Contribution],
-                       spec: AnalysisSpec) -> tuple[PooledEffect, tuple[StudyResult, ...]]:
+def pool_contributions(
+    contributions: tuple[Contribution, ...] | list[Contribution], spec: AnalysisSpec
+) -> tuple[PooledEffect, tuple[StudyResult, ...]]:
     """Pool log effects; one trial gives its own estimate (no heterogeneity, no PI)."""
     m = spec.model
     yi = np.array([c.yi for c in contributions])
@@ -233,19 +271,50 @@ def pool_contributions(contributions: tuple[Contribution, ...] | list[Contributi
         from statistics import NormalDist
 
         pval = 2 * (1 - NormalDist().cdf(abs(c.yi / c.sei)))
-        pooled = PooledEffect(c.estimate, lo, hi, None, None, c.yi, c.sei, pval, None, None, None,
-                              None, None, 1, c.n_total, m.method, m.test)
+        pooled = PooledEffect(
+            c.estimate,
+            lo,
+            hi,
+            None,
+            None,
+            c.yi,
+            c.sei,
+            pval,
+            None,
+            None,
+            None,
+            None,
+            None,
+            1,
+            c.n_total,
+            m.method,
+            m.test,
+        )
         return pooled, (StudyResult(c, 100.0, lo, hi),)
-    r = pool(yi, sei ** 2, method=m.method, test=m.test, level=m.level, prediction=m.prediction)
+    r = pool(yi, sei**2, method=m.method, test=m.test, level=m.level, prediction=m.prediction)
     equal = m.method in ("EE", "FE")
     pooled = PooledEffect(
-        estimate=math.exp(r.estimate), ci_low=math.exp(r.ci_low), ci_high=math.exp(r.ci_high),
-        pi_low=None if equal else math.exp(r.pi_low), pi_high=None if equal else math.exp(r.pi_high),
-        log_estimate=r.estimate, se=r.se, pval=r.pval, tau2=r.tau2, i2=r.i2, q=r.q, q_df=int(r.q_df),
-        q_pval=r.q_pval, k=int(r.k), n_patients=_n_patients(contributions), method=m.method, test=m.test,
+        estimate=math.exp(r.estimate),
+        ci_low=math.exp(r.ci_low),
+        ci_high=math.exp(r.ci_high),
+        pi_low=None if equal else math.exp(r.pi_low),
+        pi_high=None if equal else math.exp(r.pi_high),
+        log_estimate=r.estimate,
+        se=r.se,
+        pval=r.pval,
+        tau2=r.tau2,
+        i2=r.i2,
+        q=r.q,
+        q_df=int(r.q_df),
+        q_pval=r.q_pval,
+        k=int(r.k),
+        n_patients=_n_patients(contributions),
+        method=m.method,
+        test=m.test,
     )
-    studies = tuple(StudyResult(c, float(w), *c.interval(m.level))
-                    for c, w in zip(contributions, r.weights))
+    studies = tuple(
+        StudyResult(c, float(w), *c.interval(m.level)) for c, w in zip(contributions, r.weights)
+    )
     return pooled, studies
 
 
@@ -271,8 +340,9 @@ def _subgroups(selection: Selection, spec: AnalysisSpec):
     return tuple(results), test
 
 
-def baseline_from_controls(spec: AnalysisSpec, base: EvidenceBase,
-                           contributions: tuple[Contribution, ...]) -> tuple[float, float, str] | None:
+def baseline_from_controls(
+    spec: AnalysisSpec, base: EvidenceBase, contributions: tuple[Contribution, ...]
+) -> tuple[float, float, str] | None:
     """Baseline risk (per 1,000) from the control arms of the included trials.
 
     Uses the control-arm x-year event-free rates printed for the outcome of each included
@@ -283,8 +353,13 @@ def baseline_from_controls(spec: AnalysisSpec, base: EvidenceBase,
     for c in contributions:
         trial = base.trial(c.trial_id)
         for e in trial.estimates:
-            if (e.comparison == c.comparison_id and e.outcome.value == c.outcome and e.subgroup is None
-                    and e.rate_control is not None and e.rate_timepoint_months):
+            if (
+                e.comparison == c.comparison_id
+                and e.outcome.value == c.outcome
+                and e.subgroup is None
+                and e.rate_control is not None
+                and e.rate_timepoint_months
+            ):
                 by_time.setdefault(e.rate_timepoint_months, []).append((trial.id, e.rate_control))
                 break
     if not by_time:
@@ -295,8 +370,13 @@ def baseline_from_controls(spec: AnalysisSpec, base: EvidenceBase,
     return risk, timepoint, f"median control-arm risk at {timepoint:g} months in {trials}"
 
 
-def absolute_effect(pooled: PooledEffect, measure: str, baseline_per_1000: float,
-                    timepoint: float | None, basis: str) -> AbsoluteEffect:
+def absolute_effect(
+    pooled: PooledEffect,
+    measure: str,
+    baseline_per_1000: float,
+    timepoint: float | None,
+    basis: str,
+) -> AbsoluteEffect:
     r0 = baseline_per_1000 / 1000
 
     def risk(ratio: float) -> float:
@@ -306,11 +386,19 @@ def absolute_effect(pooled: PooledEffect, measure: str, baseline_per_1000: float
 
     r1 = risk(pooled.estimate)
     lo, hi = risk(pooled.ci_low), risk(pooled.ci_high)
-    return AbsoluteEffect(baseline_per_1000, timepoint, basis, 1000 * r1, 1000 * (r1 - r0),
-                          (1000 * (lo - r0), 1000 * (hi - r0)))
+    return AbsoluteEffect(
+        baseline_per_1000,
+        timepoint,
+        basis,
+        1000 * r1,
+        1000 * (r1 - r0),
+        (1000 * (lo - r0), 1000 * (hi - r0)),
+    )
 
 
-def certainty_signals(result_pooled: PooledEffect | None, studies: tuple[StudyResult, ...]) -> tuple[str, ...]:
+def certainty_signals(
+    result_pooled: PooledEffect | None, studies: tuple[StudyResult, ...]
+) -> tuple[str, ...]:
     """Plain statements a GRADE assessor would look at (not a GRADE rating)."""
     out = []
     if result_pooled and result_pooled.k >= 2:
@@ -321,19 +409,26 @@ def certainty_signals(result_pooled: PooledEffect | None, studies: tuple[StudyRe
     approx = [s.contribution.trial_id for s in studies if s.contribution.approximate]
     if approx:
         out.append(f"approximate inputs: {', '.join(approx)}")
-    secondary = [s.contribution.trial_id for s in studies if s.contribution.source.kind == "secondary"]
+    secondary = [
+        s.contribution.trial_id for s in studies if s.contribution.source.kind == "secondary"
+    ]
     if secondary:
         out.append(f"numbers from secondary sources: {', '.join(secondary)}")
     earlier = [s.contribution.trial_id for s in studies if s.contribution.earlier_report]
     if earlier:
         out.append(f"earlier report used (latest has no usable effect): {', '.join(earlier)}")
-    packages = [s.contribution.trial_id for s in studies
-                if s.contribution.comparison_kind == "induction_maintenance_package"]
+    packages = [
+        s.contribution.trial_id
+        for s in studies
+        if s.contribution.comparison_kind == "induction_maintenance_package"
+    ]
     if packages:
         out.append(f"induction + maintenance packages: {', '.join(packages)}")
     if 0 < len(studies) < 10:
-        out.append(f"only {len(studies)} trial{'s' if len(studies) != 1 else ''}: small-study "
-                   "effects cannot be assessed reliably (fewer than 10)")
+        out.append(
+            f"only {len(studies)} trial{'s' if len(studies) != 1 else ''}: small-study "
+            "effects cannot be assessed reliably (fewer than 10)"
+        )
     return tuple(out)
 
 
@@ -347,18 +442,38 @@ def run_analysis(spec: AnalysisSpec, base: EvidenceBase) -> AnalysisResult:
     subgroups, test = _subgroups(selection, spec) if spec.subgroup_by else ((), None)
     absolute = None
     if spec.baseline_risk_per_1000 is not None:
-        absolute = absolute_effect(pooled, studies[0].contribution.measure, spec.baseline_risk_per_1000,
-                                   None, "stated in the analysis")
+        absolute = absolute_effect(
+            pooled,
+            studies[0].contribution.measure,
+            spec.baseline_risk_per_1000,
+            None,
+            "stated in the analysis",
+        )
     elif studies[0].contribution.measure == "HR":
         found = baseline_from_controls(spec, base, contributions)
         if found:
             absolute = absolute_effect(pooled, "HR", *found)
     return AnalysisResult(
-        spec=spec, evidence_version=base.version, studies=studies, excluded=selection.exclusions,
-        pooled=pooled, subgroups=subgroups, subgroup_test=test,
-        absolute=absolute, signals=certainty_signals(pooled, studies),
+        spec=spec,
+        evidence_version=base.version,
+        studies=studies,
+        excluded=selection.exclusions,
+        pooled=pooled,
+        subgroups=subgroups,
+        subgroup_test=test,
+        absolute=absolute,
+        signals=certainty_signals(pooled, studies),
     )
 
 
-__all__ = ["AnalysisResult", "PooledEffect", "StudyResult", "SubgroupResult", "SubgroupTest",
-           "AbsoluteEffect", "run_analysis", "pool_contributions", "Outcome"]
+__all__ = [
+    "AnalysisResult",
+    "PooledEffect",
+    "StudyResult",
+    "SubgroupResult",
+    "SubgroupTest",
+    "AbsoluteEffect",
+    "run_analysis",
+    "pool_contributions",
+    "Outcome",
+]

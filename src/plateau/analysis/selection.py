@@ -64,9 +64,16 @@ DERIVATION_LABELS = {
     "odds_ratio_ci": "odds ratio with CI",
 }
 DERIVATION_SHORT = {
-    "hr_ci": "HR + CI", "log_hr_se": "log HR + SE", "oe_v": "O-E, V", "hr_p": "HR + p",
-    "hr_p_bound": "HR + p bound", "p_events": "p + events", "medians": "medians + events",
-    "counts": "counts", "percent_counts": "percentages", "odds_ratio_ci": "OR + CI",
+    "hr_ci": "HR + CI",
+    "log_hr_se": "log HR + SE",
+    "oe_v": "O-E, V",
+    "hr_p": "HR + p",
+    "hr_p_bound": "HR + p bound",
+    "p_events": "p + events",
+    "medians": "medians + events",
+    "counts": "counts",
+    "percent_counts": "percentages",
+    "odds_ratio_ci": "OR + CI",
 }
 APPROXIMATE_DERIVATIONS = {"hr_p_bound", "p_events", "medians", "percent_counts"}
 
@@ -83,8 +90,14 @@ class SourceRef:
     kind: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"citation": self.citation, "pmid": self.pmid, "doi": self.doi, "url": self.url,
-                "location": self.location, "kind": self.kind}
+        return {
+            "citation": self.citation,
+            "pmid": self.pmid,
+            "doi": self.doi,
+            "url": self.url,
+            "location": self.location,
+            "kind": self.kind,
+        }
 
     @property
     def link(self) -> str | None:
@@ -212,10 +225,17 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
         if favours is not None:
             es = effects.log_hr_from_p_events(parsed[1], events, favours_experimental=favours)
             return float(es.yi), math.sqrt(float(es.vi)), "p_events"
-    if (e.median_experimental and e.median_control and not e.median_experimental_not_reached
-            and not e.median_control_not_reached and e.events_experimental and e.events_control):
-        es = effects.log_hr_from_medians(e.median_experimental, e.median_control,
-                                         e.events_experimental, e.events_control)
+    if (
+        e.median_experimental
+        and e.median_control
+        and not e.median_experimental_not_reached
+        and not e.median_control_not_reached
+        and e.events_experimental
+        and e.events_control
+    ):
+        es = effects.log_hr_from_medians(
+            e.median_experimental, e.median_control, e.events_experimental, e.events_control
+        )
         return float(es.yi), math.sqrt(float(es.vi)), "medians"
     return None
 
@@ -224,12 +244,19 @@ def _direction(e: Estimate) -> bool | None:
     """Whether the experimental arm did better, from the HR, medians or rates printed."""
     if e.hr is not None and e.hr != 1:
         return e.hr < 1
-    if e.median_experimental is not None and e.median_control is not None \
-            and e.median_experimental != e.median_control:
+    if (
+        e.median_experimental is not None
+        and e.median_control is not None
+        and e.median_experimental != e.median_control
+    ):
         return e.median_experimental > e.median_control
     if e.median_experimental_not_reached and not e.median_control_not_reached:
         return True
-    if e.rate_experimental is not None and e.rate_control is not None and e.rate_experimental != e.rate_control:
+    if (
+        e.rate_experimental is not None
+        and e.rate_control is not None
+        and e.rate_experimental != e.rate_control
+    ):
         return e.rate_experimental > e.rate_control
     return None
 
@@ -291,8 +318,11 @@ def select(spec: AnalysisSpec, base: EvidenceBase) -> Selection:
 
 def _overlap(trial: Trial, a: Comparison, b: Comparison) -> bool:
     """Whether two comparisons share patients: a common arm, or declared ``overlaps_with``."""
-    return (bool({a.experimental_arm, a.control_arm} & {b.experimental_arm, b.control_arm})
-            or b.id in a.overlaps_with or a.id in b.overlaps_with)
+    return (
+        bool({a.experimental_arm, a.control_arm} & {b.experimental_arm, b.control_arm})
+        or b.id in a.overlaps_with
+        or a.id in b.overlaps_with
+    )
 
 
 def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
@@ -322,11 +352,15 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
         elif kinds and c.kind not in kinds:
             reasons.append(f"comparison {c.id} is {c.kind.value.replace('_', ' ')} (not selected)")
         elif controls and c.control_type not in controls:
-            reasons.append(f"comparison {c.id} has an {c.control_type.value} control (not selected)")
+            reasons.append(
+                f"comparison {c.id} has an {c.control_type.value} control (not selected)"
+            )
         elif spec.agents and not set(spec.agents) & set(tested):
             tested_text = ", ".join(a.value for a in tested) or "no agent"
-            reasons.append(f"comparison {c.id} tests {tested_text}, not "
-                           f"{', '.join(a.value for a in spec.agents)}")
+            reasons.append(
+                f"comparison {c.id} tests {tested_text}, not "
+                f"{', '.join(a.value for a in spec.agents)}"
+            )
         else:
             qualifying.append(c)
     if not qualifying:
@@ -342,8 +376,12 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
         return "; ".join(reasons)
     # comparisons of one population first (e.g. Myeloma IX's pathways before the combined one),
     # then greedily every further comparison that shares no patient with those chosen
-    found.sort(key=lambda pair: (pair[0].setting is None and pair[0].age_group is None,
-                                 trial.comparisons.index(pair[0])))
+    found.sort(
+        key=lambda pair: (
+            pair[0].setting is None and pair[0].age_group is None,
+            trial.comparisons.index(pair[0]),
+        )
+    )
     chosen: list[tuple[Comparison, Contribution]] = []
     extra = []
     for c, contribution in found:
@@ -351,40 +389,57 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
         if clash is None:
             chosen.append((c, contribution))
         else:
-            extra.append(f"comparison {c.id} not used: it shares patients with comparison {clash.id} "
-                         "(no patient counts twice)")
+            extra.append(
+                f"comparison {c.id} not used: it shares patients with comparison {clash.id} "
+                "(no patient counts twice)"
+            )
     return [contribution for _, contribution in chosen], extra
 
 
 def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contribution | str:
     x, k = trial.arm(c.experimental_arm), trial.arm(c.control_arm)
     common = dict(
-        trial_id=trial.id, trial_name=trial.name, comparison_id=c.id, comparison_kind=c.kind.value,
-        control_type=c.control_type.value, setting=trial.comparison_setting(c).value,
+        trial_id=trial.id,
+        trial_name=trial.name,
+        comparison_id=c.id,
+        comparison_kind=c.kind.value,
+        control_type=c.control_type.value,
+        setting=trial.comparison_setting(c).value,
         age_group=trial.comparison_age_group(c).value,
         randomisation_point=trial.randomisation_point.value,
         tested_agents=tuple(a.value for a in trial.tested_agents(c)),
-        experimental=x.id, control=k.id, n_experimental=x.n_randomised, n_control=k.n_randomised,
+        experimental=x.id,
+        control=k.id,
+        n_experimental=x.n_randomised,
+        n_control=k.n_randomised,
     )
     if spec.outcome == "adverse_event":
         return _adverse_event_contribution(spec, trial, c, x, k, common)
     problems = []
     for outcome in spec.outcomes_considered:
-        estimates = [e for e in trial.estimates
-                     if e.comparison == c.id and e.outcome == outcome and e.subgroup is None]
+        estimates = [
+            e
+            for e in trial.estimates
+            if e.comparison == c.id and e.outcome == outcome and e.subgroup is None
+        ]
         if not estimates:
             problems.append(f"no {outcome.value}")
             continue
         latest = [e for e in estimates if e.status != EstimateStatus.superseded]
-        ordered = latest + sorted((e for e in estimates if e.status == EstimateStatus.superseded),
-                                  key=lambda e: _recency(trial, e), reverse=True)
+        ordered = latest + sorted(
+            (e for e in estimates if e.status == EstimateStatus.superseded),
+            key=lambda e: _recency(trial, e),
+            reverse=True,
+        )
         for position, e in enumerate(ordered):
-            if spec.sensitivity.primary_sources_only and trial.source(e.source).kind != SourceKind.primary:
+            if (
+                spec.sensitivity.primary_sources_only
+                and trial.source(e.source).kind != SourceKind.primary
+            ):
                 if position == 0:
                     problems.append(f"{outcome.value} read from a secondary source")
                 continue
-            effect = (time_to_event_effect(e) if spec.is_time_to_event
-                      else _binary_effect(e, x, k))
+            effect = time_to_event_effect(e) if spec.is_time_to_event else _binary_effect(e, x, k)
             if effect is None:
                 if position == 0:
                     problems.append(f"latest {outcome.value} report has {_why_unusable(e)}")
@@ -393,23 +448,37 @@ def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contributi
             approximate = derivation in APPROXIMATE_DERIVATIONS or e.approximate
             earlier = e.status == EstimateStatus.superseded and bool(latest)
             if earlier and spec.sensitivity.latest_only:
-                problems.append(f"{outcome.value} has a usable effect only in an earlier report "
-                                "(latest reports only)")
+                problems.append(
+                    f"{outcome.value} has a usable effect only in an earlier report "
+                    "(latest reports only)"
+                )
                 break
             if approximate and spec.sensitivity.exclude_approximate:
-                problems.append(f"{outcome.value} effect is approximate ({DERIVATION_LABELS[derivation]})")
+                problems.append(
+                    f"{outcome.value} effect is approximate ({DERIVATION_LABELS[derivation]})"
+                )
                 break
             counts = effect[3] if len(effect) > 3 else (None, None, None, None)
             return Contribution(
-                **{**common,
-                   "n_experimental": e.n_experimental or common["n_experimental"],
-                   "n_control": e.n_control or common["n_control"]},
-                label=_label(trial, e.source, c), outcome=outcome.value,
-                measure="HR" if spec.is_time_to_event else "RR", yi=yi, sei=sei,
-                derivation=derivation, approximate=approximate, earlier_report=earlier,
-                report=e.report, status=e.status.value, median_followup_months=e.median_followup_months,
+                **{
+                    **common,
+                    "n_experimental": e.n_experimental or common["n_experimental"],
+                    "n_control": e.n_control or common["n_control"],
+                },
+                label=_label(trial, e.source, c),
+                outcome=outcome.value,
+                measure="HR" if spec.is_time_to_event else "RR",
+                yi=yi,
+                sei=sei,
+                derivation=derivation,
+                approximate=approximate,
+                earlier_report=earlier,
+                report=e.report,
+                status=e.status.value,
+                median_followup_months=e.median_followup_months,
                 source=_source_ref(trial, e.source),
-                events_experimental=counts[0], events_control=counts[2],
+                events_experimental=counts[0],
+                events_control=counts[2],
             )
     return "; ".join(problems) if problems else "no usable estimate"
 
@@ -421,8 +490,16 @@ def _recency(trial: Trial, e: Estimate) -> tuple:
 
 def _binary_effect(e: Estimate, x: Arm, k: Arm):
     """log RR (with metafor's 1/2 correction for zero cells) from counts per arm."""
-    counts, derivation = _binary_counts(e.events_experimental, e.n_experimental, e.events_control,
-                                        e.n_control, e.percent_experimental, e.percent_control, x, k)
+    counts, derivation = _binary_counts(
+        e.events_experimental,
+        e.n_experimental,
+        e.events_control,
+        e.n_control,
+        e.percent_experimental,
+        e.percent_control,
+        x,
+        k,
+    )
     if counts is None:
         return None
     ai, n1, ci, n2 = counts
@@ -431,8 +508,9 @@ def _binary_effect(e: Estimate, x: Arm, k: Arm):
 
 
 def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | str:
-    events: list[AdverseEvent] = [a for a in trial.adverse_events
-                                  if a.comparison == c.id and a.term == spec.adverse_event]
+    events: list[AdverseEvent] = [
+        a for a in trial.adverse_events if a.comparison == c.id and a.term == spec.adverse_event
+    ]
     if not events:
         return f"no {spec.adverse_event.value.replace('_', ' ')} reported"
     matching = [a for a in events if _grade_matches(a.grade, spec.adverse_event_grade)]
@@ -440,10 +518,21 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
         grades = ", ".join(sorted({a.grade for a in events}))
         return f"{spec.adverse_event.value.replace('_', ' ')} reported only as grade {grades}"
     for a in matching:
-        if spec.sensitivity.primary_sources_only and trial.source(a.source).kind != SourceKind.primary:
+        if (
+            spec.sensitivity.primary_sources_only
+            and trial.source(a.source).kind != SourceKind.primary
+        ):
             continue
-        counts, derivation = _binary_counts(a.events_experimental, a.n_experimental, a.events_control,
-                                            a.n_control, a.percent_experimental, a.percent_control, x, k)
+        counts, derivation = _binary_counts(
+            a.events_experimental,
+            a.n_experimental,
+            a.events_control,
+            a.n_control,
+            a.percent_experimental,
+            a.percent_control,
+            x,
+            k,
+        )
         if counts is None:
             continue
         if derivation in APPROXIMATE_DERIVATIONS and spec.sensitivity.exclude_approximate:
@@ -452,11 +541,20 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
         es = effects.escalc("RR", ai=[ai], n1i=[n1], ci=[ci], n2i=[n2])
         return Contribution(
             **{**common, "n_experimental": n1, "n_control": n2},
-            label=_label(trial, a.source, c), outcome=f"{a.term.value} grade {a.grade}", measure="RR",
-            yi=float(es.yi[0]), sei=math.sqrt(float(es.vi[0])), derivation=derivation,
-            approximate=derivation in APPROXIMATE_DERIVATIONS, earlier_report=False,
-            report=a.term_as_reported or a.term.value, status="latest", median_followup_months=None,
-            source=_source_ref(trial, a.source), events_experimental=ai, events_control=ci,
+            label=_label(trial, a.source, c),
+            outcome=f"{a.term.value} grade {a.grade}",
+            measure="RR",
+            yi=float(es.yi[0]),
+            sei=math.sqrt(float(es.vi[0])),
+            derivation=derivation,
+            approximate=derivation in APPROXIMATE_DERIVATIONS,
+            earlier_report=False,
+            report=a.term_as_reported or a.term.value,
+            status="latest",
+            median_followup_months=None,
+            source=_source_ref(trial, a.source),
+            events_experimental=ai,
+            events_control=ci,
         )
     return "adverse event without counts or percentages per arm"
 
@@ -464,9 +562,19 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
 def require_contributions(selection: Selection, spec: AnalysisSpec) -> None:
     if not selection.contributions:
         reasons = "; ".join(f"{e.trial_id}: {e.reason}" for e in selection.exclusions[:6])
-        raise PlateauError(f"analysis {spec.id}: no trial matches the selection ({reasons}"
-                           f"{' ...' if len(selection.exclusions) > 6 else ''})")
+        raise PlateauError(
+            f"analysis {spec.id}: no trial matches the selection ({reasons}"
+            f"{' ...' if len(selection.exclusions) > 6 else ''})"
+        )
 
 
-__all__ = ["Contribution", "Exclusion", "Selection", "SourceRef", "select", "time_to_event_effect",
-           "DERIVATION_LABELS", "Outcome"]
+__all__ = [
+    "Contribution",
+    "Exclusion",
+    "Selection",
+    "SourceRef",
+    "select",
+    "time_to_event_effect",
+    "DERIVATION_LABELS",
+    "Outcome",
+]

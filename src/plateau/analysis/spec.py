@@ -55,7 +55,9 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["EE", "FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"] = "REML"
+    method: Literal["EE", "FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"] = (
+        "REML"
+    )
     test: Literal["z", "knha", "adhoc"] = "z"
     level: float = Field(0.95, gt=0.5, lt=1.0)
     prediction: Literal["metafor", "t_k1", "t_k2"] = "metafor"
@@ -86,8 +88,19 @@ class AnalysisSpec(BaseModel):
     id: str = Field("custom", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)
     title: str = "Custom analysis"
     description: str | None = None
-    outcome: Literal["disease_control", "PFS", "EFS", "TTP", "OS", "PFS2", "CR", "VGPR_or_better",
-                     "MRD_negativity", "ORR", "adverse_event"] = "disease_control"
+    outcome: Literal[
+        "disease_control",
+        "PFS",
+        "EFS",
+        "TTP",
+        "OS",
+        "PFS2",
+        "CR",
+        "VGPR_or_better",
+        "MRD_negativity",
+        "ORR",
+        "adverse_event",
+    ] = "disease_control"
     disease_control_order: tuple[Literal["PFS", "EFS", "TTP"], ...] = DISEASE_CONTROL
     adverse_event: AdverseEventTerm | None = None  #: with outcome adverse_event
     adverse_event_grade: Literal["any", ">=3"] = ">=3"
@@ -137,7 +150,9 @@ class AnalysisSpec(BaseModel):
         if self.outcome == "disease_control":
             return "/".join(self.disease_control_order)
         if self.outcome == "adverse_event":
-            return f"{self.adverse_event.value.replace('_', ' ')} (grade {self.adverse_event_grade})"
+            return (
+                f"{self.adverse_event.value.replace('_', ' ')} (grade {self.adverse_event_grade})"
+            )
         return self.outcome
 
 
@@ -147,7 +162,8 @@ def spec_from_dict(data: dict, origin: str = "analysis spec") -> AnalysisSpec:
         return AnalysisSpec.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(spec)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(spec)'}: {err['msg']}"
+            for err in exc.errors()
         )
         raise PlateauError(f"{origin}: {problems}") from None
 
@@ -171,5 +187,7 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise PlateauError(f"{path}: cannot parse: {exc}") from None
     if not isinstance(data, dict):
-        raise PlateauError(f"{path}: an analysis spec is a mapping of fields, not {type(data).__name__}")
+        raise PlateauError(
+            f"{path}: an analysis spec is a mapping of fields, not {type(data).__name__}"
+        )
     return spec_from_dict(data, origin=str(path))

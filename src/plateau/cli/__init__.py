@@ -35,7 +35,11 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Show the version and exit.",
     ),
 ) -> None:
     """plateau: maintenance therapy in multiple myeloma, from the evidence to the bedside."""
@@ -43,14 +47,16 @@ def _root(
 
 def _register() -> None:
     """Attach the command groups (one module each)."""
-    from plateau.cli import start  # noqa: F401  (defines `plateau start`)
-    from plateau.cli import evidence  # noqa: F401  (defines `plateau evidence ...`)
-    from plateau.cli import serve  # noqa: F401  (defines `plateau serve`)
-    from plateau.cli import analyze  # noqa: F401  (defines `plateau analyze` and `plateau report`)
-    from plateau.cli import nma  # noqa: F401  (defines `plateau nma`)
-    from plateau.cli import monitor  # noqa: F401  (defines `plateau monitor ...`)
-    from plateau.cli import admin  # noqa: F401  (defines `plateau admin ...`)
-    from plateau.cli import decide  # noqa: F401  (defines `plateau decide`)
+    from plateau.cli import (
+        admin,  # noqa: F401  (defines `plateau admin ...`)
+        analyze,  # noqa: F401  (defines `plateau analyze` and `plateau report`)
+        decide,  # noqa: F401  (defines `plateau decide`)
+        evidence,  # noqa: F401  (defines `plateau evidence ...`)
+        monitor,  # noqa: F401  (defines `plateau monitor ...`)
+        nma,  # noqa: F401  (defines `plateau nma`)
+        serve,  # noqa: F401  (defines `plateau serve`)
+        start,  # noqa: F401  (defines `plateau start`)
+    )
 
 
 _register()
@@ -64,5 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False
+        )
         sys.exit(1)

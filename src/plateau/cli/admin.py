@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from plateau.cli import app
 from plateau.errors import PlateauError
 
-admin_app = typer.Typer(help="Clinical-records database: migrations, users, imports.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Clinical-records database: migrations, users, imports.", no_args_is_help=True
+)
 app.add_typer(admin_app, name="admin")
 
 URL_HELP = "SQLAlchemy URL; default PLATEAU_DATABASE_URL or sqlite:///var/plateau.sqlite."
 
 
 @admin_app.command("migrate")
-def migrate_cmd(database_url: Optional[str] = typer.Option(None, help=URL_HELP)) -> None:
+def migrate_cmd(database_url: str | None = typer.Option(None, help=URL_HELP)) -> None:
     """Create the database or upgrade it to the newest schema."""
     from plateau.store.db import current_revision, open_database
 
@@ -39,9 +40,11 @@ def migrate_cmd(database_url: Optional[str] = typer.Option(None, help=URL_HELP))
 def create_user_cmd(
     username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., help="admin, clinician or researcher (de-identified data only)."),
-    team: List[str] = typer.Option([], help="Care team (repeatable); created when new."),
-    password_stdin: bool = typer.Option(False, help="Read the password from standard input (for scripts)."),
-    database_url: Optional[str] = typer.Option(None, help=URL_HELP),
+    team: list[str] = typer.Option([], help="Care team (repeatable); created when new."),
+    password_stdin: bool = typer.Option(
+        False, help="Read the password from standard input (for scripts)."
+    ),
+    database_url: str | None = typer.Option(None, help=URL_HELP),
 ) -> None:
     """Create a user (the password is asked twice unless --password-stdin)."""
     from plateau.store import audit
@@ -55,22 +58,28 @@ def create_user_cmd(
     db = open_database(database_url)
     with db.session(write=True) as session:
         user = create_user(session, username, password, role, list(team))
-        audit.record(session, None, "create", f"user {username} ({role}) via command line", username="cli")
+        audit.record(
+            session, None, "create", f"user {username} ({role}) via command line", username="cli"
+        )
     typer.echo(f"created {role} {username!r}" + (f" in {', '.join(team)}" if team else ""))
     db.dispose()
 
 
 @admin_app.command("import")
 def import_cmd(
-    as_user: str = typer.Option(..., "--as", help="The user the import is recorded for (admin or clinician)."),
-    team: Optional[str] = typer.Option(None, help="Care team of new patients."),
-    fhir: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="FHIR R4 Bundle (JSON)."),
-    patients: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
-    labs: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
-    events: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
-    qlq: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
-    doses: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
-    database_url: Optional[str] = typer.Option(None, help=URL_HELP),
+    as_user: str = typer.Option(
+        ..., "--as", help="The user the import is recorded for (admin or clinician)."
+    ),
+    team: str | None = typer.Option(None, help="Care team of new patients."),
+    fhir: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="FHIR R4 Bundle (JSON)."
+    ),
+    patients: Path | None = typer.Option(None, exists=True, dir_okay=False),
+    labs: Path | None = typer.Option(None, exists=True, dir_okay=False),
+    events: Path | None = typer.Option(None, exists=True, dir_okay=False),
+    qlq: Path | None = typer.Option(None, exists=True, dir_okay=False),
+    doses: Path | None = typer.Option(None, exists=True, dir_okay=False),
+    database_url: str | None = typer.Option(None, help=URL_HELP),
 ) -> None:
     """Import CSV files (monitoring format) or a FHIR Bundle: all or nothing, idempotent."""
     from sqlalchemy import select
@@ -80,8 +89,17 @@ def import_cmd(
     from plateau.store.models import User
     from plateau.store.records import ImportRejected
 
-    csv_files = {k: (p.name, p.read_bytes()) for k, p in
-                 (("patients", patients), ("labs", labs), ("events", events), ("qlq", qlq), ("doses", doses)) if p}
+    csv_files = {
+        k: (p.name, p.read_bytes())
+        for k, p in (
+            ("patients", patients),
+            ("labs", labs),
+            ("events", events),
+            ("qlq", qlq),
+            ("doses", doses),
+        )
+        if p
+    }
     if fhir and csv_files:
         raise PlateauError("give either --fhir or CSV files, not both")
     db = open_database(database_url)
@@ -91,12 +109,20 @@ def import_cmd(
             raise PlateauError(f"--as: no user {as_user!r}")
         user_id = user.id
     try:
-        summary = import_files(db, user_id, csv_files=csv_files,
-                               fhir=(fhir.name, fhir.read_bytes()) if fhir else None, team=team, ip="cli")
+        summary = import_files(
+            db,
+            user_id,
+            csv_files=csv_files,
+            fhir=(fhir.name, fhir.read_bytes()) if fhir else None,
+            team=team,
+            ip="cli",
+        )
     except ImportRejected as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
-        raise PlateauError(f"import rejected, nothing written: {len(exc.problems)} problem(s) listed above") from None
+        raise PlateauError(
+            f"import rejected, nothing written: {len(exc.problems)} problem(s) listed above"
+        ) from None
     finally:
         db.dispose()
     typer.echo(summary.summary())

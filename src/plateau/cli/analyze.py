@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -20,7 +19,7 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-def _load_base(evidence: Optional[Path]):
+def _load_base(evidence: Path | None):
     from plateau.evidence import load_bundled, load_path
 
     return load_path(evidence) if evidence else load_bundled()
@@ -28,33 +27,64 @@ def _load_base(evidence: Optional[Path]):
 
 @app.command()
 def analyze(
-    outcome: str = typer.Option("PFS", help="PFS (disease control: PFS, else EFS, else TTP), EFS, TTP, "
-                                "OS, PFS2, CR, VGPR_or_better, MRD_negativity, ORR."),
-    agent: List[str] = typer.Option([], help="Agent tested by the comparison (repeatable), e.g. lenalidomide."),
-    setting: List[str] = typer.Option([], help="post-ASCT, non-transplant or mixed (repeatable)."),
-    age_group: List[str] = typer.Option([], "--age-group", help="younger, older or all (repeatable)."),
-    comparison: List[str] = typer.Option([], "--comparison", help="Comparison kinds (repeatable); default "
-                                         "maintenance_vs_control."),
-    by: Optional[str] = typer.Option(None, "--by", help="Subgroups: agent, setting, age_group, "
-                                     "randomisation_point, comparison_kind, control_type."),
-    method: str = typer.Option("REML", help="tau² estimator: EE, DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM."),
+    outcome: str = typer.Option(
+        "PFS",
+        help="PFS (disease control: PFS, else EFS, else TTP), EFS, TTP, "
+        "OS, PFS2, CR, VGPR_or_better, MRD_negativity, ORR.",
+    ),
+    agent: list[str] = typer.Option(
+        [], help="Agent tested by the comparison (repeatable), e.g. lenalidomide."
+    ),
+    setting: list[str] = typer.Option([], help="post-ASCT, non-transplant or mixed (repeatable)."),
+    age_group: list[str] = typer.Option(
+        [], "--age-group", help="younger, older or all (repeatable)."
+    ),
+    comparison: list[str] = typer.Option(
+        [], "--comparison", help="Comparison kinds (repeatable); default maintenance_vs_control."
+    ),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="Subgroups: agent, setting, age_group, "
+        "randomisation_point, comparison_kind, control_type.",
+    ),
+    method: str = typer.Option(
+        "REML", help="tau² estimator: EE, DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM."
+    ),
     test: str = typer.Option("z", help="z, knha (Hartung-Knapp) or adhoc."),
     strict_pfs: bool = typer.Option(False, "--strict-pfs", help="PFS only (no EFS/TTP fallback)."),
     latest_only: bool = typer.Option(False, help="Sensitivity: latest reports only."),
-    no_approximate: bool = typer.Option(False, help="Sensitivity: no HRs derived from medians or p-values."),
-    no_packages: bool = typer.Option(False, help="Sensitivity: no induction + maintenance packages."),
-    no_active_controls: bool = typer.Option(False, help="Sensitivity: observation/placebo controls only."),
+    no_approximate: bool = typer.Option(
+        False, help="Sensitivity: no HRs derived from medians or p-values."
+    ),
+    no_packages: bool = typer.Option(
+        False, help="Sensitivity: no induction + maintenance packages."
+    ),
+    no_active_controls: bool = typer.Option(
+        False, help="Sensitivity: observation/placebo controls only."
+    ),
     primary_only: bool = typer.Option(False, help="Sensitivity: primary sources only."),
-    spec_file: Optional[Path] = typer.Option(None, "--spec", help="Analysis spec file (.yaml, .toml, .json); "
-                                             "overrides the options above."),
-    builtin: Optional[str] = typer.Option(None, help="Run a built-in analysis by id (see --list)."),
+    spec_file: Path | None = typer.Option(
+        None,
+        "--spec",
+        help="Analysis spec file (.yaml, .toml, .json); overrides the options above.",
+    ),
+    builtin: str | None = typer.Option(None, help="Run a built-in analysis by id (see --list)."),
     list_builtin: bool = typer.Option(False, "--list", help="List the built-in analyses and exit."),
-    plot: Optional[Path] = typer.Option(None, help="Write the forest plot (.svg, .png or .pdf)."),
+    plot: Path | None = typer.Option(None, help="Write the forest plot (.svg, .png or .pdf)."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json."),
-    evidence: Optional[Path] = typer.Option(None, help="Use this evidence folder/file instead of the bundled base."),
+    evidence: Path | None = typer.Option(
+        None, help="Use this evidence folder/file instead of the bundled base."
+    ),
 ) -> None:
     """Pool the evidence for one question and print the result (table or JSON)."""
-    from plateau.analysis import builtin_spec, builtin_specs, load_spec, run_analysis, spec_from_dict
+    from plateau.analysis import (
+        builtin_spec,
+        builtin_specs,
+        load_spec,
+        run_analysis,
+        spec_from_dict,
+    )
 
     if list_builtin:
         for spec in builtin_specs().values():
@@ -76,16 +106,22 @@ def analyze(
             "settings": [s.strip().lower().replace("-", "_") for s in setting],
             "age_groups": [a.strip().lower() for a in age_group],
             "model": {"method": method, "test": test},
-            "sensitivity": {"latest_only": latest_only, "exclude_approximate": no_approximate,
-                            "exclude_packages": no_packages, "exclude_active_controls": no_active_controls,
-                            "primary_sources_only": primary_only},
+            "sensitivity": {
+                "latest_only": latest_only,
+                "exclude_approximate": no_approximate,
+                "exclude_packages": no_packages,
+                "exclude_active_controls": no_active_controls,
+                "primary_sources_only": primary_only,
+            },
             "title": "Custom analysis",
         }
         if comparison:
             data["comparison_kinds"] = [c.strip().lower().replace("-", "_") for c in comparison]
         if by:
             data["subgroup_by"] = by.strip().lower().replace("-", "_")
-        data["settings"] = [{"post_asct": "post_asct", "postasct": "post_asct"}.get(s, s) for s in data["settings"]]
+        data["settings"] = [
+            {"post_asct": "post_asct", "postasct": "post_asct"}.get(s, s) for s in data["settings"]
+        ]
         spec = spec_from_dict(data, origin="options")
     base = _load_base(evidence)
     result = run_analysis(spec, base)
@@ -101,23 +137,39 @@ def analyze(
     _print_table(result, plot)
 
 
-def _print_table(result, plot: Optional[Path]) -> None:
+def _print_table(result, plot: Path | None) -> None:
     console = Console()
     spec = result.spec
-    console.print(f"[bold]{spec.title}[/] — {spec.outcome_label}, {spec.model.method}/{spec.model.test}")
+    console.print(
+        f"[bold]{spec.title}[/] — {spec.outcome_label}, {spec.model.method}/{spec.model.test}"
+    )
     table = Table(show_lines=False)
-    for col, justify in (("Trial", "left"), ("Outcome", "left"), ("N", "right"),
-                         (f"{result.measure} (95% CI)", "right"), ("Weight", "right"), ("Note", "left")):
+    for col, justify in (
+        ("Trial", "left"),
+        ("Outcome", "left"),
+        ("N", "right"),
+        (f"{result.measure} (95% CI)", "right"),
+        ("Weight", "right"),
+        ("Note", "left"),
+    ):
         table.add_column(col, justify=justify)
     for s in result.studies:
         c = s.contribution
         note = "approximate" if c.approximate else ("earlier report" if c.earlier_report else "")
-        table.add_row(c.label, c.outcome, f"{c.n_experimental or '?'}/{c.n_control or '?'}",
-                      f"{c.estimate:.2f} ({s.ci_low:.2f}-{s.ci_high:.2f})", f"{s.weight_percent:.1f}%", note)
+        table.add_row(
+            c.label,
+            c.outcome,
+            f"{c.n_experimental or '?'}/{c.n_control or '?'}",
+            f"{c.estimate:.2f} ({s.ci_low:.2f}-{s.ci_high:.2f})",
+            f"{s.weight_percent:.1f}%",
+            note,
+        )
     console.print(table)
     console.print(result.summary(), highlight=False)
     if result.excluded:
-        console.print(f"[dim]{len(result.excluded)} trials excluded (--format json lists the reasons)[/]")
+        console.print(
+            f"[dim]{len(result.excluded)} trials excluded (--format json lists the reasons)[/]"
+        )
     if plot:
         console.print(f"forest plot written to {plot}")
 
@@ -126,7 +178,9 @@ def _print_table(result, plot: Optional[Path]) -> None:
 def report(
     out: Path = typer.Option(Path("out/report"), help="Output folder."),
     pdf: bool = typer.Option(True, help="Also write report.pdf (WeasyPrint)."),
-    evidence: Optional[Path] = typer.Option(None, help="Use this evidence folder/file instead of the bundled base."),
+    evidence: Path | None = typer.Option(
+        None, help="Use this evidence folder/file instead of the bundled base."
+    ),
 ) -> None:
     """Write the living evidence report (HTML, PDF, JSON) for every built-in analysis."""
     from rich.progress import Progress

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -37,15 +36,23 @@ def _diff(p: dict) -> str:
 
 @app.command("decide")
 def decide_command(
-    profile: Path = typer.Option(..., "--profile", help="Patient profile (JSON); see examples/profiles/."),
+    profile: Path = typer.Option(
+        ..., "--profile", help="Patient profile (JSON); see examples/profiles/."
+    ),
     format: str = typer.Option("table", "--format", help="table or json"),
-    horizon_years: Optional[float] = typer.Option(None, "--horizon-years",
-                                                  help="Extra horizon in years (0.5-15), also used for the "
-                                                       "restricted mean; default 5."),
-    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Evidence folder/file (default: bundled)."),
+    horizon_years: float | None = typer.Option(
+        None,
+        "--horizon-years",
+        help="Extra horizon in years (0.5-15), also used for the restricted mean; default 5.",
+    ),
+    evidence: Path | None = typer.Option(
+        None, "--evidence", help="Evidence folder/file (default: bundled)."
+    ),
     n_sims: int = typer.Option(4000, "--n-sims", help="Simulations for the intervals."),
     seed: int = typer.Option(20240601, "--seed", help="Random seed (stored with the decision)."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Also save the snapshot in this folder."),
+    save: Path | None = typer.Option(
+        None, "--save", help="Also save the snapshot in this folder."
+    ),
 ) -> None:
     """Absolute benefits (PFS, OS per 100 at 1, 3, 5 years), harms, burden and flags of each option."""
     from plateau.decide import DecisionStore, decide, load_profile
@@ -65,9 +72,15 @@ def decide_command(
         return
     console = Console(width=140)
     console.print(f"[bold]{decision.derived['profile_summary']}[/]", highlight=False)
-    console.print(f"Setting {decision.setting}; evidence version {decision.evidence_version[:12]}; "
-                  f"people per 100; 95% ranges from {decision.n_sims} simulations", highlight=False)
-    for outcome_key, title in (("pfs", "Alive without progression, per 100"), ("os", "Alive, per 100")):
+    console.print(
+        f"Setting {decision.setting}; evidence version {decision.evidence_version[:12]}; "
+        f"people per 100; 95% ranges from {decision.n_sims} simulations",
+        highlight=False,
+    )
+    for outcome_key, title in (
+        ("pfs", "Alive without progression, per 100"),
+        ("os", "Alive, per 100"),
+    ):
         table = Table(title=title, title_justify="left")
         table.add_column("option")
         for h in decision.horizons_years:
@@ -77,16 +90,29 @@ def decide_command(
         for option in snapshot["options"]:
             out = option[outcome_key]
             if not out["available"]:
-                table.add_row(option["label"], *["-"] * len(decision.horizons_years), "-", "not available")
+                table.add_row(
+                    option["label"], *["-"] * len(decision.horizons_years), "-", "not available"
+                )
                 continue
             cells = []
             for h in out["horizons"]:
-                cells.append(_cell(h["without_per_100"]) if option["is_reference"]
-                             else f"{_cell(h['with_per_100'])}\n{_diff(h['difference_per_100'])}")
+                cells.append(
+                    _cell(h["without_per_100"])
+                    if option["is_reference"]
+                    else f"{_cell(h['with_per_100'])}\n{_diff(h['difference_per_100'])}"
+                )
             rmst = out["rmst"]
-            gain = "-" if option["is_reference"] else f"{rmst['estimate']:.1f} ({rmst['low']:.1f} to {rmst['high']:.1f})"
+            gain = (
+                "-"
+                if option["is_reference"]
+                else f"{rmst['estimate']:.1f} ({rmst['low']:.1f} to {rmst['high']:.1f})"
+            )
             hr = out["hazard_ratio"]
-            hr_text = "reference" if hr is None else f"{hr['estimate']:.2f} ({hr['ci_low']:.2f}-{hr['ci_high']:.2f})"
+            hr_text = (
+                "reference"
+                if hr is None
+                else f"{hr['estimate']:.2f} ({hr['ci_low']:.2f}-{hr['ci_high']:.2f})"
+            )
             table.add_row(option["label"], *cells, gain, hr_text)
         console.print(table)
     for option in snapshot["options"]:
@@ -96,12 +122,16 @@ def decide_command(
         for h in option["harms"]:
             console.print(f"  harm: {h['text']}; {h['citation']}", highlight=False)
         if option["harms_not_reported"]:
-            console.print(f"  not reported in the matching trials: {', '.join(option['harms_not_reported'])}",
-                          highlight=False)
+            console.print(
+                f"  not reported in the matching trials: {', '.join(option['harms_not_reported'])}",
+                highlight=False,
+            )
         for f in option["flags"]:
             rule = f["rule"]
-            console.print(f"  {escape('[' + f['level'] + ']')} {f['message']} ({rule['source']}, {rule['where']} [{rule['tag']}])",
-                          highlight=False)
+            console.print(
+                f"  {escape('[' + f['level'] + ']')} {f['message']} ({rule['source']}, {rule['where']} [{rule['tag']}])",
+                highlight=False,
+            )
     for item in snapshot["not_available"]:
         console.print(f"Not shown: {item['label']}: {item['reason']}", highlight=False)
     if ident:

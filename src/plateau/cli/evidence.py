@@ -51,40 +51,80 @@ def hr_text(estimate) -> str:
 
 @evidence_app.command("list")
 def list_(
-    agent: list[str] = typer.Option(None, "--agent", help="Agent tested by a comparison (repeatable)."),
+    agent: list[str] = typer.Option(
+        None, "--agent", help="Agent tested by a comparison (repeatable)."
+    ),
     setting: str = typer.Option(None, help="post_asct, non_transplant or mixed."),
     age_group: str = typer.Option(None, "--age-group", help="younger, older or all."),
     kind: list[str] = typer.Option(None, "--kind", help="Comparison kind (repeatable)."),
-    outcome: list[str] = typer.Option(None, "--outcome", help="With --estimates: outcome (repeatable)."),
+    outcome: list[str] = typer.Option(
+        None, "--outcome", help="With --estimates: outcome (repeatable)."
+    ),
     estimates: bool = typer.Option(False, "--estimates", help="List estimates instead of trials."),
-    all_reports: bool = typer.Option(False, "--all-reports", help="With --estimates: include superseded reports."),
-    subgroups: bool = typer.Option(False, "--subgroups", help="With --estimates: include subgroup estimates."),
+    all_reports: bool = typer.Option(
+        False, "--all-reports", help="With --estimates: include superseded reports."
+    ),
+    subgroups: bool = typer.Option(
+        False, "--subgroups", help="With --estimates: include subgroup estimates."
+    ),
     path: Path = typer.Option(None, "--path", help=PATH_HELP),
 ) -> None:
     """List trials (or estimates) matching the filters."""
     base = _base(path)
     console = Console()
-    filters = dict(agent=agent or None, setting=setting, age_group=age_group, comparison_kind=kind or None)
+    filters = dict(
+        agent=agent or None, setting=setting, age_group=age_group, comparison_kind=kind or None
+    )
     if estimates:
-        rows = base.estimates(outcome=outcome or None, latest_only=not all_reports,
-                              include_subgroups=subgroups, **filters)
+        rows = base.estimates(
+            outcome=outcome or None,
+            latest_only=not all_reports,
+            include_subgroups=subgroups,
+            **filters,
+        )
         table = Table(title=f"{len(rows)} estimates", show_lines=False)
-        for column in ("trial", "comparison", "kind", "outcome", "HR [95% CI]", "p", "medians (mo)",
-                       "report", "status", "source"):
+        for column in (
+            "trial",
+            "comparison",
+            "kind",
+            "outcome",
+            "HR [95% CI]",
+            "p",
+            "medians (mo)",
+            "report",
+            "status",
+            "source",
+        ):
             table.add_column(column)
         for r in rows:
             e = r.estimate
             medians = ""
-            if e.median_experimental is not None or e.median_control is not None or \
-                    e.median_experimental_not_reached or e.median_control_not_reached:
+            if (
+                e.median_experimental is not None
+                or e.median_control is not None
+                or e.median_experimental_not_reached
+                or e.median_control_not_reached
+            ):
                 x = "NR" if e.median_experimental_not_reached else _fmt(e.median_experimental)
                 k = "NR" if e.median_control_not_reached else _fmt(e.median_control)
                 medians = f"{x} vs {k}"
-            outcome_text = e.outcome.value + (f" [{e.subgroup}]" if e.subgroup else "") + (
-                f" ({e.outcome_detail})" if e.outcome_detail else "")
-            table.add_row(r.trial.id, r.comparison.id, r.comparison.kind.value, outcome_text, hr_text(e),
-                          e.p_value or "", medians, e.report, e.status.value,
-                          f"{r.source.id} ({r.source.kind.value})")
+            outcome_text = (
+                e.outcome.value
+                + (f" [{e.subgroup}]" if e.subgroup else "")
+                + (f" ({e.outcome_detail})" if e.outcome_detail else "")
+            )
+            table.add_row(
+                r.trial.id,
+                r.comparison.id,
+                r.comparison.kind.value,
+                outcome_text,
+                hr_text(e),
+                e.p_value or "",
+                medians,
+                e.report,
+                e.status.value,
+                f"{r.source.id} ({r.source.kind.value})",
+            )
         console.print(table)
         return
     comparisons = list(base._comparisons(**filters))
@@ -93,14 +133,31 @@ def list_(
         if t.id not in trial_ids:
             trial_ids.append(t.id)
     table = Table(title=f"{len(trial_ids)} trials (evidence version {base.version[:12]})")
-    for column in ("trial", "name", "setting", "age", "randomised", "comparisons", "n", "estimates"):
+    for column in (
+        "trial",
+        "name",
+        "setting",
+        "age",
+        "randomised",
+        "comparisons",
+        "n",
+        "estimates",
+    ):
         table.add_column(column)
     for trial_id in trial_ids:
         t = base.trial(trial_id)
         kinds = sorted({c.kind.value for c in t.comparisons})
         n = sum(a.n_randomised for a in t.arms if a.n_randomised) or t.n_randomised_total
-        table.add_row(t.id, t.name, t.setting.value, t.age_group.value, t.randomisation_point.value,
-                      ", ".join(kinds), _fmt(n), str(len(t.estimates)))
+        table.add_row(
+            t.id,
+            t.name,
+            t.setting.value,
+            t.age_group.value,
+            t.randomisation_point.value,
+            ", ".join(kinds),
+            _fmt(n),
+            str(len(t.estimates)),
+        )
     console.print(table)
 
 
@@ -115,52 +172,104 @@ def show(
     base = _base(path)
     t = base.trial(trial)
     console = Console()
-    console.print(f"[bold]{t.name}[/] ({t.id})" + (f"  registry: {', '.join(t.registry_ids)}" if t.registry_ids else ""))
-    console.print(f"setting {t.setting.value}" + (f" ({t.setting_detail})" if t.setting_detail else "")
-                  + f"; age {t.age_group.value}" + (f" ({t.age_description})" if t.age_description else "")
-                  + f"; randomised {t.randomisation_point.value}"
-                  + (f" ({t.randomisation_detail})" if t.randomisation_detail else ""))
+    console.print(
+        f"[bold]{t.name}[/] ({t.id})"
+        + (f"  registry: {', '.join(t.registry_ids)}" if t.registry_ids else "")
+    )
+    console.print(
+        f"setting {t.setting.value}"
+        + (f" ({t.setting_detail})" if t.setting_detail else "")
+        + f"; age {t.age_group.value}"
+        + (f" ({t.age_description})" if t.age_description else "")
+        + f"; randomised {t.randomisation_point.value}"
+        + (f" ({t.randomisation_detail})" if t.randomisation_detail else "")
+    )
     if t.notes:
         console.print(f"notes: {t.notes}")
     arms = Table(title="arms")
     for column in ("id", "treatment", "agents", "regimen", "n randomised"):
         arms.add_column(column)
     for a in t.arms:
-        arms.add_row(a.id, a.treatment.value, ", ".join(x.value for x in a.agents), a.regimen,
-                     f"{a.n_randomised} ({a.n_source})" if a.n_randomised else "")
+        arms.add_row(
+            a.id,
+            a.treatment.value,
+            ", ".join(x.value for x in a.agents),
+            a.regimen,
+            f"{a.n_randomised} ({a.n_source})" if a.n_randomised else "",
+        )
     console.print(arms)
     comps = Table(title="comparisons")
     for column in ("id", "experimental vs control", "kind", "control", "tests"):
         comps.add_column(column)
     for c in t.comparisons:
-        comps.add_row(c.id, f"{c.experimental_arm} vs {c.control_arm}", c.kind.value, c.control_type.value,
-                      ", ".join(a.value for a in t.tested_agents(c)))
+        comps.add_row(
+            c.id,
+            f"{c.experimental_arm} vs {c.control_arm}",
+            c.kind.value,
+            c.control_type.value,
+            ", ".join(a.value for a in t.tested_agents(c)),
+        )
     console.print(comps)
     est = Table(title="estimates (HR: experimental vs control; * derived or approximate)")
-    for column in ("#", "comparison", "outcome", "HR [CI]", "p", "medians", "rates", "report", "status", "source"):
+    for column in (
+        "#",
+        "comparison",
+        "outcome",
+        "HR [CI]",
+        "p",
+        "medians",
+        "rates",
+        "report",
+        "status",
+        "source",
+    ):
         est.add_column(column)
     for i, e in enumerate(t.estimates):
         medians = ""
-        if e.median_experimental is not None or e.median_control is not None or e.median_experimental_not_reached:
-            medians = (f"{'NR' if e.median_experimental_not_reached else _fmt(e.median_experimental)} vs "
-                       f"{'NR' if e.median_control_not_reached else _fmt(e.median_control)}")
+        if (
+            e.median_experimental is not None
+            or e.median_control is not None
+            or e.median_experimental_not_reached
+        ):
+            medians = (
+                f"{'NR' if e.median_experimental_not_reached else _fmt(e.median_experimental)} vs "
+                f"{'NR' if e.median_control_not_reached else _fmt(e.median_control)}"
+            )
         rates = ""
         if e.rate_experimental is not None:
             rates = f"{_fmt(e.rate_experimental)}% vs {_fmt(e.rate_control)}% at {_fmt(e.rate_timepoint_months)} mo"
         elif e.percent_experimental is not None:
             rates = f"{_fmt(e.percent_experimental)}% vs {_fmt(e.percent_control)}%"
-        outcome_text = e.outcome.value + (f" [{e.subgroup}]" if e.subgroup else "") + (
-            f" ({e.outcome_detail})" if e.outcome_detail else "")
-        est.add_row(str(i), e.comparison, outcome_text, hr_text(e), e.p_value or "", medians, rates, e.report,
-                    e.status.value, e.source)
+        outcome_text = (
+            e.outcome.value
+            + (f" [{e.subgroup}]" if e.subgroup else "")
+            + (f" ({e.outcome_detail})" if e.outcome_detail else "")
+        )
+        est.add_row(
+            str(i),
+            e.comparison,
+            outcome_text,
+            hr_text(e),
+            e.p_value or "",
+            medians,
+            rates,
+            e.report,
+            e.status.value,
+            e.source,
+        )
     console.print(est)
     if t.adverse_events:
         aes = Table(title="adverse events (experimental vs control)")
         for column in ("comparison", "term", "grade", "experimental", "control", "source"):
             aes.add_column(column)
         for a in t.adverse_events:
+
             def arm_text(side: str) -> str:
-                events, n, pct = (getattr(a, f"events_{side}"), getattr(a, f"n_{side}"), getattr(a, f"percent_{side}"))
+                events, n, pct = (
+                    getattr(a, f"events_{side}"),
+                    getattr(a, f"n_{side}"),
+                    getattr(a, f"percent_{side}"),
+                )
                 parts = []
                 if events is not None:
                     parts.append(f"{events}" + (f"/{n}" if n else ""))
@@ -170,8 +279,15 @@ def show(
                 if rate is not None:
                     parts.append(f"{_fmt(rate)}/100 py")
                 return " ".join(parts)
-            aes.add_row(a.comparison, a.term.value + (f" [{a.subgroup}]" if a.subgroup else ""), a.grade,
-                        arm_text("experimental") or (a.statement or ""), arm_text("control"), a.source)
+
+            aes.add_row(
+                a.comparison,
+                a.term.value + (f" [{a.subgroup}]" if a.subgroup else ""),
+                a.grade,
+                arm_text("experimental") or (a.statement or ""),
+                arm_text("control"),
+                a.source,
+            )
         console.print(aes)
     sources = Table(title="sources")
     for column in ("id", "kind", "citation", "where"):
@@ -183,7 +299,9 @@ def show(
 
 @evidence_app.command("validate")
 def validate(
-    path: Path = typer.Argument(None, help="Folder, YAML/JSON file or CSV (default: the bundled base)."),
+    path: Path = typer.Argument(
+        None, help="Folder, YAML/JSON file or CSV (default: the bundled base)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Validate evidence; exit code 1 on any error (warnings are listed, not fatal)."""
@@ -206,8 +324,13 @@ def validate(
 
 @evidence_app.command("export")
 def export(
-    format: str = typer.Option("json", "--format", "-f", help="json or csv (lossless, re-loadable), or rows "
-                               "(flat CSV of latest estimates joined with trial and arm information)."),
+    format: str = typer.Option(
+        "json",
+        "--format",
+        "-f",
+        help="json or csv (lossless, re-loadable), or rows "
+        "(flat CSV of latest estimates joined with trial and arm information).",
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Output file (default: standard output)."),
     path: Path = typer.Option(None, "--path", help=PATH_HELP),
 ) -> None:
@@ -236,4 +359,6 @@ def export(
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(f"wrote {out} ({len(base)} trials, evidence version {base.version[:12]})")
+        Console(stderr=True).print(
+            f"wrote {out} ({len(base)} trials, evidence version {base.version[:12]})"
+        )

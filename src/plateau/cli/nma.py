@@ -12,7 +12,6 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -31,8 +30,10 @@ def read_pairs_csv(path: Path) -> dict[str, list]:
         lookup = {name.strip().lower(): name for name in reader.fieldnames if name}
         missing = [c for c in COLUMNS if c.lower() not in lookup]
         if missing:
-            raise PlateauError(f"{path}: missing column(s) {', '.join(missing)}; "
-                               f"expected {','.join(COLUMNS)} (found {','.join(reader.fieldnames)})")
+            raise PlateauError(
+                f"{path}: missing column(s) {', '.join(missing)}; "
+                f"expected {','.join(COLUMNS)} (found {','.join(reader.fieldnames)})"
+            )
         out: dict[str, list] = {c: [] for c in COLUMNS}
         for line, row in enumerate(reader, start=2):
             if all((v or "").strip() == "" for v in row.values()):
@@ -43,9 +44,13 @@ def read_pairs_csv(path: Path) -> dict[str, list]:
                     try:
                         value = float(raw)
                     except ValueError:
-                        raise PlateauError(f"{path}, line {line}: column {c} is not a number: {raw!r}") from None
+                        raise PlateauError(
+                            f"{path}, line {line}: column {c} is not a number: {raw!r}"
+                        ) from None
                     if not math.isfinite(value):
-                        raise PlateauError(f"{path}, line {line}: column {c} is not finite: {raw!r}")
+                        raise PlateauError(
+                            f"{path}, line {line}: column {c} is not finite: {raw!r}"
+                        )
                     out[c].append(value)
                 else:
                     if raw == "":
@@ -58,13 +63,28 @@ def read_pairs_csv(path: Path) -> dict[str, list]:
 
 @app.command("nma")
 def nma_command(
-    input: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False, readable=True,
-                               help="Pairwise CSV: study,treat1,treat2,TE,seTE (all pairs of multi-arm studies)."),
-    reference: Optional[str] = typer.Option(None, help="Reference treatment (default: the first in the file)."),
-    random: bool = typer.Option(True, "--random/--common", help="Random effects (default) or common effect."),
-    method: str = typer.Option("REML", help="tau2 estimator for random effects: REML, ML or DL (netmeta's default)."),
+    input: Path = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Pairwise CSV: study,treat1,treat2,TE,seTE (all pairs of multi-arm studies).",
+    ),
+    reference: str | None = typer.Option(
+        None, help="Reference treatment (default: the first in the file)."
+    ),
+    random: bool = typer.Option(
+        True, "--random/--common", help="Random effects (default) or common effect."
+    ),
+    method: str = typer.Option(
+        "REML", help="tau2 estimator for random effects: REML, ML or DL (netmeta's default)."
+    ),
     level: float = typer.Option(0.95, help="Confidence level."),
-    small_values: str = typer.Option("desirable", help="'desirable' (e.g. log HR) or 'undesirable': P-score direction."),
+    small_values: str = typer.Option(
+        "desirable", help="'desirable' (e.g. log HR) or 'undesirable': P-score direction."
+    ),
     format: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
 ) -> None:
     """Network meta-analysis (contrast-based, multi-arm aware): league table, P-scores, Q split."""
@@ -74,9 +94,18 @@ def nma_command(
         raise PlateauError(f"--format must be 'table' or 'json', got {format!r}")
     cols = read_pairs_csv(input)
     try:
-        result = nma(cols["study"], cols["treat1"], cols["treat2"], cols["TE"], cols["seTE"],
-                     reference=reference, random=random, method=method, level=level,
-                     small_values=small_values)
+        result = nma(
+            cols["study"],
+            cols["treat1"],
+            cols["treat2"],
+            cols["TE"],
+            cols["seTE"],
+            reference=reference,
+            random=random,
+            method=method,
+            level=level,
+            small_values=small_values,
+        )
     except PlateauError as exc:
         # the engine counts data rows from 1; in the file they sit one line below the header
         message = re.sub(r"\brow (\d+)", lambda m: f"line {int(m.group(1)) + 1}", str(exc))
@@ -95,9 +124,11 @@ def nma_command(
 
     console = Console()
     pct = round(level * 100)
-    title = (f"{'Random' if random else 'Common'}-effects NMA"
-             f"{' (' + result.method + ')' if random else ''}: {len(result.treatments)} treatments, "
-             f"{result.n_studies} studies")
+    title = (
+        f"{'Random' if random else 'Common'}-effects NMA"
+        f"{' (' + result.method + ')' if random else ''}: {len(result.treatments)} treatments, "
+        f"{result.n_studies} studies"
+    )
     t = Table(title=title)
     for c in ("treatment", f"vs {result.reference}", f"{pct}% CI", "P-score"):
         t.add_column(c, justify="left" if c == "treatment" else "right")
@@ -106,7 +137,12 @@ def nma_command(
         if name == result.reference:
             t.add_row(name, "reference", "", f"{p:.3f}")
         else:
-            t.add_row(name, f"{result.effect[i]:.3f}", f"{result.ci_low[i]:.3f} to {result.ci_high[i]:.3f}", f"{p:.3f}")
+            t.add_row(
+                name,
+                f"{result.effect[i]:.3f}",
+                f"{result.ci_low[i]:.3f} to {result.ci_high[i]:.3f}",
+                f"{p:.3f}",
+            )
     console.print(t)
     d = result.decomposition
     console.print(f"tau2 = {result.tau2:.4f}   I2 = {100 * result.i2:.1f}%", highlight=False)
@@ -115,4 +151,7 @@ def nma_command(
     console.print(result.league.summary(), highlight=False, soft_wrap=True)
     console.print(splits.summary(), highlight=False)
     for comp in result.excluded_components:
-        console.print(f"Not connected to {result.reference} (not analysed): {', '.join(comp)}", highlight=False)
+        console.print(
+            f"Not connected to {result.reference} (not analysed): {', '.join(comp)}",
+            highlight=False,
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,8 +13,12 @@ from plateau.cli import app
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    evidence: Optional[Path] = typer.Option(None, help="Folder or file of evidence to serve instead of the bundled base."),
-    database_url: Optional[str] = typer.Option(None, help="SQLAlchemy URL; default SQLite under ./var/."),
+    evidence: Path | None = typer.Option(
+        None, help="Folder or file of evidence to serve instead of the bundled base."
+    ),
+    database_url: str | None = typer.Option(
+        None, help="SQLAlchemy URL; default SQLite under ./var/."
+    ),
 ) -> None:
     """Serve the plateau web app (evidence, analyses, decision aid, monitoring)."""
     import uvicorn

@@ -38,18 +38,20 @@ def overview_rows(base) -> list[dict]:
             n = ""
             if experimental.n_randomised and control.n_randomised:
                 n = f"{experimental.n_randomised} v {control.n_randomised}"
-            rows.append({
-                "trial": trial.id,
-                "trial_id": trial.id,
-                "comparison": f"{experimental.treatment.value} v {control.treatment.value}",
-                "kind": comparison.kind.value,
-                "agents": ", ".join(a.value for a in trial.tested_agents(comparison)),
-                "setting": trial.comparison_setting(comparison).value,
-                "n": n,
-                "pfs_label": pfs_name or "",
-                "pfs": (hr_text(pfs) or ("no HR" if pfs else "")),
-                "os": (hr_text(os_) or ("no HR" if os_ else "")),
-            })
+            rows.append(
+                {
+                    "trial": trial.id,
+                    "trial_id": trial.id,
+                    "comparison": f"{experimental.treatment.value} v {control.treatment.value}",
+                    "kind": comparison.kind.value,
+                    "agents": ", ".join(a.value for a in trial.tested_agents(comparison)),
+                    "setting": trial.comparison_setting(comparison).value,
+                    "n": n,
+                    "pfs_label": pfs_name or "",
+                    "pfs": (hr_text(pfs) or ("no HR" if pfs else "")),
+                    "os": (hr_text(os_) or ("no HR" if os_ else "")),
+                }
+            )
     return rows
 
 
@@ -57,7 +59,9 @@ def overview_rows(base) -> list[dict]:
 def start(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    overview: bool = typer.Option(False, "--overview", help="Print the evidence overview table and exit."),
+    overview: bool = typer.Option(
+        False, "--overview", help="Print the evidence overview table and exit."
+    ),
 ) -> None:
     """Run plateau's main job: the web app on the bundled evidence (or --overview)."""
     from plateau.evidence import load_bundled
@@ -68,8 +72,10 @@ def start(
         return
     from plateau.cli.serve import serve
 
-    typer.echo(f"plateau: {len(base)} trials, evidence version {base.version[:12]}. "
-               "Decision support, not a prescription.")
+    typer.echo(
+        f"plateau: {len(base)} trials, evidence version {base.version[:12]}. "
+        "Decision support, not a prescription."
+    )
     serve(host=host, port=port, evidence=None, database_url=None)
 
 
@@ -80,16 +86,39 @@ def print_overview(base) -> None:
     console = Console()
     table = Table(
         title="plateau: randomised maintenance trials in newly diagnosed myeloma",
-        caption=(f"{len(base)} trials; evidence version {base.version[:12]}. HR experimental vs control "
-                 "(< 1 favours experimental), latest report, 95% CI; * derived or approximate; "
-                 "'no HR' = only medians/rates/p-values. Decision support, not a prescription. "
-                 "Details: plateau evidence show TRIAL."),
+        caption=(
+            f"{len(base)} trials; evidence version {base.version[:12]}. HR experimental vs control "
+            "(< 1 favours experimental), latest report, 95% CI; * derived or approximate; "
+            "'no HR' = only medians/rates/p-values. Decision support, not a prescription. "
+            "Details: plateau evidence show TRIAL."
+        ),
         show_lines=False,
     )
-    for column in ("trial", "comparison", "kind", "agents tested", "setting", "n", "PFS/EFS/TTP HR", "OS HR"):
+    for column in (
+        "trial",
+        "comparison",
+        "kind",
+        "agents tested",
+        "setting",
+        "n",
+        "PFS/EFS/TTP HR",
+        "OS HR",
+    ):
         table.add_column(column, overflow="fold")
     for row in overview_rows(base):
-        pfs = f"{row['pfs']} ({row['pfs_label']})" if row["pfs"] and row["pfs_label"] != "PFS" else row["pfs"]
-        table.add_row(row["trial"], row["comparison"], row["kind"], row["agents"], row["setting"], row["n"],
-                      pfs, row["os"])
+        pfs = (
+            f"{row['pfs']} ({row['pfs_label']})"
+            if row["pfs"] and row["pfs_label"] != "PFS"
+            else row["pfs"]
+        )
+        table.add_row(
+            row["trial"],
+            row["comparison"],
+            row["kind"],
+            row["agents"],
+            row["setting"],
+            row["n"],
+            pfs,
+            row["os"],
+        )
     console.print(table)

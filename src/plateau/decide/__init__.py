@@ -12,13 +12,52 @@
 * :mod:`plateau.decide.store` - snapshots pinned to the evidence version (JSON files).
 """
 
-from plateau.decide.engine import DEFAULT_N_SIMS, DEFAULT_SEED, HARM_TARGETS, STANDARD_HORIZONS, decide, reproduce
-from plateau.decide.profile import CHOICES, Profile, ProfileError, load_profile, parse_profile, profile_from_form
-from plateau.decide.results import Decision, Flag, Harm, HorizonResult, OptionResult, OutcomeResult, Per100
+from plateau.decide.engine import (
+    DEFAULT_N_SIMS,
+    DEFAULT_SEED,
+    HARM_TARGETS,
+    STANDARD_HORIZONS,
+    decide,
+    reproduce,
+)
+from plateau.decide.profile import (
+    CHOICES,
+    Profile,
+    ProfileError,
+    load_profile,
+    parse_profile,
+    profile_from_form,
+)
+from plateau.decide.results import (
+    Decision,
+    Flag,
+    Harm,
+    HorizonResult,
+    OptionResult,
+    OutcomeResult,
+    Per100,
+)
 from plateau.decide.store import DecisionStore
 
 __all__ = [
-    "CHOICES", "DEFAULT_N_SIMS", "DEFAULT_SEED", "Decision", "DecisionStore", "Flag", "HARM_TARGETS", "Harm",
-    "HorizonResult", "OptionResult", "OutcomeResult", "Per100", "Profile", "ProfileError", "STANDARD_HORIZONS",
-    "decide", "load_profile", "parse_profile", "profile_from_form", "reproduce",
+    "CHOICES",
+    "DEFAULT_N_SIMS",
+    "DEFAULT_SEED",
+    "Decision",
+    "DecisionStore",
+    "Flag",
+    "HARM_TARGETS",
+    "Harm",
+    "HorizonResult",
+    "OptionResult",
+    "OutcomeResult",
+    "Per100",
+    "Profile",
+    "ProfileError",
+    "STANDARD_HORIZONS",
+    "decide",
+    "load_profile",
+    "parse_profile",
+    "profile_from_form",
+    "reproduce",
 ]

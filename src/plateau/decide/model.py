@@ -80,8 +80,10 @@ def hazard_from_median(median_months: float) -> float:
 def hazard_from_rate(rate_percent: float, months: float) -> float:
     """Exponential hazard through ``S(t) = rate/100``: ``-ln(rate/100) / t`` (per month)."""
     if not 0 < rate_percent < 100 or not months > 0:
-        raise PlateauError(f"an x-year rate must be strictly between 0 and 100% at t > 0 (got {rate_percent}% "
-                           f"at {months} months)")
+        raise PlateauError(
+            f"an x-year rate must be strictly between 0 and 100% at t > 0 (got {rate_percent}% "
+            f"at {months} months)"
+        )
     return -math.log(rate_percent / 100.0) / months
 
 
@@ -105,19 +107,38 @@ class BaselinePoint:
 
     @property
     def hazard(self) -> float:
-        return hazard_from_median(self.value) if self.kind == "median" else hazard_from_rate(self.value, self.months)
+        return (
+            hazard_from_median(self.value)
+            if self.kind == "median"
+            else hazard_from_rate(self.value, self.months)
+        )
 
     def text(self) -> str:
-        what = (f"median {self.value:g} months" if self.kind == "median"
-                else f"{self.value:g}% at {self.months:g} months")
+        what = (
+            f"median {self.value:g} months"
+            if self.kind == "median"
+            else f"{self.value:g}% at {self.months:g} months"
+        )
         return f"{self.trial_name} control arm: {self.outcome} {what}"
 
     def to_dict(self) -> dict:
-        return {"trial_id": self.trial_id, "trial_name": self.trial_name, "comparison_id": self.comparison_id,
-                "outcome": self.outcome, "kind": self.kind, "months": self.months, "value": self.value,
-                "n_control": self.n_control, "events": self.events, "events_reported": self.events_reported,
-                "hazard_per_month": self.hazard, "citation": self.citation, "link": self.link,
-                "location": self.location, "text": self.text()}
+        return {
+            "trial_id": self.trial_id,
+            "trial_name": self.trial_name,
+            "comparison_id": self.comparison_id,
+            "outcome": self.outcome,
+            "kind": self.kind,
+            "months": self.months,
+            "value": self.value,
+            "n_control": self.n_control,
+            "events": self.events,
+            "events_reported": self.events_reported,
+            "hazard_per_month": self.hazard,
+            "citation": self.citation,
+            "link": self.link,
+            "location": self.location,
+            "text": self.text(),
+        }
 
 
 @dataclass(frozen=True)
@@ -139,12 +160,18 @@ class BaselineFit:
 
     @property
     def predictive_sd(self) -> float:
-        return math.sqrt(self.se ** 2 + self.tau2)
+        return math.sqrt(self.se**2 + self.tau2)
 
     def to_dict(self) -> dict:
-        return {"model": "exponential", "hazard_per_month": self.hazard, "log_hazard": self.log_hazard,
-                "se": self.se, "tau2": self.tau2, "median_months": self.median_months,
-                "points": [p.to_dict() for p in self.points]}
+        return {
+            "model": "exponential",
+            "hazard_per_month": self.hazard,
+            "log_hazard": self.log_hazard,
+            "se": self.se,
+            "tau2": self.tau2,
+            "median_months": self.median_months,
+            "points": [p.to_dict() for p in self.points],
+        }
 
 
 def fit_baseline(points: list[BaselinePoint] | tuple[BaselinePoint, ...]) -> BaselineFit:

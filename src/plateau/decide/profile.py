@@ -30,8 +30,15 @@ from typing import Any
 
 from plateau.errors import PlateauError
 
-__all__ = ["Profile", "ProfileError", "parse_profile", "profile_from_form", "load_profile",
-           "PROFILE_FIELDS", "CHOICES"]
+__all__ = [
+    "Profile",
+    "ProfileError",
+    "parse_profile",
+    "profile_from_form",
+    "load_profile",
+    "PROFILE_FIELDS",
+    "CHOICES",
+]
 
 CREATININE_UMOL_PER_MG_DL = 88.42  #: spec section 3.6 (C2)
 
@@ -51,18 +58,36 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 CHOICE_LABELS: dict[str, dict[str, str]] = {
     "sex": {"female": "female", "male": "male"},
-    "transplant_status": {"post_asct": "after autologous stem-cell transplant (ASCT)",
-                          "not_eligible": "not eligible for transplant"},
-    "response": {"sCR": "stringent complete response (sCR)", "CR": "complete response (CR)",
-                 "VGPR": "very good partial response (VGPR)", "PR": "partial response (PR)"},
+    "transplant_status": {
+        "post_asct": "after autologous stem-cell transplant (ASCT)",
+        "not_eligible": "not eligible for transplant",
+    },
+    "response": {
+        "sCR": "stringent complete response (sCR)",
+        "CR": "complete response (CR)",
+        "VGPR": "very good partial response (VGPR)",
+        "PR": "partial response (PR)",
+    },
     "mrd_status": {"negative": "MRD negative", "positive": "MRD positive", "unknown": "not known"},
-    "frailty": {"fit": "fit (score 0)", "intermediate": "intermediate fitness (score 1)",
-                "frail": "frail (score 2 or more)"},
-    "prefer_route": {"oral": "tablets or capsules", "injection": "injections or infusions",
-                     "no_preference": "no preference"},
-    "prefer_visits": {"fewer": "as few clinic visits as possible", "no_preference": "no preference"},
-    "prefer_duration": {"fixed": "a fixed, limited duration", "until_progression": "continuous, until progression",
-                        "no_preference": "no preference"},
+    "frailty": {
+        "fit": "fit (score 0)",
+        "intermediate": "intermediate fitness (score 1)",
+        "frail": "frail (score 2 or more)",
+    },
+    "prefer_route": {
+        "oral": "tablets or capsules",
+        "injection": "injections or infusions",
+        "no_preference": "no preference",
+    },
+    "prefer_visits": {
+        "fewer": "as few clinic visits as possible",
+        "no_preference": "no preference",
+    },
+    "prefer_duration": {
+        "fixed": "a fixed, limited duration",
+        "until_progression": "continuous, until progression",
+        "no_preference": "no preference",
+    },
 }
 
 
@@ -108,7 +133,9 @@ class Profile:
     prefer_route: str = "no_preference"
     prefer_visits: str = "no_preference"
     prefer_duration: str = "no_preference"
-    label: str | None = None  #: free text shown on the handout (e.g. initials); never used in calculations
+    label: str | None = (
+        None  #: free text shown on the handout (e.g. initials); never used in calculations
+    )
 
     # -- derived -----------------------------------------------------------------------------
 
@@ -131,7 +158,9 @@ class Profile:
 
     @property
     def crcl_method(self) -> str | None:
-        if self.weight_kg is not None and (self.creatinine_mg_dl is not None or self.creatinine_umol_l is not None):
+        if self.weight_kg is not None and (
+            self.creatinine_mg_dl is not None or self.creatinine_umol_l is not None
+        ):
             return "Cockcroft-Gault (actual body weight)"
         if self.crcl_ml_min is not None:
             return "as entered"
@@ -151,10 +180,16 @@ class Profile:
         return asdict(self)
 
     def summary(self) -> str:
-        cyto = ", ".join(self.high_risk_cytogenetics) or ("standard risk" if self.cytogenetics_known else "not known")
+        cyto = ", ".join(self.high_risk_cytogenetics) or (
+            "standard risk" if self.cytogenetics_known else "not known"
+        )
         crcl = self.creatinine_clearance
-        parts = [f"{self.age}-year-old {self.sex}", CHOICE_LABELS["transplant_status"][self.transplant_status],
-                 f"response {self.response}", f"high-risk cytogenetics: {cyto}"]
+        parts = [
+            f"{self.age}-year-old {self.sex}",
+            CHOICE_LABELS["transplant_status"][self.transplant_status],
+            f"response {self.response}",
+            f"high-risk cytogenetics: {cyto}",
+        ]
         if self.r_iss_stage:
             parts.append(f"R-ISS {self.r_iss_stage}")
         if self.frailty:
@@ -168,8 +203,16 @@ class Profile:
 
 PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
 _REQUIRED = ("age", "sex", "transplant_status", "response")
-_BOOLS = ("del_17p", "t_4_14", "t_14_16", "gain_1q", "neuropathic_pain", "thromboembolism_history",
-          "dialysis", "previous_second_cancer")
+_BOOLS = (
+    "del_17p",
+    "t_4_14",
+    "t_14_16",
+    "gain_1q",
+    "neuropathic_pain",
+    "thromboembolism_history",
+    "dialysis",
+    "previous_second_cancer",
+)
 _NULLABLE_BOOLS = ("del_17p", "t_4_14", "t_14_16", "gain_1q")
 _RANGES: dict[str, tuple[float, float, str]] = {
     "weight_kg": (25.0, 300.0, "kg"),
@@ -178,7 +221,10 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "crcl_ml_min": (1.0, 250.0, "mL/min"),
 }
 _FIELD_HELP = {
-    "del_17p": "del(17p)", "t_4_14": "t(4;14)", "t_14_16": "t(14;16)", "gain_1q": "1q gain/amplification",
+    "del_17p": "del(17p)",
+    "t_4_14": "t(4;14)",
+    "t_14_16": "t(14;16)",
+    "gain_1q": "1q gain/amplification",
 }
 
 
@@ -204,7 +250,9 @@ def parse_profile(data: Any, origin: str = "profile") -> Profile:
     (not tested / not known).  Missing optional fields take their defaults.
     """
     if not isinstance(data, dict):
-        raise ProfileError([("(profile)", f"expected a JSON object of fields, not {type(data).__name__}")], origin)
+        raise ProfileError(
+            [("(profile)", f"expected a JSON object of fields, not {type(data).__name__}")], origin
+        )
     errors: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
     for key in data:
@@ -256,7 +304,9 @@ def parse_profile(data: Any, origin: str = "profile") -> Profile:
     if raw not in (None, ""):
         number = _number(raw)
         if number is None or not float(number).is_integer() or not 0 <= number <= 4:
-            errors.append(("neuropathy_grade", f"must be a CTCAE grade 0, 1, 2, 3 or 4 (got {raw!r})"))
+            errors.append(
+                ("neuropathy_grade", f"must be a CTCAE grade 0, 1, 2, 3 or 4 (got {raw!r})")
+            )
         else:
             values["neuropathy_grade"] = int(number)
 
@@ -285,22 +335,45 @@ def parse_profile(data: Any, origin: str = "profile") -> Profile:
         errors.append(("creatinine_umol_l", "give creatinine in mg/dL or in umol/L, not both"))
     has_creatinine = "creatinine_mg_dl" in values or "creatinine_umol_l" in values
     if has_creatinine and "weight_kg" not in values and not _bad(errors, "weight_kg"):
-        errors.append(("weight_kg", "is needed with creatinine to compute creatinine clearance (Cockcroft-Gault)"))
-    if "weight_kg" in values and not has_creatinine and not (_bad(errors, "creatinine_mg_dl")
-                                                              or _bad(errors, "creatinine_umol_l")):
-        errors.append(("creatinine_mg_dl", "is needed with weight_kg to compute creatinine clearance "
-                       "(or give creatinine_umol_l)"))
+        errors.append(
+            (
+                "weight_kg",
+                "is needed with creatinine to compute creatinine clearance (Cockcroft-Gault)",
+            )
+        )
+    if (
+        "weight_kg" in values
+        and not has_creatinine
+        and not (_bad(errors, "creatinine_mg_dl") or _bad(errors, "creatinine_umol_l"))
+    ):
+        errors.append(
+            (
+                "creatinine_mg_dl",
+                "is needed with weight_kg to compute creatinine clearance "
+                "(or give creatinine_umol_l)",
+            )
+        )
     if "crcl_ml_min" in values and has_creatinine and "weight_kg" in values:
-        errors.append(("crcl_ml_min", "give either crcl_ml_min or weight_kg with creatinine (computed by "
-                       "Cockcroft-Gault), not both"))
+        errors.append(
+            (
+                "crcl_ml_min",
+                "give either crcl_ml_min or weight_kg with creatinine (computed by "
+                "Cockcroft-Gault), not both",
+            )
+        )
     if values.get("neuropathic_pain") and values.get("neuropathy_grade", 0) == 0:
         errors.append(("neuropathic_pain", "neuropathic pain was ticked but neuropathy_grade is 0"))
     r_iss, iss = values.get("r_iss_stage"), values.get("iss_stage")
     if r_iss == "I":
         present = [_FIELD_HELP[n] for n in ("del_17p", "t_4_14", "t_14_16") if values.get(n)]
         if present:
-            errors.append(("r_iss_stage", f"R-ISS I requires standard-risk cytogenetics, but {', '.join(present)} "
-                           "is marked present"))
+            errors.append(
+                (
+                    "r_iss_stage",
+                    f"R-ISS I requires standard-risk cytogenetics, but {', '.join(present)} "
+                    "is marked present",
+                )
+            )
         if iss is not None and iss != "I":
             errors.append(("r_iss_stage", f"R-ISS I requires ISS I, but iss_stage is {iss}"))
     if r_iss == "III" and iss is not None and iss != "III":
@@ -350,5 +423,7 @@ def load_profile(path: str | Path) -> Profile:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise PlateauError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise PlateauError(
+            f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     return parse_profile(data, origin=str(path))

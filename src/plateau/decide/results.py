@@ -68,7 +68,11 @@ class Per100:
         if low >= 0 and high >= 0:
             return f"between {low} and {high} more" if low != high else f"{_signed_words(low)}"
         if low <= 0 and high <= 0:
-            return f"between {abs(high)} and {abs(low)} fewer" if low != high else f"{_signed_words(low)}"
+            return (
+                f"between {abs(high)} and {abs(low)} fewer"
+                if low != high
+                else f"{_signed_words(low)}"
+            )
         return f"between {abs(low)} fewer and {high} more"
 
 
@@ -85,10 +89,15 @@ class HorizonResult:
     beyond_follow_up: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"horizon_years": self.horizon_years, "months": self.months,
-                "without_per_100": self.without.to_dict(), "with_per_100": self.with_option.to_dict(),
-                "difference_per_100": self.difference.to_dict(), "nnt": _f(self.nnt),
-                "beyond_follow_up": self.beyond_follow_up}
+        return {
+            "horizon_years": self.horizon_years,
+            "months": self.months,
+            "without_per_100": self.without.to_dict(),
+            "with_per_100": self.with_option.to_dict(),
+            "difference_per_100": self.difference.to_dict(),
+            "nnt": _f(self.nnt),
+            "beyond_follow_up": self.beyond_follow_up,
+        }
 
 
 @dataclass(frozen=True)
@@ -101,9 +110,14 @@ class RMSTGain:
     gain: Per100  #: here in months, not people
 
     def to_dict(self) -> dict[str, Any]:
-        return {"horizon_years": self.horizon_years, "months_without": _f(self.months_without),
-                "months_with": _f(self.months_with), "estimate": _f(self.gain.estimate),
-                "low": _f(self.gain.low), "high": _f(self.gain.high)}
+        return {
+            "horizon_years": self.horizon_years,
+            "months_without": _f(self.months_without),
+            "months_with": _f(self.months_with),
+            "estimate": _f(self.gain.estimate),
+            "low": _f(self.gain.low),
+            "high": _f(self.gain.high),
+        }
 
 
 @dataclass(frozen=True)
@@ -130,16 +144,23 @@ class OutcomeResult:
         words = OUTCOME_WORDS[self.outcome][0]
         when = f"{years:g} year{'s' if years != 1 else ''}"
         diff = people(h.difference.estimate)
-        return (f"After {when}, about {people(h.with_option.estimate)} of 100 people taking {option_label} "
-                f"would be {words}, compared with {people(h.without.estimate)} of 100 without maintenance: "
-                f"{_signed_words(diff)} ({h.difference.difference_between()}).")
+        return (
+            f"After {when}, about {people(h.with_option.estimate)} of 100 people taking {option_label} "
+            f"would be {words}, compared with {people(h.without.estimate)} of 100 without maintenance: "
+            f"{_signed_words(diff)} ({h.difference.difference_between()})."
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "available": self.available, "reason": self.reason,
-                "hazard_ratio": self.hazard_ratio, "trials": list(self.trials),
-                "horizons": [h.to_dict() for h in self.horizons],
-                "rmst": self.rmst.to_dict() if self.rmst else None,
-                "subgroup_notes": list(self.subgroup_notes)}
+        return {
+            "outcome": self.outcome,
+            "available": self.available,
+            "reason": self.reason,
+            "hazard_ratio": self.hazard_ratio,
+            "trials": list(self.trials),
+            "horizons": [h.to_dict() for h in self.horizons],
+            "rmst": self.rmst.to_dict() if self.rmst else None,
+            "subgroup_notes": list(self.subgroup_notes),
+        }
 
 
 @dataclass(frozen=True)
@@ -178,21 +199,40 @@ class Harm:
     def text(self) -> str:
         if self.with_per_100 is None:
             return f"{self.label}: {self.statement or 'no number reported'} ({self.trial_name})"
-        without = (f" vs {self.without_per_100:.0f} without maintenance" if self.without_per_100 is not None
-                   else " (control arm not reported)")
-        return (f"{self.label} ({self.grade_words}): {self.with_per_100:.0f}{without} {self.unit}, "
-                f"{self.timeframe} ({self.trial_name})")
+        without = (
+            f" vs {self.without_per_100:.0f} without maintenance"
+            if self.without_per_100 is not None
+            else " (control arm not reported)"
+        )
+        return (
+            f"{self.label} ({self.grade_words}): {self.with_per_100:.0f}{without} {self.unit}, "
+            f"{self.timeframe} ({self.trial_name})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"term": self.term, "label": self.label, "grade_target": self.grade_target,
-                "grade_reported": self.grade_reported, "grade_words": self.grade_words,
-                "matches_target_grade": self.matches_target_grade,
-                "trial_id": self.trial_id, "trial_name": self.trial_name,
-                "with_per_100": _f(self.with_per_100), "without_per_100": _f(self.without_per_100),
-                "difference_per_100": _f(self.difference_per_100), "unit": self.unit,
-                "timeframe": self.timeframe, "horizon_months": _f(self.horizon_months),
-                "citation": self.citation, "link": self.link, "location": self.location,
-                "subgroup": self.subgroup, "statement": self.statement, "note": self.note, "text": self.text()}
+        return {
+            "term": self.term,
+            "label": self.label,
+            "grade_target": self.grade_target,
+            "grade_reported": self.grade_reported,
+            "grade_words": self.grade_words,
+            "matches_target_grade": self.matches_target_grade,
+            "trial_id": self.trial_id,
+            "trial_name": self.trial_name,
+            "with_per_100": _f(self.with_per_100),
+            "without_per_100": _f(self.without_per_100),
+            "difference_per_100": _f(self.difference_per_100),
+            "unit": self.unit,
+            "timeframe": self.timeframe,
+            "horizon_months": _f(self.horizon_months),
+            "citation": self.citation,
+            "link": self.link,
+            "location": self.location,
+            "subgroup": self.subgroup,
+            "statement": self.statement,
+            "note": self.note,
+            "text": self.text(),
+        }
 
 
 @dataclass(frozen=True)
@@ -207,8 +247,10 @@ class Flag:
         return {"level": self.level, "message": self.message, "rule": dict(self.rule)}
 
     def summary(self) -> str:
-        return f"[{self.level}] {self.message} ({self.rule.get('source')}, {self.rule.get('where')} " \
-               f"[{self.rule.get('tag')}])"
+        return (
+            f"[{self.level}] {self.message} ({self.rule.get('source')}, {self.rule.get('where')} "
+            f"[{self.rule.get('tag')}])"
+        )
 
 
 @dataclass(frozen=True)
@@ -225,10 +267,16 @@ class Burden:
     preference_notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"route": self.route, "route_text": self.route_text, "route_source": self.route_source,
-                "regimens": list(self.regimens), "duration_text": self.duration_text,
-                "visits_text": self.visits_text, "visits_per_year": _f(self.visits_per_year),
-                "preference_notes": list(self.preference_notes)}
+        return {
+            "route": self.route,
+            "route_text": self.route_text,
+            "route_source": self.route_source,
+            "regimens": list(self.regimens),
+            "duration_text": self.duration_text,
+            "visits_text": self.visits_text,
+            "visits_per_year": _f(self.visits_per_year),
+            "preference_notes": list(self.preference_notes),
+        }
 
 
 @dataclass(frozen=True)
@@ -248,26 +296,40 @@ class OptionResult:
 
     @property
     def rmst_gain_months(self) -> dict[str, Any]:
-        return {name: (o.rmst.to_dict() if o.available and o.rmst else None)
-                for name, o in (("pfs", self.pfs), ("os", self.os))}
+        return {
+            name: (o.rmst.to_dict() if o.available and o.rmst else None)
+            for name, o in (("pfs", self.pfs), ("os", self.os))
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"option": self.option, "label": self.label, "is_reference": self.is_reference,
-                "pfs": self.pfs.to_dict(), "os": self.os.to_dict(),
-                "rmst_gain_months": self.rmst_gain_months,
-                "harms": [h.to_dict() for h in self.harms],
-                "harms_not_reported": list(self.harms_not_reported),
-                "flags": [f.to_dict() for f in self.flags],
-                "burden": self.burden.to_dict() if self.burden else None,
-                "sources": list(self.sources)}
+        return {
+            "option": self.option,
+            "label": self.label,
+            "is_reference": self.is_reference,
+            "pfs": self.pfs.to_dict(),
+            "os": self.os.to_dict(),
+            "rmst_gain_months": self.rmst_gain_months,
+            "harms": [h.to_dict() for h in self.harms],
+            "harms_not_reported": list(self.harms_not_reported),
+            "flags": [f.to_dict() for f in self.flags],
+            "burden": self.burden.to_dict() if self.burden else None,
+            "sources": list(self.sources),
+        }
 
     def summary(self, years: float = 5) -> str:
         lines = [self.label]
         for outcome in (self.pfs, self.os):
-            lines.append("  " + outcome.plain(years, self.label.lower()) if not self.is_reference
-                         else f"  {outcome.outcome}: " + (
-                             f"{people(outcome.at(years).without.estimate)} of 100 at {years:g} years "
-                             f"({outcome.at(years).without.between()})" if outcome.available else "no baseline"))
+            lines.append(
+                "  " + outcome.plain(years, self.label.lower())
+                if not self.is_reference
+                else f"  {outcome.outcome}: "
+                + (
+                    f"{people(outcome.at(years).without.estimate)} of 100 at {years:g} years "
+                    f"({outcome.at(years).without.between()})"
+                    if outcome.available
+                    else "no baseline"
+                )
+            )
         for f in self.flags:
             lines.append(f"  ! {f.message}")
         return "\n".join(lines)
@@ -319,9 +381,11 @@ class Decision:
 
     def summary(self) -> str:
         years = self.rmst_horizon_years
-        lines = [f"Decision support for: {self.derived.get('profile_summary', '')}",
-                 f"Setting: {self.setting}; evidence version {self.evidence_version[:12]}; "
-                 f"people per 100 at {years:g} years"]
+        lines = [
+            f"Decision support for: {self.derived.get('profile_summary', '')}",
+            f"Setting: {self.setting}; evidence version {self.evidence_version[:12]}; "
+            f"people per 100 at {years:g} years",
+        ]
         for o in self.options:
             lines.append(o.summary(years))
         for item in self.not_available:

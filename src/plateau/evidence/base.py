@@ -88,13 +88,21 @@ class EstimateRecord:
             effect = f"HR {e.hr:g}" + (f" [{e.ci_low:g}, {e.ci_high:g}]" if e.has_hr_ci else "")
         elif e.median_experimental is not None or e.median_control is not None:
             effect = f"median {e.median_experimental} vs {e.median_control} mo"
-        return (f"{self.trial.id} {self.comparison.id} {e.outcome.value}: {effect or 'no HR'} "
-                f"({e.report}; {e.status.value})")
+        return (
+            f"{self.trial.id} {self.comparison.id} {e.outcome.value}: {effect or 'no HR'} "
+            f"({e.report}; {e.status.value})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Flat JSON-ready row (the columns of ``plateau evidence export --format rows``)."""
-        t, c, e, x, k, s = (self.trial, self.comparison, self.estimate, self.experimental_arm,
-                            self.control_arm, self.source)
+        t, c, e, x, k, s = (
+            self.trial,
+            self.comparison,
+            self.estimate,
+            self.experimental_arm,
+            self.control_arm,
+            self.source,
+        )
         row: dict[str, Any] = {
             "trial_id": t.id,
             "trial_name": t.name,
@@ -197,7 +205,9 @@ def _as_set(value: Any, enum_type: type) -> set | None:
             result.add(enum_type(v))
         except ValueError:
             allowed = ", ".join(m.value for m in enum_type)
-            raise EvidenceError(f"unknown {enum_type.__name__.lower()} {v!r}; allowed: {allowed}") from None
+            raise EvidenceError(
+                f"unknown {enum_type.__name__.lower()} {v!r}; allowed: {allowed}"
+            ) from None
     return result
 
 
@@ -209,8 +219,13 @@ def _as_set(value: Any, enum_type: type) -> set | None:
 class EvidenceBase:
     """A validated collection of trials."""
 
-    def __init__(self, trials: Iterable[Trial], files: dict[str, str] | None = None,
-                 warnings: Iterable[Issue] = (), origin: str = "") -> None:
+    def __init__(
+        self,
+        trials: Iterable[Trial],
+        files: dict[str, str] | None = None,
+        warnings: Iterable[Issue] = (),
+        origin: str = "",
+    ) -> None:
         self.trials: tuple[Trial, ...] = tuple(sorted(trials, key=lambda t: t.id))
         self.files = dict(files or {})
         self.warnings: tuple[Issue, ...] = tuple(warnings)
@@ -235,7 +250,9 @@ class EvidenceBase:
         if self._version is None:
             payload = json.dumps(
                 [t.model_dump(mode="json") for t in self.trials],
-                sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
             )
             self._version = hashlib.sha256(payload.encode("utf-8")).hexdigest()
         return self._version
@@ -254,9 +271,19 @@ class EvidenceBase:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def _comparisons(self, *, trial=None, agent=None, setting=None, age_group=None,
-                     comparison_kind=None, control_type=None, randomisation_point=None,
-                     treatment=None, era=None):
+    def _comparisons(
+        self,
+        *,
+        trial=None,
+        agent=None,
+        setting=None,
+        age_group=None,
+        comparison_kind=None,
+        control_type=None,
+        randomisation_point=None,
+        treatment=None,
+        era=None,
+    ):
         trials = _as_trial_ids(trial)
         agents = _as_set(agent, Agent)
         settings = _as_set(setting, Setting)
@@ -294,12 +321,24 @@ class EvidenceBase:
                 yield t, c, x, k
 
     def estimates(
-        self, *, trial: str | Iterable[str] | None = None, agent=None, setting=None,
-        age_group=None, outcome=None, comparison_kind=None, control_type=None,
-        randomisation_point=None, treatment=None, era: str | None = None,
-        latest_only: bool = True, with_hr_ci: bool = False,
-        fallback_to_earlier_hr: bool = False, include_subgroups: bool = False,
-        include_approximate: bool = True, include_derived: bool = True,
+        self,
+        *,
+        trial: str | Iterable[str] | None = None,
+        agent=None,
+        setting=None,
+        age_group=None,
+        outcome=None,
+        comparison_kind=None,
+        control_type=None,
+        randomisation_point=None,
+        treatment=None,
+        era: str | None = None,
+        latest_only: bool = True,
+        with_hr_ci: bool = False,
+        fallback_to_earlier_hr: bool = False,
+        include_subgroups: bool = False,
+        include_approximate: bool = True,
+        include_derived: bool = True,
         primary_only: bool = False,
     ) -> list[EstimateRecord]:
         """Estimates matching every filter given, as :class:`EstimateRecord` rows.
@@ -316,9 +355,15 @@ class EvidenceBase:
         outcomes = _as_set(outcome, Outcome)
         rows: list[EstimateRecord] = []
         for t, c, x, k in self._comparisons(
-            trial=trial, agent=agent, setting=setting, age_group=age_group,
-            comparison_kind=comparison_kind, control_type=control_type,
-            randomisation_point=randomisation_point, treatment=treatment, era=era,
+            trial=trial,
+            agent=agent,
+            setting=setting,
+            age_group=age_group,
+            comparison_kind=comparison_kind,
+            control_type=control_type,
+            randomisation_point=randomisation_point,
+            treatment=treatment,
+            era=era,
         ):
             candidates = [e for e in t.estimates if e.comparison == c.id]
             if outcomes is not None:
@@ -353,16 +398,30 @@ class EvidenceBase:
                 rows.append(EstimateRecord(t, c, e, x, k, s))
         return rows
 
-    def adverse_events(self, *, trial=None, agent=None, setting=None, age_group=None,
-                       comparison_kind=None, term=None, treatment=None) -> list[AdverseEventRecord]:
+    def adverse_events(
+        self,
+        *,
+        trial=None,
+        agent=None,
+        setting=None,
+        age_group=None,
+        comparison_kind=None,
+        term=None,
+        treatment=None,
+    ) -> list[AdverseEventRecord]:
         """Adverse events matching the filters (same semantics as :meth:`estimates`)."""
         from plateau.evidence.schema import AdverseEventTerm
 
         terms = _as_set(term, AdverseEventTerm)
         rows = []
-        for t, c, x, k in self._comparisons(trial=trial, agent=agent, setting=setting,
-                                            age_group=age_group, comparison_kind=comparison_kind,
-                                            treatment=treatment):
+        for t, c, x, k in self._comparisons(
+            trial=trial,
+            agent=agent,
+            setting=setting,
+            age_group=age_group,
+            comparison_kind=comparison_kind,
+            treatment=treatment,
+        ):
             for a in t.adverse_events:
                 if a.comparison != c.id or (terms is not None and a.term not in terms):
                     continue
@@ -380,8 +439,10 @@ class EvidenceBase:
         return f"{len(self.trials)} trials, {n_est} estimates, evidence version {self.version[:12]}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"evidence_version": self.version,
-                "trials": [t.model_dump(mode="json", exclude_defaults=False) for t in self.trials]}
+        return {
+            "evidence_version": self.version,
+            "trials": [t.model_dump(mode="json", exclude_defaults=False) for t in self.trials],
+        }
 
 
 def _as_trial_ids(value) -> list[str] | None:
@@ -405,7 +466,9 @@ def _read_structured(path: Path) -> list[Any]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise EvidenceError(f"{path.name}: cannot be parsed: {' '.join(str(exc).split())}") from None
+        raise EvidenceError(
+            f"{path.name}: cannot be parsed: {' '.join(str(exc).split())}"
+        ) from None
     if isinstance(data, dict) and "trials" in data and "id" not in data:
         data = data["trials"]
     if isinstance(data, dict):
@@ -420,9 +483,13 @@ def _collect(path: Path) -> tuple[list[tuple[str, Any, dict | None]], int]:
     if not path.exists():
         raise EvidenceError(f"{path}: no such file or folder")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in _TRIAL_SUFFIXES + (".csv",))
+        files = sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in _TRIAL_SUFFIXES + (".csv",)
+        )
         if not files:
-            raise EvidenceError(f"{path}: no .yaml, .yml, .json or .csv evidence files in this folder")
+            raise EvidenceError(
+                f"{path}: no .yaml, .yml, .json or .csv evidence files in this folder"
+            )
     else:
         files = [path]
     out: list[tuple[str, Any, dict | None]] = []
@@ -452,19 +519,42 @@ def check_path(path: str | Path) -> tuple[ValidationReport, list[Trial]]:
         if trial is None:
             continue
         if trial.id in seen:
-            issues.append(Issue("error", label, trial.id, "id",
-                                f"trial id {trial.id!r} is also defined in {seen[trial.id]}"))
+            issues.append(
+                Issue(
+                    "error",
+                    label,
+                    trial.id,
+                    "id",
+                    f"trial id {trial.id!r} is also defined in {seen[trial.id]}",
+                )
+            )
             continue
         seen[trial.id] = label
         issues.extend(check_trial(trial, label, rows))
         stem = Path(label).stem
-        if rows is None and path.is_dir() and stem != trial.id and len(collected) > 1 and \
-                sum(1 for lab, _, _ in collected if lab == label) == 1:
-            issues.append(Issue("warning", label, trial.id, "id",
-                                f"file name {label!r} does not match the trial id {trial.id!r}"))
+        if (
+            rows is None
+            and path.is_dir()
+            and stem != trial.id
+            and len(collected) > 1
+            and sum(1 for lab, _, _ in collected if lab == label) == 1
+        ):
+            issues.append(
+                Issue(
+                    "warning",
+                    label,
+                    trial.id,
+                    "id",
+                    f"file name {label!r} does not match the trial id {trial.id!r}",
+                )
+            )
         trials.append(trial)
-    n_trials = len({(label, str(raw.get("id")) if isinstance(raw, dict) else i)
-                    for i, (label, raw, _) in enumerate(collected)})
+    n_trials = len(
+        {
+            (label, str(raw.get("id")) if isinstance(raw, dict) else i)
+            for i, (label, raw, _) in enumerate(collected)
+        }
+    )
     return ValidationReport(tuple(issues), n_files, n_trials, str(path)), trials
 
 
@@ -478,7 +568,11 @@ def load_path(path: str | Path) -> EvidenceBase:
     if report.errors:
         first = report.errors[0]
         more = len(report.errors) - 1
-        suffix = f" (and {more} more error{'s' if more > 1 else ''}; run `plateau evidence validate`)" if more else ""
+        suffix = (
+            f" (and {more} more error{'s' if more > 1 else ''}; run `plateau evidence validate`)"
+            if more
+            else ""
+        )
         raise EvidenceError(f"{first}{suffix}")
     files = {}
     return EvidenceBase(trials, files, report.warnings, origin=str(path))
@@ -561,8 +655,10 @@ def _trials_from_csv(text: str, label: str) -> list[tuple[dict, dict[tuple[str, 
     reader = csv.DictReader(io.StringIO(text))
     missing = {"record", "trial_id"} - set(reader.fieldnames or [])
     if missing:
-        raise EvidenceError(f"{label}: missing column(s) {', '.join(sorted(missing))}; "
-                            "expected the format written by `plateau evidence export --format csv`")
+        raise EvidenceError(
+            f"{label}: missing column(s) {', '.join(sorted(missing))}; "
+            "expected the format written by `plateau evidence export --format csv`"
+        )
     known = set(CSV_COLUMNS)
     unknown = [c for c in reader.fieldnames or [] if c not in known]
     if unknown:
@@ -574,8 +670,9 @@ def _trials_from_csv(text: str, label: str) -> list[tuple[dict, dict[tuple[str, 
         record = (row.get("record") or "").strip()
         trial_id = (row.get("trial_id") or "").strip()
         if record not in models:
-            raise EvidenceError(f"{label}: row {line}: record {record!r} is not one of "
-                                f"{', '.join(models)}")
+            raise EvidenceError(
+                f"{label}: row {line}: record {record!r} is not one of {', '.join(models)}"
+            )
         if not trial_id:
             raise EvidenceError(f"{label}: row {line}: trial_id is empty")
         model, attr = models[record]
@@ -587,19 +684,34 @@ def _trials_from_csv(text: str, label: str) -> list[tuple[dict, dict[tuple[str, 
             if cell == "":
                 continue
             if name in _LIST_FIELDS:
-                item[name] = [] if cell == _EMPTY_LIST else [v.strip() for v in cell.split(";") if v.strip()]
+                item[name] = (
+                    [] if cell == _EMPTY_LIST else [v.strip() for v in cell.split(";") if v.strip()]
+                )
             else:
                 item[name] = cell
-        trial = trials.setdefault(trial_id, {"id": trial_id, "sources": [], "arms": [],
-                                             "comparisons": [], "estimates": [], "adverse_events": []})
+        trial = trials.setdefault(
+            trial_id,
+            {
+                "id": trial_id,
+                "sources": [],
+                "arms": [],
+                "comparisons": [],
+                "estimates": [],
+                "adverse_events": [],
+            },
+        )
         rows = rows_of.setdefault(trial_id, {})
         if attr is None:
             if "_trial_row" in trial:
-                raise EvidenceError(f"{label}: row {line}: trial {trial_id} has a second trial record "
-                                    f"(first on row {trial['_trial_row']})")
+                raise EvidenceError(
+                    f"{label}: row {line}: trial {trial_id} has a second trial record "
+                    f"(first on row {trial['_trial_row']})"
+                )
             trial["_trial_row"] = line
             if item.get("id", trial_id) != trial_id:
-                raise EvidenceError(f"{label}: row {line}: id {item['id']!r} differs from trial_id {trial_id!r}")
+                raise EvidenceError(
+                    f"{label}: row {line}: id {item['id']!r} differs from trial_id {trial_id!r}"
+                )
             trial.update(item)
         else:
             rows[(attr, len(trial[attr]))] = line

@@ -133,7 +133,9 @@ class Treatment(_StrEnum):
 
 class ComparisonKind(_StrEnum):
     maintenance_vs_control = "maintenance_vs_control"  #: vs observation / placebo / no maintenance
-    maintenance_vs_active = "maintenance_vs_active"  #: vs an older active maintenance (IFN, steroid)
+    maintenance_vs_active = (
+        "maintenance_vs_active"  #: vs an older active maintenance (IFN, steroid)
+    )
     head_to_head = "head_to_head"  #: one modern maintenance vs another
     add_on = "add_on"  #: X + backbone vs the same backbone
     induction_maintenance_package = "induction_maintenance_package"  #: randomised at diagnosis
@@ -164,8 +166,16 @@ class Outcome(_StrEnum):
 
 
 TIME_TO_EVENT_OUTCOMES = frozenset(
-    {Outcome.PFS, Outcome.EFS, Outcome.TTP, Outcome.OS, Outcome.PFS2, Outcome.DFS,
-     Outcome.response_duration, Outcome.OS_after_progression}
+    {
+        Outcome.PFS,
+        Outcome.EFS,
+        Outcome.TTP,
+        Outcome.OS,
+        Outcome.PFS2,
+        Outcome.DFS,
+        Outcome.response_duration,
+        Outcome.OS_after_progression,
+    }
 )
 BINARY_OUTCOMES = frozenset(set(Outcome) - TIME_TO_EVENT_OUTCOMES)
 

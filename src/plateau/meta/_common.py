@@ -48,12 +48,15 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise PlateauError(f"{name} must be numeric: {exc}") from None
     if arr.ndim not in (1, 2):
-        raise PlateauError(f"{name} must be 1-D (one analysis) or 2-D (one row per analysis); got {arr.ndim}-D")
+        raise PlateauError(
+            f"{name} must be 1-D (one analysis) or 2-D (one row per analysis); got {arr.ndim}-D"
+        )
     return arr
 
 
-def prepare_batch(yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None,
-                  y_name: str = "yi", v_name: str = "vi"):
+def prepare_batch(
+    yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None, y_name: str = "yi", v_name: str = "vi"
+):
     """Validate ``yi``/``vi`` (and optional ``weights``) and return batch arrays.
 
     Returns ``(y, v, mask, is_1d, w)`` where ``y`` and ``v`` are (B, k) float arrays with absent
@@ -65,12 +68,16 @@ def prepare_batch(yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None,
     y = _as_float_array(y_name, yi)
     v = _as_float_array(v_name, vi)
     if y.shape != v.shape:
-        raise PlateauError(f"{y_name} has shape {y.shape} but {v_name} has shape {v.shape}; they must match")
+        raise PlateauError(
+            f"{y_name} has shape {y.shape} but {v_name} has shape {v.shape}; they must match"
+        )
     is_1d = y.ndim == 1
     y2 = np.atleast_2d(y)
     v2 = np.atleast_2d(v)
     if y2.shape[1] == 0 or y2.shape[0] == 0:
-        raise PlateauError(f"{y_name} is empty (k = 0 studies); a meta-analysis needs at least {min_k} studies")
+        raise PlateauError(
+            f"{y_name} is empty (k = 0 studies); a meta-analysis needs at least {min_k} studies"
+        )
     ny = np.isnan(y2)
     nv = np.isnan(v2)
     odd = ny ^ nv
@@ -78,37 +85,52 @@ def prepare_batch(yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None,
         r, c = np.nonzero(odd)
         raise PlateauError(
             f"{y_name} and {v_name} must both be NaN (study absent) or both be given; "
-            f"only one is NaN at {where_text(r, c, not is_1d)}")
+            f"only one is NaN at {where_text(r, c, not is_1d)}"
+        )
     bad = np.isinf(y2) | np.isinf(v2)
     if bad.any():
         r, c = np.nonzero(bad)
-        raise PlateauError(f"{y_name}/{v_name} contain infinite values at {where_text(r, c, not is_1d)}")
+        raise PlateauError(
+            f"{y_name}/{v_name} contain infinite values at {where_text(r, c, not is_1d)}"
+        )
     mask = ~ny
     nonpos = mask & (v2 <= 0)
     if nonpos.any():
         r, c = np.nonzero(nonpos)
-        raise PlateauError(f"{v_name} must be > 0 (sampling variances); non-positive at {where_text(r, c, not is_1d)}")
+        raise PlateauError(
+            f"{v_name} must be > 0 (sampling variances); non-positive at {where_text(r, c, not is_1d)}"
+        )
     k = mask.sum(axis=1)
     few = np.nonzero(k < min_k)[0]
     if few.size:
         ks = ", ".join(str(int(k[r])) for r in few[:8])
         if is_1d:
-            raise PlateauError(f"k = {int(k[0])} studies; this analysis needs at least {min_k} studies")
-        raise PlateauError(f"too few studies (k = {ks}) in {where_text(few, None, True)}; "
-                           f"each analysis needs at least {min_k} studies")
+            raise PlateauError(
+                f"k = {int(k[0])} studies; this analysis needs at least {min_k} studies"
+            )
+        raise PlateauError(
+            f"too few studies (k = {ks}) in {where_text(few, None, True)}; "
+            f"each analysis needs at least {min_k} studies"
+        )
     w2 = None
     if weights is not None:
         w = _as_float_array("weights", weights)
         if w.shape != y.shape:
-            raise PlateauError(f"weights has shape {w.shape} but {y_name} has shape {y.shape}; they must match")
+            raise PlateauError(
+                f"weights has shape {w.shape} but {y_name} has shape {y.shape}; they must match"
+            )
         w2 = np.atleast_2d(w)
         badw = mask & (~np.isfinite(w2) | (w2 < 0))
         if badw.any():
             r, c = np.nonzero(badw)
-            raise PlateauError(f"weights must be finite and >= 0; invalid at {where_text(r, c, not is_1d)}")
+            raise PlateauError(
+                f"weights must be finite and >= 0; invalid at {where_text(r, c, not is_1d)}"
+            )
         zero = (np.where(mask, w2, 0.0) > 0).sum(axis=1) < 1
         if zero.any():
-            raise PlateauError(f"weights are all zero in {where_text(np.nonzero(zero)[0], None, True)}")
+            raise PlateauError(
+                f"weights are all zero in {where_text(np.nonzero(zero)[0], None, True)}"
+            )
         w2 = np.where(mask, w2, 0.0)
     y2 = np.where(mask, y2, 0.0)
     v2 = np.where(mask, v2, 1.0)
@@ -147,6 +169,9 @@ def jsonable(value: Any):
 
 def warn_not_converged(what: str, rows: np.ndarray, is_1d: bool, iterations: int) -> None:
     where = "" if is_1d else f" in {where_text(rows, None, True)}"
-    warnings.warn(f"{what} did not converge within {iterations} iterations{where}; "
-                  "see `converged` and treat those estimates with caution",
-                  ConvergenceWarning, stacklevel=3)
+    warnings.warn(
+        f"{what} did not converge within {iterations} iterations{where}; "
+        "see `converged` and treat those estimates with caution",
+        ConvergenceWarning,
+        stacklevel=3,
+    )

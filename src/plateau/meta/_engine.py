@@ -33,8 +33,8 @@ METHODS = ("EE", "FE") + RE_METHODS
 TESTS = ("z", "knha", "adhoc")
 PREDICTIONS = ("metafor", "t_k1", "t_k2")
 
-TOL = 1e-12       # relative change in tau^2 at which the iterative estimators stop
-MAXITER = 500     # iteration cap (Newton with Fisher-scoring fallback needs < 20 in practice)
+TOL = 1e-12  # relative change in tau^2 at which the iterative estimators stop
+MAXITER = 500  # iteration cap (Newton with Fisher-scoring fallback needs < 20 in practice)
 
 
 # ----------------------------------------------------------------------------- linear algebra
@@ -85,16 +85,19 @@ class Projection:
     @property
     def M2(self):
         if self._M2 is None:
-            self._M2 = self.S_inv @ xtdx(self.X, self.a2) if self.X.shape[2] > 1 else \
-                self.S_inv * xtdx(self.X, self.a2)
+            self._M2 = (
+                self.S_inv @ xtdx(self.X, self.a2)
+                if self.X.shape[2] > 1
+                else self.S_inv * xtdx(self.X, self.a2)
+            )
         return self._M2
 
     def _sm(self, d):
         S = xtdx(self.X, d)
         return self.S_inv @ S if self.X.shape[2] > 1 else self.S_inv * S
 
-    def quad(self) -> np.ndarray:            # y' P y
-        return np.einsum("bk,bk->b", self.a, self.resid ** 2)
+    def quad(self) -> np.ndarray:  # y' P y
+        return np.einsum("bk,bk->b", self.a, self.resid**2)
 
     def tr_p(self) -> np.ndarray:
         return self.a.sum(1) - _trace(self.M2)
@@ -107,11 +110,17 @@ class Projection:
 
     def tr_pvpv(self, v) -> np.ndarray:
         M1 = self._sm(self.a2 * v)
-        return (self.a2 * v * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v * v)) + tr_prod(M1, M1)
+        return (
+            (self.a2 * v * v).sum(1)
+            - 2 * _trace(self._sm(self.a2 * self.a * v * v))
+            + tr_prod(M1, M1)
+        )
 
     def tr_ppv(self, v) -> np.ndarray:
         M1 = self._sm(self.a2 * v)
-        return (self.a2 * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v)) + tr_prod(self.M2, M1)
+        return (
+            (self.a2 * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v)) + tr_prod(self.M2, M1)
+        )
 
 
 def _trace(M: np.ndarray) -> np.ndarray:
@@ -139,7 +148,7 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
     w = m / (v + tau2[:, None])
     coef, r, S_inv = wls(y, X, w)
     wr = w * r
-    ypppy_a = np.einsum("bk,bk->b", wr * w, wr)           # sum w^3 r^2
+    ypppy_a = np.einsum("bk,bk->b", wr * w, wr)  # sum w^3 r^2
     if X.shape[2] == 1:
         g = np.einsum("bk,bk->b", X[:, :, 0], w * wr)
         ypppy = ypppy_a - S_inv[:, 0, 0] * g * g
@@ -171,7 +180,7 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
     else:
         score = 0.5 * (yppy - w.sum(1))
         info = 0.5 * w2.sum(1)
-    hess = info - ypppy            # d^2 l / d(tau2)^2
+    hess = info - ypppy  # d^2 l / d(tau2)^2
     return ll, score, info, hess
 
 
@@ -229,9 +238,11 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     idx = np.arange(B)
     intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
     if intercept_only:
-        def _lik_state(y_, v_, m_, X_, t_, reml_):      # noqa: F811 - fast path, same quantities
+
+        def _lik_state(y_, v_, m_, X_, t_, reml_):  # noqa: F811 - fast path, same quantities
             return _lik_state_int(y_, v_, m_, t_, reml_)
-        X = np.empty((B, 0, 0))                          # not needed on the fast path
+
+        X = np.empty((B, 0, 0))  # not needed on the fast path
     else:
         _lik_state = _lik_state_general
     ll_zero = _lik_state(y, v, m, X, np.zeros(B), reml)[0]
@@ -285,8 +296,11 @@ def loglik(y, v, m, X, tau2, reml: bool):
     p = X.shape[2]
     w = m / (v + tau2[:, None])
     _, r, S_inv = wls(y, X, w)
-    ll = -0.5 * k * np.log(2 * np.pi) - 0.5 * np.where(m > 0, np.log(v + tau2[:, None]), 0).sum(1) \
+    ll = (
+        -0.5 * k * np.log(2 * np.pi)
+        - 0.5 * np.where(m > 0, np.log(v + tau2[:, None]), 0).sum(1)
         - 0.5 * np.einsum("bk,bk->b", w * r, r)
+    )
     if reml:
         ll = ll + 0.5 * p * np.log(2 * np.pi) + 0.5 * logdet(xtdx(X, m)) + 0.5 * logdet(S_inv)
     return ll
@@ -328,7 +342,11 @@ def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = 
             nt = t - f / dq
         bad = ~np.isfinite(nt) | (nt <= lo) | (nt >= hi)
         nt = np.where(bad, 0.5 * (lo + hi), nt)
-        done = (np.abs(nt - t) <= tol * (1.0 + np.abs(nt))) | (hi - lo <= tol * (1.0 + np.abs(hi))) | (f == 0)
+        done = (
+            (np.abs(nt - t) <= tol * (1.0 + np.abs(nt)))
+            | (hi - lo <= tol * (1.0 + np.abs(hi)))
+            | (f == 0)
+        )
         t = np.where(f == 0, t, nt)
         iters[idx] = it
         if done.any():
@@ -417,8 +435,9 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
             if need.size:
                 _, r_ols, _ = wls(yc[need], X[need], m[need].astype(float))
                 hi = np.einsum("bk,bk->b", r_ols, r_ols) / target[need] * (1 + 1e-9) + 1e-300
-                root, c_, it_ = solve_q(yc[need], v[need], m[need], X[need], target[need],
-                                        np.zeros(need.size), hi)
+                root, c_, it_ = solve_q(
+                    yc[need], v[need], m[need], X[need], target[need], np.zeros(need.size), hi
+                )
                 tau2[need], conv[need], iters[need] = root, c_, it_
     else:  # pragma: no cover - guarded by the callers
         raise ValueError(method)
@@ -428,7 +447,7 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
 
     # se(tau2) as in metafor 3.8 (rma.uni)
     if method in ("HS", "HSk", "DL"):
-        core = 2 * dfr + 4 * tau2 * Pa.tr_p() + 2 * tau2 ** 2 * Pa.tr_pp()
+        core = 2 * dfr + 4 * tau2 * Pa.tr_p() + 2 * tau2**2 * Pa.tr_pp()
         if method == "DL":
             se = np.sqrt(core) / Pa.tr_p()
         else:
@@ -436,13 +455,20 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
             if method == "HSk":
                 se = k / dfr * se
     elif method == "HE":
-        se = np.sqrt(2 * Pa.tr_pvpv(v * m) + 4 * tau2 * Pa.tr_pv(v * m) + 2 * tau2 ** 2 * dfr) / dfr
+        se = np.sqrt(2 * Pa.tr_pvpv(v * m) + 4 * tau2 * Pa.tr_pv(v * m) + 2 * tau2**2 * dfr) / dfr
     elif method == "GENQ":
         vv = v * m
-        se = np.sqrt(2 * Pa.tr_pvpv(vv) + 4 * tau2 * Pa.tr_ppv(vv) + 2 * tau2 ** 2 * Pa.tr_pp()) / Pa.tr_p()
+        se = (
+            np.sqrt(2 * Pa.tr_pvpv(vv) + 4 * tau2 * Pa.tr_ppv(vv) + 2 * tau2**2 * Pa.tr_pp())
+            / Pa.tr_p()
+        )
     elif method == "SJ":
         vv = v * m
-        se = tau2_0 / dfr * np.sqrt(2 * Pa.tr_pvpv(vv) + 4 * tau2 * Pa.tr_ppv(vv) + 2 * tau2 ** 2 * Pa.tr_pp())
+        se = (
+            tau2_0
+            / dfr
+            * np.sqrt(2 * Pa.tr_pvpv(vv) + 4 * tau2 * Pa.tr_ppv(vv) + 2 * tau2**2 * Pa.tr_pp())
+        )
     elif method == "ML":
         w = m / (v + tau2[:, None])
         se = np.sqrt(2 / (w * w).sum(1))
@@ -451,7 +477,7 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
         se = np.sqrt(2 / Projection(yc, X, w).tr_pp())
     else:  # EB, PM, PMM
         w = m / (v + tau2[:, None])
-        se = np.sqrt(2 * k ** 2 / dfr / w.sum(1) ** 2)
+        se = np.sqrt(2 * k**2 / dfr / w.sum(1) ** 2)
     return tau2, se, conv, iters
 
 
@@ -524,10 +550,31 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
     else:
         i2 = 100 * tau2 / (vt + tau2)
         h2 = tau2 / vt + 1
-    out = dict(coef=coef, se=se, vb=vb, zval=zval, pval=pval, ci_low=ci_low, ci_high=ci_high,
-               crit=crit, ddf=ddf, tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2, qe=qe, qe_df=dfr,
-               qe_pval=qe_p, vt=vt, k=k.astype(np.int64), p=p, converged=conv, iterations=iters,
-               s2w=s2w, w=w)
+    out = dict(
+        coef=coef,
+        se=se,
+        vb=vb,
+        zval=zval,
+        pval=pval,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        crit=crit,
+        ddf=ddf,
+        tau2=tau2,
+        se_tau2=se_tau2,
+        i2=i2,
+        h2=h2,
+        qe=qe,
+        qe_df=dfr,
+        qe_pval=qe_p,
+        vt=vt,
+        k=k.astype(np.int64),
+        p=p,
+        converged=conv,
+        iterations=iters,
+        s2w=s2w,
+        w=w,
+    )
     # omnibus test of the coefficients in btt (metafor's QM)
     if btt is not None and len(btt):
         b = coef[:, btt]

@@ -119,17 +119,24 @@ class EggerResult:
 
     def summary(self) -> str:
         """metafor-like printout (first row of a batch)."""
-        kind = ("weighted regression with multiplicative dispersion" if self.model == "lm" else
-                f"mixed-effects meta-regression ({self.method}, test {self.test})")
+        kind = (
+            "weighted regression with multiplicative dispersion"
+            if self.model == "lm"
+            else f"mixed-effects meta-regression ({self.method}, test {self.test})"
+        )
         stat = "z" if (self.model == "rma" and self.test == "z") else f"t({_first(self.df):g})"
-        lines = [f"Regression test for funnel plot asymmetry (k = {int(_first(self.k))})",
-                 f"  model: {kind}; predictor: {self.predictor}",
-                 f"  test for asymmetry: {stat} = {fmt(_first(self.zval))}, "
-                 f"p = {fmt_p(_first(self.pval))}"]
+        lines = [
+            f"Regression test for funnel plot asymmetry (k = {int(_first(self.k))})",
+            f"  model: {kind}; predictor: {self.predictor}",
+            f"  test for asymmetry: {stat} = {fmt(_first(self.zval))}, "
+            f"p = {fmt_p(_first(self.pval))}",
+        ]
         if self.predictor in LIMIT_PREDICTORS:
-            lines.append(f"  limit estimate (as sei -> 0): {fmt(_first(self.limit_estimate))} "
-                         f"(CI: {fmt(_first(self.limit_ci_low))}, "
-                         f"{fmt(_first(self.limit_ci_high))})")
+            lines.append(
+                f"  limit estimate (as sei -> 0): {fmt(_first(self.limit_estimate))} "
+                f"(CI: {fmt(_first(self.limit_ci_low))}, "
+                f"{fmt(_first(self.limit_ci_high))})"
+            )
         return "\n".join(lines)
 
 
@@ -154,8 +161,11 @@ def _check_full_rank(X: np.ndarray, m: np.ndarray, is_1d: bool) -> None:
     bad = np.flatnonzero(rank < X.shape[2])
     if bad.size:
         where = "" if is_1d else f" (row {int(bad[0])})"
-        raise PlateauError("the predictor is constant across studies" + where +
-                           ": the regression test cannot be fitted")
+        raise PlateauError(
+            "the predictor is constant across studies"
+            + where
+            + ": the regression test cannot be fitted"
+        )
 
 
 def egger_test(
@@ -234,27 +244,38 @@ def egger_test(
     else:
         res = _engine.fit(y, v, mf, X, method=method, test=test, level=level)
         if not np.all(res["converged"]):
-            warn_not_converged(f"the {method} estimator of tau^2 (regression test)",
-                               np.flatnonzero(~res["converged"]), is_1d, _engine.MAXITER)
+            warn_not_converged(
+                f"the {method} estimator of tau^2 (regression test)",
+                np.flatnonzero(~res["converged"]),
+                is_1d,
+                _engine.MAXITER,
+            )
         coef, se = res["coef"], res["se"]
         tval, pval = res["zval"], res["pval"]
         ci_low, ci_high = res["ci_low"][:, 0], res["ci_high"][:, 0]
         tau2 = res["tau2"]
-        df_out = (res["ddf"].astype(float) if res["ddf"] is not None
-                  else np.full(len(k), np.nan))
+        df_out = res["ddf"].astype(float) if res["ddf"] is not None else np.full(len(k), np.nan)
         test_used = test
         method_used = method
     has_limit = predictor in LIMIT_PREDICTORS
     nan = np.full(len(k), np.nan)
     return EggerResult(
-        model=model, predictor=predictor, method=method_used, test=test_used,
-        zval=_out(tval[:, 1], is_1d), pval=_out(pval[:, 1], is_1d), df=_out(df_out, is_1d),
-        slope=_out(coef[:, 1], is_1d), slope_se=_out(se[:, 1], is_1d),
+        model=model,
+        predictor=predictor,
+        method=method_used,
+        test=test_used,
+        zval=_out(tval[:, 1], is_1d),
+        pval=_out(pval[:, 1], is_1d),
+        df=_out(df_out, is_1d),
+        slope=_out(coef[:, 1], is_1d),
+        slope_se=_out(se[:, 1], is_1d),
         limit_estimate=_out(coef[:, 0] if has_limit else nan, is_1d),
         limit_se=_out(se[:, 0] if has_limit else nan, is_1d),
         limit_ci_low=_out(ci_low if has_limit else nan, is_1d),
         limit_ci_high=_out(ci_high if has_limit else nan, is_1d),
-        tau2=_out(tau2, is_1d), k=_out(k, is_1d), level=level,
+        tau2=_out(tau2, is_1d),
+        k=_out(k, is_1d),
+        level=level,
     )
 
 
@@ -288,14 +309,16 @@ class PetPeeseResult:
     def summary(self) -> str:
         """Short text (first row of a batch)."""
         used = self.used if isinstance(self.used, str) else str(np.asarray(self.used)[0])
-        return "\n".join([
-            f"PET-PEESE (k = {int(_first(self.pet.k))}): {used} used "
-            f"(PET intercept p = {fmt_p(_first(self.pet_pval))}, alpha = {self.alpha:g})",
-            f"  estimate {fmt(_first(self.estimate))} (se {fmt(_first(self.se))}), "
-            f"CI {fmt(_first(self.ci_low))} to {fmt(_first(self.ci_high))}",
-            f"  PET {fmt(_first(self.pet.limit_estimate))}; "
-            f"PEESE {fmt(_first(self.peese.limit_estimate))}",
-        ])
+        return "\n".join(
+            [
+                f"PET-PEESE (k = {int(_first(self.pet.k))}): {used} used "
+                f"(PET intercept p = {fmt_p(_first(self.pet_pval))}, alpha = {self.alpha:g})",
+                f"  estimate {fmt(_first(self.estimate))} (se {fmt(_first(self.se))}), "
+                f"CI {fmt(_first(self.ci_low))} to {fmt(_first(self.ci_high))}",
+                f"  PET {fmt(_first(self.pet.limit_estimate))}; "
+                f"PEESE {fmt(_first(self.peese.limit_estimate))}",
+            ]
+        )
 
 
 def pet_peese(yi: Any, vi: Any, *, alpha: float = 0.10, level: float = 0.95) -> PetPeeseResult:
@@ -326,7 +349,10 @@ def pet_peese(yi: Any, vi: Any, *, alpha: float = 0.10, level: float = 0.95) -> 
         ci_low=_out(pick(pet.limit_ci_low, peese.limit_ci_low), is_1d),
         ci_high=_out(pick(pet.limit_ci_high, peese.limit_ci_high), is_1d),
         used=str(used.reshape(-1)[0]) if is_1d else used,
-        pet_pval=_out(p_pet, is_1d), alpha=float(alpha), pet=pet, peese=peese,
+        pet_pval=_out(p_pet, is_1d),
+        alpha=float(alpha),
+        pet=pet,
+        peese=peese,
     )
 
 
@@ -352,9 +378,11 @@ class RankTestResult:
 
     def summary(self) -> str:
         """metafor-like printout (first row of a batch)."""
-        return (f"Rank correlation test for funnel plot asymmetry (k = {int(_first(self.k))}): "
-                f"Kendall's tau = {fmt(_first(self.tau))}, p = {fmt_p(_first(self.pval))}"
-                f" ({'exact' if bool(np.asarray(self.exact).reshape(-1)[0]) else 'normal approx.'})")
+        return (
+            f"Rank correlation test for funnel plot asymmetry (k = {int(_first(self.k))}): "
+            f"Kendall's tau = {fmt(_first(self.tau))}, p = {fmt_p(_first(self.pval))}"
+            f" ({'exact' if bool(np.asarray(self.exact).reshape(-1)[0]) else 'normal approx.'})"
+        )
 
 
 def _kendall_cdf(q: int, n: int) -> float:
@@ -372,7 +400,7 @@ def _kendall_cdf(q: int, n: int) -> float:
     for i in range(2, n + 1):
         new = np.zeros(dist.size + i - 1)
         for j in range(i):
-            new[j:j + dist.size] += dist
+            new[j : j + dist.size] += dist
         dist = new / i
     return float(dist[: q + 1].sum())
 
@@ -439,8 +467,12 @@ def rank_correlation_test(yi: Any, vi: Any, *, exact: bool = True) -> RankTestRe
         pvals.append(p)
         exacts.append(used_exact)
     k = m.sum(axis=1)
-    return RankTestResult(tau=_out(np.array(taus), is_1d), pval=_out(np.array(pvals), is_1d),
-                          k=_out(k, is_1d), exact=_out(np.array(exacts), is_1d))
+    return RankTestResult(
+        tau=_out(np.array(taus), is_1d),
+        pval=_out(np.array(pvals), is_1d),
+        k=_out(k, is_1d),
+        exact=_out(np.array(exacts), is_1d),
+    )
 
 
 # --------------------------------------------------------------------------- fail-safe N
@@ -469,11 +501,15 @@ class FailSafeNResult:
 
     def summary(self) -> str:
         """metafor-like printout (first row of a batch)."""
-        text = (f"Fail-safe N calculation using the {self.type} approach: "
-                f"{int(_first(self.fsn)) if np.isfinite(_first(self.fsn)) else 'inf'}")
+        text = (
+            f"Fail-safe N calculation using the {self.type} approach: "
+            f"{int(_first(self.fsn)) if np.isfinite(_first(self.fsn)) else 'inf'}"
+        )
         if self.type == "Orwin":
-            return text + (f" (average effect {fmt(_first(self.mean_effect))}, target "
-                           f"{fmt(_first(self.target))})")
+            return text + (
+                f" (average effect {fmt(_first(self.mean_effect))}, target "
+                f"{fmt(_first(self.target))})"
+            )
         return text + f" (observed p = {fmt_p(_first(self.pval))}, alpha = {self.alpha:g})"
 
 
@@ -509,8 +545,7 @@ def fail_safe_n(
     Accepts 1-D or 2-D (batch) arrays.
     """
     if type not in ("Rosenthal", "Orwin", "Rosenberg"):
-        raise PlateauError(f"unknown fail-safe N type {type!r}; use Rosenthal, Orwin or "
-                           "Rosenberg")
+        raise PlateauError(f"unknown fail-safe N type {type!r}; use Rosenthal, Orwin or Rosenberg")
     if not (0 < float(alpha) < 1):
         raise PlateauError(f"alpha must be in (0, 1), got {alpha!r}")
     if vi is None:
@@ -545,9 +580,15 @@ def fail_safe_n(
         w_p = (np.sum(w * y, axis=1) / stats.norm.isf(alpha / 2)) ** 2 - sw
         pval = 2 * stats.norm.sf(np.abs(zval))
         fsn = np.maximum(0.0, k * w_p / sw)
-    return FailSafeNResult(type=type, fsn=_out(_round_fsn(fsn), is_1d), alpha=float(alpha),
-                           pval=_out(pval, is_1d), mean_effect=_out(mean_es, is_1d),
-                           target=_out(tgt, is_1d), k=_out(k.astype(int), is_1d))
+    return FailSafeNResult(
+        type=type,
+        fsn=_out(_round_fsn(fsn), is_1d),
+        alpha=float(alpha),
+        pval=_out(pval, is_1d),
+        mean_effect=_out(mean_es, is_1d),
+        target=_out(tgt, is_1d),
+        k=_out(k.astype(int), is_1d),
+    )
 
 
 # --------------------------------------------------------------------------- trim and fill
@@ -579,9 +620,22 @@ class TrimFillResult:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, JSON-ready; ``pooled`` as a nested dict."""
-        out = {key: jsonable(getattr(self, key)) for key in (
-            "k0", "se_k0", "p_k0", "side", "estimator", "yi_filled", "vi_filled", "yi", "vi",
-            "filled", "iterations")}
+        out = {
+            key: jsonable(getattr(self, key))
+            for key in (
+                "k0",
+                "se_k0",
+                "p_k0",
+                "side",
+                "estimator",
+                "yi_filled",
+                "vi_filled",
+                "yi",
+                "vi",
+                "filled",
+                "iterations",
+            )
+        }
         out["pooled"] = self.pooled.to_dict()
         return out
 
@@ -589,12 +643,16 @@ class TrimFillResult:
         """metafor-like printout."""
         p = self.pooled
         pct = f"{100 * p.level:g}%"
-        lines = [f"Trim-and-fill ({self.estimator}): estimated number of missing studies on the "
-                 f"{self.side} side: {self.k0} (SE = {fmt(self.se_k0)})"]
+        lines = [
+            f"Trim-and-fill ({self.estimator}): estimated number of missing studies on the "
+            f"{self.side} side: {self.k0} (SE = {fmt(self.se_k0)})"
+        ]
         if self.estimator == "R0":
             lines[0] += f", p = {fmt_p(self.p_k0)}"
-        lines.append(f"  adjusted estimate {fmt(p.estimate)} (se {fmt(p.se)}), {pct} CI "
-                     f"{fmt(p.ci_low)} to {fmt(p.ci_high)}; k = {p.k}, tau2 = {fmt(p.tau2)}")
+        lines.append(
+            f"  adjusted estimate {fmt(p.estimate)} (se {fmt(p.se)}), {pct} CI "
+            f"{fmt(p.ci_low)} to {fmt(p.ci_high)}; k = {p.k}, tau2 = {fmt(p.tau2)}"
+        )
         return "\n".join(lines)
 
 
@@ -632,24 +690,29 @@ def trim_and_fill(
     if estimator not in ("L0", "R0"):
         raise PlateauError(f"unknown trim-and-fill estimator {estimator!r}; use 'L0' or 'R0'")
     if side is not None and side not in ("left", "right"):
-        raise PlateauError(f"side must be 'left', 'right' or None (chosen from the data); "
-                           f"got {side!r}")
+        raise PlateauError(
+            f"side must be 'left', 'right' or None (chosen from the data); got {side!r}"
+        )
     check_method(method, test, level)
     y2, v2, m, is_1d, _ = prepare_batch(yi, vi, min_k=2)
     if not is_1d:
-        raise PlateauError("trim_and_fill takes one meta-analysis (1-D yi and vi); loop over "
-                           "the rows of a batch")
+        raise PlateauError(
+            "trim_and_fill takes one meta-analysis (1-D yi and vi); loop over the rows of a batch"
+        )
     y_obs = y2[0][m[0]]
     v_obs = v2[0][m[0]]
     k = y_obs.size
     if side is None:
         X = np.stack([np.ones(k), np.sqrt(v_obs)], axis=1)[None]
         if np.linalg.matrix_rank(X[0]) < 2:
-            raise PlateauError("all sampling variances are equal, so the side of the missing "
-                               "studies cannot be estimated; pass side='left' or 'right'")
+            raise PlateauError(
+                "all sampling variances are equal, so the side of the missing "
+                "studies cannot be estimated; pass side='left' or 'right'"
+            )
         else:
-            fit = _engine.fit(y_obs[None], v_obs[None], np.ones((1, k)), X, method=method,
-                              test="z", level=0.95)
+            fit = _engine.fit(
+                y_obs[None], v_obs[None], np.ones((1, k)), X, method=method, test="z", level=0.95
+            )
             side = "right" if fit["coef"][0, 1] < 0 else "left"
     sign = -1.0 if side == "right" else 1.0
     ys = sign * y_obs
@@ -663,8 +726,7 @@ def trim_and_fill(
         k0_prev = k0
         iterations += 1
         if iterations > maxiter:
-            raise PlateauError("trim-and-fill did not converge within "
-                               f"{maxiter} iterations")
+            raise PlateauError(f"trim-and-fill did not converge within {maxiter} iterations")
         kept = k - k0
         if kept >= 2:
             beta = float(pool(ys[:kept], vs[:kept], method=method).estimate)
@@ -677,22 +739,31 @@ def trim_and_fill(
         if estimator == "R0":
             negative = signed[signed < 0]
             if negative.size == 0:
-                raise PlateauError("trim-and-fill R0: no effect lies below the estimate; "
-                                   "k0 is undefined")
+                raise PlateauError(
+                    "trim-and-fill R0: no effect lies below the estimate; k0 is undefined"
+                )
             k0_raw = (k - np.max(-negative)) - 1
             se_k0 = math.sqrt(2 * max(0.0, k0_raw) + 2)
         else:
             s_r = float(np.sum(signed[signed > 0]))
             k0_raw = (4 * s_r - k * (k + 1)) / (2 * k - 1)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2
-                      + 17 * k0_raw - 18 * k * k0_raw**2 - 18 * k * k0_raw
-                      + 6 * k**2 * k0_raw) / 24
+            var_sr = (
+                k * (k + 1) * (2 * k + 1)
+                + 10 * k0_raw**3
+                + 27 * k0_raw**2
+                + 17 * k0_raw
+                - 18 * k * k0_raw**2
+                - 18 * k * k0_raw
+                + 6 * k**2 * k0_raw
+            ) / 24
             se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else float("nan")
         k0 = int(max(0, _round_half_even(k0_raw)))
         se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
         if k0 >= k:
-            raise PlateauError("trim-and-fill estimated as many missing studies as observed; "
-                               "the method cannot be applied to these data")
+            raise PlateauError(
+                "trim-and-fill estimated as many missing studies as observed; "
+                "the method cannot be applied to these data"
+            )
     if estimator == "R0":
         m_ = np.arange(-1, k0)
         p_k0 = float(1 - np.sum(_choose(m_ + 1, m_ + 1) * 0.5 ** (m_ + 2)))
@@ -700,8 +771,8 @@ def trim_and_fill(
         p_k0 = float("nan")
     if k0 > 0:
         mirrored = -(centred - beta)  # = 2*beta - ys in the (possibly mirrored) scale
-        fill_y = sign * mirrored[k - k0:]
-        fill_v = vs[k - k0:]
+        fill_y = sign * mirrored[k - k0 :]
+        fill_v = vs[k - k0 :]
         y_all = np.concatenate([y_obs, fill_y])
         v_all = np.concatenate([v_obs, fill_v])
     else:
@@ -710,10 +781,18 @@ def trim_and_fill(
         y_all, v_all = y_obs, v_obs
     pooled = pool(y_all, v_all, method=method, test=test, level=level)
     return TrimFillResult(
-        k0=k0, se_k0=float(se_k0), p_k0=p_k0, side=side, estimator=estimator,
-        yi_filled=fill_y, vi_filled=fill_v, yi=y_all, vi=v_all,
+        k0=k0,
+        se_k0=float(se_k0),
+        p_k0=p_k0,
+        side=side,
+        estimator=estimator,
+        yi_filled=fill_y,
+        vi_filled=fill_v,
+        yi=y_all,
+        vi=v_all,
         filled=np.concatenate([np.zeros(k, dtype=bool), np.ones(k0, dtype=bool)]),
-        pooled=pooled, iterations=iterations,
+        pooled=pooled,
+        iterations=iterations,
     )
 
 

@@ -34,13 +34,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta._common import MetaWarning, jsonable
 
-__all__ = ["EffectSizes", "log_hr_from_ci", "log_hr_from_p", "log_hr_from_oe", "log_hr_from_p_events",
-           "log_hr_from_medians", "escalc", "ESCALC_MEASURES"]
+__all__ = [
+    "EffectSizes",
+    "log_hr_from_ci",
+    "log_hr_from_p",
+    "log_hr_from_oe",
+    "log_hr_from_p_events",
+    "log_hr_from_medians",
+    "escalc",
+    "ESCALC_MEASURES",
+]
 
 ESCALC_MEASURES = ("RR", "OR", "RD", "PETO", "IRR", "IRD", "PR", "PLO")
 
@@ -59,14 +67,19 @@ class EffectSizes:
         return np.sqrt(self.vi)
 
     def to_dict(self) -> dict:
-        return {"yi": jsonable(np.asarray(self.yi)), "vi": jsonable(np.asarray(self.vi)), "measure": self.measure,
-                "approximate": jsonable(np.asarray(self.approximate))}
+        return {
+            "yi": jsonable(np.asarray(self.yi)),
+            "vi": jsonable(np.asarray(self.vi)),
+            "measure": self.measure,
+            "approximate": jsonable(np.asarray(self.approximate)),
+        }
 
     def summary(self) -> str:
         yi = np.atleast_1d(self.yi)
         approx = int(np.sum(np.atleast_1d(self.approximate)))
-        return (f"{yi.size} effect size(s), measure {self.measure}"
-                + (f", {approx} approximate" if approx else ""))
+        return f"{yi.size} effect size(s), measure {self.measure}" + (
+            f", {approx} approximate" if approx else ""
+        )
 
 
 def _arr(name, value, positive=False, nonneg=False, prob=False):
@@ -96,7 +109,11 @@ def _out(yi, vi, measure, approximate):
 
 def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
     """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq. 1-2)."""
-    hr, lo, hi = _arr("hr", hr, positive=True), _arr("ci_low", ci_low, positive=True), _arr("ci_high", ci_high, positive=True)
+    hr, lo, hi = (
+        _arr("hr", hr, positive=True),
+        _arr("ci_low", ci_low, positive=True),
+        _arr("ci_high", ci_high, positive=True),
+    )
     if not (0 < level < 1):
         raise PlateauError(f"level must be in (0, 1); got {level!r}")
     if np.any(lo >= hi):
@@ -105,7 +122,7 @@ def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
         raise PlateauError("hr must lie inside its confidence interval [ci_low, ci_high]")
     z = stats.norm.isf((1 - level) / 2)
     se = (np.log(hi) - np.log(lo)) / (2 * z)
-    return _out(np.log(hr), se ** 2, "logHR", False)
+    return _out(np.log(hr), se**2, "logHR", False)
 
 
 def log_hr_from_p(hr, p_value) -> EffectSizes:
@@ -113,10 +130,12 @@ def log_hr_from_p(hr, p_value) -> EffectSizes:
     hr = _arr("hr", hr, positive=True)
     p = _arr("p_value", p_value, prob=True)
     if np.any(hr == 1):
-        raise PlateauError("hr = 1 carries no information about the standard error; use the CI or O-E/V instead")
+        raise PlateauError(
+            "hr = 1 carries no information about the standard error; use the CI or O-E/V instead"
+        )
     z = stats.norm.isf(p / 2)
     se = np.abs(np.log(hr)) / z
-    return _out(np.log(hr), se ** 2, "logHR", False)
+    return _out(np.log(hr), se**2, "logHR", False)
 
 
 def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
@@ -126,8 +145,9 @@ def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
     return _out(oe / V, 1 / V, "logHR", False)
 
 
-def log_hr_from_p_events(p_value, events, favours_experimental: bool = True,
-                         allocation_ratio: float = 1.0) -> EffectSizes:
+def log_hr_from_p_events(
+    p_value, events, favours_experimental: bool = True, allocation_ratio: float = 1.0
+) -> EffectSizes:
     """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq. 6-7).
 
     V = D r/(1 + r)^2 (r = n_experimental/n_control; D/4 for 1:1), |O - E| = z_{1-p/2} sqrt(V),
@@ -141,7 +161,9 @@ def log_hr_from_p_events(p_value, events, favours_experimental: bool = True,
     return _out(oe / V, 1 / V, "logHR", True)
 
 
-def log_hr_from_medians(median_experimental, median_control, events_experimental, events_control) -> EffectSizes:
+def log_hr_from_medians(
+    median_experimental, median_control, events_experimental, events_control
+) -> EffectSizes:
     """Approximate ln HR from per-arm medians under exponential survival (hazard = ln 2/median).
 
     ln HR = ln(median_control) - ln(median_experimental), var = 1/d_e + 1/d_c.  Always flagged
@@ -184,9 +206,26 @@ def _correct(cells, zero, add, to):
     return [c + add * sel for c in cells]
 
 
-def escalc(measure: str, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, x1i=None, x2i=None,
-           t1i=None, t2i=None, xi=None, ni=None, mi=None, add: float = 0.5, to: str = "only0",
-           drop00: bool = False) -> EffectSizes:
+def escalc(
+    measure: str,
+    *,
+    ai=None,
+    bi=None,
+    ci=None,
+    di=None,
+    n1i=None,
+    n2i=None,
+    x1i=None,
+    x2i=None,
+    t1i=None,
+    t2i=None,
+    xi=None,
+    ni=None,
+    mi=None,
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = False,
+) -> EffectSizes:
     """Effect sizes for 2x2 tables, incidence rates and proportions, as metafor's ``escalc``.
 
     ``measure``: "RR", "OR", "RD", "PETO" (ai, bi/n1i, ci, di/n2i); "IRR", "IRD" (x1i, t1i, x2i, t2i);
@@ -196,24 +235,42 @@ def escalc(measure: str, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=No
     (e.g. ln 0 with ``add=0``) become NaN in both yi and vi, with a :class:`MetaWarning`.
     """
     if measure not in ESCALC_MEASURES:
-        raise PlateauError(f"unknown measure {measure!r}; choose one of {', '.join(ESCALC_MEASURES)}")
+        raise PlateauError(
+            f"unknown measure {measure!r}; choose one of {', '.join(ESCALC_MEASURES)}"
+        )
     if to not in ("only0", "all", "if0all", "none"):
-        raise PlateauError(f"unknown zero-cell rule to={to!r}; choose 'only0', 'all', 'if0all' or 'none'")
+        raise PlateauError(
+            f"unknown zero-cell rule to={to!r}; choose 'only0', 'all', 'if0all' or 'none'"
+        )
     if not (np.isfinite(add) and add >= 0):
         raise PlateauError(f"add must be a finite number >= 0; got {add!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         if measure in ("RR", "OR", "RD", "PETO"):
             a, c = _counts("ai", ai), _counts("ci", ci)
             if a is None or c is None:
-                raise PlateauError(f"measure {measure} needs ai and ci (events) plus bi/di or n1i/n2i")
-            b = _counts("bi", bi) if bi is not None else (None if n1i is None else _counts("n1i", n1i) - a)
-            d = _counts("di", di) if di is not None else (None if n2i is None else _counts("n2i", n2i) - c)
+                raise PlateauError(
+                    f"measure {measure} needs ai and ci (events) plus bi/di or n1i/n2i"
+                )
+            b = (
+                _counts("bi", bi)
+                if bi is not None
+                else (None if n1i is None else _counts("n1i", n1i) - a)
+            )
+            d = (
+                _counts("di", di)
+                if di is not None
+                else (None if n2i is None else _counts("n2i", n2i) - c)
+            )
             if b is None or d is None:
                 raise PlateauError(f"measure {measure} needs bi or n1i, and di or n2i")
             a, b, c, d = np.broadcast_arrays(a, b, c, d)
             if np.any(b < 0) or np.any(d < 0):
-                raise PlateauError("event counts larger than the group sizes (ai > n1i or ci > n2i)")
-            drop = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0)) if drop00 else np.zeros(a.shape, bool)
+                raise PlateauError(
+                    "event counts larger than the group sizes (ai > n1i or ci > n2i)"
+                )
+            drop = (
+                ((a == 0) & (c == 0)) | ((b == 0) & (d == 0)) if drop00 else np.zeros(a.shape, bool)
+            )
             zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
             a, b, c, d = _correct([a, b, c, d], zero, add, to)
             n1, n2 = a + b, c + d
@@ -221,7 +278,10 @@ def escalc(measure: str, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=No
             if measure == "RR":
                 yi, vi = np.log(p1) - np.log(p2), 1 / a - 1 / n1 + 1 / c - 1 / n2
             elif measure == "OR":
-                yi, vi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2)), 1 / a + 1 / b + 1 / c + 1 / d
+                yi, vi = (
+                    np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2)),
+                    1 / a + 1 / b + 1 / c + 1 / d,
+                )
             elif measure == "RD":
                 yi, vi = p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
             else:
@@ -268,8 +328,12 @@ def escalc(measure: str, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=No
     undefined = ~drop & (~np.isfinite(yi) | ~np.isfinite(vi))
     if np.any(undefined):
         where = np.argwhere(undefined)[:8].tolist()
-        warnings.warn(f"{measure} is undefined (e.g. a log of 0 without a zero-cell correction) at index "
-                      f"{where}; yi and vi set to NaN there", MetaWarning, stacklevel=2)
+        warnings.warn(
+            f"{measure} is undefined (e.g. a log of 0 without a zero-cell correction) at index "
+            f"{where}; yi and vi set to NaN there",
+            MetaWarning,
+            stacklevel=2,
+        )
         yi = np.where(undefined, np.nan, yi)
         vi = np.where(undefined, np.nan, vi)
     return _out(yi, vi, measure, False)

@@ -52,8 +52,24 @@ class HeterogeneityCI:
     batch: bool = False
 
     def to_dict(self) -> dict:
-        keys = ["tau2", "tau2_low", "tau2_high", "tau", "tau_low", "tau_high", "i2", "i2_low", "i2_high",
-                "h2", "h2_low", "h2_high", "ci_type", "method", "level", "ub_at_limit"]
+        keys = [
+            "tau2",
+            "tau2_low",
+            "tau2_high",
+            "tau",
+            "tau_low",
+            "tau_high",
+            "i2",
+            "i2_low",
+            "i2_high",
+            "h2",
+            "h2_low",
+            "h2_high",
+            "ci_type",
+            "method",
+            "level",
+            "ub_at_limit",
+        ]
         return {k: jsonable(getattr(self, k)) for k in keys}
 
     def summary(self) -> str:
@@ -61,13 +77,15 @@ class HeterogeneityCI:
             return f"{len(self.tau2)} heterogeneity CIs ({self.ci_type}, {self.method})"
         lvl = f"{100 * self.level:g}%"
         name = "Q-profile" if self.ci_type == "QP" else "profile-likelihood"
-        return "\n".join([
-            f"Heterogeneity ({self.method}), {lvl} {name} CIs",
-            f"tau^2 = {self.tau2:.4g} ({self.tau2_low:.4g} to {self.tau2_high:.4g})",
-            f"tau   = {self.tau:.4g} ({self.tau_low:.4g} to {self.tau_high:.4g})",
-            f"I^2   = {self.i2:.1f}% ({self.i2_low:.1f}% to {self.i2_high:.1f}%)",
-            f"H^2   = {self.h2:.3f} ({self.h2_low:.3f} to {self.h2_high:.3f})",
-        ])
+        return "\n".join(
+            [
+                f"Heterogeneity ({self.method}), {lvl} {name} CIs",
+                f"tau^2 = {self.tau2:.4g} ({self.tau2_low:.4g} to {self.tau2_high:.4g})",
+                f"tau   = {self.tau:.4g} ({self.tau_low:.4g} to {self.tau_high:.4g})",
+                f"I^2   = {self.i2:.1f}% ({self.i2_low:.1f}% to {self.i2_high:.1f}%)",
+                f"H^2   = {self.h2:.3f} ({self.h2_low:.3f} to {self.h2_high:.3f})",
+            ]
+        )
 
 
 def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
@@ -101,7 +119,9 @@ def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
 def _prepare(yi, vi, method, level):
     check_method(method, "z", level)
     if method in ("EE", "FE", "GENQ"):
-        raise PlateauError(f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs weights)")
+        raise PlateauError(
+            f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs weights)"
+        )
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
     mf = m.astype(float)
     X = mf[:, :, None]
@@ -117,10 +137,24 @@ def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
         return as_output(a, is_1d)
 
     return HeterogeneityCI(
-        tau2=o(tau2), tau2_low=o(lb), tau2_high=o(ub), tau=o(np.sqrt(tau2)), tau_low=o(np.sqrt(lb)),
-        tau_high=o(np.sqrt(ub)), i2=o(fit["i2"]), i2_low=o(100 * lb / (vt + lb)), i2_high=o(100 * ub / (vt + ub)),
-        h2=o(fit["h2"]), h2_low=o(lb / vt + 1), h2_high=o(ub / vt + 1), ci_type=ci_type, method=method,
-        level=float(level), ub_at_limit=o(at_limit), batch=not is_1d)
+        tau2=o(tau2),
+        tau2_low=o(lb),
+        tau2_high=o(ub),
+        tau=o(np.sqrt(tau2)),
+        tau_low=o(np.sqrt(lb)),
+        tau_high=o(np.sqrt(ub)),
+        i2=o(fit["i2"]),
+        i2_low=o(100 * lb / (vt + lb)),
+        i2_high=o(100 * ub / (vt + ub)),
+        h2=o(fit["h2"]),
+        h2_low=o(lb / vt + 1),
+        h2_high=o(ub / vt + 1),
+        ci_type=ci_type,
+        method=method,
+        level=float(level),
+        ub_at_limit=o(at_limit),
+        batch=not is_1d,
+    )
 
 
 def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
@@ -143,7 +177,9 @@ def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> Heterog
     at_limit |= (q0 >= crit_l) & (qmax > crit_l)
     j = np.nonzero(need)[0]
     if j.size:
-        ub[j] = _engine.solve_q(y[j], v[j], mf[j], X[j], crit_l[j], np.zeros(j.size), tmax[j], tol=1e-14)[0]
+        ub[j] = _engine.solve_q(
+            y[j], v[j], mf[j], X[j], crit_l[j], np.zeros(j.size), tmax[j], tol=1e-14
+        )[0]
     # lower bound: Q(tau2) = crit_u
     both_max = qmax > crit_u
     lb[both_max] = tmax[both_max]
@@ -152,14 +188,18 @@ def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> Heterog
     need = ~both_max & (q0 >= crit_u)
     j = np.nonzero(need)[0]
     if j.size:
-        lb[j] = _engine.solve_q(y[j], v[j], mf[j], X[j], crit_u[j], np.zeros(j.size), tmax[j], tol=1e-14)[0]
+        lb[j] = _engine.solve_q(
+            y[j], v[j], mf[j], X[j], crit_u[j], np.zeros(j.size), tmax[j], tol=1e-14
+        )[0]
     return _result(fit, lb, ub, at_limit, "QP", method, level, is_1d)
 
 
 def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
     """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML fits."""
     if method not in ("REML", "ML"):
-        raise PlateauError(f"profile-likelihood CIs are defined here for method='REML' or 'ML'; got {method!r}")
+        raise PlateauError(
+            f"profile-likelihood CIs are defined here for method='REML' or 'ML'; got {method!r}"
+        )
     y, v, mf, X, is_1d, fit = _prepare(yi, vi, method, level)
     reml = method == "REML"
     B = y.shape[0]
@@ -177,16 +217,22 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
     lb = np.zeros(B)
     j = np.nonzero(f0 > 0)[0]
     if j.size:
-        lb[j] = _bracket_root(lambda t, i: f(t, j[i]), np.zeros(j.size), that[j], f0[j], np.full(j.size, -obj))
+        lb[j] = _bracket_root(
+            lambda t, i: f(t, j[i]), np.zeros(j.size), that[j], f0[j], np.full(j.size, -obj)
+        )
     ub = tmax.copy()
     at_limit = fmax < 0
     j = np.nonzero(~at_limit)[0]
     if j.size:
-        ub[j] = _bracket_root(lambda t, i: f(t, j[i]), that[j], tmax[j], np.full(j.size, -obj), fmax[j])
+        ub[j] = _bracket_root(
+            lambda t, i: f(t, j[i]), that[j], tmax[j], np.full(j.size, -obj), fmax[j]
+        )
     return _result(fit, lb, ub, at_limit, "PL", method, level, is_1d)
 
 
-def tau2_confint(yi, vi, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP") -> HeterogeneityCI:
+def tau2_confint(
+    yi, vi, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
+) -> HeterogeneityCI:
     """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile likelihood)."""
     if ci_type == "QP":
         return qprofile_ci(yi, vi, method=method, level=level)

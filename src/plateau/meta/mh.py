@@ -40,8 +40,9 @@ Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -75,8 +76,9 @@ def _pair(value: Any, second: Any, name: str) -> tuple[Any, Any]:
     return value, second
 
 
-def _check_options(add: Any, to: Any, drop00: Any) -> tuple[tuple[float, float], tuple[str, str],
-                                                             tuple[bool, bool]]:
+def _check_options(
+    add: Any, to: Any, drop00: Any
+) -> tuple[tuple[float, float], tuple[str, str], tuple[bool, bool]]:
     add_pair = _pair(add, 0.0, "add")
     to_pair = _pair(to, "none", "to")
     drop_pair = _pair(drop00, False, "drop00")
@@ -92,8 +94,11 @@ def _check_options(add: Any, to: Any, drop00: Any) -> tuple[tuple[float, float],
     for value in to_pair:
         if value not in _TO_VALUES:
             raise PlateauError(f"to must be one of {', '.join(_TO_VALUES)}; got {value!r}")
-    return (adds[0], adds[1]), (str(to_pair[0]), str(to_pair[1])), (
-        bool(drop_pair[0]), bool(drop_pair[1]))
+    return (
+        (adds[0], adds[1]),
+        (str(to_pair[0]), str(to_pair[1])),
+        (bool(drop_pair[0]), bool(drop_pair[1])),
+    )
 
 
 def _as_counts(named: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:
@@ -110,14 +115,18 @@ def _as_counts(named: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:
         except (TypeError, ValueError):
             raise PlateauError(f"{name} must be numeric") from None
         if arr.ndim not in (1, 2):
-            raise PlateauError(f"{name} must be a 1-D (one meta-analysis) or 2-D array (one row "
-                               f"per meta-analysis); got {arr.ndim} dimensions")
+            raise PlateauError(
+                f"{name} must be a 1-D (one meta-analysis) or 2-D array (one row "
+                f"per meta-analysis); got {arr.ndim} dimensions"
+            )
         if ndim is None:
             ndim, shape = arr.ndim, arr.shape
         elif arr.shape != shape:
             first = next(iter(named))
-            raise PlateauError(f"{name} has shape {arr.shape} but {first} has shape {shape}: "
-                               "all inputs must have the same length")
+            raise PlateauError(
+                f"{name} has shape {arr.shape} but {first} has shape {shape}: "
+                "all inputs must have the same length"
+            )
         arrays[name] = arr
     batch = ndim == 2
     if not batch:
@@ -149,14 +158,16 @@ def _present_mask(arrays: dict[str, np.ndarray], batch: bool) -> np.ndarray:
         row, col = np.argwhere(partial)[0]
         missing = [name for name, f in finite.items() if not f[row, col]]
         count = int(partial.sum())
-        warnings.warn(f"{count} stud{'y' if count == 1 else 'ies'} with missing values omitted "
-                      f"(first: {_where(arrays, partial, batch)}, missing {', '.join(missing)})",
-                      RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"{count} stud{'y' if count == 1 else 'ies'} with missing values omitted "
+            f"(first: {_where(arrays, partial, batch)}, missing {', '.join(missing)})",
+            RuntimeWarning,
+            stacklevel=4,
+        )
     empty = ~present.any(axis=1)
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
-        raise PlateauError("no studies present" + (f" in row {row}" if batch else "") +
-                           " (k = 0)")
+        raise PlateauError("no studies present" + (f" in row {row}" if batch else "") + " (k = 0)")
     return present
 
 
@@ -186,16 +197,20 @@ def _tables(ai, bi, ci, di, n1i, n2i) -> tuple[dict[str, np.ndarray], np.ndarray
         if bad.any():
             raise PlateauError(f"group size {name} is zero at {_where(arrays, bad, batch)}")
     nan = np.nan
-    tabs = {key: np.where(present, val, nan) for key, val in
-            (("ai", a), ("bi", b), ("ci", c), ("di", d))}
+    tabs = {
+        key: np.where(present, val, nan)
+        for key, val in (("ai", a), ("bi", b), ("ci", c), ("di", d))
+    }
     return tabs, present, batch
 
 
 def _person_time(x1i, x2i, t1i, t2i) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
     for name, value in (("x1i", x1i), ("x2i", x2i), ("t1i", t1i), ("t2i", t2i)):
         if value is None:
-            raise PlateauError(f"{name} is required for incidence-rate measures "
-                               "(x1i, x2i events; t1i, t2i person-times)")
+            raise PlateauError(
+                f"{name} is required for incidence-rate measures "
+                "(x1i, x2i events; t1i, t2i person-times)"
+            )
     arrays, batch = _as_counts({"x1i": x1i, "x2i": x2i, "t1i": t1i, "t2i": t2i})
     present = _present_mask(arrays, batch)
     for name in ("x1i", "x2i"):
@@ -210,8 +225,9 @@ def _person_time(x1i, x2i, t1i, t2i) -> tuple[dict[str, np.ndarray], np.ndarray,
     return {key: np.where(present, val, nan) for key, val in arrays.items()}, present, batch
 
 
-def _add_correction(cells: list[np.ndarray], present: np.ndarray, add: float,
-                    to: str) -> list[np.ndarray]:
+def _add_correction(
+    cells: list[np.ndarray], present: np.ndarray, add: float, to: str
+) -> list[np.ndarray]:
     """metafor's continuity correction: add ``add`` to all cells (``all``), to the cells of
     tables with a zero (``only0``), or to all tables of an analysis if any has a zero
     (``if0all``); ``none`` leaves the counts alone."""
@@ -225,8 +241,14 @@ def _add_correction(cells: list[np.ndarray], present: np.ndarray, add: float,
     return [np.where(has_zero, cell + add, cell) for cell in cells]
 
 
-def _escalc_tables(measure: str, tabs: dict[str, np.ndarray], present: np.ndarray,
-                   add: float, to: str, drop00: bool) -> tuple[np.ndarray, np.ndarray]:
+def _escalc_tables(
+    measure: str,
+    tabs: dict[str, np.ndarray],
+    present: np.ndarray,
+    add: float,
+    to: str,
+    drop00: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-study yi, vi as metafor's ``escalc`` (measures OR, RR, RD with vtype LS, PETO)."""
     a, b, c, d = tabs["ai"], tabs["bi"], tabs["ci"], tabs["di"]
     keep = present.copy()
@@ -262,8 +284,14 @@ def _recode_infinite(yi: np.ndarray, vi: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
 
 
-def _escalc_rates(measure: str, tabs: dict[str, np.ndarray], present: np.ndarray,
-                  add: float, to: str, drop00: bool) -> tuple[np.ndarray, np.ndarray]:
+def _escalc_rates(
+    measure: str,
+    tabs: dict[str, np.ndarray],
+    present: np.ndarray,
+    add: float,
+    to: str,
+    drop00: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-study yi, vi as metafor's ``escalc`` for IRR (log rate ratio) and IRD."""
     x1, x2, t1, t2 = tabs["x1i"], tabs["x2i"], tabs["t1i"], tabs["t2i"]
     keep = present.copy()
@@ -395,32 +423,44 @@ class MantelHaenszelResult:
 
     def summary(self) -> str:
         """A short text in the spirit of metafor's printout (first row of a batch)."""
+
         def first(value):
             arr = np.asarray(value, dtype=float)
             return arr.reshape(-1)[0] if arr.ndim else float(arr)
 
         pct = round(self.level * 100)
-        lines = [f"Equal-effects model, Mantel-Haenszel method (measure {self.measure}, "
-                 f"k = {int(first(self.k))})"]
+        lines = [
+            f"Equal-effects model, Mantel-Haenszel method (measure {self.measure}, "
+            f"k = {int(first(self.k))})"
+        ]
         if np.ndim(self.estimate):
             lines[0] += f" [row 0 of a batch of {np.size(self.estimate)}]"
-        lines.append(f"  estimate {fmt(first(self.estimate))} (se {fmt(first(self.se))}), "
-                     f"{pct}% CI {fmt(first(self.ci_low))} to {fmt(first(self.ci_high))}, "
-                     f"z = {fmt(first(self.zval), 2)}, p = {fmt_p(first(self.pval))}")
+        lines.append(
+            f"  estimate {fmt(first(self.estimate))} (se {fmt(first(self.se))}), "
+            f"{pct}% CI {fmt(first(self.ci_low))} to {fmt(first(self.ci_high))}, "
+            f"z = {fmt(first(self.zval), 2)}, p = {fmt_p(first(self.pval))}"
+        )
         if self.measure in ("OR", "RR", "IRR"):
-            lines.append(f"  {self.measure} {fmt(np.exp(first(self.estimate)))}, {pct}% CI "
-                         f"{fmt(np.exp(first(self.ci_low)))} to "
-                         f"{fmt(np.exp(first(self.ci_high)))}")
-        lines.append(f"  Q({int(first(self.q_df))}) = {fmt(first(self.q))}, "
-                     f"p = {fmt_p(first(self.q_pval))}; I2 = {fmt(first(self.i2), 2)}%, "
-                     f"H2 = {fmt(first(self.h2))}")
+            lines.append(
+                f"  {self.measure} {fmt(np.exp(first(self.estimate)))}, {pct}% CI "
+                f"{fmt(np.exp(first(self.ci_low)))} to "
+                f"{fmt(np.exp(first(self.ci_high)))}"
+            )
+        lines.append(
+            f"  Q({int(first(self.q_df))}) = {fmt(first(self.q))}, "
+            f"p = {fmt_p(first(self.q_pval))}; I2 = {fmt(first(self.i2), 2)}%, "
+            f"H2 = {fmt(first(self.h2))}"
+        )
         if self.measure in ("OR", "IRR"):
-            lines.append(f"  CMH = {fmt(first(self.cmh))}, df = 1, "
-                         f"p = {fmt_p(first(self.cmh_pval))}")
+            lines.append(
+                f"  CMH = {fmt(first(self.cmh))}, df = 1, p = {fmt_p(first(self.cmh_pval))}"
+            )
         if self.measure == "OR":
-            lines.append(f"  Breslow-Day = {fmt(first(self.breslow_day))}, "
-                         f"p = {fmt_p(first(self.breslow_day_pval))}; Tarone = "
-                         f"{fmt(first(self.tarone))}, p = {fmt_p(first(self.tarone_pval))}")
+            lines.append(
+                f"  Breslow-Day = {fmt(first(self.breslow_day))}, "
+                f"p = {fmt_p(first(self.breslow_day_pval))}; Tarone = "
+                f"{fmt(first(self.tarone))}, p = {fmt_p(first(self.tarone_pval))}"
+            )
         return "\n".join(lines)
 
 
@@ -488,14 +528,18 @@ def mantel_haenszel(
     in one group); metafor then returns NA, and so does this function (NaN, with a warning).
     """
     if measure not in MH_MEASURES:
-        raise PlateauError(f"unknown measure {measure!r} for Mantel-Haenszel pooling; "
-                           f"use one of {', '.join(MH_MEASURES)}")
+        raise PlateauError(
+            f"unknown measure {measure!r} for Mantel-Haenszel pooling; "
+            f"use one of {', '.join(MH_MEASURES)}"
+        )
     level = check_level(level)
     adds, tos, drops = _check_options(add, to, drop00)
     if measure in ("OR", "RR", "RD"):
         if any(v is not None for v in (x1i, x2i, t1i, t2i)):
-            raise PlateauError(f"measure {measure} takes 2x2 counts (ai, bi, ci, di or n1i, n2i),"
-                               " not x1i/x2i/t1i/t2i")
+            raise PlateauError(
+                f"measure {measure} takes 2x2 counts (ai, bi, ci, di or n1i, n2i),"
+                " not x1i/x2i/t1i/t2i"
+            )
         tabs, present, batch = _tables(ai, bi, ci, di, n1i, n2i)
         yi, vi = _escalc_tables(measure, tabs, present, adds[0], tos[0], drops[0])
     else:
@@ -530,17 +574,23 @@ def mantel_haenszel(
                 undefined = (r_sum == 0) | (s_sum == 0)
                 psi = r_sum / s_sum
                 beta = np.log(psi)
-                se = np.sqrt(0.5 * (_rowsum(p_i * r_i, used) / r_sum**2
-                                    + _rowsum(p_i * s_i + q_i * r_i, used) / (r_sum * s_sum)
-                                    + _rowsum(q_i * s_i, used) / s_sum**2))
+                se = np.sqrt(
+                    0.5
+                    * (
+                        _rowsum(p_i * r_i, used) / r_sum**2
+                        + _rowsum(p_i * s_i + q_i * r_i, used) / (r_sum * s_sum)
+                        + _rowsum(q_i * s_i, used) / s_sum**2
+                    )
+                )
                 weights_raw = (b / big_n) * c
                 xt, yt = a + c, b + d
                 cc = 0.5 if correct else 0.0
                 dev = np.abs(_rowsum(a - (n1 / big_n) * xt, used)) - cc
                 no_test = (_rowsum(xt, used) == 0) | (_rowsum(yt, used) == 0)
                 co = dev**2 / _rowsum((n1 / big_n) * (n2 / big_n) * (xt * (yt / big_n)), used)
-                cmh = dev**2 / _rowsum((n1 / big_n) * (n2 / big_n) * (xt * (yt / (big_n - 1))),
-                                       used)
+                cmh = dev**2 / _rowsum(
+                    (n1 / big_n) * (n2 / big_n) * (xt * (yt / (big_n - 1))), used
+                )
                 co = np.where(no_test, np.nan, co)
                 cmh = np.where(no_test, np.nan, cmh)
                 co_p = stats.chi2.sf(co, 1)
@@ -555,16 +605,27 @@ def mantel_haenszel(
                 s_sum = _rowsum(c * (n1 / big_n), used)
                 undefined = (_rowsum(a, used) == 0) | (_rowsum(c, used) == 0)
                 beta = np.log(r_sum / s_sum)
-                se = np.sqrt(_rowsum((n1 / big_n) * (n2 / big_n) * (a + c) - (a / big_n) * c,
-                                     used) / (r_sum * s_sum))
+                se = np.sqrt(
+                    _rowsum((n1 / big_n) * (n2 / big_n) * (a + c) - (a / big_n) * c, used)
+                    / (r_sum * s_sum)
+                )
                 weights_raw = (c / big_n) * (a + b)
             else:  # RD
                 denom = _rowsum(n1 * (n2 / big_n), used)
                 beta = _rowsum(a * (n2 / big_n) - c * (n1 / big_n), used) / denom
-                se = np.sqrt((beta * _rowsum(c * (n1 / big_n) ** 2 - a * (n2 / big_n) ** 2
-                                             + (n1 / big_n) * (n2 / big_n) * (n2 - n1) / 2, used)
-                              + _rowsum(a * (n2 - c) / big_n + c * (n1 - a) / big_n, used) / 2)
-                             / denom**2)
+                se = np.sqrt(
+                    (
+                        beta
+                        * _rowsum(
+                            c * (n1 / big_n) ** 2
+                            - a * (n2 / big_n) ** 2
+                            + (n1 / big_n) * (n2 / big_n) * (n2 - n1) / 2,
+                            used,
+                        )
+                        + _rowsum(a * (n2 - c) / big_n + c * (n1 - a) / big_n, used) / 2
+                    )
+                    / denom**2
+                )
                 weights_raw = (n1 / big_n) * (c + d)
         else:
             used = present.copy()
@@ -579,21 +640,25 @@ def mantel_haenszel(
                 s_sum = _rowsum(x2 * (t1 / big_t), used)
                 undefined = (_rowsum(x1, used) == 0) | (_rowsum(x2, used) == 0)
                 beta = np.log(r_sum / s_sum)
-                se = np.sqrt(_rowsum((t1 / big_t) * (t2 / big_t) * (x1 + x2), used)
-                             / (r_sum * s_sum))
+                se = np.sqrt(
+                    _rowsum((t1 / big_t) * (t2 / big_t) * (x1 + x2), used) / (r_sum * s_sum)
+                )
                 weights_raw = (x2 / big_t) * t1
                 xt = x1 + x2
                 no_test = _rowsum(xt, used) == 0
                 cc = 0.5 if correct else 0.0
-                cmh = ((np.abs(_rowsum(x1 - xt * (t1 / big_t), used)) - cc) ** 2
-                       / _rowsum(xt * (t1 / big_t) * (t2 / big_t), used))
+                cmh = (np.abs(_rowsum(x1 - xt * (t1 / big_t), used)) - cc) ** 2 / _rowsum(
+                    xt * (t1 / big_t) * (t2 / big_t), used
+                )
                 cmh = np.where(no_test, np.nan, cmh)
                 cmh_p = stats.chi2.sf(cmh, 1)
             else:  # IRD
                 denom = _rowsum((t1 / big_t) * t2, used)
                 beta = _rowsum((x1 * t2 - x2 * t1) / big_t, used) / denom
-                se = np.sqrt(_rowsum(((t1 / big_t) * t2) ** 2 * (x1 / t1**2 + x2 / t2**2),
-                                     used)) / denom
+                se = (
+                    np.sqrt(_rowsum(((t1 / big_t) * t2) ** 2 * (x1 / t1**2 + x2 / t2**2), used))
+                    / denom
+                )
                 weights_raw = (t1 / big_t) * t2
 
         beta = np.where(undefined, np.nan, beta)
@@ -605,9 +670,13 @@ def mantel_haenszel(
     q, q_df, q_pval, i2, h2, k_yi = _heterogeneity(yi, vi, beta)
     if undefined.any():
         rows = np.flatnonzero(undefined)
-        warnings.warn(f"Mantel-Haenszel {measure} undefined{_rows_text(rows, batch)}: no events "
-                      "(or no non-events) in one group across all studies; estimate is NaN, as "
-                      "metafor's NA", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"Mantel-Haenszel {measure} undefined{_rows_text(rows, batch)}: no events "
+            "(or no non-events) in one group across all studies; estimate is NaN, as "
+            "metafor's NA",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     k = used.sum(axis=1)
 
     def per_study(x):
@@ -615,19 +684,35 @@ def mantel_haenszel(
 
     return MantelHaenszelResult(
         measure=measure,
-        estimate=_out(beta, batch), se=_out(se, batch), zval=_out(zval, batch),
-        pval=_out(pval, batch), ci_low=_out(ci_low, batch), ci_high=_out(ci_high, batch),
-        q=_out(q, batch), q_df=_out(q_df, batch, True), q_pval=_out(q_pval, batch),
-        i2=_out(i2, batch), h2=_out(h2, batch),
-        cmh=_out(cmh, batch), cmh_pval=_out(cmh_p, batch),
-        cochran_cmh=_out(co, batch), cochran_cmh_pval=_out(co_p, batch),
-        breslow_day=_out(bd, batch), breslow_day_pval=_out(bd_p, batch),
-        tarone=_out(ta, batch), tarone_pval=_out(ta_p, batch),
-        k=_out(k, batch, True), k_yi=_out(k_yi, batch, True),
-        k_pos=_out(np.nan_to_num(k_pos, nan=0.0) if measure == "OR" else k_pos, batch,
-                   measure == "OR"),
-        weights=per_study(weights), yi=per_study(yi), vi=per_study(vi),
-        level=level, correct=bool(correct),
+        estimate=_out(beta, batch),
+        se=_out(se, batch),
+        zval=_out(zval, batch),
+        pval=_out(pval, batch),
+        ci_low=_out(ci_low, batch),
+        ci_high=_out(ci_high, batch),
+        q=_out(q, batch),
+        q_df=_out(q_df, batch, True),
+        q_pval=_out(q_pval, batch),
+        i2=_out(i2, batch),
+        h2=_out(h2, batch),
+        cmh=_out(cmh, batch),
+        cmh_pval=_out(cmh_p, batch),
+        cochran_cmh=_out(co, batch),
+        cochran_cmh_pval=_out(co_p, batch),
+        breslow_day=_out(bd, batch),
+        breslow_day_pval=_out(bd_p, batch),
+        tarone=_out(ta, batch),
+        tarone_pval=_out(ta_p, batch),
+        k=_out(k, batch, True),
+        k_yi=_out(k_yi, batch, True),
+        k_pos=_out(
+            np.nan_to_num(k_pos, nan=0.0) if measure == "OR" else k_pos, batch, measure == "OR"
+        ),
+        weights=per_study(weights),
+        yi=per_study(yi),
+        vi=per_study(vi),
+        level=level,
+        correct=bool(correct),
     )
 
 
@@ -702,6 +787,7 @@ class PetoResult:
 
     def summary(self) -> str:
         """A short text in the spirit of metafor's printout (first row of a batch)."""
+
         def first(value):
             arr = np.asarray(value, dtype=float)
             return arr.reshape(-1)[0] if arr.ndim else float(arr)
@@ -710,17 +796,19 @@ class PetoResult:
         head = f"Equal-effects model, Peto's method (k = {int(first(self.k))})"
         if np.ndim(self.estimate):
             head += f" [row 0 of a batch of {np.size(self.estimate)}]"
-        return "\n".join([
-            head,
-            f"  log OR {fmt(first(self.estimate))} (se {fmt(first(self.se))}), {pct}% CI "
-            f"{fmt(first(self.ci_low))} to {fmt(first(self.ci_high))}, "
-            f"z = {fmt(first(self.zval), 2)}, p = {fmt_p(first(self.pval))}",
-            f"  OR {fmt(np.exp(first(self.estimate)))}, {pct}% CI "
-            f"{fmt(np.exp(first(self.ci_low)))} to {fmt(np.exp(first(self.ci_high)))}",
-            f"  Q({int(first(self.q_df))}) = {fmt(first(self.q))}, "
-            f"p = {fmt_p(first(self.q_pval))}; I2 = {fmt(first(self.i2), 2)}%, "
-            f"H2 = {fmt(first(self.h2))}",
-        ])
+        return "\n".join(
+            [
+                head,
+                f"  log OR {fmt(first(self.estimate))} (se {fmt(first(self.se))}), {pct}% CI "
+                f"{fmt(first(self.ci_low))} to {fmt(first(self.ci_high))}, "
+                f"z = {fmt(first(self.zval), 2)}, p = {fmt_p(first(self.pval))}",
+                f"  OR {fmt(np.exp(first(self.estimate)))}, {pct}% CI "
+                f"{fmt(np.exp(first(self.ci_low)))} to {fmt(np.exp(first(self.ci_high)))}",
+                f"  Q({int(first(self.q_df))}) = {fmt(first(self.q))}, "
+                f"p = {fmt_p(first(self.q_pval))}; I2 = {fmt(first(self.i2), 2)}%, "
+                f"H2 = {fmt(first(self.h2))}",
+            ]
+        )
 
 
 def peto(
@@ -771,19 +859,27 @@ def peto(
         degenerate = v_sum == 0
         if degenerate.any():
             if not batch:
-                raise PlateauError("one of the two outcomes never occurred in any of the tables: "
-                                   "Peto's method cannot be used")
-            warnings.warn("Peto's method undefined" + _rows_text(np.flatnonzero(degenerate), True)
-                          + ": one outcome never occurred; estimate is NaN", RuntimeWarning,
-                          stacklevel=2)
+                raise PlateauError(
+                    "one of the two outcomes never occurred in any of the tables: "
+                    "Peto's method cannot be used"
+                )
+            warnings.warn(
+                "Peto's method undefined"
+                + _rows_text(np.flatnonzero(degenerate), True)
+                + ": one outcome never occurred; estimate is NaN",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         o_minus_e = _rowsum(a - e_i, used)
         beta = np.where(degenerate, np.nan, o_minus_e / v_sum)
         se = np.where(degenerate, np.nan, np.sqrt(1 / v_sum))
         zval, pval, ci_low, ci_high = _wald(beta, se, level)
         informative = used & (v_i > 0)
         k_pos = informative.sum(axis=1)
-        q = np.maximum(0.0, _rowsum((a - e_i) ** 2 / v_i, informative)
-                       - o_minus_e**2 / _rowsum(v_i, informative))
+        q = np.maximum(
+            0.0,
+            _rowsum((a - e_i) ** 2 / v_i, informative) - o_minus_e**2 / _rowsum(v_i, informative),
+        )
         k_yi = (~np.isnan(yi) & ~np.isnan(vi)).sum(axis=1)
         q_df = k_yi - 1
         several = k_pos > 1
@@ -798,11 +894,22 @@ def peto(
         return x if batch else x[0]
 
     return PetoResult(
-        estimate=_out(beta, batch), se=_out(se, batch), zval=_out(zval, batch),
-        pval=_out(pval, batch), ci_low=_out(ci_low, batch), ci_high=_out(ci_high, batch),
-        q=_out(q, batch), q_df=_out(q_df, batch, True), q_pval=_out(q_pval, batch),
-        i2=_out(i2, batch), h2=_out(h2, batch),
-        k=_out(used.sum(axis=1), batch, True), k_yi=_out(k_yi, batch, True),
+        estimate=_out(beta, batch),
+        se=_out(se, batch),
+        zval=_out(zval, batch),
+        pval=_out(pval, batch),
+        ci_low=_out(ci_low, batch),
+        ci_high=_out(ci_high, batch),
+        q=_out(q, batch),
+        q_df=_out(q_df, batch, True),
+        q_pval=_out(q_pval, batch),
+        i2=_out(i2, batch),
+        h2=_out(h2, batch),
+        k=_out(used.sum(axis=1), batch, True),
+        k_yi=_out(k_yi, batch, True),
         k_pos=_out(k_pos, batch, True),
-        weights=per_study(weights), yi=per_study(yi), vi=per_study(vi), level=level,
+        weights=per_study(weights),
+        yi=per_study(yi),
+        vi=per_study(vi),
+        level=level,
     )

@@ -84,9 +84,10 @@ network's structure (treatments, designs) differs between analyses, so there is 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -156,11 +157,14 @@ class NetworkData:
         """Design of each study: its treatments in network order joined by ``:`` (netmeta)."""
         return tuple(":".join(self.treatments[t] for t in arms) for arms in self.study_arms)
 
-    def subset(self, keep_treatments: Sequence[str]) -> "NetworkData":
+    def subset(self, keep_treatments: Sequence[str]) -> NetworkData:
         """The studies whose arms all lie in ``keep_treatments`` (a connected component)."""
         keep = set(keep_treatments)
-        idx = [i for i, arms in enumerate(self.study_arms)
-               if all(self.treatments[t] in keep for t in arms)]
+        idx = [
+            i
+            for i, arms in enumerate(self.study_arms)
+            if all(self.treatments[t] in keep for t in arms)
+        ]
         order = [t for t in self.treatments if t in keep]
         remap = {self.treatments.index(t): j for j, t in enumerate(order)}
         names = {self.studies[i] for i in idx}
@@ -193,7 +197,13 @@ def network_data(
     study lacking some of its pairs, and multi-arm TEs or SEs that are not internally consistent.
     """
     n = len(study)
-    lengths = {"study": n, "treat1": len(treat1), "treat2": len(treat2), "TE": len(te), "seTE": len(se_te)}
+    lengths = {
+        "study": n,
+        "treat1": len(treat1),
+        "treat2": len(treat2),
+        "TE": len(te),
+        "seTE": len(se_te),
+    }
     if len(set(lengths.values())) != 1:
         raise PlateauError(f"NMA input columns differ in length: {lengths}")
     if n == 0:
@@ -212,7 +222,9 @@ def network_data(
         if not math.isfinite(te_arr[i]):
             raise PlateauError(f"row {i + 1} (study {s!r}): TE is not a finite number")
         if not (math.isfinite(se_arr[i]) and se_arr[i] > 0):
-            raise PlateauError(f"row {i + 1} (study {s!r}): seTE must be positive and finite, got {se_arr[i]!r}")
+            raise PlateauError(
+                f"row {i + 1} (study {s!r}): seTE must be positive and finite, got {se_arr[i]!r}"
+            )
         rows.append((s, a, b, float(te_arr[i]), float(se_arr[i])))
 
     # treatments in order of first appearance unless given
@@ -226,7 +238,9 @@ def network_data(
         order = [str(t) for t in treatments]
         missing = [t for t in seen if t not in order]
         if missing:
-            raise PlateauError(f"treatments {missing} appear in the data but not in the treatment order")
+            raise PlateauError(
+                f"treatments {missing} appear in the data but not in the treatment order"
+            )
         order = [t for t in order if t in seen]
     index = {t: j for j, t in enumerate(order)}
 
@@ -242,14 +256,16 @@ def network_data(
             if key in seen_pairs:
                 raise PlateauError(
                     f"row {i + 1} (study {s!r}): the pair {rows[i][1]!r} vs {rows[i][2]!r} "
-                    f"is given twice (also row {seen_pairs[key] + 1})")
+                    f"is given twice (also row {seen_pairs[key] + 1})"
+                )
             seen_pairs[key] = i
         arms = sorted({index[rows[i][1]] for i in idx} | {index[rows[i][2]] for i in idx})
         k = len(arms)
         if len(idx) != k * (k - 1) // 2:
             raise PlateauError(
                 f"study {s!r} has {k} treatments but {len(idx)} pairs; a multi-arm study must "
-                f"give all {k * (k - 1) // 2} pairs of its arms")
+                f"give all {k * (k - 1) // 2} pairs of its arms"
+            )
         pos = {t: j for j, t in enumerate(arms)}
         # arm variances: least squares on v_a + v_b = seTE_ab^2
         A = np.zeros((len(idx), k))
@@ -276,13 +292,15 @@ def network_data(
                     f"study {s!r}: the standard errors of its {k} arms are inconsistent "
                     f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: seTE^2 = {var[worst]:.6g} "
                     f"but the arms' variances imply {var[worst] + resid[worst]:.6g}); "
-                    f"give all pairs computed from the same arm-level data")
+                    f"give all pairs computed from the same arm-level data"
+                )
             # contrasts of a multi-arm study must have a positive definite covariance
             cov = v[0] + np.diag(v[1:])
             if np.any(np.linalg.eigvalsh(cov) <= 0):
                 raise PlateauError(
                     f"study {s!r}: the standard errors of its pairs imply a covariance matrix "
-                    f"that is not positive definite (arm variances {np.round(v, 6).tolist()})")
+                    f"that is not positive definite (arm variances {np.round(v, 6).tolist()})"
+                )
             # arm effects: weighted least squares on theta_a - theta_b = TE_ab
             D = np.zeros((len(idx), k))
             for r, i in enumerate(idx):
@@ -301,13 +319,20 @@ def network_data(
                     f"study {s!r}: the treatment effects of its {k} arms are inconsistent "
                     f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: TE = {tev[worst]:.6g} but the "
                     f"other pairs imply {tev[worst] + res_te[worst]:.6g}); in a multi-arm study "
-                    f"TE(A,C) must equal TE(A,B) + TE(B,C)")
+                    f"TE(A,C) must equal TE(A,B) + TE(B,C)"
+                )
         studies.append(s)
         arms_all.append(tuple(arms))
         effects_all.append(theta)
         vars_all.append(v)
-    return NetworkData(tuple(order), tuple(studies), tuple(arms_all), tuple(effects_all),
-                       tuple(vars_all), tuple(rows))
+    return NetworkData(
+        tuple(order),
+        tuple(studies),
+        tuple(arms_all),
+        tuple(effects_all),
+        tuple(vars_all),
+        tuple(rows),
+    )
 
 
 def _reduced_weights_from_pairs(D: np.ndarray, var: np.ndarray, k: int) -> np.ndarray:
@@ -377,11 +402,11 @@ def connected_components(data: NetworkData) -> list[tuple[str, ...]]:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Contrasts:
-    y: np.ndarray          # basic contrasts
-    V: np.ndarray          # their covariance (block diagonal)
-    B: np.ndarray          # tau^2 pattern: 1 on diagonal, 1/2 within a study
-    X: np.ndarray          # n x T contrast matrix (all treatments)
-    study_of: np.ndarray   # study index of each contrast
+    y: np.ndarray  # basic contrasts
+    V: np.ndarray  # their covariance (block diagonal)
+    B: np.ndarray  # tau^2 pattern: 1 on diagonal, 1/2 within a study
+    X: np.ndarray  # n x T contrast matrix (all treatments)
+    study_of: np.ndarray  # study index of each contrast
     design_of: np.ndarray  # design index of each contrast
     comp_of: tuple[tuple[int, int], ...]  # (arm, baseline) of each contrast
     designs: tuple[str, ...]
@@ -412,19 +437,27 @@ def _contrasts(data: NetworkData) -> _Contrasts:
     start = 0
     for blk in blocks:
         m = blk.shape[0]
-        V[start:start + m, start:start + m] = blk
-        B[start:start + m, start:start + m] = 0.5
+        V[start : start + m, start : start + m] = blk
+        B[start : start + m, start : start + m] = 0.5
         start += m
     np.fill_diagonal(B, 1.0)
-    return _Contrasts(np.asarray(ys), V, B, np.asarray(xs), np.asarray(sof), np.asarray(dof),
-                      tuple(cof), tuple(design_index))
+    return _Contrasts(
+        np.asarray(ys),
+        V,
+        B,
+        np.asarray(xs),
+        np.asarray(sof),
+        np.asarray(dof),
+        tuple(cof),
+        tuple(design_index),
+    )
 
 
 @dataclass(frozen=True)
 class _Fit:
     beta: np.ndarray
     vcov: np.ndarray
-    q: float          # r' M^-1 r
+    q: float  # r' M^-1 r
     loglik_ml: float
     loglik_reml: float
 
@@ -467,13 +500,22 @@ def _tau2_dl(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray) -> floa
     return max(0.0, (q - df) / float(np.trace(P0 @ B)))
 
 
-def _tau2_likelihood(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray, method: str,
-                     start: float, max_iter: int = 500, tol: float = 1e-13) -> tuple[float, int]:
+def _tau2_likelihood(
+    y: np.ndarray,
+    V: np.ndarray,
+    B: np.ndarray,
+    X: np.ndarray,
+    method: str,
+    start: float,
+    max_iter: int = 500,
+    tol: float = 1e-13,
+) -> tuple[float, int]:
     """REML/ML estimate of tau^2 >= 0 by Fisher scoring with step halving.
 
     Score and information (Harville 1977): REML ``U = 1/2 (y'PBPy - tr(PB))``,
     ``I = 1/2 tr(PBPB)``; ML the same with ``M^-1`` in place of ``P`` in the traces.
     """
+
     def loglik(t2: float) -> float:
         fit = _gls(y, V + t2 * B, X)
         return fit.loglik_reml if method == "REML" else fit.loglik_ml
@@ -548,10 +590,18 @@ class LeagueTable:
             for j, b in enumerate(self.treatments):
                 if i == j:
                     continue
-                out.append({"treat1": a, "treat2": b, "estimate": float(self.estimate[i, j]),
-                            "se": float(self.se[i, j]), "ci_low": float(self.ci_low[i, j]),
-                            "ci_high": float(self.ci_high[i, j]), "z": float(self.z[i, j]),
-                            "p_value": float(self.p_value[i, j])})
+                out.append(
+                    {
+                        "treat1": a,
+                        "treat2": b,
+                        "estimate": float(self.estimate[i, j]),
+                        "se": float(self.se[i, j]),
+                        "ci_low": float(self.ci_low[i, j]),
+                        "ci_high": float(self.ci_high[i, j]),
+                        "z": float(self.z[i, j]),
+                        "p_value": float(self.p_value[i, j]),
+                    }
+                )
         return out
 
     def summary(self, digits: int = 2) -> str:
@@ -562,8 +612,10 @@ class LeagueTable:
             row = []
             for j in range(len(names)):
                 if j < i:
-                    row.append(f"{self.estimate[i, j]:.{digits}f} "
-                               f"({self.ci_low[i, j]:.{digits}f}, {self.ci_high[i, j]:.{digits}f})")
+                    row.append(
+                        f"{self.estimate[i, j]:.{digits}f} "
+                        f"({self.ci_low[i, j]:.{digits}f}, {self.ci_high[i, j]:.{digits}f})"
+                    )
                 else:
                     row.append(a if j == i else "")
             grid.append(row)
@@ -571,7 +623,11 @@ class LeagueTable:
         return "\n".join("  ".join(c.ljust(width) for c in row).rstrip() for row in grid)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"treatments": list(self.treatments), "level": self.level, "pairs": jsonable(self.pairs())}
+        return {
+            "treatments": list(self.treatments),
+            "level": self.level,
+            "pairs": jsonable(self.pairs()),
+        }
 
 
 @dataclass(frozen=True)
@@ -614,25 +670,40 @@ class DesignDecomposition:
         return _pvalue_chi2(self.q_inconsistency_random, self.df_between)
 
     def summary(self) -> str:
-        lines = [f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p {_fmt(self.p_total)}",
-                 f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p {_fmt(self.p_within)}",
-                 f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p {_fmt(self.p_between)}"]
+        lines = [
+            f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p {_fmt(self.p_total)}",
+            f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p {_fmt(self.p_within)}",
+            f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p {_fmt(self.p_between)}",
+        ]
         if self.q_inconsistency_random is not None:
-            lines.append(f"design-by-treatment (random, tau2_within {_fmt(self.tau2_within)}): "
-                         f"Q {_fmt(self.q_inconsistency_random, 2)} df {self.df_between} "
-                         f"p {_fmt(self.p_inconsistency_random)}")
+            lines.append(
+                f"design-by-treatment (random, tau2_within {_fmt(self.tau2_within)}): "
+                f"Q {_fmt(self.q_inconsistency_random, 2)} df {self.df_between} "
+                f"p {_fmt(self.p_inconsistency_random)}"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({
-            "designs": [{"design": d, "q": q, "df": f} for d, q, f in
-                        zip(self.designs, self.q_design, self.df_design)],
-            "q_total": self.q_total, "df_total": self.df_total, "p_total": self.p_total,
-            "q_within": self.q_within, "df_within": self.df_within, "p_within": self.p_within,
-            "q_between": self.q_between, "df_between": self.df_between, "p_between": self.p_between,
-            "tau2_within": self.tau2_within, "q_inconsistency_random": self.q_inconsistency_random,
-            "p_inconsistency_random": self.p_inconsistency_random,
-        })
+        return jsonable(
+            {
+                "designs": [
+                    {"design": d, "q": q, "df": f}
+                    for d, q, f in zip(self.designs, self.q_design, self.df_design)
+                ],
+                "q_total": self.q_total,
+                "df_total": self.df_total,
+                "p_total": self.p_total,
+                "q_within": self.q_within,
+                "df_within": self.df_within,
+                "p_within": self.p_within,
+                "q_between": self.q_between,
+                "df_between": self.df_between,
+                "p_between": self.p_between,
+                "tau2_within": self.tau2_within,
+                "q_inconsistency_random": self.q_inconsistency_random,
+                "p_inconsistency_random": self.p_inconsistency_random,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -646,8 +717,8 @@ class NetworkResult:
     data: NetworkData = field(repr=False)
     treatments: tuple[str, ...]
     reference: str
-    model: str                 # "common" or "random"
-    method: str                # "FE" for common; "REML", "ML" or "DL"
+    model: str  # "common" or "random"
+    method: str  # "FE" for common; "REML", "ML" or "DL"
     level: float
     small_values: str
     effect: np.ndarray
@@ -687,12 +758,21 @@ class NetworkResult:
     def effects_vs(self, reference: str) -> dict[str, dict[str, float]]:
         """Every treatment versus ``reference`` (a column of the league table)."""
         if reference not in self.treatments:
-            raise PlateauError(f"unknown reference {reference!r}; treatments are {list(self.treatments)}")
+            raise PlateauError(
+                f"unknown reference {reference!r}; treatments are {list(self.treatments)}"
+            )
         j = self.treatments.index(reference)
         lg = self.league
-        return {t: {"estimate": float(lg.estimate[i, j]), "se": float(lg.se[i, j]),
-                    "ci_low": float(lg.ci_low[i, j]), "ci_high": float(lg.ci_high[i, j])}
-                for i, t in enumerate(self.treatments) if i != j}
+        return {
+            t: {
+                "estimate": float(lg.estimate[i, j]),
+                "se": float(lg.se[i, j]),
+                "ci_low": float(lg.ci_low[i, j]),
+                "ci_high": float(lg.ci_high[i, j]),
+            }
+            for i, t in enumerate(self.treatments)
+            if i != j
+        }
 
     def ranking(self) -> list[tuple[str, float]]:
         """Treatments ordered by P-score, best first."""
@@ -701,17 +781,21 @@ class NetworkResult:
 
     def summary(self, digits: int = 3) -> str:
         pct = round(self.level * 100)
-        head = (f"{'Random' if self.model == 'random' else 'Common'}-effects network meta-analysis"
-                f"{' (' + self.method + ')' if self.model == 'random' else ''}: "
-                f"{len(self.treatments)} treatments, {self.n_studies} studies, {self.n_pairs} pairs")
+        head = (
+            f"{'Random' if self.model == 'random' else 'Common'}-effects network meta-analysis"
+            f"{' (' + self.method + ')' if self.model == 'random' else ''}: "
+            f"{len(self.treatments)} treatments, {self.n_studies} studies, {self.n_pairs} pairs"
+        )
         lines = [head, f"Versus {self.reference} ({pct}% CI), P-score:"]
         for i, t in enumerate(self.treatments):
             if t == self.reference:
                 lines.append(f"  {t:<28} (reference)           P {self.p_scores[i]:.3f}")
             else:
-                lines.append(f"  {t:<28} {self.effect[i]: .{digits}f} "
-                             f"[{self.ci_low[i]: .{digits}f}, {self.ci_high[i]: .{digits}f}]  "
-                             f"P {self.p_scores[i]:.3f}")
+                lines.append(
+                    f"  {t:<28} {self.effect[i]: .{digits}f} "
+                    f"[{self.ci_low[i]: .{digits}f}, {self.ci_high[i]: .{digits}f}]  "
+                    f"P {self.p_scores[i]:.3f}"
+                )
         lines.append(f"tau2 = {_fmt(self.tau2)}; I2 = {100 * self.i2:.1f}%")
         lines.append(self.decomposition.summary())
         for comp in self.excluded_components:
@@ -719,26 +803,49 @@ class NetworkResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        vs_ref = {t: {"estimate": float(self.effect[i]), "se": float(self.se[i]),
-                      "ci_low": float(self.ci_low[i]), "ci_high": float(self.ci_high[i])}
-                  for i, t in enumerate(self.treatments) if t != self.reference}
+        vs_ref = {
+            t: {
+                "estimate": float(self.effect[i]),
+                "se": float(self.se[i]),
+                "ci_low": float(self.ci_low[i]),
+                "ci_high": float(self.ci_high[i]),
+            }
+            for i, t in enumerate(self.treatments)
+            if t != self.reference
+        }
         dec = self.decomposition
-        return jsonable({
-            "model": self.model, "method": self.method, "level": self.level,
-            "small_values": self.small_values,
-            "treatments": list(self.treatments), "reference": self.reference,
-            "effects_vs_reference": vs_ref,
-            "league": self.league.pairs(),
-            "p_scores": {t: float(p) for t, p in zip(self.treatments, self.p_scores)},
-            "ranking": [t for t, _ in self.ranking()],
-            "tau2": self.tau2, "tau": self.tau, "i2": self.i2, "loglik": self.loglik,
-            "q_total": dec.q_total, "df_total": dec.df_total, "p_total": dec.p_total,
-            "q_within": dec.q_within, "df_within": dec.df_within, "p_within": dec.p_within,
-            "q_between": dec.q_between, "df_between": dec.df_between, "p_between": dec.p_between,
-            "decomposition": dec.to_dict(),
-            "n_studies": self.n_studies, "n_pairs": self.n_pairs, "n_contrasts": self.n_contrasts,
-            "excluded_components": [list(c) for c in self.excluded_components],
-        })
+        return jsonable(
+            {
+                "model": self.model,
+                "method": self.method,
+                "level": self.level,
+                "small_values": self.small_values,
+                "treatments": list(self.treatments),
+                "reference": self.reference,
+                "effects_vs_reference": vs_ref,
+                "league": self.league.pairs(),
+                "p_scores": {t: float(p) for t, p in zip(self.treatments, self.p_scores)},
+                "ranking": [t for t, _ in self.ranking()],
+                "tau2": self.tau2,
+                "tau": self.tau,
+                "i2": self.i2,
+                "loglik": self.loglik,
+                "q_total": dec.q_total,
+                "df_total": dec.df_total,
+                "p_total": dec.p_total,
+                "q_within": dec.q_within,
+                "df_within": dec.df_within,
+                "p_within": dec.p_within,
+                "q_between": dec.q_between,
+                "df_between": dec.df_between,
+                "p_between": dec.p_between,
+                "decomposition": dec.to_dict(),
+                "n_studies": self.n_studies,
+                "n_pairs": self.n_pairs,
+                "n_contrasts": self.n_contrasts,
+                "excluded_components": [list(c) for c in self.excluded_components],
+            }
+        )
 
 
 def _league(treatments, effect, cov, level) -> LeagueTable:
@@ -828,14 +935,19 @@ def nma(
 
     comps = connected_components(data)
     if reference is not None and reference not in data.treatments:
-        raise PlateauError(f"unknown reference treatment {reference!r}; the network has "
-                           f"{', '.join(data.treatments)}")
+        raise PlateauError(
+            f"unknown reference treatment {reference!r}; the network has "
+            f"{', '.join(data.treatments)}"
+        )
     if len(comps) > 1:
         if reference is None:
             raise PlateauError(
-                "the network is disconnected into " + str(len(comps)) + " sub-networks: "
+                "the network is disconnected into "
+                + str(len(comps))
+                + " sub-networks: "
                 + "; ".join("{" + ", ".join(c) + "}" for c in comps)
-                + "; choose a reference treatment to analyse its sub-network")
+                + "; choose a reference treatment to analyse its sub-network"
+            )
         main = next(c for c in comps if reference in c)
         excluded = tuple(c for c in comps if c is not main)
         data = data.subset(main)
@@ -877,12 +989,29 @@ def nma(
     decomposition = _decompose(c, Xr, common_fit.q, method if random else "REML")
 
     return NetworkResult(
-        data=data, treatments=data.treatments, reference=reference, model=model, method=method,
-        level=level, small_values=small_values, effect=effect, se=se,
-        ci_low=effect - zc * se, ci_high=effect + zc * se, covariance=cov, league=league,
-        p_scores=pscores, tau2=float(tau2_hat), loglik=float(loglik), decomposition=decomposition,
-        n_studies=len(data.studies), n_pairs=len(data.pairs), n_contrasts=len(c.y),
-        excluded_components=excluded, iterations=iterations)
+        data=data,
+        treatments=data.treatments,
+        reference=reference,
+        model=model,
+        method=method,
+        level=level,
+        small_values=small_values,
+        effect=effect,
+        se=se,
+        ci_low=effect - zc * se,
+        ci_high=effect + zc * se,
+        covariance=cov,
+        league=league,
+        p_scores=pscores,
+        tau2=float(tau2_hat),
+        loglik=float(loglik),
+        decomposition=decomposition,
+        n_studies=len(data.studies),
+        n_pairs=len(data.pairs),
+        n_contrasts=len(c.y),
+        excluded_components=excluded,
+        iterations=iterations,
+    )
 
 
 def _decompose(c: _Contrasts, Xr: np.ndarray, q_total: float, method: str) -> DesignDecomposition:
@@ -910,10 +1039,18 @@ def _decompose(c: _Contrasts, Xr: np.ndarray, q_total: float, method: str) -> De
         Mw = c.V + tau2_w * c.B
         q_inc_random = _gls(c.y, Mw, Xr).q - _gls(c.y, Mw, Xd).q
     return DesignDecomposition(
-        designs=c.designs, q_design=np.asarray(q_design), df_design=np.asarray(df_design),
-        q_total=float(q_total), df_total=int(df_total), q_within=float(q_within),
-        df_within=int(df_within), q_between=float(q_between), df_between=int(df_between),
-        tau2_within=tau2_w, q_inconsistency_random=q_inc_random)
+        designs=c.designs,
+        q_design=np.asarray(q_design),
+        df_design=np.asarray(df_design),
+        q_total=float(q_total),
+        df_total=int(df_total),
+        q_within=float(q_within),
+        df_within=int(df_within),
+        q_between=float(q_between),
+        df_between=int(df_between),
+        tau2_within=tau2_w,
+        q_inconsistency_random=q_inc_random,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -925,15 +1062,15 @@ class NodeSplit:
 
     treat1: str
     treat2: str
-    k: int                       # studies with direct evidence
+    k: int  # studies with direct evidence
     nma: float
     nma_se: float
     direct: float
     direct_se: float
     indirect: float | None
     indirect_se: float | None
-    proportion_direct: float     # var_nma / var_direct (netmeta's "direct evidence proportion")
-    difference: float | None     # direct - indirect
+    proportion_direct: float  # var_nma / var_direct (netmeta's "direct evidence proportion")
+    difference: float | None  # direct - indirect
     difference_se: float | None
     z: float | None
     p_value: float | None
@@ -952,16 +1089,24 @@ class NodeSplitResult:
     splits: tuple[NodeSplit, ...]
 
     def summary(self) -> str:
-        lines = [f"Node-splitting ({self.model} effects, back-calculation)",
-                 f"{'comparison':<40} {'k':>3} {'direct':>8} {'indirect':>9} {'diff':>8} {'p':>7}"]
+        lines = [
+            f"Node-splitting ({self.model} effects, back-calculation)",
+            f"{'comparison':<40} {'k':>3} {'direct':>8} {'indirect':>9} {'diff':>8} {'p':>7}",
+        ]
         for s in self.splits:
-            lines.append(f"{s.treat1 + ' vs ' + s.treat2:<40} {s.k:>3} {_fmt(s.direct, 3):>8} "
-                         f"{_fmt(s.indirect, 3):>9} {_fmt(s.difference, 3):>8} {_fmt(s.p_value, 4):>7}")
+            lines.append(
+                f"{s.treat1 + ' vs ' + s.treat2:<40} {s.k:>3} {_fmt(s.direct, 3):>8} "
+                f"{_fmt(s.indirect, 3):>9} {_fmt(s.difference, 3):>8} {_fmt(s.p_value, 4):>7}"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "tau2": float(self.tau2), "level": self.level,
-                "splits": [s.to_dict() for s in self.splits]}
+        return {
+            "model": self.model,
+            "tau2": float(self.tau2),
+            "level": self.level,
+            "splits": [s.to_dict() for s in self.splits],
+        }
 
 
 def node_split(result: NetworkResult) -> NodeSplitResult:
@@ -1013,11 +1158,24 @@ def node_split(result: NetworkResult) -> NodeSplitResult:
                 diff_se = math.sqrt(v_dir + v_ind)
                 z = diff / diff_se
                 p = float(2 * stats.norm.sf(abs(z)))
-            splits.append(NodeSplit(
-                treat1=data.treatments[i], treat2=data.treatments[j], k=int(k[i, j]),
-                nma=d_nma, nma_se=math.sqrt(v_nma), direct=float(d_dir), direct_se=math.sqrt(v_dir),
-                indirect=ind, indirect_se=ind_se, proportion_direct=min(1.0, v_nma / v_dir),
-                difference=diff, difference_se=diff_se, z=z, p_value=p))
+            splits.append(
+                NodeSplit(
+                    treat1=data.treatments[i],
+                    treat2=data.treatments[j],
+                    k=int(k[i, j]),
+                    nma=d_nma,
+                    nma_se=math.sqrt(v_nma),
+                    direct=float(d_dir),
+                    direct_se=math.sqrt(v_dir),
+                    indirect=ind,
+                    indirect_se=ind_se,
+                    proportion_direct=min(1.0, v_nma / v_dir),
+                    difference=diff,
+                    difference_se=diff_se,
+                    z=z,
+                    p_value=p,
+                )
+            )
     return NodeSplitResult(result.model, result.tau2, result.level, tuple(splits))
 
 
@@ -1043,16 +1201,27 @@ class RankResult:
         order = np.argsort(-self.sucra, kind="stable")
         lines = [f"SUCRA ({self.n_sim} simulations, seed {self.seed})"]
         for i in order:
-            lines.append(f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank {self.mean_rank[i]:.2f}")
+            lines.append(
+                f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank {self.mean_rank[i]:.2f}"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"treatments": list(self.treatments), "probabilities": self.probabilities,
-                          "mean_rank": self.mean_rank, "sucra": self.sucra, "n_sim": self.n_sim,
-                          "seed": self.seed})
+        return jsonable(
+            {
+                "treatments": list(self.treatments),
+                "probabilities": self.probabilities,
+                "mean_rank": self.mean_rank,
+                "sucra": self.sucra,
+                "n_sim": self.n_sim,
+                "seed": self.seed,
+            }
+        )
 
 
-def rank_probabilities(result: NetworkResult, n_sim: int = 10000, seed: int = 20150101) -> RankResult:
+def rank_probabilities(
+    result: NetworkResult, n_sim: int = 10000, seed: int = 20150101
+) -> RankResult:
     """Rank probabilities, mean ranks and SUCRA by sampling the effects from N(d, Cov(d))."""
     if n_sim < 1:
         raise PlateauError("n_sim must be at least 1")
@@ -1061,7 +1230,9 @@ def rank_probabilities(result: NetworkResult, n_sim: int = 10000, seed: int = 20
     keep = [i for i, t in enumerate(result.treatments) if t != result.reference]
     draws = np.zeros((n_sim, T))
     sub = result.covariance[np.ix_(keep, keep)]
-    draws[:, keep] = rng.multivariate_normal(result.effect[keep], sub, size=n_sim, method="cholesky")
+    draws[:, keep] = rng.multivariate_normal(
+        result.effect[keep], sub, size=n_sim, method="cholesky"
+    )
     score = draws if result.small_values == "desirable" else -draws
     ranks = np.argsort(np.argsort(score, axis=1, kind="stable"), axis=1)  # 0 = best
     prob = np.zeros((T, T))

@@ -94,20 +94,48 @@ class PoolResult:
         return np.sqrt(self.tau2) if self.batch else float(np.sqrt(self.tau2))
 
     def to_dict(self) -> dict:
-        keys = ["estimate", "se", "zval", "pval", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2",
-                "q", "q_df", "q_pval", "pi_low", "pi_high", "weights", "k", "method", "test", "level",
-                "prediction", "converged", "iterations", "tau2_fixed", "df"]
+        keys = [
+            "estimate",
+            "se",
+            "zval",
+            "pval",
+            "ci_low",
+            "ci_high",
+            "tau2",
+            "se_tau2",
+            "i2",
+            "h2",
+            "q",
+            "q_df",
+            "q_pval",
+            "pi_low",
+            "pi_high",
+            "weights",
+            "k",
+            "method",
+            "test",
+            "level",
+            "prediction",
+            "converged",
+            "iterations",
+            "tau2_fixed",
+            "df",
+        ]
         return {key: jsonable(getattr(self, key)) for key in keys}
 
     def summary(self) -> str:
         if self.batch:
             n = len(self.estimate)
             nc = int(np.sum(~np.asarray(self.converged)))
-            return (f"{n} meta-analyses ({self.method}, test={self.test}); "
-                    f"k from {int(np.min(self.k))} to {int(np.max(self.k))}; "
-                    f"{nc} not converged; median estimate {np.median(self.estimate):.4g}, "
-                    f"median tau^2 {np.median(self.tau2):.4g}")
-        model = "Equal-effects" if self.method in ("EE", "FE") else f"Random-effects ({self.method})"
+            return (
+                f"{n} meta-analyses ({self.method}, test={self.test}); "
+                f"k from {int(np.min(self.k))} to {int(np.max(self.k))}; "
+                f"{nc} not converged; median estimate {np.median(self.estimate):.4g}, "
+                f"median tau^2 {np.median(self.tau2):.4g}"
+            )
+        model = (
+            "Equal-effects" if self.method in ("EE", "FE") else f"Random-effects ({self.method})"
+        )
         stat = "z" if self.test == "z" else f"t({self.df:g})"
         lvl = f"{100 * self.level:g}%"
         lines = [
@@ -116,18 +144,33 @@ class PoolResult:
             f"{lvl} CI {self.ci_low:.4f} to {self.ci_high:.4f}",
         ]
         if self.method not in ("EE", "FE"):
-            lines.append(f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
-            lines.append(f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} ({self.prediction})")
+            lines.append(
+                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}"
+            )
+            lines.append(
+                f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} ({self.prediction})"
+            )
         else:
             lines.append(f"I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
         lines.append(f"Q({self.q_df:g}) = {self.q:.3f}, p = {self.q_pval:.4g}")
         if not self.converged:
-            lines.append(f"WARNING: the {self.method} estimator did not converge ({self.iterations} iterations)")
+            lines.append(
+                f"WARNING: the {self.method} estimator did not converge ({self.iterations} iterations)"
+            )
         return "\n".join(lines)
 
 
-def pool(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95, weights=None,
-         tau2=None, prediction: str = "metafor") -> PoolResult:
+def pool(
+    yi,
+    vi,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    weights=None,
+    tau2=None,
+    prediction: str = "metafor",
+) -> PoolResult:
     """Pool effect sizes ``yi`` with sampling variances ``vi`` (metafor ``rma.uni(yi, vi, ...)``).
 
     Parameters
@@ -155,7 +198,9 @@ def pool(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95, 
     """
     check_method(method, test, level)
     if prediction not in PREDICTIONS:
-        raise PlateauError(f"unknown prediction {prediction!r}; choose one of {', '.join(PREDICTIONS)}")
+        raise PlateauError(
+            f"unknown prediction {prediction!r}; choose one of {', '.join(PREDICTIONS)}"
+        )
     if method == "GENQ" and weights is None:
         raise PlateauError("method='GENQ' needs user weights: pass weights=")
     y, v, m, is_1d, w_user = prepare_batch(yi, vi, weights=weights)
@@ -164,40 +209,66 @@ def pool(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95, 
     if tau2 is not None and method not in ("EE", "FE"):
         tau2_fixed = np.asarray(tau2, dtype=float)
         if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != B):
-            raise PlateauError(f"tau2 must be a number or one value per analysis ({B}); got shape {tau2_fixed.shape}")
+            raise PlateauError(
+                f"tau2 must be a number or one value per analysis ({B}); got shape {tau2_fixed.shape}"
+            )
         if not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
             raise PlateauError(f"tau2 must be finite and >= 0; got {tau2!r}")
         tau2_fixed = np.broadcast_to(tau2_fixed, (B,))
     mf = m.astype(float)
     X = mf[:, :, None]
-    res = _engine.fit(y, v, mf, X, method=method, test=test, level=level, weights=w_user,
-                      tau2_fixed=tau2_fixed)
+    res = _engine.fit(
+        y, v, mf, X, method=method, test=test, level=level, weights=w_user, tau2_fixed=tau2_fixed
+    )
     k = res["k"]
     if prediction == "t_k2" and np.any(k < 3):
-        raise PlateauError("prediction='t_k2' needs k >= 3 studies in every analysis (t with k-2 df)")
+        raise PlateauError(
+            "prediction='t_k2' needs k >= 3 studies in every analysis (t with k-2 df)"
+        )
     estimate = res["coef"][:, 0]
     se = res["se"][:, 0]
     if prediction == "metafor":
         crit = res["crit"]
     else:
         crit = stats.t.isf((1 - level) / 2, k - (1 if prediction == "t_k1" else 2))
-    half = crit * np.sqrt(se ** 2 + res["tau2"])
+    half = crit * np.sqrt(se**2 + res["tau2"])
     wts = w_user if w_user is not None else res["w"]
     pct = np.where(m, 100 * wts / wts.sum(1, keepdims=True), np.nan)
     conv = res["converged"]
     if not conv.all():
-        warn_not_converged(f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER)
+        warn_not_converged(
+            f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER
+        )
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
 
     def o(a):
         return as_output(a, is_1d)
 
     return PoolResult(
-        estimate=o(estimate), se=o(se), zval=o(res["zval"][:, 0]), pval=o(res["pval"][:, 0]),
-        ci_low=o(res["ci_low"][:, 0]), ci_high=o(res["ci_high"][:, 0]), tau2=o(res["tau2"]),
-        se_tau2=o(res["se_tau2"]), i2=o(res["i2"]), h2=o(res["h2"]), q=o(res["qe"]),
-        q_df=o(res["qe_df"].astype(np.int64)), q_pval=o(res["qe_pval"]),
-        pi_low=o(estimate - half), pi_high=o(estimate + half), weights=o(pct), k=o(k),
-        method=method, test=test, level=float(level), prediction=prediction,
-        converged=o(conv), iterations=o(res["iterations"]), tau2_fixed=tau2_fixed is not None,
-        df=o(df.astype(float)), batch=not is_1d)
+        estimate=o(estimate),
+        se=o(se),
+        zval=o(res["zval"][:, 0]),
+        pval=o(res["pval"][:, 0]),
+        ci_low=o(res["ci_low"][:, 0]),
+        ci_high=o(res["ci_high"][:, 0]),
+        tau2=o(res["tau2"]),
+        se_tau2=o(res["se_tau2"]),
+        i2=o(res["i2"]),
+        h2=o(res["h2"]),
+        q=o(res["qe"]),
+        q_df=o(res["qe_df"].astype(np.int64)),
+        q_pval=o(res["qe_pval"]),
+        pi_low=o(estimate - half),
+        pi_high=o(estimate + half),
+        weights=o(pct),
+        k=o(k),
+        method=method,
+        test=test,
+        level=float(level),
+        prediction=prediction,
+        converged=o(conv),
+        iterations=o(res["iterations"]),
+        tau2_fixed=tau2_fixed is not None,
+        df=o(df.astype(float)),
+        batch=not is_1d,
+    )

@@ -17,7 +17,7 @@ mean of the subgroup estimates), as R meta does with ``tau.common = FALSE``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,13 @@ from plateau.meta import _engine
 from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged, where_text
 from plateau.meta.pool import check_method, pool
 
-__all__ = ["meta_regression", "MetaRegressionResult", "subgroup_analysis", "SubgroupResult", "RegressionPrediction"]
+__all__ = [
+    "meta_regression",
+    "MetaRegressionResult",
+    "subgroup_analysis",
+    "SubgroupResult",
+    "RegressionPrediction",
+]
 
 
 def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
@@ -38,17 +44,23 @@ def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
         Xa = Xa[:, None]
     if Xa.ndim == 2:
         if Xa.shape[0] != k:
-            raise PlateauError(f"X has {Xa.shape[0]} rows but there are {k} studies (columns of yi)")
+            raise PlateauError(
+                f"X has {Xa.shape[0]} rows but there are {k} studies (columns of yi)"
+            )
         Xa = np.broadcast_to(Xa, (B,) + Xa.shape)
     elif Xa.ndim == 3:
         if Xa.shape[:2] != (B, k):
-            raise PlateauError(f"X has shape {Xa.shape}; a batch design must be (B, k, p) = ({B}, {k}, p)")
+            raise PlateauError(
+                f"X has shape {Xa.shape}; a batch design must be (B, k, p) = ({B}, {k}, p)"
+            )
     else:
         raise PlateauError(f"X must be (k,), (k, p) or (B, k, p); got {Xa.ndim}-D")
     bad = mask[:, :, None] & ~np.isfinite(Xa)
     if bad.any():
         r, c, _ = np.nonzero(bad)
-        raise PlateauError(f"X has missing or non-finite values for present studies at {where_text(r, c, not is_1d)}")
+        raise PlateauError(
+            f"X has missing or non-finite values for present studies at {where_text(r, c, not is_1d)}"
+        )
     if intercept:
         Xa = np.concatenate([np.ones((B, k, 1)), Xa], axis=2)
     Xa = np.where(mask[:, :, None], Xa, 0.0)
@@ -60,15 +72,19 @@ def _check_rank(X, mask, is_1d):
     k = mask.sum(1)
     few = np.nonzero(k < p + 1)[0]
     if few.size:
-        raise PlateauError(f"meta-regression with p = {p} coefficients needs at least p + 1 = {p + 1} studies; "
-                           f"k = {int(k[few[0]])}" + ("" if is_1d else f" in {where_text(few, None, True)}"))
+        raise PlateauError(
+            f"meta-regression with p = {p} coefficients needs at least p + 1 = {p + 1} studies; "
+            f"k = {int(k[few[0]])}" + ("" if is_1d else f" in {where_text(few, None, True)}")
+        )
     norms = np.sqrt(np.einsum("bkp,bkp->bp", X, X))
     Xn = X / np.where(norms > 0, norms, 1.0)[:, None, :]
-    ev = np.linalg.eigvalsh(np.einsum("bkp,bkq->bpq", Xn, Xn))   # columns scaled to unit length
+    ev = np.linalg.eigvalsh(np.einsum("bkp,bkq->bpq", Xn, Xn))  # columns scaled to unit length
     deficient = np.nonzero((ev[:, 0] <= 1e-12) | (norms == 0).any(axis=1))[0]
     if deficient.size:
-        raise PlateauError("the design matrix X is not of full column rank (collinear or constant moderators)"
-                           + ("" if is_1d else f" in {where_text(deficient, None, True)}"))
+        raise PlateauError(
+            "the design matrix X is not of full column rank (collinear or constant moderators)"
+            + ("" if is_1d else f" in {where_text(deficient, None, True)}")
+        )
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,10 @@ class RegressionPrediction:
     level: float
 
     def to_dict(self) -> dict:
-        return {k: jsonable(getattr(self, k)) for k in ("pred", "se", "ci_low", "ci_high", "pi_low", "pi_high", "level")}
+        return {
+            k: jsonable(getattr(self, k))
+            for k in ("pred", "se", "ci_low", "ci_high", "pi_low", "pi_high", "level")
+        }
 
     def summary(self) -> str:
         pred = np.atleast_1d(self.pred)
@@ -147,43 +166,77 @@ class MetaRegressionResult:
         if self.intercept:
             Xn = np.concatenate([np.ones((Xn.shape[0], 1)), Xn], axis=1)
         if Xn.shape[1] != self.p or not np.all(np.isfinite(Xn)):
-            raise PlateauError(f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got shape {np.shape(X_new)}")
+            raise PlateauError(
+                f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got shape {np.shape(X_new)}"
+            )
         coef = np.atleast_2d(self.coef)
         vb = self.vcov if self.batch else np.asarray(self.vcov)[None]
         tau2 = np.atleast_1d(self.tau2)
-        pred = coef @ Xn.T                                        # (B, n)
+        pred = coef @ Xn.T  # (B, n)
         se = np.sqrt(np.einsum("np,bpq,nq->bn", Xn, vb, Xn))
         alpha = 1 - level
         if self.test == "z":
             crit = np.full((coef.shape[0], 1), stats.norm.isf(alpha / 2))
         else:
             crit = stats.t.isf(alpha / 2, np.atleast_1d(self.df))[:, None]
-        half_pi = crit * np.sqrt(se ** 2 + tau2[:, None])
+        half_pi = crit * np.sqrt(se**2 + tau2[:, None])
         out = [pred, se, pred - crit * se, pred + crit * se, pred - half_pi, pred + half_pi]
         if not self.batch:
             out = [o[0] for o in out]
         return RegressionPrediction(*out, level=float(level))
 
     def to_dict(self) -> dict:
-        keys = ["coef", "se", "vcov", "zval", "pval", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2", "r2",
-                "qe", "qe_df", "qe_pval", "qm", "qm_df", "qm_pval", "k", "p", "method", "test", "level",
-                "intercept", "converged", "iterations", "df"]
+        keys = [
+            "coef",
+            "se",
+            "vcov",
+            "zval",
+            "pval",
+            "ci_low",
+            "ci_high",
+            "tau2",
+            "se_tau2",
+            "i2",
+            "h2",
+            "r2",
+            "qe",
+            "qe_df",
+            "qe_pval",
+            "qm",
+            "qm_df",
+            "qm_pval",
+            "k",
+            "p",
+            "method",
+            "test",
+            "level",
+            "intercept",
+            "converged",
+            "iterations",
+            "df",
+        ]
         return {k: jsonable(getattr(self, k)) for k in keys}
 
     def summary(self) -> str:
         if self.batch:
-            return (f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = {self.p}; "
-                    f"median tau^2 {np.median(self.tau2):.4g}")
+            return (
+                f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = {self.p}; "
+                f"median tau^2 {np.median(self.tau2):.4g}"
+            )
         stat = "z" if self.test == "z" else "t"
-        lines = [f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = {self.test}",
-                 f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, R^2 = "
-                 + ("n/a" if self.r2 is None or np.isnan(self.r2) else f"{self.r2:.1f}%"),
-                 f"QE({self.qe_df}) = {self.qe:.3f}, p = {self.qe_pval:.4g}"]
+        lines = [
+            f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = {self.test}",
+            f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, R^2 = "
+            + ("n/a" if self.r2 is None or np.isnan(self.r2) else f"{self.r2:.1f}%"),
+            f"QE({self.qe_df}) = {self.qe:.3f}, p = {self.qe_pval:.4g}",
+        ]
         if self.qm is not None:
             lines.append(f"QM = {self.qm:.3f} on {self.qm_df}, p = {self.qm_pval:.4g}")
         for j in range(self.p):
-            lines.append(f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = {self.zval[j]:.3f}, "
-                         f"p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}")
+            lines.append(
+                f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = {self.zval[j]:.3f}, "
+                f"p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}"
+            )
         return "\n".join(lines)
 
 
@@ -209,8 +262,17 @@ def _r2(y, v, mf, method, test, level, tau2, X, intercept):
     return r2
 
 
-def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: float = 0.95,
-                    intercept: bool = True, tau2=None) -> MetaRegressionResult:
+def meta_regression(
+    yi,
+    vi,
+    X,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    intercept: bool = True,
+    tau2=None,
+) -> MetaRegressionResult:
     """Mixed-effects meta-regression of ``yi`` (variances ``vi``) on moderators ``X``.
 
     Parameters
@@ -234,23 +296,35 @@ def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: 
     tau2_fixed = None
     if tau2 is not None and method not in ("EE", "FE"):
         tau2_fixed = np.asarray(tau2, dtype=float)
-        if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != y.shape[0]) \
-                or not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
-            raise PlateauError(f"tau2 must be a finite value >= 0 (or one per analysis); got {tau2!r}")
+        if (
+            tau2_fixed.ndim > 1
+            or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != y.shape[0])
+            or not np.all(np.isfinite(tau2_fixed))
+            or np.any(tau2_fixed < 0)
+        ):
+            raise PlateauError(
+                f"tau2 must be a finite value >= 0 (or one per analysis); got {tau2!r}"
+            )
         tau2_fixed = np.broadcast_to(tau2_fixed, (y.shape[0],))
-    res = _engine.fit(y, v, mf, Xd, method=method, test=test, level=level, btt=btt or None,
-                      tau2_fixed=tau2_fixed)
+    res = _engine.fit(
+        y, v, mf, Xd, method=method, test=test, level=level, btt=btt or None, tau2_fixed=tau2_fixed
+    )
     conv = res["converged"]
     if not conv.all():
-        warn_not_converged(f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER)
+        warn_not_converged(
+            f"the {method} estimator of tau^2", np.nonzero(~conv)[0], is_1d, _engine.MAXITER
+        )
     r2 = _r2(y, v, mf, method, test, level, res["tau2"], Xd, intercept)
     B = y.shape[0]
     qm = res.get("qm", np.full(B, np.nan))
     qm_p = res.get("qm_pval", np.full(B, np.nan))
     if "qm_df" in res:
         m_, d2 = res["qm_df"]
-        qm_df = np.stack([np.full(B, m_), d2], axis=1).astype(float) if d2 is not None else np.stack(
-            [np.full(B, float(m_)), np.full(B, np.nan)], axis=1)
+        qm_df = (
+            np.stack([np.full(B, m_), d2], axis=1).astype(float)
+            if d2 is not None
+            else np.stack([np.full(B, float(m_)), np.full(B, np.nan)], axis=1)
+        )
     else:
         qm_df = np.full((B, 2), np.nan)
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
@@ -260,15 +334,40 @@ def meta_regression(yi, vi, X, *, method: str = "REML", test: str = "z", level: 
 
     qm_df_out = qm_df[0] if is_1d else qm_df
     if is_1d:
-        qm_df_out = (int(qm_df_out[0]) if np.isfinite(qm_df_out[0]) else None,
-                     int(qm_df_out[1]) if np.isfinite(qm_df_out[1]) else None)
+        qm_df_out = (
+            int(qm_df_out[0]) if np.isfinite(qm_df_out[0]) else None,
+            int(qm_df_out[1]) if np.isfinite(qm_df_out[1]) else None,
+        )
     return MetaRegressionResult(
-        coef=o(res["coef"]), se=o(res["se"]), vcov=o(res["vb"]), zval=o(res["zval"]), pval=o(res["pval"]),
-        ci_low=o(res["ci_low"]), ci_high=o(res["ci_high"]), tau2=o(res["tau2"]), se_tau2=o(res["se_tau2"]),
-        i2=o(res["i2"]), h2=o(res["h2"]), r2=o(r2), qe=o(res["qe"]), qe_df=o(res["qe_df"].astype(np.int64)),
-        qe_pval=o(res["qe_pval"]), qm=o(qm), qm_df=qm_df_out, qm_pval=o(qm_p), k=o(res["k"]), p=p,
-        method=method, test=test, level=float(level), intercept=intercept, converged=o(conv),
-        iterations=o(res["iterations"]), df=o(df.astype(float)), batch=not is_1d)
+        coef=o(res["coef"]),
+        se=o(res["se"]),
+        vcov=o(res["vb"]),
+        zval=o(res["zval"]),
+        pval=o(res["pval"]),
+        ci_low=o(res["ci_low"]),
+        ci_high=o(res["ci_high"]),
+        tau2=o(res["tau2"]),
+        se_tau2=o(res["se_tau2"]),
+        i2=o(res["i2"]),
+        h2=o(res["h2"]),
+        r2=o(r2),
+        qe=o(res["qe"]),
+        qe_df=o(res["qe_df"].astype(np.int64)),
+        qe_pval=o(res["qe_pval"]),
+        qm=o(qm),
+        qm_df=qm_df_out,
+        qm_pval=o(qm_p),
+        k=o(res["k"]),
+        p=p,
+        method=method,
+        test=test,
+        level=float(level),
+        intercept=intercept,
+        converged=o(conv),
+        iterations=o(res["iterations"]),
+        df=o(df.astype(float)),
+        batch=not is_1d,
+    )
 
 
 @dataclass(frozen=True)
@@ -299,8 +398,23 @@ class SubgroupResult:
     batch: bool = False
 
     def to_dict(self) -> dict:
-        keys = ["levels", "estimate", "se", "ci_low", "ci_high", "pval", "k", "tau2", "q_between",
-                "q_between_df", "q_between_pval", "tau2_mode", "method", "test", "level"]
+        keys = [
+            "levels",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "pval",
+            "k",
+            "tau2",
+            "q_between",
+            "q_between_df",
+            "q_between_pval",
+            "tau2_mode",
+            "method",
+            "test",
+            "level",
+        ]
         return {k: jsonable(getattr(self, k)) for k in keys}
 
     def summary(self) -> str:
@@ -309,14 +423,26 @@ class SubgroupResult:
         lines = [f"Subgroup analysis ({self.method}, {self.tau2_mode} tau^2, test = {self.test})"]
         for j, lev in enumerate(self.levels):
             t2 = self.tau2 if np.ndim(self.tau2) == 0 else self.tau2[j]
-            lines.append(f"  {lev}: k = {self.k[j]}, estimate {self.estimate[j]:.4f} "
-                         f"(CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}), tau^2 = {t2:.4g}")
-        lines.append(f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = {self.q_between_pval:.4g}")
+            lines.append(
+                f"  {lev}: k = {self.k[j]}, estimate {self.estimate[j]:.4f} "
+                f"(CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}), tau^2 = {t2:.4g}"
+            )
+        lines.append(
+            f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = {self.q_between_pval:.4g}"
+        )
         return "\n".join(lines)
 
 
-def subgroup_analysis(yi, vi, groups, *, method: str = "REML", test: str = "z", level: float = 0.95,
-                      tau2: str = "common") -> SubgroupResult:
+def subgroup_analysis(
+    yi,
+    vi,
+    groups,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    tau2: str = "common",
+) -> SubgroupResult:
     """Subgroup analysis with a common or separate tau^2 (see the module docstring).
 
     ``groups`` holds one label per study (shared by all rows of a batch).
@@ -329,22 +455,34 @@ def subgroup_analysis(yi, vi, groups, *, method: str = "REML", test: str = "z", 
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
     g = np.asarray(groups)
     if g.ndim != 1 or g.shape[0] != y.shape[1]:
-        raise PlateauError(f"groups must hold one label per study ({y.shape[1]}); got shape {g.shape}")
+        raise PlateauError(
+            f"groups must hold one label per study ({y.shape[1]}); got shape {g.shape}"
+        )
     levels = tuple(sorted(set(g.tolist()), key=lambda s: (str(type(s)), s)))
     if len(levels) < 2:
         raise PlateauError("groups has a single level; a subgroup analysis needs at least 2")
-    onehot = np.stack([(g == lev) for lev in levels], axis=1).astype(float)   # (k, G)
+    onehot = np.stack([(g == lev) for lev in levels], axis=1).astype(float)  # (k, G)
     kg = np.einsum("bk,kg->bg", m.astype(float), onehot).astype(np.int64)
     B, G = kg.shape
     rows = np.asarray(y.shape[0])
     if tau2 == "common":
         empty = np.nonzero((kg < 1).any(axis=1))[0]
         if empty.size:
-            raise PlateauError("a subgroup has no studies" + ("" if is_1d else f" in {where_text(empty, None, True)}"))
+            raise PlateauError(
+                "a subgroup has no studies"
+                + ("" if is_1d else f" in {where_text(empty, None, True)}")
+            )
         yy = np.where(m, y, np.nan)
         vv = np.where(m, v, np.nan)
-        res = meta_regression(yy if not is_1d else yy[0], vv if not is_1d else vv[0], onehot[:, 1:],
-                              method=method, test=test, level=level, intercept=True)
+        res = meta_regression(
+            yy if not is_1d else yy[0],
+            vv if not is_1d else vv[0],
+            onehot[:, 1:],
+            method=method,
+            test=test,
+            level=level,
+            intercept=True,
+        )
         pred = res.predict(np.eye(G)[:, 1:] if G > 2 else np.eye(G)[:, 1:2], level=level)
         se = np.asarray(pred.se)
         if test == "z":
@@ -352,22 +490,55 @@ def subgroup_analysis(yi, vi, groups, *, method: str = "REML", test: str = "z", 
         else:
             df = np.asarray(res.df)
             pv = 2 * stats.t.sf(np.abs(np.asarray(pred.pred) / se), df if is_1d else df[:, None])
-        return SubgroupResult(levels=levels, estimate=pred.pred, se=pred.se, ci_low=pred.ci_low,
-                              ci_high=pred.ci_high, pval=pv, k=as_output(kg, is_1d), tau2=res.tau2,
-                              q_between=res.qm, q_between_df=res.qm_df, q_between_pval=res.qm_pval,
-                              tau2_mode="common", method=method, test=test, level=float(level), batch=not is_1d)
+        return SubgroupResult(
+            levels=levels,
+            estimate=pred.pred,
+            se=pred.se,
+            ci_low=pred.ci_low,
+            ci_high=pred.ci_high,
+            pval=pv,
+            k=as_output(kg, is_1d),
+            tau2=res.tau2,
+            q_between=res.qm,
+            q_between_df=res.qm_df,
+            q_between_pval=res.qm_pval,
+            tau2_mode="common",
+            method=method,
+            test=test,
+            level=float(level),
+            batch=not is_1d,
+        )
     few = np.nonzero((kg < 2).any(axis=1))[0]
     if few.size:
-        lev = [levels[j] for j in np.nonzero((kg[few[0]] < 2))[0]]
-        raise PlateauError(f"separate-tau2 subgroup fits need at least 2 studies per subgroup; subgroup(s) {lev} "
-                           "have fewer" + ("" if is_1d else f" in {where_text(few, None, True)}"))
-    est = np.empty((B, G)); se = np.empty((B, G)); lo = np.empty((B, G)); hi = np.empty((B, G))
-    pv = np.empty((B, G)); t2 = np.empty((B, G))
-    for j, lev in enumerate(levels):      # loop over subgroups (few), each a vectorised batch fit
+        lev = [levels[j] for j in np.nonzero(kg[few[0]] < 2)[0]]
+        raise PlateauError(
+            f"separate-tau2 subgroup fits need at least 2 studies per subgroup; subgroup(s) {lev} "
+            "have fewer" + ("" if is_1d else f" in {where_text(few, None, True)}")
+        )
+    est = np.empty((B, G))
+    se = np.empty((B, G))
+    lo = np.empty((B, G))
+    hi = np.empty((B, G))
+    pv = np.empty((B, G))
+    t2 = np.empty((B, G))
+    for j, lev in enumerate(levels):  # loop over subgroups (few), each a vectorised batch fit
         cols = np.nonzero(g == lev)[0]
-        r = pool(np.where(m, y, np.nan)[:, cols], np.where(m, v, np.nan)[:, cols], method=method, test=test, level=level)
-        est[:, j], se[:, j], lo[:, j], hi[:, j], pv[:, j], t2[:, j] = r.estimate, r.se, r.ci_low, r.ci_high, r.pval, r.tau2
-    w = 1 / se ** 2
+        r = pool(
+            np.where(m, y, np.nan)[:, cols],
+            np.where(m, v, np.nan)[:, cols],
+            method=method,
+            test=test,
+            level=level,
+        )
+        est[:, j], se[:, j], lo[:, j], hi[:, j], pv[:, j], t2[:, j] = (
+            r.estimate,
+            r.se,
+            r.ci_low,
+            r.ci_high,
+            r.pval,
+            r.tau2,
+        )
+    w = 1 / se**2
     mean = (w * est).sum(1) / w.sum(1)
     qb = (w * (est - mean[:, None]) ** 2).sum(1)
     qb_p = stats.chi2.sf(qb, G - 1)
@@ -375,6 +546,21 @@ def subgroup_analysis(yi, vi, groups, *, method: str = "REML", test: str = "z", 
     def o(a):
         return as_output(a, is_1d)
 
-    return SubgroupResult(levels=levels, estimate=o(est), se=o(se), ci_low=o(lo), ci_high=o(hi), pval=o(pv),
-                          k=o(kg), tau2=o(t2), q_between=o(qb), q_between_df=G - 1, q_between_pval=o(qb_p),
-                          tau2_mode="separate", method=method, test=test, level=float(level), batch=not is_1d)
+    return SubgroupResult(
+        levels=levels,
+        estimate=o(est),
+        se=o(se),
+        ci_low=o(lo),
+        ci_high=o(hi),
+        pval=o(pv),
+        k=o(kg),
+        tau2=o(t2),
+        q_between=o(qb),
+        q_between_df=G - 1,
+        q_between_pval=o(qb_p),
+        tau2_mode="separate",
+        method=method,
+        test=test,
+        level=float(level),
+        batch=not is_1d,
+    )

@@ -79,25 +79,45 @@ class SequentialResult:
         lo, hi = np.atleast_2d(self.ci_low)[0], np.atleast_2d(self.ci_high)[0]
         tau2 = np.atleast_2d(self.tau2)[0]
         order = np.atleast_2d(self.order)[0]
-        title = ("Leave-one-out analysis" if self.kind == "leave_one_out"
-                 else "Cumulative meta-analysis")
+        title = (
+            "Leave-one-out analysis" if self.kind == "leave_one_out" else "Cumulative meta-analysis"
+        )
         lines = [f"{title} ({self.method}, test {self.test})"]
         for j in range(est.size):
             if np.isnan(est[j]) and np.isnan(lo[j]):
                 continue
-            label = (f"without study {j + 1}" if self.kind == "leave_one_out"
-                     else f"+ study {int(order[j]) + 1}")
-            lines.append(f"  {label:>18}: {fmt(est[j])} [{fmt(lo[j])}, {fmt(hi[j])}], "
-                         f"tau2 = {fmt(tau2[j])}")
+            label = (
+                f"without study {j + 1}"
+                if self.kind == "leave_one_out"
+                else f"+ study {int(order[j]) + 1}"
+            )
+            lines.append(
+                f"  {label:>18}: {fmt(est[j])} [{fmt(lo[j])}, {fmt(hi[j])}], tau2 = {fmt(tau2[j])}"
+            )
         return "\n".join(lines)
 
 
-_FIELDS = ("estimate", "se", "zval", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2",
-           "h2", "pi_low", "pi_high", "k")
+_FIELDS = (
+    "estimate",
+    "se",
+    "zval",
+    "pval",
+    "ci_low",
+    "ci_high",
+    "q",
+    "q_pval",
+    "tau2",
+    "i2",
+    "h2",
+    "pi_low",
+    "pi_high",
+    "k",
+)
 
 
-def _fit_rows(y: np.ndarray, v: np.ndarray, present: np.ndarray, *, method: str, test: str,
-              level: float) -> dict[str, np.ndarray]:
+def _fit_rows(
+    y: np.ndarray, v: np.ndarray, present: np.ndarray, *, method: str, test: str, level: float
+) -> dict[str, np.ndarray]:
     """Fit every row of a (R, k) batch with :func:`pool` in one call.
 
     Rows with a single study get metafor's k = 1 fit (estimate y, se sqrt(v), z-based test and
@@ -143,8 +163,9 @@ def _prepare(yi: Any, vi: Any, method: str, test: str, level: float):
     return y, v, m, is_1d
 
 
-def leave_one_out(yi: Any, vi: Any, *, method: str = "REML", test: str = "z",
-                  level: float = 0.95) -> SequentialResult:
+def leave_one_out(
+    yi: Any, vi: Any, *, method: str = "REML", test: str = "z", level: float = 0.95
+) -> SequentialResult:
     """Leave-one-out analysis (metafor's ``leave1out``): the model refitted without each study.
 
     All k refits are one batched :func:`~plateau.meta.pool` call (row i = all studies but i).
@@ -153,10 +174,16 @@ def leave_one_out(yi: Any, vi: Any, *, method: str = "REML", test: str = "z",
     y, v, m, is_1d = _prepare(yi, vi, method, test, level)
     nb, kk = y.shape
     eye = np.eye(kk, dtype=bool)
-    present = (m[:, None, :] & ~eye[None, :, :])          # (B, k deletions, k studies)
-    present = present & m[:, :, None]                     # no refit for an absent study
-    rows = _fit_rows(np.repeat(y, kk, axis=0), np.repeat(v, kk, axis=0),
-                     present.reshape(nb * kk, kk), method=method, test=test, level=level)
+    present = m[:, None, :] & ~eye[None, :, :]  # (B, k deletions, k studies)
+    present = present & m[:, :, None]  # no refit for an absent study
+    rows = _fit_rows(
+        np.repeat(y, kk, axis=0),
+        np.repeat(v, kk, axis=0),
+        present.reshape(nb * kk, kk),
+        method=method,
+        test=test,
+        level=level,
+    )
     shaped = {name: val.reshape(nb, kk) for name, val in rows.items()}
     for name in shaped:
         shaped[name] = np.where(m, shaped[name], np.nan)
@@ -164,8 +191,15 @@ def leave_one_out(yi: Any, vi: Any, *, method: str = "REML", test: str = "z",
     return _sequential("leave_one_out", shaped, order, is_1d, method, test, level)
 
 
-def cumulative(yi: Any, vi: Any, *, order: Any = None, method: str = "REML", test: str = "z",
-               level: float = 0.95) -> SequentialResult:
+def cumulative(
+    yi: Any,
+    vi: Any,
+    *,
+    order: Any = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+) -> SequentialResult:
     """Cumulative meta-analysis (metafor's ``cumul``; Lau et al. 1992).
 
     Studies are added in the order of ``order`` (values sorted ascending, ties kept in input
@@ -179,8 +213,10 @@ def cumulative(yi: Any, vi: Any, *, order: Any = None, method: str = "REML", tes
     else:
         key = np.atleast_2d(np.asarray(order, dtype=float))
         if key.shape[1] != kk or key.shape[0] not in (1, nb):
-            raise PlateauError(f"order has shape {np.shape(order)} but yi has {kk} studies per "
-                               "analysis; give one sort key per study")
+            raise PlateauError(
+                f"order has shape {np.shape(order)} but yi has {kk} studies per "
+                "analysis; give one sort key per study"
+            )
         key = np.broadcast_to(key, (nb, kk))
         if np.isnan(key[m]).any():
             raise PlateauError("order contains NaN for a present study")
@@ -188,10 +224,16 @@ def cumulative(yi: Any, vi: Any, *, order: Any = None, method: str = "REML", tes
     ys = np.take_along_axis(y, perm, axis=1)
     vs = np.take_along_axis(v, perm, axis=1)
     ms = np.take_along_axis(m, perm, axis=1)
-    tri = np.tril(np.ones((kk, kk), dtype=bool))           # step j uses sorted studies <= j
+    tri = np.tril(np.ones((kk, kk), dtype=bool))  # step j uses sorted studies <= j
     present = tri[None, :, :] & ms[:, None, :]
-    rows = _fit_rows(np.repeat(ys, kk, axis=0), np.repeat(vs, kk, axis=0),
-                     present.reshape(nb * kk, kk), method=method, test=test, level=level)
+    rows = _fit_rows(
+        np.repeat(ys, kk, axis=0),
+        np.repeat(vs, kk, axis=0),
+        present.reshape(nb * kk, kk),
+        method=method,
+        test=test,
+        level=level,
+    )
     shaped = {name: val.reshape(nb, kk) for name, val in rows.items()}
     for name in shaped:
         shaped[name] = np.where(ms, shaped[name], np.nan)
@@ -202,8 +244,14 @@ def _sequential(kind, shaped, order, is_1d, method, test, level) -> SequentialRe
     def o(a):
         return a[0] if is_1d else a
 
-    return SequentialResult(kind=kind, **{name: o(shaped[name]) for name in _FIELDS},
-                            order=o(order), method=method, test=test, level=float(level))
+    return SequentialResult(
+        kind=kind,
+        **{name: o(shaped[name]) for name in _FIELDS},
+        order=o(order),
+        method=method,
+        test=test,
+        level=float(level),
+    )
 
 
 # --------------------------------------------------------------------------- influence
@@ -243,8 +291,10 @@ class InfluenceResult:
 
     def summary(self) -> str:
         """A table in the spirit of metafor's printout."""
-        head = (f"{'study':>6} {'rstudent':>9} {'dffits':>8} {'cook.d':>8} {'cov.r':>8} "
-                f"{'tau2.del':>9} {'QE.del':>9} {'hat':>7} {'weight':>7} inf")
+        head = (
+            f"{'study':>6} {'rstudent':>9} {'dffits':>8} {'cook.d':>8} {'cov.r':>8} "
+            f"{'tau2.del':>9} {'QE.del':>9} {'hat':>7} {'weight':>7} inf"
+        )
         lines = [f"Influence diagnostics ({self.method}, test {self.test}, k = {self.k})", head]
         for i in range(self.k):
             lines.append(
@@ -252,12 +302,21 @@ class InfluenceResult:
                 f"{fmt(self.cooks_distance[i]):>8} {fmt(self.cov_ratio[i]):>8} "
                 f"{fmt(self.tau2_deleted[i]):>9} {fmt(self.qe_deleted[i]):>9} "
                 f"{fmt(self.hat[i]):>7} {fmt(self.weight[i], 2):>7} "
-                f"{'*' if self.influential[i] else ''}")
+                f"{'*' if self.influential[i] else ''}"
+            )
         return "\n".join(lines)
 
 
-def influence(yi: Any, vi: Any, *, mods: Any = None, intercept: bool = True,
-              method: str = "REML", test: str = "z", level: float = 0.95) -> InfluenceResult:
+def influence(
+    yi: Any,
+    vi: Any,
+    *,
+    mods: Any = None,
+    intercept: bool = True,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+) -> InfluenceResult:
     r"""Influence diagnostics (Viechtbauer & Cheung 2010), equal to metafor's ``influence.rma.uni``.
 
     With the full model (:math:`\hat\beta`, :math:`\mathrm{Var}(\hat\beta) = V`,
@@ -295,8 +354,9 @@ def influence(yi: Any, vi: Any, *, mods: Any = None, intercept: bool = True,
         if mods_arr.ndim == 1:
             mods_arr = mods_arr[:, None]
         if mods_arr.ndim != 2 or mods_arr.shape[0] != k:
-            raise PlateauError(f"mods must have one row per study ({k}); got shape "
-                               f"{np.shape(mods)}")
+            raise PlateauError(
+                f"mods must have one row per study ({k}); got shape {np.shape(mods)}"
+            )
         if not np.isfinite(mods_arr).all():
             raise PlateauError("mods contain missing or infinite values")
         cols.extend(mods_arr.T)
@@ -307,21 +367,33 @@ def influence(yi: Any, vi: Any, *, mods: Any = None, intercept: bool = True,
     if np.linalg.matrix_rank(X) < p:
         raise PlateauError("the design matrix (intercept and mods) is not of full rank")
     if k < p + 2:
-        raise PlateauError(f"influence diagnostics need k >= {p + 2} studies for {p} "
-                           f"coefficient(s); got k = {k}")
+        raise PlateauError(
+            f"influence diagnostics need k >= {p + 2} studies for {p} coefficient(s); got k = {k}"
+        )
 
-    full = _engine.fit(y[None], v[None], np.ones((1, k)), X[None], method=method, test=test,
-                       level=level)
+    full = _engine.fit(
+        y[None], v[None], np.ones((1, k)), X[None], method=method, test=test, level=level
+    )
     keep = ~np.eye(k, dtype=bool)
     mf = keep.astype(float)
     Xd = X[None, :, :] * mf[:, :, None]
-    dele = _engine.fit(np.where(keep, y[None], 0.0), np.where(keep, v[None], 1.0), mf, Xd,
-                       method=method, test=test, level=level)
+    dele = _engine.fit(
+        np.where(keep, y[None], 0.0),
+        np.where(keep, v[None], 1.0),
+        mf,
+        Xd,
+        method=method,
+        test=test,
+        level=level,
+    )
     for res, what in ((full, "full model"), (dele, "deletion fits")):
         if not np.all(res["converged"]):
-            warn_not_converged(f"the {method} estimator of tau^2 ({what})",
-                               np.flatnonzero(~res["converged"]), what == "full model",
-                               _engine.MAXITER)
+            warn_not_converged(
+                f"the {method} estimator of tau^2 ({what})",
+                np.flatnonzero(~res["converged"]),
+                what == "full model",
+                _engine.MAXITER,
+            )
     beta = full["coef"][0]
     vb = full["vb"][0]
     tau2 = float(full["tau2"][0])
@@ -339,7 +411,7 @@ def influence(yi: Any, vi: Any, *, mods: Any = None, intercept: bool = True,
     delpred = np.einsum("ij,ij->i", X, beta_del)
     vdelpred = np.einsum("ij,ijk,ik->i", X, vb_del, X)
     dffits = (pred_full - delpred) / np.sqrt(s2w_del * hat * (tau2_del + v))
-    w_all = 1 / (v[None, :] + tau2_del[:, None])                   # (k deletions, k studies)
+    w_all = 1 / (v[None, :] + tau2_del[:, None])  # (k deletions, k studies)
     vb_all = np.linalg.inv(np.einsum("kp,ik,kq->ipq", X, w_all, X))
     dfb = beta[None, :] - beta_del
     dfbetas = dfb / np.sqrt(s2w_del[:, None] * np.diagonal(vb_all, axis1=1, axis2=2))
@@ -350,14 +422,30 @@ def influence(yi: Any, vi: Any, *, mods: Any = None, intercept: bool = True,
     resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
     se_resid = np.sqrt(v * s2w_del + vdelpred + tau2_del * s2w_del)
     rstudent = resid / se_resid
-    infl = ((np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(cook, p) > 0.5)
-            | (hat > 3 * p / k)
-            | np.any(np.abs(dfbetas) > 1, axis=1))
+    infl = (
+        (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
+        | (stats.chi2.cdf(cook, p) > 0.5)
+        | (hat > 3 * p / k)
+        | np.any(np.abs(dfbetas) > 1, axis=1)
+    )
     infl = infl & ~np.isnan(infl.astype(float))
     return InfluenceResult(
-        rstudent=rstudent, dffits=dffits, cooks_distance=cook, cov_ratio=cov_r,
+        rstudent=rstudent,
+        dffits=dffits,
+        cooks_distance=cook,
+        cov_ratio=cov_r,
         tau2_deleted=tau2_del if method not in ("EE", "FE") else np.zeros(k),
-        qe_deleted=dele["qe"], hat=hat, weight=weight, dfbetas=dfbetas, influential=infl,
-        resid_deleted=resid, se_resid_deleted=se_resid, tau2=tau2, qe=float(full["qe"][0]),
-        k=k, p=p, method=method, test=test)
+        qe_deleted=dele["qe"],
+        hat=hat,
+        weight=weight,
+        dfbetas=dfbetas,
+        influential=infl,
+        resid_deleted=resid,
+        se_resid_deleted=se_resid,
+        tau2=tau2,
+        qe=float(full["qe"][0]),
+        k=k,
+        p=p,
+        method=method,
+        test=test,
+    )

@@ -33,51 +33,155 @@ import pandas as pd
 
 from plateau.errors import PlateauError
 from plateau.monitor.citations import (
-    ASH_EDU_2010, BORTEZOMIB_PN, BORTEZOMIB_TOX, COCKCROFT_GAULT, NINLARO_UK_AE, NINLARO_UK_DOSE,
-    REVLIMID_HCP, REVLIMID_US_PI, REVLIMID_US_PI_OLD, TOURMALINE_MM3, UKMF_THAL, Rule,
+    ASH_EDU_2010,
+    BORTEZOMIB_PN,
+    BORTEZOMIB_TOX,
+    COCKCROFT_GAULT,
+    NINLARO_UK_AE,
+    NINLARO_UK_DOSE,
+    REVLIMID_HCP,
+    REVLIMID_US_PI,
+    REVLIMID_US_PI_OLD,
+    TOURMALINE_MM3,
+    UKMF_THAL,
+    Rule,
 )
 
-RULES: dict[str, Rule] = {r.id: r for r in (
-    Rule("len-start", "start lenalidomide maintenance after haematologic recovery: ANC >= 1.0 and/or "
-         "platelets >= 75 x10^9/L; 10 mg daily days 1-28", REVLIMID_US_PI,
-         "2 Dosage: Maintenance Therapy Following Auto-HSCT", "C2"),
-    Rule("len-escalate", "after 3 cycles of maintenance the dose can be increased to 15 mg once daily if "
-         "tolerated", REVLIMID_US_PI, "2 Dosage: Maintenance Therapy Following Auto-HSCT", "C2"),
-    Rule("len-anc", "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the next lower "
-         "dose; at 5 mg: resume 5 mg days 1-21; do not dose below 5 mg days 1-21", REVLIMID_HCP,
-         "Maintenance therapy dose modifications", "C2"),
-    Rule("len-ladder", "maintenance dose ladder 15 -> 10 -> 5 mg (days 1-28) -> 5 mg days 1-21 (derived; no "
-         "explicit maintenance dose-reduction table was read)", REVLIMID_HCP,
-         "Maintenance therapy dose modifications", "UNCONFIRMED"),
-    Rule("len-platelets", "platelets < 30 x10^9/L: interrupt; back >= 30: resume at the next lower dose (read in "
-         "the combination-therapy table; maintenance table not read)", REVLIMID_US_PI,
-         "Table 1 (combination therapy)", "UNCONFIRMED"),
-    Rule("len-other-g34", "other grade 3/4 toxicity judged related: hold, restart at the next lower dose when "
-         "resolved to <= grade 2", REVLIMID_US_PI_OLD, "2 Dosage: Other Grade 3/4 Toxicities in MM", "C2"),
-    Rule("len-renal", "CLcr < 60 mL/min: starting-dose adjustment recommended (renally excreted); maintenance "
-         "doses by CLcr not read, so no dose is suggested", REVLIMID_US_PI_OLD,
-         "2 Dosage: Starting Dose Adjustment for Renal Impairment", "C2"),
-    Rule("btz-pn", "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with pain or G3 -> "
-         "withhold, restart 0.7 mg/m2; G4 -> discontinue", BORTEZOMIB_PN, "Table 1", "C2"),
-    Rule("btz-tox", "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological toxicity; "
-         "restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2)", BORTEZOMIB_TOX, "Dose Modification and Reinitiation", "C2"),
-    Rule("thal-pn", "thalidomide: stop if symptoms of peripheral neuropathy occur (CTCAE grade >= 2)", UKMF_THAL,
-         "1. Peripheral neuropathy", "C2"),
-    Rule("thal-pn-steps", "thalidomide neuropathy dose steps by grade (label/IMWG) could not be read", UKMF_THAL,
-         "1. Peripheral neuropathy", "UNCONFIRMED"),
-    Rule("thal-duration", "thalidomide should not be given for > 18 months without careful neuropathy "
-         "monitoring and a low threshold to stop", ASH_EDU_2010, "abstract", "C1"),
-    Rule("ixa-escalate", "ixazomib maintenance 3 mg days 1, 8, 15 of 28-day cycles, 4 mg from cycle 5 if "
-         "tolerated during cycles 1-4", TOURMALINE_MM3, "abstract", "C1"),
-    Rule("ixa-heme", "platelets < 30 and/or ANC < 0.5 x10^9/L: withhold ixazomib until recovery", NINLARO_UK_AE,
-         "Myelosuppression", "C2"),
-    Rule("ixa-ladder", "ixazomib dose steps 4 -> 3 -> 2.3 mg (capsule strengths; maintenance steps not read)",
-         NINLARO_UK_DOSE, "dose reduction steps", "UNCONFIRMED"),
-    Rule("ixa-renal", "ixazomib: start at 3 mg if CLcr < 30 mL/min or ESRD on dialysis", NINLARO_UK_DOSE,
-         "Dose Modification", "C2"),
-    Rule("crcl-cockcroft-gault", "CLcr = (140 - age) x weight / (72 x SCr mg/dL), x 0.85 for women",
-         COCKCROFT_GAULT, "Cockcroft-Gault formula", "C2"),
-)}
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "len-start",
+            "start lenalidomide maintenance after haematologic recovery: ANC >= 1.0 and/or "
+            "platelets >= 75 x10^9/L; 10 mg daily days 1-28",
+            REVLIMID_US_PI,
+            "2 Dosage: Maintenance Therapy Following Auto-HSCT",
+            "C2",
+        ),
+        Rule(
+            "len-escalate",
+            "after 3 cycles of maintenance the dose can be increased to 15 mg once daily if "
+            "tolerated",
+            REVLIMID_US_PI,
+            "2 Dosage: Maintenance Therapy Following Auto-HSCT",
+            "C2",
+        ),
+        Rule(
+            "len-anc",
+            "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the next lower "
+            "dose; at 5 mg: resume 5 mg days 1-21; do not dose below 5 mg days 1-21",
+            REVLIMID_HCP,
+            "Maintenance therapy dose modifications",
+            "C2",
+        ),
+        Rule(
+            "len-ladder",
+            "maintenance dose ladder 15 -> 10 -> 5 mg (days 1-28) -> 5 mg days 1-21 (derived; no "
+            "explicit maintenance dose-reduction table was read)",
+            REVLIMID_HCP,
+            "Maintenance therapy dose modifications",
+            "UNCONFIRMED",
+        ),
+        Rule(
+            "len-platelets",
+            "platelets < 30 x10^9/L: interrupt; back >= 30: resume at the next lower dose (read in "
+            "the combination-therapy table; maintenance table not read)",
+            REVLIMID_US_PI,
+            "Table 1 (combination therapy)",
+            "UNCONFIRMED",
+        ),
+        Rule(
+            "len-other-g34",
+            "other grade 3/4 toxicity judged related: hold, restart at the next lower dose when "
+            "resolved to <= grade 2",
+            REVLIMID_US_PI_OLD,
+            "2 Dosage: Other Grade 3/4 Toxicities in MM",
+            "C2",
+        ),
+        Rule(
+            "len-renal",
+            "CLcr < 60 mL/min: starting-dose adjustment recommended (renally excreted); maintenance "
+            "doses by CLcr not read, so no dose is suggested",
+            REVLIMID_US_PI_OLD,
+            "2 Dosage: Starting Dose Adjustment for Renal Impairment",
+            "C2",
+        ),
+        Rule(
+            "btz-pn",
+            "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with pain or G3 -> "
+            "withhold, restart 0.7 mg/m2; G4 -> discontinue",
+            BORTEZOMIB_PN,
+            "Table 1",
+            "C2",
+        ),
+        Rule(
+            "btz-tox",
+            "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological toxicity; "
+            "restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2)",
+            BORTEZOMIB_TOX,
+            "Dose Modification and Reinitiation",
+            "C2",
+        ),
+        Rule(
+            "thal-pn",
+            "thalidomide: stop if symptoms of peripheral neuropathy occur (CTCAE grade >= 2)",
+            UKMF_THAL,
+            "1. Peripheral neuropathy",
+            "C2",
+        ),
+        Rule(
+            "thal-pn-steps",
+            "thalidomide neuropathy dose steps by grade (label/IMWG) could not be read",
+            UKMF_THAL,
+            "1. Peripheral neuropathy",
+            "UNCONFIRMED",
+        ),
+        Rule(
+            "thal-duration",
+            "thalidomide should not be given for > 18 months without careful neuropathy "
+            "monitoring and a low threshold to stop",
+            ASH_EDU_2010,
+            "abstract",
+            "C1",
+        ),
+        Rule(
+            "ixa-escalate",
+            "ixazomib maintenance 3 mg days 1, 8, 15 of 28-day cycles, 4 mg from cycle 5 if "
+            "tolerated during cycles 1-4",
+            TOURMALINE_MM3,
+            "abstract",
+            "C1",
+        ),
+        Rule(
+            "ixa-heme",
+            "platelets < 30 and/or ANC < 0.5 x10^9/L: withhold ixazomib until recovery",
+            NINLARO_UK_AE,
+            "Myelosuppression",
+            "C2",
+        ),
+        Rule(
+            "ixa-ladder",
+            "ixazomib dose steps 4 -> 3 -> 2.3 mg (capsule strengths; maintenance steps not read)",
+            NINLARO_UK_DOSE,
+            "dose reduction steps",
+            "UNCONFIRMED",
+        ),
+        Rule(
+            "ixa-renal",
+            "ixazomib: start at 3 mg if CLcr < 30 mL/min or ESRD on dialysis",
+            NINLARO_UK_DOSE,
+            "Dose Modification",
+            "C2",
+        ),
+        Rule(
+            "crcl-cockcroft-gault",
+            "CLcr = (140 - age) x weight / (72 x SCr mg/dL), x 0.85 for women",
+            COCKCROFT_GAULT,
+            "Cockcroft-Gault formula",
+            "C2",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +208,12 @@ class DosingConfig:
 
 
 LADDERS = {
-    "lenalidomide": ((15.0, "daily days 1-28"), (10.0, "daily days 1-28"), (5.0, "daily days 1-28"),
-                     (5.0, "daily days 1-21")),
+    "lenalidomide": (
+        (15.0, "daily days 1-28"),
+        (10.0, "daily days 1-28"),
+        (5.0, "daily days 1-28"),
+        (5.0, "daily days 1-21"),
+    ),
     "bortezomib": ((1.3, "mg/m2"), (1.0, "mg/m2"), (0.7, "mg/m2")),
     "ixazomib": ((4.0, "days 1, 8, 15"), (3.0, "days 1, 8, 15"), (2.3, "days 1, 8, 15")),
     "thalidomide": ((100.0, "daily"), (50.0, "daily")),
@@ -133,7 +241,9 @@ def start_level(agent: np.ndarray, dose: np.ndarray) -> np.ndarray:
         m = agent == name
         if m.any():
             # number of ladder steps strictly above the dose (first step <= dose)
-            level[m] = np.minimum((steps[None, :] > dose[m, None] + 1e-9).sum(axis=1), len(steps) - 1)
+            level[m] = np.minimum(
+                (steps[None, :] > dose[m, None] + 1e-9).sum(axis=1), len(steps) - 1
+            )
     return level
 
 
@@ -150,8 +260,9 @@ def ladder_step(agent: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.nd
     return dose, sched
 
 
-def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: DosingConfig,
-                         method: str = "auto") -> pd.DataFrame:
+def hematologic_episodes(
+    cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: DosingConfig, method: str = "auto"
+) -> pd.DataFrame:
     """Hold/resume episodes from ANC and platelet counts (set-based).
 
     ``cbc`` has columns ``pcode, day, analyte ('anc'|'platelets'), value`` sorted by pcode, day.
@@ -163,11 +274,20 @@ def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: D
     grouped pandas operations otherwise; ``"pandas"`` forces the latter (both give the same rows).
     """
     agent = agent_of_patient[cbc["pcode"].to_numpy()]
-    anc_thr = np.select([agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
-                        [cfg.len_anc_hold, cfg.ixa_anc_hold, cfg.btz_heme_anc], np.nan)
-    plt_thr = np.select([agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
-                        [cfg.len_platelet_hold if cfg.len_platelet_rule else np.nan,
-                         cfg.ixa_platelet_hold, cfg.btz_heme_platelets], np.nan)
+    anc_thr = np.select(
+        [agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
+        [cfg.len_anc_hold, cfg.ixa_anc_hold, cfg.btz_heme_anc],
+        np.nan,
+    )
+    plt_thr = np.select(
+        [agent == "lenalidomide", agent == "ixazomib", agent == "bortezomib"],
+        [
+            cfg.len_platelet_hold if cfg.len_platelet_rule else np.nan,
+            cfg.ixa_platelet_hold,
+            cfg.btz_heme_platelets,
+        ],
+        np.nan,
+    )
     is_anc = (cbc["analyte"] == "anc").to_numpy()
     value = cbc["value"].to_numpy()
     thr = np.where(is_anc, anc_thr, plt_thr)
@@ -175,15 +295,23 @@ def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: D
     if not keep.any():
         return pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
     pc_k, day_k = cbc["pcode"].to_numpy()[keep], cbc["day"].to_numpy()[keep]
-    if method == "auto" and (len(pc_k) < 2 or bool(np.all((pc_k[1:] > pc_k[:-1])
-                                                         | ((pc_k[1:] == pc_k[:-1]) & (day_k[1:] >= day_k[:-1]))))):
+    if method == "auto" and (
+        len(pc_k) < 2
+        or bool(
+            np.all((pc_k[1:] > pc_k[:-1]) | ((pc_k[1:] == pc_k[:-1]) & (day_k[1:] >= day_k[:-1])))
+        )
+    ):
         return _episodes_sorted(pc_k, day_k, is_anc[keep], value[keep], thr[keep])
-    df = pd.DataFrame({
-        "pcode": cbc["pcode"].to_numpy()[keep], "day": cbc["day"].to_numpy()[keep],
-        "anc_low": np.where(is_anc, value < thr, np.nan)[keep],
-        "plt_low": np.where(~is_anc, value < thr, np.nan)[keep],
-        "anc": np.where(is_anc, value, np.nan)[keep], "plt": np.where(~is_anc, value, np.nan)[keep],
-    })
+    df = pd.DataFrame(
+        {
+            "pcode": cbc["pcode"].to_numpy()[keep],
+            "day": cbc["day"].to_numpy()[keep],
+            "anc_low": np.where(is_anc, value < thr, np.nan)[keep],
+            "plt_low": np.where(~is_anc, value < thr, np.nan)[keep],
+            "anc": np.where(is_anc, value, np.nan)[keep],
+            "plt": np.where(~is_anc, value, np.nan)[keep],
+        }
+    )
     g = df.groupby("pcode", sort=False)
     df[["anc_low", "plt_low"]] = g[["anc_low", "plt_low"]].ffill()
     # one state per patient-day: the last row of the day holds both carried states
@@ -198,16 +326,26 @@ def hematologic_episodes(cbc: pd.DataFrame, agent_of_patient: np.ndarray, cfg: D
     start = low & ~prev_low
     end = ~low & prev_low
     episode = pd.Series(start.astype(np.int64)).groupby(pc).cumsum().to_numpy()
-    cause = np.where(d["anc_low"].fillna(0).to_numpy() == 1,
-                     np.where(d["plt_low"].fillna(0).to_numpy() == 1, "anc+platelets", "anc"), "platelets")
+    cause = np.where(
+        d["anc_low"].fillna(0).to_numpy() == 1,
+        np.where(d["plt_low"].fillna(0).to_numpy() == 1, "anc+platelets", "anc"),
+        "platelets",
+    )
     # a resume inherits the cause of the hold that opened its episode
     cause = pd.Series(np.where(start, cause, None)).groupby(pc).ffill().to_numpy()
     ev = np.where(start, "hold", np.where(end, "resume", ""))
     sel = start | end
-    return pd.DataFrame({
-        "pcode": pc[sel], "day": d["day"].to_numpy()[sel], "event": ev[sel], "cause": cause[sel],
-        "anc": d["anc"].to_numpy()[sel], "platelets": d["plt"].to_numpy()[sel], "episode": episode[sel],
-    })
+    return pd.DataFrame(
+        {
+            "pcode": pc[sel],
+            "day": d["day"].to_numpy()[sel],
+            "event": ev[sel],
+            "cause": cause[sel],
+            "anc": d["anc"].to_numpy()[sel],
+            "platelets": d["plt"].to_numpy()[sel],
+            "episode": episode[sel],
+        }
+    )
 
 
 def _ffill_index(valid: np.ndarray, group_first: np.ndarray) -> np.ndarray:
@@ -236,8 +374,13 @@ def _episodes_sorted(pc, day, is_anc, value, thr) -> pd.DataFrame:
     plt_low = np.where(ip >= 0, low[np.maximum(ip, 0)], False)
     new_day = new_p | np.r_[True, day[1:] != day[:-1]]
     gid = np.cumsum(new_day) - 1
-    mins = pd.DataFrame({"anc": np.where(is_anc, value, np.nan), "plt": np.where(~is_anc, value, np.nan)}) \
-        .groupby(gid, sort=False).min()  # pandas' NaN-skipping min, as the grouped path
+    mins = (
+        pd.DataFrame(
+            {"anc": np.where(is_anc, value, np.nan), "plt": np.where(~is_anc, value, np.nan)}
+        )
+        .groupby(gid, sort=False)
+        .min()
+    )  # pandas' NaN-skipping min, as the grouped path
     last = np.r_[new_day[1:], True]
     d_pc, d_day, a_low, p_low = pc[last], day[last], anc_low[last], plt_low[last]
     d_low = a_low | p_low
@@ -255,7 +398,14 @@ def _episodes_sorted(pc, day, is_anc, value, thr) -> pd.DataFrame:
     cause = np.where(ci >= 0, cause[np.maximum(ci, 0)], None)
     ev = np.where(start, "hold", np.where(end, "resume", ""))
     sel = start | end
-    return pd.DataFrame({
-        "pcode": d_pc[sel], "day": d_day[sel], "event": ev[sel], "cause": cause[sel],
-        "anc": mins["anc"].to_numpy()[sel], "platelets": mins["plt"].to_numpy()[sel], "episode": episode[sel],
-    })
+    return pd.DataFrame(
+        {
+            "pcode": d_pc[sel],
+            "day": d_day[sel],
+            "event": ev[sel],
+            "cause": cause[sel],
+            "anc": mins["anc"].to_numpy()[sel],
+            "platelets": mins["plt"].to_numpy()[sel],
+            "episode": episode[sel],
+        }
+    )

@@ -34,12 +34,12 @@ from plateau.errors import PlateauError
 from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
+from plateau.monitor import qol as Q
+from plateau.monitor import signal as SIG
 from plateau.monitor import units as U
 from plateau.monitor.arrays import date_str, date_strings
 from plateau.monitor.citations import Rule
 from plateau.monitor.io import BadRow
-from plateau.monitor import qol as Q
-from plateau.monitor import signal as SIG
 
 DISEASE = tuple(a for a in U.ANALYTE_NAMES if U.ANALYTES[a].role == "disease")
 GRADED = tuple(C.LAB_TERM_BY_ANALYTE)
@@ -57,18 +57,30 @@ class MonitorConfig:
 
     def __post_init__(self):
         if self.baseline not in ("maintenance", "diagnosis"):
-            raise PlateauError(f"baseline must be 'maintenance' or 'diagnosis', not {self.baseline!r}")
+            raise PlateauError(
+                f"baseline must be 'maintenance' or 'diagnosis', not {self.baseline!r}"
+            )
 
     def to_dict(self) -> dict:
-        return {"baseline": self.baseline, "imwg": self.imwg.to_dict(), "dosing": self.dosing.to_dict(),
-                "limits": self.limits.to_dict(), "creatinine_use_baseline": self.creatinine_use_baseline}
+        return {
+            "baseline": self.baseline,
+            "imwg": self.imwg.to_dict(),
+            "dosing": self.dosing.to_dict(),
+            "limits": self.limits.to_dict(),
+            "creatinine_use_baseline": self.creatinine_use_baseline,
+        }
 
 
-ALL_RULES: dict[str, Rule] = {**I.RULES, **D.RULES, **{t.rule.id: t.rule for t in C.LAB_TERMS.values()},
-                              **{t.rule.id: t.rule for t in C.EVENT_TERMS.values()},
-                              C.RULE_DEFAULT_LIMITS.id: C.RULE_DEFAULT_LIMITS,
-                              C.RULE_CREATININE_BASELINE.id: C.RULE_CREATININE_BASELINE,
-                              **Q.RULES, **SIG.RULES}
+ALL_RULES: dict[str, Rule] = {
+    **I.RULES,
+    **D.RULES,
+    **{t.rule.id: t.rule for t in C.LAB_TERMS.values()},
+    **{t.rule.id: t.rule for t in C.EVENT_TERMS.values()},
+    C.RULE_DEFAULT_LIMITS.id: C.RULE_DEFAULT_LIMITS,
+    C.RULE_CREATININE_BASELINE.id: C.RULE_CREATININE_BASELINE,
+    **Q.RULES,
+    **SIG.RULES,
+}
 
 
 def _per_patient_any(pc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
@@ -96,18 +108,24 @@ class MonitorResult:
         raise PlateauError(f"no patient {patient_id!r} in the result")
 
     def summary(self) -> str:
-        lines = [f"plateau monitor: {len(self.patients)} patients, {self.n_input_rows} input rows, "
-                 f"{len(self.assessments)} disease assessments; baseline = {self.config.baseline}"]
-        lines.append(f"{'patient':<12}{'measurable':<11}{'best':<6}{'best date':<12}{'progression':<12}"
-                     f"{'G>=3':>5}{'actions':>8}{'alerts':>7}")
+        lines = [
+            f"plateau monitor: {len(self.patients)} patients, {self.n_input_rows} input rows, "
+            f"{len(self.assessments)} disease assessments; baseline = {self.config.baseline}"
+        ]
+        lines.append(
+            f"{'patient':<12}{'measurable':<11}{'best':<6}{'best date':<12}{'progression':<12}"
+            f"{'G>=3':>5}{'actions':>8}{'alerts':>7}"
+        )
         g3 = self.ctcae[self.ctcae["grade"] >= 3].groupby("patient_id").size()
         na = self.dose_actions.groupby("patient_id").size()
         nl = self.alerts.groupby("patient_id").size()
         for r in self.patients.itertuples():
-            lines.append(f"{r.patient_id:<12}{(r.measurable_by or '-'):<11}{(r.best_response or '-'):<6}"
-                         f"{(r.best_response_date or '-'):<12}{(r.progression_date or '-'):<12}"
-                         f"{int(g3.get(r.patient_id, 0)):>5}{int(na.get(r.patient_id, 0)):>8}"
-                         f"{int(nl.get(r.patient_id, 0)):>7}")
+            lines.append(
+                f"{r.patient_id:<12}{(r.measurable_by or '-'):<11}{(r.best_response or '-'):<6}"
+                f"{(r.best_response_date or '-'):<12}{(r.progression_date or '-'):<12}"
+                f"{int(g3.get(r.patient_id, 0)):>5}{int(na.get(r.patient_id, 0)):>8}"
+                f"{int(nl.get(r.patient_id, 0)):>7}"
+            )
         if self.bad_rows:
             lines.append(f"{len(self.bad_rows)} bad input row(s) skipped:")
             lines += [f"  {b}" for b in self.bad_rows]
@@ -115,43 +133,82 @@ class MonitorResult:
 
     def to_dict(self) -> list[dict]:
         """One JSON-ready object per patient (the ``plateau monitor assess`` output)."""
+
         def by_pid(df):
             return {k: v for k, v in df.groupby("patient_id", sort=False)} if len(df) else {}
 
-        A, G, DA, AL, RU = (by_pid(x) for x in (self.assessments, self.ctcae, self.dose_actions,
-                                                 self.alerts, self.rules_used))
+        A, G, DA, AL, RU = (
+            by_pid(x)
+            for x in (self.assessments, self.ctcae, self.dose_actions, self.alerts, self.rules_used)
+        )
         empty = pd.DataFrame()
         out = []
         for p in self.patients.to_dict("records"):
             pid = p["patient_id"]
             a = A.get(pid, empty)
             rules = [ALL_RULES[r] for r in (RU[pid]["rule"].tolist() if pid in RU else [])]
-            out.append({
-                "patient_id": pid,
-                "baseline_date": p["baseline_date"],
-                "measurable_by": p["measurable_by"],
-                "assessments": [
-                    {"date": r["date"], "response": r["response"], "confirmed": bool(r["confirmed"]),
-                     **({"pd_criteria": r["pd_criteria"].split("+")} if r["pd_criteria"] else {}),
-                     **({"note": r["note"]} if r["note"] else {})}
-                    for r in a.to_dict("records")
-                ],
-                "best_response": p["best_response"],
-                "best_response_date": p["best_response_date"],
-                "progression_date": p["progression_date"],
-                "ctcae": [{"date": r["date"], "term": r["term"], "grade": int(r["grade"]), "source": r["source"],
-                           **({"value": r["value"], "unit": r["unit"]} if r["source"] == "lab" else {})}
-                          for r in G.get(pid, empty).to_dict("records")],
-                "dose_actions": [{k: (None if isinstance(v, float) and np.isnan(v) else v)
-                                  for k, v in r.items() if k != "patient_id"}
-                                 for r in DA.get(pid, empty).to_dict("records")],
-                "alerts": [{k: v for k, v in r.items() if k != "patient_id"}
-                           for r in AL.get(pid, empty).to_dict("records")],
-                "unconfirmed_rules_used": [r.to_dict() for r in rules if r.unconfirmed],
-                "endpoints": {k: p[k] for k in ("pfs_days", "pfs_event", "ttp_days", "duration_of_response_days",
-                                                "time_on_maintenance_days")},
-                "citations": [r.to_dict() for r in rules if not r.unconfirmed],
-            })
+            out.append(
+                {
+                    "patient_id": pid,
+                    "baseline_date": p["baseline_date"],
+                    "measurable_by": p["measurable_by"],
+                    "assessments": [
+                        {
+                            "date": r["date"],
+                            "response": r["response"],
+                            "confirmed": bool(r["confirmed"]),
+                            **(
+                                {"pd_criteria": r["pd_criteria"].split("+")}
+                                if r["pd_criteria"]
+                                else {}
+                            ),
+                            **({"note": r["note"]} if r["note"] else {}),
+                        }
+                        for r in a.to_dict("records")
+                    ],
+                    "best_response": p["best_response"],
+                    "best_response_date": p["best_response_date"],
+                    "progression_date": p["progression_date"],
+                    "ctcae": [
+                        {
+                            "date": r["date"],
+                            "term": r["term"],
+                            "grade": int(r["grade"]),
+                            "source": r["source"],
+                            **(
+                                {"value": r["value"], "unit": r["unit"]}
+                                if r["source"] == "lab"
+                                else {}
+                            ),
+                        }
+                        for r in G.get(pid, empty).to_dict("records")
+                    ],
+                    "dose_actions": [
+                        {
+                            k: (None if isinstance(v, float) and np.isnan(v) else v)
+                            for k, v in r.items()
+                            if k != "patient_id"
+                        }
+                        for r in DA.get(pid, empty).to_dict("records")
+                    ],
+                    "alerts": [
+                        {k: v for k, v in r.items() if k != "patient_id"}
+                        for r in AL.get(pid, empty).to_dict("records")
+                    ],
+                    "unconfirmed_rules_used": [r.to_dict() for r in rules if r.unconfirmed],
+                    "endpoints": {
+                        k: p[k]
+                        for k in (
+                            "pfs_days",
+                            "pfs_event",
+                            "ttp_days",
+                            "duration_of_response_days",
+                            "time_on_maintenance_days",
+                        )
+                    },
+                    "citations": [r.to_dict() for r in rules if not r.unconfirmed],
+                }
+            )
         return out
 
 
@@ -174,11 +231,29 @@ _GRADED_CODES = sorted(_TERM_OF_CODE)  # term index = position of the analyte co
 _TERM_INDEX = np.zeros(len(U.ANALYTE_NAMES), dtype=np.int8)
 _TERM_INDEX[_GRADED_CODES] = np.arange(len(_GRADED_CODES))
 _CAT_NAMES = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
-_PD_CRITERIA = ("serum", "serum_high_nadir", "urine", "flc", "marrow", "lesion")  # order of imwg.progression_flags
-_PD_CRIT_TEXT = np.array(["+".join(c for k, c in enumerate(_PD_CRITERIA) if code >> k & 1)
-                          for code in range(1 << len(_PD_CRITERIA))], dtype=object)
-_NOTES = np.array(["", "CR criteria met except marrow (not evaluable for CR)",
-                   "PD criteria met, not (yet) confirmed"], dtype=object)
+_PD_CRITERIA = (
+    "serum",
+    "serum_high_nadir",
+    "urine",
+    "flc",
+    "marrow",
+    "lesion",
+)  # order of imwg.progression_flags
+_PD_CRIT_TEXT = np.array(
+    [
+        "+".join(c for k, c in enumerate(_PD_CRITERIA) if code >> k & 1)
+        for code in range(1 << len(_PD_CRITERIA))
+    ],
+    dtype=object,
+)
+_NOTES = np.array(
+    [
+        "",
+        "CR criteria met except marrow (not evaluable for CR)",
+        "PD criteria met, not (yet) confirmed",
+    ],
+    dtype=object,
+)
 
 
 def _as_long(labs: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -201,8 +276,11 @@ def _as_long(labs: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 def _days(d: np.ndarray) -> np.ndarray:
     """Dates as int64 day numbers (days since 1970-01-01, floor)."""
-    return d.astype("datetime64[D]").astype(np.int64) if np.issubdtype(d.dtype, np.datetime64) \
+    return (
+        d.astype("datetime64[D]").astype(np.int64)
+        if np.issubdtype(d.dtype, np.datetime64)
         else np.asarray(d, dtype=np.int64)
+    )
 
 
 _date_str = date_str
@@ -240,8 +318,13 @@ def _ffill_index(valid: np.ndarray, group_first: np.ndarray) -> np.ndarray:
     return idx
 
 
-def _group_prev_min_sorted(x: np.ndarray, window: np.ndarray, group: np.ndarray, group_first: np.ndarray,
-                           counts: np.ndarray) -> np.ndarray:
+def _group_prev_min_sorted(
+    x: np.ndarray,
+    window: np.ndarray,
+    group: np.ndarray,
+    group_first: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
     """Minimum of ``x`` over the earlier rows of the same group inside ``window`` (NaN-skipping; NaN if none).
 
     Same result as the grouped ``cummin -> ffill -> shift(1)`` of pandas.  Rows are sorted by
@@ -266,8 +349,9 @@ def _group_prev_min_sorted(x: np.ndarray, window: np.ndarray, group: np.ndarray,
         cm = pd.Series(z).groupby(group, sort=False).cummin().to_numpy()
     cnt = np.cumsum(valid)
     has_prev = np.zeros(n, dtype=bool)
-    has_prev[1:] = (pos[1:] > 0) & (cnt[:-1] - np.where(group_first[1:] > 0,
-                                                         cnt[np.maximum(group_first[1:] - 1, 0)], 0) > 0)
+    has_prev[1:] = (pos[1:] > 0) & (
+        cnt[:-1] - np.where(group_first[1:] > 0, cnt[np.maximum(group_first[1:] - 1, 0)], 0) > 0
+    )
     out[1:] = np.where(has_prev[1:], cm[:-1], np.nan)
     return out
 
@@ -288,12 +372,25 @@ def _measurability(s0, u0, k0, l0, bm0, icfg):
     abnormal = kappa_inv | lambda_inv
     iflc0 = np.where(kappa_inv, k0, l0)
     dflc0 = np.where(kappa_inv, k0 - l0, l0 - k0)
-    flc_ok = I.ge(iflc0, icfg.measurable_flc) if icfg.measurable_flc_inclusive else I.gt(iflc0, icfg.measurable_flc)
+    flc_ok = (
+        I.ge(iflc0, icfg.measurable_flc)
+        if icfg.measurable_flc_inclusive
+        else I.gt(iflc0, icfg.measurable_flc)
+    )
     mprot_meas = serum_meas | urine_meas
     flc_meas = ~mprot_meas & abnormal & flc_ok
     marrow_meas = ~mprot_meas & ~flc_meas & ~np.isnan(bm0)
-    return dict(serum_meas=serum_meas, urine_meas=urine_meas, kappa_inv=kappa_inv, abnormal=abnormal, iflc0=iflc0,
-                dflc0=dflc0, mprot_meas=mprot_meas, flc_meas=flc_meas, marrow_meas=marrow_meas)
+    return dict(
+        serum_meas=serum_meas,
+        urine_meas=urine_meas,
+        kappa_inv=kappa_inv,
+        abnormal=abnormal,
+        iflc0=iflc0,
+        dflc0=dflc0,
+        mprot_meas=mprot_meas,
+        flc_meas=flc_meas,
+        marrow_meas=marrow_meas,
+    )
 
 
 class _Blocks:
@@ -308,7 +405,7 @@ class _Blocks:
         arr = self.arrays.get(name)
         if arr is None:
             arr = self.arrays[name] = np.full(self.P, fill, dtype=dtype)
-        arr[p0:p0 + len(values)] = values
+        arr[p0 : p0 + len(values)] = values
 
     def get(self, name, fill, dtype):
         if name not in self.arrays:
@@ -326,7 +423,9 @@ class _Blocks:
         return np.concatenate(parts)
 
 
-def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin, bday_b, cfg: "MonitorConfig"):
+def _disease_block(
+    out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin, bday_b, cfg: MonitorConfig
+):
     """IMWG: pivot, baseline, per-assessment response, confirmation, progression for one block of patients."""
     icfg = cfg.imwg
     is_d = _IS_DISEASE[acode]
@@ -348,8 +447,11 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     counts = end_row - first_row
     has_rows = counts > 0
     gfirst = first_row[row_pc]
-    ffi = {name: _ffill_index(~np.isnan(W[name]), gfirst) for name in DISEASE
-           if name not in ("new_bone_lesion", "new_plasmacytoma")}
+    ffi = {
+        name: _ffill_index(~np.isnan(W[name]), gfirst)
+        for name in DISEASE
+        if name not in ("new_bone_lesion", "new_plasmacytoma")
+    }
 
     def F(name):
         i = ffi[name]
@@ -360,17 +462,36 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     base_row = np.searchsorted(rkey, np.arange(Pb) * span + off, "right") - 1
     base_row = np.where((base_row < first_row) | no_bdate, first_row, base_row)
     base_row = np.where(has_rows, base_row, 0)
-    baseline_day = np.where(has_rows, row_day[np.minimum(base_row, max(R - 1, 0))] if R else NA_DAY, NA_DAY)
+    baseline_day = np.where(
+        has_rows, row_day[np.minimum(base_row, max(R - 1, 0))] if R else NA_DAY, NA_DAY
+    )
 
     def B(name):
         return np.where(has_rows, F(name)[base_row] if R else np.nan, np.nan)
 
-    s0, u0, k0, l0, bm0 = B("serum_m_protein"), B("urine_m_protein"), B("kappa_flc"), B("lambda_flc"), \
-        B("bm_plasma_cells")
-    for name, v in (("has_rows", has_rows), ("baseline_day", baseline_day), ("s0", s0), ("u0", u0), ("k0", k0),
-                    ("l0", l0), ("bm0", bm0)):
-        out.put(name, p0, v, {"has_rows": False, "baseline_day": NA_DAY}.get(name, np.nan),
-                {"has_rows": bool, "baseline_day": np.int64}.get(name, float))
+    s0, u0, k0, l0, bm0 = (
+        B("serum_m_protein"),
+        B("urine_m_protein"),
+        B("kappa_flc"),
+        B("lambda_flc"),
+        B("bm_plasma_cells"),
+    )
+    for name, v in (
+        ("has_rows", has_rows),
+        ("baseline_day", baseline_day),
+        ("s0", s0),
+        ("u0", u0),
+        ("k0", k0),
+        ("l0", l0),
+        ("bm0", bm0),
+    ):
+        out.put(
+            name,
+            p0,
+            v,
+            {"has_rows": False, "baseline_day": NA_DAY}.get(name, np.nan),
+            {"has_rows": bool, "baseline_day": np.int64}.get(name, float),
+        )
     M = _measurability(s0, u0, k0, l0, bm0, icfg)
 
     # ---- per-assessment values -----------------------------------------------------------------
@@ -392,8 +513,11 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     dflc = np.where(kinv_r, k_raw - l_raw, l_raw - k_raw)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio_cf = cf("kappa_flc") / cf("lambda_flc")
-    ratio_normal = np.where(np.isnan(ratio_cf), np.nan,
-                            ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float))
+    ratio_normal = np.where(
+        np.isnan(ratio_cf),
+        np.nan,
+        ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float),
+    )
     sife, uife = cf("serum_ife"), cf("urine_ife")
     bm_raw, bm = W["bm_plasma_cells"], cf("bm_plasma_cells", limit=False)
     clonal = cf("bm_clonal_cells", limit=False)
@@ -407,14 +531,43 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     ndf = _group_prev_min_sorted(dflc, window, rp, gfirst, counts)
     nbm = _group_prev_min_sorted(bm_raw, window, rp, gfirst, counts)
 
-    sm, um, fm, mm = (M[x][rp] if R else np.zeros(0, bool)
-                      for x in ("serum_meas", "urine_meas", "flc_meas", "marrow_meas"))
+    sm, um, fm, mm = (
+        M[x][rp] if R else np.zeros(0, bool)
+        for x in ("serum_meas", "urine_meas", "flc_meas", "marrow_meas")
+    )
     depth_r, blocked = I.classify(
-        serum_meas=sm, urine_meas=um, flc_meas=fm, marrow_meas=mm, s=s, s0=s0[rp], u=u_cf, u0=u0[rp],
-        dflc=dflc, dflc0=M["dflc0"][rp], ratio_normal=ratio_normal, sife=sife, uife=uife, bm=bm, bm0=bm0[rp],
-        clonal=clonal, cfg=icfg)
-    pdf = I.progression_flags(s=s, ns=ns, u=u_raw, nu=nu, dflc=dflc, ndflc=ndf, bm=bm_raw, nbm=nbm,
-                              lesion=lesion, flc_path=fm, marrow_path=mm, cfg=icfg)
+        serum_meas=sm,
+        urine_meas=um,
+        flc_meas=fm,
+        marrow_meas=mm,
+        s=s,
+        s0=s0[rp],
+        u=u_cf,
+        u0=u0[rp],
+        dflc=dflc,
+        dflc0=M["dflc0"][rp],
+        ratio_normal=ratio_normal,
+        sife=sife,
+        uife=uife,
+        bm=bm,
+        bm0=bm0[rp],
+        clonal=clonal,
+        cfg=icfg,
+    )
+    pdf = I.progression_flags(
+        s=s,
+        ns=ns,
+        u=u_raw,
+        nu=nu,
+        dflc=dflc,
+        ndflc=ndf,
+        bm=bm_raw,
+        nbm=nbm,
+        lesion=lesion,
+        flc_path=fm,
+        marrow_path=mm,
+        cfg=icfg,
+    )
     if tuple(pdf) != _PD_CRITERIA:  # the bit codes below follow this order
         raise RuntimeError(f"imwg.progression_flags keys changed: {tuple(pdf)}")
     pd_any = np.zeros(R, dtype=bool)
@@ -422,8 +575,11 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
         pd_any |= v
     pd_any &= assess_row
     measurable_r = sm | um | fm | mm
-    driving = np.select([sm, um, fm, mm], [~np.isnan(s), ~np.isnan(u_raw), ~np.isnan(dflc), ~np.isnan(bm_raw)],
-                        False)
+    driving = np.select(
+        [sm, um, fm, mm],
+        [~np.isnan(s), ~np.isnan(u_raw), ~np.isnan(dflc), ~np.isnan(bm_raw)],
+        False,
+    )
     evaluable = assess_row & ((measurable_r & driving) | pd_any)
     depth = np.where(pd_any, I.PD, depth_r)
     depth = np.where(evaluable, depth, I.NE).astype(np.int8)
@@ -440,8 +596,11 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     prog_e = _first_sorted(pc_e, pd_conf, Pb)
     prog_row = np.where(prog_e >= 0, ev_idx[np.maximum(prog_e, 0)] if len(ev_idx) else -1, -1)
     prog_day = np.where(prog_row >= 0, row_day[np.maximum(prog_row, 0)] if R else NA_DAY, NA_DAY)
-    before_prog = np.where(prog_day[pc_e] == NA_DAY, True, row_day[ev_idx] < prog_day[pc_e]) if len(pc_e) \
+    before_prog = (
+        np.where(prog_day[pc_e] == NA_DAY, True, row_day[ev_idx] < prog_day[pc_e])
+        if len(pc_e)
         else np.zeros(0, bool)
+    )
     conf_depth = np.where(next_d >= 0, np.minimum(d_e, next_d), -1)
     row_best = np.where(d_e >= I.SD, np.maximum(I.SD, conf_depth), -1)
     row_best = np.where(before_prog & measurable_r[ev_idx], row_best, -1)
@@ -449,15 +608,26 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     if len(pc_e):
         np.maximum.at(best, pc_e, row_best)
     best = np.where((best < I.SD) & (prog_row >= 0), I.PD, best)
-    best_first = _first_sorted(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), Pb) if len(pc_e) \
+    best_first = (
+        _first_sorted(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), Pb)
+        if len(pc_e)
         else np.full(Pb, -1)
-    best_row = np.where(best == I.PD, prog_row, np.where(best_first >= 0, ev_idx[np.maximum(best_first, 0)]
-                                                          if len(ev_idx) else -1, -1))
-    confirmed_e = np.where(d_e == I.PD, pd_conf | (pd_e & (prev_d == I.PD)),
-                           np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD))
+    )
+    best_row = np.where(
+        best == I.PD,
+        prog_row,
+        np.where(best_first >= 0, ev_idx[np.maximum(best_first, 0)] if len(ev_idx) else -1, -1),
+    )
+    confirmed_e = np.where(
+        d_e == I.PD,
+        pd_conf | (pd_e & (prev_d == I.PD)),
+        np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD),
+    )
     pd_unconf_e = pd_e & ~confirmed_e
     unconf_first = _first_sorted(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), Pb)
-    unconf_row = np.where(unconf_first >= 0, ev_idx[np.maximum(unconf_first, 0)] if len(ev_idx) else -1, -1)
+    unconf_row = np.where(
+        unconf_first >= 0, ev_idx[np.maximum(unconf_first, 0)] if len(ev_idx) else -1, -1
+    )
 
     # rule flags (per patient; `assess` calls `use` with them in the original order)
     for code in I.DEPTH_RULE:
@@ -472,10 +642,18 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     out.put("downgrade", p0, _any_by(rp, blocked & evaluable, Pb), False, bool)
     out.put("high_nadir_ref", p0, _any_by(rp, pdf["serum_high_nadir"] & conf_rows, Pb), False, bool)
     ds = s - ns
-    out.put("serum_operator", p0, _any_by(rp, pdf["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9),
-                                          Pb), False, bool)
-    used_cf = evaluable & ((np.isnan(u_raw) & ~np.isnan(u_cf)) | (np.isnan(W["serum_ife"]) & ~np.isnan(sife))
-                           | (np.isnan(bm_raw) & ~np.isnan(bm)))
+    out.put(
+        "serum_operator",
+        p0,
+        _any_by(rp, pdf["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9), Pb),
+        False,
+        bool,
+    )
+    used_cf = evaluable & (
+        (np.isnan(u_raw) & ~np.isnan(u_cf))
+        | (np.isnan(W["serum_ife"]) & ~np.isnan(sife))
+        | (np.isnan(bm_raw) & ~np.isnan(bm))
+    )
     out.put("missing_secondary", p0, _any_by(rp, used_cf, Pb), False, bool)
     if icfg.flc_vgpr:
         out.put("vgpr_flc_only", p0, _any_by(rp, fm & (depth == I.VGPR), Pb), False, bool)
@@ -483,9 +661,15 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     # relapse from CR (not PD): after the first confirmed CR, IFE turns positive or marrow >= 5%
     cr_conf_e = conf_depth >= I.CR
     cr_first = _first_sorted(pc_e, cr_conf_e, Pb)
-    cr_day = np.where(cr_first >= 0, row_day[ev_idx[np.maximum(cr_first, 0)]] if len(ev_idx) else NA_DAY, NA_DAY)
-    relapse_mask = (assess_row & (cr_day[rp] != NA_DAY) & (row_day > cr_day[rp])
-                    & ((W["serum_ife"] == 1) | (W["urine_ife"] == 1) | (bm_raw >= icfg.cr_marrow_below)))
+    cr_day = np.where(
+        cr_first >= 0, row_day[ev_idx[np.maximum(cr_first, 0)]] if len(ev_idx) else NA_DAY, NA_DAY
+    )
+    relapse_mask = (
+        assess_row
+        & (cr_day[rp] != NA_DAY)
+        & (row_day > cr_day[rp])
+        & ((W["serum_ife"] == 1) | (W["urine_ife"] == 1) | (bm_raw >= icfg.cr_marrow_below))
+    )
     relapse_row = _first_sorted(rp, relapse_mask, Pb)
 
     # endpoints
@@ -493,25 +677,43 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     if len(pc_e):
         np.maximum.at(last_ev, pc_e, row_day[ev_idx])
     resp_first = _first_sorted(pc_e, (conf_depth >= I.PR) & before_prog, Pb)
-    resp_day = np.where(resp_first >= 0, row_day[ev_idx[np.maximum(resp_first, 0)]] if len(ev_idx) else NA_DAY,
-                        NA_DAY)
+    resp_day = np.where(
+        resp_first >= 0,
+        row_day[ev_idx[np.maximum(resp_first, 0)]] if len(ev_idx) else NA_DAY,
+        NA_DAY,
+    )
 
     def rday(r):
         return np.where(r >= 0, row_day[np.maximum(r, 0)] if R else NA_DAY, NA_DAY)
 
-    for name, v in (("prog_day", prog_day), ("best_day_raw", rday(best_row)), ("unconf_day", rday(unconf_row)),
-                    ("relapse_day", rday(relapse_row)), ("last_ev", last_ev), ("resp_day", resp_day)):
+    for name, v in (
+        ("prog_day", prog_day),
+        ("best_day_raw", rday(best_row)),
+        ("unconf_day", rday(unconf_row)),
+        ("relapse_day", rday(relapse_row)),
+        ("last_ev", last_ev),
+        ("resp_day", resp_day),
+    ):
         out.put(name, p0, v, NA_DAY, np.int64)
     out.put("best", p0, best, -1, np.int64)
     out.put("has_best_row", p0, best_row >= 0, False, bool)
-    out.put("prog_crit", p0, np.where(prog_row >= 0, crit_code[np.maximum(prog_row, 0)] if R else 0, 0), 0, np.int64)
+    out.put(
+        "prog_crit",
+        p0,
+        np.where(prog_row >= 0, crit_code[np.maximum(prog_row, 0)] if R else 0, 0),
+        0,
+        np.int64,
+    )
 
     # assessment rows (after the baseline)
     keep = np.flatnonzero(assess_row)
     confirmed_r = np.zeros(R, dtype=bool)
     confirmed_r[ev_idx] = confirmed_e
-    note = np.where(evaluable & (depth == I.PD) & ~confirmed_r, 2,
-                    np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD), 1, 0))
+    note = np.where(
+        evaluable & (depth == I.PD) & ~confirmed_r,
+        2,
+        np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD), 1, 0),
+    )
     out.add("a_pc", (rp[keep] + p0).astype(np.int32))
     out.add("a_day", row_day[keep].astype(np.int32))
     out.add("a_depth", depth[keep])
@@ -521,7 +723,9 @@ def _disease_block(out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin,
     return baseline_day
 
 
-def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, span, dmin, baseline_day, pat, cfg):
+def _ctcae_block(
+    out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, span, dmin, baseline_day, pat, cfg
+):
     """CTCAE v5.0 grades of the lab rows of one block of patients; creatinine clearance at maintenance start."""
     g_idx = np.flatnonzero(_IS_GRADED[acode])
     g_pc, g_day, g_a, g_v = pc[g_idx], day[g_idx], acode[g_idx], value[g_idx]
@@ -531,7 +735,7 @@ def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, spa
     used_default = np.zeros(len(g_v), dtype=bool)
     creat_base_raised = np.zeros(len(g_v), dtype=bool)
     crcl_start = np.full(Pb, np.nan)
-    start = pat["start"][p0:p0 + Pb]
+    start = pat["start"][p0 : p0 + Pb]
     for name in GRADED:
         m = g_a == U.ANALYTE_CODE[name]
         if not m.any():
@@ -557,9 +761,17 @@ def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, spa
             si = np.searchsorted(ckey, np.arange(Pb) * span + soff, "right") - 1
             si = np.where(si < first_c, first_c, si)
             cstart = np.where(has_c, cv[np.minimum(si, len(cv) - 1)], np.nan)
-            age, weight = pat["age"][p0:p0 + Pb], pat["weight"][p0:p0 + Pb]
-            ok = ~np.isnan(age) & ~np.isnan(weight) & pat["sex_known"][p0:p0 + Pb] & ~np.isnan(cstart) & (cstart > 0)
-            crcl_start[ok] = D.cockcroft_gault(age[ok], weight[ok], cstart[ok], pat["female"][p0:p0 + Pb][ok])
+            age, weight = pat["age"][p0 : p0 + Pb], pat["weight"][p0 : p0 + Pb]
+            ok = (
+                ~np.isnan(age)
+                & ~np.isnan(weight)
+                & pat["sex_known"][p0 : p0 + Pb]
+                & ~np.isnan(cstart)
+                & (cstart > 0)
+            )
+            crcl_start[ok] = D.cockcroft_gault(
+                age[ok], weight[ok], cstart[ok], pat["female"][p0 : p0 + Pb][ok]
+            )
         else:
             cl = g_lln[m] if g_lln is not None else np.full(int(m.sum()), np.nan)
             lo = np.where(np.isnan(cl), cfg.limits.default_for(name), cl)
@@ -571,11 +783,18 @@ def _ctcae_block(out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, spa
     out.put("default_limits", p0, _any_by(g_pc, used_default, Pb), False, bool)
     out.put("creat_base", p0, _any_by(g_pc, creat_base_raised, Pb), False, bool)
     for name in GRADED:
-        out.put(f"term_{name}", p0, _any_by(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), Pb), False, bool)
+        out.put(
+            f"term_{name}", p0, _any_by(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), Pb), False, bool
+        )
     # first grade >= 3 lab toxicity per patient (rows are in date order)
     first3 = _first_sorted(g_pc, grade >= 3, Pb)
-    out.put("lab_tox_day", p0, np.where(first3 >= 0, g_day[np.maximum(first3, 0)] if len(g_day) else MAX_DAY,
-                                        MAX_DAY), MAX_DAY, np.int64)
+    out.put(
+        "lab_tox_day",
+        p0,
+        np.where(first3 >= 0, g_day[np.maximum(first3, 0)] if len(g_day) else MAX_DAY, MAX_DAY),
+        MAX_DAY,
+        np.int64,
+    )
     sel = np.flatnonzero(gm)
     out.add("g_pc", (g_pc[sel] + p0).astype(np.int32))
     out.add("g_day", g_day[sel].astype(np.int32))
@@ -595,10 +814,16 @@ def _dosing_block(out: _Blocks, p0, Pb, pc, day, acode, value, pat, cfg):
     heme = pat["heme_agent"][sl]
     m = heme[c_pc] & (c_day >= start_or_na[c_pc])
     if m.any():
-        cbc = pd.DataFrame({"pcode": c_pc[m] + p0, "day": c_day[m],
-                            "analyte": pd.Categorical.from_codes((c_a[m] != anc_c).astype(np.int8),
-                                                                 ["anc", "platelets"]),
-                            "value": c_v[m]})
+        cbc = pd.DataFrame(
+            {
+                "pcode": c_pc[m] + p0,
+                "day": c_day[m],
+                "analyte": pd.Categorical.from_codes(
+                    (c_a[m] != anc_c).astype(np.int8), ["anc", "platelets"]
+                ),
+                "value": c_v[m],
+            }
+        )
         ep = D.hematologic_episodes(cbc, pat["agent"], cfg.dosing)
         if len(ep):
             out.add("episodes", ep)
@@ -607,12 +832,22 @@ def _dosing_block(out: _Blocks, p0, Pb, pc, day, acode, value, pat, cfg):
         for code in (anc_c, plt_c):
             mm = (c_a == code) & lm[c_pc] & (c_day <= start_or_na[c_pc])
             if mm.any():
-                out.add(f"start_rows_{code}", pd.DataFrame({"pcode": c_pc[mm] + p0, "day": c_day[mm],
-                                                            "value": c_v[mm]}))
-    for name, days in (("lenalidomide", cfg.dosing.len_escalation_days),
-                       ("ixazomib", cfg.dosing.ixa_escalation_days)):
+                out.add(
+                    f"start_rows_{code}",
+                    pd.DataFrame({"pcode": c_pc[mm] + p0, "day": c_day[mm], "value": c_v[mm]}),
+                )
+    for name, days in (
+        ("lenalidomide", cfg.dosing.len_escalation_days),
+        ("ixazomib", cfg.dosing.ixa_escalation_days),
+    ):
         at = start + days
-        out.put(f"seen_{name}", p0, _any_by(c_pc, (c_day > start[c_pc]) & (c_day <= at[c_pc]), Pb), False, bool)
+        out.put(
+            f"seen_{name}",
+            p0,
+            _any_by(c_pc, (c_day > start[c_pc]) & (c_day <= at[c_pc]), Pb),
+            False,
+            bool,
+        )
 
 
 def _patient_codes(labs: pd.DataFrame, n: int):
@@ -627,16 +862,24 @@ def _patient_codes(labs: pd.DataFrame, n: int):
     step = 4_000_000
     for a in range(0, max(n - 1, 0), step):
         b = min(a + step, n - 1)
-        breaks.append(np.flatnonzero(arr[a + 1:b + 1] != arr[a:b]) + a + 1)
+        breaks.append(np.flatnonzero(arr[a + 1 : b + 1] != arr[a:b]) + a + 1)
     run_start = np.concatenate([np.zeros(1 if n else 0, dtype=np.int64)] + breaks).astype(np.int64)
     run_code, uniq = pd.factorize(ids.iloc[run_start], sort=False)
     run_code = np.asarray(run_code, dtype=np.int64)
-    grouped = bool(len(run_code) == len(uniq) and (run_code >= 0).all())  # factorize numbers in first-seen order
+    grouped = bool(
+        len(run_code) == len(uniq) and (run_code >= 0).all()
+    )  # factorize numbers in first-seen order
     return run_start, run_code, pd.Index(uniq), grouped
 
 
-def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-           qol=None, config: MonitorConfig = MonitorConfig(), bad_rows: tuple = ()) -> MonitorResult:
+def assess(
+    labs: pd.DataFrame,
+    patients: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    qol=None,
+    config: MonitorConfig = MonitorConfig(),
+    bad_rows: tuple = (),
+) -> MonitorResult:
     """Assess every patient: IMWG response/progression, CTCAE grades, dose actions and alerts.
 
     ``labs``: long table ``patient_id, date, analyte, value[, lln, uln]`` in canonical units
@@ -659,7 +902,9 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             ids = pd.Index(frame["patient_id"].astype(uniq.dtype if len(uniq) else object))
             extra.append(ids[uniq.get_indexer(ids) < 0])
     if extra:
-        uniq = uniq.append(pd.Index(pd.unique(pd.Index(np.concatenate([e.to_numpy() for e in extra])))))
+        uniq = uniq.append(
+            pd.Index(pd.unique(pd.Index(np.concatenate([e.to_numpy() for e in extra]))))
+        )
     P = len(uniq)
 
     # patient attributes
@@ -689,8 +934,15 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             sex_known[pi] = np.isin(patients["sex"].to_numpy(), ["F", "M"])
         if "dialysis" in patients:
             dialysis[pi] = patients["dialysis"].to_numpy(dtype=bool)
-    pat = {"start": start, "agent": agent, "age": age, "weight": weight, "female": female, "sex_known": sex_known,
-           "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"])}
+    pat = {
+        "start": start,
+        "agent": agent,
+        "age": age,
+        "weight": weight,
+        "female": female,
+        "sex_known": sex_known,
+        "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"]),
+    }
     bday_all = start if cfg.baseline == "maintenance" else diag
 
     # ---- the long table, patient by patient in blocks --------------------------------------------
@@ -710,8 +962,13 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
         order = np.argsort(key, kind="stable")
         del key
         pc_l = pc_l[order]
-        cols = (date_col[order], acode[order], value[order], lln[order] if lln is not None else None,
-                uln[order] if uln is not None else None)
+        cols = (
+            date_col[order],
+            acode[order],
+            value[order],
+            lln[order] if lln is not None else None,
+            uln[order] if uln is not None else None,
+        )
         row_first = np.searchsorted(pc_l, np.arange(n_lab_patients + 1), "left")
         del pc_l, order
     out = _Blocks(P)
@@ -725,7 +982,7 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
         b_date, b_acode, b_value = cols[0][r0:r1], cols[1][r0:r1], cols[2][r0:r1]
         b_lln = cols[3][r0:r1] if cols[3] is not None else None
         b_uln = cols[4][r0:r1] if cols[4] is not None else None
-        pc = np.repeat(np.arange(Pb, dtype=np.int64), np.diff(row_first[p0:p1 + 1]))
+        pc = np.repeat(np.arange(Pb, dtype=np.int64), np.diff(row_first[p0 : p1 + 1]))
         day = _days(b_date)
         key = pc * span + (day - dmin)
         if len(key) > 1 and not (key[1:] >= key[:-1]).all():
@@ -733,8 +990,26 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
             key, day, b_acode, b_value = key[order], day[order], b_acode[order], b_value[order]
             b_lln = b_lln[order] if b_lln is not None else None
             b_uln = b_uln[order] if b_uln is not None else None
-        baseline_b = _disease_block(out, p0, Pb, pc, day, b_acode, b_value, key, span, dmin, bday_all[p0:p1], cfg)
-        _ctcae_block(out, p0, Pb, pc, day, b_acode, b_value, b_lln, b_uln, key, span, dmin, baseline_b, pat, cfg)
+        baseline_b = _disease_block(
+            out, p0, Pb, pc, day, b_acode, b_value, key, span, dmin, bday_all[p0:p1], cfg
+        )
+        _ctcae_block(
+            out,
+            p0,
+            Pb,
+            pc,
+            day,
+            b_acode,
+            b_value,
+            b_lln,
+            b_uln,
+            key,
+            span,
+            dmin,
+            baseline_b,
+            pat,
+            cfg,
+        )
         _dosing_block(out, p0, Pb, pc, day, b_acode, b_value, pat, cfg)
         p0 = p1
     del cols
@@ -749,20 +1024,33 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
 
     has_rows = A("has_rows")
     baseline_day = A("baseline_day", NA_DAY, np.int64)
-    M = _measurability(A("s0", np.nan, float), A("u0", np.nan, float), A("k0", np.nan, float),
-                       A("l0", np.nan, float), A("bm0", np.nan, float), icfg)
-    serum_meas, urine_meas, flc_meas, marrow_meas = M["serum_meas"], M["urine_meas"], M["flc_meas"], \
-        M["marrow_meas"]
-    measurable_by = np.select([serum_meas, urine_meas, flc_meas, marrow_meas],
-                              ["serum", "urine", "flc", "marrow"], None).astype(object)
+    M = _measurability(
+        A("s0", np.nan, float),
+        A("u0", np.nan, float),
+        A("k0", np.nan, float),
+        A("l0", np.nan, float),
+        A("bm0", np.nan, float),
+        icfg,
+    )
+    serum_meas, urine_meas, flc_meas, marrow_meas = (
+        M["serum_meas"],
+        M["urine_meas"],
+        M["flc_meas"],
+        M["marrow_meas"],
+    )
+    measurable_by = np.select(
+        [serum_meas, urine_meas, flc_meas, marrow_meas], ["serum", "urine", "flc", "marrow"], None
+    ).astype(object)
     use("imwg-measurable-serum", serum_meas)
     use("imwg-measurable-urine", urine_meas & ~serum_meas)
     use("imwg-measurable-flc", flc_meas)
     use("imwg-involved-flc", flc_meas)
     use("imwg-flc-ratio-normal", has_rows)
     use("imwg-hierarchy", flc_meas | marrow_meas)
-    use("imwg-measurable-flc-operator", ~M["mprot_meas"] & M["abnormal"]
-        & (np.abs(M["iflc0"] - icfg.measurable_flc) < 1e-9))
+    use(
+        "imwg-measurable-flc-operator",
+        ~M["mprot_meas"] & M["abnormal"] & (np.abs(M["iflc0"] - icfg.measurable_flc) < 1e-9),
+    )
 
     best = A("best", -1, np.int64)
     prog_day = A("prog_day", NA_DAY, np.int64)
@@ -799,7 +1087,11 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
 
     # ---- CTCAE from labs ------------------------------------------------------------------------
     crcl_start = A("crcl_start", np.nan, float)
-    g_pc, g_day, g_term = out.cat("g_pc", np.int32), out.cat("g_day", np.int32), out.cat("g_term", np.int8)
+    g_pc, g_day, g_term = (
+        out.cat("g_pc", np.int32),
+        out.cat("g_day", np.int32),
+        out.cat("g_term", np.int8),
+    )
     g_grade, g_value = out.cat("g_grade", np.int8), out.cat("g_value", float)
     codes_sorted = _GRADED_CODES
     use(C.RULE_DEFAULT_LIMITS.id, A("default_limits"))
@@ -813,15 +1105,26 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     if events is not None and len(events):
         e_pc = uniq.get_indexer(events["patient_id"].astype(uniq.dtype))
         e_day = events["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        ct_ev = pd.DataFrame({"pcode": e_pc, "day": e_day, "term": events["term"].to_numpy(),
-                              "grade": events["grade"].to_numpy().astype(np.int8), "source": "reported",
-                              "value": np.nan, "unit": "",
-                              "with_pain": events["with_pain"].to_numpy() if "with_pain" in events
-                              else np.zeros(len(events), bool)})
+        ct_ev = pd.DataFrame(
+            {
+                "pcode": e_pc,
+                "day": e_day,
+                "term": events["term"].to_numpy(),
+                "grade": events["grade"].to_numpy().astype(np.int8),
+                "source": "reported",
+                "value": np.nan,
+                "unit": "",
+                "with_pain": events["with_pain"].to_numpy()
+                if "with_pain" in events
+                else np.zeros(len(events), bool),
+            }
+        )
         for t in C.EVENT_TERMS.values():
             use(t.rule.id, _per_patient_any(e_pc, ct_ev["term"].to_numpy() == t.term, P))
     else:
-        ct_ev = pd.DataFrame(columns=["pcode", "day", "term", "grade", "source", "value", "unit", "with_pain"])
+        ct_ev = pd.DataFrame(
+            columns=["pcode", "day", "term", "grade", "source", "value", "unit", "with_pain"]
+        )
     n_lab = len(g_pc)
     if len(ct_ev):
         # lab rows then reported rows, stably sorted by (patient, day, term) as pandas' sort_values would
@@ -831,43 +1134,84 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
         pc_all = np.concatenate([g_pc, ct_ev["pcode"].to_numpy().astype(np.int64)])
         day_all = np.concatenate([g_day, ct_ev["day"].to_numpy().astype(np.int64)])
         order = np.lexsort((t_rank, day_all, pc_all))
-        ct_cols = {"pcode": pc_all[order], "day": day_all[order], "term": term_all[order],
-                   "grade": np.concatenate([g_grade, ct_ev["grade"].to_numpy().astype(np.int8)])[order],
-                   "source": np.concatenate([np.full(n_lab, "lab", dtype=object),
-                                             np.full(len(ct_ev), "reported", dtype=object)])[order],
-                   "value": np.concatenate([g_value, np.full(len(ct_ev), np.nan)])[order],
-                   "unit": np.concatenate([np.asarray(unit_cat).astype(object),
-                                           np.full(len(ct_ev), "", dtype=object)])[order]}
+        ct_cols = {
+            "pcode": pc_all[order],
+            "day": day_all[order],
+            "term": term_all[order],
+            "grade": np.concatenate([g_grade, ct_ev["grade"].to_numpy().astype(np.int8)])[order],
+            "source": np.concatenate(
+                [np.full(n_lab, "lab", dtype=object), np.full(len(ct_ev), "reported", dtype=object)]
+            )[order],
+            "value": np.concatenate([g_value, np.full(len(ct_ev), np.nan)])[order],
+            "unit": np.concatenate(
+                [np.asarray(unit_cat).astype(object), np.full(len(ct_ev), "", dtype=object)]
+            )[order],
+        }
     else:  # already sorted by (pcode, day); terms of one day follow the analyte order
-        ct_cols = {"pcode": g_pc, "day": g_day, "term": term_cat, "grade": g_grade, "source": source_cat,
-                   "value": g_value, "unit": unit_cat}
+        ct_cols = {
+            "pcode": g_pc,
+            "day": g_day,
+            "term": term_cat,
+            "grade": g_grade,
+            "source": source_cat,
+            "value": g_value,
+            "unit": unit_cat,
+        }
     del g_pc, g_day, g_value, term_cat, unit_cat, source_cat
     is3 = ct_cols["grade"] >= 3
-    tox = {"pcode": ct_cols["pcode"][is3], "day": ct_cols["day"][is3],
-           "term": np.asarray(ct_cols["term"][is3]).astype(object), "grade": ct_cols["grade"][is3]}
+    tox = {
+        "pcode": ct_cols["pcode"][is3],
+        "day": ct_cols["day"][is3],
+        "term": np.asarray(ct_cols["term"][is3]).astype(object),
+        "grade": ct_cols["grade"][is3],
+    }
 
     # ---- dose actions ---------------------------------------------------------------------------
     ep_parts = out.parts.pop("episodes", [])
-    ep = pd.concat(ep_parts, ignore_index=True) if ep_parts else \
-        pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
+    ep = (
+        pd.concat(ep_parts, ignore_index=True)
+        if ep_parts
+        else pd.DataFrame(columns=["pcode", "day", "event", "cause", "value", "episode"])
+    )
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
-    start_rows = {code: pd.concat(out.parts[f"start_rows_{code}"], ignore_index=True)
-                  for code in (anc_c, plt_c) if out.parts.get(f"start_rows_{code}")}
+    start_rows = {
+        code: pd.concat(out.parts[f"start_rows_{code}"], ignore_index=True)
+        for code in (anc_c, plt_c)
+        if out.parts.get(f"start_rows_{code}")
+    }
     actions, act_day, alert_rows = SIG.dose_actions(
-        P=P, agent=agent, dose=dose, start=start, stop=stop, dialysis=dialysis, crcl_start=crcl_start,
-        episodes=ep, start_rows=start_rows, seen={k: A(f"seen_{k}") for k in ("lenalidomide", "ixazomib")},
-        lab_tox_day=A("lab_tox_day", MAX_DAY, np.int64), ct_ev=ct_ev, cfg=dcfg, use=use,
-        last_obs=np.where(has_rows, last_ev, NA_DAY), baseline_day=baseline_day)
+        P=P,
+        agent=agent,
+        dose=dose,
+        start=start,
+        stop=stop,
+        dialysis=dialysis,
+        crcl_start=crcl_start,
+        episodes=ep,
+        start_rows=start_rows,
+        seen={k: A(f"seen_{k}") for k in ("lenalidomide", "ixazomib")},
+        lab_tox_day=A("lab_tox_day", MAX_DAY, np.int64),
+        ct_ev=ct_ev,
+        cfg=dcfg,
+        use=use,
+        last_obs=np.where(has_rows, last_ev, NA_DAY),
+        baseline_day=baseline_day,
+    )
 
     # ---- tables --------------------------------------------------------------------------------
     pid_str = uniq.astype(str).to_numpy()
     a_pc, a_day = out.cat("a_pc", np.int32), out.cat("a_day", np.int32)
-    assessments = pd.DataFrame({
-        "patient_id": pid_str[a_pc], "date": date_strings(a_day),
-        "response": _CAT_NAMES[out.cat("a_depth", np.int8).astype(np.int64) + 1],
-        "confirmed": out.cat("a_confirmed", bool), "pd_criteria": _PD_CRIT_TEXT[out.cat("a_crit")],
-        "note": _NOTES[out.cat("a_note", np.int8)],
-    }, copy=False)
+    assessments = pd.DataFrame(
+        {
+            "patient_id": pid_str[a_pc],
+            "date": date_strings(a_day),
+            "response": _CAT_NAMES[out.cat("a_depth", np.int8).astype(np.int64) + 1],
+            "confirmed": out.cat("a_confirmed", bool),
+            "pd_criteria": _PD_CRIT_TEXT[out.cat("a_crit")],
+            "note": _NOTES[out.cat("a_note", np.int8)],
+        },
+        copy=False,
+    )
     del a_pc, a_day
     out.parts.clear()
 
@@ -876,33 +1220,61 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
 
     best_name = np.where(best >= 0, _CAT_NAMES[np.maximum(best, -1) + 1], None).astype(object)
     best_name = np.where(has_rows & (measurable_by != None), best_name, None)  # noqa: E711
-    best_day = np.where(A("has_best_row") & (best_name != None), A("best_day_raw", NA_DAY, np.int64),  # noqa: E711
-                        NA_DAY)
+    best_day = np.where(
+        A("has_best_row") & (best_name != None),
+        A("best_day_raw", NA_DAY, np.int64),  # noqa: E711
+        NA_DAY,
+    )
     ttp = np.where(ok_t, pfs_days, -1)
-    patients_tbl = pd.DataFrame({
-        "patient_id": pid_str, "pcode": np.arange(P),
-        "baseline_date": dstr(np.where(has_rows, baseline_day, NA_DAY)),
-        "measurable_by": np.where(has_rows, measurable_by, None),
-        "best_response": best_name, "best_response_date": dstr(best_day),
-        "progression_date": dstr(prog_day),
-        "pfs_days": [int(x) if x >= 0 else None for x in pfs_days] if P < 200000 else pfs_days,
-        "pfs_event": prog_p,
-        "ttp_days": [int(x) if x >= 0 else None for x in ttp] if P < 200000 else ttp,
-        "duration_of_response_days": [int(x) if x >= 0 else None for x in dor] if P < 200000 else dor,
-        "time_on_maintenance_days": SIG.time_on_maintenance(start, stop, last_ev),
-    })
+    patients_tbl = pd.DataFrame(
+        {
+            "patient_id": pid_str,
+            "pcode": np.arange(P),
+            "baseline_date": dstr(np.where(has_rows, baseline_day, NA_DAY)),
+            "measurable_by": np.where(has_rows, measurable_by, None),
+            "best_response": best_name,
+            "best_response_date": dstr(best_day),
+            "progression_date": dstr(prog_day),
+            "pfs_days": [int(x) if x >= 0 else None for x in pfs_days] if P < 200000 else pfs_days,
+            "pfs_event": prog_p,
+            "ttp_days": [int(x) if x >= 0 else None for x in ttp] if P < 200000 else ttp,
+            "duration_of_response_days": [int(x) if x >= 0 else None for x in dor]
+            if P < 200000
+            else dor,
+            "time_on_maintenance_days": SIG.time_on_maintenance(start, stop, last_ev),
+        }
+    )
     # alerts from progression / relapse / toxicity / QoL, then the benefit-harm signal
     prog_crit = np.where(prog_p, _PD_CRIT_TEXT[A("prog_crit", 0, np.int64)], "").astype(object)
     alerts = SIG.build_alerts(
-        P=P, pid=pid_str, prog_day=prog_day, prog_crit=prog_crit, unconf_day=A("unconf_day", NA_DAY, np.int64),
-        relapse_day=relapse_day, tox=tox, actions=actions, act_day=act_day, extra=alert_rows, qol=qol,
-        best=best, dor=dor, use=use, uniq=uniq)
+        P=P,
+        pid=pid_str,
+        prog_day=prog_day,
+        prog_crit=prog_crit,
+        unconf_day=A("unconf_day", NA_DAY, np.int64),
+        relapse_day=relapse_day,
+        tox=tox,
+        actions=actions,
+        act_day=act_day,
+        extra=alert_rows,
+        qol=qol,
+        best=best,
+        dor=dor,
+        use=use,
+        uniq=uniq,
+    )
     if len(actions):
         actions.insert(0, "patient_id", pid_str[actions.pop("pcode").to_numpy().astype(int)])
     else:  # same columns as a non-empty table (summary() groups by patient_id)
         actions = actions.rename(columns={"pcode": "patient_id"})
-    ctcae = pd.DataFrame({"patient_id": pid_str[ct_cols["pcode"]], "date": date_strings(ct_cols["day"]),
-                          **{k: ct_cols[k] for k in ("term", "grade", "source", "value", "unit")}}, copy=False)
+    ctcae = pd.DataFrame(
+        {
+            "patient_id": pid_str[ct_cols["pcode"]],
+            "date": date_strings(ct_cols["day"]),
+            **{k: ct_cols[k] for k in ("term", "grade", "source", "value", "unit")},
+        },
+        copy=False,
+    )
     del ct_cols
     rule_pids, rule_ids = [], []
     for rid, mask in rules.items():
@@ -912,9 +1284,19 @@ def assess(labs: pd.DataFrame, patients: pd.DataFrame | None = None, events: pd.
     if rule_pids:
         rp_all = np.concatenate(rule_pids)
         order = np.argsort(rp_all, kind="stable")
-        rules_used = pd.DataFrame({"patient_id": pid_str[rp_all[order]], "rule": np.concatenate(rule_ids)[order]})
+        rules_used = pd.DataFrame(
+            {"patient_id": pid_str[rp_all[order]], "rule": np.concatenate(rule_ids)[order]}
+        )
     else:
         rules_used = pd.DataFrame(columns=["patient_id", "rule"])
     return MonitorResult(
-        patients=patients_tbl, assessments=assessments, ctcae=ctcae, dose_actions=actions, alerts=alerts,
-        rules_used=rules_used, config=cfg, bad_rows=tuple(bad_rows), n_input_rows=n_in)
+        patients=patients_tbl,
+        assessments=assessments,
+        ctcae=ctcae,
+        dose_actions=actions,
+        alerts=alerts,
+        rules_used=rules_used,
+        config=cfg,
+        bad_rows=tuple(bad_rows),
+        n_input_rows=n_in,
+    )

@@ -62,8 +62,11 @@ class Table:
         return f"{self.name}: {len(self.frame)} rows kept, {len(self.bad_rows)} rejected"
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "rows": int(len(self.frame)),
-                "bad_rows": [b.to_dict() for b in self.bad_rows]}
+        return {
+            "name": self.name,
+            "rows": int(len(self.frame)),
+            "bad_rows": [b.to_dict() for b in self.bad_rows],
+        }
 
 
 def _read_raw(source, name: str) -> tuple[pd.DataFrame, str]:
@@ -79,7 +82,9 @@ def _read_raw(source, name: str) -> tuple[pd.DataFrame, str]:
         name = path.name
         text = path.read_text(encoding="utf-8-sig")
     try:
-        frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            _io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
     except pd.errors.EmptyDataError:
         raise PlateauError(f"{name}: the file is empty (a header row is required)") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -123,7 +128,11 @@ class _Errors:
         idx = np.flatnonzero(self.bad)
         rows = tuple(BadRow(self.name, int(i) + 1, self.field[i], self.message[i]) for i in idx)
         if rows and not skip_bad_rows:
-            more = f" ({len(rows) - 1} more bad row(s); use --skip-bad-rows to skip them)" if len(rows) > 1 else ""
+            more = (
+                f" ({len(rows) - 1} more bad row(s); use --skip-bad-rows to skip them)"
+                if len(rows) > 1
+                else ""
+            )
             raise PlateauError(f"{rows[0]}{more}")
         return rows
 
@@ -170,29 +179,55 @@ def read_labs(source, *, skip_bad_rows: bool = False, name: str = "labs.csv") ->
     factor = np.where(qual & unit.isin(["", "{qual}"]).to_numpy(), 1.0, factor)
     accepted = {a: ", ".join(repr(u) for u in U.ANALYTES[a].units) for a in U.ANALYTE_NAMES}
     accepted_msg = analyte.map(accepted).fillna("")
-    err.add((a_code >= 0) & np.isnan(factor), "unit",
-            "unknown unit '" + unit + "' for " + analyte + " (accepted: " + accepted_msg + ")")
+    err.add(
+        (a_code >= 0) & np.isnan(factor),
+        "unit",
+        "unknown unit '" + unit + "' for " + analyte + " (accepted: " + accepted_msg + ")",
+    )
 
     raw_value = frame["value"]
     numeric = pd.to_numeric(raw_value, errors="coerce").to_numpy(dtype=float)
     low = raw_value.str.lower()
-    qual_value = np.where(low.isin(U.POSITIVE_WORDS), 1.0, np.where(low.isin(U.NEGATIVE_WORDS), 0.0, np.nan))
+    qual_value = np.where(
+        low.isin(U.POSITIVE_WORDS), 1.0, np.where(low.isin(U.NEGATIVE_WORDS), 0.0, np.nan)
+    )
     value = np.where(qual, qual_value, numeric)
     err.add(raw_value.eq("").to_numpy(), "value", "missing value")
-    err.add(qual & np.isnan(qual_value), "value",
-            "'" + raw_value + "' is not positive/negative for " + analyte)
+    err.add(
+        qual & np.isnan(qual_value),
+        "value",
+        "'" + raw_value + "' is not positive/negative for " + analyte,
+    )
     err.add(~qual & np.isnan(numeric), "value", "'" + raw_value + "' is not a number")
-    err.add(~qual & ~np.isfinite(numeric) & ~np.isnan(numeric), "value", "'" + raw_value + "' is not finite")
+    err.add(
+        ~qual & ~np.isfinite(numeric) & ~np.isnan(numeric),
+        "value",
+        "'" + raw_value + "' is not finite",
+    )
     canon = value * factor
     lo, hi = U.PLAUSIBLE_LOW[a_safe], U.PLAUSIBLE_HIGH[a_safe]
-    canonical_unit = pd.Series([U.ANALYTES[U.ANALYTE_NAMES[c]].canonical_unit for c in a_safe], index=frame.index)
-    err.add(~qual & (numeric < 0), "value",
-            "impossible value " + raw_value + " " + unit + " for " + analyte + ": negative")
+    canonical_unit = pd.Series(
+        [U.ANALYTES[U.ANALYTE_NAMES[c]].canonical_unit for c in a_safe], index=frame.index
+    )
+    err.add(
+        ~qual & (numeric < 0),
+        "value",
+        "impossible value " + raw_value + " " + unit + " for " + analyte + ": negative",
+    )
     out_of_range = ~qual & ((canon < lo) | (canon > hi))
     range_msg = (
-        "impossible value " + raw_value + " " + unit + " for " + analyte + ": outside the plausible range "
-        + pd.Series(lo, index=frame.index).map("{:g}".format) + "-"
-        + pd.Series(hi, index=frame.index).map("{:g}".format) + " " + canonical_unit
+        "impossible value "
+        + raw_value
+        + " "
+        + unit
+        + " for "
+        + analyte
+        + ": outside the plausible range "
+        + pd.Series(lo, index=frame.index).map("{:g}".format)
+        + "-"
+        + pd.Series(hi, index=frame.index).map("{:g}".format)
+        + " "
+        + canonical_unit
     )
     err.add(out_of_range, "value", range_msg)
 
@@ -201,22 +236,27 @@ def read_labs(source, *, skip_bad_rows: bool = False, name: str = "labs.csv") ->
         if col in frame.columns:
             raw = frame[col]
             num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-            err.add(~raw.eq("").to_numpy() & (np.isnan(num) | (num < 0)), col,
-                    "'" + raw + "' is not a non-negative number")
+            err.add(
+                ~raw.eq("").to_numpy() & (np.isnan(num) | (num < 0)),
+                col,
+                "'" + raw + "' is not a non-negative number",
+            )
             limits[col] = num * factor
         else:
             limits[col] = np.full(n, np.nan)
 
     bad_rows = err.finish(skip_bad_rows)
     keep = ~err.bad
-    out = pd.DataFrame({
-        "patient_id": frame["patient_id"].to_numpy()[keep],
-        "date": dates.to_numpy()[keep],
-        "analyte": analyte.to_numpy()[keep],
-        "value": canon[keep],
-        "lln": limits["lln"][keep],
-        "uln": limits["uln"][keep],
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": frame["patient_id"].to_numpy()[keep],
+            "date": dates.to_numpy()[keep],
+            "analyte": analyte.to_numpy()[keep],
+            "value": canon[keep],
+            "lln": limits["lln"][keep],
+            "uln": limits["uln"][keep],
+        }
+    )
     return Table(name, out, bad_rows)
 
 
@@ -229,7 +269,9 @@ def _yes_no(err: _Errors, frame: pd.DataFrame, column: str) -> np.ndarray:
     return low.isin(U.POSITIVE_WORDS).to_numpy()
 
 
-def _number(err: _Errors, frame: pd.DataFrame, column: str, lo: float, hi: float, required=False) -> np.ndarray:
+def _number(
+    err: _Errors, frame: pd.DataFrame, column: str, lo: float, hi: float, required=False
+) -> np.ndarray:
     if column not in frame.columns:
         if required:
             raise PlateauError(f"{err.name}: missing column '{column}'")
@@ -240,8 +282,11 @@ def _number(err: _Errors, frame: pd.DataFrame, column: str, lo: float, hi: float
     if required:
         err.add(empty, column, f"missing {column}")
     err.add(~empty & np.isnan(num), column, "'" + raw + "' is not a number")
-    err.add(~empty & ((num < lo) | (num > hi)), column,
-            "impossible value " + raw + f" for {column}: outside {lo:g}-{hi:g}")
+    err.add(
+        ~empty & ((num < lo) | (num > hi)),
+        column,
+        "impossible value " + raw + f" for {column}: outside {lo:g}-{hi:g}",
+    )
     return num
 
 
@@ -251,14 +296,24 @@ def read_patients(source, *, skip_bad_rows: bool = False, name: str = "patients.
     _require(frame, name, ("patient_id", "maintenance_start", "agent", "dose_mg"))
     err = _Errors(len(frame), name)
     err.add(frame["patient_id"].eq("").to_numpy(), "patient_id", "missing patient_id")
-    err.add(frame["patient_id"].duplicated().to_numpy(), "patient_id",
-            "duplicate patient_id '" + frame["patient_id"] + "'")
+    err.add(
+        frame["patient_id"].duplicated().to_numpy(),
+        "patient_id",
+        "duplicate patient_id '" + frame["patient_id"] + "'",
+    )
     start = _date_check(err, frame, "maintenance_start")
-    dx = _date_check(err, frame, "diagnosis_date", required=False) if "diagnosis_date" in frame else None
+    dx = (
+        _date_check(err, frame, "diagnosis_date", required=False)
+        if "diagnosis_date" in frame
+        else None
+    )
     stop = _date_check(err, frame, "stop_date", required=False) if "stop_date" in frame else None
     agent = frame["agent"].str.lower().replace({"": "none"})
-    err.add(~agent.isin(AGENTS).to_numpy(), "agent",
-            "unknown agent '" + frame["agent"] + f"' (known: {', '.join(AGENTS)})")
+    err.add(
+        ~agent.isin(AGENTS).to_numpy(),
+        "agent",
+        "unknown agent '" + frame["agent"] + f"' (known: {', '.join(AGENTS)})",
+    )
     dose = _number(err, frame, "dose_mg", 0.0, 1000.0)
     age = _number(err, frame, "age", 0.0, 130.0)
     weight = _number(err, frame, "weight_kg", 1.0, 400.0)
@@ -270,18 +325,28 @@ def read_patients(source, *, skip_bad_rows: bool = False, name: str = "patients.
     dialysis = _yes_no(err, frame, "dialysis")
     bad_rows = err.finish(skip_bad_rows)
     keep = ~err.bad
-    out = pd.DataFrame({
-        "patient_id": frame["patient_id"].to_numpy()[keep],
-        "maintenance_start": start.to_numpy()[keep],
-        "diagnosis_date": (dx.to_numpy() if dx is not None else np.full(len(frame), np.datetime64("NaT"), "M8[ns]"))[keep],
-        "stop_date": (stop.to_numpy() if stop is not None else np.full(len(frame), np.datetime64("NaT"), "M8[ns]"))[keep],
-        "agent": agent.to_numpy()[keep],
-        "dose_mg": dose[keep],
-        "age": age[keep],
-        "sex": sex.to_numpy()[keep],
-        "weight_kg": weight[keep],
-        "dialysis": dialysis[keep],
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": frame["patient_id"].to_numpy()[keep],
+            "maintenance_start": start.to_numpy()[keep],
+            "diagnosis_date": (
+                dx.to_numpy()
+                if dx is not None
+                else np.full(len(frame), np.datetime64("NaT"), "M8[ns]")
+            )[keep],
+            "stop_date": (
+                stop.to_numpy()
+                if stop is not None
+                else np.full(len(frame), np.datetime64("NaT"), "M8[ns]")
+            )[keep],
+            "agent": agent.to_numpy()[keep],
+            "dose_mg": dose[keep],
+            "age": age[keep],
+            "sex": sex.to_numpy()[keep],
+            "weight_kg": weight[keep],
+            "dialysis": dialysis[keep],
+        }
+    )
     return Table(name, out, bad_rows)
 
 
@@ -295,24 +360,38 @@ def read_events(source, *, skip_bad_rows: bool = False, name: str = "events.csv"
     err.add(frame["patient_id"].eq("").to_numpy(), "patient_id", "missing patient_id")
     dates = _date_check(err, frame, "date")
     term = frame["term"].str.lower().str.replace(" ", "_").str.replace("-", "_")
-    err.add(~term.isin(list(EVENT_TERMS)).to_numpy(), "term",
-            "unknown CTCAE term '" + frame["term"] + f"' (known: {', '.join(EVENT_TERMS)})")
+    err.add(
+        ~term.isin(list(EVENT_TERMS)).to_numpy(),
+        "term",
+        "unknown CTCAE term '" + frame["term"] + f"' (known: {', '.join(EVENT_TERMS)})",
+    )
     grade = pd.to_numeric(frame["grade"], errors="coerce").to_numpy(dtype=float)
     allowed = term.map(lambda t: EVENT_TERMS[t].grades if t in EVENT_TERMS else (1, 2, 3, 4, 5))
     ok = np.array([g in a for g, a in zip(grade, allowed)], dtype=bool)
     allowed_msg = allowed.map(lambda a: ", ".join(str(g) for g in a))
-    err.add(~ok, "grade", "grade '" + frame["grade"] + "' is not defined for " + term
-            + " in CTCAE v5.0 (defined: " + allowed_msg + ")")
+    err.add(
+        ~ok,
+        "grade",
+        "grade '"
+        + frame["grade"]
+        + "' is not defined for "
+        + term
+        + " in CTCAE v5.0 (defined: "
+        + allowed_msg
+        + ")",
+    )
     with_pain = _yes_no(err, frame, "with_pain")
     bad_rows = err.finish(skip_bad_rows)
     keep = ~err.bad
-    out = pd.DataFrame({
-        "patient_id": frame["patient_id"].to_numpy()[keep],
-        "date": dates.to_numpy()[keep],
-        "term": term.to_numpy()[keep],
-        "grade": grade[keep].astype(int),
-        "with_pain": with_pain[keep],
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": frame["patient_id"].to_numpy()[keep],
+            "date": dates.to_numpy()[keep],
+            "term": term.to_numpy()[keep],
+            "grade": grade[keep].astype(int),
+            "with_pain": with_pain[keep],
+        }
+    )
     return Table(name, out, bad_rows)
 
 
@@ -339,7 +418,9 @@ def read_qlq(source, *, skip_bad_rows: bool = False, name: str = "qlq.csv") -> T
         values[c] = num
     bad_rows = err.finish(skip_bad_rows)
     keep = ~err.bad
-    out = pd.DataFrame({"patient_id": frame["patient_id"].to_numpy()[keep], "date": dates.to_numpy()[keep]})
+    out = pd.DataFrame(
+        {"patient_id": frame["patient_id"].to_numpy()[keep], "date": dates.to_numpy()[keep]}
+    )
     for c in items:
         out[c] = values[c][keep]
     return Table(name, out, bad_rows)

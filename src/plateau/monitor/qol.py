@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from plateau.errors import PlateauError
-from plateau.monitor.citations import EORTC_SAS, KVAM_2010, MY20_MID_2019, OSOBA_1998, PROSCORER, QOLR_MY20, Rule
+from plateau.monitor.citations import (
+    EORTC_SAS,
+    KVAM_2010,
+    MY20_MID_2019,
+    OSOBA_1998,
+    PROSCORER,
+    QOLR_MY20,
+    Rule,
+)
 
 
 @dataclass(frozen=True)
@@ -67,25 +75,62 @@ _MY20 = (
     ("MYFP", "Future perspective", "functional", (18, 19, 20), 9.0),
 )
 SCALES: tuple[Scale, ...] = tuple(
-    Scale(c, n, k, tuple(f"q{i}" for i in items), r, "QLQ-C30", C30_MID, "qol-mid-c30") for c, n, k, items, r in _C30
+    Scale(c, n, k, tuple(f"q{i}" for i in items), r, "QLQ-C30", C30_MID, "qol-mid-c30")
+    for c, n, k, items, r in _C30
 ) + tuple(
-    Scale(c, n, k, tuple(f"my{i}" for i in items), 3, "QLQ-MY20", mid, "qol-mid-my20") for c, n, k, items, mid in _MY20
+    Scale(c, n, k, tuple(f"my{i}" for i in items), 3, "QLQ-MY20", mid, "qol-mid-my20")
+    for c, n, k, items, mid in _MY20
 )
 SCALE_BY_CODE = {s.code: s for s in SCALES}
 
-RULES: dict[str, Rule] = {r.id: r for r in (
-    Rule("qol-c30-scoring", "QLQ-C30 v3 scales: raw score = mean of answered items; functional (1-(RS-1)/range)x100, "
-         "symptom/global (RS-1)/range x100", EORTC_SAS, "macro %score (types F, S, G)", "C2"),
-    Rule("qol-half-rule", "a scale is scored if at least half of its items are answered", PROSCORER,
-         "R/qlq_c30.R (okmiss = 0.5)", "C2"),
-    Rule("qol-my20-scoring", "QLQ-MY20: DS items 1-6, SE 7-16 (symptom); BI 17, FP 18-20 (functional); half rule",
-         QOLR_MY20, "R/scoring.QLQMY20.R", "C2"),
-    Rule("qol-mid-c30", "QLQ-C30 MID 10 points (moderate change, Osoba 1998)", OSOBA_1998, "secondary description",
-         "C2"),
-    Rule("qol-mid-c30-myeloma", "myeloma QLQ-C30 changes < 6 points unlikely to matter; deterioration 9-17",
-         KVAM_2010, "abstract", "C1"),
-    Rule("qol-mid-my20", "QLQ-MY20 MIDs: DS 10, SE 10, BI 13, FP 9 points", MY20_MID_2019, "abstract", "C2"),
-)}
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "qol-c30-scoring",
+            "QLQ-C30 v3 scales: raw score = mean of answered items; functional (1-(RS-1)/range)x100, "
+            "symptom/global (RS-1)/range x100",
+            EORTC_SAS,
+            "macro %score (types F, S, G)",
+            "C2",
+        ),
+        Rule(
+            "qol-half-rule",
+            "a scale is scored if at least half of its items are answered",
+            PROSCORER,
+            "R/qlq_c30.R (okmiss = 0.5)",
+            "C2",
+        ),
+        Rule(
+            "qol-my20-scoring",
+            "QLQ-MY20: DS items 1-6, SE 7-16 (symptom); BI 17, FP 18-20 (functional); half rule",
+            QOLR_MY20,
+            "R/scoring.QLQMY20.R",
+            "C2",
+        ),
+        Rule(
+            "qol-mid-c30",
+            "QLQ-C30 MID 10 points (moderate change, Osoba 1998)",
+            OSOBA_1998,
+            "secondary description",
+            "C2",
+        ),
+        Rule(
+            "qol-mid-c30-myeloma",
+            "myeloma QLQ-C30 changes < 6 points unlikely to matter; deterioration 9-17",
+            KVAM_2010,
+            "abstract",
+            "C1",
+        ),
+        Rule(
+            "qol-mid-my20",
+            "QLQ-MY20 MIDs: DS 10, SE 10, BI 13, FP 9 points",
+            MY20_MID_2019,
+            "abstract",
+            "C2",
+        ),
+    )
+}
 
 
 def score_items(items: pd.DataFrame, scales=SCALES) -> pd.DataFrame:
@@ -127,33 +172,52 @@ class QolResult:
     def summary(self) -> str:
         n_p = self.scores["patient_id"].nunique() if len(self.scores) else 0
         d = self.declines()
-        lines = [f"QLQ scoring: {len(self.scores)} questionnaires from {n_p} patients; "
-                 f"{len(d)} scale changes beyond the MID (decline)."]
+        lines = [
+            f"QLQ scoring: {len(self.scores)} questionnaires from {n_p} patients; "
+            f"{len(d)} scale changes beyond the MID (decline)."
+        ]
         for r in d.head(10).itertuples():
-            lines.append(f"  {r.patient_id} {r.date}: {SCALE_BY_CODE[r.scale].name} {r.baseline:.1f} -> "
-                         f"{r.score:.1f} (change {r.change:+.1f}, MID {r.mid:g})")
+            lines.append(
+                f"  {r.patient_id} {r.date}: {SCALE_BY_CODE[r.scale].name} {r.baseline:.1f} -> "
+                f"{r.score:.1f} (change {r.change:+.1f}, MID {r.mid:g})"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         patients = []
         for pid, grp in self.scores.groupby("patient_id", sort=False):
             ch = self.changes[self.changes["patient_id"] == pid]
-            patients.append({
-                "patient_id": str(pid),
-                "questionnaires": [
-                    {"date": str(row["date"]),
-                     "scores": {c: (None if pd.isna(row[c]) else round(float(row[c]), 4))
-                                for c in grp.columns if c not in ("patient_id", "date")}}
-                    for _, row in grp.iterrows()
-                ],
-                "changes": [
-                    {"date": str(r.date), "scale": r.scale, "name": SCALE_BY_CODE[r.scale].name,
-                     "baseline": round(float(r.baseline), 4), "score": round(float(r.score), 4),
-                     "change": round(float(r.change), 4), "mid": float(r.mid), "status": r.status,
-                     "rule": SCALE_BY_CODE[r.scale].mid_rule}
-                    for r in ch.itertuples() if r.status != "within MID"
-                ],
-            })
+            patients.append(
+                {
+                    "patient_id": str(pid),
+                    "questionnaires": [
+                        {
+                            "date": str(row["date"]),
+                            "scores": {
+                                c: (None if pd.isna(row[c]) else round(float(row[c]), 4))
+                                for c in grp.columns
+                                if c not in ("patient_id", "date")
+                            },
+                        }
+                        for _, row in grp.iterrows()
+                    ],
+                    "changes": [
+                        {
+                            "date": str(r.date),
+                            "scale": r.scale,
+                            "name": SCALE_BY_CODE[r.scale].name,
+                            "baseline": round(float(r.baseline), 4),
+                            "score": round(float(r.score), 4),
+                            "change": round(float(r.change), 4),
+                            "mid": float(r.mid),
+                            "status": r.status,
+                            "rule": SCALE_BY_CODE[r.scale].mid_rule,
+                        }
+                        for r in ch.itertuples()
+                        if r.status != "within MID"
+                    ],
+                }
+            )
         return {"patients": patients, "citations": [r.to_dict() for r in self.rules]}
 
 
@@ -173,9 +237,16 @@ def assess_qol(qlq: pd.DataFrame, baseline_dates: dict | None = None) -> QolResu
         bd = pd.Series(pid).map(baseline_dates).to_numpy(dtype="datetime64[ns]")
         before = (dates <= bd) & ~np.isnat(bd)
         has_before = pd.Series(before).groupby(pid).transform("any").to_numpy()
-        last_before = before & ~pd.Series(np.where(before, pid, None)).duplicated(keep="last").to_numpy()
+        last_before = (
+            before & ~pd.Series(np.where(before, pid, None)).duplicated(keep="last").to_numpy()
+        )
         is_base = np.where(has_before, last_before, is_base)
-    base_idx = pd.Series(np.where(is_base, np.arange(len(q)), np.nan)).groupby(pid).transform("max").to_numpy()
+    base_idx = (
+        pd.Series(np.where(is_base, np.arange(len(q)), np.nan))
+        .groupby(pid)
+        .transform("max")
+        .to_numpy()
+    )
     rows = []
     for sc in scores.columns:
         s = scores[sc].to_numpy()
@@ -184,11 +255,24 @@ def assess_qol(qlq: pd.DataFrame, baseline_dates: dict | None = None) -> QolResu
         change = s - b
         spec = SCALE_BY_CODE[sc]
         worse = -change if spec.kind in ("functional", "global") else change
-        status = np.where(worse >= spec.mid, "decline", np.where(-worse >= spec.mid, "improvement", "within MID"))
+        status = np.where(
+            worse >= spec.mid, "decline", np.where(-worse >= spec.mid, "improvement", "within MID")
+        )
         m = after & ~np.isnan(change)
-        rows.append(pd.DataFrame({"patient_id": pid[m], "date": q["date"].dt.strftime("%Y-%m-%d").to_numpy()[m],
-                                  "scale": sc, "baseline": b[m], "score": s[m], "change": change[m],
-                                  "mid": spec.mid, "status": status[m]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "patient_id": pid[m],
+                    "date": q["date"].dt.strftime("%Y-%m-%d").to_numpy()[m],
+                    "scale": sc,
+                    "baseline": b[m],
+                    "score": s[m],
+                    "change": change[m],
+                    "mid": spec.mid,
+                    "status": status[m],
+                }
+            )
+        )
     changes = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     scored["date"] = scored["date"].dt.strftime("%Y-%m-%d")
     used = ["qol-c30-scoring", "qol-half-rule", "qol-mid-c30", "qol-mid-c30-myeloma"]

@@ -19,18 +19,42 @@ from plateau.monitor import units as U
 from plateau.monitor.arrays import date_strings
 from plateau.monitor.citations import PLATEAU, Rule
 
-RULES = {r.id: r for r in (
-    Rule("signal-benefit-harm", "benefit-harm signal: confirmed response depth/duration set against grade >= 3 "
-         "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response deeper than SD "
-         "or with progression", PLATEAU, "plateau.monitor.signal", "DESIGN"),
-)}
+RULES = {
+    r.id: r
+    for r in (
+        Rule(
+            "signal-benefit-harm",
+            "benefit-harm signal: confirmed response depth/duration set against grade >= 3 "
+            "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response deeper than SD "
+            "or with progression",
+            PLATEAU,
+            "plateau.monitor.signal",
+            "DESIGN",
+        ),
+    )
+}
 
-TERM_LABEL = {"neutrophil_count_decreased": "neutropenia", "platelet_count_decreased": "thrombocytopenia",
-              "white_blood_cell_decreased": "leukopenia", "anemia": "anemia",
-              "creatinine_increased": "creatinine increased"}
+TERM_LABEL = {
+    "neutrophil_count_decreased": "neutropenia",
+    "platelet_count_decreased": "thrombocytopenia",
+    "white_blood_cell_decreased": "leukopenia",
+    "anemia": "anemia",
+    "creatinine_increased": "creatinine increased",
+}
 NA_DAY = np.iinfo(np.int64).min
-ACTION_COLUMNS = ["pcode", "date", "agent", "action", "dose", "dose_unit", "schedule", "reason", "rule", "tag",
-                  "citation"]
+ACTION_COLUMNS = [
+    "pcode",
+    "date",
+    "agent",
+    "action",
+    "dose",
+    "dose_unit",
+    "schedule",
+    "reason",
+    "rule",
+    "tag",
+    "citation",
+]
 
 
 def _ds(day) -> np.ndarray:
@@ -48,26 +72,46 @@ def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) ->
     rule_ids = np.broadcast_to(np.asarray(rule_ids, dtype=object), (n,))
     codes, distinct = pd.factorize(rule_ids)
     rules = [D.RULES[r.split("+")[0]] for r in distinct]
-    return pd.DataFrame({
-        "pcode": np.asarray(pcode, dtype=np.int64), "day": np.asarray(day, dtype=np.int64),
-        "agent": np.broadcast_to(np.asarray(agent, dtype=object), (n,)),
-        "action": np.broadcast_to(np.asarray(action, dtype=object), (n,)),
-        "dose": np.broadcast_to(np.asarray(dose, dtype=float), (n,)),
-        "dose_unit": np.broadcast_to(np.asarray(unit, dtype=object), (n,)),
-        "schedule": np.broadcast_to(np.asarray(schedule, dtype=object), (n,)),
-        "reason": np.broadcast_to(np.asarray(reason, dtype=object), (n,)),
-        "rule": rule_ids,
-        "tag": np.array([r.tag for r in rules], dtype=object)[codes],
-        "citation": np.array([r.citation() for r in rules], dtype=object)[codes],
-    })
+    return pd.DataFrame(
+        {
+            "pcode": np.asarray(pcode, dtype=np.int64),
+            "day": np.asarray(day, dtype=np.int64),
+            "agent": np.broadcast_to(np.asarray(agent, dtype=object), (n,)),
+            "action": np.broadcast_to(np.asarray(action, dtype=object), (n,)),
+            "dose": np.broadcast_to(np.asarray(dose, dtype=float), (n,)),
+            "dose_unit": np.broadcast_to(np.asarray(unit, dtype=object), (n,)),
+            "schedule": np.broadcast_to(np.asarray(schedule, dtype=object), (n,)),
+            "reason": np.broadcast_to(np.asarray(reason, dtype=object), (n,)),
+            "rule": rule_ids,
+            "tag": np.array([r.tag for r in rules], dtype=object)[codes],
+            "citation": np.array([r.citation() for r in rules], dtype=object)[codes],
+        }
+    )
 
 
 def _unit(agent):
     return np.where(agent == "bortezomib", "mg/m2", "mg")
 
 
-def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes, start_rows, seen, lab_tox_day,
-                 ct_ev, cfg: D.DosingConfig, use, last_obs, baseline_day):
+def dose_actions(
+    *,
+    P,
+    agent,
+    dose,
+    start,
+    stop,
+    dialysis,
+    crcl_start,
+    episodes,
+    start_rows,
+    seen,
+    lab_tox_day,
+    ct_ev,
+    cfg: D.DosingConfig,
+    use,
+    last_obs,
+    baseline_day,
+):
     """All dose actions (one row each) and start/duration alerts, computed on whole tables.
 
     The blood-count inputs come summarised from the engine's blocks: ``episodes`` =
@@ -88,24 +132,58 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
         e_pc = ep["pcode"].to_numpy()
         e_agent = agent[e_pc]
         cause = ep["cause"].to_numpy()
-        rule = np.select([(e_agent == "lenalidomide") & (cause == "platelets"), e_agent == "lenalidomide",
-                          e_agent == "ixazomib"], ["len-platelets", "len-anc", "ixa-heme"], "btz-tox")
+        rule = np.select(
+            [
+                (e_agent == "lenalidomide") & (cause == "platelets"),
+                e_agent == "lenalidomide",
+                e_agent == "ixazomib",
+            ],
+            ["len-platelets", "len-anc", "ixa-heme"],
+            "btz-tox",
+        )
         anc_v, plt_v = ep["anc"].to_numpy(), ep["platelets"].to_numpy()
         hold = ep["event"].to_numpy() == "hold"
         with np.errstate(invalid="ignore"):
-            reason = np.where(np.char.find(cause.astype(str), "anc") >= 0,
-                              "ANC " + pd.Series(anc_v).map("{:g}".format).to_numpy() + " x10^9/L", "")
-            reason = np.where(np.char.find(cause.astype(str), "platelets") >= 0,
-                              np.where(reason == "", "", reason + ", ") + "platelets "
-                              + pd.Series(plt_v).map("{:g}".format).to_numpy() + " x10^9/L", reason)
+            reason = np.where(
+                np.char.find(cause.astype(str), "anc") >= 0,
+                "ANC " + pd.Series(anc_v).map("{:g}".format).to_numpy() + " x10^9/L",
+                "",
+            )
+            reason = np.where(
+                np.char.find(cause.astype(str), "platelets") >= 0,
+                np.where(reason == "", "", reason + ", ")
+                + "platelets "
+                + pd.Series(plt_v).map("{:g}".format).to_numpy()
+                + " x10^9/L",
+                reason,
+            )
         h = hold
         verb = np.where(e_agent[h] == "bortezomib", "withhold", "hold")
-        frames.append(_frame(e_pc[h], ep["day"].to_numpy()[h], e_agent[h], verb, np.nan, _unit(e_agent[h]), "",
-                             reason[h] + " below the hold threshold", rule[h]))
+        frames.append(
+            _frame(
+                e_pc[h],
+                ep["day"].to_numpy()[h],
+                e_agent[h],
+                verb,
+                np.nan,
+                _unit(e_agent[h]),
+                "",
+                reason[h] + " below the hold threshold",
+                rule[h],
+            )
+        )
         r = ~hold
-        reductions.append(pd.DataFrame({"pcode": e_pc[r], "day": ep["day"].to_numpy()[r], "kind": "resume",
-                                        "rule": rule[r], "reason": "counts recovered ("
-                                        + reason[r] + "): resume at the next lower dose"}))
+        reductions.append(
+            pd.DataFrame(
+                {
+                    "pcode": e_pc[r],
+                    "day": ep["day"].to_numpy()[r],
+                    "kind": "resume",
+                    "rule": rule[r],
+                    "reason": "counts recovered (" + reason[r] + "): resume at the next lower dose",
+                }
+            )
+        )
         use("len-platelets", np.bincount(e_pc[rule == "len-platelets"], minlength=P) > 0)
         use("len-anc", np.bincount(e_pc[rule == "len-anc"], minlength=P) > 0)
         use("ixa-heme", np.bincount(e_pc[rule == "ixa-heme"], minlength=P) > 0)
@@ -123,32 +201,77 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
         sel |= (g >= 3) & nonheme & ~neuro & (ev_agent == "bortezomib")
         if sel.any():
             rr = np.where(ev_agent[sel] == "lenalidomide", "len-other-g34", "btz-tox")
-            reductions.append(pd.DataFrame({
-                "pcode": ev_pc[sel], "day": ct_ev["day"].to_numpy()[sel], "kind": "event", "rule": rr,
-                "reason": "grade " + g[sel].astype(str) + " " + term[sel].astype(str)
-                + ": hold; restart at the next lower dose when <= grade 2"}))
+            reductions.append(
+                pd.DataFrame(
+                    {
+                        "pcode": ev_pc[sel],
+                        "day": ct_ev["day"].to_numpy()[sel],
+                        "kind": "event",
+                        "rule": rr,
+                        "reason": "grade "
+                        + g[sel].astype(str)
+                        + " "
+                        + term[sel].astype(str)
+                        + ": hold; restart at the next lower dose when <= grade 2",
+                    }
+                )
+            )
             use("len-other-g34", np.bincount(ev_pc[sel][rr == "len-other-g34"], minlength=P) > 0)
             use("btz-tox", np.bincount(ev_pc[sel][rr == "btz-tox"], minlength=P) > 0)
         # bortezomib neuropathy table (absolute dose levels)
         b = neuro & (ev_agent == "bortezomib")
         if b.any():
             gb, pb = g[b], pain[b]
-            act = np.select([gb >= 4, (gb == 3) | ((gb == 2) & pb), (gb == 2) | ((gb == 1) & pb)],
-                            ["discontinue", "withhold", "reduce"], "none")
+            act = np.select(
+                [gb >= 4, (gb == 3) | ((gb == 2) & pb), (gb == 2) | ((gb == 1) & pb)],
+                ["discontinue", "withhold", "reduce"],
+                "none",
+            )
             dd = np.select([act == "withhold", act == "reduce"], [0.7, 1.0], np.nan)
             k = act != "none"
             why = "grade " + gb.astype(str) + np.where(pb, " with pain ", " ") + term[b].astype(str)
-            why = why + np.select([act == "withhold", act == "reduce", act == "discontinue"],
-                                  [": withhold until resolved, restart at 0.7 mg/m2", ": reduce to 1.0 mg/m2",
-                                   ": discontinue bortezomib"], "")
-            frames.append(_frame(ev_pc[b][k], ct_ev["day"].to_numpy()[b][k], "bortezomib", act[k], dd[k], "mg/m2",
-                                 "", why[k], "btz-pn"))
+            why = why + np.select(
+                [act == "withhold", act == "reduce", act == "discontinue"],
+                [
+                    ": withhold until resolved, restart at 0.7 mg/m2",
+                    ": reduce to 1.0 mg/m2",
+                    ": discontinue bortezomib",
+                ],
+                "",
+            )
+            frames.append(
+                _frame(
+                    ev_pc[b][k],
+                    ct_ev["day"].to_numpy()[b][k],
+                    "bortezomib",
+                    act[k],
+                    dd[k],
+                    "mg/m2",
+                    "",
+                    why[k],
+                    "btz-pn",
+                )
+            )
             use("btz-pn", np.bincount(ev_pc[b][k], minlength=P) > 0)
         t = neuro & (ev_agent == "thalidomide") & (g >= 2)
         if t.any():
-            frames.append(_frame(ev_pc[t], ct_ev["day"].to_numpy()[t], "thalidomide", "stop", np.nan, "mg", "",
-                                 "grade " + g[t].astype(str) + " " + term[t].astype(str)
-                                 + ": symptomatic neuropathy, stop thalidomide", "thal-pn"))
+            frames.append(
+                _frame(
+                    ev_pc[t],
+                    ct_ev["day"].to_numpy()[t],
+                    "thalidomide",
+                    "stop",
+                    np.nan,
+                    "mg",
+                    "",
+                    "grade "
+                    + g[t].astype(str)
+                    + " "
+                    + term[t].astype(str)
+                    + ": symptomatic neuropathy, stop thalidomide",
+                    "thal-pn",
+                )
+            )
             use("thal-pn", np.bincount(ev_pc[t], minlength=P) > 0)
             use("thal-pn-steps", np.bincount(ev_pc[t], minlength=P) > 0)
     # -- cumulative dose levels after each reduction --
@@ -158,10 +281,24 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
         count = red.groupby("pcode", sort=False).cumcount().to_numpy() + 1
         r_agent = agent[r_pc]
         lvl_dose, sched = D.ladder_step(r_agent, level0[r_pc] + count)
-        action = np.where(red["kind"].to_numpy() == "resume", "resume", np.where(r_agent == "bortezomib",
-                                                                                  "withhold", "hold"))
-        frames.append(_frame(r_pc, red["day"].to_numpy(), r_agent, action, lvl_dose, _unit(r_agent), sched,
-                             red["reason"].to_numpy(), red["rule"].to_numpy()))
+        action = np.where(
+            red["kind"].to_numpy() == "resume",
+            "resume",
+            np.where(r_agent == "bortezomib", "withhold", "hold"),
+        )
+        frames.append(
+            _frame(
+                r_pc,
+                red["day"].to_numpy(),
+                r_agent,
+                action,
+                lvl_dose,
+                _unit(r_agent),
+                sched,
+                red["reason"].to_numpy(),
+                red["rule"].to_numpy(),
+            )
+        )
         use("len-ladder", np.bincount(r_pc[r_agent == "lenalidomide"], minlength=P) > 0)
         use("ixa-ladder", np.bincount(r_pc[r_agent == "ixazomib"], minlength=P) > 0)
         first_red = pd.Series(red["day"].to_numpy()).groupby(r_pc).min()
@@ -178,50 +315,100 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
             idx = tmin.index.to_numpy(dtype=np.int64)
             tox_day[idx] = np.minimum(tox_day[idx], tmin.to_numpy())
     for name, from_dose, to_dose, days, rid, sched in (
-            ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
-            ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15")):
+        ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
+        ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15"),
+    ):
         at = start + days
-        e = ((agent == name) & on & (np.abs(dose - from_dose) < 1e-9) & (red_day > at) & (tox_day > at)
-             & (last_obs != NA_DAY) & (last_obs >= at))
+        e = (
+            (agent == name)
+            & on
+            & (np.abs(dose - from_dose) < 1e-9)
+            & (red_day > at)
+            & (tox_day > at)
+            & (last_obs != NA_DAY)
+            & (last_obs >= at)
+        )
         # tolerance needs evidence: at least one blood count between the start and the decision date
         e &= seen[name]
         if e.any():
             idx = np.flatnonzero(e)
-            frames.append(_frame(idx, at[idx], name, "consider escalation", to_dose, "mg", sched,
-                                 f"{days} days at {from_dose:g} mg without dose reduction or grade >= 3 toxicity: "
-                                 f"increase if tolerated", rid))
+            frames.append(
+                _frame(
+                    idx,
+                    at[idx],
+                    name,
+                    "consider escalation",
+                    to_dose,
+                    "mg",
+                    sched,
+                    f"{days} days at {from_dose:g} mg without dose reduction or grade >= 3 toxicity: "
+                    f"increase if tolerated",
+                    rid,
+                )
+            )
             use(rid, e)
     # -- renal (creatinine clearance at maintenance start) --
     with np.errstate(invalid="ignore"):
         lr = (agent == "lenalidomide") & on & (crcl_start < cfg.len_renal_clcr)
         ir = (agent == "ixazomib") & on & ((crcl_start < cfg.ixa_renal_clcr) | dialysis)
     for mask, name, act, dd, why, rid in (
-            (lr, "lenalidomide", "renal review", np.nan,
-             "starting-dose adjustment recommended (maintenance dose by CLcr not confirmed: none suggested)",
-             "len-renal"),
-            (ir, "ixazomib", "start at reduced dose", 3.0, "severe renal impairment or dialysis: start at 3 mg",
-             "ixa-renal")):
+        (
+            lr,
+            "lenalidomide",
+            "renal review",
+            np.nan,
+            "starting-dose adjustment recommended (maintenance dose by CLcr not confirmed: none suggested)",
+            "len-renal",
+        ),
+        (
+            ir,
+            "ixazomib",
+            "start at reduced dose",
+            3.0,
+            "severe renal impairment or dialysis: start at 3 mg",
+            "ixa-renal",
+        ),
+    ):
         if mask.any():
             idx = np.flatnonzero(mask)
-            clcr = pd.Series(crcl_start[idx]).map(lambda x: "CLcr n/a" if np.isnan(x) else f"CLcr {x:.1f} mL/min")
-            frames.append(_frame(idx, start[idx], name, act, dd, "mg", "", clcr.to_numpy() + ": " + why, rid))
+            clcr = pd.Series(crcl_start[idx]).map(
+                lambda x: "CLcr n/a" if np.isnan(x) else f"CLcr {x:.1f} mL/min"
+            )
+            frames.append(
+                _frame(idx, start[idx], name, act, dd, "mg", "", clcr.to_numpy() + ": " + why, rid)
+            )
             use(rid, mask)
             use("crcl-cockcroft-gault", mask & ~np.isnan(crcl_start))
     # -- lenalidomide start criteria (last counts on or before the start date) --
     lm = (agent == "lenalidomide") & on
     if lm.any():
-        for code, thr, label in ((anc_c, cfg.len_start_anc, "ANC"), (plt_c, cfg.len_start_platelets, "platelets")):
+        for code, thr, label in (
+            (anc_c, cfg.len_start_anc, "ANC"),
+            (plt_c, cfg.len_start_platelets, "platelets"),
+        ):
             if code not in start_rows or not len(start_rows[code]):
                 continue
             df = start_rows[code].groupby("pcode").last()
             low = df["value"].to_numpy() < thr
             if low.any():
                 idx = df.index.to_numpy(dtype=np.int64)[low]
-                alerts.append(pd.DataFrame({
-                    "pcode": idx, "day": start[idx], "severity": "medium",
-                    "message": [f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
-                                f"{_ds(d)}" for v, d in zip(df["value"].to_numpy()[low], df["day"].to_numpy()[low])],
-                    "rule": "len-start"}))
+                alerts.append(
+                    pd.DataFrame(
+                        {
+                            "pcode": idx,
+                            "day": start[idx],
+                            "severity": "medium",
+                            "message": [
+                                f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
+                                f"{_ds(d)}"
+                                for v, d in zip(
+                                    df["value"].to_numpy()[low], df["day"].to_numpy()[low]
+                                )
+                            ],
+                            "rule": "len-start",
+                        }
+                    )
+                )
                 use("len-start", np.isin(np.arange(P), idx))
     # -- thalidomide duration --
     tm = (agent == "thalidomide") & on
@@ -229,12 +416,24 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
     long_thal = tm & (end != NA_DAY) & (end - start > cfg.thal_max_days)
     if long_thal.any():
         idx = np.flatnonzero(long_thal)
-        alerts.append(pd.DataFrame({"pcode": idx, "day": start[idx] + cfg.thal_max_days, "severity": "medium",
-                                    "message": "thalidomide beyond 18 months: monitor neuropathy closely, low "
-                                               "threshold to stop", "rule": "thal-duration"}))
+        alerts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": start[idx] + cfg.thal_max_days,
+                    "severity": "medium",
+                    "message": "thalidomide beyond 18 months: monitor neuropathy closely, low "
+                    "threshold to stop",
+                    "rule": "thal-duration",
+                }
+            )
+        )
         use("thal-duration", long_thal)
-    actions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ACTION_COLUMNS[:1] + ["day"]
-                                                                                 + ACTION_COLUMNS[2:])
+    actions = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=ACTION_COLUMNS[:1] + ["day"] + ACTION_COLUMNS[2:])
+    )
     if len(actions):
         actions = actions.sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
         action_day = actions.pop("day").to_numpy()
@@ -246,8 +445,24 @@ def dose_actions(*, P, agent, dose, start, stop, dialysis, crcl_start, episodes,
     return actions, action_day, alerts
 
 
-def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, actions, act_day, extra,
-                 qol, best, dor, use, uniq) -> pd.DataFrame:
+def build_alerts(
+    *,
+    P,
+    pid,
+    prog_day,
+    prog_crit,
+    unconf_day,
+    relapse_day,
+    tox,
+    actions,
+    act_day,
+    extra,
+    qol,
+    best,
+    dor,
+    use,
+    uniq,
+) -> pd.DataFrame:
     """Alerts table: progression, unconfirmed PD, relapse from CR, grade >= 3 toxicity, QoL, benefit-harm.
 
     Per patient: ``prog_day`` / ``unconf_day`` / ``relapse_day`` (NA_DAY if none) and
@@ -262,24 +477,62 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
     p = np.flatnonzero(prog_day != NA_DAY)
     if len(p):
         crit = prog_crit[p]
-        parts.append(pd.DataFrame({"pcode": p, "day": prog_day[p], "severity": "high",
-                                   "message": ["progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
-                                               for d, c in zip(_ds(prog_day[p]), crit)],
-                                   "rule": ["imwg-pd-" + ("high-nadir" if c.split("+")[0] == "serum_high_nadir"
-                                                          else c.split("+")[0]) for c in crit]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": p,
+                    "day": prog_day[p],
+                    "severity": "high",
+                    "message": [
+                        "progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
+                        for d, c in zip(_ds(prog_day[p]), crit)
+                    ],
+                    "rule": [
+                        "imwg-pd-"
+                        + (
+                            "high-nadir"
+                            if c.split("+")[0] == "serum_high_nadir"
+                            else c.split("+")[0]
+                        )
+                        for c in crit
+                    ],
+                }
+            )
+        )
     u = np.flatnonzero(unconf_day != NA_DAY)
     if len(u):
-        parts.append(pd.DataFrame({"pcode": u, "day": unconf_day[u], "severity": "medium",
-                                   "message": ["possible progression on " + d + ": IMWG PD criteria met once, not yet "
-                                               "confirmed by a second consecutive assessment"
-                                               for d in _ds(unconf_day[u])],
-                                   "rule": "imwg-confirm-pd"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": u,
+                    "day": unconf_day[u],
+                    "severity": "medium",
+                    "message": [
+                        "possible progression on " + d + ": IMWG PD criteria met once, not yet "
+                        "confirmed by a second consecutive assessment"
+                        for d in _ds(unconf_day[u])
+                    ],
+                    "rule": "imwg-confirm-pd",
+                }
+            )
+        )
     r = np.flatnonzero(relapse_day != NA_DAY)
     if len(r):
-        parts.append(pd.DataFrame({"pcode": r, "day": relapse_day[r], "severity": "medium",
-                                   "message": ["relapse from CR on " + d + " (M-protein by IFE or marrow >= 5%; "
-                                               "not progression for PFS)" for d in _ds(relapse_day[r])],
-                                   "rule": "imwg-relapse-from-cr"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": r,
+                    "day": relapse_day[r],
+                    "severity": "medium",
+                    "message": [
+                        "relapse from CR on " + d + " (M-protein by IFE or marrow >= 5%; "
+                        "not progression for PFS)"
+                        for d in _ds(relapse_day[r])
+                    ],
+                    "rule": "imwg-relapse-from-cr",
+                }
+            )
+        )
     tpc = np.asarray(tox["pcode"], dtype=np.int64)
     if len(tpc):
         tday = np.asarray(tox["day"], dtype=np.int64)
@@ -290,16 +543,29 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
         lo = int(tday.min())
         combo = ((tday - lo) * len(t_names) + t_code) * 8 + tgrade
         c_uniq, c_inv = np.unique(combo, return_inverse=True)
-        u_grade, u_term, u_day = c_uniq % 8, (c_uniq // 8) % len(t_names), c_uniq // 8 // len(t_names) + lo
+        u_grade, u_term, u_day = (
+            c_uniq % 8,
+            (c_uniq // 8) % len(t_names),
+            c_uniq // 8 // len(t_names) + lo,
+        )
         labels = [TERM_LABEL.get(t, t.replace("_", " ")) for t in t_names]
-        msg = np.array(["grade " + str(g) + " " + labels[t] + " on " + d
-                        for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day))], dtype=object)[c_inv]
+        msg = np.array(
+            [
+                "grade " + str(g) + " " + labels[t] + " on " + d
+                for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day))
+            ],
+            dtype=object,
+        )[c_inv]
         if len(actions):
             # the first hold/withhold/stop/discontinue of that patient on that day
-            act_mask = actions["action"].isin(["hold", "withhold", "stop", "discontinue"]).to_numpy()
+            act_mask = (
+                actions["action"].isin(["hold", "withhold", "stop", "discontinue"]).to_numpy()
+            )
             a_pc = actions["pcode"].to_numpy().astype(np.int64)[act_mask]
             a_day = np.asarray(act_day, dtype=np.int64)[act_mask]
-            a_text = (actions["action"] + " " + actions["agent"] + " per label").to_numpy()[act_mask]
+            a_text = (actions["action"] + " " + actions["agent"] + " per label").to_numpy()[
+                act_mask
+            ]
             if len(a_pc):
                 lo2 = min(int(a_day.min()), lo)
                 width = max(int(a_day.max()), int(tday.max())) - lo2 + 1
@@ -311,14 +577,29 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
                 if hit.any():
                     msg = msg.copy()
                     msg[hit] = msg[hit] + ": " + a_text[k_first[pos[hit]]].astype(str)
-        rule_of = np.array([C.LAB_TERMS[t].rule.id if t in C.LAB_TERMS else C.EVENT_TERMS[t].rule.id
-                            for t in t_names], dtype=object)
-        parts.append(pd.DataFrame({"pcode": tpc, "day": tday, "severity": np.where(tgrade >= 4, "high", "medium"),
-                                   "message": msg, "rule": rule_of[t_code]}))
+        rule_of = np.array(
+            [
+                C.LAB_TERMS[t].rule.id if t in C.LAB_TERMS else C.EVENT_TERMS[t].rule.id
+                for t in t_names
+            ],
+            dtype=object,
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": tpc,
+                    "day": tday,
+                    "severity": np.where(tgrade >= 4, "high", "medium"),
+                    "message": msg,
+                    "rule": rule_of[t_code],
+                }
+            )
+        )
     parts += extra
     qol_decline = np.zeros(P, dtype=bool)
     if qol is not None and len(qol.changes):
         from plateau.monitor.qol import SCALE_BY_CODE
+
         d = qol.declines()
         qpc = uniq.get_indexer(d["patient_id"].astype(uniq.dtype))
         k = qpc >= 0
@@ -326,14 +607,34 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
         qpc = qpc[k]
         if len(d):
             qday = pd.to_datetime(d["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
-            names = d["scale"].map(lambda c: "global health status" if c == "QL2" else SCALE_BY_CODE[c].name.lower())
-            verb = d["scale"].map(lambda c: "fell" if SCALE_BY_CODE[c].kind != "symptom" else "worsened")
-            parts.append(pd.DataFrame({
-                "pcode": qpc, "day": qday, "severity": np.where(d["scale"] == "QL2", "medium", "low"),
-                "message": (names + " " + verb + " beyond the MID on " + d["date"] + " ("
-                            + d["change"].map("{:+.1f}".format) + " points, MID "
-                            + d["mid"].map("{:g}".format) + ")").to_numpy(),
-                "rule": d["scale"].map(lambda c: SCALE_BY_CODE[c].mid_rule).to_numpy()}))
+            names = d["scale"].map(
+                lambda c: "global health status" if c == "QL2" else SCALE_BY_CODE[c].name.lower()
+            )
+            verb = d["scale"].map(
+                lambda c: "fell" if SCALE_BY_CODE[c].kind != "symptom" else "worsened"
+            )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "pcode": qpc,
+                        "day": qday,
+                        "severity": np.where(d["scale"] == "QL2", "medium", "low"),
+                        "message": (
+                            names
+                            + " "
+                            + verb
+                            + " beyond the MID on "
+                            + d["date"]
+                            + " ("
+                            + d["change"].map("{:+.1f}".format)
+                            + " points, MID "
+                            + d["mid"].map("{:g}".format)
+                            + ")"
+                        ).to_numpy(),
+                        "rule": d["scale"].map(lambda c: SCALE_BY_CODE[c].mid_rule).to_numpy(),
+                    }
+                )
+            )
             qol_decline[qpc] = True
     # benefit-harm signal
     n_g3 = np.bincount(tpc, minlength=P)
@@ -343,24 +644,50 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
     weigh = harm & ~review
     names = np.array(["NE", "PD", "SD", "MR", "PR", "VGPR", "CR", "sCR"], dtype=object)
     harm_txt = np.where(n_g3 > 0, n_g3.astype(str) + " grade >= 3 toxicities", "")
-    harm_txt = np.where(qol_decline, np.where(harm_txt == "", "", harm_txt + " and ") + "a QoL decline beyond the MID",
-                        harm_txt)
+    harm_txt = np.where(
+        qol_decline,
+        np.where(harm_txt == "", "", harm_txt + " and ") + "a QoL decline beyond the MID",
+        harm_txt,
+    )
     sig = np.flatnonzero(review | weigh)
     if len(sig):
-        msg = np.where(review[sig],
-                       "benefit-harm: " + np.where(prog[sig], "progression", "best response "
-                                                   + names[best[sig] + 1].astype(str)) + " against "
-                       + harm_txt[sig] + ": review maintenance",
-                       "benefit-harm: confirmed " + names[best[sig] + 1].astype(str) + " ("
-                       + np.where(dor[sig] >= 0, dor[sig].astype(str) + " days", "n/a") + ") against "
-                       + harm_txt[sig] + ": weigh continuing maintenance")
-        parts.append(pd.DataFrame({"pcode": sig, "day": np.iinfo(np.int64).max, "severity": np.where(
-            review[sig], "high", "low"), "message": msg, "rule": "signal-benefit-harm"}))
+        msg = np.where(
+            review[sig],
+            "benefit-harm: "
+            + np.where(
+                prog[sig], "progression", "best response " + names[best[sig] + 1].astype(str)
+            )
+            + " against "
+            + harm_txt[sig]
+            + ": review maintenance",
+            "benefit-harm: confirmed "
+            + names[best[sig] + 1].astype(str)
+            + " ("
+            + np.where(dor[sig] >= 0, dor[sig].astype(str) + " days", "n/a")
+            + ") against "
+            + harm_txt[sig]
+            + ": weigh continuing maintenance",
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": sig,
+                    "day": np.iinfo(np.int64).max,
+                    "severity": np.where(review[sig], "high", "low"),
+                    "message": msg,
+                    "rule": "signal-benefit-harm",
+                }
+            )
+        )
         use("signal-benefit-harm", review | weigh)
     if not parts:
-        return pd.DataFrame(columns=["patient_id", "date", "severity", "message", "rule", "tag", "citation"])
-    cols = {k: np.concatenate([part[k].to_numpy() for part in parts])
-            for k in ("pcode", "day", "severity", "message", "rule")}
+        return pd.DataFrame(
+            columns=["patient_id", "date", "severity", "message", "rule", "tag", "citation"]
+        )
+    cols = {
+        k: np.concatenate([part[k].to_numpy() for part in parts])
+        for k in ("pcode", "day", "severity", "message", "rule")
+    }
     al_pc = cols["pcode"].astype(np.int64)
     dd = cols["day"].astype(np.int64)
     order = np.lexsort((dd, al_pc))  # stable, as sort_values(["pcode", "day"], kind="stable")
@@ -374,8 +701,14 @@ def build_alerts(*, P, pid, prog_day, prog_crit, unconf_day, relapse_day, tox, a
     na = dd == np.iinfo(np.int64).max
     date = np.where(na, None, date_strings(np.where(na, 0, dd)))
     rules = [ALL_RULES[x] for x in r_ids]
-    return pd.DataFrame({"patient_id": pid[al_pc], "date": date,
-                         "severity": cols["severity"].astype(object)[order],
-                         "message": cols["message"].astype(object)[order],
-                         "rule": rule, "tag": np.array([r.tag for r in rules], dtype=object)[r_code],
-                         "citation": np.array([r.citation() for r in rules], dtype=object)[r_code]})
+    return pd.DataFrame(
+        {
+            "patient_id": pid[al_pc],
+            "date": date,
+            "severity": cols["severity"].astype(object)[order],
+            "message": cols["message"].astype(object)[order],
+            "rule": rule,
+            "tag": np.array([r.tag for r in rules], dtype=object)[r_code],
+            "citation": np.array([r.citation() for r in rules], dtype=object)[r_code],
+        }
+    )

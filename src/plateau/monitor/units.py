@@ -61,24 +61,49 @@ class Analyte:
 
 
 _COUNT_UNITS = {
-    "10*9/L": 1.0, "10^9/L": 1.0, "10e9/L": 1.0, "G/L": 1.0,
-    "10*3/uL": 1.0, "10^3/uL": 1.0, "10*3/mm3": 1.0, "10^3/mm3": 1.0, "K/uL": 1.0,
-    "/uL": 1e-3, "/mm3": 1e-3, "cells/uL": 1e-3, "{cells}/uL": 1e-3,
+    "10*9/L": 1.0,
+    "10^9/L": 1.0,
+    "10e9/L": 1.0,
+    "G/L": 1.0,
+    "10*3/uL": 1.0,
+    "10^3/uL": 1.0,
+    "10*3/mm3": 1.0,
+    "10^3/mm3": 1.0,
+    "K/uL": 1.0,
+    "/uL": 1e-3,
+    "/mm3": 1e-3,
+    "cells/uL": 1e-3,
+    "{cells}/uL": 1e-3,
 }
 _QUAL = {"": 1.0, "{qual}": 1.0}
 
 ANALYTES: dict[str, Analyte] = {
     a.name: a
     for a in (
-        Analyte("serum_m_protein", NUMERIC, "g/dL", {"g/dL": 1.0, "g/L": 0.1}, (0.0, 20.0), "disease"),
         Analyte(
-            "urine_m_protein", NUMERIC, "mg/24h",
-            {"mg/24h": 1.0, "mg/(24.h)": 1.0, "mg/d": 1.0, "g/24h": 1000.0, "g/(24.h)": 1000.0,
-             "g/d": 1000.0},
-            (0.0, 100000.0), "disease",
+            "serum_m_protein", NUMERIC, "g/dL", {"g/dL": 1.0, "g/L": 0.1}, (0.0, 20.0), "disease"
         ),
-        Analyte("kappa_flc", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, (0.0, 100000.0), "disease"),
-        Analyte("lambda_flc", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, (0.0, 100000.0), "disease"),
+        Analyte(
+            "urine_m_protein",
+            NUMERIC,
+            "mg/24h",
+            {
+                "mg/24h": 1.0,
+                "mg/(24.h)": 1.0,
+                "mg/d": 1.0,
+                "g/24h": 1000.0,
+                "g/(24.h)": 1000.0,
+                "g/d": 1000.0,
+            },
+            (0.0, 100000.0),
+            "disease",
+        ),
+        Analyte(
+            "kappa_flc", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, (0.0, 100000.0), "disease"
+        ),
+        Analyte(
+            "lambda_flc", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, (0.0, 100000.0), "disease"
+        ),
         Analyte("serum_ife", QUALITATIVE, "", _QUAL, None, "disease"),
         Analyte("urine_ife", QUALITATIVE, "", _QUAL, None, "disease"),
         Analyte("bm_plasma_cells", NUMERIC, "%", {"%": 1.0}, (0.0, 100.0), "disease"),
@@ -90,8 +115,12 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("wbc", NUMERIC, "10*9/L", _COUNT_UNITS, (0.0, 1000.0), "cbc"),
         Analyte("hemoglobin", NUMERIC, "g/dL", {"g/dL": 1.0, "g/L": 0.1}, (0.0, 25.0), "cbc"),
         Analyte(
-            "creatinine", NUMERIC, "mg/dL", {"mg/dL": 1.0, "umol/L": 1.0 / 88.42, "µmol/L": 1.0 / 88.42},
-            (0.0, 40.0), "chemistry",
+            "creatinine",
+            NUMERIC,
+            "mg/dL",
+            {"mg/dL": 1.0, "umol/L": 1.0 / 88.42, "µmol/L": 1.0 / 88.42},
+            (0.0, 40.0),
+            "chemistry",
         ),
         Analyte(
             "calcium", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mmol/L": 4.0078}, (0.0, 30.0), "chemistry"

@@ -15,9 +15,9 @@ leave the axis, diamonds spanning the pooled CI, a dashed line at the pooled est
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -157,8 +157,14 @@ def draw_forest(plot: ForestPlot) -> Figure:
     height = 1.6 + 0.27 * (n_lines + 2) + 0.2 * len(plot.footnotes)
     fig = plt.figure(figsize=(11.0, height), dpi=100)
     # columns in figure fractions: study | N | [plot] | ratio [CI] | weight
-    ax = fig.add_axes((0.36, 0.55 / height + 0.2 * len(plot.footnotes) / height + 0.35 / height,
-                       0.34, (0.27 * (n_lines + 1)) / height))
+    ax = fig.add_axes(
+        (
+            0.36,
+            0.55 / height + 0.2 * len(plot.footnotes) / height + 0.35 / height,
+            0.34,
+            (0.27 * (n_lines + 1)) / height,
+        )
+    )
     lo, hi = _axis_limits(plot)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
@@ -173,8 +179,10 @@ def draw_forest(plot: ForestPlot) -> Figure:
     ax.axvline(1.0, color="black", linewidth=0.8)
     if plot.overall:
         ax.axvline(plot.overall.estimate, color="grey", linewidth=0.7, linestyle=(0, (4, 3)))
-    ax.set_xlabel(f"{plot.favours_left}   \u2190   {plot.measure_label}   \u2192   {plot.favours_right}",
-                  fontsize=8.5)
+    ax.set_xlabel(
+        f"{plot.favours_left}   \u2190   {plot.measure_label}   \u2192   {plot.favours_right}",
+        fontsize=8.5,
+    )
 
     def fig_y(i: float) -> float:
         # data y -> figure fraction via the axes transform
@@ -184,69 +192,153 @@ def draw_forest(plot: ForestPlot) -> Figure:
     top = fig_y(-0.9)
     fig.text(col_label, top, "Study", fontsize=9, fontweight="bold", va="center")
     fig.text(col_n, top, "N", fontsize=9, fontweight="bold", va="center", ha="right")
-    fig.text(col_ci, top, f"{plot.measure_label} [{plot.level_percent}% CI]", fontsize=9,
-             fontweight="bold", va="center")
+    fig.text(
+        col_ci,
+        top,
+        f"{plot.measure_label} [{plot.level_percent}% CI]",
+        fontsize=9,
+        fontweight="bold",
+        va="center",
+    )
     fig.text(col_w, top, "Weight", fontsize=9, fontweight="bold", va="center", ha="right")
-    fig.suptitle(plot.title, x=col_label, y=1 - 0.12 / height, ha="left", fontsize=11, fontweight="bold")
+    fig.suptitle(
+        plot.title, x=col_label, y=1 - 0.12 / height, ha="left", fontsize=11, fontweight="bold"
+    )
 
     max_w = max([r.weight_percent or 0 for g in plot.groups for r in g.rows] + [1e-9])
     any_approx = False
     for i, (kind, payload) in enumerate(lines):
         y = fig_y(i)
         if kind == "header":
-            fig.text(col_label, y, _fit(str(payload), MAX_LABEL + 6), fontsize=9, fontweight="bold", va="center")
+            fig.text(
+                col_label,
+                y,
+                _fit(str(payload), MAX_LABEL + 6),
+                fontsize=9,
+                fontweight="bold",
+                va="center",
+            )
         elif kind == "row":
             row: ForestRow = payload  # type: ignore[assignment]
             mark = DAGGER if row.approximate else ""
             any_approx |= row.approximate
             fig.text(col_label + 0.01, y, f"{_fit(row.label)}{mark}", fontsize=8.5, va="center")
             fig.text(col_n, y, row.n_text, fontsize=8.5, va="center", ha="right")
-            fig.text(col_ci, y, _fmt_ci(row.estimate, row.ci_low, row.ci_high), fontsize=8.5, va="center")
+            fig.text(
+                col_ci, y, _fmt_ci(row.estimate, row.ci_low, row.ci_high), fontsize=8.5, va="center"
+            )
             if row.weight_percent is not None:
-                fig.text(col_w, y, f"{row.weight_percent:.1f}%", fontsize=8.5, va="center", ha="right")
+                fig.text(
+                    col_w, y, f"{row.weight_percent:.1f}%", fontsize=8.5, va="center", ha="right"
+                )
             _draw_ci(ax, i, row.ci_low, row.ci_high, lo, hi)
             size = 3.0 + 9.0 * math.sqrt((row.weight_percent or max_w * 0.3) / max_w)
             colour = "#555555" if row.approximate else "#1f4e79"
-            ax.plot([row.estimate], [i], marker="s", markersize=size, color=colour, zorder=3,
-                    markerfacecolor=colour if not row.approximate else "white", markeredgewidth=1.2)
+            ax.plot(
+                [row.estimate],
+                [i],
+                marker="s",
+                markersize=size,
+                color=colour,
+                zorder=3,
+                markerfacecolor=colour if not row.approximate else "white",
+                markeredgewidth=1.2,
+            )
         elif kind == "diamond":
             d: ForestDiamond = payload  # type: ignore[assignment]
             fig.text(col_label, y, d.label, fontsize=8.5, fontweight="bold", va="center")
             fig.text(col_n, y, d.n_text, fontsize=8.5, fontweight="bold", va="center", ha="right")
-            fig.text(col_ci, y, _fmt_ci(d.estimate, d.ci_low, d.ci_high), fontsize=8.5,
-                     fontweight="bold", va="center")
+            fig.text(
+                col_ci,
+                y,
+                _fmt_ci(d.estimate, d.ci_low, d.ci_high),
+                fontsize=8.5,
+                fontweight="bold",
+                va="center",
+            )
             if d.weight_percent is not None:
-                fig.text(col_w, y, f"{d.weight_percent:.1f}%", fontsize=8.5, fontweight="bold",
-                         va="center", ha="right")
-            ax.add_patch(Polygon([(max(d.ci_low, lo), i), (d.estimate, i - 0.32),
-                                  (min(d.ci_high, hi), i), (d.estimate, i + 0.32)],
-                                 closed=True, facecolor="#c00000", edgecolor="#800000", zorder=3))
+                fig.text(
+                    col_w,
+                    y,
+                    f"{d.weight_percent:.1f}%",
+                    fontsize=8.5,
+                    fontweight="bold",
+                    va="center",
+                    ha="right",
+                )
+            ax.add_patch(
+                Polygon(
+                    [
+                        (max(d.ci_low, lo), i),
+                        (d.estimate, i - 0.32),
+                        (min(d.ci_high, hi), i),
+                        (d.estimate, i + 0.32),
+                    ],
+                    closed=True,
+                    facecolor="#c00000",
+                    edgecolor="#800000",
+                    zorder=3,
+                )
+            )
         elif kind == "pi":
             d = payload  # type: ignore[assignment]
-            fig.text(col_label + 0.01, y, "Prediction interval", fontsize=8, va="center", style="italic")
-            fig.text(col_ci, y, f"[{_fmt_ratio(d.pi_low)}, {_fmt_ratio(d.pi_high)}]", fontsize=8,
-                     va="center", style="italic")
+            fig.text(
+                col_label + 0.01, y, "Prediction interval", fontsize=8, va="center", style="italic"
+            )
+            fig.text(
+                col_ci,
+                y,
+                f"[{_fmt_ratio(d.pi_low)}, {_fmt_ratio(d.pi_high)}]",
+                fontsize=8,
+                va="center",
+                style="italic",
+            )
             _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
         elif kind == "text":
             fig.text(col_label + 0.01, y, str(payload), fontsize=7.5, va="center", color="#333333")
     notes = list(plot.footnotes)
     if any_approx and not any(n.startswith(DAGGER) for n in notes):
-        notes.insert(0, f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.")
+        notes.insert(
+            0,
+            f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.",
+        )
     for j, note in enumerate(notes):
-        fig.text(col_label, (0.12 + 0.2 * (len(notes) - j - 1)) / height, note, fontsize=7, color="#333333")
+        fig.text(
+            col_label,
+            (0.12 + 0.2 * (len(notes) - j - 1)) / height,
+            note,
+            fontsize=7,
+            color="#333333",
+        )
     return fig
 
 
-def _draw_ci(ax, y: float, low: float, high: float, lo: float, hi: float, colour: str = "black",
-             width: float = 1.1) -> None:
+def _draw_ci(
+    ax,
+    y: float,
+    low: float,
+    high: float,
+    lo: float,
+    hi: float,
+    colour: str = "black",
+    width: float = 1.1,
+) -> None:
     left, right = max(low, lo), min(high, hi)
     ax.plot([left, right], [y, y], color=colour, linewidth=width, zorder=2, solid_capstyle="butt")
     if low < lo:
-        ax.annotate("", xy=(lo, y), xytext=(lo * 1.25, y),
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=7))
+        ax.annotate(
+            "",
+            xy=(lo, y),
+            xytext=(lo * 1.25, y),
+            arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=7),
+        )
     if high > hi:
-        ax.annotate("", xy=(hi, y), xytext=(hi / 1.25, y),
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=7))
+        ax.annotate(
+            "",
+            xy=(hi, y),
+            xytext=(hi / 1.25, y),
+            arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=7),
+        )
 
 
 def save_forest(plot: ForestPlot, path: str | Path) -> Path:
@@ -261,7 +353,9 @@ def save_forest(plot: ForestPlot, path: str | Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context({"svg.fonttype": "none"}):  # real, selectable text in SVG
-            fig.savefig(path, format=suffix, dpi=150 if suffix == "png" else None, bbox_inches="tight")
+            fig.savefig(
+                path, format=suffix, dpi=150 if suffix == "png" else None, bbox_inches="tight"
+            )
     finally:
         plt.close(fig)
     return path

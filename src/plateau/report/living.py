@@ -48,12 +48,16 @@ def small_study_text(result: AnalysisResult) -> tuple[str | None, tuple[float, f
     vi = np.array([s.contribution.sei for s in result.studies]) ** 2
     test = egger_test(yi, vi, model="lm", predictor="sei")
     caveat = " With fewer than 10 trials the test has little power." if k < 10 else ""
-    text = (f"Egger's regression test (weighted regression on the standard error, metafor regtest "
-            f"model=\"lm\"): t({test.df:g}) = {test.zval:.2f}, p = {test.pval:.3f}.{caveat}")
+    text = (
+        f"Egger's regression test (weighted regression on the standard error, metafor regtest "
+        f'model="lm"): t({test.df:g}) = {test.zval:.2f}, p = {test.pval:.3f}.{caveat}'
+    )
     return text, (float(test.limit_estimate), float(test.slope))
 
 
-def build_items(base: EvidenceBase, spec_ids: list[str] | None = None) -> list[tuple[str, list[ReportItem]]]:
+def build_items(
+    base: EvidenceBase, spec_ids: list[str] | None = None
+) -> list[tuple[str, list[ReportItem]]]:
     specs = builtin_specs()
     sections = []
     for group, ids in BUILTIN_GROUPS.items():
@@ -85,19 +89,26 @@ def published_comparisons(base: EvidenceBase):
 
 
 def render_html(base: EvidenceBase, sections, networks=None, published=None) -> str:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
+    )
     template = env.get_template("report.html")
     return template.render(
-        sections=sections, version=__version__, evidence_version=base.version,
-        n_trials=len(base.trials), n_estimates=sum(len(t.estimates) for t in base.trials),
-        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        derivations=DERIVATION_LABELS, networks=networks or [],
+        sections=sections,
+        version=__version__,
+        evidence_version=base.version,
+        n_trials=len(base.trials),
+        n_estimates=sum(len(t.estimates) for t in base.trials),
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        derivations=DERIVATION_LABELS,
+        networks=networks or [],
         published=published if published is not None else published_comparisons(base),
     )
 
 
-def write_report(base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True,
-                 spec_ids: list[str] | None = None) -> dict[str, Path]:
+def write_report(
+    base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True, spec_ids: list[str] | None = None
+) -> dict[str, Path]:
     """Write index.html, results.json and (with ``pdf``) report.pdf into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,10 +120,13 @@ def write_report(base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True,
     html = render_html(base, sections, networks, published)
     paths = {"html": out / "index.html", "json": out / "results.json"}
     paths["html"].write_text(html, encoding="utf-8")
-    payload = {"evidence_version": base.version, "plateau_version": __version__,
-               "analyses": [item.result.to_dict() for _, items in sections for item in items],
-               "networks": [n.network.to_dict() for n in networks],
-               "published_comparisons": [c.to_dict() for c in published]}
+    payload = {
+        "evidence_version": base.version,
+        "plateau_version": __version__,
+        "analyses": [item.result.to_dict() for _, items in sections for item in items],
+        "networks": [n.network.to_dict() for n in networks],
+        "published_comparisons": [c.to_dict() for c in published],
+    }
     paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
     if pdf:
         from weasyprint import HTML

@@ -7,8 +7,8 @@ Drawing only (matplotlib, Agg); every number comes from :mod:`plateau.meta.netwo
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -41,8 +41,13 @@ def network_graph(
     n_comp = len(comps)
     fig_w = 4.6 * n_comp if n_comp > 1 else 7.5
     widths = [max(2, len(c)) for c in comps]
-    fig, axes = plt.subplots(1, n_comp, figsize=(max(fig_w, 7.5), 6.0), squeeze=False,
-                             gridspec_kw={"width_ratios": widths})
+    fig, axes = plt.subplots(
+        1,
+        n_comp,
+        figsize=(max(fig_w, 7.5), 6.0),
+        squeeze=False,
+        gridspec_kw={"width_ratios": widths},
+    )
     degree: dict[str, int] = {}
     for a, b in edges:
         degree[a] = degree.get(a, 0) + 1
@@ -57,13 +62,28 @@ def network_graph(
             if a not in pos or b not in pos:
                 continue
             (x1, y1), (x2, y2) = pos[a], pos[b]
-            ax.plot([x1, x2], [y1, y2], color=EDGE, lw=1.5 + 2.0 * len(trials), alpha=0.7, zorder=1,
-                    solid_capstyle="round")
+            ax.plot(
+                [x1, x2],
+                [y1, y2],
+                color=EDGE,
+                lw=1.5 + 2.0 * len(trials),
+                alpha=0.7,
+                zorder=1,
+                solid_capstyle="round",
+            )
             # label away from the busier end, so labels of a star do not meet at its hub
             f = 0.62 if degree.get(a, 0) >= degree.get(b, 0) else 0.38
-            ax.text(x1 + f * (x2 - x1), y1 + f * (y2 - y1), "\n".join(trials), fontsize=7, color=INK,
-                    ha="center", va="center", zorder=3,
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85))
+            ax.text(
+                x1 + f * (x2 - x1),
+                y1 + f * (y2 - y1),
+                "\n".join(trials),
+                fontsize=7,
+                color=INK,
+                ha="center",
+                va="center",
+                zorder=3,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85),
+            )
         for t, (x, y) in pos.items():
             color = REF if t == reference else NODE
             ax.scatter([x], [y], s=260, color=color, zorder=2, edgecolor="white", linewidth=1.5)
@@ -77,14 +97,21 @@ def network_graph(
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=11, color=INK)
-    fig.text(0.01, 0.01, "Edge width: number of trials; labels: trials behind each comparison. "
-             "Separate panels: sub-networks not connected to each other.", fontsize=7, color=EDGE)
+    fig.text(
+        0.01,
+        0.01,
+        "Edge width: number of trials; labels: trials behind each comparison. "
+        "Separate panels: sub-networks not connected to each other.",
+        fontsize=7,
+        color=EDGE,
+    )
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
     return fig
 
 
-def forest_vs_reference(result: NetworkResult, *, title: str = "", scale: str = "HR",
-                        reference: str | None = None) -> Figure:
+def forest_vs_reference(
+    result: NetworkResult, *, title: str = "", scale: str = "HR", reference: str | None = None
+) -> Figure:
     """Forest plot of every treatment versus the reference (exponentiated when ``scale`` is a
     ratio), ordered by P-score, with the P-score printed beside each row."""
     reference = reference or result.reference
@@ -99,15 +126,25 @@ def forest_vs_reference(result: NetworkResult, *, title: str = "", scale: str = 
         est, lo, hi = tf(vs[t]["estimate"]), tf(vs[t]["ci_low"]), tf(vs[t]["ci_high"])
         ax.plot([lo, hi], [y, y], color=INK, lw=1.4)
         ax.scatter([est], [y], marker="s", s=46, color=NODE, zorder=3)
-        ax.text(1.02, y, f"{est:.2f} ({lo:.2f}-{hi:.2f})   {ps[t]:.2f}", transform=ax.get_yaxis_transform(),
-                fontsize=8.5, va="center", color=INK)
+        ax.text(
+            1.02,
+            y,
+            f"{est:.2f} ({lo:.2f}-{hi:.2f})   {ps[t]:.2f}",
+            transform=ax.get_yaxis_transform(),
+            fontsize=8.5,
+            va="center",
+            color=INK,
+        )
     ax.axvline(1.0 if ratio else 0.0, color=EDGE, lw=1, ls="--")
     if ratio:
         ax.set_xscale("log")
         lows = [tf(vs[t]["ci_low"]) for t in names] + [1.0]
         highs = [tf(vs[t]["ci_high"]) for t in names] + [1.0]
-        ticks = [v for v in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
-                 if min(lows) / 1.3 <= v <= max(highs) * 1.3]
+        ticks = [
+            v
+            for v in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
+            if min(lows) / 1.3 <= v <= max(highs) * 1.3
+        ]
         ax.set_xticks(ticks)
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -115,12 +152,23 @@ def forest_vs_reference(result: NetworkResult, *, title: str = "", scale: str = 
     ax.set_yticklabels(names, fontsize=9)
     ax.set_ylim(0.4, len(names) + 0.6)
     model = "random effects, " + result.method if result.model == "random" else "common effect"
-    tau = (f"tau2 = {result.tau2:.3f}" if result.df > 0 else
-           "tau2 not estimable (no loops or repeated comparisons)")
-    ax.set_xlabel(f"{scale} versus {reference} ({round(result.level * 100)}% CI; {model})\n{tau}",
-                  fontsize=9)
-    ax.text(1.02, len(names) + 0.55, f"{scale} ({round(result.level * 100)}% CI)   P-score",
-            transform=ax.get_yaxis_transform(), fontsize=8.5, va="center", color=EDGE)
+    tau = (
+        f"tau2 = {result.tau2:.3f}"
+        if result.df > 0
+        else "tau2 not estimable (no loops or repeated comparisons)"
+    )
+    ax.set_xlabel(
+        f"{scale} versus {reference} ({round(result.level * 100)}% CI; {model})\n{tau}", fontsize=9
+    )
+    ax.text(
+        1.02,
+        len(names) + 0.55,
+        f"{scale} ({round(result.level * 100)}% CI)   P-score",
+        transform=ax.get_yaxis_transform(),
+        fontsize=8.5,
+        va="center",
+        color=EDGE,
+    )
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title:

@@ -14,7 +14,10 @@ from plateau.evidence.base import EvidenceBase
 from plateau.report.network_plots import forest_vs_reference, network_graph
 from plateau.report.plots import figure_svg
 
-SETTING_TITLES = {"post_asct": "after autologous transplant", "non_transplant": "without transplant"}
+SETTING_TITLES = {
+    "post_asct": "after autologous transplant",
+    "non_transplant": "without transplant",
+}
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,11 @@ def _ranking(network: MaintenanceNetwork) -> tuple[dict[str, Any], ...]:
     for name, score in sorted(zip(result.treatments, result.p_scores), key=lambda t: -t[1]):
         row = {"treatment": name, "p_score": float(score)}
         if name in vs:
-            row.update(hr=math.exp(vs[name]["estimate"]), ci_low=math.exp(vs[name]["ci_low"]),
-                       ci_high=math.exp(vs[name]["ci_high"]))
+            row.update(
+                hr=math.exp(vs[name]["estimate"]),
+                ci_low=math.exp(vs[name]["ci_low"]),
+                ci_high=math.exp(vs[name]["ci_high"]),
+            )
         rows.append(row)
     return tuple(rows)
 
@@ -55,13 +61,23 @@ def network_items(base: EvidenceBase) -> list[NetworkItem]:
         graph = forest = None
         if network.edges:
             treatments = sorted({t for e in network.edges for t in (e.experimental, e.control)})
-            edges = {pair: [t.trial_id for t in trials] for pair, trials in network.edge_trials().items()}
+            edges = {
+                pair: [t.trial_id for t in trials] for pair, trials in network.edge_trials().items()
+            }
             components = [s.treatments for s in network.subnetworks]
-            graph = figure_svg(network_graph(treatments, edges, title=title, components=components,
-                                             reference="observation"))
+            graph = figure_svg(
+                network_graph(
+                    treatments, edges, title=title, components=components, reference="observation"
+                )
+            )
             main = network.main
             if main is not None and main.result is not None:
-                forest = figure_svg(forest_vs_reference(main.result, title=f"{title}: HR vs {main.reference}"))
-        items.append(NetworkItem(f"nma-{setting}-{outcome.lower()}", title, network, graph, forest,
-                                 _ranking(network)))
+                forest = figure_svg(
+                    forest_vs_reference(main.result, title=f"{title}: HR vs {main.reference}")
+                )
+        items.append(
+            NetworkItem(
+                f"nma-{setting}-{outcome.lower()}", title, network, graph, forest, _ranking(network)
+            )
+        )
     return items

@@ -23,8 +23,11 @@ from plateau.report.forest import (  # noqa: E402
     save_forest,
 )
 
-SETTING_LABELS = {"post_asct": "After autologous transplant", "non_transplant": "Without transplant",
-                  "mixed": "Mixed (transplant and non-transplant)"}
+SETTING_LABELS = {
+    "post_asct": "After autologous transplant",
+    "non_transplant": "Without transplant",
+    "mixed": "Mixed (transplant and non-transplant)",
+}
 
 
 def _level_label(by: str | None, level: str) -> str:
@@ -36,16 +39,32 @@ def _level_label(by: str | None, level: str) -> str:
 def _row(study: StudyResult) -> ForestRow:
     c = study.contribution
     n = f"{c.n_experimental}/{c.n_control}" if c.n_experimental and c.n_control else ""
-    label = c.label if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{c.label} [{c.outcome}]"
-    return ForestRow(label, c.estimate, study.ci_low, study.ci_high, study.weight_percent, n,
-                     c.approximate or c.earlier_report)
+    label = (
+        c.label if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{c.label} [{c.outcome}]"
+    )
+    return ForestRow(
+        label,
+        c.estimate,
+        study.ci_low,
+        study.ci_high,
+        study.weight_percent,
+        n,
+        c.approximate or c.earlier_report,
+    )
 
 
 def _diamond(label: str, pooled: PooledEffect, with_pi: bool) -> ForestDiamond:
     n = f"{pooled.n_patients}" if pooled.n_patients else ""
-    return ForestDiamond(label, pooled.estimate, pooled.ci_low, pooled.ci_high,
-                         pooled.pi_low if with_pi else None, pooled.pi_high if with_pi else None,
-                         pooled.heterogeneity_text() if pooled.k > 1 else "", n)
+    return ForestDiamond(
+        label,
+        pooled.estimate,
+        pooled.ci_low,
+        pooled.ci_high,
+        pooled.pi_low if with_pi else None,
+        pooled.pi_high if with_pi else None,
+        pooled.heterogeneity_text() if pooled.k > 1 else "",
+        n,
+    )
 
 
 def forest_from_result(result: AnalysisResult) -> ForestPlot:
@@ -60,19 +79,31 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
         groups = []
         for sub in result.subgroups:
             rows = [_row(order[s.contribution.trial_id]) for s in sub.studies]
-            diamond = _diamond(f"Subtotal ({model})", sub.pooled, with_pi=False) if sub.pooled.k > 1 else None
+            diamond = (
+                _diamond(f"Subtotal ({model})", sub.pooled, with_pi=False)
+                if sub.pooled.k > 1
+                else None
+            )
             groups.append(ForestGroup(_level_label(by, sub.level), rows, diamond))
     else:
         groups = [ForestGroup(None, [_row(s) for s in result.studies])]
-    overall = _diamond(f"Overall ({model})", result.pooled, with_pi=result.pooled.pi_low is not None) \
-        if result.pooled and result.pooled.k > 1 else None
+    overall = (
+        _diamond(f"Overall ({model})", result.pooled, with_pi=result.pooled.pi_low is not None)
+        if result.pooled and result.pooled.k > 1
+        else None
+    )
     notes = []
     if any(s.contribution.earlier_report for s in result.studies):
-        notes.append("\u2020 approximate input (HR derived from medians or a p-value) or an earlier "
-                     "report used because the latest has no usable HR; open marker.")
-    notes.append(f"Evidence version {result.evidence_version[:12]}; weights from the random-effects "
-                 "model; squares proportional to weight." if spec.model.method not in ("EE", "FE")
-                 else f"Evidence version {result.evidence_version[:12]}; common-effect weights.")
+        notes.append(
+            "\u2020 approximate input (HR derived from medians or a p-value) or an earlier "
+            "report used because the latest has no usable HR; open marker."
+        )
+    notes.append(
+        f"Evidence version {result.evidence_version[:12]}; weights from the random-effects "
+        "model; squares proportional to weight."
+        if spec.model.method not in ("EE", "FE")
+        else f"Evidence version {result.evidence_version[:12]}; common-effect weights."
+    )
     measure = result.measure
     left, right = ("favours maintenance", "favours control")
     if spec.outcome == "adverse_event":
@@ -80,10 +111,15 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
     elif spec.outcome in ("CR", "VGPR_or_better", "MRD_negativity", "ORR"):
         left, right = ("favours control", "favours maintenance")
     return ForestPlot(
-        title=f"{spec.title} \u2014 {spec.outcome_label}", groups=groups, overall=overall,
-        measure_label=measure, favours_left=left, favours_right=right,
+        title=f"{spec.title} \u2014 {spec.outcome_label}",
+        groups=groups,
+        overall=overall,
+        measure_label=measure,
+        favours_left=left,
+        favours_right=right,
         subgroup_test=result.subgroup_test.text() if result.subgroup_test else "",
-        footnotes=tuple(notes), level_percent=round(100 * spec.model.level),
+        footnotes=tuple(notes),
+        level_percent=round(100 * spec.model.level),
     )
 
 
@@ -100,7 +136,7 @@ def figure_svg(fig) -> str:
     finally:
         plt.close(fig)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def forest_svg(result: AnalysisResult) -> str:
@@ -116,7 +152,9 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     """
     yi = np.array([s.contribution.yi for s in result.studies])
     se = np.array([s.contribution.sei for s in result.studies])
-    centre = result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se ** 2))
+    centre = (
+        result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se**2))
+    )
     fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=100)
     top = max(se.max() * 1.1, 0.05)
     grid = np.linspace(0, top, 50)
@@ -131,8 +169,11 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
         ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
         ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_ylim(top, 0)
-    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10)
-             if ax.get_xlim()[0] <= math.log(t) <= ax.get_xlim()[1]]
+    ticks = [
+        t
+        for t in (0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10)
+        if ax.get_xlim()[0] <= math.log(t) <= ax.get_xlim()[1]
+    ]
     ax.set_xticks([math.log(t) for t in ticks])
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.set_xlabel(f"{result.measure} (log scale)")

@@ -13,24 +13,50 @@ from sqlalchemy.orm import Session
 from plateau.store.models import AuditEntry, User
 
 
-def record(session: Session, user: User | None, action: str, resource: str, *, patient_id: int | None = None,
-           ip: str = "", outcome: str = "ok", detail: str = "", username: str | None = None) -> AuditEntry:
-    entry = AuditEntry(user_id=user.id if user else None,
-                       username=(user.username if user else (username or "anonymous"))[:80],
-                       action=action[:30], resource=resource[:200], patient_id=patient_id, ip=(ip or "")[:64],
-                       outcome=outcome[:20], detail=detail)
+def record(
+    session: Session,
+    user: User | None,
+    action: str,
+    resource: str,
+    *,
+    patient_id: int | None = None,
+    ip: str = "",
+    outcome: str = "ok",
+    detail: str = "",
+    username: str | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        user_id=user.id if user else None,
+        username=(user.username if user else (username or "anonymous"))[:80],
+        action=action[:30],
+        resource=resource[:200],
+        patient_id=patient_id,
+        ip=(ip or "")[:64],
+        outcome=outcome[:20],
+        detail=detail,
+    )
     session.add(entry)
     return entry
 
 
-def record_many(session: Session, user: User | None, action: str, resource: str, patient_ids, *, ip: str = "",
-                detail: str = "") -> None:
+def record_many(
+    session: Session,
+    user: User | None,
+    action: str,
+    resource: str,
+    patient_ids,
+    *,
+    ip: str = "",
+    detail: str = "",
+) -> None:
     """One entry per patient (e.g. a list page shows these patients)."""
     for pid in patient_ids:
         record(session, user, action, resource, patient_id=pid, ip=ip, detail=detail)
 
 
-def entries(session: Session, *, patient_id: int | None = None, limit: int = 500) -> list[AuditEntry]:
+def entries(
+    session: Session, *, patient_id: int | None = None, limit: int = 500
+) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if patient_id is not None:
         query = query.where(AuditEntry.patient_id == patient_id)

@@ -37,15 +37,35 @@ class LoincCode:
 
 
 _CODES = (
-    LoincCode("33358-3", "Protein.monoclonal [Mass/volume] in Serum or Plasma by Electrophoresis",
-              "serum_m_protein", "C2"),
-    LoincCode("42482-0", "Protein.monoclonal [Mass/time] in 24 hour Urine by Electrophoresis",
-              "urine_m_protein", "C2"),
+    LoincCode(
+        "33358-3",
+        "Protein.monoclonal [Mass/volume] in Serum or Plasma by Electrophoresis",
+        "serum_m_protein",
+        "C2",
+    ),
+    LoincCode(
+        "42482-0",
+        "Protein.monoclonal [Mass/time] in 24 hour Urine by Electrophoresis",
+        "urine_m_protein",
+        "C2",
+    ),
     LoincCode("36916-5", "Kappa light chains.free [Mass/volume] in Serum", "kappa_flc", "C2"),
-    LoincCode("104544-2", "Kappa light chains.free [Mass/volume] in Serum or Plasma", "kappa_flc", "C2"),
-    LoincCode("80515-0", "Kappa light chains.free [Mass/volume] in Serum by Nephelometry", "kappa_flc", "C2"),
+    LoincCode(
+        "104544-2", "Kappa light chains.free [Mass/volume] in Serum or Plasma", "kappa_flc", "C2"
+    ),
+    LoincCode(
+        "80515-0",
+        "Kappa light chains.free [Mass/volume] in Serum by Nephelometry",
+        "kappa_flc",
+        "C2",
+    ),
     LoincCode("33944-0", "Lambda light chains.free [Mass/volume] in Serum", "lambda_flc", "C2"),
-    LoincCode("80516-8", "Lambda light chains.free [Mass/volume] in Serum by Nephelometry", "lambda_flc", "C2"),
+    LoincCode(
+        "80516-8",
+        "Lambda light chains.free [Mass/volume] in Serum by Nephelometry",
+        "lambda_flc",
+        "C2",
+    ),
     LoincCode("17861-6", "Calcium [Mass/volume] in Serum or Plasma", "calcium", "C2"),
     LoincCode("2000-8", "Calcium [Moles/volume] in Serum or Plasma", "calcium", "C2"),
     LoincCode("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "creatinine", "C2"),
@@ -62,6 +82,12 @@ for _c in _CODES:
     EXPORT.setdefault(_c.analyte, _c)
 
 #: canonical unit -> UCUM code written on export (the canonical spellings are UCUM except mg/24h)
-UCUM_EXPORT = {"g/dL": "g/dL", "mg/dL": "mg/dL", "mg/24h": "mg/(24.h)", "%": "%", "10*9/L": "10*9/L"}
+UCUM_EXPORT = {
+    "g/dL": "g/dL",
+    "mg/dL": "mg/dL",
+    "mg/24h": "mg/(24.h)",
+    "%": "%",
+    "10*9/L": "10*9/L",
+}
 
 AGENTS = ("lenalidomide", "thalidomide", "bortezomib", "ixazomib", "daratumumab")

@@ -58,7 +58,9 @@ def _read(reader, name: str, text: str, problems: list[str]):
         problems.append(str(exc))
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        problems.append(f"{name}: not a readable CSV file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        problems.append(
+            f"{name}: not a readable CSV file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        )
         return None
     problems.extend(str(b) for b in table.bad_rows)
     return table.frame
@@ -97,15 +99,33 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                 continue
             for i, r in enumerate(frame.itertuples(index=False)):
                 src = f"{name} patient {r.patient_id}"
-                data.patients.append(PatientIn(
-                    external_id=r.patient_id, source=src, sex=r.sex or None, age=_float(r.age),
-                    weight_kg=_float(r.weight_kg), dialysis=bool(r.dialysis), diagnosis_date=_date(r.diagnosis_date)))
+                data.patients.append(
+                    PatientIn(
+                        external_id=r.patient_id,
+                        source=src,
+                        sex=r.sex or None,
+                        age=_float(r.age),
+                        weight_kg=_float(r.weight_kg),
+                        dialysis=bool(r.dialysis),
+                        diagnosis_date=_date(r.diagnosis_date),
+                    )
+                )
                 start = _date(r.maintenance_start)
                 if r.agent != "none":
                     data.lines.append(LineIn(r.patient_id, src, r.agent, start, _date(r.stop_date)))
                     unit = "mg/m2" if r.agent == "bortezomib" else "mg"
-                    data.doses.append(DoseIn(r.patient_id, src, r.agent, start, start, "start",
-                                             _float(r.dose_mg), unit))
+                    data.doses.append(
+                        DoseIn(
+                            r.patient_id,
+                            src,
+                            r.agent,
+                            start,
+                            start,
+                            "start",
+                            _float(r.dose_mg),
+                            unit,
+                        )
+                    )
         elif kind == "labs":
             frame = _read(mio.read_labs, name, text, problems)
             if frame is None:
@@ -114,17 +134,35 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             for r in frame.itertuples(index=False):
                 a = U.ANALYTES[r.analyte]
                 loinc = codes.EXPORT.get(r.analyte)
-                data.labs.append(LabIn(r.patient_id, f"{name} {r.analyte} {_date(r.date)}", _date(r.date), r.analyte,
-                                       float(r.value), a.canonical_unit, _float(r.lln), _float(r.uln),
-                                       loinc.code if loinc else None))
+                data.labs.append(
+                    LabIn(
+                        r.patient_id,
+                        f"{name} {r.analyte} {_date(r.date)}",
+                        _date(r.date),
+                        r.analyte,
+                        float(r.value),
+                        a.canonical_unit,
+                        _float(r.lln),
+                        _float(r.uln),
+                        loinc.code if loinc else None,
+                    )
+                )
         elif kind == "events":
             frame = _read(mio.read_events, name, text, problems)
             if frame is None:
                 continue
             frame = _dupes(frame, ["patient_id", "date", "term"], name, problems)
             for r in frame.itertuples(index=False):
-                data.events.append(EventIn(r.patient_id, f"{name} {r.term}", _date(r.date), r.term, int(r.grade),
-                                           bool(r.with_pain)))
+                data.events.append(
+                    EventIn(
+                        r.patient_id,
+                        f"{name} {r.term}",
+                        _date(r.date),
+                        r.term,
+                        int(r.grade),
+                        bool(r.with_pain),
+                    )
+                )
         elif kind == "qlq":
             frame = _read(mio.read_qlq, name, text, problems)
             if frame is None:
@@ -133,7 +171,9 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             items = [c for c in frame.columns if c not in ("patient_id", "date")]
             for r in frame.to_dict("records"):
                 answers = {c: int(r[c]) for c in items if not np.isnan(r[c])}
-                data.qol.append(QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _date(r["date"]), answers))
+                data.qol.append(
+                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _date(r["date"]), answers)
+                )
         elif kind == "doses":
             _read_doses(name, text, data)
     return data
@@ -146,16 +186,24 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
     except csv.Error as exc:
         problems.append(f"{name}: not a readable CSV file ({exc})")
         return
-    header = [h.strip() for h in (rows[0].keys() if rows else next(csv.reader(io.StringIO(text)), []))
-              if h is not None]
+    header = [
+        h.strip()
+        for h in (rows[0].keys() if rows else next(csv.reader(io.StringIO(text)), []))
+        if h is not None
+    ]
     missing = [c for c in ("patient_id", "date", "action", "dose") if c not in header]
     if missing:
-        problems.append(f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}; "
-                        "expected header patient_id,date,action,dose[,unit]")
+        problems.append(
+            f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}; "
+            "expected header patient_id,date,action,dose[,unit]"
+        )
         return
     seen = {}
     for i, row in enumerate(rows, start=1):
-        row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+        row = {
+            (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""
+            for k, v in row.items()
+        }
         where = f"{name}: row {i} (line {i + 1})"
         pid = row.get("patient_id", "")
         if not pid:
@@ -164,12 +212,16 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
         try:
             date = dt.date.fromisoformat(row.get("date", ""))
         except ValueError:
-            problems.append(f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected YYYY-MM-DD)")
+            problems.append(
+                f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected YYYY-MM-DD)"
+            )
             continue
         action = row.get("action", "").lower()
         if action not in DOSE_ACTIONS:
-            problems.append(f"{where}, field 'action': unknown action {row.get('action', '')!r} "
-                            f"(known: {', '.join(DOSE_ACTIONS)})")
+            problems.append(
+                f"{where}, field 'action': unknown action {row.get('action', '')!r} "
+                f"(known: {', '.join(DOSE_ACTIONS)})"
+            )
             continue
         dose = None
         if row.get("dose", ""):
@@ -190,7 +242,9 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
         key = (pid, date, action)
         if key in seen:
             if seen[key][0] != (dose, unit):
-                problems.append(f"{where}: conflicts with row {seen[key][1]} (same patient, date and action)")
+                problems.append(
+                    f"{where}: conflicts with row {seen[key][1]} (same patient, date and action)"
+                )
             continue
         seen[key] = ((dose, unit), i)
         data.doses.append(DoseIn(pid, where, "", None, date, action, dose, unit))
@@ -198,4 +252,6 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
 
 def export_csv(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
     """CSV texts of the frames built by :func:`plateau.store.monitoring.frames` (monitoring format)."""
-    return {kind: frame.to_csv(index=False, date_format="%Y-%m-%d") for kind, frame in frames.items()}
+    return {
+        kind: frame.to_csv(index=False, date_format="%Y-%m-%d") for kind, frame in frames.items()
+    }

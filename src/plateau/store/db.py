@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -49,6 +49,7 @@ def make_engine(url: str | None = None) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a transaction
         # that reads then writes holds the write lock from the start (no lost updates).
         @event.listens_for(engine, "begin")
@@ -59,6 +60,7 @@ def make_engine(url: str | None = None) -> Engine:
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
+
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg")
@@ -157,6 +159,8 @@ def open_database(url: str | None = None, *, run_migrations: bool = True) -> Dat
         engine.dispose()
         if isinstance(exc, PlateauError):
             raise
-        raise PlateauError(f"database_url: cannot open or migrate {make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
-                           f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise PlateauError(
+            f"database_url: cannot open or migrate {make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -20,9 +20,17 @@ from plateau.store.models import Decision, Patient, User
 KINDS = ("maintenance_start", "review", "stop")
 
 
-def save_snapshot(session: Session, patient_id: int, snapshot: dict, *, kind: str = "maintenance_start",
-                  decision_date: dt.date | None = None, evidence_version: str | None = None,
-                  user: User | None = None, ip: str = "") -> Decision:
+def save_snapshot(
+    session: Session,
+    patient_id: int,
+    snapshot: dict,
+    *,
+    kind: str = "maintenance_start",
+    decision_date: dt.date | None = None,
+    evidence_version: str | None = None,
+    user: User | None = None,
+    ip: str = "",
+) -> Decision:
     """Store a decision snapshot for the patient with internal id ``patient_id``; audited as a write.
 
     ``snapshot`` must be JSON-serialisable; its ``evidence_version`` key is used when the argument
@@ -41,18 +49,30 @@ def save_snapshot(session: Session, patient_id: int, snapshot: dict, *, kind: st
             decision_date = dt.date.fromisoformat(snapshot["date"][:10])
         except ValueError:
             raise PlateauError(f"snapshot.date: {snapshot['date']!r} is not an ISO date") from None
-    row = Decision(patient_id=patient_id, kind=kind, decision_date=decision_date or dt.date.today(),
-                   evidence_version=evidence_version or snapshot.get("evidence_version"), snapshot=snapshot,
-                   created_by=user.id if user else None)
+    row = Decision(
+        patient_id=patient_id,
+        kind=kind,
+        decision_date=decision_date or dt.date.today(),
+        evidence_version=evidence_version or snapshot.get("evidence_version"),
+        snapshot=snapshot,
+        created_by=user.id if user else None,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, user, "create", f"decision {row.id} ({kind})", patient_id=patient_id, ip=ip)
+    audit.record(
+        session, user, "create", f"decision {row.id} ({kind})", patient_id=patient_id, ip=ip
+    )
     return row
 
 
 def snapshots(session: Session, patient_id: int) -> list[Decision]:
-    return list(session.scalars(select(Decision).where(Decision.patient_id == patient_id)
-                                .order_by(Decision.decision_date, Decision.id)))
+    return list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.patient_id == patient_id)
+            .order_by(Decision.decision_date, Decision.id)
+        )
+    )
 
 
 def find_patient(session: Session, external_id: str) -> Patient | None:

@@ -61,7 +61,9 @@ def _codings(concept):
 def _agent_of(concept) -> str | None:
     if concept is None:
         return None
-    texts = [concept.text or ""] + [(c.display or "") + " " + (c.code or "") for c in _codings(concept)]
+    texts = [concept.text or ""] + [
+        (c.display or "") + " " + (c.code or "") for c in _codings(concept)
+    ]
     blob = " ".join(texts).lower()
     found = [a for a in codes.AGENTS if a in blob]
     return found[0] if len(found) == 1 else None
@@ -75,7 +77,11 @@ def _pydantic_problems(name: str, exc: ValidationError, raw: dict) -> list[str]:
         where = name
         if len(loc) >= 2 and loc[0] == "entry" and isinstance(loc[1], int):
             rtype = "?"
-            if isinstance(entries, list) and loc[1] < len(entries) and isinstance(entries[loc[1]], dict):
+            if (
+                isinstance(entries, list)
+                and loc[1] < len(entries)
+                and isinstance(entries[loc[1]], dict)
+            ):
                 res = entries[loc[1]].get("resource")
                 rtype = res.get("resourceType", "?") if isinstance(res, dict) else "?"
             where = f"{name}: entry {loc[1]} ({rtype})"
@@ -124,10 +130,14 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
         where = f"{name}: entry {i} (Patient)"
         ext = next((ident.value for ident in (res.identifier or []) if ident.value), None) or res.id
         if not ext:
-            problems.append(f"{where}, field 'identifier': an identifier value or a resource id is required")
+            problems.append(
+                f"{where}, field 'identifier': an identifier value or a resource id is required"
+            )
             continue
         if ext in patients_seen:
-            problems.append(f"{where}, field 'identifier': patient {ext!r} appears twice (entry {patients_seen[ext]})")
+            problems.append(
+                f"{where}, field 'identifier': patient {ext!r} appears twice (entry {patients_seen[ext]})"
+            )
             continue
         patients_seen[ext] = i
         for ref in (entry.fullUrl, f"Patient/{res.id}" if res.id else None):
@@ -143,7 +153,9 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
             n = res.name[0]
             name_text = n.text or " ".join([*(n.given or []), n.family or ""]).strip() or None
         sex = {"male": "M", "female": "F"}.get(res.gender or "")
-        data.patients.append(PatientIn(ext, where, name=name_text, birth_date=_as_date(res.birthDate), sex=sex))
+        data.patients.append(
+            PatientIn(ext, where, name=name_text, birth_date=_as_date(res.birthDate), sex=sex)
+        )
 
     def subject_of(res, where: str, field: str = "subject") -> str | None:
         ref = getattr(res, field, None)
@@ -154,10 +166,14 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
                 if target is None and ref.reference.startswith("Patient?identifier="):
                     target = ref.reference.split("=", 1)[1].split("|")[-1]  # a stored patient
             elif ref.identifier is not None and ref.identifier.value:
-                target = refs.get(f"Patient?identifier={ref.identifier.value}", ref.identifier.value)
+                target = refs.get(
+                    f"Patient?identifier={ref.identifier.value}", ref.identifier.value
+                )
         if target is None:
-            problems.append(f"{where}, field '{field}': no Patient in the bundle (or identifier) matches "
-                            f"{(ref.reference if ref is not None and ref.reference else 'the missing reference')!r}")
+            problems.append(
+                f"{where}, field '{field}': no Patient in the bundle (or identifier) matches "
+                f"{(ref.reference if ref is not None and ref.reference else 'the missing reference')!r}"
+            )
         return target
 
     lines: dict[tuple[str, str], dict] = {}
@@ -171,7 +187,9 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
         if rtype == "Patient":
             continue
         if rtype not in SUPPORTED:
-            problems.append(f"{where}: resource type not imported (supported: {', '.join(SUPPORTED)})")
+            problems.append(
+                f"{where}: resource type not imported (supported: {', '.join(SUPPORTED)})"
+            )
             continue
         if rtype == "Observation":
             _observation(res, where, subject_of, data)
@@ -195,9 +213,13 @@ def _observation(res, where, subject_of, data: ImportData) -> None:
             break
         if c.system == codes.PLATEAU_ANALYTE and c.code in U.ANALYTES:
             analyte = c.code
-    shown = ", ".join(f"{c.system}|{c.code}" for c in _codings(res.code)) or (res.code.text or "no coding")
+    shown = ", ".join(f"{c.system}|{c.code}" for c in _codings(res.code)) or (
+        res.code.text or "no coding"
+    )
     subject = subject_of(res, where)
-    date = _as_date(res.effectiveDateTime) or (_as_date(res.effectivePeriod.start) if res.effectivePeriod else None)
+    date = _as_date(res.effectiveDateTime) or (
+        _as_date(res.effectivePeriod.start) if res.effectivePeriod else None
+    )
     if analyte is None:
         problems.append(f"{where}, field 'code': no supported LOINC code ({shown})")
         return
@@ -210,39 +232,51 @@ def _observation(res, where, subject_of, data: ImportData) -> None:
         text = None
         if res.valueCodeableConcept is not None:
             vc = res.valueCodeableConcept
-            text = vc.text or next((c.display or c.code for c in _codings(vc) if c.display or c.code), None)
+            text = vc.text or next(
+                (c.display or c.code for c in _codings(vc) if c.display or c.code), None
+            )
         elif res.valueString is not None:
             text = res.valueString
         elif res.valueBoolean is not None:
             text = "positive" if res.valueBoolean else "negative"
         word = (text or "").strip().lower()
         if word not in _POSITIVE and word not in _NEGATIVE:
-            problems.append(f"{where}, field 'value[x]': {text!r} is not positive/negative for {analyte}")
+            problems.append(
+                f"{where}, field 'value[x]': {text!r} is not positive/negative for {analyte}"
+            )
             return
         value, unit = (1.0 if word in _POSITIVE else 0.0), ""
     else:
         q = res.valueQuantity
         if q is None or q.value is None:
-            problems.append(f"{where}, field 'valueQuantity': a numeric value is required for {analyte}")
+            problems.append(
+                f"{where}, field 'valueQuantity': a numeric value is required for {analyte}"
+            )
             return
         ucum = q.code or q.unit or ""
         if ucum not in a.units:
-            problems.append(f"{where}, field 'valueQuantity.code': unit {ucum!r} is not accepted for {analyte} "
-                            f"(accepted: {', '.join(a.units)})")
+            problems.append(
+                f"{where}, field 'valueQuantity.code': unit {ucum!r} is not accepted for {analyte} "
+                f"(accepted: {', '.join(a.units)})"
+            )
             return
         factor = a.units[ucum]
         value = float(q.value) * factor
         lo, hi = a.plausible
         if not (lo <= value <= hi):
-            problems.append(f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for {analyte}: "
-                            f"outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}")
+            problems.append(
+                f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for {analyte}: "
+                f"outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}"
+            )
             return
         unit = a.canonical_unit
         for rr in res.referenceRange or []:
             if rr.low is not None and rr.low.value is not None:
                 lln = float(rr.low.value) * a.units.get(rr.low.code or rr.low.unit or ucum, factor)
             if rr.high is not None and rr.high.value is not None:
-                uln = float(rr.high.value) * a.units.get(rr.high.code or rr.high.unit or ucum, factor)
+                uln = float(rr.high.value) * a.units.get(
+                    rr.high.code or rr.high.unit or ucum, factor
+                )
             break
     if subject is None:
         return
@@ -254,8 +288,10 @@ def _medication(res, rtype, where, subject_of, data: ImportData, lines: dict) ->
     subject = subject_of(res, where)
     agent = _agent_of(res.medicationCodeableConcept)
     if agent is None:
-        problems.append(f"{where}, field 'medicationCodeableConcept': not one maintenance agent "
-                        f"({', '.join(codes.AGENTS)}); a medicationReference is not resolved")
+        problems.append(
+            f"{where}, field 'medicationCodeableConcept': not one maintenance agent "
+            f"({', '.join(codes.AGENTS)}); a medicationReference is not resolved"
+        )
         return
     if rtype == "MedicationStatement":
         period = res.effectivePeriod
@@ -280,10 +316,14 @@ def _medication(res, rtype, where, subject_of, data: ImportData, lines: dict) ->
         if dose is not None:
             break
     if unit is not None and unit not in ("mg", "mg/m2"):
-        problems.append(f"{where}, field 'dosage.doseAndRate.doseQuantity.code': unit {unit!r} (mg or mg/m2)")
+        problems.append(
+            f"{where}, field 'dosage.doseAndRate.doseQuantity.code': unit {unit!r} (mg or mg/m2)"
+        )
         return
     if dose is not None and not 0 <= dose <= 1000:
-        problems.append(f"{where}, field 'dosage.doseAndRate.doseQuantity.value': {dose:g} is not a dose 0-1000")
+        problems.append(
+            f"{where}, field 'dosage.doseAndRate.doseQuantity.value': {dose:g} is not a dose 0-1000"
+        )
         return
     status = (res.status or "").lower()
     if status in ("entered-in-error", "cancelled", "draft", "not-taken"):
@@ -316,22 +356,31 @@ def _condition(res, where, subject_of, data: ImportData) -> None:
             if term not in C.EVENT_TERMS:
                 problems.append(f"{where}, field 'code': unknown CTCAE term {c.code!r}")
                 return
-            grade = next((g.code for g in _codings(res.severity) if g.system == codes.CTCAE_GRADE), None)
+            grade = next(
+                (g.code for g in _codings(res.severity) if g.system == codes.CTCAE_GRADE), None
+            )
             allowed = C.EVENT_TERMS[term].grades
             if grade is None or not grade.isdigit() or int(grade) not in allowed:
-                problems.append(f"{where}, field 'severity': grade {grade!r} is not defined for {term} in CTCAE v5.0 "
-                                f"(defined: {', '.join(str(g) for g in allowed)})")
+                problems.append(
+                    f"{where}, field 'severity': grade {grade!r} is not defined for {term} in CTCAE v5.0 "
+                    f"(defined: {', '.join(str(g) for g in allowed)})"
+                )
                 return
             if onset is None:
-                problems.append(f"{where}, field 'onsetDateTime': the date of the adverse event is required")
+                problems.append(
+                    f"{where}, field 'onsetDateTime': the date of the adverse event is required"
+                )
                 return
             if subject is not None:
                 data.events.append(EventIn(subject, where, onset, term, int(grade), False))
             return
-    problems.append(f"{where}, field 'code': neither multiple myeloma (ICD-10 C90.0) nor a CTCAE term")
+    problems.append(
+        f"{where}, field 'code': neither multiple myeloma (ICD-10 C90.0) nor a CTCAE term"
+    )
 
 
 # ---- export ------------------------------------------------------------------------------------
+
 
 def _num(x: float):
     d = Decimal(repr(float(x)))
@@ -347,8 +396,11 @@ def export_patient(session, patient) -> dict:
 
     pref = f"urn:uuid:plateau-patient-{patient.id}"
     entries = []
-    pat = {"resourceType": "Patient", "id": f"p{patient.id}",
-           "identifier": [{"system": codes.PLATEAU_PATIENT, "value": patient.external_id}]}
+    pat = {
+        "resourceType": "Patient",
+        "id": f"p{patient.id}",
+        "identifier": [{"system": codes.PLATEAU_PATIENT, "value": patient.external_id}],
+    }
     if patient.name:
         pat["name"] = [{"text": patient.name}]
     if patient.sex in ("M", "F"):
@@ -358,30 +410,72 @@ def export_patient(session, patient) -> dict:
     entries.append({"fullUrl": pref, "resource": pat})
     subject = {"reference": pref}
     if patient.diagnosis_date:
-        entries.append({"resource": {
-            "resourceType": "Condition", "subject": subject, "onsetDateTime": patient.diagnosis_date.isoformat(),
-            "code": {"coding": [{"system": codes.ICD10, "code": "C90.0", "display": "Multiple myeloma"}]}}})
-    for lab in session.scalars(select(LabResult).where(LabResult.patient_id == patient.id)
-                               .order_by(LabResult.date, LabResult.analyte)):
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": subject,
+                    "onsetDateTime": patient.diagnosis_date.isoformat(),
+                    "code": {
+                        "coding": [
+                            {"system": codes.ICD10, "code": "C90.0", "display": "Multiple myeloma"}
+                        ]
+                    },
+                }
+            }
+        )
+    for lab in session.scalars(
+        select(LabResult)
+        .where(LabResult.patient_id == patient.id)
+        .order_by(LabResult.date, LabResult.analyte)
+    ):
         coding = []
         loinc = codes.EXPORT.get(lab.analyte)
         if loinc:
             coding.append({"system": codes.LOINC, "code": loinc.code, "display": loinc.display})
         coding.append({"system": codes.PLATEAU_ANALYTE, "code": lab.analyte})
-        obs = {"resourceType": "Observation", "status": "final",
-               "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                         "code": "laboratory"}]}],
-               "code": {"coding": coding}, "subject": subject, "effectiveDateTime": lab.date.isoformat()}
+        obs = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "laboratory",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": coding},
+            "subject": subject,
+            "effectiveDateTime": lab.date.isoformat(),
+        }
         if U.ANALYTES[lab.analyte].kind == U.QUALITATIVE:
             obs["valueCodeableConcept"] = {"text": "positive" if lab.value >= 0.5 else "negative"}
         else:
             ucum = codes.UCUM_EXPORT.get(lab.unit, lab.unit)
-            obs["valueQuantity"] = {"value": _num(lab.value), "unit": lab.unit, "system": codes.UCUM, "code": ucum}
+            obs["valueQuantity"] = {
+                "value": _num(lab.value),
+                "unit": lab.unit,
+                "system": codes.UCUM,
+                "code": ucum,
+            }
             rr = {}
             if lab.lln is not None:
-                rr["low"] = {"value": _num(lab.lln), "unit": lab.unit, "system": codes.UCUM, "code": ucum}
+                rr["low"] = {
+                    "value": _num(lab.lln),
+                    "unit": lab.unit,
+                    "system": codes.UCUM,
+                    "code": ucum,
+                }
             if lab.uln is not None:
-                rr["high"] = {"value": _num(lab.uln), "unit": lab.unit, "system": codes.UCUM, "code": ucum}
+                rr["high"] = {
+                    "value": _num(lab.uln),
+                    "unit": lab.unit,
+                    "system": codes.UCUM,
+                    "code": ucum,
+                }
             if rr:
                 obs["referenceRange"] = [rr]
         entries.append({"resource": obs})
@@ -390,23 +484,53 @@ def export_patient(session, patient) -> dict:
         for k, d in enumerate(doses):
             if d.action == "stop":
                 continue
-            nxt = next((x.date for x in doses[k + 1:]), None) or line.stop_date
-            ms = {"resourceType": "MedicationStatement", "subject": subject,
-                  "status": "on-hold" if d.action == "hold" else ("active" if nxt is None else "completed"),
-                  "medicationCodeableConcept": {"text": line.agent},
-                  "effectivePeriod": {"start": d.date.isoformat(), **({"end": nxt.isoformat()} if nxt else {})}}
+            nxt = next((x.date for x in doses[k + 1 :]), None) or line.stop_date
+            ms = {
+                "resourceType": "MedicationStatement",
+                "subject": subject,
+                "status": "on-hold"
+                if d.action == "hold"
+                else ("active" if nxt is None else "completed"),
+                "medicationCodeableConcept": {"text": line.agent},
+                "effectivePeriod": {
+                    "start": d.date.isoformat(),
+                    **({"end": nxt.isoformat()} if nxt else {}),
+                },
+            }
             if d.dose is not None:
-                ms["dosage"] = [{"doseAndRate": [{"doseQuantity": {"value": _num(d.dose), "unit": d.unit,
-                                                                   "system": codes.UCUM, "code": d.unit}}]}]
+                ms["dosage"] = [
+                    {
+                        "doseAndRate": [
+                            {
+                                "doseQuantity": {
+                                    "value": _num(d.dose),
+                                    "unit": d.unit,
+                                    "system": codes.UCUM,
+                                    "code": d.unit,
+                                }
+                            }
+                        ]
+                    }
+                ]
             if line.stop_date and nxt == line.stop_date and d.action != "hold":
                 ms["status"] = "stopped"
             entries.append({"resource": ms})
-    for ae in session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
-                              .order_by(AdverseEvent.date, AdverseEvent.term)):
-        entries.append({"resource": {
-            "resourceType": "Condition", "subject": subject, "onsetDateTime": ae.date.isoformat(),
-            "code": {"coding": [{"system": codes.CTCAE_TERM, "code": ae.term}]},
-            "severity": {"coding": [{"system": codes.CTCAE_GRADE, "code": str(ae.grade)}]}}})
+    for ae in session.scalars(
+        select(AdverseEvent)
+        .where(AdverseEvent.patient_id == patient.id)
+        .order_by(AdverseEvent.date, AdverseEvent.term)
+    ):
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": subject,
+                    "onsetDateTime": ae.date.isoformat(),
+                    "code": {"coding": [{"system": codes.CTCAE_TERM, "code": ae.term}]},
+                    "severity": {"coding": [{"system": codes.CTCAE_GRADE, "code": str(ae.grade)}]},
+                }
+            }
+        )
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     Bundle.model_validate(bundle)  # never export what a FHIR reader would reject
     return bundle

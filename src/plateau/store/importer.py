@@ -22,8 +22,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plateau.store import audit
-from plateau.store.models import (AdverseEvent, CareTeam, DoseRecord, ImportBatch, LabResult, Patient, QolResponse,
-                                  TreatmentLine, User)
+from plateau.store.models import (
+    AdverseEvent,
+    CareTeam,
+    DoseRecord,
+    ImportBatch,
+    LabResult,
+    Patient,
+    QolResponse,
+    TreatmentLine,
+    User,
+)
 from plateau.store.records import ImportData, ImportRejected, ImportSummary
 from plateau.store.security import team_ids
 
@@ -43,8 +52,15 @@ def _close(a, b) -> bool:
     return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
 
 
-def apply(session: Session, data: ImportData, user: User, *, team: str | None = None, ip: str = "",
-          refresh: bool = True) -> ImportSummary:
+def apply(
+    session: Session,
+    data: ImportData,
+    user: User,
+    *,
+    team: str | None = None,
+    ip: str = "",
+    refresh: bool = True,
+) -> ImportSummary:
     """Validate ``data`` against the database, then write it all (or raise ImportRejected)."""
     problems = list(data.problems)
     if user.role not in ("admin", "clinician"):
@@ -52,8 +68,14 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
     if data.n_rows() == 0 and not problems:
         problems.append("files: nothing to import (no rows)")
     ext_ids = sorted(data.external_ids())
-    existing = {p.external_id: p for p in session.scalars(select(Patient).where(Patient.external_id.in_(ext_ids)))} \
-        if ext_ids else {}
+    existing = (
+        {
+            p.external_id: p
+            for p in session.scalars(select(Patient).where(Patient.external_id.in_(ext_ids)))
+        }
+        if ext_ids
+        else {}
+    )
     allowed_teams = None if user.role == "admin" else team_ids(session, user)
     team_row = None
     if team:
@@ -67,8 +89,10 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         patient = existing.get(ext)
         if patient is None:
             if ext not in declared:
-                problems.append(f"patient {ext!r}: not stored and not in this import (add it to patients.csv "
-                                "or the bundle)")
+                problems.append(
+                    f"patient {ext!r}: not stored and not in this import (add it to patients.csv "
+                    "or the bundle)"
+                )
             elif team_row is None and not team:
                 problems.append(f"team: a care team is required for the new patient {ext!r}")
         elif allowed_teams is not None and patient.care_team_id not in allowed_teams:
@@ -90,8 +114,12 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
     for p in data.patients:
         row = existing.get(p.external_id)
         if row is None:
-            row = Patient(external_id=p.external_id, pseudonym=new_pseudonym(session), care_team_id=team_row.id,
-                          dialysis=False)
+            row = Patient(
+                external_id=p.external_id,
+                pseudonym=new_pseudonym(session),
+                care_team_id=team_row.id,
+                dialysis=False,
+            )
             session.add(row)
             existing[p.external_id] = row
             created["patients"] += 1
@@ -112,14 +140,21 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
     ids = list(pid.values())
 
     # treatment lines
-    lines = {(ln.patient_id, ln.kind, ln.start_date): ln
-             for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids)))}
+    lines = {
+        (ln.patient_id, ln.kind, ln.start_date): ln
+        for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids)))
+    }
     for ln in data.lines:
         key = (pid[ln.external_id], ln.kind, ln.start_date)
         row = lines.get(key)
         if row is None:
-            row = TreatmentLine(patient_id=key[0], kind=ln.kind, agent=ln.agent, start_date=ln.start_date,
-                                stop_date=ln.stop_date)
+            row = TreatmentLine(
+                patient_id=key[0],
+                kind=ln.kind,
+                agent=ln.agent,
+                start_date=ln.start_date,
+                stop_date=ln.stop_date,
+            )
             session.add(row)
             lines[key] = row
             created["lines"] += 1
@@ -139,8 +174,14 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         if kind == "maintenance":
             by_patient.setdefault(p_id, []).append(ln)
     line_ids = [ln.id for ln in lines.values()]
-    doses = {(d.line_id, d.date, d.action): d
-             for d in session.scalars(select(DoseRecord).where(DoseRecord.line_id.in_(line_ids)))} if line_ids else {}
+    doses = (
+        {
+            (d.line_id, d.date, d.action): d
+            for d in session.scalars(select(DoseRecord).where(DoseRecord.line_id.in_(line_ids)))
+        }
+        if line_ids
+        else {}
+    )
     dose_problems = []
     for d in data.doses:
         p_id = pid[d.external_id]
@@ -149,17 +190,23 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         if d.line_start is not None:
             line = lines.get((p_id, "maintenance", d.line_start))
         if line is None and d.agent:
-            line = next((x for x in reversed(candidates) if x.agent == d.agent and x.start_date <= d.date), None) \
-                or next((x for x in candidates if x.agent == d.agent), None)
+            line = next(
+                (x for x in reversed(candidates) if x.agent == d.agent and x.start_date <= d.date),
+                None,
+            ) or next((x for x in candidates if x.agent == d.agent), None)
         if line is None:
             line = next((x for x in reversed(candidates) if x.start_date <= d.date), None)
         if line is None:
-            dose_problems.append(f"{d.source}: patient {d.external_id!r} has no maintenance line on or before {d.date}")
+            dose_problems.append(
+                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before {d.date}"
+            )
             continue
         key = (line.id, d.date, d.action)
         row = doses.get(key)
         if row is None:
-            row = DoseRecord(line_id=line.id, date=d.date, action=d.action, dose=d.dose, unit=d.unit)
+            row = DoseRecord(
+                line_id=line.id, date=d.date, action=d.action, dose=d.dose, unit=d.unit
+            )
             session.add(row)
             doses[key] = row
             created["doses"] += 1
@@ -174,19 +221,31 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         raise ImportRejected(dose_problems)
 
     # labs
-    labs = {(x.patient_id, x.date, x.analyte): x
-            for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))}
+    labs = {
+        (x.patient_id, x.date, x.analyte): x
+        for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
+    }
     for lab in data.labs:
         key = (pid[lab.external_id], lab.date, lab.analyte)
         row = labs.get(key)
         if row is None:
-            row = LabResult(patient_id=key[0], date=lab.date, analyte=lab.analyte, loinc=lab.loinc, value=lab.value,
-                            unit=lab.unit, lln=lab.lln, uln=lab.uln)
+            row = LabResult(
+                patient_id=key[0],
+                date=lab.date,
+                analyte=lab.analyte,
+                loinc=lab.loinc,
+                value=lab.value,
+                unit=lab.unit,
+                lln=lab.lln,
+                uln=lab.uln,
+            )
             session.add(row)
             labs[key] = row
             created["labs"] += 1
             touch(lab.external_id, "create")
-        elif not (_close(row.value, lab.value) and _close(row.lln, lab.lln) and _close(row.uln, lab.uln)):
+        elif not (
+            _close(row.value, lab.value) and _close(row.lln, lab.lln) and _close(row.uln, lab.uln)
+        ):
             row.value, row.unit, row.lln, row.uln = lab.value, lab.unit, lab.lln, lab.uln
             row.loinc = lab.loinc or row.loinc
             updated["labs"] += 1
@@ -194,13 +253,21 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         else:
             unchanged += 1
 
-    events = {(x.patient_id, x.date, x.term): x
-              for x in session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id.in_(ids)))}
+    events = {
+        (x.patient_id, x.date, x.term): x
+        for x in session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id.in_(ids)))
+    }
     for ev in data.events:
         key = (pid[ev.external_id], ev.date, ev.term)
         row = events.get(key)
         if row is None:
-            row = AdverseEvent(patient_id=key[0], date=ev.date, term=ev.term, grade=ev.grade, with_pain=ev.with_pain)
+            row = AdverseEvent(
+                patient_id=key[0],
+                date=ev.date,
+                term=ev.term,
+                grade=ev.grade,
+                with_pain=ev.with_pain,
+            )
             session.add(row)
             events[key] = row
             created["events"] += 1
@@ -212,13 +279,17 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
         else:
             unchanged += 1
 
-    qols = {(x.patient_id, x.date): x
-            for x in session.scalars(select(QolResponse).where(QolResponse.patient_id.in_(ids)))}
+    qols = {
+        (x.patient_id, x.date): x
+        for x in session.scalars(select(QolResponse).where(QolResponse.patient_id.in_(ids)))
+    }
     for q in data.qol:
         key = (pid[q.external_id], q.date)
         row = qols.get(key)
         if row is None:
-            row = QolResponse(patient_id=key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items))
+            row = QolResponse(
+                patient_id=key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items)
+            )
             session.add(row)
             qols[key] = row
             created["qol"] += 1
@@ -231,15 +302,28 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
             unchanged += 1
     session.flush()
 
-    batch = ImportBatch(user_id=user.id, format=data.format, files=dict(data.files),
-                        counts={"created": created, "updated": updated, "unchanged": unchanged})
+    batch = ImportBatch(
+        user_id=user.id,
+        format=data.format,
+        files=dict(data.files),
+        counts={"created": created, "updated": updated, "unchanged": unchanged},
+    )
     session.add(batch)
     session.flush()
     for ext in sorted(set(pid) & set(data.external_ids())):
         what = touched.get(ext, set())
-        action = "create" if "create" in what else ("update" if "update" in what else "import-unchanged")
-        audit.record(session, user, action, f"import {batch.id} ({data.format})", patient_id=pid[ext], ip=ip,
-                     detail=",".join(sorted(what)) or "no change")
+        action = (
+            "create" if "create" in what else ("update" if "update" in what else "import-unchanged")
+        )
+        audit.record(
+            session,
+            user,
+            action,
+            f"import {batch.id} ({data.format})",
+            patient_id=pid[ext],
+            ip=ip,
+            detail=",".join(sorted(what)) or "no change",
+        )
     patient_ids = tuple(sorted(pid[e] for e in data.external_ids()))
     if refresh and touched:
         from plateau.store.monitoring import refresh_alerts
@@ -248,8 +332,15 @@ def apply(session: Session, data: ImportData, user: User, *, team: str | None = 
     return ImportSummary(batch.id, data.format, created, updated, unchanged, patient_ids)
 
 
-def import_files(db, user_id: int, *, csv_files: dict | None = None, fhir: tuple[str, bytes] | None = None,
-                 team: str | None = None, ip: str = "") -> ImportSummary:
+def import_files(
+    db,
+    user_id: int,
+    *,
+    csv_files: dict | None = None,
+    fhir: tuple[str, bytes] | None = None,
+    team: str | None = None,
+    ip: str = "",
+) -> ImportSummary:
     """Read and write one import in one transaction (the CLI and the web page call this)."""
     from plateau.store.csv_io import read_csv
     from plateau.store.fhir_io import read_bundle
@@ -258,5 +349,3 @@ def import_files(db, user_id: int, *, csv_files: dict | None = None, fhir: tuple
     with db.session(write=True) as session:
         user = session.get(User, user_id)
         return apply(session, data, user, team=team, ip=ip)
-
-

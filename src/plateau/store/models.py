@@ -17,15 +17,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "clinician", "researcher")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -39,7 +50,7 @@ class CareTeam(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list["User"]] = relationship(secondary="team_members", back_populates="teams")
+    members: Mapped[list[User]] = relationship(secondary="team_members", back_populates="teams")
 
 
 class User(Base):
@@ -58,8 +69,12 @@ class User(Base):
 class TeamMember(Base):
     __tablename__ = "team_members"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class LoginSession(Base):
@@ -81,7 +96,9 @@ class Patient(Base):
     __tablename__ = "patients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(120), unique=True)  #: the clinic's identifier (MRN)
+    external_id: Mapped[str] = mapped_column(
+        String(120), unique=True
+    )  #: the clinic's identifier (MRN)
     pseudonym: Mapped[str] = mapped_column(String(20), unique=True)  #: shown to researchers
     care_team_id: Mapped[int | None] = mapped_column(ForeignKey("care_teams.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
@@ -94,34 +111,46 @@ class Patient(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     care_team: Mapped[CareTeam | None] = relationship()
-    lines: Mapped[list["TreatmentLine"]] = relationship(back_populates="patient", order_by="TreatmentLine.start_date")
+    lines: Mapped[list[TreatmentLine]] = relationship(
+        back_populates="patient", order_by="TreatmentLine.start_date"
+    )
 
 
 class TreatmentLine(Base):
     """A line of therapy; ``kind = 'maintenance'`` is the maintenance regimen the monitor follows."""
 
     __tablename__ = "treatment_lines"
-    __table_args__ = (UniqueConstraint("patient_id", "kind", "start_date", name="uq_line_patient_kind_start"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "start_date", name="uq_line_patient_kind_start"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))  # induction / consolidation / maintenance
     agent: Mapped[str] = mapped_column(String(40))
     start_date: Mapped[dt.date] = mapped_column(Date)
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
 
     patient: Mapped[Patient] = relationship(back_populates="lines")
-    doses: Mapped[list["DoseRecord"]] = relationship(back_populates="line", order_by="(DoseRecord.date, DoseRecord.id)")
+    doses: Mapped[list[DoseRecord]] = relationship(
+        back_populates="line", order_by="(DoseRecord.date, DoseRecord.id)"
+    )
 
 
 class DoseRecord(Base):
     """Dose history of a line: start, reductions, holds (interruptions), resumptions, stop."""
 
     __tablename__ = "dose_records"
-    __table_args__ = (UniqueConstraint("line_id", "date", "action", name="uq_dose_line_date_action"),)
+    __table_args__ = (
+        UniqueConstraint("line_id", "date", "action", name="uq_dose_line_date_action"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("treatment_lines.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_lines.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date] = mapped_column(Date)
     action: Mapped[str] = mapped_column(String(20))  # start / change / hold / resume / stop
     dose: Mapped[float | None] = mapped_column(Float)
@@ -132,10 +161,14 @@ class DoseRecord(Base):
 
 class LabResult(Base):
     __tablename__ = "lab_results"
-    __table_args__ = (UniqueConstraint("patient_id", "date", "analyte", name="uq_lab_patient_date_analyte"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "date", "analyte", name="uq_lab_patient_date_analyte"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date] = mapped_column(Date)
     analyte: Mapped[str] = mapped_column(String(40))  #: plateau.monitor.units analyte name
     loinc: Mapped[str | None] = mapped_column(String(20))
@@ -147,10 +180,14 @@ class LabResult(Base):
 
 class AdverseEvent(Base):
     __tablename__ = "adverse_events"
-    __table_args__ = (UniqueConstraint("patient_id", "date", "term", name="uq_ae_patient_date_term"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "date", "term", name="uq_ae_patient_date_term"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date] = mapped_column(Date)
     term: Mapped[str] = mapped_column(String(80))  #: CTCAE v5.0 term (plateau.monitor.ctcae)
     grade: Mapped[int] = mapped_column(Integer)
@@ -159,13 +196,19 @@ class AdverseEvent(Base):
 
 class QolResponse(Base):
     __tablename__ = "qol_responses"
-    __table_args__ = (UniqueConstraint("patient_id", "date", "instrument", name="uq_qol_patient_date"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "date", "instrument", name="uq_qol_patient_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date] = mapped_column(Date)
     instrument: Mapped[str] = mapped_column(String(40), default="QLQ-C30+MY20")
-    items: Mapped[dict[str, Any]] = mapped_column(JSON)  #: {"q1": 1, ..., "my20": 2}; missing items absent
+    items: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  #: {"q1": 1, ..., "my20": 2}; missing items absent
 
 
 class Decision(Base):
@@ -174,7 +217,9 @@ class Decision(Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(40), default="maintenance_start")
     decision_date: Mapped[dt.date | None] = mapped_column(Date)
     evidence_version: Mapped[str | None] = mapped_column(String(80))
@@ -189,7 +234,9 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     date: Mapped[dt.date | None] = mapped_column(Date)
     severity: Mapped[str] = mapped_column(String(10))
@@ -197,7 +244,9 @@ class Alert(Base):
     rule: Mapped[str] = mapped_column(String(80))
     tag: Mapped[str] = mapped_column(String(20))
     citation: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open / acknowledged / resolved
+    status: Mapped[str] = mapped_column(
+        String(20), default="open"
+    )  # open / acknowledged / resolved
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -224,9 +273,15 @@ class AuditEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the log outlives users
     username: Mapped[str] = mapped_column(String(80))
-    action: Mapped[str] = mapped_column(String(30))  # read / list / create / update / export / import / login ...
-    resource: Mapped[str] = mapped_column(String(200))  # what: e.g. "timeline", "fhir-export", "/records"
-    patient_id: Mapped[int | None] = mapped_column(Integer)  # internal id (no FK: survives deletion)
+    action: Mapped[str] = mapped_column(
+        String(30)
+    )  # read / list / create / update / export / import / login ...
+    resource: Mapped[str] = mapped_column(
+        String(200)
+    )  # what: e.g. "timeline", "fhir-export", "/records"
+    patient_id: Mapped[int | None] = mapped_column(
+        Integer
+    )  # internal id (no FK: survives deletion)
     ip: Mapped[str] = mapped_column(String(64), default="")
     outcome: Mapped[str] = mapped_column(String(20), default="ok")  # ok / denied / failed
     detail: Mapped[str] = mapped_column(Text, default="")

@@ -19,23 +19,36 @@ from sqlalchemy.orm import Session
 
 from plateau.monitor import engine as E
 from plateau.monitor import qol as Q
-from plateau.store.models import (AdverseEvent, Alert, Decision, LabResult, Patient, QolResponse,
-                                  TreatmentLine)
+from plateau.store.models import (
+    AdverseEvent,
+    Alert,
+    Decision,
+    LabResult,
+    Patient,
+    QolResponse,
+    TreatmentLine,
+)
 
 MAINTENANCE = "maintenance"
 
 
 def _latest_lines(session: Session, ids: list[int]) -> dict[int, TreatmentLine]:
     out: dict[int, TreatmentLine] = {}
-    for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids),
-                                                          TreatmentLine.kind == MAINTENANCE)
-                              .order_by(TreatmentLine.start_date)):
+    for ln in session.scalars(
+        select(TreatmentLine)
+        .where(TreatmentLine.patient_id.in_(ids), TreatmentLine.kind == MAINTENANCE)
+        .order_by(TreatmentLine.start_date)
+    ):
         out[ln.patient_id] = ln  # the latest maintenance line
     return out
 
 
 def current_dose(line: TreatmentLine) -> float:
-    doses = [d.dose for d in line.doses if d.dose is not None and d.action in ("start", "change", "resume")]
+    doses = [
+        d.dose
+        for d in line.doses
+        if d.dose is not None and d.action in ("start", "change", "resume")
+    ]
     return float(doses[-1]) if doses else float("nan")
 
 
@@ -47,38 +60,79 @@ def frames(session: Session, ids: list[int]) -> dict[str, pd.DataFrame]:
     prow = []
     for p_id, p in patients.items():
         ln = lines.get(p_id)
-        prow.append({"patient_id": str(p_id),
-                     "maintenance_start": pd.Timestamp(ln.start_date) if ln else pd.NaT,
-                     "diagnosis_date": pd.Timestamp(p.diagnosis_date) if p.diagnosis_date else pd.NaT,
-                     "stop_date": pd.Timestamp(ln.stop_date) if ln and ln.stop_date else pd.NaT,
-                     "agent": ln.agent if ln else "none", "dose_mg": current_dose(ln) if ln else np.nan,
-                     "age": p.age if p.age is not None else np.nan, "sex": p.sex or "",
-                     "weight_kg": p.weight_kg if p.weight_kg is not None else np.nan, "dialysis": bool(p.dialysis)})
-    pcols = ["patient_id", "maintenance_start", "diagnosis_date", "stop_date", "agent", "dose_mg", "age", "sex",
-             "weight_kg", "dialysis"]
+        prow.append(
+            {
+                "patient_id": str(p_id),
+                "maintenance_start": pd.Timestamp(ln.start_date) if ln else pd.NaT,
+                "diagnosis_date": pd.Timestamp(p.diagnosis_date) if p.diagnosis_date else pd.NaT,
+                "stop_date": pd.Timestamp(ln.stop_date) if ln and ln.stop_date else pd.NaT,
+                "agent": ln.agent if ln else "none",
+                "dose_mg": current_dose(ln) if ln else np.nan,
+                "age": p.age if p.age is not None else np.nan,
+                "sex": p.sex or "",
+                "weight_kg": p.weight_kg if p.weight_kg is not None else np.nan,
+                "dialysis": bool(p.dialysis),
+            }
+        )
+    pcols = [
+        "patient_id",
+        "maintenance_start",
+        "diagnosis_date",
+        "stop_date",
+        "agent",
+        "dose_mg",
+        "age",
+        "sex",
+        "weight_kg",
+        "dialysis",
+    ]
     pframe = pd.DataFrame(prow, columns=pcols)
     for c in ("maintenance_start", "diagnosis_date", "stop_date"):
         pframe[c] = pd.to_datetime(pframe[c])
-    labs = session.execute(select(LabResult.patient_id, LabResult.date, LabResult.analyte, LabResult.value,
-                                  LabResult.lln, LabResult.uln).where(LabResult.patient_id.in_(ids))
-                           .order_by(LabResult.patient_id, LabResult.date)).all()
+    labs = session.execute(
+        select(
+            LabResult.patient_id,
+            LabResult.date,
+            LabResult.analyte,
+            LabResult.value,
+            LabResult.lln,
+            LabResult.uln,
+        )
+        .where(LabResult.patient_id.in_(ids))
+        .order_by(LabResult.patient_id, LabResult.date)
+    ).all()
     lframe = pd.DataFrame(labs, columns=["patient_id", "date", "analyte", "value", "lln", "uln"])
     lframe["patient_id"] = lframe["patient_id"].astype(str)
     lframe["date"] = pd.to_datetime(lframe["date"])
     for c in ("value", "lln", "uln"):
         lframe[c] = lframe[c].astype(float)
-    events = session.execute(select(AdverseEvent.patient_id, AdverseEvent.date, AdverseEvent.term, AdverseEvent.grade,
-                                    AdverseEvent.with_pain).where(AdverseEvent.patient_id.in_(ids))).all()
+    events = session.execute(
+        select(
+            AdverseEvent.patient_id,
+            AdverseEvent.date,
+            AdverseEvent.term,
+            AdverseEvent.grade,
+            AdverseEvent.with_pain,
+        ).where(AdverseEvent.patient_id.in_(ids))
+    ).all()
     eframe = pd.DataFrame(events, columns=["patient_id", "date", "term", "grade", "with_pain"])
     eframe["patient_id"] = eframe["patient_id"].astype(str)
     eframe["date"] = pd.to_datetime(eframe["date"])
     eframe["grade"] = eframe["grade"].astype(int)
     eframe["with_pain"] = eframe["with_pain"].astype(bool)
     qrows = []
-    for q in session.scalars(select(QolResponse).where(QolResponse.patient_id.in_(ids))
-                             .order_by(QolResponse.patient_id, QolResponse.date)):
-        qrows.append({"patient_id": str(q.patient_id), "date": pd.Timestamp(q.date),
-                      **{k: float(v) for k, v in q.items.items()}})
+    for q in session.scalars(
+        select(QolResponse)
+        .where(QolResponse.patient_id.in_(ids))
+        .order_by(QolResponse.patient_id, QolResponse.date)
+    ):
+        qrows.append(
+            {
+                "patient_id": str(q.patient_id),
+                "date": pd.Timestamp(q.date),
+                **{k: float(v) for k, v in q.items.items()},
+            }
+        )
     qframe = pd.DataFrame(qrows)
     if len(qframe):
         from plateau.monitor.io import C30_ITEMS, MY20_ITEMS
@@ -95,14 +149,20 @@ def assess(session: Session, ids: list[int]):
     f = frames(session, ids)
     qol = None
     if len(f["qlq"]):
-        starts = {r.patient_id: r.maintenance_start for r in f["patients"].itertuples() if not pd.isna(r.maintenance_start)}
+        starts = {
+            r.patient_id: r.maintenance_start
+            for r in f["patients"].itertuples()
+            if not pd.isna(r.maintenance_start)
+        }
         qol = Q.assess_qol(f["qlq"], baseline_dates=starts)
     result = E.assess(f["labs"], f["patients"], f["events"], qol=qol)
     return result, qol
 
 
 def _fingerprint(patient_id: int, row: dict) -> str:
-    text = "|".join(str(x) for x in (patient_id, row.get("rule"), row.get("date"), row.get("message")))
+    text = "|".join(
+        str(x) for x in (patient_id, row.get("rule"), row.get("date"), row.get("message"))
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -116,7 +176,9 @@ def refresh_alerts(session: Session, ids: list[int]) -> int:
     for row in result.alerts.to_dict("records"):
         p_id = int(row["patient_id"])
         wanted[_fingerprint(p_id, row)] = (p_id, row)
-    stored = {a.fingerprint: a for a in session.scalars(select(Alert).where(Alert.patient_id.in_(ids)))}
+    stored = {
+        a.fingerprint: a for a in session.scalars(select(Alert).where(Alert.patient_id.in_(ids)))
+    }
     stale = [a.id for fp, a in stored.items() if fp not in wanted and a.status == "open"]
     if stale:
         session.execute(delete(Alert).where(Alert.id.in_(stale)))
@@ -124,10 +186,19 @@ def refresh_alerts(session: Session, ids: list[int]) -> int:
         if fp in stored:
             continue
         date = row.get("date")
-        session.add(Alert(patient_id=p_id, fingerprint=fp, date=dt.date.fromisoformat(date) if date else None,
-                          severity=str(row.get("severity") or "low"), message=str(row.get("message") or ""),
-                          rule=str(row.get("rule") or ""), tag=str(row.get("tag") or ""),
-                          citation=str(row.get("citation") or ""), status="open"))
+        session.add(
+            Alert(
+                patient_id=p_id,
+                fingerprint=fp,
+                date=dt.date.fromisoformat(date) if date else None,
+                severity=str(row.get("severity") or "low"),
+                message=str(row.get("message") or ""),
+                rule=str(row.get("rule") or ""),
+                tag=str(row.get("tag") or ""),
+                citation=str(row.get("citation") or ""),
+                status="open",
+            )
+        )
     session.flush()
     return sum(1 for fp in wanted if fp not in stored or stored[fp].status == "open")
 
@@ -138,36 +209,81 @@ def timeline(session: Session, patient: Patient) -> dict:
     pid = str(patient.id)
     lines = _latest_lines(session, [patient.id])
     line = lines.get(patient.id)
-    labs = session.execute(select(LabResult.date, LabResult.analyte, LabResult.value, LabResult.unit)
-                           .where(LabResult.patient_id == patient.id).order_by(LabResult.date)).all()
+    labs = session.execute(
+        select(LabResult.date, LabResult.analyte, LabResult.value, LabResult.unit)
+        .where(LabResult.patient_id == patient.id)
+        .order_by(LabResult.date)
+    ).all()
     series: dict[str, list] = {}
     for date, analyte, value, unit in labs:
-        series.setdefault(analyte, []).append({"date": date.isoformat(), "value": float(value), "unit": unit})
+        series.setdefault(analyte, []).append(
+            {"date": date.isoformat(), "value": float(value), "unit": unit}
+        )
     monitored = result.patient(pid) if pid in set(result.patients["patient_id"]) else None
     doses = []
     for ln in patient.lines:
         for d in ln.doses:
-            doses.append({"date": d.date.isoformat(), "action": d.action, "dose": d.dose, "unit": d.unit,
-                          "agent": ln.agent})
+            doses.append(
+                {
+                    "date": d.date.isoformat(),
+                    "action": d.action,
+                    "dose": d.dose,
+                    "unit": d.unit,
+                    "agent": ln.agent,
+                }
+            )
     qol_points = []
     if qol is not None and len(qol.scores):
         for r in qol.scores.to_dict("records"):
-            qol_points.append({"date": r["date"], "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
-                               "FA": None if pd.isna(r.get("FA")) else float(r["FA"])})
-    decision = session.scalar(select(Decision).where(Decision.patient_id == patient.id)
-                              .order_by(Decision.decision_date, Decision.id).limit(1))
-    alerts = session.scalars(select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.date)).all()
+            qol_points.append(
+                {
+                    "date": r["date"],
+                    "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
+                    "FA": None if pd.isna(r.get("FA")) else float(r["FA"]),
+                }
+            )
+    decision = session.scalar(
+        select(Decision)
+        .where(Decision.patient_id == patient.id)
+        .order_by(Decision.decision_date, Decision.id)
+        .limit(1)
+    )
+    alerts = session.scalars(
+        select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.date)
+    ).all()
     return {
-        "maintenance": {"agent": line.agent, "start": line.start_date.isoformat(),
-                        "stop": line.stop_date.isoformat() if line.stop_date else None,
-                        "current_dose": current_dose(line)} if line else None,
+        "maintenance": {
+            "agent": line.agent,
+            "start": line.start_date.isoformat(),
+            "stop": line.stop_date.isoformat() if line.stop_date else None,
+            "current_dose": current_dose(line),
+        }
+        if line
+        else None,
         "series": series,
         "monitor": monitored,
         "doses": doses,
         "qol": qol_points,
-        "decision": ({"id": decision.id, "date": decision.decision_date.isoformat() if decision.decision_date else None,
-                      "evidence_version": decision.evidence_version, "snapshot": decision.snapshot}
-                     if decision else None),
-        "alerts": [{"id": a.id, "date": a.date.isoformat() if a.date else None, "severity": a.severity,
-                    "message": a.message, "status": a.status, "rule": a.rule, "tag": a.tag} for a in alerts],
+        "decision": (
+            {
+                "id": decision.id,
+                "date": decision.decision_date.isoformat() if decision.decision_date else None,
+                "evidence_version": decision.evidence_version,
+                "snapshot": decision.snapshot,
+            }
+            if decision
+            else None
+        ),
+        "alerts": [
+            {
+                "id": a.id,
+                "date": a.date.isoformat() if a.date else None,
+                "severity": a.severity,
+                "message": a.message,
+                "status": a.status,
+                "rule": a.rule,
+                "tag": a.tag,
+            }
+            for a in alerts
+        ],
     }

@@ -42,7 +42,9 @@ class DoseIn:
     external_id: str
     source: str
     agent: str
-    line_start: dt.date | None  #: the line's start when known (CSV patients / FHIR), else the patient's latest line
+    line_start: (
+        dt.date | None
+    )  #: the line's start when known (CSV patients / FHIR), else the patient's latest line
     date: dt.date
     action: str  #: start / change / hold / resume / stop
     dose: float | None
@@ -99,7 +101,10 @@ class ImportData:
         return ids
 
     def n_rows(self) -> int:
-        return sum(len(x) for x in (self.patients, self.lines, self.doses, self.labs, self.events, self.qol))
+        return sum(
+            len(x)
+            for x in (self.patients, self.lines, self.doses, self.labs, self.events, self.qol)
+        )
 
 
 class ImportRejected(PlateauError):
@@ -126,9 +131,17 @@ class ImportSummary:
     def summary(self) -> str:
         created = ", ".join(f"{v} {k}" for k, v in self.created.items() if v) or "nothing new"
         updated = ", ".join(f"{v} {k}" for k, v in self.updated.items() if v) or "none"
-        return (f"import {self.batch_id} ({self.format}): created {created}; updated {updated}; "
-                f"{self.unchanged} row(s) already present; {len(self.patients)} patient(s)")
+        return (
+            f"import {self.batch_id} ({self.format}): created {created}; updated {updated}; "
+            f"{self.unchanged} row(s) already present; {len(self.patients)} patient(s)"
+        )
 
     def to_dict(self) -> dict:
-        return {"batch_id": self.batch_id, "format": self.format, "created": dict(self.created),
-                "updated": dict(self.updated), "unchanged": self.unchanged, "patients": list(self.patients)}
+        return {
+            "batch_id": self.batch_id,
+            "format": self.format,
+            "created": dict(self.created),
+            "updated": dict(self.updated),
+            "unchanged": self.unchanged,
+            "patients": list(self.patients),
+        }

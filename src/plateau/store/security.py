@@ -25,7 +25,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plateau.errors import PlateauError
-from plateau.store.models import ROLES, AuditEntry, CareTeam, LoginSession, Patient, TeamMember, User, utcnow
+from plateau.store.models import (
+    ROLES,
+    AuditEntry,
+    CareTeam,
+    LoginSession,
+    Patient,
+    TeamMember,
+    User,
+    utcnow,
+)
 
 HASHER = PasswordHasher()
 SESSION_LIFETIME = dt.timedelta(hours=8)
@@ -54,7 +63,9 @@ def check_password_strength(password: str) -> None:
         raise PlateauError(f"password: at least {MIN_PASSWORD_LENGTH} characters are required")
 
 
-def create_user(session: Session, username: str, password: str, role: str, teams: list[str] = ()) -> User:
+def create_user(
+    session: Session, username: str, password: str, role: str, teams: list[str] = ()
+) -> User:
     """Create a user (teams are created when missing).  Raises PlateauError naming the field."""
     if not _USERNAME.match(username or ""):
         raise PlateauError("username: 2-80 characters among letters, digits and _ . @ -")
@@ -89,8 +100,9 @@ def user_count(session: Session) -> int:
 
 def recent_failures(session: Session, *, username: str, ip: str) -> tuple[int, int]:
     since = utcnow() - WINDOW
-    base = select(func.count(AuditEntry.id)).where(AuditEntry.action == "login", AuditEntry.outcome == "failed",
-                                                  AuditEntry.at >= since)
+    base = select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "login", AuditEntry.outcome == "failed", AuditEntry.at >= since
+    )
     by_user = session.scalar(base.where(AuditEntry.username == username)) or 0
     by_ip = session.scalar(base.where(AuditEntry.ip == ip)) or 0
     return by_user, by_ip
@@ -108,7 +120,10 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
     user = session.scalar(select(User).where(User.username == username))
     ok = False
     try:
-        ok = HASHER.verify(user.password_hash if user else _DUMMY_HASH, password or "") and user is not None
+        ok = (
+            HASHER.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+            and user is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or not user.active:
@@ -127,8 +142,12 @@ def _sha(token: str) -> str:
 def start_session(session: Session, user: User) -> tuple[str, LoginSession]:
     """Open a login session; returns the cookie token (shown once, stored hashed) and the row."""
     token = secrets.token_urlsafe(32)
-    row = LoginSession(token_sha256=_sha(token), csrf_token=secrets.token_urlsafe(32), user_id=user.id,
-                       expires_at=utcnow() + SESSION_LIFETIME)
+    row = LoginSession(
+        token_sha256=_sha(token),
+        csrf_token=secrets.token_urlsafe(32),
+        user_id=user.id,
+        expires_at=utcnow() + SESSION_LIFETIME,
+    )
     session.add(row)
     session.flush()
     return token, row
@@ -140,7 +159,9 @@ def session_for_token(session: Session, token: str | None) -> LoginSession | Non
     row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
+    expires = (
+        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
+    )
     if expires <= utcnow() or not row.user.active:
         return None
     return row

@@ -33,16 +33,32 @@ from plateau.web.app import TEMPLATES, page
 
 router = APIRouter()
 
-OUTCOMES = [("disease_control", "PFS (else EFS, else TTP)"), ("PFS", "PFS only"), ("OS", "Overall survival"),
-            ("EFS", "EFS"), ("TTP", "TTP"), ("CR", "Complete response"), ("MRD_negativity", "MRD negativity"),
-            ("adverse_event", "Adverse event")]
-SUBGROUPS = [("", "none"), ("setting", "setting"), ("agent", "agent"), ("age_group", "age group"),
-             ("comparison_kind", "comparison kind"), ("randomisation_point", "randomisation point"),
-             ("control_type", "control type")]
-SENSITIVITY = [("latest_only", "Latest reports only"), ("exclude_approximate", "No approximate HRs"),
-               ("exclude_packages", "No induction + maintenance packages"),
-               ("exclude_active_controls", "Observation/placebo controls only"),
-               ("primary_sources_only", "Primary sources only")]
+OUTCOMES = [
+    ("disease_control", "PFS (else EFS, else TTP)"),
+    ("PFS", "PFS only"),
+    ("OS", "Overall survival"),
+    ("EFS", "EFS"),
+    ("TTP", "TTP"),
+    ("CR", "Complete response"),
+    ("MRD_negativity", "MRD negativity"),
+    ("adverse_event", "Adverse event"),
+]
+SUBGROUPS = [
+    ("", "none"),
+    ("setting", "setting"),
+    ("agent", "agent"),
+    ("age_group", "age group"),
+    ("comparison_kind", "comparison kind"),
+    ("randomisation_point", "randomisation point"),
+    ("control_type", "control type"),
+]
+SENSITIVITY = [
+    ("latest_only", "Latest reports only"),
+    ("exclude_approximate", "No approximate HRs"),
+    ("exclude_packages", "No induction + maintenance packages"),
+    ("exclude_active_controls", "Observation/placebo controls only"),
+    ("primary_sources_only", "Primary sources only"),
+]
 LIST_FIELDS = {"agents": "agent", "settings": "setting", "comparison_kinds": "comparison_kind"}
 
 
@@ -113,41 +129,133 @@ def plot_bytes(request: Request, spec: AnalysisSpec, fmt: str) -> bytes:
     if not result.studies:
         from fastapi import HTTPException
 
-        raise HTTPException(status_code=404, detail="no trial matches this analysis: there is no plot")
+        raise HTTPException(
+            status_code=404, detail="no trial matches this analysis: there is no plot"
+        )
     return _cached_plot(request.app.state.evidence, _cache_key(spec), fmt)
 
 
 def result_csv(result: AnalysisResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["row", "trial_id", "label", "comparison_id", "outcome", "measure", "estimate", "ci_low",
-                     "ci_high", "weight_percent", "n_experimental", "n_control", "derivation", "approximate",
-                     "source", "evidence_version"])
+    writer.writerow(
+        [
+            "row",
+            "trial_id",
+            "label",
+            "comparison_id",
+            "outcome",
+            "measure",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "weight_percent",
+            "n_experimental",
+            "n_control",
+            "derivation",
+            "approximate",
+            "source",
+            "evidence_version",
+        ]
+    )
     for s in result.studies:
         c = s.contribution
-        writer.writerow(["study", c.trial_id, c.label, c.comparison_id, c.outcome, c.measure, f"{c.estimate:.6g}",
-                         f"{s.ci_low:.6g}", f"{s.ci_high:.6g}", f"{s.weight_percent:.4g}", c.n_experimental,
-                         c.n_control, c.derivation, c.approximate, c.source.citation, result.evidence_version])
+        writer.writerow(
+            [
+                "study",
+                c.trial_id,
+                c.label,
+                c.comparison_id,
+                c.outcome,
+                c.measure,
+                f"{c.estimate:.6g}",
+                f"{s.ci_low:.6g}",
+                f"{s.ci_high:.6g}",
+                f"{s.weight_percent:.4g}",
+                c.n_experimental,
+                c.n_control,
+                c.derivation,
+                c.approximate,
+                c.source.citation,
+                result.evidence_version,
+            ]
+        )
     if result.pooled:
         p = result.pooled
-        writer.writerow(["pooled", "", f"{result.spec.model.method}/{result.spec.model.test}", "", "",
-                         result.measure, f"{p.estimate:.6g}", f"{p.ci_low:.6g}", f"{p.ci_high:.6g}", "100",
-                         "", "", "", "", "", result.evidence_version])
+        writer.writerow(
+            [
+                "pooled",
+                "",
+                f"{result.spec.model.method}/{result.spec.model.test}",
+                "",
+                "",
+                result.measure,
+                f"{p.estimate:.6g}",
+                f"{p.ci_low:.6g}",
+                f"{p.ci_high:.6g}",
+                "100",
+                "",
+                "",
+                "",
+                "",
+                "",
+                result.evidence_version,
+            ]
+        )
     for e in result.excluded:
-        writer.writerow(["excluded", e.trial_id, e.trial_name, "", "", "", "", "", "", "", "", "", e.reason, "",
-                         "", result.evidence_version])
+        writer.writerow(
+            [
+                "excluded",
+                e.trial_id,
+                e.trial_name,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                e.reason,
+                "",
+                "",
+                result.evidence_version,
+            ]
+        )
     return buffer.getvalue()
 
 
 def _builder_context(request: Request, spec: AnalysisSpec | None = None) -> dict[str, Any]:
     return dict(
-        outcomes=OUTCOMES, subgroups=SUBGROUPS, sensitivity=SENSITIVITY, methods=METHODS, tests=TESTS,
-        agents=[a.value for a in Agent if a.value in {
-            "thalidomide", "lenalidomide", "bortezomib", "ixazomib", "daratumumab", "carfilzomib",
-            "interferon_alpha", "prednisone", "prednisolone", "dexamethasone"}],
-        settings=[s.value for s in Setting], kinds=[k.value for k in ComparisonKind],
-        ae_terms=[t.value for t in AdverseEventTerm], spec=spec or AnalysisSpec(),
-        builtin_groups=BUILTIN_GROUPS, builtin=builtin_specs(),
+        outcomes=OUTCOMES,
+        subgroups=SUBGROUPS,
+        sensitivity=SENSITIVITY,
+        methods=METHODS,
+        tests=TESTS,
+        agents=[
+            a.value
+            for a in Agent
+            if a.value
+            in {
+                "thalidomide",
+                "lenalidomide",
+                "bortezomib",
+                "ixazomib",
+                "daratumumab",
+                "carfilzomib",
+                "interferon_alpha",
+                "prednisone",
+                "prednisolone",
+                "dexamethasone",
+            }
+        ],
+        settings=[s.value for s in Setting],
+        kinds=[k.value for k in ComparisonKind],
+        ae_terms=[t.value for t in AdverseEventTerm],
+        spec=spec or AnalysisSpec(),
+        builtin_groups=BUILTIN_GROUPS,
+        builtin=builtin_specs(),
     )
 
 
@@ -155,7 +263,13 @@ def _result_context(request: Request, spec: AnalysisSpec) -> dict[str, Any]:
     result = result_for(request, spec)
     svg = plot_bytes(request, spec, "svg").decode("utf-8") if result.studies else None
     query = request.url.query
-    return dict(result=result, forest_svg=svg, derivations=DERIVATION_LABELS, short=DERIVATION_SHORT, query=query)
+    return dict(
+        result=result,
+        forest_svg=svg,
+        derivations=DERIVATION_LABELS,
+        short=DERIVATION_SHORT,
+        query=query,
+    )
 
 
 @router.get("/analyses", response_class=HTMLResponse, include_in_schema=False)
@@ -171,7 +285,9 @@ async def builder(request: Request):
 @router.get("/analyses/result", response_class=HTMLResponse, include_in_schema=False)
 async def builder_result(request: Request):
     spec = spec_from_query(request.query_params)
-    return TEMPLATES.TemplateResponse(request, "_analysis_result.html", _result_context(request, spec))
+    return TEMPLATES.TemplateResponse(
+        request, "_analysis_result.html", _result_context(request, spec)
+    )
 
 
 @router.get("/analyses/builtin/{analysis_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -179,7 +295,9 @@ async def builtin_page(request: Request, analysis_id: str):
     spec = _builtin_or_404(analysis_id)
     context = _result_context(request, spec)
     context["query"] = f"builtin={analysis_id}"
-    return page(request, "analysis.html", title=spec.title, active_nav="/analyses", spec=spec, **context)
+    return page(
+        request, "analysis.html", title=spec.title, active_nav="/analyses", spec=spec, **context
+    )
 
 
 def _spec_for_download(request: Request) -> AnalysisSpec:
@@ -195,8 +313,11 @@ async def download_plot(request: Request, fmt: str):
 
         raise HTTPException(status_code=404, detail=f"no such format {fmt!r}; use svg, png or pdf")
     spec = _spec_for_download(request)
-    return Response(plot_bytes(request, spec, fmt), media_type=media[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{spec.id}-forest.{fmt}"'})
+    return Response(
+        plot_bytes(request, spec, fmt),
+        media_type=media[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{spec.id}-forest.{fmt}"'},
+    )
 
 
 @router.get("/analyses/download/result.{fmt}", include_in_schema=False)
@@ -204,11 +325,17 @@ async def download_result(request: Request, fmt: str):
     spec = _spec_for_download(request)
     result = result_for(request, spec)
     if fmt == "json":
-        return Response(json.dumps(result.to_dict(), indent=1), media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{spec.id}.json"'})
+        return Response(
+            json.dumps(result.to_dict(), indent=1),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{spec.id}.json"'},
+        )
     if fmt == "csv":
-        return Response(result_csv(result), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{spec.id}.csv"'})
+        return Response(
+            result_csv(result),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{spec.id}.csv"'},
+        )
     from fastapi import HTTPException
 
     raise HTTPException(status_code=404, detail=f"no such format {fmt!r}; use json or csv")
@@ -262,8 +389,11 @@ async def living_report_pdf(request: Request):
     from weasyprint import HTML
 
     pdf = HTML(string=_report_html(request.app.state.evidence)).write_pdf()
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'attachment; filename="plateau-report.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="plateau-report.pdf"'},
+    )
 
 
 # --------------------------------------------------------------------------- JSON API
@@ -271,26 +401,53 @@ async def living_report_pdf(request: Request):
 
 @router.get("/api/v1/analyses", tags=["analyses"], summary="The built-in analyses")
 async def api_list(request: Request):
-    return {"evidence_version": request.app.state.evidence.version,
-            "analyses": [{"id": s.id, "title": s.title, "outcome": s.outcome_label,
-                          "spec": s.model_dump(mode="json")} for s in builtin_specs().values()]}
+    return {
+        "evidence_version": request.app.state.evidence.version,
+        "analyses": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "outcome": s.outcome_label,
+                "spec": s.model_dump(mode="json"),
+            }
+            for s in builtin_specs().values()
+        ],
+    }
 
 
-@router.post("/api/v1/analyses", tags=["analyses"], summary="Run an analysis spec; returns the result")
-async def api_run(request: Request, spec: dict = Body(..., examples=[{
-        "outcome": "OS", "agents": ["lenalidomide"], "settings": ["post_asct"],
-        "model": {"method": "REML", "test": "knha"}}])):
+@router.post(
+    "/api/v1/analyses", tags=["analyses"], summary="Run an analysis spec; returns the result"
+)
+async def api_run(
+    request: Request,
+    spec: dict = Body(
+        ...,
+        examples=[
+            {
+                "outcome": "OS",
+                "agents": ["lenalidomide"],
+                "settings": ["post_asct"],
+                "model": {"method": "REML", "test": "knha"},
+            }
+        ],
+    ),
+):
     parsed = spec_from_dict(spec, origin="body")
     return result_for(request, parsed).to_dict()
 
 
-@router.get("/api/v1/analyses/{analysis_id}", tags=["analyses"], summary="Result of a built-in analysis")
+@router.get(
+    "/api/v1/analyses/{analysis_id}", tags=["analyses"], summary="Result of a built-in analysis"
+)
 async def api_builtin(request: Request, analysis_id: str):
     return result_for(request, _builtin_or_404(analysis_id)).to_dict()
 
 
-@router.get("/api/v1/analyses/{analysis_id}/forest.{fmt}", tags=["analyses"],
-            summary="Forest plot of a built-in analysis (svg, png or pdf)")
+@router.get(
+    "/api/v1/analyses/{analysis_id}/forest.{fmt}",
+    tags=["analyses"],
+    summary="Forest plot of a built-in analysis (svg, png or pdf)",
+)
 async def api_builtin_plot(request: Request, analysis_id: str, fmt: str):
     media = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
     if fmt not in media:
@@ -313,12 +470,20 @@ def _network_items(base):
 @router.get("/networks", response_class=HTMLResponse, include_in_schema=False)
 async def networks_page(request: Request):
     items = _network_items(request.app.state.evidence)
-    return page(request, "networks.html", title="Which maintenance?", active_nav="/networks", networks=items)
+    return page(
+        request, "networks.html", title="Which maintenance?", active_nav="/networks", networks=items
+    )
 
 
-@router.get("/api/v1/networks", tags=["networks"], summary="The 'which maintenance?' network meta-analyses")
+@router.get(
+    "/api/v1/networks", tags=["networks"], summary="The 'which maintenance?' network meta-analyses"
+)
 async def api_networks(request: Request):
     base = request.app.state.evidence
-    return {"evidence_version": base.version,
-            "networks": [{"id": n.key, "title": n.title, "ranking": list(n.ranking), **n.network.to_dict()}
-                         for n in _network_items(base)]}
+    return {
+        "evidence_version": base.version,
+        "networks": [
+            {"id": n.key, "title": n.title, "ranking": list(n.ranking), **n.network.to_dict()}
+            for n in _network_items(base)
+        ],
+    }

@@ -47,8 +47,15 @@ class WebSettings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def page(request: Request, template: str, *, title: str, active_nav: str | None = None,
-         status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request,
+    template: str,
+    *,
+    title: str,
+    active_nav: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     """Render a full page with the site chrome (navigation, disclaimer, evidence version)."""
     state = request.app.state
     version = getattr(state, "evidence_version", None) or "unknown"
@@ -74,7 +81,9 @@ def _load_evidence(settings: WebSettings):
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -108,27 +117,39 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(PlateauError)
     async def _plateau_error(request: Request, exc: PlateauError):
         if _wants_html(request):
-            return page(request, "error.html", title="Cannot do that", status_code=422,
-                        message=str(exc))
+            return page(
+                request, "error.html", title="Cannot do that", status_code=422, message=str(exc)
+            )
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         errors = [
-            {"field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
-             "message": err.get("msg", "invalid value")}
+            {
+                "field": ".".join(
+                    str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")
+                ),
+                "message": err.get("msg", "invalid value"),
+            }
             for err in exc.errors()
         ]
         if _wants_html(request):
             text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            return page(request, "error.html", title="Cannot do that", status_code=422, message=text)
+            return page(
+                request, "error.html", title="Cannot do that", status_code=422, message=text
+            )
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         if _wants_html(request):
-            return page(request, "error.html", title="Not found" if exc.status_code == 404 else "Error",
-                        status_code=exc.status_code, message=str(exc.detail))
+            return page(
+                request,
+                "error.html",
+                title="Not found" if exc.status_code == 404 else "Error",
+                status_code=exc.status_code,
+                message=str(exc.detail),
+            )
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     from plateau.web import analysis_routes, evidence_routes
@@ -145,8 +166,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request):
-        return page(request, "home.html", title="Maintenance therapy in myeloma", active_nav="/",
-                    headline=analysis_routes.headline_rows(request))
+        return page(
+            request,
+            "home.html",
+            title="Maintenance therapy in myeloma",
+            active_nav="/",
+            headline=analysis_routes.headline_rows(request),
+        )
 
     @app.get("/api/docs", include_in_schema=False)
     async def api_docs():

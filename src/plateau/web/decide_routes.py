@@ -24,7 +24,14 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from plateau.decide import CHOICES, DecisionStore, ProfileError, decide, parse_profile, profile_from_form
+from plateau.decide import (
+    CHOICES,
+    DecisionStore,
+    ProfileError,
+    decide,
+    parse_profile,
+    profile_from_form,
+)
 from plateau.decide.profile import CHOICE_LABELS
 from plateau.decide.results import people
 from plateau.errors import PlateauError
@@ -53,8 +60,15 @@ def store_of(request: Request) -> DecisionStore:
 # --------------------------------------------------------------------------------------------
 
 
-def icon_array_svg(groups: list[tuple[int, str, str]], *, title: str, desc: str, uid: str,
-                   range_: tuple[int, int] | None = None, size: float = 1.0) -> str:
+def icon_array_svg(
+    groups: list[tuple[int, str, str]],
+    *,
+    title: str,
+    desc: str,
+    uid: str,
+    range_: tuple[int, int] | None = None,
+    size: float = 1.0,
+) -> str:
     """An icon array of 100 people as inline SVG.
 
     ``groups`` are ``(count, colour, label)`` filled in order, row by row (10 x 10); people with
@@ -67,27 +81,35 @@ def icon_array_svg(groups: list[tuple[int, str, str]], *, title: str, desc: str,
     for count, colour, label in groups:
         colours.extend([(colour, label)] * max(0, count))
     colours = (colours + [(COLOURS["none"], "")] * 100)[:100]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="icon-array" role="img" '
-             f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'aria-labelledby="{uid}-t {uid}-d"><title id="{uid}-t">{html.escape(title)}</title>'
-             f'<desc id="{uid}-d">{html.escape(desc)}</desc>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="icon-array" role="img" '
+        f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'aria-labelledby="{uid}-t {uid}-d"><title id="{uid}-t">{html.escape(title)}</title>'
+        f'<desc id="{uid}-d">{html.escape(desc)}</desc>'
+    ]
     for i, (colour, _label) in enumerate(colours):
         row, col = divmod(i, 10)
         x, y = col * w, row * h
         cx = x + w / 2
-        parts.append(f'<g fill="{colour}"><circle cx="{cx:.1f}" cy="{y + 5.5 * size:.1f}" r="{4 * size:.1f}"/>'
-                     f'<rect x="{x + 2.5 * size:.1f}" y="{y + 11 * size:.1f}" width="{w - 5 * size:.1f}" '
-                     f'height="{13 * size:.1f}" rx="{3.5 * size:.1f}"/></g>')
+        parts.append(
+            f'<g fill="{colour}"><circle cx="{cx:.1f}" cy="{y + 5.5 * size:.1f}" r="{4 * size:.1f}"/>'
+            f'<rect x="{x + 2.5 * size:.1f}" y="{y + 11 * size:.1f}" width="{w - 5 * size:.1f}" '
+            f'height="{13 * size:.1f}" rx="{3.5 * size:.1f}"/></g>'
+        )
         if range_ and range_[0] <= i < range_[1]:
             m = 0.8 * size
-            parts.append(f'<rect x="{x + m:.2f}" y="{y + m:.2f}" width="{w - 2 * m:.2f}" height="{h - 2 * m:.2f}" '
-                         f'fill="none" stroke="#111" stroke-width="{size:.2f}" '
-                         f'stroke-dasharray="{2 * size:.2f} {1.5 * size:.2f}"/>')
+            parts.append(
+                f'<rect x="{x + m:.2f}" y="{y + m:.2f}" width="{w - 2 * m:.2f}" height="{h - 2 * m:.2f}" '
+                f'fill="none" stroke="#111" stroke-width="{size:.2f}" '
+                f'stroke-dasharray="{2 * size:.2f} {1.5 * size:.2f}"/>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def benefit_array(option: dict, outcome: str, horizon: dict, uid: str, size: float = 1.0) -> dict[str, Any]:
+def benefit_array(
+    option: dict, outcome: str, horizon: dict, uid: str, size: float = 1.0
+) -> dict[str, Any]:
     """Icon array and sentences for one option, outcome (pfs/os) and horizon."""
     words = "alive without progression" if outcome == "pfs" else "alive"
     s0 = people(horizon["without_per_100"]["estimate"])
@@ -96,25 +118,49 @@ def benefit_array(option: dict, outcome: str, horizon: dict, uid: str, size: flo
     when = f"{years:g} year{'s' if years != 1 else ''}"
     if option["is_reference"]:
         groups = [(s0, COLOURS["anyway"], words), (100 - s0, COLOURS["event"], "not " + words)]
-        lo, hi = people(horizon["without_per_100"]["low"]), people(horizon["without_per_100"]["high"])
+        lo, hi = (
+            people(horizon["without_per_100"]["low"]),
+            people(horizon["without_per_100"]["high"]),
+        )
         sentence = f"After {when}, about {s0} of 100 people would be {words} without maintenance (between {lo} and {hi})."
         rng = (min(lo, hi), max(lo, hi))
     else:
         diff = s1 - s0
-        lo, hi = people(horizon["difference_per_100"]["low"]), people(horizon["difference_per_100"]["high"])
+        lo, hi = (
+            people(horizon["difference_per_100"]["low"]),
+            people(horizon["difference_per_100"]["high"]),
+        )
         if diff >= 0:
-            groups = [(s0, COLOURS["anyway"], f"{words} anyway"), (diff, COLOURS["extra"], f"extra {words}"),
-                      (100 - s1, COLOURS["event"], "not " + words)]
+            groups = [
+                (s0, COLOURS["anyway"], f"{words} anyway"),
+                (diff, COLOURS["extra"], f"extra {words}"),
+                (100 - s1, COLOURS["event"], "not " + words),
+            ]
         else:
-            groups = [(s1, COLOURS["anyway"], f"{words} anyway"), (-diff, COLOURS["lost"], f"fewer {words}"),
-                      (100 - s0, COLOURS["event"], "not " + words)]
-        rng = (max(0, s0 + lo), min(100, s0 + hi)) if diff >= 0 else (max(0, s0 + lo), min(100, s0 + hi))
+            groups = [
+                (s1, COLOURS["anyway"], f"{words} anyway"),
+                (-diff, COLOURS["lost"], f"fewer {words}"),
+                (100 - s0, COLOURS["event"], "not " + words),
+            ]
+        rng = (
+            (max(0, s0 + lo), min(100, s0 + hi))
+            if diff >= 0
+            else (max(0, s0 + lo), min(100, s0 + hi))
+        )
         change = f"{abs(diff)} {'more' if diff >= 0 else 'fewer'}"
         span = _span(lo, hi)
-        sentence = (f"After {when}, about {s1} of 100 people taking {option['label'].lower()} would be {words}, "
-                    f"compared with {s0} of 100 without maintenance: {change} ({span}).")
-    svg = icon_array_svg(groups, title=f"{option['label']}: {words} after {when}", desc=sentence, uid=uid,
-                         range_=rng if rng[1] > rng[0] else None, size=size)
+        sentence = (
+            f"After {when}, about {s1} of 100 people taking {option['label'].lower()} would be {words}, "
+            f"compared with {s0} of 100 without maintenance: {change} ({span})."
+        )
+    svg = icon_array_svg(
+        groups,
+        title=f"{option['label']}: {words} after {when}",
+        desc=sentence,
+        uid=uid,
+        range_=rng if rng[1] > rng[0] else None,
+        size=size,
+    )
     if option["is_reference"]:
         short = f"{s0} of 100 {words} (between {rng[0]} and {rng[1]})."
     else:
@@ -137,20 +183,31 @@ def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[st
     without = people(harm["without_per_100"]) if harm["without_per_100"] is not None else None
     if without is None:
         groups = [(with_, COLOURS["harm_extra"], "with the option")]
-        sentence = (f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people taking {option['label'].lower()}"
-                    f" {harm['timeframe']}; the control arm's number was not reported ({harm['trial_name']}).")
+        sentence = (
+            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people taking {option['label'].lower()}"
+            f" {harm['timeframe']}; the control arm's number was not reported ({harm['trial_name']})."
+        )
     else:
         base, extra = min(with_, without), max(0, with_ - without)
-        groups = [(base, COLOURS["harm_base"], "also without maintenance"), (extra, COLOURS["harm_extra"], "extra")]
-        sentence = (f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people with {option['label'].lower()} "
-                    f"vs {without} of 100 without maintenance, {harm['timeframe']} ({harm['trial_name']}).")
-    svg = icon_array_svg(groups, title=f"{harm['label']}: {with_} of 100", desc=sentence, uid=uid, size=size)
+        groups = [
+            (base, COLOURS["harm_base"], "also without maintenance"),
+            (extra, COLOURS["harm_extra"], "extra"),
+        ]
+        sentence = (
+            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people with {option['label'].lower()} "
+            f"vs {without} of 100 without maintenance, {harm['timeframe']} ({harm['trial_name']})."
+        )
+    svg = icon_array_svg(
+        groups, title=f"{harm['label']}: {with_} of 100", desc=sentence, uid=uid, size=size
+    )
     return {"svg": svg, "sentence": sentence}
 
 
 def harm_short(harm: dict) -> str:
     """``Neutropenia (grade 3-4, severe): 23 vs 0 of 100 (RV-MM-PI-209, 51 mo)`` for the handout."""
-    where = harm["trial_name"] + (f", {harm['horizon_months']:g} mo" if harm["horizon_months"] else "")
+    where = harm["trial_name"] + (
+        f", {harm['horizon_months']:g} mo" if harm["horizon_months"] else ""
+    )
     if harm["with_per_100"] is None:
         return f"{harm['label']}: {harm['statement'] or 'no number'} ({where})"
     without = "n/r" if harm["without_per_100"] is None else f"{people(harm['without_per_100'])}"
@@ -158,7 +215,9 @@ def harm_short(harm: dict) -> str:
     return f"{harm['label']} ({harm['grade_words']}): {people(harm['with_per_100'])} vs {without} {unit} ({where})"
 
 
-def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0, harm_size: float = 0.6) -> dict:
+def view_model(
+    snapshot: dict, years: float | None = None, *, size: float = 1.0, harm_size: float = 0.6
+) -> dict:
     """Everything the result page and the handout show, from the stored snapshot."""
     horizons = snapshot["horizons_years"]
     years = years if years in horizons else snapshot["rmst_horizon_years"]
@@ -169,11 +228,18 @@ def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0,
             out = option[outcome]
             if out["available"]:
                 horizon = next(h for h in out["horizons"] if h["horizon_years"] == years)
-                item[outcome] = {"horizon": horizon, **benefit_array(option, outcome, horizon, f"o{k}{outcome}",
-                                                                     size=size)}
+                item[outcome] = {
+                    "horizon": horizon,
+                    **benefit_array(option, outcome, horizon, f"o{k}{outcome}", size=size),
+                }
         for j, harm in enumerate(option["harms"]):
-            item["harms"].append({"harm": harm, "array": harm_array(option, harm, f"o{k}h{j}", size=harm_size),
-                                  "short": harm_short(harm)})
+            item["harms"].append(
+                {
+                    "harm": harm,
+                    "array": harm_array(option, harm, f"o{k}h{j}", size=harm_size),
+                    "short": harm_short(harm),
+                }
+            )
         options.append(item)
     sources, index = [], {}
     for option in snapshot["options"]:
@@ -181,14 +247,25 @@ def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0,
             key = s["citation"]
             if key not in index:
                 index[key] = len(sources) + 1
-                sources.append({"n": index[key], "citation": s["citation"], "link": s["link"], "used_for": []})
+                sources.append(
+                    {"n": index[key], "citation": s["citation"], "link": s["link"], "used_for": []}
+                )
             if s["used_for"] not in sources[index[key] - 1]["used_for"]:
                 sources[index[key] - 1]["used_for"].append(s["used_for"])
     for item in options:
-        item["not_reported_short"] = ", ".join(label.split(" (")[0].lower()
-                                               for label in item["option"]["harms_not_reported"])
-    return {"snapshot": snapshot, "years": years, "horizons": horizons, "options": options, "sources": sources,
-            "colours": COLOURS, "people": people, "labels": CHOICE_LABELS}
+        item["not_reported_short"] = ", ".join(
+            label.split(" (")[0].lower() for label in item["option"]["harms_not_reported"]
+        )
+    return {
+        "snapshot": snapshot,
+        "years": years,
+        "horizons": horizons,
+        "options": options,
+        "sources": sources,
+        "colours": COLOURS,
+        "people": people,
+        "labels": CHOICE_LABELS,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,13 +273,27 @@ def view_model(snapshot: dict, years: float | None = None, *, size: float = 1.0,
 # --------------------------------------------------------------------------------------------
 
 
-FORM_DEFAULTS = {"mrd_status": "unknown", "neuropathy_grade": "0", "prefer_route": "no_preference",
-                 "prefer_visits": "no_preference", "prefer_duration": "no_preference"}
+FORM_DEFAULTS = {
+    "mrd_status": "unknown",
+    "neuropathy_grade": "0",
+    "prefer_route": "no_preference",
+    "prefer_visits": "no_preference",
+    "prefer_duration": "no_preference",
+}
 
 
 def _form_page(request: Request, values: dict, errors: dict[str, str], status_code: int = 200):
-    return page(request, "decide_form.html", title="Decision support: patient profile", active_nav="/decide",
-                values=values, errors=errors, choices=CHOICES, labels=CHOICE_LABELS, status_code=status_code)
+    return page(
+        request,
+        "decide_form.html",
+        title="Decision support: patient profile",
+        active_nav="/decide",
+        values=values,
+        errors=errors,
+        choices=CHOICES,
+        labels=CHOICE_LABELS,
+        status_code=status_code,
+    )
 
 
 @router.get("/decide", response_class=HTMLResponse, include_in_schema=False)
@@ -229,14 +320,18 @@ async def decide_submit(request: Request):
             errors.setdefault(field, message)
         profile = None
     if errors or profile is None:
-        return _form_page(request, {**values, "horizon_years": horizon_raw}, errors, status_code=422)
+        return _form_page(
+            request, {**values, "horizon_years": horizon_raw}, errors, status_code=422
+        )
     try:
         decision = decide(profile, request.app.state.evidence, horizon_years=horizon)
     except PlateauError as exc:
         message = str(exc)
         field = message.split(":", 1)[0] if message.startswith("horizon_years") else "(profile)"
         errors[field] = message.split(":", 1)[-1].strip()
-        return _form_page(request, {**values, "horizon_years": horizon_raw}, errors, status_code=422)
+        return _form_page(
+            request, {**values, "horizon_years": horizon_raw}, errors, status_code=422
+        )
     ident = store_of(request).save(decision.to_dict())
     return RedirectResponse(f"/decide/{ident}", status_code=303)
 
@@ -253,12 +348,22 @@ def _load(request: Request, ident: str) -> dict:
 @router.get("/decide/{ident}", response_class=HTMLResponse, include_in_schema=False)
 async def decide_result(request: Request, ident: str, years: float | None = Query(None)):
     snapshot = _load(request, ident)
-    return page(request, "decide_result.html", title="Decision support: options side by side",
-                active_nav="/decide", ident=ident, **view_model(snapshot, years))
+    return page(
+        request,
+        "decide_result.html",
+        title="Decision support: options side by side",
+        active_nav="/decide",
+        ident=ident,
+        **view_model(snapshot, years),
+    )
 
 
 def handout_html(request: Request, ident: str, snapshot: dict, years: float | None) -> str:
-    context = {"request": request, "ident": ident, **view_model(snapshot, years, size=0.27, harm_size=0.3)}
+    context = {
+        "request": request,
+        "ident": ident,
+        **view_model(snapshot, years, size=0.27, harm_size=0.3),
+    }
     return TEMPLATES.get_template("decide_handout.html").render(context)
 
 
@@ -274,8 +379,11 @@ async def decide_handout_pdf(request: Request, ident: str, years: float | None =
     text = handout_html(request, ident, _load(request, ident), years)
     css_dir = Path(__file__).resolve().parent / "static"
     pdf = HTML(string=text, base_url=str(css_dir)).write_pdf()
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="plateau-decision-{ident}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="plateau-decision-{ident}.pdf"'},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,7 +392,9 @@ async def decide_handout_pdf(request: Request, ident: str, years: float | None =
 
 
 @router.post("/api/v1/decisions", status_code=201, tags=["decisions"])
-async def api_create_decision(request: Request, horizon_years: float | None = Query(None, ge=0.5, le=15)):
+async def api_create_decision(
+    request: Request, horizon_years: float | None = Query(None, ge=0.5, le=15)
+):
     """Decide for a profile (JSON body: the profile fields) and store the snapshot.
 
     Returns the snapshot with its ``id``: ``evidence_version`` and ``options`` (each with
@@ -295,8 +405,10 @@ async def api_create_decision(request: Request, horizon_years: float | None = Qu
     try:
         body = await request.json()
     except ValueError:
-        return JSONResponse({"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
+            status_code=422,
+        )
     try:
         profile = parse_profile(body, origin="")
     except ProfileError as exc:
@@ -304,8 +416,11 @@ async def api_create_decision(request: Request, horizon_years: float | None = Qu
     decision = decide(profile, request.app.state.evidence, horizon_years=horizon_years)
     snapshot = decision.to_dict()
     ident = store_of(request).save(snapshot)
-    return JSONResponse({"id": ident, **snapshot}, status_code=201,
-                        headers={"Location": f"/api/v1/decisions/{ident}"})
+    return JSONResponse(
+        {"id": ident, **snapshot},
+        status_code=201,
+        headers={"Location": f"/api/v1/decisions/{ident}"},
+    )
 
 
 @router.get("/api/v1/decisions/{ident}", tags=["decisions"])

@@ -49,8 +49,16 @@ def _first_source_year(trial: Trial) -> int:
     return min(years) if years else 0
 
 
-def trial_rows(base: EvidenceBase, *, agent=None, setting=None, outcome=None, comparison_kind=None,
-               sort: str = "trial", descending: bool = False) -> list[dict[str, Any]]:
+def trial_rows(
+    base: EvidenceBase,
+    *,
+    agent=None,
+    setting=None,
+    outcome=None,
+    comparison_kind=None,
+    sort: str = "trial",
+    descending: bool = False,
+) -> list[dict[str, Any]]:
     """One summary row per trial that has a comparison matching the filters."""
     filters = {"agent": agent, "setting": setting, "comparison_kind": comparison_kind}
     records = base.estimates(outcome=outcome, **filters) if outcome else None
@@ -59,10 +67,13 @@ def trial_rows(base: EvidenceBase, *, agent=None, setting=None, outcome=None, co
     for trial in base.trials:
         if keep is not None and trial.id not in keep:
             continue
-        comparisons = [c for c in trial.comparisons
-                       if (not comparison_kind or c.kind.value == comparison_kind)
-                       and (not setting or trial.comparison_setting(c).value == setting)
-                       and (not agent or agent in {a.value for a in trial.tested_agents(c)})]
+        comparisons = [
+            c
+            for c in trial.comparisons
+            if (not comparison_kind or c.kind.value == comparison_kind)
+            and (not setting or trial.comparison_setting(c).value == setting)
+            and (not agent or agent in {a.value for a in trial.tested_agents(c)})
+        ]
         if not comparisons:
             continue
         pfs = base.estimates(trial=trial.id, outcome="PFS", with_hr_ci=False)
@@ -70,17 +81,28 @@ def trial_rows(base: EvidenceBase, *, agent=None, setting=None, outcome=None, co
         pfs_hr = next((r for r in pfs if r.estimate.hr is not None), None)
         os_hr = next((r for r in os_ if r.estimate.hr is not None), None)
         agents = sorted({a.value for c in comparisons for a in trial.tested_agents(c)})
-        n = sum(a.n_randomised or 0 for a in trial.arms) if trial.n_randomised_total is None \
+        n = (
+            sum(a.n_randomised or 0 for a in trial.arms)
+            if trial.n_randomised_total is None
             else trial.n_randomised_total
-        rows.append({
-            "id": trial.id, "name": trial.acronym or trial.name, "full_name": trial.name,
-            "year": _first_source_year(trial) or None, "setting": trial.setting.value,
-            "age_group": trial.age_group.value, "agents": agents,
-            "kinds": sorted({c.kind.value for c in comparisons}), "n": n or None,
-            "pfs": _hr_text(pfs_hr), "os": _hr_text(os_hr),
-            "pfs_value": pfs_hr.estimate.hr if pfs_hr else None,
-            "os_value": os_hr.estimate.hr if os_hr else None,
-        })
+        )
+        rows.append(
+            {
+                "id": trial.id,
+                "name": trial.acronym or trial.name,
+                "full_name": trial.name,
+                "year": _first_source_year(trial) or None,
+                "setting": trial.setting.value,
+                "age_group": trial.age_group.value,
+                "agents": agents,
+                "kinds": sorted({c.kind.value for c in comparisons}),
+                "n": n or None,
+                "pfs": _hr_text(pfs_hr),
+                "os": _hr_text(os_hr),
+                "pfs_value": pfs_hr.estimate.hr if pfs_hr else None,
+                "os_value": os_hr.estimate.hr if os_hr else None,
+            }
+        )
     key = {
         "trial": lambda r: r["name"].lower(),
         "year": lambda r: r["year"] or 0,
@@ -105,21 +127,33 @@ def _sort(sort: str) -> tuple[str, bool]:
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in SORT_KEYS:
-        raise PlateauError(f"sort: unknown key {sort!r}; allowed: {', '.join(SORT_KEYS)} (prefix - to reverse)")
+        raise PlateauError(
+            f"sort: unknown key {sort!r}; allowed: {', '.join(SORT_KEYS)} (prefix - to reverse)"
+        )
     return key, descending
 
 
 @router.get("/evidence", response_class=HTMLResponse, include_in_schema=False)
-async def evidence_page(request: Request, agent: str | None = None, setting: str | None = None,
-                        outcome: str | None = None, comparison_kind: str | None = None,
-                        sort: str = "trial"):
+async def evidence_page(
+    request: Request,
+    agent: str | None = None,
+    setting: str | None = None,
+    outcome: str | None = None,
+    comparison_kind: str | None = None,
+    sort: str = "trial",
+):
     filters = _filters(agent, setting, outcome, comparison_kind)
     key, descending = _sort(sort)
     rows = trial_rows(base_of(request), sort=key, descending=descending, **filters)
-    context = dict(rows=rows, filters=filters, sort=sort, agents=[a.value for a in Agent],
-                   settings=[s.value for s in Setting], outcomes=["PFS", "EFS", "TTP", "OS", "PFS2",
-                                                                  "CR", "VGPR_or_better", "MRD_negativity"],
-                   kinds=[k.value for k in ComparisonKind])
+    context = dict(
+        rows=rows,
+        filters=filters,
+        sort=sort,
+        agents=[a.value for a in Agent],
+        settings=[s.value for s in Setting],
+        outcomes=["PFS", "EFS", "TTP", "OS", "PFS2", "CR", "VGPR_or_better", "MRD_negativity"],
+        kinds=[k.value for k in ComparisonKind],
+    )
     if request.headers.get("HX-Request"):
         from plateau.web.app import TEMPLATES
 
@@ -131,8 +165,15 @@ async def evidence_page(request: Request, agent: str | None = None, setting: str
 async def trial_page(request: Request, trial_id: str):
     base = base_of(request)
     trial = _trial_or_404(base, trial_id)
-    return page(request, "trial.html", title=trial.acronym or trial.name, active_nav="/evidence",
-                trial=trial, citation=citation, sources={s.id: s for s in trial.sources})
+    return page(
+        request,
+        "trial.html",
+        title=trial.acronym or trial.name,
+        active_nav="/evidence",
+        trial=trial,
+        citation=citation,
+        sources={s.id: s for s in trial.sources},
+    )
 
 
 def _trial_or_404(base: EvidenceBase, trial_id: str) -> Trial:
@@ -148,21 +189,27 @@ def _trial_or_404(base: EvidenceBase, trial_id: str) -> Trial:
 
 
 @router.get("/api/v1/trials", tags=["evidence"], summary="List trials (filterable, sortable)")
-async def api_trials(request: Request,
-                     agent: str | None = Query(None, description="Agent tested by a comparison"),
-                     setting: str | None = Query(None, description="post_asct, non_transplant, mixed"),
-                     outcome: str | None = Query(None, description="Trial has an estimate of this outcome"),
-                     comparison_kind: str | None = Query(None),
-                     sort: str = Query("trial", description="trial, year, setting, n, pfs, os; -key reverses")):
+async def api_trials(
+    request: Request,
+    agent: str | None = Query(None, description="Agent tested by a comparison"),
+    setting: str | None = Query(None, description="post_asct, non_transplant, mixed"),
+    outcome: str | None = Query(None, description="Trial has an estimate of this outcome"),
+    comparison_kind: str | None = Query(None),
+    sort: str = Query("trial", description="trial, year, setting, n, pfs, os; -key reverses"),
+):
     base = base_of(request)
     key, descending = _sort(sort)
-    rows = trial_rows(base, sort=key, descending=descending, **_filters(agent, setting, outcome, comparison_kind))
+    rows = trial_rows(
+        base, sort=key, descending=descending, **_filters(agent, setting, outcome, comparison_kind)
+    )
     for row in rows:
         row.pop("pfs_value"), row.pop("os_value")
     return {"evidence_version": base.version, "count": len(rows), "trials": rows}
 
 
-@router.get("/api/v1/trials/{trial_id}", tags=["evidence"], summary="One trial with every number and source")
+@router.get(
+    "/api/v1/trials/{trial_id}", tags=["evidence"], summary="One trial with every number and source"
+)
 async def api_trial(request: Request, trial_id: str):
     base = base_of(request)
     trial = _trial_or_404(base, trial_id)
@@ -170,14 +217,28 @@ async def api_trial(request: Request, trial_id: str):
 
 
 @router.get("/api/v1/estimates", tags=["evidence"], summary="Effect estimates as flat rows")
-async def api_estimates(request: Request, agent: str | None = None, setting: str | None = None,
-                        outcome: str | None = None, comparison_kind: str | None = None,
-                        trial: str | None = None, latest_only: bool = True, with_hr_ci: bool = False):
+async def api_estimates(
+    request: Request,
+    agent: str | None = None,
+    setting: str | None = None,
+    outcome: str | None = None,
+    comparison_kind: str | None = None,
+    trial: str | None = None,
+    latest_only: bool = True,
+    with_hr_ci: bool = False,
+):
     base = base_of(request)
     filters = _filters(agent, setting, outcome, comparison_kind)
     if trial:
         _trial_or_404(base, trial)
-    records = base.estimates(trial=trial, latest_only=latest_only, with_hr_ci=with_hr_ci,
-                             **{k: v for k, v in filters.items() if v})
-    return {"evidence_version": base.version, "count": len(records),
-            "estimates": [r.to_dict() for r in records]}
+    records = base.estimates(
+        trial=trial,
+        latest_only=latest_only,
+        with_hr_ci=with_hr_ci,
+        **{k: v for k, v in filters.items() if v},
+    )
+    return {
+        "evidence_version": base.version,
+        "count": len(records),
+        "estimates": [r.to_dict() for r in records],
+    }

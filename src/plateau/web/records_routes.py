@@ -34,7 +34,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import func, select
 
 from plateau.errors import PlateauError
-from plateau.store import audit, db as store_db, security
+from plateau.store import audit, security
+from plateau.store import db as store_db
 from plateau.store.models import ROLES, Alert, CareTeam, LabResult, Patient, TreatmentLine, User
 from plateau.store.records import ImportRejected
 from plateau.web.app import page
@@ -43,8 +44,10 @@ router = APIRouter()
 COOKIE = "plateau_session"
 CSRF_COOKIE = "plateau_csrf"
 PROTECTED_PREFIXES = ("/records", "/login", "/logout", "/setup", "/api/v1/records")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 MAX_UPLOAD = 20 * 1024 * 1024
 _DB_LOCK = threading.Lock()
 _ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -111,15 +114,25 @@ def viewer(request: Request) -> Viewer:
 
 def check_csrf(sent: str | None, expected: str | None) -> None:
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise security.AccessDenied("csrf_token: missing or wrong form token; reload the page and try again")
+        raise security.AccessDenied(
+            "csrf_token: missing or wrong form token; reload the page and try again"
+        )
 
 
 def _user(session, v: Viewer) -> User:
     return session.get(User, v.user_id)
 
 
-def audit_now(request: Request, v: Viewer, action: str, resource: str, patient_ids=(None,), *,
-              outcome: str = "ok", detail: str = "") -> None:
+def audit_now(
+    request: Request,
+    v: Viewer,
+    action: str,
+    resource: str,
+    patient_ids=(None,),
+    *,
+    outcome: str = "ok",
+    detail: str = "",
+) -> None:
     """Write audit entries in their own short write transaction, before the response is sent.
 
     Reads run in read-only transactions (no lock held while the page is computed); the entry is
@@ -128,7 +141,16 @@ def audit_now(request: Request, v: Viewer, action: str, resource: str, patient_i
     with database(request).session(write=True) as session:
         user = _user(session, v)
         for pid in patient_ids:
-            audit.record(session, user, action, resource, patient_id=pid, ip=v.ip, outcome=outcome, detail=detail)
+            audit.record(
+                session,
+                user,
+                action,
+                resource,
+                patient_id=pid,
+                ip=v.ip,
+                outcome=outcome,
+                detail=detail,
+            )
 
 
 def _visible_patient(request: Request, session, v: Viewer, patient_id: int, what: str) -> Patient:
@@ -138,8 +160,15 @@ def _visible_patient(request: Request, session, v: Viewer, patient_id: int, what
     user = _user(session, v)
     patient = session.get(Patient, patient_id)
     if patient is None or not security.can_see(session, user, patient):
-        audit_now(request, v, "read", what, [patient_id if patient else None], outcome="denied",
-                  detail="not found or outside the user's care teams")
+        audit_now(
+            request,
+            v,
+            "read",
+            what,
+            [patient_id if patient else None],
+            outcome="denied",
+            detail="not found or outside the user's care teams",
+        )
         raise HTTPException(404, "no such patient in your care teams")
     return patient
 
@@ -155,18 +184,26 @@ def _deidentify_text(text: str, start) -> str:
             return f"day {(dt.date.fromisoformat(match.group(1)) - start).days}"
         except ValueError:
             return "[date]"
+
     return _ISO_DATE.sub(day, text)
 
 
 # ---- login, setup, logout ------------------------------------------------------------------------
+
 
 def _form_cookie(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
 
 
 def _with_form_cookie(request: Request, response: Response, token: str) -> Response:
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_cookie_secure(request),
-                        path="/")
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+        path="/",
+    )
     return response
 
 
@@ -179,8 +216,15 @@ def _safe_next(value: str | None) -> str:
 def _login_response(request: Request, session, user: User, target: str) -> Response:
     token, _row = security.start_session(session, user)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_cookie_secure(request),
-                        max_age=int(security.SESSION_LIFETIME.total_seconds()), path="/")
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+        max_age=int(security.SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
@@ -191,13 +235,20 @@ def setup_form(request: Request):
         if security.user_count(session) > 0:
             return RedirectResponse("/login", status_code=303)
     token = _form_cookie(request)
-    return _with_form_cookie(request, page(request, "records_setup.html", title="First-run setup",
-                                           csrf=token, error=None), token)
+    return _with_form_cookie(
+        request,
+        page(request, "records_setup.html", title="First-run setup", csrf=token, error=None),
+        token,
+    )
 
 
 @router.post("/setup", include_in_schema=False)
-def setup_submit(request: Request, username: str = Form(...), password: str = Form(...),
-                       csrf_token: str = Form("")):
+def setup_submit(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    csrf_token: str = Form(""),
+):
     check_csrf(csrf_token, request.cookies.get(CSRF_COOKIE))
     db = database(request)
     with db.session(write=True) as session:
@@ -208,8 +259,18 @@ def setup_submit(request: Request, username: str = Form(...), password: str = Fo
         except PlateauError as exc:
             session.rollback()
             token = _form_cookie(request)
-            return _with_form_cookie(request, page(request, "records_setup.html", title="First-run setup",
-                                                   csrf=token, error=str(exc), status_code=422), token)
+            return _with_form_cookie(
+                request,
+                page(
+                    request,
+                    "records_setup.html",
+                    title="First-run setup",
+                    csrf=token,
+                    error=str(exc),
+                    status_code=422,
+                ),
+                token,
+            )
         audit.record(session, user, "create", "first-run setup: admin user", ip=client_ip(request))
         return _login_response(request, session, user, "/records/admin")
 
@@ -220,13 +281,21 @@ def login_form(request: Request, next: str | None = None):
         if security.user_count(session) == 0:
             return RedirectResponse("/setup", status_code=303)
     token = _form_cookie(request)
-    return _with_form_cookie(request, page(request, "login.html", title="Sign in", csrf=token, error=None,
-                                           next=_safe_next(next)), token)
+    return _with_form_cookie(
+        request,
+        page(request, "login.html", title="Sign in", csrf=token, error=None, next=_safe_next(next)),
+        token,
+    )
 
 
 @router.post("/login", include_in_schema=False)
-def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
-                       csrf_token: str = Form(""), next: str = Form("/records")):
+def login_submit(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form("/records"),
+):
     check_csrf(csrf_token, request.cookies.get(CSRF_COOKIE))
     error, status = None, 401
     with database(request).session(write=True) as session:
@@ -239,8 +308,19 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
         else:
             return _login_response(request, session, user, _safe_next(next))
     token = _form_cookie(request)
-    return _with_form_cookie(request, page(request, "login.html", title="Sign in", csrf=token, error=error,
-                                           next=_safe_next(next), status_code=status), token)
+    return _with_form_cookie(
+        request,
+        page(
+            request,
+            "login.html",
+            title="Sign in",
+            csrf=token,
+            error=error,
+            next=_safe_next(next),
+            status_code=status,
+        ),
+        token,
+    )
 
 
 @router.post("/logout", include_in_schema=False)
@@ -256,40 +336,61 @@ def logout(request: Request, csrf_token: str = Form(""), v: Viewer = Depends(vie
 
 # ---- patients ------------------------------------------------------------------------------------
 
+
 def patient_rows(session, v: Viewer, q: str | None = None, limit: int = 500) -> list[dict]:
     user = _user(session, v)
-    order = Patient.external_id if v.identified else Patient.pseudonym  # no hint of the identifiers' order
+    order = (
+        Patient.external_id if v.identified else Patient.pseudonym
+    )  # no hint of the identifiers' order
     query = security.patient_scope(session, user).order_by(order).limit(limit)
     if q and v.identified:
-        query = query.where(Patient.external_id.contains(q.strip()[:120]) | Patient.name.contains(q.strip()[:120]))
+        query = query.where(
+            Patient.external_id.contains(q.strip()[:120]) | Patient.name.contains(q.strip()[:120])
+        )
     patients = list(session.scalars(query))
     ids = [p.id for p in patients]
     badges: dict[int, dict[str, int]] = {}
     for pid, severity, n in session.execute(
-            select(Alert.patient_id, Alert.severity, func.count(Alert.id))
-            .where(Alert.patient_id.in_(ids), Alert.status == "open").group_by(Alert.patient_id, Alert.severity)):
+        select(Alert.patient_id, Alert.severity, func.count(Alert.id))
+        .where(Alert.patient_id.in_(ids), Alert.status == "open")
+        .group_by(Alert.patient_id, Alert.severity)
+    ):
         badges.setdefault(pid, {})[severity] = n
     lines = {}
-    for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids),
-                                                          TreatmentLine.kind == "maintenance")
-                              .order_by(TreatmentLine.start_date)):
+    for ln in session.scalars(
+        select(TreatmentLine)
+        .where(TreatmentLine.patient_id.in_(ids), TreatmentLine.kind == "maintenance")
+        .order_by(TreatmentLine.start_date)
+    ):
         lines[ln.patient_id] = ln
-    last = dict(session.execute(select(LabResult.patient_id, func.max(LabResult.date))
-                                .where(LabResult.patient_id.in_(ids)).group_by(LabResult.patient_id)).all())
+    last = dict(
+        session.execute(
+            select(LabResult.patient_id, func.max(LabResult.date))
+            .where(LabResult.patient_id.in_(ids))
+            .group_by(LabResult.patient_id)
+        ).all()
+    )
     teams = dict(session.execute(select(CareTeam.id, CareTeam.name)).all())
     rows = []
     for p in patients:
         ln = lines.get(p.id)
-        row = {"id": p.id, "label": p.external_id if v.identified else p.pseudonym,
-               "name": p.name if v.identified else None, "team": teams.get(p.care_team_id, ""),
-               "agent": ln.agent if ln else "", "badges": badges.get(p.id, {}),
-               "alerts": sum(badges.get(p.id, {}).values())}
+        row = {
+            "id": p.id,
+            "label": p.external_id if v.identified else p.pseudonym,
+            "name": p.name if v.identified else None,
+            "team": teams.get(p.care_team_id, ""),
+            "agent": ln.agent if ln else "",
+            "badges": badges.get(p.id, {}),
+            "alerts": sum(badges.get(p.id, {}).values()),
+        }
         if v.identified:
             row["start"] = ln.start_date.isoformat() if ln else ""
             row["last_result"] = last[p.id].isoformat() if p.id in last else ""
         else:
             row["start"] = "day 0" if ln else ""
-            row["last_result"] = (f"day {(last[p.id] - ln.start_date).days}" if ln and p.id in last else "")
+            row["last_result"] = (
+                f"day {(last[p.id] - ln.start_date).days}" if ln and p.id in last else ""
+            )
         rows.append(row)
     return rows
 
@@ -304,8 +405,15 @@ def records_home(request: Request, q: str | None = None, v: Viewer = Depends(vie
     with database(request).session() as session:
         rows = patient_rows(session, v, q)
     _listed(request, v, rows, "patient list")
-    return page(request, "records.html", title="Patients on maintenance", active_nav="/records", rows=rows,
-                viewer=v, q=q or "")
+    return page(
+        request,
+        "records.html",
+        title="Patients on maintenance",
+        active_nav="/records",
+        rows=rows,
+        viewer=v,
+        q=q or "",
+    )
 
 
 @router.get("/api/v1/records/patients", tags=["records"])
@@ -330,8 +438,12 @@ def _timeline_context(session, v: Viewer, patient: Patient) -> dict:
     if not v.identified:
         tl = _deidentified_timeline(tl, start)
     observed = _observed(tl)
-    return {"tl": tl, "svg": timeline_svg(tl, deidentified=not v.identified), "observed": observed,
-            "decision_fields": _decision_fields(tl.get("decision"), v, start)}
+    return {
+        "tl": tl,
+        "svg": timeline_svg(tl, deidentified=not v.identified),
+        "observed": observed,
+        "decision_fields": _decision_fields(tl.get("decision"), v, start),
+    }
 
 
 def _deidentified_timeline(tl: dict, start) -> dict:
@@ -388,9 +500,26 @@ def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(view
         label = patient.external_id if v.identified else patient.pseudonym
         name = patient.name if v.identified else None
         team = patient.care_team.name if patient.care_team else ""
-    audit_now(request, v, "read", "timeline", [patient_id], detail="identified" if v.identified else "de-identified")
-    return page(request, "records_patient.html", title=f"Patient {label}", active_nav="/records", viewer=v,
-                label=label, name=name, team=team, patient_id=patient_id, **context)
+    audit_now(
+        request,
+        v,
+        "read",
+        "timeline",
+        [patient_id],
+        detail="identified" if v.identified else "de-identified",
+    )
+    return page(
+        request,
+        "records_patient.html",
+        title=f"Patient {label}",
+        active_nav="/records",
+        viewer=v,
+        label=label,
+        name=name,
+        team=team,
+        patient_id=patient_id,
+        **context,
+    )
 
 
 @router.get("/api/v1/records/patients/{patient_id}", tags=["records"])
@@ -412,16 +541,27 @@ def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer))
     with database(request).session() as session:
         patient = _visible_patient(request, session, v, patient_id, "fhir export")
         if not v.identified:
-            audit_now(request, v, "export", "fhir export", [patient_id], outcome="denied",
-                      detail="researchers see de-identified data only")
+            audit_now(
+                request,
+                v,
+                "export",
+                "fhir export",
+                [patient_id],
+                outcome="denied",
+                detail="researchers see de-identified data only",
+            )
             raise security.AccessDenied("role: researchers may not export identified records")
         bundle = export_patient(session, patient)
     audit_now(request, v, "export", "fhir export", [patient_id])
-    return JSONResponse(bundle, media_type="application/fhir+json",
-                        headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}.fhir.json"'})
+    return JSONResponse(
+        bundle,
+        media_type="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}.fhir.json"'},
+    )
 
 
 # ---- alerts --------------------------------------------------------------------------------------
+
 
 @router.get("/records/alerts", response_class=HTMLResponse, include_in_schema=False)
 def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(viewer)):
@@ -430,36 +570,64 @@ def alerts_inbox(request: Request, status: str = "open", v: Viewer = Depends(vie
     with database(request).session() as session:
         user = _user(session, v)
         scope = security.patient_scope(session, user).subquery()
-        query = (select(Alert, Patient).join(Patient, Patient.id == Alert.patient_id)
-                 .where(Alert.patient_id.in_(select(scope.c.id))))
+        query = (
+            select(Alert, Patient)
+            .join(Patient, Patient.id == Alert.patient_id)
+            .where(Alert.patient_id.in_(select(scope.c.id)))
+        )
         if status != "all":
             query = query.where(Alert.status == status)
         order = {"high": 0, "medium": 1, "low": 2}
         rows = []
-        starts = {ln.patient_id: ln.start_date for ln in session.scalars(
-            select(TreatmentLine).where(TreatmentLine.kind == "maintenance").order_by(TreatmentLine.start_date))}
+        starts = {
+            ln.patient_id: ln.start_date
+            for ln in session.scalars(
+                select(TreatmentLine)
+                .where(TreatmentLine.kind == "maintenance")
+                .order_by(TreatmentLine.start_date)
+            )
+        }
         for alert, patient in session.execute(query.limit(1000)).all():
             start = starts.get(patient.id)
-            rows.append({"id": alert.id, "patient_id": patient.id,
-                         "label": patient.external_id if v.identified else patient.pseudonym,
-                         "date": (alert.date.isoformat() if alert.date else "") if v.identified else
-                         (f"day {(alert.date - start).days}" if alert.date and start else ""),
-                         "severity": alert.severity, "status": alert.status,
-                         "message": alert.message if v.identified else _deidentify_text(alert.message, start),
-                         "rule": alert.rule, "tag": alert.tag})
+            rows.append(
+                {
+                    "id": alert.id,
+                    "patient_id": patient.id,
+                    "label": patient.external_id if v.identified else patient.pseudonym,
+                    "date": (alert.date.isoformat() if alert.date else "")
+                    if v.identified
+                    else (f"day {(alert.date - start).days}" if alert.date and start else ""),
+                    "severity": alert.severity,
+                    "status": alert.status,
+                    "message": alert.message
+                    if v.identified
+                    else _deidentify_text(alert.message, start),
+                    "rule": alert.rule,
+                    "tag": alert.tag,
+                }
+            )
         rows.sort(key=lambda r: (order.get(r["severity"], 3), r["label"], r["date"]))
     _listed(request, v, rows, "alerts inbox")
-    return page(request, "records_alerts.html", title="Alerts", active_nav="/records", rows=rows, viewer=v,
-                status=status)
+    return page(
+        request,
+        "records_alerts.html",
+        title="Alerts",
+        active_nav="/records",
+        rows=rows,
+        viewer=v,
+        status=status,
+    )
 
 
 @router.post("/records/alerts/{alert_id}/ack", include_in_schema=False)
-def acknowledge(request: Request, alert_id: int, csrf_token: str = Form(""), v: Viewer = Depends(viewer)):
+def acknowledge(
+    request: Request, alert_id: int, csrf_token: str = Form(""), v: Viewer = Depends(viewer)
+):
     check_csrf(csrf_token, v.csrf)
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
-    from plateau.store.models import utcnow
-
     from starlette.exceptions import HTTPException
+
+    from plateau.store.models import utcnow
 
     with database(request).session() as session:
         alert = session.get(Alert, alert_id)
@@ -472,8 +640,14 @@ def acknowledge(request: Request, alert_id: int, csrf_token: str = Form(""), v: 
         alert.status = "acknowledged"
         alert.acknowledged_by = v.user_id
         alert.acknowledged_at = utcnow()
-        audit.record(session, _user(session, v), "update", f"alert {alert.id} acknowledged",
-                     patient_id=patient_id, ip=v.ip)
+        audit.record(
+            session,
+            _user(session, v),
+            "update",
+            f"alert {alert.id} acknowledged",
+            patient_id=patient_id,
+            ip=v.ip,
+        )
     return RedirectResponse("/records/alerts", status_code=303)
 
 
@@ -482,6 +656,7 @@ def _viewer_user_stub(v: Viewer) -> User:
 
 
 # ---- import --------------------------------------------------------------------------------------
+
 
 def _teams_for(session, v: Viewer) -> list[str]:
     if v.role == "admin":
@@ -495,8 +670,16 @@ def import_form(request: Request, v: Viewer = Depends(viewer)):
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
     with database(request).session() as session:
         teams = _teams_for(session, v)
-    return page(request, "records_import.html", title="Import results", active_nav="/records", viewer=v,
-                teams=teams, result=None, problems=None)
+    return page(
+        request,
+        "records_import.html",
+        title="Import results",
+        active_nav="/records",
+        viewer=v,
+        teams=teams,
+        result=None,
+        problems=None,
+    )
 
 
 def _read_upload(upload: UploadFile | None) -> tuple[str, bytes] | None:
@@ -509,18 +692,30 @@ def _read_upload(upload: UploadFile | None) -> tuple[str, bytes] | None:
 
 
 @router.post("/records/import", include_in_schema=False)
-def import_submit(request: Request, csrf_token: str = Form(""), team: str = Form(""),
-                        patients: UploadFile | None = File(None), labs: UploadFile | None = File(None),
-                        events: UploadFile | None = File(None), qlq: UploadFile | None = File(None),
-                        doses: UploadFile | None = File(None), fhir: UploadFile | None = File(None),
-                        v: Viewer = Depends(viewer)):
+def import_submit(
+    request: Request,
+    csrf_token: str = Form(""),
+    team: str = Form(""),
+    patients: UploadFile | None = File(None),
+    labs: UploadFile | None = File(None),
+    events: UploadFile | None = File(None),
+    qlq: UploadFile | None = File(None),
+    doses: UploadFile | None = File(None),
+    fhir: UploadFile | None = File(None),
+    v: Viewer = Depends(viewer),
+):
     check_csrf(csrf_token, v.csrf)
     security.require_role(_viewer_user_stub(v), "admin", "clinician")
     from plateau.store.importer import import_files
 
     csv_files = {}
-    for kind, upload in (("patients", patients), ("labs", labs), ("events", events), ("qlq", qlq),
-                         ("doses", doses)):
+    for kind, upload in (
+        ("patients", patients),
+        ("labs", labs),
+        ("events", events),
+        ("qlq", qlq),
+        ("doses", doses),
+    ):
         got = _read_upload(upload)
         if got:
             csv_files[kind] = got
@@ -531,45 +726,89 @@ def import_submit(request: Request, csrf_token: str = Form(""), team: str = Form
         problems, status = ["files: give either CSV files or one FHIR bundle, not both"], 422
     else:
         try:
-            result = import_files(db, v.user_id, csv_files=csv_files, fhir=bundle, team=team or None, ip=v.ip)
+            result = import_files(
+                db, v.user_id, csv_files=csv_files, fhir=bundle, team=team or None, ip=v.ip
+            )
         except ImportRejected as exc:
             problems, status = exc.problems, 422
             with db.session(write=True) as session:
-                audit.record(session, _user(session, v), "import", "import rejected", ip=v.ip, outcome="failed",
-                             detail=f"{len(exc.problems)} problem(s)")
+                audit.record(
+                    session,
+                    _user(session, v),
+                    "import",
+                    "import rejected",
+                    ip=v.ip,
+                    outcome="failed",
+                    detail=f"{len(exc.problems)} problem(s)",
+                )
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"result": result.to_dict() if result else None, "problems": problems},
-                            status_code=status)
+        return JSONResponse(
+            {"result": result.to_dict() if result else None, "problems": problems},
+            status_code=status,
+        )
     with db.session() as session:
         teams = _teams_for(session, v)
-    return page(request, "records_import.html", title="Import results", active_nav="/records", viewer=v,
-                teams=teams, result=result, problems=problems, status_code=status)
+    return page(
+        request,
+        "records_import.html",
+        title="Import results",
+        active_nav="/records",
+        viewer=v,
+        teams=teams,
+        result=result,
+        problems=problems,
+        status_code=status,
+    )
 
 
 # ---- administration ------------------------------------------------------------------------------
+
 
 @router.get("/records/admin", response_class=HTMLResponse, include_in_schema=False)
 def admin_page(request: Request, v: Viewer = Depends(viewer)):
     security.require_role(_viewer_user_stub(v), "admin")
     with database(request).session() as session:
-        users = [{"username": u.username, "role": u.role, "active": u.active,
-                  "teams": ", ".join(sorted(t.name for t in u.teams))}
-                 for u in session.scalars(select(User).order_by(User.username))]
+        users = [
+            {
+                "username": u.username,
+                "role": u.role,
+                "active": u.active,
+                "teams": ", ".join(sorted(t.name for t in u.teams)),
+            }
+            for u in session.scalars(select(User).order_by(User.username))
+        ]
         teams = list(session.scalars(select(CareTeam.name).order_by(CareTeam.name)))
-    return page(request, "records_admin.html", title="Users and care teams", active_nav="/records", viewer=v,
-                users=users, teams=teams, roles=ROLES, error=None)
+    return page(
+        request,
+        "records_admin.html",
+        title="Users and care teams",
+        active_nav="/records",
+        viewer=v,
+        users=users,
+        teams=teams,
+        roles=ROLES,
+        error=None,
+    )
 
 
 @router.post("/records/admin/users", include_in_schema=False)
-def admin_create_user(request: Request, csrf_token: str = Form(""), username: str = Form(""),
-                            password: str = Form(""), role: str = Form(""), teams: str = Form(""),
-                            v: Viewer = Depends(viewer)):
+def admin_create_user(
+    request: Request,
+    csrf_token: str = Form(""),
+    username: str = Form(""),
+    password: str = Form(""),
+    role: str = Form(""),
+    teams: str = Form(""),
+    v: Viewer = Depends(viewer),
+):
     check_csrf(csrf_token, v.csrf)
     security.require_role(_viewer_user_stub(v), "admin")
     names = [t.strip() for t in teams.split(",") if t.strip()]
     with database(request).session(write=True) as session:
         user = security.create_user(session, username.strip(), password, role, names)
-        audit.record(session, _user(session, v), "create", f"user {user.username} ({role})", ip=v.ip)
+        audit.record(
+            session, _user(session, v), "create", f"user {user.username} ({role})", ip=v.ip
+        )
     return RedirectResponse("/records/admin", status_code=303)
 
 
@@ -578,11 +817,16 @@ def audit_page(request: Request, patient_id: int | None = None, v: Viewer = Depe
     security.require_role(_viewer_user_stub(v), "admin")
     with database(request).session(write=True) as session:
         rows = audit.entries(session, patient_id=patient_id, limit=500)
-        audit.record(session, _user(session, v), "read", "audit log", patient_id=patient_id, ip=v.ip)
-    return page(request, "records_audit.html", title="Audit log", active_nav="/records", viewer=v, rows=rows)
+        audit.record(
+            session, _user(session, v), "read", "audit log", patient_id=patient_id, ip=v.ip
+        )
+    return page(
+        request, "records_audit.html", title="Audit log", active_nav="/records", viewer=v, rows=rows
+    )
 
 
 # ---- wiring --------------------------------------------------------------------------------------
+
 
 def _security_headers(request: Request, response: Response) -> None:
     h = response.headers
@@ -638,7 +882,9 @@ def install(app: FastAPI) -> None:
         return response
 
     def _wants_json(request: Request) -> bool:
-        return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+        return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+            "accept", ""
+        )
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
@@ -649,7 +895,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SetupRequired)
     async def _setup_required(request: Request, exc: SetupRequired):
         if _wants_json(request):
-            return JSONResponse({"detail": "no user yet: open /setup to create the first admin"}, status_code=401)
+            return JSONResponse(
+                {"detail": "no user yet: open /setup to create the first admin"}, status_code=401
+            )
         return RedirectResponse("/setup", status_code=303)
 
     @app.exception_handler(security.AccessDenied)

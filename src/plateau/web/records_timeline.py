@@ -22,8 +22,15 @@ WIDTH = 960
 LEFT = 175
 RIGHT = 24
 PLOT_W = WIDTH - LEFT - RIGHT
-RESPONSE_COLOUR = {"sCR": "#0b6e2e", "CR": "#1a7f37", "VGPR": "#2f9e52", "PR": "#6cbf7f", "MR": "#b8a400",
-                   "SD": "#8a8a8a", "PD": "#b3261e"}
+RESPONSE_COLOUR = {
+    "sCR": "#0b6e2e",
+    "CR": "#1a7f37",
+    "VGPR": "#2f9e52",
+    "PR": "#6cbf7f",
+    "MR": "#b8a400",
+    "SD": "#8a8a8a",
+    "PD": "#b3261e",
+}
 GRADE_COLOUR = {1: "#9bbbd9", 2: "#e0b040", 3: "#d9641e", 4: "#b3261e", 5: "#000000"}
 
 
@@ -62,18 +69,24 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
     """SVG text of the timeline built by :func:`plateau.store.monitoring.timeline`."""
     m = tl.get("maintenance")
     series = tl.get("series", {})
-    all_dates = [p["date"] for pts in series.values() for p in pts] + [d["date"] for d in tl.get("doses", [])]
+    all_dates = [p["date"] for pts in series.values() for p in pts] + [
+        d["date"] for d in tl.get("doses", [])
+    ]
     start = None
     if m and not m["start"].startswith("day "):
         start = dt.date.fromisoformat(m["start"])
     elif not m and all_dates and not deidentified:
         start = dt.date.fromisoformat(min(all_dates))
     if not all_dates:
-        return ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40" role="img" aria-label="No data">'
-                '<text x="10" y="25">No results recorded yet.</text></svg>')
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40" role="img" aria-label="No data">'
+            '<text x="10" y="25">No results recorded yet.</text></svg>'
+        )
     mon = tl.get("monitor") or {}
     days = [_day(d, start) for d in all_dates] + [0]
-    days += [_day(c["date"], start) for c in mon.get("ctcae", [])] + [_day(q["date"], start) for q in tl.get("qol", [])]
+    days += [_day(c["date"], start) for c in mon.get("ctcae", [])] + [
+        _day(q["date"], start) for q in tl.get("qol", [])
+    ]
     days = [d for d in days if d is not None]
     d_lo, d_hi = min(days), max(days)
     if d_hi - d_lo < 30:
@@ -95,7 +108,9 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         parts.append(f'<text class="pt" x="8" y="{top + 12}">{escape(title)}</text>')
         for k, line in enumerate(s for s in subtitle.split("; ") if s):
             parts.append(f'<text class="ps" x="8" y="{top + 27 + 13 * k}">{escape(line)}</text>')
-        frames.append(f'<rect class="frame" x="{LEFT}" y="{top}" width="{PLOT_W}" height="{height}"/>')
+        frames.append(
+            f'<rect class="frame" x="{LEFT}" y="{top}" width="{PLOT_W}" height="{height}"/>'
+        )
         y0 = top + height
         panels.append((top, top + height))
         return top, top + height
@@ -103,37 +118,53 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
     def line_panel(title, unit, lines, height=150, y_max=None, labels=None):
         top, bottom = panel(title, height, unit)
         values = [p["value"] for _, pts, _ in lines for p in pts]
-        hi = y_max if y_max is not None else (max(values) * 1.15 if values and max(values) > 0 else 1.0)
+        hi = (
+            y_max
+            if y_max is not None
+            else (max(values) * 1.15 if values and max(values) > 0 else 1.0)
+        )
         lo = 0.0
 
         def y(v):
             return bottom - (v - lo) / (hi - lo) * (height - 8)
 
         for t in _ticks(lo, hi, 4):
-            parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(t):.1f}" y2="{y(t):.1f}"/>')
-            parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
+            parts.append(
+                f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(t):.1f}" y2="{y(t):.1f}"/>'
+            )
+            parts.append(
+                f'<text class="tick" x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>'
+            )
         for name, pts, colour in lines:
             pts = [p for p in pts if _day(p["date"], start) is not None]
             if not pts:
                 continue
-            path = " ".join(f'{"M" if i == 0 else "L"}{x(_day(p["date"], start)):.1f},{y(p["value"]):.1f}'
-                            for i, p in enumerate(pts))
+            path = " ".join(
+                f"{'M' if i == 0 else 'L'}{x(_day(p['date'], start)):.1f},{y(p['value']):.1f}"
+                for i, p in enumerate(pts)
+            )
             parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
             for p in pts:
                 d = _day(p["date"], start)
                 when = f"day {d}" if deidentified else f"{p['date']} (day {d})"
-                parts.append(f'<circle cx="{x(d):.1f}" cy="{y(p["value"]):.1f}" r="3.5" fill="{colour}">'
-                             f'<title>{escape(name)} {_fmt(p["value"])} {escape(p["unit"])}, {escape(when)}</title></circle>')
+                parts.append(
+                    f'<circle cx="{x(d):.1f}" cy="{y(p["value"]):.1f}" r="3.5" fill="{colour}">'
+                    f"<title>{escape(name)} {_fmt(p['value'])} {escape(p['unit'])}, {escape(when)}</title></circle>"
+                )
         if len(lines) > 1:
             lx = LEFT + 8
             for name, _pts, colour in lines:
-                parts.append(f'<rect x="{lx}" y="{top + 6}" width="12" height="4" fill="{colour}"/>'
-                             f'<text class="tick" x="{lx + 16}" y="{top + 12}">{escape(name)}</text>')
+                parts.append(
+                    f'<rect x="{lx}" y="{top + 6}" width="12" height="4" fill="{colour}"/>'
+                    f'<text class="tick" x="{lx + 16}" y="{top + 12}">{escape(name)}</text>'
+                )
                 lx += 16 + 8 * len(name) + 16
         for label_day, text, colour, value in labels or []:
             yy = y(value) - 10 if value is not None else top + 14
-            parts.append(f'<text class="resp" x="{x(label_day):.1f}" y="{max(top + 12, yy):.1f}" text-anchor="middle" '
-                         f'fill="{colour}">{escape(text)}</text>')
+            parts.append(
+                f'<text class="resp" x="{x(label_day):.1f}" y="{max(top + 12, yy):.1f}" text-anchor="middle" '
+                f'fill="{colour}">{escape(text)}</text>'
+            )
         return top, bottom
 
     # 1. M-protein with response categories
@@ -147,21 +178,30 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         text = resp + ("" if a.get("confirmed") else "?")
         resp_labels.append((d, text, RESPONSE_COLOUR.get(resp, "#444"), mp.get(a["date"])))
     if series.get("serum_m_protein"):
-        line_panel("Serum M-protein", "g/dL; IMWG response above; (? = unconfirmed)",
-                   [("M-protein", series["serum_m_protein"], "#1f4e79")], labels=resp_labels)
+        line_panel(
+            "Serum M-protein",
+            "g/dL; IMWG response above; (? = unconfirmed)",
+            [("M-protein", series["serum_m_protein"], "#1f4e79")],
+            labels=resp_labels,
+        )
     elif resp_labels:
         top, bottom = panel("IMWG response", 40, "? = unconfirmed")
         for d, text, colour, _v in resp_labels:
-            parts.append(f'<text class="resp" x="{x(d):.1f}" y="{top + 25}" text-anchor="middle" fill="{colour}">'
-                         f'{escape(text)}</text>')
+            parts.append(
+                f'<text class="resp" x="{x(d):.1f}" y="{top + 25}" text-anchor="middle" fill="{colour}">'
+                f"{escape(text)}</text>"
+            )
     # 2. FLC
-    flc = [(n, series[k], c) for n, k, c in (("kappa", "kappa_flc", "#7b3294"), ("lambda", "lambda_flc", "#e66101"))
-           if series.get(k)]
+    flc = [
+        (n, series[k], c)
+        for n, k, c in (("kappa", "kappa_flc", "#7b3294"), ("lambda", "lambda_flc", "#e66101"))
+        if series.get(k)
+    ]
     if flc:
         line_panel("Free light chains", "mg/dL", flc, height=120)
     # 3. dose
     top, bottom = panel("Maintenance dose", 56, (m["agent"] if m else "no maintenance line"))
-    doses = sorted(tl.get("doses", []), key=lambda d: (_day(d["date"], start) or 0))
+    doses = sorted(tl.get("doses", []), key=lambda d: _day(d["date"], start) or 0)
     end_day = d_hi
     if m and m.get("stop"):
         end_day = _day(m["stop"], start)
@@ -171,12 +211,16 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         d0 = _day(d["date"], start)
         d1 = _day(doses[k + 1]["date"], start) if k + 1 < len(doses) else end_day
         if d["action"] == "stop":
-            parts.append(f'<text class="tick" x="{x(d0):.1f}" y="{top + 50}" text-anchor="middle">stop</text>')
+            parts.append(
+                f'<text class="tick" x="{x(d0):.1f}" y="{top + 50}" text-anchor="middle">stop</text>'
+            )
             current = None
             continue
         if d["action"] == "hold":
-            parts.append(f'<rect class="hold" x="{x(d0):.1f}" y="{top + 6}" width="{max(2, x(d1) - x(d0)):.1f}" '
-                         f'height="{44}"><title>interrupted (hold) from day {d0} to day {d1}</title></rect>')
+            parts.append(
+                f'<rect class="hold" x="{x(d0):.1f}" y="{top + 6}" width="{max(2, x(d1) - x(d0)):.1f}" '
+                f'height="{44}"><title>interrupted (hold) from day {d0} to day {d1}</title></rect>'
+            )
             parts.append(f'<text class="tick" x="{x(d0) + 3:.1f}" y="{top + 30}">hold</text>')
             continue
         if d["dose"] is not None:
@@ -184,9 +228,13 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         if current is None:
             continue
         h = 8 + 36 * current / max_dose
-        parts.append(f'<rect class="dose" x="{x(d0):.1f}" y="{bottom - 4 - h:.1f}" width="{max(2, x(d1) - x(d0)):.1f}" '
-                     f'height="{h:.1f}"><title>{_fmt(current)} {escape(d["unit"])} from day {d0}</title></rect>')
-        parts.append(f'<text class="dl" x="{x(d0) + 3:.1f}" y="{bottom - 8:.1f}">{_fmt(current)} {escape(d["unit"])}</text>')
+        parts.append(
+            f'<rect class="dose" x="{x(d0):.1f}" y="{bottom - 4 - h:.1f}" width="{max(2, x(d1) - x(d0)):.1f}" '
+            f'height="{h:.1f}"><title>{_fmt(current)} {escape(d["unit"])} from day {d0}</title></rect>'
+        )
+        parts.append(
+            f'<text class="dl" x="{x(d0) + 3:.1f}" y="{bottom - 8:.1f}">{_fmt(current)} {escape(d["unit"])}</text>'
+        )
     # 4. CTCAE
     top, bottom = panel("CTCAE v5.0 grade", 70, "marker height = grade")
     for g in (1, 2, 3, 4):
@@ -200,11 +248,15 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
             continue
         g = int(c["grade"])
         yy = bottom - min(g, 4) * 15
-        parts.append(f'<rect x="{x(d) - 4:.1f}" y="{yy - 4}" width="8" height="8" fill="{GRADE_COLOUR.get(g, "#000")}">'
-                     f'<title>grade {g} {escape(c["term"].replace("_", " "))}, day {d} ({escape(c.get("source", ""))})</title></rect>')
+        parts.append(
+            f'<rect x="{x(d) - 4:.1f}" y="{yy - 4}" width="8" height="8" fill="{GRADE_COLOUR.get(g, "#000")}">'
+            f"<title>grade {g} {escape(c['term'].replace('_', ' '))}, day {d} ({escape(c.get('source', ''))})</title></rect>"
+        )
         if g >= 3:
             severe.setdefault((d, min(g, 4)), []).append(c["term"].replace("_", " "))
-    groups: list[list] = []  # labels closer than 60 px on the same grade row are written once, joined
+    groups: list[
+        list
+    ] = []  # labels closer than 60 px on the same grade row are written once, joined
     for (d, g), terms in sorted(severe.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if groups and groups[-1][1] == g and x(d) - x(groups[-1][0]) < 60:
             groups[-1][2].extend(terms)
@@ -212,37 +264,65 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
             groups.append([d, g, list(terms)])
     for d, g, terms in groups:
         yy = bottom - g * 15
-        parts.append(f'<text class="tick" x="{x(d) + 6:.1f}" y="{yy + 4}">'
-                     f'{escape(", ".join(dict.fromkeys(terms)))}</text>')
+        parts.append(
+            f'<text class="tick" x="{x(d) + 6:.1f}" y="{yy + 4}">'
+            f"{escape(', '.join(dict.fromkeys(terms)))}</text>"
+        )
     # 5. QoL
     qol = [q for q in tl.get("qol", []) if q.get("QL2") is not None]
     if qol:
-        line_panel("Quality of life", "QLQ-C30 global; health status (0-100)",
-                   [("global health", [{"date": q["date"], "value": q["QL2"], "unit": "points"} for q in qol], "#2f7d7d")],
-                   height=90, y_max=100)
+        line_panel(
+            "Quality of life",
+            "QLQ-C30 global; health status (0-100)",
+            [
+                (
+                    "global health",
+                    [{"date": q["date"], "value": q["QL2"], "unit": "points"} for q in qol],
+                    "#2f7d7d",
+                )
+            ],
+            height=90,
+            y_max=100,
+        )
     # shared x axis
     bottom_all = y0
     for t in _ticks(d_lo, d_hi, 8):
-        frames.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" y2="{bottom_all}"/>')
-        parts.append(f'<text class="tick" x="{x(t):.1f}" y="{bottom_all + 16}" text-anchor="middle">{_fmt(t)}</text>')
-    parts.append(f'<text class="tick" x="{LEFT + PLOT_W / 2}" y="{bottom_all + 34}" text-anchor="middle">'
-                 'days since the start of maintenance</text>')
+        frames.append(
+            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" y2="{bottom_all}"/>'
+        )
+        parts.append(
+            f'<text class="tick" x="{x(t):.1f}" y="{bottom_all + 16}" text-anchor="middle">{_fmt(t)}</text>'
+        )
+    parts.append(
+        f'<text class="tick" x="{LEFT + PLOT_W / 2}" y="{bottom_all + 34}" text-anchor="middle">'
+        "days since the start of maintenance</text>"
+    )
     # decision line (day 0) and progression line
     top0 = panels[0][0]
-    parts.append(f'<line class="decision" x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top0 - 14}" y2="{bottom_all}"/>')
+    parts.append(
+        f'<line class="decision" x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top0 - 14}" y2="{bottom_all}"/>'
+    )
     label = "decision: start of maintenance" + (" (snapshot stored)" if tl.get("decision") else "")
     parts.append(f'<text class="dec" x="{x(0) + 4:.1f}" y="{top0 - 4}">{escape(label)}</text>')
     prog = _day(mon.get("progression_date"), start)
     if prog is not None:
-        parts.append(f'<line class="pd" x1="{x(prog):.1f}" x2="{x(prog):.1f}" y1="{top0 - 14}" y2="{bottom_all}">'
-                     f'<title>progression (IMWG), day {prog}</title></line>')
-        parts.append(f'<text class="pdl" x="{x(prog) - 4:.1f}" y="{top0 - 4}" text-anchor="end">progression, day {prog}</text>')
+        parts.append(
+            f'<line class="pd" x1="{x(prog):.1f}" x2="{x(prog):.1f}" y1="{top0 - 14}" y2="{bottom_all}">'
+            f"<title>progression (IMWG), day {prog}</title></line>"
+        )
+        parts.append(
+            f'<text class="pdl" x="{x(prog) - 4:.1f}" y="{top0 - 4}" text-anchor="end">progression, day {prog}</text>'
+        )
     height = bottom_all + 44
-    style = ("<style>.pt{font:600 13px sans-serif;fill:#1b1f23}.ps{font:11px sans-serif;fill:#4a5560}"
-             ".tick{font:11px sans-serif;fill:#4a5560}.resp{font:700 12px sans-serif}.dl{font:11px sans-serif;fill:#fff}"
-             ".frame{fill:#fff;stroke:#d0d7de}.grid{stroke:#eef1f4}.dose{fill:#1f4e79}.hold{fill:#f2c94c;opacity:.6}"
-             ".decision{stroke:#1b1f23;stroke-width:1.5;stroke-dasharray:2 3}.dec{font:600 11px sans-serif;fill:#1b1f23}"
-             ".pd{stroke:#b3261e;stroke-width:2;stroke-dasharray:6 4}.pdl{font:700 11px sans-serif;fill:#b3261e}</style>")
+    style = (
+        "<style>.pt{font:600 13px sans-serif;fill:#1b1f23}.ps{font:11px sans-serif;fill:#4a5560}"
+        ".tick{font:11px sans-serif;fill:#4a5560}.resp{font:700 12px sans-serif}.dl{font:11px sans-serif;fill:#fff}"
+        ".frame{fill:#fff;stroke:#d0d7de}.grid{stroke:#eef1f4}.dose{fill:#1f4e79}.hold{fill:#f2c94c;opacity:.6}"
+        ".decision{stroke:#1b1f23;stroke-width:1.5;stroke-dasharray:2 3}.dec{font:600 11px sans-serif;fill:#1b1f23}"
+        ".pd{stroke:#b3261e;stroke-width:2;stroke-dasharray:6 4}.pdl{font:700 11px sans-serif;fill:#b3261e}</style>"
+    )
     desc = "Timeline of the patient on maintenance: disease markers, response, doses, toxicity and quality of life."
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-            f'aria-labelledby="tl-title"><title id="tl-title">{escape(desc)}</title>{style}{"".join(frames)}{"".join(parts)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-labelledby="tl-title"><title id="tl-title">{escape(desc)}</title>{style}{"".join(frames)}{"".join(parts)}</svg>'
+    )
