@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from plateau.monitor import engine
-from plateau.monitor import units as U
+from plateau.rules import units as U
 
 ANALYTES = (
     "serum_m_protein",

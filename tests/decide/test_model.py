@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from plateau.decide import rules
 from plateau.decide.model import (
     BaselinePoint,
     fit_baseline,
@@ -19,6 +18,7 @@ from plateau.decide.model import (
     treated_survival,
 )
 from plateau.errors import PlateauError
+from plateau.rules import decision as rules
 
 
 def test_hr_one_gives_no_difference():

@@ -10,7 +10,7 @@ import pytest
 
 from plateau.errors import PlateauError
 from plateau.monitor import io as mio
-from plateau.monitor import units as U
+from plateau.rules import units as U
 
 EX = Path(__file__).resolve().parents[2] / "examples" / "monitor"
 HDR = "patient_id,date,analyte,value,unit\n"

@@ -20,7 +20,7 @@ import pandas as pd
 
 from plateau.errors import PlateauError
 from plateau.monitor import io as mio
-from plateau.monitor import units as U
+from plateau.rules import units as U
 from plateau.store import codes
 from plateau.store.records import DoseIn, EventIn, ImportData, LabIn, LineIn, PatientIn, QolIn
 

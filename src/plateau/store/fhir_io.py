@@ -6,7 +6,7 @@ Import reads a Bundle (any type) of
   patient id; ``name``, ``gender``, ``birthDate``;
 * ``Observation`` with a LOINC code of :data:`plateau.store.codes.IMPORT` (or plateau's analyte
   code system) and a ``valueQuantity`` whose UCUM ``code`` (or ``unit``) is accepted for the
-  analyte (:mod:`plateau.monitor.units`), or for qualitative results a ``valueCodeableConcept``
+  analyte (:mod:`plateau.rules.units`), or for qualitative results a ``valueCodeableConcept``
   / ``valueString`` reading positive/negative; ``referenceRange`` low/high become the lab's limits;
 * ``MedicationStatement`` / ``MedicationRequest`` of a maintenance agent (named in the
   medication's text or coding display): period start (or ``authoredOn``) and
@@ -32,7 +32,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from plateau.monitor import ctcae as C
-from plateau.monitor import units as U
+from plateau.rules import units as U
 from plateau.store import codes
 from plateau.store.records import DoseIn, EventIn, ImportData, LabIn, LineIn, PatientIn
 

@@ -170,7 +170,7 @@ class LabResult(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     date: Mapped[dt.date] = mapped_column(Date)
-    analyte: Mapped[str] = mapped_column(String(40))  #: plateau.monitor.units analyte name
+    analyte: Mapped[str] = mapped_column(String(40))  #: plateau.rules.units analyte name
     loinc: Mapped[str | None] = mapped_column(String(20))
     value: Mapped[float] = mapped_column(Float)  #: canonical unit (1/0 for positive/negative)
     unit: Mapped[str] = mapped_column(String(20))  #: canonical UCUM unit ("" for qualitative)

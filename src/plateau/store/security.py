@@ -159,9 +159,7 @@ def session_for_token(session: Session, token: str | None) -> LoginSession | Non
     row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
     if row is None:
         return None
-    expires = (
-        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    )
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     if expires <= utcnow() or not row.user.active:
         return None
     return row

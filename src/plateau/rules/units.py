@@ -22,7 +22,7 @@ Qualitative analytes (``serum_ife``, ``urine_ife``, ``bm_clonal_cells``, ``new_b
 
 1 g/dL = 10 g/L and 1 mg/dL = 10 mg/L are unit arithmetic (UCUM); 10^9/L = 10^3/uL (UCUM;
 CTCAE v5.0 lists both).  Creatinine: mg/dL = umol/L / 88.42 (C2, see
-:data:`plateau.monitor.citations.CREATININE_SI`).  Calcium: 1 mmol/L = 40.078 mg/L (IUPAC
+:data:`plateau.rules.citations.CREATININE_SI`).  Calcium: 1 mmol/L = 40.078 mg/L (IUPAC
 atomic weight).  Haemoglobin in mmol/L is not accepted: CTCAE gives separate mmol/L cut-offs and
 the clinical-rules spec forbids converting with an unsourced factor.
 
