@@ -145,7 +145,8 @@ def main(argv=None) -> int:
         else:
             saved = dict(
                 saved,
-                source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run now",
+                source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run "
+                "now",
             )
             result["metafor"] = saved
     if "metafor" in result:

@@ -160,7 +160,8 @@ def main() -> int:
     for label in ("uncached", "cached"):
         r = results[label]
         print(
-            f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 {r['server']['p95_ms']:.1f} ms, "
+            f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 "
+            f"{r['server']['p95_ms']:.1f} ms, "
             f"p99 {r['server']['p99_ms']:.1f} ms; round trip p95 {r['client']['p95_ms']:.1f} ms; "
             f"errors {r['errors']}"
         )

@@ -127,7 +127,8 @@ def test_fit_baseline_needs_points():
 
 def test_riss_multipliers_by_hand():
     """R-ISS (Palumbo, JCO 2015): stages 871/1894/295 of 3060; 5-year OS 82/62/40%.
-    S_all = (871*.82 + 1894*.62 + 295*.40)/3060 = 0.655719; M_III = ln .40 / ln 0.655719 = 2.17119."""
+    S_all = (871*.82 + 1894*.62 + 295*.40)/3060 = 0.655719; M_III = ln .40 / ln 0.655719 =
+    2.17119."""
     assert rules.riss_multiplier("III", "OS") == pytest.approx(2.171187, abs=1e-6)
     assert rules.riss_multiplier("I", "OS") == pytest.approx(0.470237, abs=1e-6)
     # PFS 55/36/24%: S_all = 0.402513; M_II = ln .36 / ln .402513 = 1.122659

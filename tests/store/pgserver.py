@@ -1,4 +1,5 @@
-"""Start a throwaway PostgreSQL server (initdb + pg_ctl) for tests; used by tests/store and tests/web.
+"""Start a throwaway PostgreSQL server (initdb + pg_ctl) for tests; used by tests/store and
+tests/web.
 
 ``start()`` returns ``(base_url, stop)``; it raises RuntimeError with the reason when no server
 can be started.  As root the server runs as the ``postgres`` user (or ``nobody``) via ``runuser``.
@@ -76,8 +77,8 @@ def start():
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-300:]}")
     opts = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c fsync=off "
-        "-c full_page_writes=off -c max_connections=200"
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c "
+        "fsync=off -c full_page_writes=off -c max_connections=200"
     )
     started = subprocess.run(
         [

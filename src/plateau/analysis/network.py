@@ -84,8 +84,8 @@ OUTCOME_FALLBACKS = {"PFS": ("PFS", "EFS", "TTP"), "OS": ("OS",)}
 
 #: published NMA of maintenance used as a directional sanity check (HR vs no maintenance)
 PUBLISHED_REFERENCE: dict[str, Any] = {
-    "citation": "Gay F, Jackson G, Rosiñol L, et al. Maintenance treatment and survival in patients "
-    "with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
+    "citation": "Gay F, Jackson G, Rosiñol L, et al. Maintenance treatment and survival in "
+    "patients with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
     "2018;4(10):1389-1397.",
     "doi": "10.1001/jamaoncol.2018.2961",
     "pmid": "30098165",
@@ -98,8 +98,8 @@ PUBLISHED_REFERENCE: dict[str, Any] = {
     "OS": {"lenalidomide": (0.76, 0.51, 1.16)},
     "second_reference": {
         # title words from the article URL; authors and year not re-read (unconfirmed)
-        "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 RCTs). "
-        "Blood Neoplasia vol. 1(4), article 100042.",
+        "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 "
+        "RCTs). Blood Neoplasia vol. 1(4), article 100042.",
         "url": "https://ashpublications.org/bloodneoplasia/article/1/4/100042/517804",
         # transplant-eligible patients, PFS vs placebo, HR (95% credible interval), abstract
         "PFS_post_asct": {

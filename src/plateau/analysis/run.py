@@ -175,8 +175,10 @@ class AbsoluteEffect:
         lo, hi = sorted(self.difference_ci)
         when = f" by {self.timepoint_months:g} months" if self.timepoint_months else ""
         return (
-            f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per 1,000{when} "
-            f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 ({self.basis})"
+            f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per "
+            f"1,000{when} "
+            f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 "
+            f"({self.basis})"
         )
 
 

@@ -2,7 +2,8 @@
 
     plateau admin migrate [--database-url URL]          # create or upgrade the schema
     plateau admin create-user NAME --role clinician --team "Myeloma A" [--password-stdin]
-    plateau admin import --as NAME [--team T] (--fhir bundle.json | --patients p.csv --labs l.csv ...)
+    plateau admin import --as NAME [--team T] \
+        (--fhir bundle.json | --patients p.csv --labs l.csv ...)
 
 The database is the embedded SQLite file ``var/plateau.sqlite`` unless ``--database-url`` or
 ``PLATEAU_DATABASE_URL`` names another (e.g. ``postgresql+psycopg://plateau@localhost/plateau``).

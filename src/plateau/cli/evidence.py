@@ -20,7 +20,10 @@ evidence_app = typer.Typer(
 )
 app.add_typer(evidence_app, name="evidence")
 
-PATH_HELP = "Evidence to use instead of the bundled base: a folder of YAML/JSON trial files, one file, or a CSV."
+PATH_HELP = (
+    "Evidence to use instead of the bundled base: a folder of YAML/JSON trial files, one "
+    "file, or a CSV."
+)
 
 
 def _base(path: Path | None):
@@ -237,7 +240,10 @@ def show(
             )
         rates = ""
         if e.rate_experimental is not None:
-            rates = f"{_fmt(e.rate_experimental)}% vs {_fmt(e.rate_control)}% at {_fmt(e.rate_timepoint_months)} mo"
+            rates = (
+                f"{_fmt(e.rate_experimental)}% vs {_fmt(e.rate_control)}% at "
+                f"{_fmt(e.rate_timepoint_months)} mo"
+            )
         elif e.percent_experimental is not None:
             rates = f"{_fmt(e.percent_experimental)}% vs {_fmt(e.percent_control)}%"
         outcome_text = (

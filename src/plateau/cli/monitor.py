@@ -97,7 +97,8 @@ def qol_cmd(
         False, "--skip-bad-rows", help="report bad rows and score the rest"
     ),
 ) -> None:
-    """Score EORTC QLQ-C30 v3 (all scales, half rule) and QLQ-MY20; change from baseline against MIDs."""
+    """Score EORTC QLQ-C30 v3 (all scales, half rule) and QLQ-MY20; change from baseline against
+    MIDs."""
     from plateau.errors import PlateauError
     from plateau.monitor import io
     from plateau.monitor.qol import assess_qol

@@ -131,7 +131,10 @@ def _pydantic_message(error: dict[str, Any]) -> str:
             if not isinstance(error["loc"][-1], int)
             else str(error["loc"][-2])
         )
-        return f"unknown {name.rstrip('s') if name.endswith('agents') else name} {value!r}; allowed: {expected}"
+        return (
+            f"unknown {name.rstrip('s') if name.endswith('agents') else name} {value!r}; "
+            f"allowed: {expected}"
+        )
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":

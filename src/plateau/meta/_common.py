@@ -98,7 +98,8 @@ def prepare_batch(
     if nonpos.any():
         r, c = np.nonzero(nonpos)
         raise PlateauError(
-            f"{v_name} must be > 0 (sampling variances); non-positive at {where_text(r, c, not is_1d)}"
+            f"{v_name} must be > 0 (sampling variances); non-positive at "
+            f"{where_text(r, c, not is_1d)}"
         )
     k = mask.sum(axis=1)
     few = np.nonzero(k < min_k)[0]

@@ -22,7 +22,8 @@ conventions: ``add=1/2`` is added to all cells of the tables (or counts) with a 
 * RR: ln(p1/p2), var = 1/a - 1/n1 + 1/c - 1/n2
 * OR: ln(ad/bc), var = 1/a + 1/b + 1/c + 1/d
 * RD: p1 - p2, var = p1 q1/n1 + p2 q2/n2
-* PETO (Yusuf et al. 1985): (a - E)/V, var = 1/V with E = (a+c) n1/N, V = (a+c)(b+d) n1 n2/(N^2 (N-1))
+* PETO (Yusuf et al. 1985): (a - E)/V, var = 1/V with E = (a+c) n1/N, V = (a+c)(b+d) n1 n2/(N^2
+  (N-1))
 * IRR: ln(x1/t1) - ln(x2/t2), var = 1/x1 + 1/x2;  IRD: x1/t1 - x2/t2, var = x1/t1^2 + x2/t2^2
 * PR: x/n, var = p(1-p)/n;  PLO: logit(x/n), var = 1/x + 1/(n-x)
 """
@@ -108,7 +109,8 @@ def _out(yi, vi, measure, approximate):
 
 
 def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
-    """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq. 1-2)."""
+    """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq.
+    1-2)."""
     hr, lo, hi = (
         _arr("hr", hr, positive=True),
         _arr("ci_low", ci_low, positive=True),
@@ -126,7 +128,8 @@ def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
 
 
 def log_hr_from_p(hr, p_value) -> EffectSizes:
-    """ln HR and its variance from HR and a two-sided p-value: se = |ln HR| / z_{1-p/2} (Tierney 2007)."""
+    """ln HR and its variance from HR and a two-sided p-value: se = |ln HR| / z_{1-p/2} (Tierney
+    2007)."""
     hr = _arr("hr", hr, positive=True)
     p = _arr("p_value", p_value, prob=True)
     if np.any(hr == 1):
@@ -139,7 +142,8 @@ def log_hr_from_p(hr, p_value) -> EffectSizes:
 
 
 def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
-    """ln HR = (O - E)/V, var = 1/V from the log-rank statistics (Parmar 1998, eq. 2; Peto's method)."""
+    """ln HR = (O - E)/V, var = 1/V from the log-rank statistics (Parmar 1998, eq. 2; Peto's
+    method)."""
     oe = _arr("o_minus_e", o_minus_e)
     V = _arr("variance", variance, positive=True)
     return _out(oe / V, 1 / V, "logHR", False)
@@ -148,7 +152,8 @@ def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
 def log_hr_from_p_events(
     p_value, events, favours_experimental: bool = True, allocation_ratio: float = 1.0
 ) -> EffectSizes:
-    """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq. 6-7).
+    """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq.
+    6-7).
 
     V = D r/(1 + r)^2 (r = n_experimental/n_control; D/4 for 1:1), |O - E| = z_{1-p/2} sqrt(V),
     ln HR = (O - E)/V (negative when ``favours_experimental``), var = 1/V.  Approximate.
@@ -228,7 +233,8 @@ def escalc(
 ) -> EffectSizes:
     """Effect sizes for 2x2 tables, incidence rates and proportions, as metafor's ``escalc``.
 
-    ``measure``: "RR", "OR", "RD", "PETO" (ai, bi/n1i, ci, di/n2i); "IRR", "IRD" (x1i, t1i, x2i, t2i);
+    ``measure``: "RR", "OR", "RD", "PETO" (ai, bi/n1i, ci, di/n2i); "IRR", "IRD" (x1i, t1i, x2i,
+    t2i);
     "PR", "PLO" (xi and ni or mi).  Zero cells: ``add`` is added where ``to`` says ("only0": tables
     with a zero cell, "all", "if0all": all tables if any has a zero, "none"); ``drop00=True`` sets
     studies with no events (or only events) in both arms to NaN.  Values that are undefined

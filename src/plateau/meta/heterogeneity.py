@@ -31,7 +31,8 @@ __all__ = ["HeterogeneityCI", "tau2_confint", "qprofile_ci", "profile_likelihood
 
 @dataclass(frozen=True)
 class HeterogeneityCI:
-    """Estimates and CIs of tau^2, tau, I^2 (percent) and H^2 (scalars, or (B,) arrays for a batch)."""
+    """Estimates and CIs of tau^2, tau, I^2 (percent) and H^2 (scalars, or (B,) arrays for a
+    batch)."""
 
     tau2: Any
     tau2_low: Any
@@ -120,7 +121,8 @@ def _prepare(yi, vi, method, level):
     check_method(method, "z", level)
     if method in ("EE", "FE", "GENQ"):
         raise PlateauError(
-            f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs weights)"
+            f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs "
+            "weights)"
         )
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
     mf = m.astype(float)
@@ -158,7 +160,8 @@ def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
 
 
 def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
-    """Q-profile CIs for tau^2, tau, I^2 and H^2 (Viechtbauer 2007; metafor ``confint(type="QP")``)."""
+    """Q-profile CIs for tau^2, tau, I^2 and H^2 (Viechtbauer 2007; metafor
+    ``confint(type="QP")``)."""
     y, v, mf, X, is_1d, fit = _prepare(yi, vi, method, level)
     B = y.shape[0]
     dfr = fit["qe_df"]
@@ -195,7 +198,8 @@ def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> Heterog
 
 
 def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
-    """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML fits."""
+    """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML
+    fits."""
     if method not in ("REML", "ML"):
         raise PlateauError(
             f"profile-likelihood CIs are defined here for method='REML' or 'ML'; got {method!r}"
@@ -233,7 +237,8 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
 def tau2_confint(
     yi, vi, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
 ) -> HeterogeneityCI:
-    """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile likelihood)."""
+    """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile
+    likelihood)."""
     if ci_type == "QP":
         return qprofile_ci(yi, vi, method=method, level=level)
     if ci_type == "PL":

@@ -317,9 +317,9 @@ def network_data(
                 i = idx[worst]
                 raise PlateauError(
                     f"study {s!r}: the treatment effects of its {k} arms are inconsistent "
-                    f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: TE = {tev[worst]:.6g} but the "
-                    f"other pairs imply {tev[worst] + res_te[worst]:.6g}); in a multi-arm study "
-                    f"TE(A,C) must equal TE(A,B) + TE(B,C)"
+                    f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: TE = {tev[worst]:.6g} but "
+                    f"the other pairs imply {tev[worst] + res_te[worst]:.6g}); in a multi-arm "
+                    f"study TE(A,C) must equal TE(A,B) + TE(B,C)"
                 )
         studies.append(s)
         arms_all.append(tuple(arms))
@@ -671,9 +671,12 @@ class DesignDecomposition:
 
     def summary(self) -> str:
         lines = [
-            f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p {_fmt(self.p_total)}",
-            f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p {_fmt(self.p_within)}",
-            f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p {_fmt(self.p_between)}",
+            f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p "
+            f"{_fmt(self.p_total)}",
+            f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p "
+            f"{_fmt(self.p_within)}",
+            f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p "
+            f"{_fmt(self.p_between)}",
         ]
         if self.q_inconsistency_random is not None:
             lines.append(
@@ -1202,7 +1205,8 @@ class RankResult:
         lines = [f"SUCRA ({self.n_sim} simulations, seed {self.seed})"]
         for i in order:
             lines.append(
-                f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank {self.mean_rank[i]:.2f}"
+                f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank "
+                f"{self.mean_rank[i]:.2f}"
             )
         return "\n".join(lines)
 

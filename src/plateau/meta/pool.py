@@ -140,22 +140,26 @@ class PoolResult:
         lvl = f"{100 * self.level:g}%"
         lines = [
             f"{model} model, k = {self.k}, test = {self.test}",
-            f"estimate {self.estimate:.4f} (se {self.se:.4f}), {stat} = {self.zval:.3f}, p = {self.pval:.4g}",
+            f"estimate {self.estimate:.4f} (se {self.se:.4f}), {stat} = {self.zval:.3f}, p = "
+            f"{self.pval:.4g}",
             f"{lvl} CI {self.ci_low:.4f} to {self.ci_high:.4f}",
         ]
         if self.method not in ("EE", "FE"):
             lines.append(
-                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}"
+                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = "
+                f"{self.h2:.3f}"
             )
             lines.append(
-                f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} ({self.prediction})"
+                f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} "
+                f"({self.prediction})"
             )
         else:
             lines.append(f"I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
         lines.append(f"Q({self.q_df:g}) = {self.q:.3f}, p = {self.q_pval:.4g}")
         if not self.converged:
             lines.append(
-                f"WARNING: the {self.method} estimator did not converge ({self.iterations} iterations)"
+                f"WARNING: the {self.method} estimator did not converge ({self.iterations} "
+                "iterations)"
             )
         return "\n".join(lines)
 
@@ -210,7 +214,8 @@ def pool(
         tau2_fixed = np.asarray(tau2, dtype=float)
         if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != B):
             raise PlateauError(
-                f"tau2 must be a number or one value per analysis ({B}); got shape {tau2_fixed.shape}"
+                f"tau2 must be a number or one value per analysis ({B}); got shape "
+                f"{tau2_fixed.shape}"
             )
         if not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
             raise PlateauError(f"tau2 must be finite and >= 0; got {tau2!r}")

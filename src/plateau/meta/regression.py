@@ -59,7 +59,8 @@ def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
     if bad.any():
         r, c, _ = np.nonzero(bad)
         raise PlateauError(
-            f"X has missing or non-finite values for present studies at {where_text(r, c, not is_1d)}"
+            "X has missing or non-finite values for present studies at "
+            f"{where_text(r, c, not is_1d)}"
         )
     if intercept:
         Xa = np.concatenate([np.ones((B, k, 1)), Xa], axis=2)
@@ -112,7 +113,8 @@ class RegressionPrediction:
 
 @dataclass(frozen=True)
 class MetaRegressionResult:
-    """Result of :func:`meta_regression`; coefficient arrays are (p,) for one analysis, (B, p) for a batch.
+    """Result of :func:`meta_regression`; coefficient arrays are (p,) for one analysis, (B, p) for a
+    batch.
 
     ``zval`` holds the Wald z statistics (t statistics on ``df`` df under knha/adhoc; ``tval`` is
     the same array).  ``qm_df`` is (m, k - p) under knha/adhoc (F test) and (m, None) otherwise.
@@ -167,7 +169,8 @@ class MetaRegressionResult:
             Xn = np.concatenate([np.ones((Xn.shape[0], 1)), Xn], axis=1)
         if Xn.shape[1] != self.p or not np.all(np.isfinite(Xn)):
             raise PlateauError(
-                f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got shape {np.shape(X_new)}"
+                f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got "
+                f"shape {np.shape(X_new)}"
             )
         coef = np.atleast_2d(self.coef)
         vb = self.vcov if self.batch else np.asarray(self.vcov)[None]
@@ -220,12 +223,13 @@ class MetaRegressionResult:
     def summary(self) -> str:
         if self.batch:
             return (
-                f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = {self.p}; "
-                f"median tau^2 {np.median(self.tau2):.4g}"
+                f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = "
+                f"{self.p}; median tau^2 {np.median(self.tau2):.4g}"
             )
         stat = "z" if self.test == "z" else "t"
         lines = [
-            f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = {self.test}",
+            f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = "
+            f"{self.test}",
             f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, R^2 = "
             + ("n/a" if self.r2 is None or np.isnan(self.r2) else f"{self.r2:.1f}%"),
             f"QE({self.qe_df}) = {self.qe:.3f}, p = {self.qe_pval:.4g}",
@@ -234,8 +238,9 @@ class MetaRegressionResult:
             lines.append(f"QM = {self.qm:.3f} on {self.qm_df}, p = {self.qm_pval:.4g}")
         for j in range(self.p):
             lines.append(
-                f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = {self.zval[j]:.3f}, "
-                f"p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}"
+                f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = "
+                f"{self.zval[j]:.3f}, p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to "
+                f"{self.ci_high[j]:.4f}"
             )
         return "\n".join(lines)
 
@@ -419,7 +424,10 @@ class SubgroupResult:
 
     def summary(self) -> str:
         if self.batch:
-            return f"{len(np.atleast_1d(self.q_between))} subgroup analyses over {len(self.levels)} levels ({self.tau2_mode} tau^2)"
+            return (
+                f"{len(np.atleast_1d(self.q_between))} subgroup analyses over "
+                f"{len(self.levels)} levels ({self.tau2_mode} tau^2)"
+            )
         lines = [f"Subgroup analysis ({self.method}, {self.tau2_mode} tau^2, test = {self.test})"]
         for j, lev in enumerate(self.levels):
             t2 = self.tau2 if np.ndim(self.tau2) == 0 else self.tau2[j]
@@ -428,7 +436,8 @@ class SubgroupResult:
                 f"(CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}), tau^2 = {t2:.4g}"
             )
         lines.append(
-            f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = {self.q_between_pval:.4g}"
+            f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = "
+            f"{self.q_between_pval:.4g}"
         )
         return "\n".join(lines)
 

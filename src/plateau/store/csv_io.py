@@ -59,7 +59,8 @@ def _read(reader, name: str, text: str, problems: list[str]):
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         problems.append(
-            f"{name}: not a readable CSV file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            f"{name}: not a readable CSV file "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         )
         return None
     problems.extend(str(b) for b in table.bad_rows)
@@ -213,7 +214,8 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             date = dt.date.fromisoformat(row.get("date", ""))
         except ValueError:
             problems.append(
-                f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected YYYY-MM-DD)"
+                f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected "
+                "YYYY-MM-DD)"
             )
             continue
         action = row.get("action", "").lower()
@@ -251,7 +253,8 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
 
 
 def export_csv(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """CSV texts of the frames built by :func:`plateau.store.monitoring.frames` (monitoring format)."""
+    """CSV texts of the frames built by :func:`plateau.store.monitoring.frames` (monitoring
+    format)."""
     return {
         kind: frame.to_csv(index=False, date_format="%Y-%m-%d") for kind, frame in frames.items()
     }

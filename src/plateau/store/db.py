@@ -160,7 +160,8 @@ def open_database(url: str | None = None, *, run_migrations: bool = True) -> Dat
         if isinstance(exc, PlateauError):
             raise
         raise PlateauError(
-            f"database_url: cannot open or migrate {make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
+            "database_url: cannot open or migrate "
+            f"{make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         ) from exc
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

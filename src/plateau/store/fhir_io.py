@@ -136,7 +136,8 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
             continue
         if ext in patients_seen:
             problems.append(
-                f"{where}, field 'identifier': patient {ext!r} appears twice (entry {patients_seen[ext]})"
+                f"{where}, field 'identifier': patient {ext!r} appears twice (entry "
+                f"{patients_seen[ext]})"
             )
             continue
         patients_seen[ext] = i
@@ -170,9 +171,10 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
                     f"Patient?identifier={ref.identifier.value}", ref.identifier.value
                 )
         if target is None:
+            shown = ref.reference if ref is not None and ref.reference else "the missing reference"
             problems.append(
                 f"{where}, field '{field}': no Patient in the bundle (or identifier) matches "
-                f"{(ref.reference if ref is not None and ref.reference else 'the missing reference')!r}"
+                f"{shown!r}"
             )
         return target
 
@@ -265,8 +267,8 @@ def _observation(res, where, subject_of, data: ImportData) -> None:
         lo, hi = a.plausible
         if not (lo <= value <= hi):
             problems.append(
-                f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for {analyte}: "
-                f"outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}"
+                f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for "
+                f"{analyte}: outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}"
             )
             return
         unit = a.canonical_unit
@@ -362,8 +364,8 @@ def _condition(res, where, subject_of, data: ImportData) -> None:
             allowed = C.EVENT_TERMS[term].grades
             if grade is None or not grade.isdigit() or int(grade) not in allowed:
                 problems.append(
-                    f"{where}, field 'severity': grade {grade!r} is not defined for {term} in CTCAE v5.0 "
-                    f"(defined: {', '.join(str(g) for g in allowed)})"
+                    f"{where}, field 'severity': grade {grade!r} is not defined for {term} in "
+                    f"CTCAE v5.0 (defined: {', '.join(str(g) for g in allowed)})"
                 )
                 return
             if onset is None:

@@ -168,7 +168,8 @@ def apply(
             unchanged += 1
     session.flush()
 
-    # dose records: attach to the line with that start, else the patient's line for the agent / latest line
+    # dose records: attach to the line with that start, else the patient's line for the agent /
+    # latest line
     by_patient: dict[int, list[TreatmentLine]] = {}
     for (p_id, kind, _start), ln in lines.items():
         if kind == "maintenance":
@@ -198,7 +199,8 @@ def apply(
             line = next((x for x in reversed(candidates) if x.start_date <= d.date), None)
         if line is None:
             dose_problems.append(
-                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before {d.date}"
+                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before "
+                f"{d.date}"
             )
             continue
         key = (line.id, d.date, d.action)

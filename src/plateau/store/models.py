@@ -117,7 +117,8 @@ class Patient(Base):
 
 
 class TreatmentLine(Base):
-    """A line of therapy; ``kind = 'maintenance'`` is the maintenance regimen the monitor follows."""
+    """A line of therapy; ``kind = 'maintenance'`` is the maintenance regimen the monitor
+    follows."""
 
     __tablename__ = "treatment_lines"
     __table_args__ = (
@@ -212,7 +213,8 @@ class QolResponse(Base):
 
 
 class Decision(Base):
-    """A decision-support snapshot (plain dict from :mod:`plateau.decide`) pinned to an evidence version."""
+    """A decision-support snapshot (plain dict from :mod:`plateau.decide`) pinned to an evidence
+    version."""
 
     __tablename__ = "decisions"
 

@@ -47,7 +47,8 @@ _DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
 
 
 class AccessDenied(PlateauError):
-    """The user may not see or change this resource (answered 403, or 404 for another team's patient)."""
+    """The user may not see or change this resource (answered 403, or 404 for another team's
+    patient)."""
 
 
 class RateLimited(PlateauError):
