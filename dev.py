@@ -46,7 +46,7 @@ def run(cmd: list[str | os.PathLike[str]], **kwargs) -> None:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3 and says why it stops
         sys.exit("plateau needs Python 3.11 or newer; run this script with python3.11.")
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")

@@ -115,9 +115,9 @@ def main() -> int:
                 try:
                     client.get("/healthz")
                     break
-                except httpx.TransportError:
+                except httpx.TransportError as exc:
                     if time.monotonic() > deadline:
-                        raise SystemExit("server did not start")
+                        raise SystemExit("server did not start") from exc
                     time.sleep(0.2)
             client.post("/api/v1/analyses", json=specs[0])  # warm-up (imports)
             results = {}

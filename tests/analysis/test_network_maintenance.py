@@ -76,7 +76,7 @@ def test_post_asct_pfs_agrees_in_direction_with_gay_2018(networks):
     # ours
     second = PUBLISHED_REFERENCE["second_reference"]["PFS_post_asct"]
     ours = main.result.effects_vs(OBSERVATION)
-    for name, (p_hr, p_lo, p_hi) in second.items():
+    for name, (_p_hr, p_lo, p_hi) in second.items():
         if name in ours:
             lo, hi = math.exp(ours[name]["ci_low"]), math.exp(ours[name]["ci_high"])
             assert lo <= p_hi and p_lo <= hi, name

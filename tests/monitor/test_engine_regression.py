@@ -230,7 +230,7 @@ def _examples(baseline: str):
     pats = mio.read_patients(EX / "patients.csv").frame
     events = mio.read_events(EX / "events.csv").frame
     q = mio.read_qlq(EX / "qlq.csv").frame
-    starts = dict(zip(pats["patient_id"], pats["maintenance_start"]))
+    starts = dict(zip(pats["patient_id"], pats["maintenance_start"], strict=True))
     qres = assess_qol(q, starts if baseline == "maintenance" else None)
     return engine.assess(
         labs, pats, events, qol=qres, config=engine.MonitorConfig(baseline=baseline)
@@ -365,7 +365,7 @@ def snapshot():
 def test_engine_output_matches_snapshot(name, snapshot):
     got, want = _capture(_case(name)), snapshot[name]
     assert len(got["patients"]) == len(want["patients"])
-    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"], strict=True)):
         if g != w:
             gd, wd = json.loads(g), json.loads(w)
             keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]
@@ -477,7 +477,7 @@ def test_no_dose_actions_keeps_the_table_columns():
 
 def _compare(name, got, want):
     assert len(got["patients"]) == len(want["patients"])
-    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"], strict=True)):
         if g != w:
             gd, wd = json.loads(g), json.loads(w)
             keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]

@@ -142,7 +142,7 @@ MATRIX = [
 @pytest.mark.parametrize("method,path,expected", MATRIX, ids=[m[1] for m in MATRIX])
 def test_access_matrix_reads(world, method, path, expected):
     url = path.format(A=world["pid"]["P07"], B=world["pid"]["B01"])
-    for role, status in zip(ROLES, expected):
+    for role, status in zip(ROLES, expected, strict=True):
         r = _get(world, role, url)
         assert r.status_code == status, (role, url, r.status_code, r.text[:200])
         if status == 303 and role == "anon":

@@ -33,9 +33,11 @@ def test_start_serves_the_web_app(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
                     html = response.read().decode()
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"plateau start did not serve: {proc.stdout.read()}")
+                    raise AssertionError(
+                        f"plateau start did not serve: {proc.stdout.read()}"
+                    ) from exc
                 time.sleep(0.3)
         assert "Decision support, not a prescription" in html
         with urllib.request.urlopen(

@@ -190,7 +190,7 @@ class MaintenanceNetwork:
         cols: dict[str, list] = {"study": [], "treat1": [], "treat2": [], "TE": [], "seTE": []}
         for _, rows in self.studies:
             for s, a, b, te, se in rows:
-                for k, v in zip(cols, (s, a, b, te, se)):
+                for k, v in zip(cols, (s, a, b, te, se), strict=True):
                     cols[k].append(v)
         return cols
 
@@ -411,7 +411,7 @@ def maintenance_network(
         cols: dict[str, list] = {"study": [], "treat1": [], "treat2": [], "TE": [], "seTE": []}
         for _, rows in studies:
             for r in rows:
-                for k, v in zip(cols, r):
+                for k, v in zip(cols, r, strict=True):
                     cols[k].append(v)
         data = network_data(cols["study"], cols["treat1"], cols["treat2"], cols["TE"], cols["seTE"])
         for comp in connected_components(data):

@@ -315,7 +315,8 @@ def pool_contributions(
         test=m.test,
     )
     studies = tuple(
-        StudyResult(c, float(w), *c.interval(m.level)) for c, w in zip(contributions, r.weights)
+        StudyResult(c, float(w), *c.interval(m.level))
+        for c, w in zip(contributions, r.weights, strict=True)
     )
     return pooled, studies
 

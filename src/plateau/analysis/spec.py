@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -41,7 +41,7 @@ TESTS = ("z", "knha", "adhoc")
 DISEASE_CONTROL = ("PFS", "EFS", "TTP")
 
 
-class SubgroupBy(str, Enum):
+class SubgroupBy(StrEnum):
     agent = "agent"
     setting = "setting"
     age_group = "age_group"

@@ -58,7 +58,7 @@ def create_user_cmd(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     db = open_database(database_url)
     with db.session(write=True) as session:
-        user = create_user(session, username, password, role, list(team))
+        create_user(session, username, password, role, list(team))
         audit.record(
             session, None, "create", f"user {username} ({role}) via command line", username="cli"
         )

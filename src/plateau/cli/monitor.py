@@ -60,7 +60,7 @@ def assess_cmd(
     qres = None
     if q_t is not None:
         starts = (
-            dict(zip(pat_t.frame["patient_id"], pat_t.frame["maintenance_start"]))
+            dict(zip(pat_t.frame["patient_id"], pat_t.frame["maintenance_start"], strict=True))
             if pat_t
             else None
         )
@@ -109,7 +109,7 @@ def qol_cmd(
     starts = None
     if patients:
         p = io.read_patients(patients, skip_bad_rows=skip_bad_rows).frame
-        starts = dict(zip(p["patient_id"], p["maintenance_start"]))
+        starts = dict(zip(p["patient_id"], p["maintenance_start"], strict=True))
     res = assess_qol(q_t.frame, starts)
     for b in q_t.bad_rows:
         typer.echo(f"skipped bad row: {b}", err=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,9 +52,8 @@ __all__ = [
 ]
 
 
-class _StrEnum(str, Enum):
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
+class _StrEnum(StrEnum):
+    """String enum whose str() and format() give the value (base of the schema vocabularies)."""
 
 
 class Setting(_StrEnum):

@@ -691,7 +691,7 @@ class DesignDecomposition:
             {
                 "designs": [
                     {"design": d, "q": q, "df": f}
-                    for d, q, f in zip(self.designs, self.q_design, self.df_design)
+                    for d, q, f in zip(self.designs, self.q_design, self.df_design, strict=True)
                 ],
                 "q_total": self.q_total,
                 "df_total": self.df_total,
@@ -827,7 +827,9 @@ class NetworkResult:
                 "reference": self.reference,
                 "effects_vs_reference": vs_ref,
                 "league": self.league.pairs(),
-                "p_scores": {t: float(p) for t, p in zip(self.treatments, self.p_scores)},
+                "p_scores": {
+                    t: float(p) for t, p in zip(self.treatments, self.p_scores, strict=True)
+                },
                 "ranking": [t for t, _ in self.ranking()],
                 "tau2": self.tau2,
                 "tau": self.tau,

@@ -473,7 +473,6 @@ def subgroup_analysis(
     onehot = np.stack([(g == lev) for lev in levels], axis=1).astype(float)  # (k, G)
     kg = np.einsum("bk,kg->bg", m.astype(float), onehot).astype(np.int64)
     B, G = kg.shape
-    rows = np.asarray(y.shape[0])
     if tau2 == "common":
         empty = np.nonzero((kg < 1).any(axis=1))[0]
         if empty.size:

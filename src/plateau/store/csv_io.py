@@ -74,7 +74,9 @@ def _dupes(frame: pd.DataFrame, keys: list[str], name: str, problems: list[str])
     if dup.any():
         for key, _grp in frame[dup].groupby(keys, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            shown = ", ".join(f"{k}={_date(v) if 'date' in k else v}" for k, v in zip(keys, key))
+            shown = ", ".join(
+                f"{k}={_date(v) if 'date' in k else v}" for k, v in zip(keys, key, strict=True)
+            )
             problems.append(f"{name}: conflicting rows for {shown}")
     return frame
 
@@ -98,7 +100,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             frame = _read(mio.read_patients, name, text, problems)
             if frame is None:
                 continue
-            for i, r in enumerate(frame.itertuples(index=False)):
+            for r in frame.itertuples(index=False):
                 src = f"{name} patient {r.patient_id}"
                 data.patients.append(
                     PatientIn(
