@@ -438,7 +438,7 @@ class Estimate(_Model):
         """
         from statistics import NormalDist
 
-        if self.has_hr_ci:
+        if self.hr is not None and self.ci_low is not None and self.ci_high is not None:
             z = NormalDist().inv_cdf(1 - (1 - self.ci_level) / 2)
             return (math.log(self.hr), (math.log(self.ci_high) - math.log(self.ci_low)) / (2 * z))
         if self.log_hr is not None and self.se_log_hr is not None:

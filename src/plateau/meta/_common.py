@@ -56,7 +56,7 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
 
 def prepare_batch(
     yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None, y_name: str = "yi", v_name: str = "vi"
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """Validate ``yi``/``vi`` (and optional ``weights``) and return batch arrays.
 
     Returns ``(y, v, mask, is_1d, w)`` where ``y`` and ``v`` are (B, k) float arrays with absent
@@ -138,7 +138,7 @@ def prepare_batch(
     return y2, v2, mask, is_1d, w2
 
 
-def as_output(value: Any, is_1d: bool):
+def as_output(value: Any, is_1d: bool) -> Any:
     """Strip the batch axis of a 1-D call: (1,) -> float, (1, ...) -> array."""
     if not is_1d:
         return value
@@ -151,7 +151,7 @@ def as_output(value: Any, is_1d: bool):
     return first
 
 
-def jsonable(value: Any):
+def jsonable(value: Any) -> Any:
     """Convert floats/arrays/bools/dataclasses to JSON-ready Python values (NaN and inf -> None)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
@@ -64,10 +64,10 @@ class EffectSizes:
     approximate: Any
 
     @property
-    def sei(self):
-        return np.sqrt(self.vi)
+    def sei(self) -> np.ndarray:
+        return cast("np.ndarray", np.sqrt(self.vi))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "yi": jsonable(np.asarray(self.yi)),
             "vi": jsonable(np.asarray(self.vi)),
@@ -83,7 +83,9 @@ class EffectSizes:
         )
 
 
-def _arr(name, value, positive=False, nonneg=False, prob=False):
+def _arr(
+    name: Any, value: Any, positive: Any = False, nonneg: Any = False, prob: Any = False
+) -> np.ndarray:
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -99,7 +101,7 @@ def _arr(name, value, positive=False, nonneg=False, prob=False):
     return a
 
 
-def _out(yi, vi, measure, approximate):
+def _out(yi: Any, vi: Any, measure: Any, approximate: Any) -> EffectSizes:
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     approx = np.broadcast_to(np.asarray(approximate, dtype=bool), yi.shape).copy()
@@ -108,7 +110,7 @@ def _out(yi, vi, measure, approximate):
     return EffectSizes(yi, vi, measure, approx)
 
 
-def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
+def log_hr_from_ci(hr: Any, ci_low: Any, ci_high: Any, level: float = 0.95) -> EffectSizes:
     """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq.
     1-2)."""
     hr, lo, hi = (
@@ -127,7 +129,7 @@ def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
     return _out(np.log(hr), se**2, "logHR", False)
 
 
-def log_hr_from_p(hr, p_value) -> EffectSizes:
+def log_hr_from_p(hr: Any, p_value: Any) -> EffectSizes:
     """ln HR and its variance from HR and a two-sided p-value: se = |ln HR| / z_{1-p/2} (Tierney
     2007)."""
     hr = _arr("hr", hr, positive=True)
@@ -141,7 +143,7 @@ def log_hr_from_p(hr, p_value) -> EffectSizes:
     return _out(np.log(hr), se**2, "logHR", False)
 
 
-def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
+def log_hr_from_oe(o_minus_e: Any, variance: Any) -> EffectSizes:
     """ln HR = (O - E)/V, var = 1/V from the log-rank statistics (Parmar 1998, eq. 2; Peto's
     method)."""
     oe = _arr("o_minus_e", o_minus_e)
@@ -150,7 +152,7 @@ def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
 
 
 def log_hr_from_p_events(
-    p_value, events, favours_experimental: bool = True, allocation_ratio: float = 1.0
+    p_value: Any, events: Any, favours_experimental: bool = True, allocation_ratio: float = 1.0
 ) -> EffectSizes:
     """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq.
     6-7).
@@ -167,7 +169,7 @@ def log_hr_from_p_events(
 
 
 def log_hr_from_medians(
-    median_experimental, median_control, events_experimental, events_control
+    median_experimental: Any, median_control: Any, events_experimental: Any, events_control: Any
 ) -> EffectSizes:
     """Approximate ln HR from per-arm medians under exponential survival (hazard = ln 2/median).
 
@@ -181,7 +183,7 @@ def log_hr_from_medians(
     return _out(np.log(mc) - np.log(me), 1 / de + 1 / dc, "logHR", True)
 
 
-def _counts(name, value):
+def _counts(name: Any, value: Any) -> np.ndarray | None:
     if value is None:
         return None
     a = np.asarray(value, dtype=float)
@@ -192,16 +194,16 @@ def _counts(name, value):
     return a
 
 
-def _row_any(mask):
+def _row_any(mask: Any) -> np.ndarray:
     """'if0all' applies per analysis: per row of a 2-D input, over everything for 1-D."""
     if mask.ndim >= 2:
         return np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
     return np.broadcast_to(mask.any(), mask.shape)
 
 
-def _correct(cells, zero, add, to):
+def _correct(cells: Any, zero: Any, add: Any, to: Any) -> list[np.ndarray]:
     if to == "none" or add == 0:
-        return cells
+        return cast("list[np.ndarray]", cells)
     if to == "all":
         sel = np.ones_like(zero, dtype=bool)
     elif to == "only0":
@@ -214,19 +216,19 @@ def _correct(cells, zero, add, to):
 def escalc(
     measure: str,
     *,
-    ai=None,
-    bi=None,
-    ci=None,
-    di=None,
-    n1i=None,
-    n2i=None,
-    x1i=None,
-    x2i=None,
-    t1i=None,
-    t2i=None,
-    xi=None,
-    ni=None,
-    mi=None,
+    ai: Any = None,
+    bi: Any = None,
+    ci: Any = None,
+    di: Any = None,
+    n1i: Any = None,
+    n2i: Any = None,
+    x1i: Any = None,
+    x2i: Any = None,
+    t1i: Any = None,
+    t2i: Any = None,
+    xi: Any = None,
+    ni: Any = None,
+    mi: Any = None,
     add: float = 0.5,
     to: str = "only0",
     drop00: bool = False,
@@ -314,7 +316,9 @@ def escalc(
             x = _counts("xi", xi)
             if x is None or (ni is None and mi is None):
                 raise PlateauError(f"measure {measure} needs xi and ni (or mi = non-events)")
-            m = _counts("mi", mi) if mi is not None else _counts("ni", ni) - x
+            m = cast(np.ndarray, _counts("mi", mi) if mi is not None else _counts("ni", ni))
+            if mi is None:
+                m = m - x
             x, m = np.broadcast_arrays(x, m)
             if np.any(m < 0):
                 raise PlateauError("xi larger than ni")

@@ -52,7 +52,7 @@ class HeterogeneityCI:
     ub_at_limit: Any
     batch: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "tau2",
             "tau2_low",
@@ -89,7 +89,9 @@ class HeterogeneityCI:
         )
 
 
-def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
+def _bracket_root(
+    f: Any, lo: Any, hi: Any, f_lo: Any, f_hi: Any, tol: Any = 1e-13, maxiter: Any = 200
+) -> Any:
     """Vectorised Illinois (modified regula falsi) root of f in [lo, hi] with f(lo) f(hi) < 0."""
     lo, hi, f_lo, f_hi = (np.array(a, dtype=float, copy=True) for a in (lo, hi, f_lo, f_hi))
     x = lo.copy()
@@ -117,7 +119,7 @@ def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
     return x
 
 
-def _prepare(yi, vi, method, level):
+def _prepare(yi: Any, vi: Any, method: Any, level: Any) -> Any:
     check_method(method, "z", level)
     if method in ("EE", "FE", "GENQ"):
         raise PlateauError(
@@ -131,11 +133,13 @@ def _prepare(yi, vi, method, level):
     return y, v, mf, X, is_1d, fit
 
 
-def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
+def _result(
+    fit: Any, lb: Any, ub: Any, at_limit: Any, ci_type: Any, method: Any, level: Any, is_1d: Any
+) -> HeterogeneityCI:
     vt = fit["vt"]
     tau2 = fit["tau2"]
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return HeterogeneityCI(
@@ -159,7 +163,7 @@ def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
     )
 
 
-def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
+def qprofile_ci(yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
     """Q-profile CIs for tau^2, tau, I^2 and H^2 (Viechtbauer 2007; metafor
     ``confint(type="QP")``)."""
     y, v, mf, X, is_1d, fit = _prepare(yi, vi, method, level)
@@ -197,7 +201,9 @@ def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> Heterog
     return _result(fit, lb, ub, at_limit, "QP", method, level, is_1d)
 
 
-def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
+def profile_likelihood_ci(
+    yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95
+) -> HeterogeneityCI:
     """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML
     fits."""
     if method not in ("REML", "ML"):
@@ -211,7 +217,7 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
     ll_hat = _engine.loglik(y, v, mf, X, that, reml)
     obj = stats.chi2.ppf(level, 1)
 
-    def f(t, idx):
+    def f(t: Any, idx: Any) -> Any:
         return -2 * (_engine.loglik(y[idx], v[idx], mf[idx], X[idx], t, reml) - ll_hat[idx]) - obj
 
     allr = np.arange(B)
@@ -235,7 +241,7 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
 
 
 def tau2_confint(
-    yi, vi, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
+    yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
 ) -> HeterogeneityCI:
     """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile
     likelihood)."""

@@ -87,7 +87,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
@@ -250,7 +250,7 @@ def network_data(
 
     studies, arms_all, effects_all, vars_all = [], [], [], []
     for s, idx in by_study.items():
-        seen_pairs: dict[frozenset, int] = {}
+        seen_pairs: dict[frozenset[str], int] = {}
         for i in idx:
             key = frozenset((rows[i][1], rows[i][2]))
             if key in seen_pairs:
@@ -271,12 +271,12 @@ def network_data(
         A = np.zeros((len(idx), k))
         tev = np.empty(len(idx))
         var = np.empty(len(idx))
-        for r, i in enumerate(idx):
+        for ri, i in enumerate(idx):
             ja, jb = pos[index[rows[i][1]]], pos[index[rows[i][2]]]
-            A[r, ja] = 1.0
-            A[r, jb] = 1.0
-            tev[r] = rows[i][3]
-            var[r] = rows[i][4] ** 2
+            A[ri, ja] = 1.0
+            A[ri, jb] = 1.0
+            tev[ri] = rows[i][3]
+            var[ri] = rows[i][4] ** 2
         if k == 2:
             # only v_a + v_b matters for a two-arm study; theta[1] = arm 1 vs arm 0
             v = np.array([0.0, var[0]])
@@ -303,9 +303,9 @@ def network_data(
                 )
             # arm effects: weighted least squares on theta_a - theta_b = TE_ab
             D = np.zeros((len(idx), k))
-            for r, i in enumerate(idx):
-                D[r, pos[index[rows[i][1]]]] = 1.0
-                D[r, pos[index[rows[i][2]]]] = -1.0
+            for ri, i in enumerate(idx):
+                D[ri, pos[index[rows[i][1]]]] = 1.0
+                D[ri, pos[index[rows[i][2]]]] = -1.0
             w = _reduced_weights_from_pairs(D, var, k)
             Dr = D[:, 1:]
             Wd = np.diag(w)
@@ -486,7 +486,7 @@ def _gls(y: np.ndarray, M: np.ndarray, X: np.ndarray) -> _Fit:
 def _p_matrix(M: np.ndarray, X: np.ndarray) -> np.ndarray:
     Mi = np.linalg.inv(M)
     MiX = Mi @ X
-    return Mi - MiX @ np.linalg.solve(X.T @ MiX, MiX.T)
+    return cast("np.ndarray", Mi - MiX @ np.linalg.solve(X.T @ MiX, MiX.T))
 
 
 def _tau2_dl(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray) -> float:
@@ -497,7 +497,7 @@ def _tau2_dl(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray) -> floa
         return 0.0
     P0 = _p_matrix(V, X)
     q = float(y @ P0 @ y)
-    return max(0.0, (q - df) / float(np.trace(P0 @ B)))
+    return cast("float", max(0.0, (q - df) / float(np.trace(P0 @ B))))
 
 
 def _tau2_likelihood(
@@ -548,7 +548,7 @@ def _tau2_likelihood(
     return tau2, max_iter
 
 
-def _estimate_tau2(y, V, B, X, method: str) -> tuple[float, int]:
+def _estimate_tau2(y: Any, V: Any, B: Any, X: Any, method: str) -> tuple[float, int]:
     if method == "DL":
         return _tau2_dl(y, V, B, X), 0
     if X.shape[0] - X.shape[1] <= 0:
@@ -687,25 +687,28 @@ class DesignDecomposition:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "designs": [
-                    {"design": d, "q": q, "df": f}
-                    for d, q, f in zip(self.designs, self.q_design, self.df_design, strict=True)
-                ],
-                "q_total": self.q_total,
-                "df_total": self.df_total,
-                "p_total": self.p_total,
-                "q_within": self.q_within,
-                "df_within": self.df_within,
-                "p_within": self.p_within,
-                "q_between": self.q_between,
-                "df_between": self.df_between,
-                "p_between": self.p_between,
-                "tau2_within": self.tau2_within,
-                "q_inconsistency_random": self.q_inconsistency_random,
-                "p_inconsistency_random": self.p_inconsistency_random,
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "designs": [
+                        {"design": d, "q": q, "df": f}
+                        for d, q, f in zip(self.designs, self.q_design, self.df_design, strict=True)
+                    ],
+                    "q_total": self.q_total,
+                    "df_total": self.df_total,
+                    "p_total": self.p_total,
+                    "q_within": self.q_within,
+                    "df_within": self.df_within,
+                    "p_within": self.p_within,
+                    "q_between": self.q_between,
+                    "df_between": self.df_between,
+                    "p_between": self.p_between,
+                    "tau2_within": self.tau2_within,
+                    "q_inconsistency_random": self.q_inconsistency_random,
+                    "p_inconsistency_random": self.p_inconsistency_random,
+                }
+            ),
         )
 
 
@@ -817,43 +820,46 @@ class NetworkResult:
             if t != self.reference
         }
         dec = self.decomposition
-        return jsonable(
-            {
-                "model": self.model,
-                "method": self.method,
-                "level": self.level,
-                "small_values": self.small_values,
-                "treatments": list(self.treatments),
-                "reference": self.reference,
-                "effects_vs_reference": vs_ref,
-                "league": self.league.pairs(),
-                "p_scores": {
-                    t: float(p) for t, p in zip(self.treatments, self.p_scores, strict=True)
-                },
-                "ranking": [t for t, _ in self.ranking()],
-                "tau2": self.tau2,
-                "tau": self.tau,
-                "i2": self.i2,
-                "loglik": self.loglik,
-                "q_total": dec.q_total,
-                "df_total": dec.df_total,
-                "p_total": dec.p_total,
-                "q_within": dec.q_within,
-                "df_within": dec.df_within,
-                "p_within": dec.p_within,
-                "q_between": dec.q_between,
-                "df_between": dec.df_between,
-                "p_between": dec.p_between,
-                "decomposition": dec.to_dict(),
-                "n_studies": self.n_studies,
-                "n_pairs": self.n_pairs,
-                "n_contrasts": self.n_contrasts,
-                "excluded_components": [list(c) for c in self.excluded_components],
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "model": self.model,
+                    "method": self.method,
+                    "level": self.level,
+                    "small_values": self.small_values,
+                    "treatments": list(self.treatments),
+                    "reference": self.reference,
+                    "effects_vs_reference": vs_ref,
+                    "league": self.league.pairs(),
+                    "p_scores": {
+                        t: float(p) for t, p in zip(self.treatments, self.p_scores, strict=True)
+                    },
+                    "ranking": [t for t, _ in self.ranking()],
+                    "tau2": self.tau2,
+                    "tau": self.tau,
+                    "i2": self.i2,
+                    "loglik": self.loglik,
+                    "q_total": dec.q_total,
+                    "df_total": dec.df_total,
+                    "p_total": dec.p_total,
+                    "q_within": dec.q_within,
+                    "df_within": dec.df_within,
+                    "p_within": dec.p_within,
+                    "q_between": dec.q_between,
+                    "df_between": dec.df_between,
+                    "p_between": dec.p_between,
+                    "decomposition": dec.to_dict(),
+                    "n_studies": self.n_studies,
+                    "n_pairs": self.n_pairs,
+                    "n_contrasts": self.n_contrasts,
+                    "excluded_components": [list(c) for c in self.excluded_components],
+                }
+            ),
         )
 
 
-def _league(treatments, effect, cov, level) -> LeagueTable:
+def _league(treatments: Any, effect: Any, cov: Any, level: Any) -> LeagueTable:
     est = effect[:, None] - effect[None, :]
     dv = np.diag(cov)
     var = dv[:, None] + dv[None, :] - 2 * cov
@@ -865,7 +871,7 @@ def _league(treatments, effect, cov, level) -> LeagueTable:
     return LeagueTable(tuple(treatments), est, se, est - zc * se, est + zc * se, z, p, level)
 
 
-def _p_scores(effect, league: LeagueTable, small_values: str) -> np.ndarray:
+def _p_scores(effect: Any, league: LeagueTable, small_values: str) -> np.ndarray:
     T = len(effect)
     if T < 2:
         return np.ones(T)
@@ -875,7 +881,7 @@ def _p_scores(effect, league: LeagueTable, small_values: str) -> np.ndarray:
         sign = -1.0 if small_values == "desirable" else 1.0
         pr = stats.norm.cdf(sign * diff / league.se)
     np.fill_diagonal(pr, 0.0)
-    return pr.sum(axis=1) / (T - 1)
+    return cast("np.ndarray", pr.sum(axis=1) / (T - 1))
 
 
 def nma(
@@ -1081,7 +1087,7 @@ class NodeSplit:
     p_value: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(dict(self.__dict__))
+        return cast("dict[str, Any]", jsonable(dict(self.__dict__)))
 
 
 @dataclass(frozen=True)
@@ -1213,15 +1219,18 @@ class RankResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "treatments": list(self.treatments),
-                "probabilities": self.probabilities,
-                "mean_rank": self.mean_rank,
-                "sucra": self.sucra,
-                "n_sim": self.n_sim,
-                "seed": self.seed,
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "treatments": list(self.treatments),
+                    "probabilities": self.probabilities,
+                    "mean_rank": self.mean_rank,
+                    "sucra": self.sucra,
+                    "n_sim": self.n_sim,
+                    "seed": self.seed,
+                }
+            ),
         )
 
 

@@ -90,10 +90,10 @@ class PoolResult:
     batch: bool = field(default=False)
 
     @property
-    def tau(self):
+    def tau(self) -> Any:
         return np.sqrt(self.tau2) if self.batch else float(np.sqrt(self.tau2))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "estimate",
             "se",
@@ -165,14 +165,14 @@ class PoolResult:
 
 
 def pool(
-    yi,
-    vi,
+    yi: Any,
+    vi: Any,
     *,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
-    weights=None,
-    tau2=None,
+    weights: Any = None,
+    tau2: Any = None,
     prediction: str = "metafor",
 ) -> PoolResult:
     """Pool effect sizes ``yi`` with sampling variances ``vi`` (metafor ``rma.uni(yi, vi, ...)``).
@@ -246,7 +246,7 @@ def pool(
         )
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return PoolResult(

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
+def _design(X: Any, y_shape: Any, mask: Any, intercept: bool, is_1d: bool) -> np.ndarray:
     B, k = y_shape
     Xa = np.asarray(X, dtype=float)
     if Xa.ndim == 1:
@@ -68,7 +68,7 @@ def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
     return Xa
 
 
-def _check_rank(X, mask, is_1d):
+def _check_rank(X: Any, mask: Any, is_1d: Any) -> None:
     p = X.shape[2]
     k = mask.sum(1)
     few = np.nonzero(k < p + 1)[0]
@@ -100,7 +100,7 @@ class RegressionPrediction:
     pi_high: Any
     level: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             k: jsonable(getattr(self, k))
             for k in ("pred", "se", "ci_low", "ci_high", "pi_low", "pi_high", "level")
@@ -150,10 +150,10 @@ class MetaRegressionResult:
     batch: bool = False
 
     @property
-    def tval(self):
+    def tval(self) -> Any:
         return self.zval
 
-    def predict(self, X_new, level: float | None = None) -> RegressionPrediction:
+    def predict(self, X_new: Any, level: float | None = None) -> RegressionPrediction:
         """Predictions for new moderator values (without the intercept column when ``intercept``).
 
         pred = x' b, se = sqrt(x' V x), CI pred +- c se, PI pred +- c sqrt(se^2 + tau^2) with c the
@@ -186,9 +186,10 @@ class MetaRegressionResult:
         out = [pred, se, pred - crit * se, pred + crit * se, pred - half_pi, pred + half_pi]
         if not self.batch:
             out = [o[0] for o in out]
-        return RegressionPrediction(*out, level=float(level))
+        p0, s0, c_lo, c_hi, p_lo, p_hi = out
+        return RegressionPrediction(p0, s0, c_lo, c_hi, p_lo, p_hi, level=float(level))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "coef",
             "se",
@@ -245,7 +246,9 @@ class MetaRegressionResult:
         return "\n".join(lines)
 
 
-def _r2(y, v, mf, method, test, level, tau2, X, intercept):
+def _r2(
+    y: Any, v: Any, mf: Any, method: Any, test: Any, level: Any, tau2: Any, X: Any, intercept: Any
+) -> Any:
     B = y.shape[0]
     if not intercept or X.shape[2] == 1:
         return np.full(B, np.nan)
@@ -268,15 +271,15 @@ def _r2(y, v, mf, method, test, level, tau2, X, intercept):
 
 
 def meta_regression(
-    yi,
-    vi,
-    X,
+    yi: Any,
+    vi: Any,
+    X: Any,
     *,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
     intercept: bool = True,
-    tau2=None,
+    tau2: Any = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression of ``yi`` (variances ``vi``) on moderators ``X``.
 
@@ -334,7 +337,7 @@ def meta_regression(
         qm_df = np.full((B, 2), np.nan)
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     qm_df_out = qm_df[0] if is_1d else qm_df
@@ -385,7 +388,7 @@ class SubgroupResult:
     (G-1, k-G)) or the Q-between statistic (separate; chi^2 on G-1 df).
     """
 
-    levels: tuple
+    levels: tuple[Any, ...]
     estimate: Any
     se: Any
     ci_low: Any
@@ -402,7 +405,7 @@ class SubgroupResult:
     level: float
     batch: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "levels",
             "estimate",
@@ -443,9 +446,9 @@ class SubgroupResult:
 
 
 def subgroup_analysis(
-    yi,
-    vi,
-    groups,
+    yi: Any,
+    vi: Any,
+    groups: Any,
     *,
     method: str = "REML",
     test: str = "z",
@@ -551,7 +554,7 @@ def subgroup_analysis(
     qb = (w * (est - mean[:, None]) ** 2).sum(1)
     qb_p = stats.chi2.sf(qb, G - 1)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return SubgroupResult(

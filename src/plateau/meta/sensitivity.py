@@ -157,7 +157,7 @@ def _fit_rows(
     return out
 
 
-def _prepare(yi: Any, vi: Any, method: str, test: str, level: float):
+def _prepare(yi: Any, vi: Any, method: str, test: str, level: float) -> Any:
     check_method(method, test, level)
     y, v, m, is_1d, _ = prepare_batch(yi, vi, min_k=2)
     return y, v, m, is_1d
@@ -240,8 +240,10 @@ def cumulative(
     return _sequential("cumulative", shaped, perm, is_1d, method, test, level)
 
 
-def _sequential(kind, shaped, order, is_1d, method, test, level) -> SequentialResult:
-    def o(a):
+def _sequential(
+    kind: Any, shaped: Any, order: Any, is_1d: Any, method: Any, test: Any, level: Any
+) -> SequentialResult:
+    def o(a: Any) -> Any:
         return a[0] if is_1d else a
 
     return SequentialResult(
