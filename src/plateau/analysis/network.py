@@ -182,7 +182,8 @@ class MaintenanceNetwork:
         """Trials behind each edge (unordered node pair, sorted)."""
         out: dict[tuple[str, str], list[EdgeTrial]] = {}
         for e in self.edges:
-            out.setdefault(tuple(sorted((e.experimental, e.control))), []).append(e)
+            a, b = sorted((e.experimental, e.control))
+            out.setdefault((a, b), []).append(e)
         return out
 
     def pairs(self) -> dict[str, list]:
@@ -302,12 +303,17 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
     return edges, excluded
 
 
-def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
+Row = tuple[str, str, str, float, float]  #: (study, treat1, treat2, TE, seTE)
+
+
+def _studies(
+    edges: list[EdgeTrial], excluded: list[tuple[str, str]]
+) -> tuple[list[tuple[str, tuple[Row, ...]]], list[EdgeTrial]]:
     """Group edges into studies; comparisons of one trial sharing an arm form a multi-arm study."""
     by_trial: dict[str, list[EdgeTrial]] = {}
     for e in edges:
         by_trial.setdefault(e.trial_id, []).append(e)
-    studies = []
+    studies: list[tuple[str, tuple[Row, ...]]] = []
     flagged: set[int] = set()
     for tid, es in by_trial.items():
         # connected groups of comparisons within the trial (by shared nodes)
@@ -369,7 +375,7 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
                 for n, m in ((e.experimental, e.control), (e.control, e.experimental)):
                     if n not in var_arm and m in var_arm:
                         var_arm[n] = e.se_log_hr**2 - var_arm[m]
-            rows = []
+            rows: list[Row] = []
             for i, a in enumerate(nodes):
                 for b in nodes[i + 1 :]:
                     rows.append(

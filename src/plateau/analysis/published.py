@@ -96,6 +96,7 @@ class PublishedComparison:
 
     def to_dict(self) -> dict[str, Any]:
         p, r = self.published, self.result.pooled
+        assert r is not None  # a comparison is made only when the analysis pooled
         return {
             "published": {
                 "id": p.id,
@@ -124,6 +125,7 @@ class PublishedComparison:
 
     def summary(self) -> str:
         p, r = self.published, self.result.pooled
+        assert r is not None  # a comparison is made only when the analysis pooled
         return (
             f"{p.id}: published HR {p.hr:.2f} ({p.ci_low:.2f}-{p.ci_high:.2f}); plateau "
             f"{r.estimate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}) from "

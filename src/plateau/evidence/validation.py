@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError

@@ -7,7 +7,7 @@ Drawing only (matplotlib, Agg); every number comes from :mod:`plateau.meta.netwo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +26,7 @@ REF = "#b44d12"
 
 def network_graph(
     treatments: Sequence[str],
-    edges: dict[tuple[str, str], Sequence[str]],
+    edges: Mapping[tuple[str, str], Sequence[str]],
     *,
     title: str = "",
     reference: str | None = None,

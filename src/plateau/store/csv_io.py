@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,12 @@ def _decode(name: str, content: bytes | str, problems: list[str]) -> str | None:
         return None
 
 
-def _date(value) -> dt.date | None:
+def _day(value: Any) -> dt.date:
+    """:func:`_date` of a field the monitoring reader has already required."""
+    return cast(dt.date, _date(value))
+
+
+def _date(value: Any) -> dt.date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
@@ -113,7 +119,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                         diagnosis_date=_date(r.diagnosis_date),
                     )
                 )
-                start = _date(r.maintenance_start)
+                start = _day(r.maintenance_start)
                 if r.agent != "none":
                     data.lines.append(LineIn(r.patient_id, src, r.agent, start, _date(r.stop_date)))
                     unit = "mg/m2" if r.agent == "bortezomib" else "mg"
@@ -141,7 +147,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                     LabIn(
                         r.patient_id,
                         f"{name} {r.analyte} {_date(r.date)}",
-                        _date(r.date),
+                        _day(r.date),
                         r.analyte,
                         float(r.value),
                         a.canonical_unit,
@@ -160,7 +166,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                     EventIn(
                         r.patient_id,
                         f"{name} {r.term}",
-                        _date(r.date),
+                        _day(r.date),
                         r.term,
                         int(r.grade),
                         bool(r.with_pain),
@@ -175,7 +181,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             for r in frame.to_dict("records"):
                 answers = {c: int(r[c]) for c in items if not np.isnan(r[c])}
                 data.qol.append(
-                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _date(r["date"]), answers)
+                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _day(r["date"]), answers)
                 )
         elif kind == "doses":
             _read_doses(name, text, data)
@@ -201,7 +207,7 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             "expected header patient_id,date,action,dose[,unit]"
         )
         return
-    seen = {}
+    seen: dict[Any, Any] = {}
     for i, row in enumerate(rows, start=1):
         row = {
             (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""

@@ -27,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -124,7 +126,7 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
     refs: dict[str, str] = {}  # reference -> patient external id
     patients_seen: dict[str, int] = {}
     for i, entry in enumerate(entries):
-        res = entry.resource
+        res: Any = entry.resource
         if res is None or res.get_resource_type() != "Patient":
             continue
         where = f"{name}: entry {i} (Patient)"
@@ -264,7 +266,7 @@ def _observation(res, where, subject_of, data: ImportData) -> None:
             return
         factor = a.units[ucum]
         value = float(q.value) * factor
-        lo, hi = a.plausible
+        lo, hi = a.plausible or (-math.inf, math.inf)
         if not (lo <= value <= hi):
             problems.append(
                 f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for "
@@ -487,7 +489,7 @@ def export_patient(session, patient) -> dict:
             if d.action == "stop":
                 continue
             nxt = next((x.date for x in doses[k + 1 :]), None) or line.stop_date
-            ms = {
+            ms: dict[str, Any] = {
                 "resourceType": "MedicationStatement",
                 "subject": subject,
                 "status": "on-hold"
