@@ -17,7 +17,15 @@ import numpy as np
 
 from plateau.errors import PlateauError
 
-__all__ = ["MetaWarning", "ConvergenceWarning", "prepare_batch", "as_output", "jsonable"]
+__all__ = [
+    "MetaWarning",
+    "ConvergenceWarning",
+    "ReadOnlyArrays",
+    "prepare_batch",
+    "as_output",
+    "jsonable",
+    "readonly",
+]
 
 
 class MetaWarning(UserWarning):
@@ -26,6 +34,37 @@ class MetaWarning(UserWarning):
 
 class ConvergenceWarning(MetaWarning):
     """An iterative estimator did not converge within its iteration cap (see ``converged``)."""
+
+
+def readonly(value: Any) -> Any:
+    """A read-only view of an array (tuples and dicts of arrays element-wise); other values as-is.
+
+    A view, not the array itself: an input array the caller passed in stays writable.
+    """
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.setflags(write=False)
+        return view
+    if isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value):
+        return tuple(readonly(v) for v in value)
+    if isinstance(value, dict) and any(isinstance(v, np.ndarray) for v in value.values()):
+        return {k: readonly(v) for k, v in value.items()}
+    return value
+
+
+class ReadOnlyArrays:
+    """Base of the frozen result dataclasses: their array fields are read-only after ``__init__``.
+
+    ``frozen=True`` stops rebinding a field; this stops writing into an array a field holds,
+    so a result cannot be changed after the fact by ``result.estimate[0] = ...``.
+    """
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            frozen = readonly(value)
+            if frozen is not value:
+                object.__setattr__(self, f.name, frozen)
 
 
 def where_text(rows: np.ndarray, cols: np.ndarray | None, batch: bool, limit: int = 8) -> str:

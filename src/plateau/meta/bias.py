@@ -47,7 +47,7 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import jsonable, prepare_batch, warn_not_converged
+from plateau.meta._common import ReadOnlyArrays, jsonable, prepare_batch, warn_not_converged
 from plateau.meta._resultdict import check_level, dataclass_dict, fmt, fmt_p
 from plateau.meta.pool import PoolResult, check_method, pool
 
@@ -85,7 +85,7 @@ def _out(value: Any, is_1d: bool) -> Any:
 
 
 @dataclass(frozen=True)
-class EggerResult:
+class EggerResult(ReadOnlyArrays):
     """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
     ``zval``/``pval`` test the coefficient of the predictor (a z statistic for ``model="rma"``
@@ -283,7 +283,7 @@ def egger_test(
 
 
 @dataclass(frozen=True)
-class PetPeeseResult:
+class PetPeeseResult(ReadOnlyArrays):
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014).
 
     ``pet`` and ``peese`` are the two weighted-least-squares fits (:class:`EggerResult` with
@@ -363,7 +363,7 @@ def pet_peese(yi: Any, vi: Any, *, alpha: float = 0.10, level: float = 0.95) -> 
 
 
 @dataclass(frozen=True)
-class RankTestResult:
+class RankTestResult(ReadOnlyArrays):
     """Begg & Mazumdar's rank correlation test: Kendall's tau (tau-b) and its p-value.
 
     ``exact`` tells whether the p-value is the exact permutation p-value (no ties) or the
@@ -482,7 +482,7 @@ def rank_correlation_test(yi: Any, vi: Any, *, exact: bool = True) -> RankTestRe
 
 
 @dataclass(frozen=True)
-class FailSafeNResult:
+class FailSafeNResult(ReadOnlyArrays):
     """Fail-safe N (metafor's ``fsn``): the number of unpublished null studies needed.
 
     ``pval`` is the combined p-value of the observed studies (Rosenthal: one-sided Stouffer;
@@ -598,7 +598,7 @@ def fail_safe_n(
 
 
 @dataclass(frozen=True)
-class TrimFillResult:
+class TrimFillResult(ReadOnlyArrays):
     """Trim-and-fill (metafor's ``trimfill``).
 
     ``k0`` studies are estimated missing on ``side`` ("left" or "right") with standard error

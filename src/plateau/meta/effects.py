@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
-from plateau.meta._common import MetaWarning, jsonable
+from plateau.meta._common import MetaWarning, ReadOnlyArrays, jsonable
 
 __all__ = [
     "EffectSizes",
@@ -55,7 +55,7 @@ ESCALC_MEASURES = ("RR", "OR", "RD", "PETO", "IRR", "IRD", "PR", "PLO")
 
 
 @dataclass(frozen=True)
-class EffectSizes:
+class EffectSizes(ReadOnlyArrays):
     """Effect sizes ``yi`` with sampling variances ``vi`` (arrays shaped like the input)."""
 
     yi: Any

@@ -23,14 +23,14 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch
+from plateau.meta._common import ReadOnlyArrays, as_output, jsonable, prepare_batch
 from plateau.meta.pool import check_method
 
 __all__ = ["HeterogeneityCI", "tau2_confint", "qprofile_ci", "profile_likelihood_ci"]
 
 
 @dataclass(frozen=True)
-class HeterogeneityCI:
+class HeterogeneityCI(ReadOnlyArrays):
     """Estimates and CIs of tau^2, tau, I^2 (percent) and H^2 (scalars, or (B,) arrays for a
     batch)."""
 

@@ -48,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
+from plateau.meta._common import ReadOnlyArrays
 from plateau.meta._resultdict import check_level, dataclass_dict, fmt, fmt_p
 
 __all__ = [
@@ -369,7 +370,7 @@ def _rows_text(rows: np.ndarray, batch: bool) -> str:
 
 
 @dataclass(frozen=True)
-class MantelHaenszelResult:
+class MantelHaenszelResult(ReadOnlyArrays):
     """Mantel-Haenszel common-effect estimate, as metafor's ``rma.mh``.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are on the log scale for OR, RR and IRR (exponentiate
@@ -759,7 +760,7 @@ def _breslow_day(a: Any, b: Any, c: Any, d: Any, used: Any, psi: Any, undefined:
 
 
 @dataclass(frozen=True)
-class PetoResult:
+class PetoResult(ReadOnlyArrays):
     """Peto's one-step log odds ratio, as metafor's ``rma.peto``.
 
     ``estimate``, ``ci_low``, ``ci_high`` are log odds ratios.  ``q`` is Peto's heterogeneity

@@ -93,7 +93,7 @@ import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
-from plateau.meta._common import jsonable
+from plateau.meta._common import ReadOnlyArrays, jsonable
 
 __all__ = [
     "NetworkData",
@@ -132,7 +132,7 @@ def _pvalue_chi2(q: float, df: int) -> float:
 # input: pairwise rows -> per-study basic contrasts
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NetworkData:
+class NetworkData(ReadOnlyArrays):
     """Validated pairwise input reduced to basic contrasts (see module docstring).
 
     Attributes
@@ -401,7 +401,7 @@ def connected_components(data: NetworkData) -> list[tuple[str, ...]]:
 # linear model pieces
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Contrasts:
+class _Contrasts(ReadOnlyArrays):
     y: np.ndarray  # basic contrasts
     V: np.ndarray  # their covariance (block diagonal)
     B: np.ndarray  # tau^2 pattern: 1 on diagonal, 1/2 within a study
@@ -454,7 +454,7 @@ def _contrasts(data: NetworkData) -> _Contrasts:
 
 
 @dataclass(frozen=True)
-class _Fit:
+class _Fit(ReadOnlyArrays):
     beta: np.ndarray
     vcov: np.ndarray
     q: float  # r' M^-1 r
@@ -571,7 +571,7 @@ def _design_matrix(c: _Contrasts) -> np.ndarray:
 # results
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LeagueTable:
+class LeagueTable(ReadOnlyArrays):
     """Every pair of treatments: ``estimate[i, j]`` is treatment i versus treatment j."""
 
     treatments: tuple[str, ...]
@@ -631,7 +631,7 @@ class LeagueTable:
 
 
 @dataclass(frozen=True)
-class DesignDecomposition:
+class DesignDecomposition(ReadOnlyArrays):
     """Q split into within-design heterogeneity and between-design inconsistency.
 
     Under common effects ``q_between`` is the design-by-treatment interaction test (Higgins
@@ -713,7 +713,7 @@ class DesignDecomposition:
 
 
 @dataclass(frozen=True)
-class NetworkResult:
+class NetworkResult(ReadOnlyArrays):
     """Result of :func:`nma`.
 
     ``effect``, ``se``, ``ci_low``, ``ci_high`` are each treatment versus ``reference`` on the
@@ -1068,7 +1068,7 @@ def _decompose(c: _Contrasts, Xr: np.ndarray, q_total: float, method: str) -> De
 # node-splitting
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NodeSplit:
+class NodeSplit(ReadOnlyArrays):
     """Direct and indirect evidence of one comparison (treat1 versus treat2)."""
 
     treat1: str
@@ -1091,7 +1091,7 @@ class NodeSplit:
 
 
 @dataclass(frozen=True)
-class NodeSplitResult:
+class NodeSplitResult(ReadOnlyArrays):
     """Back-calculation node-splitting of every directly compared pair (netmeta ``netsplit``)."""
 
     model: str
@@ -1194,7 +1194,7 @@ def node_split(result: NetworkResult) -> NodeSplitResult:
 # ranking by resampling (SUCRA)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RankResult:
+class RankResult(ReadOnlyArrays):
     """Rank probabilities by simulation from the NMA's normal approximation.
 
     ``probabilities[i, r]`` is the probability that treatment i has rank r + 1 (1 = best);

@@ -34,7 +34,13 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged
+from plateau.meta._common import (
+    ReadOnlyArrays,
+    as_output,
+    jsonable,
+    prepare_batch,
+    warn_not_converged,
+)
 
 __all__ = ["pool", "PoolResult", "METHODS", "TESTS", "PREDICTIONS", "check_method"]
 
@@ -54,7 +60,7 @@ def check_method(method: str, test: str, level: float) -> None:
 
 
 @dataclass(frozen=True)
-class PoolResult:
+class PoolResult(ReadOnlyArrays):
     """Result of :func:`pool`.  Scalars (Python floats) for one analysis, (B,) arrays for a batch.
 
     ``weights`` are percent weights per study (metafor's ``weights()``): 100 w_i / sum w_i with

@@ -25,7 +25,14 @@ from scipy import special, stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged, where_text
+from plateau.meta._common import (
+    ReadOnlyArrays,
+    as_output,
+    jsonable,
+    prepare_batch,
+    warn_not_converged,
+    where_text,
+)
 from plateau.meta.pool import check_method, pool
 
 __all__ = [
@@ -89,7 +96,7 @@ def _check_rank(X: Any, mask: Any, is_1d: Any) -> None:
 
 
 @dataclass(frozen=True)
-class RegressionPrediction:
+class RegressionPrediction(ReadOnlyArrays):
     """Predicted values x_new' beta with CI and prediction interval (metafor ``predict.rma``)."""
 
     pred: Any
@@ -112,7 +119,7 @@ class RegressionPrediction:
 
 
 @dataclass(frozen=True)
-class MetaRegressionResult:
+class MetaRegressionResult(ReadOnlyArrays):
     """Result of :func:`meta_regression`; coefficient arrays are (p,) for one analysis, (B, p) for a
     batch.
 
@@ -379,7 +386,7 @@ def meta_regression(
 
 
 @dataclass(frozen=True)
-class SubgroupResult:
+class SubgroupResult(ReadOnlyArrays):
     """Per-subgroup estimates and the test of subgroup differences.
 
     Per-level arrays are (G,) for one analysis and (B, G) for a batch, ordered as ``levels``

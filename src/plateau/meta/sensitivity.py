@@ -26,7 +26,7 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import prepare_batch, warn_not_converged
+from plateau.meta._common import ReadOnlyArrays, prepare_batch, warn_not_converged
 from plateau.meta._resultdict import dataclass_dict, fmt
 from plateau.meta.pool import check_method, pool
 
@@ -40,7 +40,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class SequentialResult:
+class SequentialResult(ReadOnlyArrays):
     """Results of k refits (leave-one-out or cumulative), one entry per study.
 
     For :func:`leave_one_out` entry ``i`` is the model without study ``i`` (input order); for
@@ -260,7 +260,7 @@ def _sequential(
 
 
 @dataclass(frozen=True)
-class InfluenceResult:
+class InfluenceResult(ReadOnlyArrays):
     """Case-deletion diagnostics of Viechtbauer & Cheung (2010), as metafor's ``influence``.
 
     Per study (input order): ``rstudent`` (externally studentised residual), ``dffits``,
