@@ -10,7 +10,7 @@ import typer
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 
 monitor_app = typer.Typer(
     help="Maintenance monitoring: IMWG response/progression, CTCAE v5.0 grades, dose rules, "

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 
 _DISEASE_CONTROL = ("PFS", "EFS", "TTP")
 
