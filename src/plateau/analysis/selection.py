@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plateau.analysis.spec import AnalysisSpec
-from plateau.errors import PlateauError
 from plateau.evidence.base import EvidenceBase, citation
 from plateau.evidence.schema import (
     AdverseEvent,
@@ -559,15 +558,6 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
             events_control=ci,
         )
     return "adverse event without counts or percentages per arm"
-
-
-def require_contributions(selection: Selection, spec: AnalysisSpec) -> None:
-    if not selection.contributions:
-        reasons = "; ".join(f"{e.trial_id}: {e.reason}" for e in selection.exclusions[:6])
-        raise PlateauError(
-            f"analysis {spec.id}: no trial matches the selection ({reasons}"
-            f"{' ...' if len(selection.exclusions) > 6 else ''})"
-        )
 
 
 __all__ = [

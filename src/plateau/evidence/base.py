@@ -430,12 +430,6 @@ class EvidenceBase:
                 rows.append(AdverseEventRecord(t, c, a, x, k, t.source(a.source)))
         return rows
 
-    def estimates_table(self, **filters: Any) -> Any:
-        """:meth:`estimates` as a pandas DataFrame of flat rows."""
-        import pandas as pd
-
-        return pd.DataFrame([r.to_dict() for r in self.estimates(**filters)])
-
     def summary(self) -> str:
         n_est = sum(len(t.estimates) for t in self.trials)
         return f"{len(self.trials)} trials, {n_est} estimates, evidence version {self.version[:12]}"

@@ -258,11 +258,3 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             continue
         seen[key] = ((dose, unit), i)
         data.doses.append(DoseIn(pid, where, "", None, date, action, dose, unit))
-
-
-def export_csv(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """CSV texts of the frames built by :func:`plateau.store.monitoring.frames` (monitoring
-    format)."""
-    return {
-        kind: frame.to_csv(index=False, date_format="%Y-%m-%d") for kind, frame in frames.items()
-    }
