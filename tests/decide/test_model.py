@@ -49,8 +49,8 @@ def test_benefit_is_monotone_in_hr():
 def test_worked_example_mccarthy_2017_pfs_and_rmst():
     """McCarthy et al., J Clin Oncol 2017;35:3279 (lenalidomide meta-analysis): control median PFS
     23.5 months, PFS HR 0.48.  By hand (exponential): h0 = ln2/23.5 = 0.029496/month;
-    S0(36) = exp(-36 h0) = 0.3458, S1(36) = 0.3458^0.48 = 0.6007 (35% -> 60%, as in
-    shared/research/decision-aids.md section 0); RMST over 60 months (1 - e^{-60h})/h:
+    S0(36) = exp(-36 h0) = 0.3458, S1(36) = 0.3458^0.48 = 0.6007 (35% -> 60% progression-free at
+    3 years); RMST over 60 months (1 - e^{-60h})/h:
     28.13 months without, 40.43 with (about 12 extra progression-free months)."""
     h0 = hazard_from_median(23.5)
     assert h0 == pytest.approx(0.0294955, rel=1e-5)

@@ -17,8 +17,8 @@ from plateau.monitor import ctcae as C
             2.0,
             [(0.49, 4), (0.5, 3), (0.99, 3), (1.0, 2), (1.49, 2), (1.5, 1), (1.99, 1), (2.0, 0)],
         ),
-        # admiral test vectors (SPEC 2.4): 24 -> 4, 25 -> 3, 49 -> 3, 50 -> 2, 74 -> 2, 75 -> 1 (LLN
-        # 100)
+        # admiral test vectors (docs/clinical-rules.md section 2): 24 -> 4, 25 -> 3, 49 -> 3,
+        # 50 -> 2, 74 -> 2, 75 -> 1 (LLN 100)
         (
             "platelets",
             100.0,

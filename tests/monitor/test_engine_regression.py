@@ -1,5 +1,5 @@
-"""Regression snapshot of ``engine.assess(...).to_dict()`` (issue 7 item 9: optimise without
-changing results).
+"""Regression snapshot of ``engine.assess(...).to_dict()`` (an optimisation must not change
+results).
 
 The snapshot ``tests/fixtures/monitor/engine_regression.json.xz`` was written by the engine as it
 stood *before* the scale optimisation (commit 6376b09 / c490259 engine) and is compared here,

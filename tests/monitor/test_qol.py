@@ -1,4 +1,4 @@
-"""QLQ-C30 / MY20 scoring by hand from the manual's formulas (SPEC 4.2-4.3)."""
+"""QLQ-C30 / MY20 scoring by hand from the manual's formulas (docs/clinical-rules.md section 4)."""
 
 from __future__ import annotations
 
