@@ -165,5 +165,6 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
 
 
 def convert(analyte_code: np.ndarray, unit_code: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not accepted)."""
+    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not
+    accepted)."""
     return value * FACTOR[analyte_code, unit_code]
