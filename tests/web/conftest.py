@@ -21,9 +21,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    """The web app on a database of its own (never ``var/plateau.sqlite``)."""
-    db = tmp_path_factory.mktemp("web-db") / "plateau.sqlite"
-    return create_app(WebSettings(database_url=f"sqlite:///{db}"))
+    """The web app on a database and a decisions folder of its own (never ``var/``)."""
+    folder = tmp_path_factory.mktemp("web-data")
+    return create_app(
+        WebSettings(
+            database_url=f"sqlite:///{folder / 'plateau.sqlite'}",
+            extra={"decisions_dir": folder / "decisions"},
+        )
+    )
 
 
 @pytest.fixture(scope="session")

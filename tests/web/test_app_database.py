@@ -21,3 +21,5 @@ def test_the_web_app_fixture_has_its_own_database(app, client):
     assert path != default
     assert client.get("/login").status_code == 200  # the records side opens that database
     assert path.exists()
+    decisions = Path(app.state.settings.extra["decisions_dir"]).resolve()
+    assert decisions.is_relative_to(Path(tempfile.gettempdir()).resolve())
