@@ -18,6 +18,7 @@ RANK = {
     "analysis": 4,
     "decide": 5,
     "monitor": 5,
+    "faq": 5,
     "report": 6,
     "store": 6,
     "web": 7,

@@ -150,15 +150,18 @@ class Faq:
             entry_id, self.fingerprints(entry_id), review, origin=origin, threshold=self.threshold
         )
 
-    def statuses(
-        self, reviews: dict[str, tuple[Review, str]] | None = None
-    ) -> list[EntryStatus]:
+    def statuses(self, reviews: dict[str, tuple[Review, str]] | None = None) -> list[EntryStatus]:
         """Every entry's status; ``reviews`` (entry id -> (review, origin)) overrides the files."""
         reviews = reviews or {}
         return [self.status(e.id, *reviews.get(e.id, (None, None))) for e in self.library]
 
     def new_review(
-        self, entry_id: str, reviewer: Person, *, date: dt.date | None = None, note: str | None = None
+        self,
+        entry_id: str,
+        reviewer: Person,
+        *,
+        date: dt.date | None = None,
+        note: str | None = None,
     ) -> Review:
         """A sign-off of ``entry_id`` on the current evidence (its current fingerprints)."""
         return Review(

@@ -118,7 +118,9 @@ class Fingerprint(BaseModel):
     label: str
     values: dict[str, float | None] = {}
     ci: tuple[float, float] | None = None
-    null: float | None = None  #: the no-effect value of the interval (1 for ratios, 0 for differences)
+    null: float | None = (
+        None  #: the no-effect value of the interval (1 for ratios, 0 for differences)
+    )
     trials: tuple[str, ...] = ()
     reports: tuple[str, ...] = ()
 
@@ -228,7 +230,9 @@ def _problems(exc: ValidationError) -> str:
 def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str]:
     match = _FRONT.match(text)
     if not match:
-        raise FaqError(f"{origin}: an entry starts with a YAML front matter block between '---' lines")
+        raise FaqError(
+            f"{origin}: an entry starts with a YAML front matter block between '---' lines"
+        )
     try:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:

@@ -97,8 +97,7 @@ def parse_ref(raw: str, origin: str) -> Ref:
     name = ALIASES.get(tokens[0], tokens[0])
     if name not in NAMES:
         raise FaqError(
-            f"{origin}: reference {shown}: unknown name {tokens[0]!r}; known: "
-            f"{', '.join(NAMES)}"
+            f"{origin}: reference {shown}: unknown name {tokens[0]!r}; known: {', '.join(NAMES)}"
         )
     args: dict[str, str] = {}
     for token in tokens[1:]:
@@ -286,6 +285,9 @@ class Resolver:
         p = result.pooled
         if p is None:
             fp = Fingerprint(label=label, values={"estimate": None}, null=1.0)
+            if ref.name in ("pooled.k", "pooled.trials"):  # "no trial" is itself a live answer
+                text = "0" if ref.name == "pooled.k" else "none"
+                return Resolved(ref, text, key, fp, link, label, ())
             return Resolved(
                 ref, "[no pooled result]", key, fp, link, label, (), False,
                 "no trial matches this analysis on the current evidence",
@@ -400,7 +402,9 @@ class Resolver:
         values: dict[str, float | None] = {}
         parts = []
         for h in harms:
-            values[f"{h.trial_id} with"] = None if h.with_per_100 is None else round(h.with_per_100, 2)
+            values[f"{h.trial_id} with"] = (
+                None if h.with_per_100 is None else round(h.with_per_100, 2)
+            )
             values[f"{h.trial_id} without"] = (
                 None if h.without_per_100 is None else round(h.without_per_100, 2)
             )

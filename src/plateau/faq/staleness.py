@@ -192,9 +192,7 @@ def entry_status(
     old = review.fingerprints
     for key, fp in current.items():
         if key not in old:
-            changes.append(
-                Change(key, fp.label, ("referred to since the last review",), None, fp)
-            )
+            changes.append(Change(key, fp.label, ("referred to since the last review",), None, fp))
             continue
         change = compare_fingerprint(key, old[key], fp, threshold)
         if change is not None:
