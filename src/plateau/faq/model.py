@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class FaqError(PlateauError):
     """An invalid FAQ library: the message names the file and the field (or the reference)."""
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     goals = "goals"
     choosing_agent = "choosing-agent"
     duration = "duration"

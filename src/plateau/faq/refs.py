@@ -378,9 +378,9 @@ class Resolver:
             trials=trials,
         )
         if what == "gain":
-            text = f"{_people(h.difference.estimate)} more of every 100 ({h.difference.difference_between()})"
-            if _people(h.difference.estimate) < 0:
-                text = f"{abs(_people(h.difference.estimate))} fewer of every 100 ({h.difference.difference_between()})"
+            n, between = _people(h.difference.estimate), h.difference.difference_between()
+            more = "more" if n >= 0 else "fewer"
+            text = f"{abs(n)} {more} of every 100 ({between})"
         elif what == "with":
             text = f"{_people(h.with_option.estimate)} of 100"
         else:
@@ -416,10 +416,8 @@ class Resolver:
                 if h.without_per_100 is not None
                 else " (control arm not reported)"
             )
-            unit = h.unit.replace("per 100 ", "per 100 ")
-            parts.append(
-                f"{h.with_per_100:.0f}{without} {unit} ({h.grade_words}; {h.trial_name}, {h.timeframe})"
-            )
+            where = f"{h.grade_words}; {h.trial_name}, {h.timeframe}"
+            parts.append(f"{h.with_per_100:.0f}{without} {h.unit} ({where})")
         trials = tuple(sorted({h.trial_id for h in harms}))
         fp = Fingerprint(label=label, values=values, trials=trials)
         sources = tuple(
