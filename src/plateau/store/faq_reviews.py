@@ -31,15 +31,8 @@ def sign_off(
 ) -> FaqReview:
     """Record ``user``'s sign-off of ``entry_id`` on ``faq``'s current evidence (audited)."""
     if user.role not in SIGN_OFF_ROLES:
-        audit.record(
-            session,
-            user,
-            "faq-sign-off",
-            f"faq {entry_id}"[:200],
-            ip=ip,
-            outcome="denied",
-            detail="role may not sign off FAQ entries",
-        )
+        # the caller's transaction is rolled back on this error: callers record the denial in a
+        # transaction of their own (the web app does, with its audit helper)
         raise AccessDenied(f"role: {user.role} may not sign off FAQ entries (needs reviewer)")
     review = faq.new_review(entry_id, reviewer, note=note or None)  # FaqError if unknown entry
     row = FaqReview(

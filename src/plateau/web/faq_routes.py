@@ -25,7 +25,7 @@ from plateau.faq import CATEGORY_LABELS, Faq, FaqError, Person
 from plateau.web.app import TEMPLATES, page
 
 # the records login helpers (kept in one place so a move of the records module is a one-line change)
-from plateau.web.records_routes import Viewer, check_csrf, database, viewer
+from plateau.web.records_routes import Viewer, audit_now, check_csrf, database, viewer
 
 router = APIRouter()
 _LOCK = threading.Lock()
@@ -244,10 +244,15 @@ def faq_review_submit(
 
     from plateau.store import faq_reviews
     from plateau.store.models import User
+    from plateau.store.security import AccessDenied
 
     check_csrf(csrf_token, v.csrf)
     faq = faq_of(request)
     _entry_or_404(faq, entry_id)
+    if v.role not in faq_reviews.SIGN_OFF_ROLES:
+        audit_now(request, v, "faq-sign-off", f"faq {entry_id}", outcome="denied",
+                  detail="role may not sign off FAQ entries")  # fmt: skip
+        raise AccessDenied(f"role: {v.role} may not sign off FAQ entries (needs reviewer)")
     try:
         reviewer = Person(name=name.strip(), role=role.strip(), affiliation=affiliation.strip())
     except ValidationError as exc:
