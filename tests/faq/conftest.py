@@ -29,7 +29,7 @@ def library_copy(tmp_path) -> Path:
     return folder
 
 
-def edit_estimate(folder: Path, trial: str, outcome: str, status: str, **changes) -> dict:
+def _edit_estimate(folder: Path, trial: str, outcome: str, status: str, **changes) -> dict:
     """Change one estimate of ``trial`` (matched by outcome and status) in the copied evidence."""
     path = folder / f"{trial}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -42,3 +42,9 @@ def edit_estimate(folder: Path, trial: str, outcome: str, status: str, **changes
     hits[0].update(changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return hits[0]
+
+
+@pytest.fixture
+def edit_estimate():
+    """``edit_estimate(folder, trial, outcome, status, **changes)`` on a copied evidence folder."""
+    return _edit_estimate

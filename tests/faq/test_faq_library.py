@@ -169,8 +169,7 @@ def test_search_finds_words_in_questions_and_answers():
 # ---- command line -------------------------------------------------------------------------------
 
 
-def test_cli_check_passes_on_bundled_and_fails_on_changed_evidence(evidence_copy):
-    from conftest import edit_estimate
+def test_cli_check_passes_on_bundled_and_fails_on_changed_evidence(evidence_copy, edit_estimate):
 
     ok = runner.invoke(app, ["faq", "check"])
     assert ok.exit_code == 0, ok.output

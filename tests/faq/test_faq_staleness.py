@@ -10,7 +10,6 @@ import math
 import re
 
 import pytest
-from conftest import edit_estimate
 
 from plateau.analysis import builtin_spec, run_analysis
 from plateau.evidence import load_path
@@ -29,7 +28,9 @@ def test_bundled_library_is_current_on_bundled_evidence():
     assert {s.status for s in faq.statuses()} == {CURRENT}
 
 
-def test_one_hr_changed_flags_exactly_the_dependent_entries_with_the_right_diff(evidence_copy):
+def test_one_hr_changed_flags_exactly_the_dependent_entries_with_the_right_diff(
+    evidence_copy, edit_estimate
+):
     # CALGB 100104 overall survival, latest report: HR 0.61 (0.46-0.80) -> 0.95 (0.76-1.1875)
     edit_estimate(
         evidence_copy, "CALGB100104", "OS", "latest", hr=0.95, ci_low=0.76, ci_high=1.1875
@@ -76,7 +77,9 @@ def test_one_hr_changed_flags_exactly_the_dependent_entries_with_the_right_diff(
     assert "0.95" in faq.render("does-maintenance-prolong-survival").text
 
 
-def test_a_small_move_keeps_entries_current_unless_the_threshold_is_lower(evidence_copy):
+def test_a_small_move_keeps_entries_current_unless_the_threshold_is_lower(
+    evidence_copy, edit_estimate
+):
     # 0.61 -> 0.63 is a 3.3% relative change and the CI stays below 1
     edit_estimate(evidence_copy, "CALGB100104", "OS", "latest", hr=0.63, ci_low=0.48, ci_high=0.82)
     assert _stale(Faq.open(evidence=evidence_copy)) == {}
@@ -94,7 +97,7 @@ def test_a_removed_trial_is_listed_in_the_diff(evidence_copy):
     assert change.old.values["estimate"] != change.new.values["estimate"]
 
 
-def test_a_replaced_report_flags_the_entry(evidence_copy):
+def test_a_replaced_report_flags_the_entry(evidence_copy, edit_estimate):
     # same numbers, read from a newer report: the answer's source changed, so it needs review
     edit_estimate(evidence_copy, "CALGB100104", "OS", "latest", report="Holstein 2030 (update)")
     stale = _stale(Faq.open(evidence=evidence_copy))
@@ -106,7 +109,7 @@ def test_a_replaced_report_flags_the_entry(evidence_copy):
     assert change.reports_removed[0].startswith("CALGB100104: Holstein, Lancet Haematol 2017")
 
 
-def test_sign_off_in_the_file_clears_the_flag(evidence_copy, library_copy):
+def test_sign_off_in_the_file_clears_the_flag(evidence_copy, library_copy, edit_estimate):
     from plateau.faq import Person, write_last_review
 
     edit_estimate(

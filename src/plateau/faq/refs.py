@@ -416,7 +416,7 @@ class Resolver:
                 if h.without_per_100 is not None
                 else " (control arm not reported)"
             )
-            where = f"{h.grade_words}; {h.trial_name}, {h.timeframe}"
+            where = f"{h.grade_words}; {h.trial_name.split(' (')[0]}, {h.timeframe}"
             parts.append(f"{h.with_per_100:.0f}{without} {h.unit} ({where})")
         trials = tuple(sorted({h.trial_id for h in harms}))
         fp = Fingerprint(label=label, values=values, trials=trials)

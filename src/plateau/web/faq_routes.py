@@ -115,10 +115,16 @@ def faq_index(request: Request, by: str = "category"):
     faq = faq_of(request)
     statuses = {s.entry_id: s for s in faq.statuses(_reviews(request, faq))}
     if by == "author":
-        groups = [(name, entries) for name, entries in faq.library.by_author().items()]
+        groups = [
+            (f"author-{i}", name, entries)
+            for i, (name, entries) in enumerate(faq.library.by_author().items(), 1)
+        ]
     else:
         by = "category"
-        groups = [(CATEGORY_LABELS[c], entries) for c, entries in faq.library.by_category().items()]
+        groups = [
+            (f"cat-{c}", CATEGORY_LABELS[c], entries)
+            for c, entries in faq.library.by_category().items()
+        ]
     return page(
         request,
         "faq_index.html",
