@@ -87,6 +87,13 @@ class Ref:
     def arg(self, key: str, default: str | None = None) -> str | None:
         return dict(self.args).get(key, default)
 
+    def req(self, key: str) -> str:
+        """A required argument (present: :func:`parse_ref` checked it)."""
+        value = dict(self.args).get(key)
+        if value is None:
+            raise FaqError(f"reference {self.raw}: missing {key}")
+        return value
+
 
 def parse_ref(raw: str, origin: str) -> Ref:
     """Parse the inside of ``{{ ... }}``; errors name ``origin`` and the reference."""
@@ -205,7 +212,7 @@ class Resolver:
         if agent is not None and agent not in {a.value for a in Agent}:
             raise bad(f"agent: unknown agent {agent!r}")
         if ref.kind == "pooled":
-            if resolve_builtin(ref.arg("analysis")) is None:
+            if resolve_builtin(ref.req("analysis")) is None:
                 raise bad(
                     f"analysis: no built-in analysis {ref.arg('analysis')!r}; known: "
                     f"{', '.join(builtin_specs())}"
@@ -221,7 +228,7 @@ class Resolver:
             )
         if ref.kind == "decide":
             try:
-                horizon = float(ref.arg("horizon", "5"))
+                horizon = float(ref.arg("horizon") or "5")
             except ValueError:
                 raise bad("horizon: a number of years") from None
             if not 0.5 <= horizon <= 15:
@@ -232,14 +239,14 @@ class Resolver:
             targets = {t.value: g for t, g, _ in HARM_TARGETS}
             if ref.arg("ae") not in targets:
                 raise bad(f"ae: not a harm of the decision aid; known: {', '.join(targets)}")
-            if ref.arg("grade") != targets[ref.arg("ae")]:
-                want = "grade>=3" if targets[ref.arg("ae")] == ">=3" else "grade=any"
+            if ref.arg("grade") != targets[ref.req("ae")]:
+                want = "grade>=3" if targets[ref.req("ae")] == ">=3" else "grade=any"
                 raise bad(f"grade: the decision aid counts {ref.arg('ae')} as {want}")
 
     # ---- analyses -------------------------------------------------------------------------------
 
     def _analysis(self, ref: Ref) -> tuple[str, AnalysisSpec, AnalysisResult, str]:
-        name, setting, agent = ref.arg("analysis"), ref.arg("setting"), ref.arg("agent")
+        name, setting, agent = ref.req("analysis"), ref.arg("setting"), ref.arg("agent")
         key = "pooled:" + name + (f"@{setting}" if setting else "") + (f"+{agent}" if agent else "")
         if key not in self._analyses:
             spec = resolve_builtin(name)
@@ -328,13 +335,13 @@ class Resolver:
         return self._decisions[cache]
 
     def _option(self, ref: Ref, horizon: float):
-        decision = self._decision(ref.arg("profile"), horizon)
+        decision = self._decision(ref.req("profile"), horizon)
         agent = ref.arg("agent")
         option = next((o for o in decision.options if o.option == agent), None)
         return decision, option
 
     def _decide(self, ref: Ref) -> Resolved:
-        horizon = float(ref.arg("horizon", "5"))
+        horizon = float(ref.arg("horizon") or "5")
         outcome, what = ref.name.split(".")[1].split("_")[:2]
         profile, agent = ref.arg("profile"), ref.arg("agent")
         key = f"decide:{profile}:{agent}:{outcome}:{horizon:g}y"
@@ -353,6 +360,7 @@ class Resolver:
             )
             fp = Fingerprint(label=label, values={"gain": None}, null=0.0)
             return Resolved(ref, "[not available]", key, fp, link, label, (), False, reason)
+        assert result is not None  # h is not None only when result is
         trials = tuple(sorted(t["trial_id"] for t in result.trials))
         sources = tuple(
             SourceLink(
@@ -389,7 +397,7 @@ class Resolver:
         return Resolved(ref, text, key, fp, link, label, sources, True, note)
 
     def _harm(self, ref: Ref) -> Resolved:
-        ae, agent, profile = ref.arg("ae"), ref.arg("agent"), ref.arg("profile")
+        ae, agent, profile = ref.req("ae"), ref.req("agent"), ref.req("profile")
         key = f"harm:{profile}:{agent}:{ae}{ref.arg('grade')}"
         words = ae.replace("_", " ")
         label = f"Decision aid, profile {profile}: {words} with {agent} maintenance"

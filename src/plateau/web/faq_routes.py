@@ -207,7 +207,7 @@ def faq_entry(request: Request, entry_id: str):
 
 @router.get("/faq/{entry_id}/transcript.pdf", include_in_schema=False)
 def faq_pdf(request: Request, entry_id: str):
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     context = _entry_context(request, entry_id)
     html = TEMPLATES.get_template("faq_print.html").render(
@@ -278,6 +278,8 @@ def faq_review_submit(
         raise PlateauError("note: at most 2,000 characters")
     with database(request).session(write=True) as session:
         user = session.get(User, v.user_id)
+        if user is None:  # the session outlived its user
+            raise AccessDenied("login: the signed-in user no longer exists")
         faq_reviews.sign_off(session, user, faq, entry_id, reviewer, note=note.strip(), ip=v.ip)
     return RedirectResponse(f"/faq/{entry_id}#review", status_code=303)
 
