@@ -229,3 +229,31 @@ def test_pages_fit_desktop_and_phone(page, live_server, screenshot, size):
     first.click()
     assert page.url.endswith(href) and page.locator(href).is_visible()
     assert page.get_by_role("link", name="Download transcript (PDF)").is_visible()
+
+
+def test_web_sign_offs_sync_into_the_library_files(moved, tmp_path):
+    """After a web sign-off, `plateau faq sync-reviews` writes it to the entry file, and
+    `plateau faq check` on the changed evidence then passes for that entry without a database."""
+    from typer.testing import CliRunner
+
+    from plateau.cli import app as cli
+    from plateau.faq import BUNDLED_LIBRARY
+
+    library = tmp_path / "library"
+    shutil.copytree(BUNDLED_LIBRARY, library)
+    reviewer = _login(moved["app"], "rev", "reviewer-password")
+    assert _sign(reviewer, "explaining-benefit-in-numbers").status_code == 303
+    evidence = str(moved["app"].state.settings.evidence_path)
+    runner = CliRunner()
+    before = runner.invoke(cli, ["faq", "check", "--library", str(library), "--evidence", evidence])
+    assert before.exit_code == 1 and "explaining-benefit-in-numbers: needs review" in before.output
+    url = str(moved["db"].engine.url.render_as_string(hide_password=False))
+    synced = runner.invoke(
+        cli, ["faq", "sync-reviews", "--library", str(library), "--database-url", url]
+    )
+    assert synced.exit_code == 0, synced.output
+    assert "explaining-benefit-in-numbers: last_review from the records database" in synced.output
+    after = runner.invoke(cli, ["faq", "check", "--library", str(library), "--evidence", evidence])
+    assert "explaining-benefit-in-numbers" not in after.output.split("need review", 1)[1]
+    text = (library / "explaining-benefit-in-numbers.md").read_text("utf-8")
+    assert "name: Dr R Eviewer" in text

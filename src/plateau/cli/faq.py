@@ -200,3 +200,42 @@ def sign_off(
         review = faq.new_review(entry_id, reviewer, note=note)
         write_last_review(faq.entry(entry_id), review)
         typer.echo(f"signed off {entry_id} on evidence {faq.evidence_version[:12]}")
+
+
+@faq_app.command("sync-reviews")
+def sync_reviews(
+    database_url: str = typer.Option(
+        None, "--database-url", help="Records database (default: PLATEAU_DATABASE_URL or var/)."
+    ),
+    library: Path = typer.Option(None, "--library", help=LIBRARY_HELP),
+) -> None:
+    """Copy the newest sign-off of each entry from the records database into its file.
+
+    Web sign-offs live in the records database; this writes them to the entries'
+    ``last_review`` (with their fingerprints) so that ``plateau faq check`` sees them in CI.
+    Only sign-offs newer than the file's own review are copied.
+    """
+    from plateau.faq import load_library, write_last_review
+    from plateau.store import open_database
+    from plateau.store.faq_reviews import latest_reviews
+
+    lib = load_library(library)
+    db = open_database(database_url)
+    try:
+        with db.session() as session:
+            reviews = latest_reviews(session)
+    finally:
+        db.dispose()
+    copied = 0
+    for entry_id, (review, _origin) in sorted(reviews.items()):
+        if entry_id not in lib.entries:
+            typer.echo(f"skipped {entry_id}: not in {lib.path}")
+            continue
+        entry = lib.entries[entry_id]
+        current = entry.meta.last_review
+        if current is not None and (current == review or current.date > review.date):
+            continue
+        write_last_review(entry, review)
+        copied += 1
+        typer.echo(f"{entry_id}: last_review from the records database ({review.date})")
+    typer.echo(f"{copied} entr{'y' if copied == 1 else 'ies'} updated")
