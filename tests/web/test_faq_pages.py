@@ -257,3 +257,37 @@ def test_web_sign_offs_sync_into_the_library_files(moved, tmp_path):
     assert "explaining-benefit-in-numbers" not in after.output.split("need review", 1)[1]
     text = (library / "explaining-benefit-in-numbers.md").read_text("utf-8")
     assert "name: Dr R Eviewer" in text
+
+
+def test_web_app_serves_a_users_own_library(tmp_path):
+    folder = tmp_path / "my-faq"
+    folder.mkdir()
+    (folder / "our-local-policy.md").write_text(
+        "---\n"
+        "id: our-local-policy\n"
+        "question: Which maintenance does our unit offer after transplant?\n"
+        "category: choosing-agent\n"
+        "author: {name: Unit Lead, role: haematologist, affiliation: Our Hospital}\n"
+        "written: 2026-01-01\n"
+        "---\n"
+        "Lenalidomide; pooled PFS HR {{ hr analysis=lenalidomide-pfs }} <b>today</b>.\n",
+        encoding="utf-8",
+    )
+    app = create_app(
+        WebSettings(
+            database_url=f"sqlite:///{tmp_path / 'p.sqlite'}", extra={"faq_library": folder}
+        )
+    )
+    with TestClient(app) as client:
+        rows = client.get("/api/v1/faq").json()["entries"]
+        assert [r["id"] for r in rows] == ["our-local-policy"]
+        assert rows[0]["status"] == "not reviewed"
+        html = client.get("/faq/our-local-policy").text
+        assert "&lt;b&gt;today&lt;/b&gt;" in html and "<b>today</b>" not in html
+        assert client.get("/faq/goals-of-maintenance").status_code == 404
+
+
+def test_review_form_is_not_cached(moved):
+    reviewer = _login(moved["app"], "rev", "reviewer-password")
+    r = reviewer.get("/faq/goals-of-maintenance/review")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"

@@ -224,7 +224,7 @@ def faq_pdf(request: Request, entry_id: str):
 @router.get("/faq/{entry_id}/review", response_class=HTMLResponse, include_in_schema=False)
 def faq_review_form(request: Request, entry_id: str, v: Viewer = Depends(viewer)):
     context = _entry_context(request, entry_id)
-    return page(
+    response = page(
         request,
         "faq_review.html",
         title=f"Review: {context['entry'].meta.question}",
@@ -233,6 +233,8 @@ def faq_review_form(request: Request, entry_id: str, v: Viewer = Depends(viewer)
         error=None,
         **context,
     )
+    response.headers["Cache-Control"] = "no-store"  # carries the session's form token
+    return response
 
 
 @router.post("/faq/{entry_id}/review", include_in_schema=False)
