@@ -365,7 +365,7 @@ class Resolver:
         sources = tuple(
             SourceLink(
                 t["trial_id"],
-                t.get("trial_name") or t["trial_id"],
+                t.get("label") or t["trial_id"],
                 t.get("citation") or "",
                 t.get("link"),
                 t.get("location"),
@@ -384,6 +384,12 @@ class Resolver:
             ci=(round(h.difference.low, 2), round(h.difference.high, 2)),
             null=0.0,
             trials=trials,
+            reports=tuple(
+                sorted(
+                    f"{t['trial_id']}: {t.get('label', '')}, {t.get('outcome_used', '')}"
+                    for t in result.trials
+                )
+            ),
         )
         if what == "gain":
             n, between = _people(h.difference.estimate), h.difference.difference_between()
