@@ -127,3 +127,45 @@ def test_sign_off_in_the_file_clears_the_flag(evidence_copy, library_copy, edit_
     # the rest of the file is untouched
     text = (library_copy / "goals-of-maintenance.md").read_text("utf-8")
     assert text.count("last_review:") == 1 and "{{ pooled.hr analysis=lenalidomide-pfs }}" in text
+
+
+def test_a_changed_harm_flags_the_entries_citing_it(evidence_copy):
+    """RV-MM-PI-209 grade 3-4 neutropenia 23.3% -> 30% with lenalidomide: the two entries that
+    quote the decision aid's neutropenia risk need review; the diff shows the per-trial numbers."""
+    import yaml
+
+    path = evidence_copy / "RV-MM-PI-209.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    (row,) = [a for a in data["adverse_events"] if a["term"] == "neutropenia"]
+    row["percent_experimental"] = 30.0
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    stale = _stale(Faq.open(evidence=evidence_copy))
+    citing = {
+        p.stem for p in BUNDLED_LIBRARY.glob("*.md") if "ae=neutropenia" in p.read_text("utf-8")
+    }
+    assert set(stale) == citing == {"reducing-side-effects", "choosing-lenalidomide-or-bortezomib"}
+    (change,) = stale["reducing-side-effects"].changes
+    assert change.key == "harm:post-asct-60:lenalidomide:neutropenia>=3"
+    assert change.old.values["RV-MM-PI-209 with"] == pytest.approx(23.3)
+    assert change.new.values["RV-MM-PI-209 with"] == pytest.approx(30.0)
+    assert change.new.values["RV-MM-PI-209 without"] == 0.0
+    assert change.reasons == ("RV-MM-PI-209 with moved 23.3 -> 30 (+29%)",)
+
+
+def test_renamed_analysis_resolves_through_one_line(tmp_path, monkeypatch):
+    from plateau.faq import refs
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "renamed.md").write_text(
+        "---\nid: renamed\nquestion: Does a renamed analysis still resolve?\ncategory: goals\n"
+        "author: {name: Test Author, role: tester, affiliation: Test Unit}\nwritten: 2026-01-01\n"
+        "---\nHR {{ hr analysis=len-pfs-old-name }}.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(Exception, match="no built-in analysis 'len-pfs-old-name'"):
+        Faq.open(folder)
+    monkeypatch.setitem(refs.ANALYSIS_RENAMES, "len-pfs-old-name", "lenalidomide-pfs")
+    faq = Faq.open(folder)
+    pooled = run_analysis(builtin_spec("lenalidomide-pfs"), faq.base).pooled
+    assert faq.render("renamed").text.strip() == f"HR {pooled.estimate:.2f}."
