@@ -431,7 +431,7 @@ class Resolver:
                 else " (control arm not reported)"
             )
             where = f"{h.grade_words}; {h.trial_name.split(' (')[0]}, {h.timeframe}"
-            parts.append(f"{h.with_per_100:.0f}{without} {h.unit} ({where})")
+            parts.append(f"{h.with_per_100:.0f} {h.unit} with {agent}{without} ({where})")
         trials = tuple(sorted({h.trial_id for h in harms}))
         fp = Fingerprint(label=label, values=values, trials=trials)
         sources = tuple(
