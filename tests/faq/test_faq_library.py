@@ -224,3 +224,20 @@ def test_cli_sign_off_writes_the_file(library_copy):
     assert result.exit_code == 0, result.output
     after = runner.invoke(app, ["faq", "check", "--library", str(library_copy)])
     assert after.exit_code == 0, after.output
+
+
+def test_cli_reports_a_broken_library_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _library(tmp_path, GOOD.replace("analysis=lenalidomide-pfs", "analysis=nope"))
+    result = subprocess.run(
+        [sys.executable, "-m", "plateau", "faq", "check", "--library", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    line = " ".join(result.stderr.split())
+    assert "demo-entry.md: reference {{ pooled.hr analysis=nope }}: analysis:" in line
