@@ -165,7 +165,7 @@ def _history(request: Request, entry_id: str) -> list[dict[str, Any]]:
         with database(request).session() as session:
             return [
                 {
-                    "at": r.at.isoformat(timespec="minutes"),
+                    "at": r.at.strftime("%Y-%m-%d %H:%M UTC"),  # stored in UTC
                     "reviewer": f"{r.reviewer_name} ({r.reviewer_role}, {r.reviewer_affiliation})",
                     "username": r.username,
                     "evidence_version": r.evidence_version,
