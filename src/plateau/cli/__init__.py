@@ -14,6 +14,7 @@ from plateau.cli import (
     analyze,  # noqa: F401  (defines `plateau analyze` and `plateau report`)
     decide,  # noqa: F401  (defines `plateau decide`)
     evidence,  # noqa: F401  (defines `plateau evidence ...`)
+    faq,  # noqa: F401  (defines `plateau faq ...`)
     monitor,  # noqa: F401  (defines `plateau monitor ...`)
     nma,  # noqa: F401  (defines `plateau nma`)
     serve,  # noqa: F401  (defines `plateau serve`)

@@ -40,7 +40,9 @@ def migrate_cmd(database_url: str | None = typer.Option(None, help=URL_HELP)) ->
 @admin_app.command("create-user")
 def create_user_cmd(
     username: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., help="admin, clinician or researcher (de-identified data only)."),
+    role: str = typer.Option(
+        ..., help="admin, clinician, researcher (de-identified data) or reviewer (FAQ sign-off)."
+    ),
     team: list[str] = typer.Option([], help="Care team (repeatable); created when new."),
     password_stdin: bool = typer.Option(
         False, help="Read the password from standard input (for scripts)."
