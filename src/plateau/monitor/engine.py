@@ -985,6 +985,14 @@ def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
         out.put(
             f"term_{name}", p0, _any_by(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), Pb), False, bool
         )
+    heme3 = _first_sorted(g_pc, (grade >= 3) & (g_a != U.ANALYTE_CODE["creatinine"]), Pb)
+    out.put(
+        "heme_tox_day",
+        p0,
+        np.where(heme3 >= 0, g_day[np.maximum(heme3, 0)] if len(g_day) else MAX_DAY, MAX_DAY),
+        MAX_DAY,
+        np.int64,
+    )
     # first grade >= 3 lab toxicity per patient (rows are in date order)
     first3 = _first_sorted(g_pc, grade >= 3, Pb)
     out.put(
@@ -1408,6 +1416,15 @@ def assess(
         use=use,
         last_obs=np.where(has_rows, last_ev, NA_DAY),
         baseline_day=baseline_day,
+        renal=pd.DataFrame(
+            {
+                "pcode": out.cat("renal_pc", np.int64),
+                "day": out.cat("renal_day", np.int64),
+                "crcl": out.cat("renal_crcl", float),
+            }
+        ),
+        prog_day=prog_day,
+        heme_tox_day=A("heme_tox_day", MAX_DAY, np.int64),
     )
 
     # ---- tables --------------------------------------------------------------------------------
