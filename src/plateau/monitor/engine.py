@@ -354,8 +354,8 @@ def _measurability(s0, u0, k0, l0, bm0, icfg):
         ratio0 = k0 / l0
     serum_meas = I.ge(s0, icfg.measurable_serum)
     urine_meas = I.ge(u0, icfg.measurable_urine)
-    kappa_inv = ratio0 > icfg.flc_ratio_high
-    lambda_inv = ratio0 < icfg.flc_ratio_low
+    kappa_inv = I.gt(ratio0, icfg.flc_ratio_high)
+    lambda_inv = ~I.ge(ratio0, icfg.flc_ratio_low) & ~np.isnan(ratio0)
     abnormal = kappa_inv | lambda_inv
     iflc0 = np.where(kappa_inv, k0, l0)
     dflc0 = np.where(kappa_inv, k0 - l0, l0 - k0)
@@ -580,7 +580,7 @@ def _assessment_values(v: _Visits, kappa_involved_row: np.ndarray, icfg) -> _Ass
     ratio_normal = np.where(
         np.isnan(ratio_cf),
         np.nan,
-        ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float),
+        (I.ge(ratio_cf, icfg.flc_ratio_low) & ~I.gt(ratio_cf, icfg.flc_ratio_high)).astype(float),
     )
     return _AssessmentValues(
         serum=v.values["serum_m_protein"],
@@ -971,6 +971,12 @@ def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
                 age[ok], weight[ok], cstart[ok], pat["female"][p0 : p0 + Pb][ok]
             )
             _renal_course(out, b, cpc, cday, cv, si, has_c, crcl_start, pat)
+        elif C.LAB_TERM_BY_ANALYTE[name].direction == "high":
+            cu = g_uln[m] if g_uln is not None else np.full(int(m.sum()), np.nan)
+            hi = np.where(np.isnan(cu), cfg.limits.default_for(name), cu)
+            gr = C.grade_high(g_v[m], C.LAB_TERM_BY_ANALYTE[name].cutoffs, hi)
+            used_default[m] = np.isnan(cu) & (gr == 1)
+            grade[m] = gr
         else:
             cl = g_lln[m] if g_lln is not None else np.full(int(m.sum()), np.nan)
             lo = np.where(np.isnan(cl), cfg.limits.default_for(name), cl)

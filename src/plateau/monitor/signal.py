@@ -35,6 +35,7 @@ TERM_LABEL = {
     "white_blood_cell_decreased": "leukopenia",
     "anemia": "anemia",
     "creatinine_increased": "creatinine increased",
+    "hypercalcemia": "hypercalcaemia",
 }
 NA_DAY = np.iinfo(np.int64).min
 ACTION_COLUMNS = [
@@ -638,7 +639,7 @@ def dose_actions(
             if code not in start_rows or not len(start_rows[code]):
                 continue
             df = start_rows[code].groupby("pcode").last()
-            low = df["value"].to_numpy() < thr
+            low = D._below(df["value"].to_numpy(), thr)
             if low.any():
                 idx = df.index.to_numpy(dtype=np.int64)[low]
                 alerts.append(
