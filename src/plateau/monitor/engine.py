@@ -48,7 +48,7 @@ GRADED = tuple(C.LAB_TERM_BY_ANALYTE)
 class MonitorConfig:
     """All thresholds in one place; defaults are the cited values."""
 
-    baseline: str = "maintenance"
+    baseline: str = "diagnosis"
     imwg: I.ImwgConfig = field(default_factory=I.ImwgConfig)
     dosing: D.DosingConfig = field(default_factory=D.DosingConfig)
     limits: C.ReferenceLimits = field(default_factory=C.ReferenceLimits)
@@ -138,6 +138,7 @@ class MonitorResult:
                 {
                     "patient_id": pid,
                     "baseline_date": p["baseline_date"],
+                    "baseline_basis": p["baseline_basis"],
                     "measurable_by": p["measurable_by"],
                     "assessments": [
                         {
@@ -238,6 +239,7 @@ _NOTES = np.array(
         "",
         "CR criteria met except marrow (not evaluable for CR)",
         "PD criteria met, not (yet) confirmed",
+        "VGPR criteria met except urine (measurable at baseline) not re-tested: reported as PR",
     ],
     dtype=object,
 )
@@ -632,6 +634,8 @@ class _Responses:
     assess_row: np.ndarray
     cr_blocked: np.ndarray  # CR core met but marrow missing
     nadir_serum: np.ndarray
+    vgpr_no_urine: np.ndarray  # VGPR met but urine (measurable at baseline) not re-tested
+    lesion: np.ndarray  # new lesion reported at or before the row, after the baseline
 
 
 def _responses(
@@ -647,7 +651,13 @@ def _responses(
         return _group_prev_min_sorted(values, window, rp, v.group_first, v.counts)
 
     ns, nu, ndf, nbm = nadir(x.serum), nadir(x.urine), nadir(x.dflc), nadir(x.marrow)
-    depth_r, blocked = I.classify(
+    lesion = np.where(assess_row & (x.lesion == 1), 1.0, np.where(assess_row, x.lesion, np.nan))
+    if (
+        icfg.carry_lesions
+    ):  # a reported new lesion stays until re-imaging (rule imwg-lesion-carried)
+        seen = _ffill_index(assess_row & (x.lesion == 1), v.group_first)
+        lesion = np.where(seen >= 0, 1.0, lesion)
+    depth_r, blocked, no_urine = I.classify(
         serum_meas=meas.serum,
         urine_meas=meas.urine,
         flc_meas=meas.flc,
@@ -675,7 +685,7 @@ def _responses(
         ndflc=ndf,
         bm=x.marrow,
         nbm=nbm,
-        lesion=x.lesion,
+        lesion=lesion,
         flc_path=meas.flc,
         marrow_path=meas.marrow,
         cfg=icfg,
@@ -694,7 +704,8 @@ def _responses(
     evaluable = assess_row & ((meas.any & driving) | pd_any)
     depth = np.where(pd_any, I.PD, depth_r)
     depth = np.where(evaluable, depth, I.NE).astype(np.int8)
-    return _Responses(depth, pdf, pd_any, evaluable, assess_row, blocked, ns)
+    no_urine = no_urine & evaluable & (depth == I.PR)
+    return _Responses(depth, pdf, pd_any, evaluable, assess_row, blocked, ns, no_urine, lesion)
 
 
 @dataclass(frozen=True)
@@ -714,6 +725,7 @@ class _Confirmation:
     best: np.ndarray  # per patient
     best_row: np.ndarray  # per patient
     unconf_row: np.ndarray  # per patient: first unconfirmed PD (no progression)
+    marrow_only: np.ndarray  # evaluable rows whose response needs no confirmation (marrow)
 
 
 def _confirm(
@@ -737,6 +749,9 @@ def _confirm(
         else np.zeros(0, bool)
     )
     conf_depth = np.where(next_d >= 0, np.minimum(d_e, next_d), -1)
+    # marrow results need no confirmation (rule imwg-marrow-no-confirmation)
+    marrow_only = meas.marrow[ev_idx] & (d_e >= I.MR) & (not icfg.marrow_needs_confirmation)
+    conf_depth = np.where(marrow_only, d_e, conf_depth)
     row_best = np.where(d_e >= I.SD, np.maximum(I.SD, conf_depth), -1)
     row_best = np.where(before_prog & meas.any[ev_idx], row_best, -1)
     best = np.full(n_patients, -1, dtype=np.int64)
@@ -756,7 +771,7 @@ def _confirm(
     confirmed_e = np.where(
         d_e == I.PD,
         pd_conf | (pd_e & (prev_d == I.PD)),
-        np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD),
+        np.where(d_e >= I.MR, (next_d >= d_e) | marrow_only, d_e == I.SD),
     )
     pd_unconf_e = pd_e & ~confirmed_e
     unconf_first = _first_sorted(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), n_patients)
@@ -777,6 +792,7 @@ def _confirm(
         best=best,
         best_row=best_row,
         unconf_row=unconf_row,
+        marrow_only=marrow_only,
     )
 
 
@@ -854,6 +870,18 @@ def _put_disease_rule_flags(out, p0, Pb, v, r, c, x, meas, icfg) -> None:
     out.put("missing_secondary", p0, _any_by(rp, used_cf, Pb), False, bool)
     if icfg.flc_vgpr:
         out.put("vgpr_flc_only", p0, _any_by(rp, meas.flc & (r.depth == I.VGPR), Pb), False, bool)
+    out.put("vgpr_no_urine", p0, _any_by(rp, r.vgpr_no_urine, Pb), False, bool)
+    out.put("marrow_no_confirm", p0, _any_by(c.pcode, c.marrow_only, Pb), False, bool)
+    carried = r.assess_row & (r.lesion == 1) & (x.lesion != 1)
+    out.put("lesion_carried", p0, _any_by(rp, carried & r.evaluable, Pb), False, bool)
+    first_lesion = _first_sorted(rp, r.assess_row & (x.lesion == 1), Pb)
+    out.put(
+        "lesion_day",
+        p0,
+        v.at_rows(v.day, first_lesion, first_lesion >= 0, NA_DAY),
+        NA_DAY,
+        np.int64,
+    )
 
 
 def _pd_criteria_code(r: _Responses) -> np.ndarray:
@@ -911,7 +939,11 @@ def _add_assessment_rows(out, p0, v, r, c) -> None:
     note = np.where(
         r.evaluable & (r.depth == I.PD) & ~confirmed_r,
         2,
-        np.where(r.cr_blocked & r.evaluable & (r.depth < I.CR) & (r.depth != I.PD), 1, 0),
+        np.where(
+            r.cr_blocked & r.evaluable & (r.depth < I.CR) & (r.depth != I.PD),
+            1,
+            np.where(r.vgpr_no_urine, 3, 0),
+        ),
     )
     out.add("a_pc", (v.pcode[keep] + p0).astype(np.int32))
     out.add("a_day", v.day[keep].astype(np.int32))
@@ -984,6 +1016,7 @@ def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
             used_default[m] = np.isnan(cl) & (gr == 1)
             grade[m] = gr
     out.put("crcl_start", p0, crcl_start, np.nan, float)
+    _crab_block(out, b, g_idx, baseline_day, pat, cfg)
     gm = grade > 0
     out.put("default_limits", p0, _any_by(g_pc, used_default, Pb), False, bool)
     out.put("creat_base", p0, _any_by(g_pc, creat_base_raised, Pb), False, bool)
@@ -1014,6 +1047,121 @@ def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
     out.add("g_term", _TERM_INDEX[g_a[sel]])
     out.add("g_grade", grade[sel])
     out.add("g_value", g_v[sel])
+
+
+_CRAB = (
+    # (analyte, kind, config field): "level" = value >= threshold; "rise"/"fall" = change from
+    # the value at maintenance start >= threshold
+    ("calcium", "level", "crab_calcium"),
+    ("creatinine", "rise", "crab_creatinine_rise"),
+    ("hemoglobin", "fall", "crab_hb_fall"),
+)
+
+
+def _crab_block(out, b: _Block, g_idx, baseline_day, pat, cfg) -> None:
+    """IMWG clinical relapse (CRAB) laboratory indicators, first date per patient and criterion.
+
+    Reference of the rise/fall criteria: the value at maintenance start (last on or before it,
+    else the first value), or at the IMWG baseline when no start is given (rule
+    ``imwg-crab-reference``).  Only values after the reference date count.
+    """
+    from plateau.monitor.ctcae import lt
+
+    icfg = cfg.imwg
+    Pb = b.n_patients
+    ref_day = np.where(pat["start"][b.patients] != NA_DAY, pat["start"][b.patients], baseline_day)
+    for analyte, kind, field_name in _CRAB:
+        thr = getattr(icfg, field_name)
+        m = g_idx[b.analyte[g_idx] == U.ANALYTE_CODE[analyte]]
+        first = np.full(Pb, NA_DAY)
+        val = np.full(Pb, np.nan)
+        ref = np.full(Pb, np.nan)
+        if len(m):
+            pc, day, v, key = b.pcode[m], b.day[m], b.value[m], b.key[m]
+            first_c = np.searchsorted(pc, np.arange(Pb), "left")
+            has = np.searchsorted(pc, np.arange(Pb), "right") > first_c
+            ri = np.searchsorted(key, np.arange(Pb) * b.span + b.offset(ref_day), "right") - 1
+            ri = np.where(ri < first_c, first_c, ri)
+            ref = np.where(has, v[np.minimum(ri, len(v) - 1)], np.nan)
+            ref_d = np.where(has, day[np.minimum(ri, len(v) - 1)], NA_DAY)
+            after = day > ref_d[pc]
+            if kind == "level":
+                hit = after & ~lt(v, thr)
+            elif kind == "rise":
+                hit = after & ~lt(v - ref[pc], thr)
+            else:
+                hit = after & ~lt(ref[pc] - v, thr)
+            hit &= ~np.isnan(v) & (~np.isnan(ref[pc]) | (kind == "level"))
+            f = _first_sorted(pc, hit, Pb)
+            first = np.where(f >= 0, day[np.maximum(f, 0)], NA_DAY)
+            val = np.where(f >= 0, v[np.maximum(f, 0)], np.nan)
+        out.put(f"crab_{analyte}_day", b.p0, first, NA_DAY, np.int64)
+        out.put(f"crab_{analyte}_value", b.p0, val, np.nan, float)
+        out.put(f"crab_{analyte}_ref", b.p0, ref, np.nan, float)
+
+
+def _crab_alerts(A, P, agent_known) -> tuple[list, np.ndarray]:
+    """Alert rows of possible clinical relapse (CRAB), one per patient and criterion."""
+    parts = []
+    any_hit = np.zeros(P, dtype=bool)
+    texts = {
+        "calcium": lambda v, r: f"calcium {v:g} mg/dL (>= 11.5; corrected calcium expected)",
+        "creatinine": lambda v, r: (
+            f"creatinine {v:g} mg/dL, a rise of {v - r:.2f} from {r:g} "
+            "at maintenance start (>= 2 mg/dL)"
+        ),
+        "hemoglobin": lambda v, r: (
+            f"haemoglobin {v:g} g/dL, a fall of {r - v:.1f} from {r:g} "
+            "at maintenance start (>= 2 g/dL)"
+        ),
+    }
+    for analyte, _, _ in _CRAB:
+        day = A(f"crab_{analyte}_day", NA_DAY, np.int64)
+        idx = np.flatnonzero(day != NA_DAY)
+        if not len(idx):
+            continue
+        val = A(f"crab_{analyte}_value", np.nan, float)[idx]
+        ref = A(f"crab_{analyte}_ref", np.nan, float)[idx]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": day[idx],
+                    "severity": "high",
+                    "message": [
+                        "possible clinical relapse (IMWG CRAB) on "
+                        + str(_date_str([d])[0])
+                        + ": "
+                        + texts[analyte](float(v), float(r))
+                        + "; whether it is due to myeloma is a clinical judgement"
+                        for d, v, r in zip(day[idx], val, ref, strict=True)
+                    ],
+                    "rule": "imwg-clinical-relapse",
+                }
+            )
+        )
+        any_hit[idx] = True
+    lesion_day = A("lesion_day", NA_DAY, np.int64)
+    idx = np.flatnonzero(lesion_day != NA_DAY)
+    if len(idx):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": lesion_day[idx],
+                    "severity": "high",
+                    "message": [
+                        "new bone lesion or soft-tissue plasmacytoma reported on "
+                        + str(_date_str([d])[0])
+                        + ": clinical relapse (IMWG CRAB) and a progression criterion"
+                        for d in lesion_day[idx]
+                    ],
+                    "rule": "imwg-clinical-relapse",
+                }
+            )
+        )
+        any_hit[idx] = True
+    return parts, any_hit
 
 
 def _renal_course(out, b: _Block, cpc, cday, cv, start_idx, has_c, crcl_start, pat) -> None:
@@ -1091,6 +1239,29 @@ def _dosing_block(out: _Blocks, b: _Block, pat, cfg):
             False,
             bool,
         )
+
+
+BASELINE_BASIS = {
+    "diagnosis": (
+        "diagnosis (last assessment on or before the diagnosis date)",
+        "first assessment (none on or before the diagnosis date)",
+        "first assessment (no diagnosis date given)",
+    ),
+    "maintenance": (
+        "maintenance start (last assessment on or before it; option --baseline maintenance)",
+        "first assessment (none on or before the maintenance start)",
+        "first assessment (no maintenance start given)",
+    ),
+}
+
+
+def _baseline_basis(mode, basis_day, baseline_day, has_rows) -> np.ndarray:
+    """Which baseline each patient's response is measured against (said in every result)."""
+    texts = np.array(BASELINE_BASIS[mode] + (None,), dtype=object)
+    known = basis_day != NA_DAY
+    on_or_before = known & (baseline_day != NA_DAY) & (baseline_day <= basis_day)
+    code = np.select([~has_rows, on_or_before, known], [3, 0, 1], 2)
+    return texts[code]
 
 
 def _patient_codes(labs: pd.DataFrame, n: int):
@@ -1187,6 +1358,7 @@ def assess(
         "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"]),
     }
     bday_all = start if cfg.baseline == "maintenance" else diag
+    basis_date_known = bday_all != NA_DAY
 
     # ---- the long table, patient by patient in blocks --------------------------------------------
     if n_in:
@@ -1293,6 +1465,10 @@ def assess(
     use("imwg-pd-high-nadir-reference", A("high_nadir_ref"))
     use("imwg-pd-serum-operator", A("serum_operator"))
     use("imwg-missing-secondary", A("missing_secondary"))
+    use("imwg-vgpr-urine-not-retested", A("vgpr_no_urine"))
+    use("imwg-marrow-no-confirmation", A("marrow_no_confirm"))
+    use("imwg-lesion-carried", A("lesion_carried"))
+    use("imwg-baseline", has_rows)
     if icfg.flc_vgpr:
         use("imwg-vgpr-flc-only", A("vgpr_flc_only"))
     if icfg.mr_requires_urine_above_200:
@@ -1433,6 +1609,11 @@ def assess(
         heme_tox_day=A("heme_tox_day", MAX_DAY, np.int64),
     )
 
+    crab_parts, crab_hit = _crab_alerts(A, P, agent != "none")
+    alert_rows = list(alert_rows) + crab_parts
+    use("imwg-clinical-relapse", crab_hit)
+    use("imwg-crab-reference", crab_hit)
+
     # ---- tables --------------------------------------------------------------------------------
     pid_str = uniq.astype(str).to_numpy()
     a_pc, a_day = out.cat("a_pc", np.int32), out.cat("a_day", np.int32)
@@ -1466,6 +1647,7 @@ def assess(
             "patient_id": pid_str,
             "pcode": np.arange(P),
             "baseline_date": dstr(np.where(has_rows, baseline_day, NA_DAY)),
+            "baseline_basis": _baseline_basis(cfg.baseline, bday_all, baseline_day, has_rows),
             "measurable_by": np.where(has_rows, measurable_by, None),
             "best_response": best_name,
             "best_response_date": dstr(best_day),
