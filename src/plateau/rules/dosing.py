@@ -294,6 +294,41 @@ LADDERS = {
 }
 
 
+LABEL_DOSE_RANGES: dict[str, tuple[tuple[float, float], ...]] = {
+    # agent -> accepted dose intervals (mg; bortezomib mg/m2; daratumumab mg/kg IV or mg SC)
+    "lenalidomide": ((2.5, 15.0),),  # maintenance: 10 -> 15 mg; renal 5 / 2.5 mg
+    "bortezomib": ((0.7, 1.3),),  # 1.3 -> 1.0 -> 0.7 mg/m2
+    "ixazomib": ((2.3, 4.0),),  # 4 -> 3 -> 2.3 mg
+    "thalidomide": ((50.0, 200.0),),
+    "daratumumab": ((8.0, 16.0), (1800.0, 1800.0)),  # 16 mg/kg IV (8 + 8 split), 1800 mg SC
+}
+RULES["label-dose-range"] = Rule(
+    "label-dose-range",
+    "a maintenance dose outside the label's dose steps is rejected as an input error "
+    "(lenalidomide 2.5-15 mg, bortezomib 0.7-1.3 mg/m2, ixazomib 2.3-4 mg, thalidomide 50-200 "
+    "mg, daratumumab 16 mg/kg IV or 1800 mg SC)",
+    PLATEAU,
+    "plateau.rules.dosing.LABEL_DOSE_RANGES (from the dose tables cited above)",
+    "DESIGN",
+)
+
+
+def dose_in_label_range(agent, dose) -> np.ndarray:
+    """Vectorised: is each dose inside its agent's :data:`LABEL_DOSE_RANGES` (NaN and other
+    agents: True)?"""
+    a = np.asarray(agent, dtype=object)
+    d = np.asarray(dose, dtype=float)
+    ok = np.ones(len(d), dtype=bool)
+    for name, ranges in LABEL_DOSE_RANGES.items():
+        m = (a == name) & ~np.isnan(d)
+        if m.any():
+            inside = np.zeros(int(m.sum()), dtype=bool)
+            for lo, hi in ranges:
+                inside |= (d[m] >= lo - 1e-9) & (d[m] <= hi + 1e-9)
+            ok[m] = inside
+    return ok
+
+
 def cockcroft_gault(age, weight_kg, creatinine_mg_dl, female) -> np.ndarray:
     """Creatinine clearance (mL/min) by Cockcroft-Gault; vectorised; NaN where inputs are missing.
 
