@@ -37,6 +37,7 @@ from plateau.monitor import imwg as I
 from plateau.monitor import signal as SIG
 from plateau.monitor.arrays import date_str, date_strings
 from plateau.monitor.io import BadRow
+from plateau.rules import dosing as DR
 from plateau.rules import units as U
 from plateau.rules.registry import ALL_RULES
 
@@ -1002,7 +1003,7 @@ def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
             crcl_start[ok] = D.cockcroft_gault(
                 age[ok], weight[ok], cstart[ok], pat["female"][p0 : p0 + Pb][ok]
             )
-            _renal_course(out, b, cpc, cday, cv, si, has_c, crcl_start, pat)
+            _renal_course(out, b, cpc, cday, cv, si, has_c, crcl_start, pat, cfg)
         elif C.LAB_TERM_BY_ANALYTE[name].direction == "high":
             cu = g_uln[m] if g_uln is not None else np.full(int(m.sum()), np.nan)
             hi = np.where(np.isnan(cu), cfg.limits.default_for(name), cu)
@@ -1164,33 +1165,48 @@ def _crab_alerts(A, P, agent_known) -> tuple[list, np.ndarray]:
     return parts, any_hit
 
 
-def _renal_course(out, b: _Block, cpc, cday, cv, start_idx, has_c, crcl_start, pat) -> None:
+def _renal_course(out, b: _Block, cpc, cday, cv, start_idx, has_c, crcl_start, pat, cfg) -> None:
     """Creatinine clearance recomputed at every creatinine on or after the maintenance start.
 
-    Rows ``(pcode, day, crcl)`` for the renally dosed agents (lenalidomide, ixazomib): the value
-    at the start (last creatinine on or before it, else the first) dated at the start, then one
-    row per later creatinine, with the age at the start plus the years elapsed (rule
-    ``renal-recompute``).  The dose rules turn falls into a lower renal band into actions.
+    For the renally dosed agents (lenalidomide, ixazomib): the value at the start (last
+    creatinine on or before it, else the first) dated at the start, then one value per later
+    creatinine, with the age at the start plus the years elapsed (rule ``renal-recompute``).
+    Only the rows where the patient's renal band becomes worse than before are kept (``pcode,
+    day, crcl``): the dose rules turn exactly those into actions, and the millions of unchanged
+    values of a registry need not be carried to them.
     """
     sl = b.patients
     start = pat["start"][sl]
-    renal_agent = np.isin(pat["agent"][sl], ["lenalidomide", "ixazomib"]) & (start != NA_DAY)
+    agent = pat["agent"][sl]
+    renal_agent = np.isin(agent, ["lenalidomide", "ixazomib"]) & (start != NA_DAY)
     age, weight = pat["age"][sl], pat["weight"][sl]
     known = ~np.isnan(age) & ~np.isnan(weight) & pat["sex_known"][sl]
     later = renal_agent[cpc] & known[cpc] & (cday > start[cpc]) & (cv > 0)
-    if later.any():
-        lp = cpc[later]
-        years = (cday[later] - start[lp]) / 365.25
-        crcl = D.cockcroft_gault(age[lp] + years, weight[lp], cv[later], pat["female"][sl][lp])
-        out.add("renal_pc", lp + b.p0)
-        out.add("renal_day", cday[later])
-        out.add("renal_crcl", crcl)
-    at_start = renal_agent & has_c & ~np.isnan(crcl_start)
-    if at_start.any():
-        idx = np.flatnonzero(at_start)
-        out.add("renal_pc", idx + b.p0)
-        out.add("renal_day", start[idx])
-        out.add("renal_crcl", crcl_start[idx])
+    lp = cpc[later]
+    years = (cday[later] - start[lp]) / 365.25
+    crcl_later = D.cockcroft_gault(age[lp] + years, weight[lp], cv[later], pat["female"][sl][lp])
+    at_start = np.flatnonzero(renal_agent & has_c & ~np.isnan(crcl_start))
+    # start rows first, then later rows: a stable sort by (patient, day) keeps each start row
+    # ahead of that patient's later creatinines (all later days are > start)
+    r_pc = np.concatenate([at_start, lp]).astype(np.int64)
+    if not len(r_pc):
+        return
+    r_day = np.concatenate([start[at_start], cday[later]]).astype(np.int64)
+    r_crcl = np.concatenate([crcl_start[at_start], crcl_later])
+    order = np.lexsort((r_day, r_pc))
+    r_pc, r_day, r_crcl = r_pc[order], r_day[order], r_crcl[order]
+    band = DR.renal_band_code(r_crcl, pat["dialysis"][sl][r_pc], cfg.dosing).astype(np.int64)
+    band = np.where((agent[r_pc] == "ixazomib") & (band == 1), 0, band)
+    new_p = np.r_[True, r_pc[1:] != r_pc[:-1]]
+    # running worst band per patient (bands 0..3 offset by 4 x patient rank keep patients apart)
+    rank = np.cumsum(new_p) - 1
+    run = np.maximum.accumulate(rank * 4 + np.maximum(band, 0)) - rank * 4
+    prev = np.where(new_p, 0, np.r_[0, run[:-1]])
+    keep = (band > prev) & (band > 0)
+    if keep.any():
+        out.add("renal_pc", r_pc[keep] + b.p0)
+        out.add("renal_day", r_day[keep])
+        out.add("renal_crcl", r_crcl[keep])
 
 
 def _dosing_block(out: _Blocks, b: _Block, pat, cfg):
@@ -1356,6 +1372,7 @@ def assess(
         "female": female,
         "sex_known": sex_known,
         "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"]),
+        "dialysis": dialysis,
     }
     bday_all = start if cfg.baseline == "maintenance" else diag
     basis_date_known = bday_all != NA_DAY
