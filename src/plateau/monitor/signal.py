@@ -122,10 +122,10 @@ def _renal_events(renal, agent, dialysis, start, on, cfg: D.DosingConfig, P) -> 
     b = band[new_worst]
     a = a[new_worst]
     names = np.array(DR.RENAL_BANDS, dtype=object)[b]
-    hits = [DR.RENAL_DOSES.get((x, n)) for x, n in zip(a, names)]
-    keep = np.array([h is not None for h in hits], dtype=bool)
+    found = [DR.RENAL_DOSES.get((x, n)) for x, n in zip(a, names, strict=True)]
+    keep = np.array([h is not None for h in found], dtype=bool)
     r, b, a, names = r[keep].reset_index(drop=True), b[keep], a[keep], names[keep]
-    hits = [h for h in hits if h is not None]
+    hits: list[tuple[float, str, str]] = [h for h in found if h is not None]
     return pd.DataFrame(
         {
             "pcode": r["pcode"].to_numpy().astype(np.int64),
