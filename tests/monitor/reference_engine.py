@@ -39,6 +39,7 @@ DISEASE = (
     "bm_clonal_cells",
     "new_bone_lesion",
     "new_plasmacytoma",
+    "plasmacytoma_spd",
 )
 PD_ORDER = ("serum", "serum_high_nadir", "urine", "flc", "marrow", "lesion")
 NOTES = {
@@ -128,6 +129,8 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
     s0, u0 = _latest(visits, base_i, "serum_m_protein"), _latest(visits, base_i, "urine_m_protein")
     k0, l0 = _latest(visits, base_i, "kappa_flc"), _latest(visits, base_i, "lambda_flc")
     bm0 = _latest(visits, base_i, "bm_plasma_cells")
+    spd0 = _latest(visits, base_i, "plasmacytoma_spd")
+    plasmacytoma = not isnan(spd0) and spd0 > 0
 
     # measurability at baseline
     serum_meas = ge(s0, cfg.measurable_serum)
@@ -164,7 +167,13 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
     cf = cfg.carry_forward_days
     rows = []
     lesion_seen = False
-    nadir = {"s": [], "u": [], "f": [], "b": []}  # values of rows in the window before this one
+    nadir = {
+        "s": [],
+        "u": [],
+        "f": [],
+        "b": [],
+        "p": [],
+    }  # values of rows in the window before this one
     for i, (day, vals) in enumerate(visits):
         in_window = day >= bday
         assess = day > bday
@@ -190,7 +199,14 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
         lesion_now = vals.get("new_bone_lesion") == 1 or vals.get("new_plasmacytoma") == 1
         if assess and lesion_now:
             lesion_seen = True
-        lesion = assess and (lesion_seen if cfg.carry_lesions else lesion_now)
+        spd = vals.get("plasmacytoma_spd", NAN)
+        spd_cf = _latest(visits, i, "plasmacytoma_spd")
+        xs = [x for x in nadir["p"] if not isnan(x)]
+        nspd = min(xs) if xs else NAN
+        grown = (
+            (not isnan(nspd)) and nspd > 0 and ge(spd - nspd, cfg.plasmacytoma_pd_increase * nspd)
+        )
+        lesion = assess and ((lesion_seen if cfg.carry_lesions else lesion_now) or grown)
 
         def nad(key):
             xs = [x for x in nadir[key] if not isnan(x)]
@@ -202,6 +218,7 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
             nadir["u"].append(u_raw)
             nadir["f"].append(dflc)
             nadir["b"].append(bm_raw)
+            nadir["p"].append(spd)
 
         # response depth (ignoring PD)
         def red(x, x0):
@@ -234,12 +251,19 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
             and bm0 >= cfg.marrow_pr_baseline
             and ge(1.0 - bm / bm0 if not isnan(bm) else NAN, 0.5)
         )
+        shrunk = not plasmacytoma or ge(
+            1.0 - spd_cf / spd0 if not isnan(spd_cf) else NAN, cfg.plasmacytoma_reduction
+        )
+        gone = not plasmacytoma or spd_cf == 0
+        mr_m, pr_m, pr_f, pr_b = mr_m and shrunk, pr_m and shrunk, pr_f and shrunk, pr_b and shrunk
+        vgpr_m, vgpr_f = vgpr_m and shrunk, vgpr_f and shrunk
         if flc_meas:
             core = ife_neg and ratio_normal == 1
         elif marrow_meas:
             core = ife_neg
         else:
             core = mprot and ife_neg
+        core = core and gone
         cr = core and marrow_ok
         scr = cr and ratio_normal == 1 and clonal == 0
         depth = SD
@@ -256,7 +280,7 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
         if scr:
             depth = SCR
         blocked = core and isnan(bm)
-        no_urine = (vgpr_ep or vgpr_red) and u_missing and depth < VGPR
+        no_urine = (vgpr_ep or vgpr_red) and u_missing and shrunk and depth < VGPR
 
         # progression criteria (increase from the nadir)
         ds, du, df, db = s - ns, u_raw - nu, dflc - nf, bm_raw - nb

@@ -198,3 +198,28 @@ def test_clinical_relapse_crab_laboratory_criteria(analyte, start, later, unit, 
     assert bool(crab) is alert
     if alert:
         assert crab[0]["date"] == "2024-06-01" and crab[0]["severity"] == "high"
+
+
+@pytest.mark.parametrize("spd,response", [(2.0, "PR"), (2.1, "SD"), (0.0, "PR")])
+def test_plasmacytoma_present_at_baseline_must_shrink_by_half_for_pr(spd, response):
+    # Durie 2006: "if present at baseline, >= 50% reduction in the size of soft tissue
+    # plasmacytomas is also required" (SPD 4.0 -> 2.0 cm2 is exactly 50%)
+    labs = (
+        "Q,2024-01-01,serum_m_protein,2.0,g/dL\nQ,2024-01-01,plasmacytoma_spd,4.0,cm2\n"
+        f"Q,2024-03-01,serum_m_protein,0.8,g/dL\nQ,2024-03-01,plasmacytoma_spd,{spd},cm2\n"
+        "Q,2024-04-01,serum_m_protein,0.8,g/dL\n"  # no new imaging: the last SPD stands
+    )
+    p = _run(labs)["Q"]
+    assert [a["response"] for a in p["assessments"]] == [response, response]
+
+
+@pytest.mark.parametrize("spd,progression", [(3.0, "2024-05-01"), (2.9, None)])
+def test_plasmacytoma_growing_half_above_its_nadir_is_progression(spd, progression):
+    labs = (
+        "G,2024-01-01,serum_m_protein,2.0,g/dL\nG,2024-01-01,plasmacytoma_spd,4.0,cm2\n"
+        "G,2024-03-01,serum_m_protein,2.0,g/dL\nG,2024-03-01,plasmacytoma_spd,2.0,cm2\n"
+        f"G,2024-05-01,serum_m_protein,2.0,g/dL\nG,2024-05-01,plasmacytoma_spd,{spd},cm2\n"
+        f"G,2024-07-01,serum_m_protein,2.0,g/dL\nG,2024-07-01,plasmacytoma_spd,{spd},cm2\n"
+    )
+    p = _run(labs)["G"]
+    assert p["progression_date"] == progression

@@ -35,6 +35,7 @@ BOUNDARY = {
     "hemoglobin": [7.9, 8.0, 9.9, 10.0, 11.0, 12.0, 13.0, 14.0],
     "creatinine": [0.6, 0.9, 1.0, 1.2, 1.5, 1.8, 2.0, 3.0, 3.6, 4.0, 7.2],
     "calcium": [9.0, 10.2, 10.3, 11.5, 11.6, 12.5, 13.5, 13.6],
+    "plasmacytoma_spd": [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 9.0],
 }
 QUAL = ("serum_ife", "urine_ife", "bm_clonal_cells", "new_bone_lesion", "new_plasmacytoma")
 # alternative units: (unit, divisor from canonical): value_in_unit = canonical / divisor
@@ -48,6 +49,7 @@ ALT = {
     "hemoglobin": ("g/L", 0.1),
     "creatinine": ("umol/L", 1.0 / 88.42),
     "calcium": ("mmol/L", 4.0078),
+    "plasmacytoma_spd": ("mm2", 0.01),
 }
 EPOCH = dt.date(2020, 1, 1)
 
@@ -93,7 +95,7 @@ def patient(draw, pid: str):
                     ["urine_m_protein", "serum_ife", "urine_ife", "bm_plasma_cells"]
                     + ["bm_clonal_cells", "new_bone_lesion", "new_plasmacytoma", "kappa_flc"]
                     + ["anc", "platelets", "wbc", "hemoglobin", "creatinine", "calcium"]
-                    + ["anc", "platelets", "creatinine"]
+                    + ["anc", "platelets", "creatinine", "plasmacytoma_spd"]
                 ),
                 max_size=6,
                 unique=True,

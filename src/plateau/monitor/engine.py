@@ -529,6 +529,7 @@ class _Baseline:
     kappa: np.ndarray
     lam: np.ndarray
     marrow: np.ndarray
+    spd: np.ndarray  # plasmacytoma size (sum of the products of the diameters)
 
 
 def _baseline(b: _Block, v: _Visits, baseline_date: np.ndarray) -> _Baseline:
@@ -555,6 +556,7 @@ def _baseline(b: _Block, v: _Visits, baseline_date: np.ndarray) -> _Baseline:
         kappa=carried("kappa_flc"),
         lam=carried("lambda_flc"),
         marrow=carried("bm_plasma_cells"),
+        spd=carried("plasmacytoma_spd"),
     )
 
 
@@ -573,6 +575,8 @@ class _AssessmentValues:
     marrow_cf: np.ndarray  # carried indefinitely
     clonal: np.ndarray  # carried indefinitely
     lesion: np.ndarray
+    spd: np.ndarray  # plasmacytoma size, raw
+    spd_cf: np.ndarray  # carried indefinitely (imaging is not repeated at every visit)
 
 
 def _assessment_values(v: _Visits, kappa_involved_row: np.ndarray, icfg) -> _AssessmentValues:
@@ -597,6 +601,8 @@ def _assessment_values(v: _Visits, kappa_involved_row: np.ndarray, icfg) -> _Ass
         marrow_cf=v.latest("bm_plasma_cells"),
         clonal=v.latest("bm_clonal_cells"),
         lesion=np.fmax(v.values["new_bone_lesion"], v.values["new_plasmacytoma"]),
+        spd=v.values["plasmacytoma_spd"],
+        spd_cf=v.latest("plasmacytoma_spd"),
     )
 
 
@@ -637,6 +643,7 @@ class _Responses:
     nadir_serum: np.ndarray
     vgpr_no_urine: np.ndarray  # VGPR met but urine (measurable at baseline) not re-tested
     lesion: np.ndarray  # new lesion reported at or before the row, after the baseline
+    plasmacytoma_grown: np.ndarray  # SPD >= 50% above its nadir
 
 
 def _responses(
@@ -652,7 +659,12 @@ def _responses(
         return _group_prev_min_sorted(values, window, rp, v.group_first, v.counts)
 
     ns, nu, ndf, nbm = nadir(x.serum), nadir(x.urine), nadir(x.dflc), nadir(x.marrow)
-    lesion = np.where(assess_row & (x.lesion == 1), 1.0, np.where(assess_row, x.lesion, np.nan))
+    nspd = nadir(x.spd)
+    # a plasmacytoma growing >= 50% above its nadir is a lesion criterion (imwg-pd-plasmacytoma)
+    grown = (nspd > 0) & I.ge(x.spd - nspd, icfg.plasmacytoma_pd_increase * nspd)
+    lesion = np.where(
+        assess_row & ((x.lesion == 1) | grown), 1.0, np.where(assess_row, x.lesion, np.nan)
+    )
     if (
         icfg.carry_lesions
     ):  # a reported new lesion stays until re-imaging (rule imwg-lesion-carried)
@@ -676,6 +688,8 @@ def _responses(
         bm0=base.marrow[rp],
         clonal=x.clonal,
         cfg=icfg,
+        spd=x.spd_cf,
+        spd0=base.spd[rp],
     )
     pdf = I.progression_flags(
         s=x.serum,
@@ -706,7 +720,9 @@ def _responses(
     depth = np.where(pd_any, I.PD, depth_r)
     depth = np.where(evaluable, depth, I.NE).astype(np.int8)
     no_urine = no_urine & evaluable & (depth == I.PR)
-    return _Responses(depth, pdf, pd_any, evaluable, assess_row, blocked, ns, no_urine, lesion)
+    return _Responses(
+        depth, pdf, pd_any, evaluable, assess_row, blocked, ns, no_urine, lesion, grown & assess_row
+    )
 
 
 @dataclass(frozen=True)
@@ -872,6 +888,8 @@ def _put_disease_rule_flags(out, p0, Pb, v, r, c, x, meas, icfg) -> None:
     if icfg.flc_vgpr:
         out.put("vgpr_flc_only", p0, _any_by(rp, meas.flc & (r.depth == I.VGPR), Pb), False, bool)
     out.put("vgpr_no_urine", p0, _any_by(rp, r.vgpr_no_urine, Pb), False, bool)
+    out.put("spd_pd", p0, _any_by(rp, r.plasmacytoma_grown & r.evaluable, Pb), False, bool)
+    out.put("spd_base", p0, _any_by(rp, ~np.isnan(x.spd), Pb), False, bool)
     out.put("marrow_no_confirm", p0, _any_by(c.pcode, c.marrow_only, Pb), False, bool)
     carried = r.assess_row & (r.lesion == 1) & (x.lesion != 1)
     out.put("lesion_carried", p0, _any_by(rp, carried & r.evaluable, Pb), False, bool)
@@ -1486,6 +1504,8 @@ def assess(
     use("imwg-marrow-no-confirmation", A("marrow_no_confirm"))
     use("imwg-lesion-carried", A("lesion_carried"))
     use("imwg-baseline", has_rows)
+    use("imwg-pd-plasmacytoma", A("spd_pd"))
+    use("imwg-plasmacytoma-response", A("spd_base"))
     if icfg.flc_vgpr:
         use("imwg-vgpr-flc-only", A("vgpr_flc_only"))
     if icfg.mr_requires_urine_above_200:

@@ -98,8 +98,14 @@ def classify(
     bm0,
     clonal,
     cfg: ImwgConfig,
+    spd=None,
+    spd0=None,
 ):
     """Response depth (SD..sCR) per assessment, ignoring PD (vectorised; NaN = not measured).
+
+    ``spd``/``spd0``: plasmacytoma size (sum of the products of the diameters) at the
+    assessment (last measured) and at baseline; with a plasmacytoma at baseline, MR/PR/VGPR
+    need a >= 50% reduction and CR its disappearance (rule ``imwg-plasmacytoma-response``).
 
     Boolean "measurable" arrays are per assessment (the patient's baseline status broadcast).
     Returns ``(depth, cr_blocked_by_missing_marrow, vgpr_blocked_by_missing_urine)``.
@@ -137,6 +143,20 @@ def classify(
         cr_b_core = marrow_meas & ife_neg
 
         core = np.where(flc_meas, cr_f_core, np.where(marrow_meas, cr_b_core, mprot & cr_core))
+        if spd0 is not None:
+            present = spd0 > 0
+            shrunk = ~present | ge(
+                1.0 - spd / np.where(present, spd0, 1.0), cfg.plasmacytoma_reduction
+            )
+            gone = ~present | (spd == 0)
+            mr_m &= shrunk
+            pr_m &= shrunk
+            pr_f &= shrunk
+            pr_b &= shrunk
+            vgpr_m &= shrunk
+            vgpr_f &= shrunk
+            vgpr_urine_missing &= shrunk
+            core &= gone
         cr = core & marrow_ok
         scr = cr & (ratio_normal == 1) & (clonal == 0)
         depth = np.full(s.shape, SD, dtype=np.int8)

@@ -723,11 +723,18 @@ def _end_line_at_progression(actions, agent, start, on, prog_day, use, P) -> pd.
         pc = actions["pcode"].to_numpy().astype(np.int64)
         pday = prog_day[pc]
         act = actions["action"].to_numpy()
-        after = (pday != NA_DAY) & (
-            (actions["day"].to_numpy() > pday)
-            | (
-                (actions["day"].to_numpy() == pday)
-                & np.isin(act, ["resume", "consider escalation"])
+        # only a progression during maintenance ends it (one before the start belongs to the
+        # earlier treatment)
+        after = (
+            (pday != NA_DAY)
+            & (pday >= start[pc])
+            & on[pc]
+            & (
+                (actions["day"].to_numpy() > pday)
+                | (
+                    (actions["day"].to_numpy() == pday)
+                    & np.isin(act, ["resume", "consider escalation"])
+                )
             )
         )
         actions = actions[~after]

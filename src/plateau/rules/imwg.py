@@ -300,6 +300,25 @@ RULES: dict[str, Rule] = {
             "C2",
         ),
         _rule(
+            "imwg-plasmacytoma-response",
+            "soft-tissue plasmacytoma present at baseline (SPD > 0): MR, PR and VGPR also need a "
+            ">= 50% reduction of its size (sum of the products of the diameters); CR needs its "
+            "disappearance (SPD 0); the last SPD measured is used (imaging is not repeated at "
+            "every assessment)",
+            DURIE_2006,
+            "Table 5, PR ('if present at baseline, >= 50% reduction in the size of soft tissue "
+            "plasmacytomas') and CR",
+            "C1",
+        ),
+        _rule(
+            "imwg-pd-plasmacytoma",
+            "PD: definite increase in the size of an existing plasmacytoma, taken as a >= 50% "
+            "increase of the SPD from its nadir (nadir > 0); reported as the 'lesion' criterion",
+            IMWG_RELAPSE,
+            "Table 2, clinical relapse ('definite increase (>= 50%) in size')",
+            "C2",
+        ),
+        _rule(
             "imwg-pd-lesion",
             "PD: definite development of new bone lesions or soft-tissue plasmacytomas",
             IMWG_2011_TABLE,
@@ -396,6 +415,8 @@ class ImwgConfig:
     vgpr_needs_urine: bool = True  # urine measurable at baseline must be re-tested for VGPR
     marrow_needs_confirmation: bool = False  # marrow results need no confirmation (C2)
     carry_lesions: bool = True  # a reported new lesion stays present (DESIGN)
+    plasmacytoma_reduction: float = 0.5  # PR/MR/VGPR need >= 50% SPD reduction if present
+    plasmacytoma_pd_increase: float = 0.5  # PD: SPD >= 50% above its nadir
     crab_calcium: float = 11.5  # mg/dL, >=
     crab_hb_fall: float = 2.0  # g/dL, >=
     crab_creatinine_rise: float = 2.0  # mg/dL, >=
