@@ -16,11 +16,18 @@ output tables, where each distinct date is formatted once
 (:func:`plateau.monitor.arrays.date_strings`); PD criteria and notes are small integer codes
 turned into shared strings at the end.
 
-Baseline (``MonitorConfig.baseline``): ``"maintenance"`` = the last disease assessment on or
-before the start of maintenance (patients.csv), ``"diagnosis"`` = the last assessment on or
-before ``diagnosis_date`` (or the first assessment when no date is given).  If no assessment
-precedes the chosen date the patient's first assessment is the baseline.  Assessments are the
-later dates on which any disease analyte (M-protein, FLC, IFE, marrow, lesions) was reported.
+Baseline (``MonitorConfig.baseline``): ``"diagnosis"`` (default) = the last disease assessment on
+or before ``diagnosis_date`` (induction, transplant and maintenance are one line of therapy, so
+response is measured from the pre-treatment value); ``"maintenance"`` = the last assessment on or
+before the start of maintenance (patients.csv), an explicit option.  If no assessment precedes
+the chosen date, or no date is given, the patient's first assessment is the baseline; every
+result says which (``baseline_basis``).  Assessments are the later dates on which any disease
+analyte (M-protein, FLC, IFE, marrow, lesions, plasmacytoma size) was reported.
+
+The IMWG block is a sequence of named steps over named data: :func:`_pivot_visits` (long rows ->
+:class:`_Visits`), :func:`_baseline` (:class:`_Baseline`), :func:`_assessment_values`
+(:class:`_AssessmentValues`), :func:`_responses` (:class:`_Responses`), :func:`_confirm`
+(:class:`_Confirmation`), then the per-patient summaries and assessment rows.
 """
 
 from __future__ import annotations
