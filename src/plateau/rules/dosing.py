@@ -244,3 +244,58 @@ def renal_restriction(agent: str, crcl: float | None, dialysis: bool, config=Non
     if agent == "ixazomib" and (dialysis or (crcl is not None and crcl < cfg.ixa_renal_clcr)):
         return "ixa-renal"
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# renal dose of maintenance (label tables)
+# --------------------------------------------------------------------------------------------
+
+RULES["len-renal-maintenance"] = Rule(
+    "len-renal-maintenance",
+    "lenalidomide maintenance after auto-HSCT by CLcr: >= 60 mL/min 10 mg daily; 30-59 mL/min "
+    "5 mg daily; < 30 mL/min not on dialysis 2.5 mg daily; on dialysis 2.5 mg daily, after "
+    "dialysis on dialysis days (US label renal table, recalled; the table itself was not read "
+    "in the sources available: check the current label)",
+    REVLIMID_US_PI,
+    "2 Dosage: Dosage Modifications for Renal Impairment (maintenance row)",
+    "C3",
+)
+
+
+@dataclass(frozen=True)
+class RenalDose:
+    agent: str
+    dose: str
+    rule_id: str
+    restricted: bool  #: a lower starting dose than the usual one applies
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "rule": RULES[self.rule_id].to_dict()}
+
+
+def renal_dose(agent: str, crcl: float | None, dialysis: bool) -> RenalDose | None:
+    """Starting maintenance dose of ``agent`` for a creatinine clearance (mL/min) and dialysis.
+
+    Lenalidomide: rule ``len-renal-maintenance``; ixazomib: rule ``ixa-renal`` (3 mg below
+    30 mL/min or on dialysis, else 4 mg after the 3 mg lead-in of ``ixa-escalate``).  None when
+    renal function is unknown or the agent has no renal rule here.
+    """
+    if crcl is None and not dialysis:
+        return None
+    if agent == "lenalidomide":
+        if dialysis:
+            dose = "2.5 mg once daily, after dialysis on dialysis days"
+        elif crcl < 30:
+            dose = "2.5 mg once daily"
+        elif crcl < 60:
+            dose = "5 mg once daily"
+        else:
+            return RenalDose(
+                agent, "10 mg once daily (usual starting dose)", "len-renal-maintenance", False
+            )
+        return RenalDose(agent, dose, "len-renal-maintenance", True)
+    if agent == "ixazomib":
+        if dialysis or crcl < 30:
+            return RenalDose(agent, "3 mg on days 1, 8 and 15", "ixa-renal", True)
+        return RenalDose(agent, "3 mg, then 4 mg from cycle 5 if tolerated", "ixa-escalate", False)
+    return None
