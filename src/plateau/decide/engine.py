@@ -378,6 +378,14 @@ def decide(
             "adjustments": adjustments,
             "hazard_multiplier": multiplier,
             "patient_median_months": median,
+            "short_text": (
+                f"{outcome}: {_MODEL_WORDS[fit.model]} through {len(landmarks)} control-arm "
+                f"landmark{'s' if len(landmarks) != 1 else ''} of "
+                f"{len({lm.trial_id for lm in landmarks})} trial"
+                f"{'s' if len({lm.trial_id for lm in landmarks}) != 1 else ''}"
+                + (f", median {median:.0f} months" if median else "")
+                + (f", hazard x{multiplier:.2f} for this patient" if adjustments else "")
+            ),
             "text": (
                 f"{outcome} without maintenance: {_MODEL_WORDS[fit.model]} fitted to "
                 f"{len(landmarks)} published landmark{'s' if len(landmarks) != 1 else ''}"
@@ -853,8 +861,8 @@ def _follow_up(trial: Trial, comparison_id: str, source_id: str) -> float | None
 
 def _harm(record, term, grade, label, base, matches: bool) -> Harm:
     a, trial = record.adverse_event, record.trial
-    n_with = a.n_experimental or record.experimental_arm.n_randomised
-    n_without = a.n_control or record.control_arm.n_randomised
+    n_with = a.n_experimental or _arm_size(trial, record.experimental_arm)
+    n_without = a.n_control or _arm_size(trial, record.control_arm)
     with_ = _per100(
         a.events_experimental,
         n_with if a.events_experimental is not None else None,
@@ -919,6 +927,15 @@ class _Tox:
         self.lower_bound = lower_bound
 
 
+def _arm_size(trial: Trial, arm) -> float | None:
+    """Randomised size of an arm, else the trial's total over its arms (equal allocation)."""
+    if arm.n_randomised:
+        return float(arm.n_randomised)
+    if trial.n_randomised_total:
+        return trial.n_randomised_total / len(trial.arms)
+    return None
+
+
 def _grade3_rows(records, arm: str) -> list[tuple[Any, float, float, bool]]:
     """Per trial: (record, proportion, n, lower_bound) of any grade >= 3 adverse event in ``arm``.
 
@@ -937,10 +954,10 @@ def _grade3_rows(records, arm: str) -> list[tuple[Any, float, float, bool]]:
         for r in rows:
             a = r.adverse_event
             if arm == "experimental":
-                n = a.n_experimental or r.experimental_arm.n_randomised
+                n = a.n_experimental or _arm_size(r.trial, r.experimental_arm)
                 p = _per100(a.events_experimental, n, a.percent_experimental)
             else:
-                n = a.n_control or r.control_arm.n_randomised
+                n = a.n_control or _arm_size(r.trial, r.control_arm)
                 p = _per100(a.events_control, n, a.percent_control)
             if p is None or not n:
                 continue
@@ -1154,6 +1171,7 @@ def _safety(agent: str, profile: Profile) -> list[dict[str, Any]]:
                 "topic": "kidney function",
                 "level": "caution" if dose.restricted else "info",
                 "advice": f"{what}: starting dose {dose.dose}",
+                "short": f"Kidneys: {dose.dose}",
                 "rule": DOSE_RULES[dose.rule_id].to_dict(),
             }
         )
@@ -1163,6 +1181,7 @@ def _safety(agent: str, profile: Profile) -> list[dict[str, Any]]:
                 "topic": "kidney function",
                 "level": "info",
                 "advice": "creatinine clearance not entered: the starting dose depends on it",
+                "short": "Kidneys: enter creatinine clearance for the dose",
                 "rule": DOSE_RULES[
                     "len-renal-maintenance" if agent == "lenalidomide" else "ixa-renal"
                 ].to_dict(),
@@ -1189,6 +1208,10 @@ def _safety(agent: str, profile: Profile) -> list[dict[str, Any]]:
                         if agent == "lenalidomide"
                         else ""
                     )
+                ),
+                "short": (
+                    f"Clots: {'LMWH' if len(factors) >= 2 else 'aspirin'} "
+                    f"({len(factors)} risk factor{'s' if len(factors) != 1 else ''} entered)"
                 ),
                 "rule": R.RULES["vte-imwg"].to_dict(),
                 "more_rules": [R.RULES[r].to_dict() for _, r in factors if r != "vte-imwg"]

@@ -35,6 +35,7 @@ from plateau.decide import (
 from plateau.decide.profile import CHOICE_LABELS
 from plateau.decide.results import people
 from plateau.errors import PlateauError
+from plateau.rules import decision as R
 from plateau.web.app import TEMPLATES, page
 
 router = APIRouter()
@@ -200,7 +201,25 @@ def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[st
     svg = icon_array_svg(
         groups, title=f"{harm['label']}: {with_} of 100", desc=sentence, uid=uid, size=size
     )
-    return {"svg": svg, "sentence": sentence}
+    return {"svg": svg, "sentence": sentence, "projected": projected_text(harm)}
+
+
+def projected_text(harm: dict) -> str | None:
+    """``Over 5 years: about 13 of 100 (8 to 19) vs 4 (2 to 8) without`` (stated assumption)."""
+    p = harm.get("projected")
+    if not p:
+        return None
+    w, wo = p["with_per_100"], p["without_per_100"]
+    text = (
+        f"Over {p['horizon_years']:g} years for this patient: about {people(w['estimate'])} of 100 "
+        f"({people(w['low'])} to {people(w['high'])})"
+    )
+    if wo:
+        text += (
+            f" vs {people(wo['estimate'])} ({people(wo['low'])} to {people(wo['high'])}) "
+            "without maintenance"
+        )
+    return text + "."
 
 
 def harm_short(harm: dict) -> str:
@@ -212,11 +231,63 @@ def harm_short(harm: dict) -> str:
         return f"{harm['label']}: {harm['statement'] or 'no number'} ({where})"
     without = "n/r" if harm["without_per_100"] is None else f"{people(harm['without_per_100'])}"
     unit = "of 100" if harm["unit"] == "per 100 patients" else "per 100 patient-years"
-    return f"{harm['label']} ({harm['grade_words']}): {people(harm['with_per_100'])} vs {without} {unit} ({where})"
+    text = (
+        f"{harm['label']} ({harm['grade_words']}): {people(harm['with_per_100'])} vs {without} "
+        f"{unit} ({where})"
+    )
+    p = harm.get("projected")
+    if p:
+        wo = p["without_per_100"]
+        text += f"; over {p['horizon_years']:g} y ~{people(p['with_per_100']['estimate'])}" + (
+            f" vs {people(wo['estimate'])}" if wo else ""
+        )
+    return text
+
+
+VALUE_LEVELS = ("very", "somewhat", "not")
+
+
+def parse_values(query: dict) -> dict[str, str]:
+    """The values-clarification answers from the query (``v_pfs=very`` ...); others ignored."""
+    ids = {q["id"] for q in R.values_data()["questions"]}
+    out = {}
+    for key, value in query.items():
+        if key.startswith("v_") and key[2:] in ids and value in VALUE_LEVELS:
+            out[key[2:]] = value
+    return out
+
+
+def quality_rows(snapshot: dict, u_tox: float, u_rel: float) -> list[dict[str, Any]]:
+    """Q-TWiST of each option at utilities ``u_tox``/``u_rel`` from the stored partition.
+
+    The partition (TOX, TWiST, REL) does not depend on the utilities, so moving a slider
+    recomputes ``u_TOX TOX + TWiST + u_REL REL`` exactly without re-running the model.
+    """
+    rows, ref = [], None
+    for option in snapshot["options"]:
+        q = option.get("qtwist")
+        if not q:
+            continue
+        value = u_tox * q["tox_months"] + q["twist_months"] + u_rel * q["rel_months"]
+        if option["is_reference"]:
+            ref = value
+        rows.append({"option": option, "q": q, "value": value})
+    for row in rows:
+        row["gain"] = None if ref is None or row["option"]["is_reference"] else row["value"] - ref
+        total = row["q"]["os_months"] or 1.0
+        row["widths"] = [
+            100 * row["q"][k] / total for k in ("tox_months", "twist_months", "rel_months")
+        ]
+    return rows
 
 
 def view_model(
-    snapshot: dict, years: float | None = None, *, size: float = 1.0, harm_size: float = 0.6
+    snapshot: dict,
+    years: float | None = None,
+    *,
+    size: float = 1.0,
+    harm_size: float = 0.6,
+    values: dict[str, str] | None = None,
 ) -> dict:
     """Everything the result page and the handout show, from the stored snapshot."""
     horizons = snapshot["horizons_years"]
@@ -256,6 +327,9 @@ def view_model(
         item["not_reported_short"] = ", ".join(
             label.split(" (")[0].lower() for label in item["option"]["harms_not_reported"]
         )
+    u = snapshot.get("utilities") or R.QTWIST_DEFAULTS
+    vdata = snapshot.get("values") or R.values_data()
+    values = values or {}
     return {
         "snapshot": snapshot,
         "years": years,
@@ -265,6 +339,16 @@ def view_model(
         "colours": COLOURS,
         "people": people,
         "labels": CHOICE_LABELS,
+        "quality": quality_rows(snapshot, u["u_tox"], u["u_rel"]),
+        "u": u,
+        "values_data": vdata,
+        "values": values,
+        "values_chosen": [
+            {"text": q["text"], "level": values[q["id"]]}
+            for q in vdata["questions"]
+            if q["id"] in values
+        ],
+        "values_query": "&".join(f"v_{k}={v}" for k, v in values.items()),
     }
 
 
@@ -354,7 +438,29 @@ async def decide_result(request: Request, ident: str, years: float | None = Quer
         title="Decision support: options side by side",
         active_nav="/decide",
         ident=ident,
-        **view_model(snapshot, years),
+        **view_model(snapshot, years, values=parse_values(dict(request.query_params))),
+    )
+
+
+@router.get("/decide/{ident}/quality", response_class=HTMLResponse, include_in_schema=False)
+async def decide_quality(
+    request: Request,
+    ident: str,
+    u_tox: float = Query(0.5, ge=0.0, le=1.0),
+    u_rel: float = Query(0.5, ge=0.0, le=1.0),
+):
+    """The quality-adjusted time table for other utilities (htmx partial for the sliders)."""
+    snapshot = _load(request, ident)
+    return HTMLResponse(
+        TEMPLATES.get_template("decide_quality.html").render(
+            {
+                "request": request,
+                "snapshot": snapshot,
+                "quality": quality_rows(snapshot, u_tox, u_rel),
+                "u": {**(snapshot.get("utilities") or {}), "u_tox": u_tox, "u_rel": u_rel},
+                "ident": ident,
+            }
+        )
     )
 
 
@@ -362,7 +468,13 @@ def handout_html(request: Request, ident: str, snapshot: dict, years: float | No
     context = {
         "request": request,
         "ident": ident,
-        **view_model(snapshot, years, size=0.27, harm_size=0.3),
+        **view_model(
+            snapshot,
+            years,
+            size=0.23,
+            harm_size=0.3,
+            values=parse_values(dict(request.query_params)),
+        ),
     }
     return TEMPLATES.get_template("decide_handout.html").render(context)
 
