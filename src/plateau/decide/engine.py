@@ -936,6 +936,20 @@ def _arm_size(trial: Trial, arm) -> float | None:
     return None
 
 
+def _exposure_follow_up(trial: Trial, a) -> tuple[float | None, bool]:
+    """Follow-up (months) over which an adverse-event proportion accrued, and whether assumed.
+
+    The median follow-up of the same report when recorded; else the trial's shortest reported
+    median follow-up (adverse events are usually from the primary analysis; a shorter exposure
+    gives a higher rate, erring towards more harm), said so with the number.
+    """
+    fu = _follow_up(trial, a.comparison, a.source)
+    if fu:
+        return fu, False
+    values = [e.median_followup_months for e in trial.estimates if e.median_followup_months]
+    return (min(values), True) if values else (None, False)
+
+
 def _grade3_rows(records, arm: str) -> list[tuple[Any, float, float, bool]]:
     """Per trial: (record, proportion, n, lower_bound) of any grade >= 3 adverse event in ``arm``.
 
@@ -991,19 +1005,17 @@ def _tox_incidence(
         hr = outcomes["PFS"][1].hr
     num, den, used = 0.0, 0.0, []
     for r, p, n, lower in rows:
-        fu = _follow_up(r.trial, r.adverse_event.comparison, r.adverse_event.source) or max(
-            (e.median_followup_months or 0.0 for e in r.trial.estimates), default=0.0
-        )
+        fu, assumed = _exposure_follow_up(r.trial, r.adverse_event)
         if not fu:
             continue
         exposure = curve.rmst(hr, fu, patient=False)
         num += n * float(-math.log1p(-min(p, 1 - 1e-9)))
         den += n * exposure
-        used.append((r, p, n, lower, fu, exposure))
+        used.append((r, p, n, lower, fu, exposure, assumed))
     if not used:
         return None
     lam_draws = np.zeros(n_sims)
-    for _r, p, n, _lower, _fu, _exposure in used:
+    for _r, p, n, *_rest in used:
         lam_draws += n * -np.log1p(-np.minimum(jeffreys_draws(rng, p, n, n_sims), 1 - 1e-9))
     lam_draws /= den
     info = [
@@ -1017,9 +1029,10 @@ def _tox_incidence(
             "exposure_months": exposure,
             "term_as_reported": r.adverse_event.term_as_reported or r.adverse_event.term.value,
             "lower_bound": lower,
+            "follow_up_assumed": assumed,
             "citation": citation(r.source),
         }
-        for r, p, n, lower, fu, exposure in used
+        for r, p, n, lower, fu, exposure, assumed in used
     ]
     return _Tox(num / den, lam_draws, info, any(u[3] for u in used))
 
@@ -1062,6 +1075,11 @@ def _qtwist(curves, outcomes, tox: _Tox | None, u, sw, rng, n_sims, reference: _
             "grade 3 or worse toxicity taken from the single most frequent severe side effect "
             "(no overall figure reported): time with toxicity is understated"
         )
+    if tox is not None and any(row["follow_up_assumed"] for row in tox.rows):
+        notes.append(
+            "the follow-up of a toxicity report was not recorded: the trial's shortest reported "
+            "follow-up was assumed as its exposure"
+        )
     gain = threshold = relative = None
     if reference is not None:
         ref = reference.result
@@ -1092,12 +1110,12 @@ def _project_harms(harms, base, agent, curves, outcomes, tau, rng, n_sims) -> li
     """Each harm per 100 patients projected to ``tau`` months (constant rate per exposure month)."""
     out = []
     for h in harms:
-        if (
-            h.unit != "per 100 patients"
-            or h.with_per_100 is None
-            or not h.horizon_months
-            or h.n_with is None
-        ):
+        fu, assumed = h.horizon_months, False
+        if not fu:
+            trial = base.trial(h.trial_id)
+            values = [e.median_followup_months for e in trial.estimates if e.median_followup_months]
+            fu, assumed = (min(values), True) if values else (None, False)
+        if h.unit != "per 100 patients" or h.with_per_100 is None or not fu or h.n_with is None:
             out.append(h)
             continue
         use = "OS" if h.term == "second_primary_malignancy" else "PFS"
@@ -1107,7 +1125,6 @@ def _project_harms(harms, base, agent, curves, outcomes, tau, rng, n_sims) -> li
             out.append(h)
             continue
         hr = grids.hr if grids is not None else 1.0
-        fu = h.horizon_months
         e_trial_with = curve.rmst(hr, fu, patient=False)
         e_trial_without = curve.rmst(1.0, fu, patient=False)
         e_pat_with = curve.rmst(hr, tau, patient=True)
@@ -1134,7 +1151,13 @@ def _project_harms(harms, base, agent, curves, outcomes, tau, rng, n_sims) -> li
                 projected_without=without_p,
                 projected_horizon_years=tau / 12.0,
                 projection_basis=(
-                    f"constant rate per month of {basis}: {fu:g} months of follow-up = "
+                    (
+                        "follow-up of this report not recorded: the trial's shortest reported "
+                        f"follow-up ({fu:g} months) assumed; "
+                        if assumed
+                        else ""
+                    )
+                    + f"constant rate per month of {basis}: {fu:g} months of follow-up = "
                     f"{e_trial_with:.0f} months of {basis} on average in the trial; "
                     f"{e_pat_with:.0f} months for this patient over {tau / 12:g} years"
                 ),

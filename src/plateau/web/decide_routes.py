@@ -505,7 +505,12 @@ async def decide_handout_pdf(request: Request, ident: str, years: float | None =
 
 @router.post("/api/v1/decisions", status_code=201, tags=["decisions"])
 async def api_create_decision(
-    request: Request, horizon_years: float | None = Query(None, ge=0.5, le=15)
+    request: Request,
+    horizon_years: float | None = Query(None, ge=0.5, le=15),
+    baseline_model: str = Query("flexible", pattern="^(flexible|exponential)$"),
+    u_tox: float | None = Query(None, ge=0.0, le=1.0),
+    u_rel: float | None = Query(None, ge=0.0, le=1.0),
+    tox_months: float | None = Query(None, ge=0.0, le=24.0),
 ):
     """Decide for a profile (JSON body: the profile fields) and store the snapshot.
 
@@ -525,7 +530,15 @@ async def api_create_decision(
         profile = parse_profile(body, origin="")
     except ProfileError as exc:
         return JSONResponse({"detail": exc.to_dict()}, status_code=422)
-    decision = decide(profile, request.app.state.evidence, horizon_years=horizon_years)
+    decision = decide(
+        profile,
+        request.app.state.evidence,
+        horizon_years=horizon_years,
+        baseline_model=baseline_model,
+        u_tox=u_tox,
+        u_rel=u_rel,
+        tox_months=tox_months,
+    )
     snapshot = decision.to_dict()
     ident = store_of(request).save(snapshot)
     return JSONResponse(
