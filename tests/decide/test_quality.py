@@ -166,3 +166,13 @@ def test_lenalidomide_renal_dose_table():
     assert renal_dose("lenalidomide", 50, True).dose.startswith("2.5 mg once daily, after dialysis")
     assert renal_dose("ixazomib", 29, False).dose.startswith("3 mg")
     assert renal_dose("daratumumab", 20, False) is None
+
+
+def test_reported_quality_of_life_is_shown_with_its_source(post):
+    lena = post.option("lenalidomide").hrqol
+    assert {h["study"] for h in lena} == {"Connect MM registry", "LenaMain"}
+    ixa = post.option("ixazomib").hrqol
+    assert ixa[0]["study"] == "TOURMALINE-MM3" and "31880006" in ixa[0]["citation"]
+    for option in post.options[1:]:
+        for h in option.hrqol:
+            assert h["url"].startswith("http") and h["tag"] in ("C1", "C2")

@@ -385,8 +385,27 @@ FIRST_QOL = S(
 )
 LENAMAIN_QOL = S(
     "lenamain-2023-qol",
-    "LenaMain trial HRQoL, Cancers 2023;15(21):5157, doi 10.3390/cancers15215157, summary",
-    "https://www.mdpi.com/2072-6694/15/21/5157",
+    "LenaMain trial HRQoL, Cancers 2023;15(21):5157, doi 10.3390/cancers15215157, PMID 37958331, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/37958331/",
+)
+MM3_QOL = S(
+    "schjesvold-2020-mm3-qol",
+    "Schjesvold et al., Eur J Haematol 2020;104(5):443-458 (TOURMALINE-MM3 HRQoL), PMID 31880006, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/31880006/",
+)
+HOVON87_QOL = S(
+    "nielsen-2020-hovon87-qol",
+    "Nielsen et al., Haematologica 2020;105(6):1650-1659 (HOVON-87/NMSG18 HRQoL), PMID 31515355, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/31515355/",
+)
+MM015_QOL = S(
+    "dimopoulos-2013-mm015-qol",
+    "Dimopoulos et al., MM-015 HRQoL (MPR-R vs MPR vs MP), abstract as indexed",
+    "https://ichgcp.net/cs/clinical-trials-registry/publications/77987-lenalidomide-melphalan-and-"
+    "prednisone-followed-by-lenalidomide-maintenance-improves-health-related",
 )
 
 
@@ -444,9 +463,58 @@ HRQOL_ON_MAINTENANCE: tuple[HRQoL, ...] = (
         "LenaMain",
         "randomised: lenalidomide maintenance 25 mg vs 5 mg after ASCT (dose comparison)",
         "QLQ-C30",
-        "the trial reports how dose and side effects govern quality of life during long-term "
-        "maintenance (numeric results not read)",
+        "global health status/QoL constant over 2 years without significant difference between "
+        "doses (mean change < 2; median 68 at baseline, 58 and 68 at 2 years); diarrhoea "
+        "increased on both doses",
         LENAMAIN_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "ixazomib",
+        ("post_asct",),
+        "TOURMALINE-MM3",
+        "randomised, double-blind: ixazomib (n = 386) vs placebo (n = 251) maintenance after ASCT",
+        "QLQ-C30, QLQ-MY20",
+        "changes small and similar between arms for global health status, physical functioning, "
+        "pain, disease symptoms and neuropathy; nausea/vomiting and diarrhoea consistently worse "
+        "with ixazomib; no difference reached the minimal important difference of 10",
+        MM3_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("non_transplant",),
+        "MM-015",
+        "randomised: MPR followed by lenalidomide maintenance vs MPR vs MP (no maintenance)",
+        "QLQ-C30, QLQ-MY20",
+        "patients on lenalidomide maintenance had the most pronounced improvements in global "
+        "health status/QoL (P < 0.05), physical functioning (P < 0.01) and side effects of "
+        "treatment (P < 0.05)",
+        MM015_QOL,
+        "C2",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("non_transplant",),
+        "HOVON-87/NMSG18",
+        "randomised: MP-thalidomide then thalidomide maintenance vs MP-lenalidomide then "
+        "lenalidomide maintenance (no observation arm)",
+        "QLQ-C30, QLQ-MY20",
+        "both groups reported clinically relevant improvement in global QoL and other domains "
+        "(596 patients reporting); the lenalidomide group reported increasing diarrhoea",
+        HOVON87_QOL,
+        "C2",
+    ),
+    HRQoL(
+        "thalidomide",
+        ("non_transplant",),
+        "HOVON-87/NMSG18",
+        "randomised: MP-thalidomide then thalidomide maintenance vs MP-lenalidomide then "
+        "lenalidomide maintenance (no observation arm)",
+        "QLQ-C30, QLQ-MY20",
+        "both groups reported clinically relevant improvement in global QoL and other domains; "
+        "few patients completed thalidomide therapy (42 of the MPT-T group, 15%)",
+        HOVON87_QOL,
         "C2",
     ),
 )
