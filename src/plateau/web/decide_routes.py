@@ -21,7 +21,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from plateau.decide import (
@@ -36,7 +36,15 @@ from plateau.decide.profile import CHOICE_LABELS
 from plateau.decide.results import people
 from plateau.errors import PlateauError
 from plateau.rules import decision as R
+from plateau.store.models import User
 from plateau.web.app import TEMPLATES, page
+from plateau.web.records_routes import (
+    _visible_patient,
+    audit_now,
+    check_csrf,
+    database,
+    viewer,
+)
 
 router = APIRouter()
 
@@ -366,7 +374,9 @@ FORM_DEFAULTS = {
 }
 
 
-def _form_page(request: Request, values: dict, errors: dict[str, str], status_code: int = 200):
+def _form_page(
+    request: Request, values: dict, errors: dict[str, str], status_code: int = 200, **extra
+):
     return page(
         request,
         "decide_form.html",
@@ -377,6 +387,7 @@ def _form_page(request: Request, values: dict, errors: dict[str, str], status_co
         choices=CHOICES,
         labels=CHOICE_LABELS,
         status_code=status_code,
+        **extra,
     )
 
 
@@ -388,6 +399,16 @@ async def decide_form(request: Request):
 @router.post("/decide", include_in_schema=False)
 async def decide_submit(request: Request):
     form = dict((await request.form()).items())
+    result = _decide_from_form(request, form)
+    if not isinstance(result, tuple):
+        return result
+    ident, _snapshot = result
+    return RedirectResponse(f"/decide/{ident}", status_code=303)
+
+
+def _decide_from_form(request: Request, form: dict, **page_extra):
+    """Validate the form, decide and save the snapshot: ``(ident, snapshot)`` or the form page
+    with its errors (422)."""
     horizon_raw = (form.pop("horizon_years", "") or "").strip()
     values = dict(form)
     errors: dict[str, str] = {}
@@ -405,7 +426,7 @@ async def decide_submit(request: Request):
         profile = None
     if errors or profile is None:
         return _form_page(
-            request, {**values, "horizon_years": horizon_raw}, errors, status_code=422
+            request, {**values, "horizon_years": horizon_raw}, errors, 422, **page_extra
         )
     try:
         decision = decide(profile, request.app.state.evidence, horizon_years=horizon)
@@ -414,9 +435,80 @@ async def decide_submit(request: Request):
         field = message.split(":", 1)[0] if message.startswith("horizon_years") else "(profile)"
         errors[field] = message.split(":", 1)[-1].strip()
         return _form_page(
-            request, {**values, "horizon_years": horizon_raw}, errors, status_code=422
+            request, {**values, "horizon_years": horizon_raw}, errors, 422, **page_extra
         )
-    ident = store_of(request).save(decision.to_dict())
+    snapshot = decision.to_dict()
+    return store_of(request).save(snapshot), snapshot
+
+
+# --------------------------------------------------------------------------------------------
+# from the clinic: a decision started from a patient's record and stored on it (audited)
+# --------------------------------------------------------------------------------------------
+
+
+def _clinician(v):
+    from starlette.exceptions import HTTPException
+
+    if not v.identified:
+        raise HTTPException(403, "only clinicians and administrators start decisions for a patient")
+
+
+@router.get(
+    "/records/patients/{patient_id}/decide", response_class=HTMLResponse, include_in_schema=False
+)
+def decide_for_patient_form(request: Request, patient_id: int, v=Depends(viewer)):
+    """The profile form pre-filled from the patient's record (read audited)."""
+    from plateau.store.decisions import profile_prefill
+
+    _clinician(v)
+    with database(request).session() as session:
+        patient = _visible_patient(request, session, v, patient_id, "decision form")
+        values, notes = profile_prefill(session, patient)
+        label = patient.external_id
+    audit_now(request, v, "read", "decision form (pre-filled from the record)", [patient_id])
+    return _form_page(
+        request,
+        {**FORM_DEFAULTS, **values, "label": label},
+        {},
+        200,
+        form_action=f"/records/patients/{patient_id}/decide",
+        hidden={"csrf_token": v.csrf},
+        prefill_notes=notes,
+        patient_label=label,
+    )
+
+
+@router.post("/records/patients/{patient_id}/decide", include_in_schema=False)
+async def decide_for_patient_submit(request: Request, patient_id: int, v=Depends(viewer)):
+    """Decide, then store the snapshot on the patient (``save_snapshot``, audited as a write)."""
+    from plateau.store.decisions import save_snapshot
+
+    _clinician(v)
+    form = dict((await request.form()).items())
+    check_csrf(form.pop("csrf_token", None), v.csrf)
+    with database(request).session() as session:
+        patient = _visible_patient(request, session, v, patient_id, "decision")
+        label = patient.external_id
+    result = _decide_from_form(
+        request,
+        form,
+        form_action=f"/records/patients/{patient_id}/decide",
+        hidden={"csrf_token": v.csrf},
+        patient_label=label,
+    )
+    if not isinstance(result, tuple):
+        return result
+    ident, snapshot = result
+    with database(request).session(write=True) as session:
+        user = session.get(User, v.user_id)
+        save_snapshot(
+            session,
+            patient_id,
+            {**snapshot, "decision_id": ident, "date": snapshot["created_at"][:10]},
+            kind="review",
+            user=user,
+            ip=v.ip,
+        )
     return RedirectResponse(f"/decide/{ident}", status_code=303)
 
 
