@@ -176,3 +176,11 @@ def test_reported_quality_of_life_is_shown_with_its_source(post):
     for option in post.options[1:]:
         for h in option.hrqol:
             assert h["url"].startswith("http") and h["tag"] in ("C1", "C2")
+
+
+def test_effect_modifier_is_shown_not_applied(post):
+    dara = post.option("daratumumab")
+    flag = next(f for f in dara.flags if f.rule["rule"] == "cassiopeia-induction-modifier")
+    assert flag.level == "info" and flag.rule["tag"] == "C2"
+    # not applied: the HR used is the whole-trial pooled one
+    assert dara.pfs.hazard_ratio["estimate"] == pytest.approx(0.49, abs=1e-9)

@@ -668,13 +668,14 @@ def _outcome_result(
     profile: Profile | None = None,
     base: EvidenceBase | None = None,
     hr_cache: dict,
-) -> OutcomeResult:
+) -> tuple[OutcomeResult, _Grids | None]:
     if curve is None:
         return OutcomeResult(
             outcome, False, f"no control-arm {outcome} data to build a baseline in this setting"
         ), None
     if reference:
-        log_hr, sd, hr_info, trials, follow_up = 0.0, 0.0, None, (), None
+        log_hr, sd, hr_info, follow_up = 0.0, 0.0, None, None
+        trials: tuple[dict[str, Any], ...] = ()
     else:
         pooled = result.pooled
         if pooled is None:
@@ -756,7 +757,9 @@ def _outcome_result(
     gain_draws = rmst_grid(S1g_d, sw) - curve.rmst0_draws
     glo, ghi = interval(gain_draws)
     rmst = RMSTGain(rmst_years, r0, r1, Per100(r1 - r0, float(glo), float(ghi)))
-    notes = () if reference else _subgroup_notes(result, profile, base, outcome)
+    notes: tuple[str, ...] = ()
+    if not reference and profile is not None and base is not None:
+        notes = _subgroup_notes(result, profile, base, outcome)
     out = OutcomeResult(outcome, True, None, hr_info, trials, tuple(horizon_results), rmst, notes)
     return out, _Grids(S1g, S1g_d, hr)
 
@@ -1059,7 +1062,7 @@ def _qtwist(curves, outcomes, tox: _Tox | None, u, sw, rng, n_sims, reference: _
         lam, lam_d = 0.0, np.zeros(n_sims)
     p_tox = float(project(lam, pf))
     p_tox_d = project(lam_d, pf_d)
-    t, w, r = (float(x) for x in qtwist_partition(pf, osr, p_tox, u["tox_months"]))
+    t, w, r = (float(x) for x in qtwist_partition(pf, osr, p_tox, u["tox_months"]))  # type: ignore[misc]
     td, wd, rd = qtwist_partition(pf_d, os_d, p_tox_d, u["tox_months"])
     q = float(qtwist(t, w, r, u["u_tox"], u["u_rel"]))
     qd = qtwist(td, wd, rd, u["u_tox"], u["u_rel"])
@@ -1312,6 +1315,17 @@ def _option_flags(
 ) -> list[Flag]:
     flags: list[Flag] = []
     # renal starting doses and thromboprophylaxis are in the option's safety advice (_safety)
+    if agent == "daratumumab":
+        flags.append(
+            _flag(
+                "info",
+                "Effect by induction: CASSIOPEIA's interim analysis saw the benefit only after "
+                "VTd (not after daratumumab-VTd) induction; the long-term analysis reports a "
+                "benefit after both. The whole-trial hazard ratio is used (subgroup hazard "
+                "ratios with confidence intervals were not read)",
+                R.RULES["cassiopeia-induction-modifier"],
+            )
+        )
     if agent == "thalidomide" and profile.neuropathy_grade >= 2:
         flags.append(
             _flag(

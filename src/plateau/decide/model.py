@@ -1,5 +1,10 @@
 """Absolute effects from a baseline survival curve and a hazard ratio (NumPy, vectorised).
 
+The decision engine's baselines are fitted by :mod:`plateau.decide.flexible` (every landmark,
+spline/Weibull/exponential); this module keeps the closed-form exponential helpers (the
+sensitivity model and the oracle the quadrature is tested against), NNT and the simulation
+helpers.  The pooled single-point exponential below is the earlier model, kept for reference.
+
 Model
 -----
 * **Baseline (control-arm) curve**: exponential, ``S0(t) = exp(-h0 t)`` (t in months).  Each
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +202,7 @@ def simulate_normal(rng: np.random.Generator, mean: float, sd: float, n: int) ->
     return rng.normal(mean, sd, size=n)
 
 
-def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def interval(draws: np.ndarray, level: float = 0.95) -> tuple[Any, Any]:
     """Equal-tailed percentile interval of simulated draws (along axis 0)."""
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail], axis=0)

@@ -72,7 +72,7 @@ def threshold_table(d_twist: float, d_tox: float, d_rel: float, step: float = 0.
     """
     u = np.round(np.arange(0.0, 1.0 + 1e-9, step), 10)
     gain = d_twist + np.outer(u, np.ones_like(u)) * d_tox + np.outer(np.ones_like(u), u) * d_rel
-    breaks = []
+    breaks: list[float | None] = []
     for ut in u:
         if abs(d_rel) < 1e-12:
             breaks.append(None)

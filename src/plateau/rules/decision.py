@@ -523,3 +523,26 @@ HRQOL_ON_MAINTENANCE: tuple[HRQoL, ...] = (
 def hrqol_for(agent: str, setting: str) -> list[dict]:
     """Reported HRQoL on ``agent`` maintenance relevant to ``setting`` (may be empty)."""
     return [h.to_dict() for h in HRQOL_ON_MAINTENANCE if h.agent == agent and setting in h.settings]
+
+
+# --------------------------------------------------------------------------------------------
+# effect modifiers reported by trials (shown; applied only with a cited interaction and CIs)
+# --------------------------------------------------------------------------------------------
+
+CASSIOPEIA_EHA2021 = S(
+    "cassiopeia-eha-2021",
+    "CASSIOPEIA part 2 interim analysis, EHA 2021 (ecancer report)",
+    "https://m.ecancer.org/en/news/20460-eha-2021-daratumumab-maintenance-improves-progression-"
+    "free-survival-after-autologous-stem-cell-transplantation-in-multiple-myeloma-patients",
+)
+RULES["cassiopeia-induction-modifier"] = Rule(
+    "cassiopeia-induction-modifier",
+    "daratumumab maintenance by induction: the 2021 interim analysis reported the PFS benefit "
+    "only after VTd induction/consolidation (comparable PFS to observation after D-VTd); the "
+    "2024 long-term analysis (Moreau, Lancet Oncol 2024) and the 2025 MRD analysis report a PFS "
+    "benefit regardless of induction. Subgroup hazard ratios with CIs and the interaction test "
+    "were not read, so the whole-trial HR is applied",
+    CASSIOPEIA_EHA2021,
+    "report of the interim subgroup analysis",
+    "C2",
+)

@@ -282,12 +282,13 @@ def renal_dose(agent: str, crcl: float | None, dialysis: bool) -> RenalDose | No
     """
     if crcl is None and not dialysis:
         return None
+    clcr = 0.0 if crcl is None else float(crcl)  # dialysis without a CLcr
     if agent == "lenalidomide":
         if dialysis:
             dose = "2.5 mg once daily, after dialysis on dialysis days"
-        elif crcl < 30:
+        elif clcr < 30:
             dose = "2.5 mg once daily"
-        elif crcl < 60:
+        elif clcr < 60:
             dose = "5 mg once daily"
         else:
             return RenalDose(
@@ -295,7 +296,7 @@ def renal_dose(agent: str, crcl: float | None, dialysis: bool) -> RenalDose | No
             )
         return RenalDose(agent, dose, "len-renal-maintenance", True)
     if agent == "ixazomib":
-        if dialysis or crcl < 30:
+        if dialysis or clcr < 30:
             return RenalDose(agent, "3 mg on days 1, 8 and 15", "ixa-renal", True)
         return RenalDose(agent, "3 mg, then 4 mg from cycle 5 if tolerated", "ixa-escalate", False)
     return None

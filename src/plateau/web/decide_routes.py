@@ -320,7 +320,8 @@ def view_model(
                 }
             )
         options.append(item)
-    sources, index = [], {}
+    sources: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
     for option in snapshot["options"]:
         for s in option["sources"]:
             key = s["citation"]
@@ -485,7 +486,8 @@ async def decide_for_patient_submit(request: Request, patient_id: int, v=Depends
 
     _clinician(v)
     form = dict((await request.form()).items())
-    check_csrf(form.pop("csrf_token", None), v.csrf)
+    token = form.pop("csrf_token", None)
+    check_csrf(token if isinstance(token, str) else None, v.csrf)
     with database(request).session() as session:
         patient = _visible_patient(request, session, v, patient_id, "decision")
         label = patient.external_id
