@@ -100,6 +100,7 @@ def test_form_prefilled_from_the_record_and_decision_stored_audited(world):
     with db.session() as s:
         rows = list(s.scalars(select(Decision).where(Decision.patient_id == pid)))
         assert [d.snapshot["decision_id"] for d in rows] == [ident]
+        assert rows[0].kind == "maintenance_start"  # the first decision on the record
         assert rows[0].evidence_version == rows[0].snapshot["evidence_version"]
         audit = [
             a.resource for a in s.scalars(select(AuditEntry).where(AuditEntry.patient_id == pid))

@@ -174,7 +174,7 @@ class FlexibleFit:
         X = self.basis(t)
         c = self.coef if coef is None else np.asarray(coef)
         # einsum, not @: no BLAS thread start-up for these small products
-        out = np.einsum("np,tp->nt", c, X) if c.ndim == 2 else np.einsum("tp,p->t", X, c)
+        out = np.einsum("np,...p->n...", c, X) if c.ndim == 2 else np.einsum("...p,p->...", X, c)
         if self.model == "exponential":
             out = out + np.log(t)
         return out

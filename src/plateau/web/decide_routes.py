@@ -482,7 +482,7 @@ def decide_for_patient_form(request: Request, patient_id: int, v=Depends(viewer)
 @router.post("/records/patients/{patient_id}/decide", include_in_schema=False)
 async def decide_for_patient_submit(request: Request, patient_id: int, v=Depends(viewer)):
     """Decide, then store the snapshot on the patient (``save_snapshot``, audited as a write)."""
-    from plateau.store.decisions import save_snapshot
+    from plateau.store.decisions import save_snapshot, snapshots
 
     _clinician(v)
     form = dict((await request.form()).items())
@@ -503,11 +503,12 @@ async def decide_for_patient_submit(request: Request, patient_id: int, v=Depends
     ident, snapshot = result
     with database(request).session(write=True) as session:
         user = session.get(User, v.user_id)
+        first = not snapshots(session, patient_id)
         save_snapshot(
             session,
             patient_id,
             {**snapshot, "decision_id": ident, "date": snapshot["created_at"][:10]},
-            kind="review",
+            kind="maintenance_start" if first else "review",
             user=user,
             ip=v.ip,
         )
