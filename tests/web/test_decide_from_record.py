@@ -83,6 +83,7 @@ def test_form_prefilled_from_the_record_and_decision_stored_audited(world):
         )
         age = int(p.age)
     assert f'value="{age}"' in html
+    assert 'value="P17"' not in html  # no identifier pre-filled into public snapshots
     if creat is not None:
         assert f"serum creatinine {creat.value:g} mg/dL" in html
     data = {

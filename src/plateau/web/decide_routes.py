@@ -469,7 +469,7 @@ def decide_for_patient_form(request: Request, patient_id: int, v=Depends(viewer)
     audit_now(request, v, "read", "decision form (pre-filled from the record)", [patient_id])
     return _form_page(
         request,
-        {**FORM_DEFAULTS, **values, "label": label},
+        {**FORM_DEFAULTS, **values},  # no identifier: snapshots under /decide are not behind login
         {},
         200,
         form_action=f"/records/patients/{patient_id}/decide",
