@@ -184,3 +184,23 @@ def test_effect_modifier_is_shown_not_applied(post):
     assert flag.level == "info" and flag.rule["tag"] == "C2"
     # not applied: the HR used is the whole-trial pooled one
     assert dara.pfs.hazard_ratio["estimate"] == pytest.approx(0.49, abs=1e-9)
+
+
+def test_imwg_vte_risk_factors_set_the_prophylaxis(base):
+    """IMWG (Leukemia 2008 abstract): <= 1 risk factor -> aspirin; >= 2 -> LMWH."""
+
+    def advice(**kw):
+        d = decide({**POST, **kw}, base, n_sims=N)
+        return {s["topic"]: s for s in d.option("lenalidomide").safety}["blood clots"]
+
+    assert advice()["advice"].startswith("Thromboprophylaxis: aspirin (0 risk factors")
+    one = advice(diabetes=True)
+    assert one["advice"].startswith(
+        "Thromboprophylaxis: aspirin (1 risk factor for clots: diabetes"
+    )
+    two = advice(diabetes=True, central_venous_catheter=True)
+    assert two["advice"].startswith("Thromboprophylaxis: low-molecular-weight heparin")
+    assert "(2 risk factors for clots" in two["advice"]
+    assert "central venous catheter" in two["advice"] and two["short"].startswith("Clots: LMWH")
+    with pytest.raises(PlateauError, match="diabetes"):
+        decide({**POST, "diabetes": "maybe"}, base, n_sims=N)

@@ -36,7 +36,7 @@ from plateau.analysis import AnalysisSpec, run_analysis
 from plateau.analysis.builtin import AGENTS_TODAY
 from plateau.decide.flexible import Landmark, fit_landmarks, rmst_grid, simpson_weights
 from plateau.decide.model import interval, nnt, simulate_normal
-from plateau.decide.profile import Profile, parse_profile
+from plateau.decide.profile import VTE_FACTORS, Profile, parse_profile
 from plateau.decide.quality import (
     incidence_per_month,
     jeffreys_draws,
@@ -1180,6 +1180,9 @@ def _vte_risk_factors(profile: Profile) -> list[tuple[str, str]]:
         factors.append(("history of venous thromboembolism", "vte-imwg"))
     if profile.age >= 75:
         factors.append((f"age {profile.age}", "vte-age-threshold"))
+    for name, words in VTE_FACTORS.items():
+        if getattr(profile, name):
+            factors.append((words, "vte-imwg"))
     return factors
 
 
@@ -1226,9 +1229,7 @@ def _safety(agent: str, profile: Profile) -> list[dict[str, Any]]:
                 "level": "caution" if factors else "info",
                 "advice": (
                     f"Thromboprophylaxis: {advice} ({len(factors)} risk factor"
-                    f"{'s' if len(factors) != 1 else ''} for clots: {named}; central venous "
-                    "catheter, diabetes, heart disease, infection, immobility, recent surgery and "
-                    "inherited thrombophilia also count: check them)"
+                    f"{'s' if len(factors) != 1 else ''} for clots: {named})"
                     + (
                         "; lenalidomide carries a boxed warning for clots"
                         if agent == "lenalidomide"
@@ -1240,7 +1241,11 @@ def _safety(agent: str, profile: Profile) -> list[dict[str, Any]]:
                     f"({len(factors)} risk factor{'s' if len(factors) != 1 else ''} entered)"
                 ),
                 "rule": R.RULES["vte-imwg"].to_dict(),
-                "more_rules": [R.RULES[r].to_dict() for _, r in factors if r != "vte-imwg"]
+                "more_rules": [
+                    R.RULES[r].to_dict()
+                    for r in dict.fromkeys(r for _, r in factors)
+                    if r != "vte-imwg"
+                ]
                 + ([R.RULES["len-boxed-vte"].to_dict()] if agent == "lenalidomide" else []),
             }
         )

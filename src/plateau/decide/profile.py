@@ -124,6 +124,14 @@ class Profile:
     neuropathy_grade: int = 0
     neuropathic_pain: bool = False
     thromboembolism_history: bool = False
+    #: other VTE risk factors of the IMWG risk-assessment model (Palumbo, Leukemia 2008)
+    central_venous_catheter: bool = False
+    diabetes: bool = False
+    cardiac_disease: bool = False
+    infection_now: bool = False
+    immobilisation: bool = False
+    recent_surgery: bool = False
+    inherited_thrombophilia: bool = False
     weight_kg: float | None = None
     creatinine_mg_dl: float | None = None
     creatinine_umol_l: float | None = None
@@ -212,7 +220,24 @@ _BOOLS = (
     "thromboembolism_history",
     "dialysis",
     "previous_second_cancer",
+    "central_venous_catheter",
+    "diabetes",
+    "cardiac_disease",
+    "infection_now",
+    "immobilisation",
+    "recent_surgery",
+    "inherited_thrombophilia",
 )
+#: IMWG VTE risk factors besides history and age (field -> plain words)
+VTE_FACTORS = {
+    "central_venous_catheter": "central venous catheter",
+    "diabetes": "diabetes",
+    "cardiac_disease": "heart disease",
+    "infection_now": "current infection",
+    "immobilisation": "immobility",
+    "recent_surgery": "recent surgery",
+    "inherited_thrombophilia": "inherited thrombophilia",
+}
 _NULLABLE_BOOLS = ("del_17p", "t_4_14", "t_14_16", "gain_1q")
 _RANGES: dict[str, tuple[float, float, str]] = {
     "weight_kg": (25.0, 300.0, "kg"),
