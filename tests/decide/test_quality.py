@@ -204,3 +204,22 @@ def test_imwg_vte_risk_factors_set_the_prophylaxis(base):
     assert "central venous catheter" in two["advice"] and two["short"].startswith("Clots: LMWH")
     with pytest.raises(PlateauError, match="diabetes"):
         decide({**POST, "diabetes": "maybe"}, base, n_sims=N)
+
+
+def test_riss_and_mrd_are_not_multiplied_together(base):
+    both = decide({**POST, "r_iss_stage": "III", "mrd_status": "positive"}, base, n_sims=N)
+    mrd = decide({**POST, "mrd_status": "positive"}, base, n_sims=N)
+    from plateau.rules import decision as R
+
+    for outcome in ("PFS", "OS"):
+        assert both.baselines[outcome]["hazard_multiplier"] == pytest.approx(
+            R.mrd_multiplier("positive", outcome)
+        )
+        assert both.baselines[outcome]["hazard_multiplier"] == pytest.approx(
+            mrd.baselines[outcome]["hazard_multiplier"]
+        )
+    assert any(f.rule["rule"] == "riss-mrd-not-both" for f in both.flags)
+    riss = decide({**POST, "r_iss_stage": "III"}, base, n_sims=N)
+    assert riss.baselines["PFS"]["hazard_multiplier"] == pytest.approx(
+        R.riss_multiplier("III", "PFS")
+    )

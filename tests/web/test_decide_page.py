@@ -79,6 +79,20 @@ def test_handout_pdf_is_one_page(client):
     assert _pages_of_handout(client, ident) == 1
 
 
+@pytest.mark.parametrize(
+    "name", ["fit-60-post-asct-vgpr", "del17p-55-post-asct", "frail-78-not-eligible"]
+)
+def test_handout_with_values_stays_one_page(client, name):
+    from weasyprint import HTML
+
+    body = json.loads((ROOT / "examples/profiles" / f"{name}.json").read_text())
+    ident = client.post("/api/v1/decisions", json=body).json()["id"]
+    query = "v_pfs=very&v_os=very&v_side_effects=somewhat&v_visits=not&v_cost=not"
+    html = client.get(f"/decide/{ident}/handout?{query}").text
+    assert "Living longer: <strong>very important</strong>" in html
+    assert len(HTML(string=html).render().pages) == 1
+
+
 @pytest.mark.browser
 def test_enter_profile_see_icon_arrays_download_handout(
     page, live_server, screenshot, tmp_path, client

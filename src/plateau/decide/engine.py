@@ -384,7 +384,12 @@ def decide(
                 f"{len({lm.trial_id for lm in landmarks})} trial"
                 f"{'s' if len({lm.trial_id for lm in landmarks}) != 1 else ''}"
                 + (f", median {median:.0f} months" if median else "")
-                + (f", hazard x{multiplier:.2f} for this patient" if adjustments else "")
+                + (
+                    f", hazard x{multiplier:.2f} for "
+                    + ", ".join(a["text"] for a in adjustments if a["hazard_multiplier"] != 1.0)
+                    if multiplier != 1.0
+                    else ""
+                )
             ),
             "text": (
                 f"{outcome} without maintenance: {_MODEL_WORDS[fit.model]} fitted to "
@@ -565,7 +570,18 @@ def _utilities(u_tox, u_rel, tox_months) -> dict[str, float]:
 def _prognostic_multiplier(profile: Profile, outcome: str) -> tuple[float, list[dict[str, Any]]]:
     """Hazard multiplier of the patient's prognostic factors (cited cohort data) and why."""
     multiplier, out = 1.0, []
-    if profile.r_iss_stage:
+    mrd_known = profile.mrd_status in ("negative", "positive")
+    if profile.r_iss_stage and mrd_known:
+        out.append(
+            {
+                "by": "R-ISS",
+                "value": profile.r_iss_stage,
+                "hazard_multiplier": 1.0,
+                "text": f"R-ISS {profile.r_iss_stage} not applied (MRD status used instead)",
+                "rule": R.RULES["riss-mrd-not-both"].to_dict(),
+            }
+        )
+    elif profile.r_iss_stage:
         m = R.riss_multiplier(profile.r_iss_stage, outcome)
         multiplier *= m
         out.append(
@@ -577,7 +593,7 @@ def _prognostic_multiplier(profile: Profile, outcome: str) -> tuple[float, list[
                 "rule": R.RULES["riss-adjust"].to_dict(),
             }
         )
-    if profile.mrd_status in ("negative", "positive"):
+    if mrd_known:
         m = R.mrd_multiplier(profile.mrd_status, outcome)
         multiplier *= m
         out.append(
@@ -1274,7 +1290,17 @@ def _evidence_rule(rule_id: str, statement: str, harm: Harm) -> Rule:
 
 def _general_flags(profile: Profile, setting: str) -> list[Flag]:
     flags = []
-    if profile.r_iss_stage:
+    if profile.r_iss_stage and profile.mrd_status in ("negative", "positive"):
+        flags.append(
+            _flag(
+                "info",
+                f"R-ISS stage {profile.r_iss_stage} and MRD {profile.mrd_status}: the two are "
+                "related and their published hazard ratios are not adjusted for each other, so "
+                "only the MRD status (measured after treatment) adjusts the no-maintenance curves",
+                R.RULES["riss-mrd-not-both"],
+            )
+        )
+    elif profile.r_iss_stage:
         flags.append(
             _flag(
                 "info",

@@ -546,3 +546,13 @@ RULES["cassiopeia-induction-modifier"] = Rule(
     "report of the interim subgroup analysis",
     "C2",
 )
+
+RULES["riss-mrd-not-both"] = Rule(
+    "riss-mrd-not-both",
+    "when both R-ISS stage and MRD status are known, only the MRD multiplier is applied: the "
+    "published hazard ratios are each unadjusted for the other, so multiplying them would count "
+    "shared prognostic information twice",
+    PLATEAU_DESIGN,
+    "decision model",
+    "DESIGN",
+)

@@ -566,7 +566,7 @@ def handout_html(request: Request, ident: str, snapshot: dict, years: float | No
         **view_model(
             snapshot,
             years,
-            size=0.23,
+            size=0.2,
             harm_size=0.3,
             values=parse_values(dict(request.query_params)),
         ),
