@@ -138,7 +138,9 @@ def test_enter_profile_see_icon_arrays_download_handout(
     before = page.locator('#quality-table tr[data-option="lenalidomide"] td').nth(2).inner_text()
     page.locator('input[name="u_rel"]').fill("1")
     page.wait_for_function(
-        "b => document.querySelector('#quality-table tr[data-option=\"lenalidomide\"] td:nth-of-type(3)').innerText !== b",
+        "b => document.querySelector("
+        "'#quality-table tr[data-option=\"lenalidomide\"] td:nth-of-type(3)')"
+        ".innerText !== b",
         arg=before,
     )
     screenshot("decide-results")

@@ -185,7 +185,8 @@ def decide_command(
             if projected:
                 w = projected["with_per_100"]
                 extra = (
-                    f"; over {projected['horizon_years']:g} y for this patient ~{w['estimate']:.0f} "
+                    f"; over {projected['horizon_years']:g} y for this patient "
+                    f"~{w['estimate']:.0f} "
                     f"({w['low']:.0f}-{w['high']:.0f}) of 100"
                 )
             console.print(f"  harm: {h['text']}{extra}; {h['citation']}", highlight=False)

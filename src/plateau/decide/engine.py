@@ -1078,7 +1078,7 @@ def _qtwist(curves, outcomes, tox: _Tox | None, u, sw, rng, n_sims, reference: _
         lam, lam_d = 0.0, np.zeros(n_sims)
     p_tox = float(project(lam, pf))
     p_tox_d = project(lam_d, pf_d)
-    t, w, r = (float(x) for x in qtwist_partition(pf, osr, p_tox, u["tox_months"]))  # type: ignore[misc]
+    t, w, r = (float(x) for x in qtwist_partition(pf, osr, p_tox, u["tox_months"]))
     td, wd, rd = qtwist_partition(pf_d, os_d, p_tox_d, u["tox_months"])
     q = float(qtwist(t, w, r, u["u_tox"], u["u_rel"]))
     qd = qtwist(td, wd, rd, u["u_tox"], u["u_rel"])
@@ -1323,7 +1323,8 @@ def _general_flags(profile: Profile, setting: str) -> list[Flag]:
             _flag(
                 "info",
                 f"High-risk cytogenetics ({', '.join(profile.high_risk_cytogenetics)}): the "
-                "trials' average hazard ratios are applied; the benefit for high-risk disease may differ",
+                "trials' average hazard ratios are applied; the benefit for high-risk disease "
+                "may differ",
                 R.RULES["high-risk-no-subgroup"],
             )
         )
@@ -1331,7 +1332,8 @@ def _general_flags(profile: Profile, setting: str) -> list[Flag]:
         flags.append(
             _flag(
                 "caution" if profile.frailty == "frail" else "info",
-                f"IMWG frailty: {profile.frailty}. In the IMWG frailty cohort, frail patients had more "
+                f"IMWG frailty: {profile.frailty}. In the IMWG frailty cohort, frail patients "
+                "had more "
                 "severe side effects (34.0% vs 22.2% in fit patients at 12 months) and stopped "
                 "treatment more often (31.2% vs 16.5%); trial numbers here come mostly from fitter "
                 "patients",
@@ -1442,7 +1444,8 @@ def _option_flags(
                 f"{h.without_per_100:.1f}" if h.without_per_100 is not None else "not reported"
             )
             parts.append(
-                f"{h.trial_name}{' (' + h.subgroup + ')' if h.subgroup else ''}: {h.with_per_100:.1f} vs "
+                f"{h.trial_name}{' (' + h.subgroup + ')' if h.subgroup else ''}: "
+                f"{h.with_per_100:.1f} vs "
                 f"{without} {h.unit}"
             )
         reason = (
@@ -1490,10 +1493,14 @@ def _burden(agent: str, trial_ids: list[str], base: EvidenceBase, profile: Profi
     route = R.ROUTES.get(agent)
     visits = R.INFUSION_VISITS_PER_YEAR.get(agent)
     if visits:
-        visits_text = f"about {visits[0]:.0f} clinic visits a year for treatment, {visits[1]}, plus blood tests"
+        visits_text = (
+            f"about {visits[0]:.0f} clinic visits a year for treatment, {visits[1]}, "
+            "plus blood tests"
+        )
     else:
         visits_text = (
-            "taken at home; clinic visits for blood tests and review (how often was not recorded in "
+            "taken at home; clinic visits for blood tests and review (how often was not "
+            "recorded in "
             "the evidence base)"
         )
     duration_text = (
@@ -1540,7 +1547,8 @@ def _baseline_sources(baselines: dict[str, Any]) -> list[dict[str, Any]]:
                     "location": p["location"],
                     "used_for": (
                         f"{outcome} without maintenance ({p['trial_name']} control arm, "
-                        f"{'median' if p['kind'] == 'median' else str(p['months']) + '-month rate'})"
+                        + ("median" if p["kind"] == "median" else f"{p['months']:g}-month rate")
+                        + ")"
                     ),
                 }
             )
@@ -1606,7 +1614,8 @@ def reproduce(snapshot: dict[str, Any], base: EvidenceBase | None = None) -> Dec
     base = base or load_bundled()
     if snapshot.get("evidence_version") != base.version:
         raise PlateauError(
-            f"snapshot evidence version {str(snapshot.get('evidence_version'))[:12]} differs from the "
+            f"snapshot evidence version {str(snapshot.get('evidence_version'))[:12]} differs "
+            "from the "
             f"loaded evidence ({base.version[:12]}): load that version to reproduce it"
         )
     sim = snapshot.get("simulation", {})

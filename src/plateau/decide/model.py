@@ -21,7 +21,8 @@ Model
 * **Treatment**: proportional hazards, ``S1(t) = S0(t)^HR`` (the GRADE convention for
   time-to-event outcomes; Skoetz et al., J Clin Epidemiol 2020;118:124), so under the
   exponential baseline ``h1 = HR h0``.
-* **Restricted mean survival time** to horizon ``tau``: ``RMST = int_0^tau S(u) du = (1 - exp(-h tau)) / h``;
+* **Restricted mean survival time** to horizon ``tau``:
+  ``RMST = int_0^tau S(u) du = (1 - exp(-h tau)) / h``;
   the gain is ``RMST(HR h0) - RMST(h0)`` (Royston & Parmar, BMC Med Res Methodol 2013;13:152).
 * **NNT** at ``t``: ``1 / (S1(t) - S0(t))`` when the difference is positive (Altman & Andersen,
   BMJ 1999;319:1492 for survival outcomes); undefined otherwise.

@@ -154,7 +154,8 @@ class Profile:
 
     @property
     def creatinine_clearance(self) -> float | None:
-        """CLcr in mL/min: Cockcroft-Gault when weight and creatinine are given, else ``crcl_ml_min``."""
+        """CLcr in mL/min: Cockcroft-Gault when weight and creatinine are given, else
+        ``crcl_ml_min``."""
         scr = self.creatinine_mg_dl
         if scr is None and self.creatinine_umol_l is not None:
             scr = self.creatinine_umol_l / CREATININE_UMOL_PER_MG_DL
@@ -417,7 +418,7 @@ _FORM_FALSE = ("false", "off", "no", "0")
 
 
 def profile_from_form(form: dict[str, str]) -> dict[str, Any]:
-    """Turn HTML form strings into typed profile values (validation is left to :func:`parse_profile`).
+    """Turn HTML form strings into typed profile values (validated by :func:`parse_profile`).
 
     Checkboxes send ``on`` when ticked and nothing otherwise; cytogenetic selects send
     ``present``/``absent``/``""`` (not known).

@@ -141,12 +141,16 @@ class OutcomeResult:
         if not self.available:
             return f"{self.outcome}: no estimate ({self.reason})"
         h = self.at(years)
+        if h is None:
+            return f"{self.outcome}: no estimate at {years:g} years"
         words = OUTCOME_WORDS[self.outcome][0]
         when = f"{years:g} year{'s' if years != 1 else ''}"
         diff = people(h.difference.estimate)
         return (
-            f"After {when}, about {people(h.with_option.estimate)} of 100 people taking {option_label} "
-            f"would be {words}, compared with {people(h.without.estimate)} of 100 without maintenance: "
+            f"After {when}, about {people(h.with_option.estimate)} of 100 people taking "
+            f"{option_label} "
+            f"would be {words}, compared with {people(h.without.estimate)} of 100 without "
+            "maintenance: "
             f"{_signed_words(diff)} ({h.difference.difference_between()})."
         )
 
@@ -381,23 +385,26 @@ class OptionResult:
     def summary(self, years: float = 5) -> str:
         lines = [self.label]
         for outcome in (self.pfs, self.os):
+            at = outcome.at(years)
             lines.append(
                 "  " + outcome.plain(years, self.label.lower())
                 if not self.is_reference
                 else f"  {outcome.outcome}: "
                 + (
-                    f"{people(outcome.at(years).without.estimate)} of 100 at {years:g} years "
-                    f"({outcome.at(years).without.between()})"
-                    if outcome.available
+                    f"{people(at.without.estimate)} of 100 at {years:g} years "
+                    f"({at.without.between()})"
+                    if outcome.available and at is not None
                     else "no baseline"
                 )
             )
         q = self.qtwist
         if q is not None:
             lines.append(
-                f"  Quality-adjusted time over {q.horizon_years:g} years: {q.qtwist.estimate:.1f} months"
+                f"  Quality-adjusted time over {q.horizon_years:g} years: "
+                f"{q.qtwist.estimate:.1f} months"
                 + (
-                    f" ({q.gain.estimate:+.1f} vs observation, {q.gain.low:+.1f} to {q.gain.high:+.1f})"
+                    f" ({q.gain.estimate:+.1f} vs observation, {q.gain.low:+.1f} to "
+                    f"{q.gain.high:+.1f})"
                     if q.gain
                     else ""
                 )

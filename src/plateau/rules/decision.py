@@ -98,7 +98,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "frailty-outcomes",
             "IMWG frailty (fit / intermediate / frail): 3-year OS 84/76/57%; 12-month grade >= 3 "
-            "non-haematologic adverse events 22.2/26.4/34.0%; treatment discontinuation 16.5/20.8/31.2%",
+            "non-haematologic adverse events 22.2/26.4/34.0%; treatment discontinuation "
+            "16.5/20.8/31.2%",
             FRAILTY_PAPER,
             "abstract",
             "C1",
@@ -124,7 +125,7 @@ RULES: dict[str, Rule] = {
 
 
 def riss_multiplier(stage: str, outcome: str) -> float:
-    """Hazard multiplier of an R-ISS stage relative to the whole R-ISS cohort (``outcome`` PFS or OS)."""
+    """Hazard multiplier of an R-ISS stage relative to the whole R-ISS cohort (PFS or OS)."""
     column = 1 if outcome == "OS" else 2
     s_all = sum(row[0] * row[column] / 100 for row in RISS_TABLE.values())
     return math.log(RISS_TABLE[stage][column] / 100) / math.log(s_all)
@@ -267,8 +268,10 @@ RULES.update(
         for r in (
             Rule(
                 "mrd-adjust",
-                "baseline hazard multiplied by HR / (p HR + 1 - p) (MRD negative) or 1 / (p HR + 1 - p) "
-                "(MRD positive); HR MRD-negative vs positive PFS 0.33, OS 0.45 (Munshi 2020); p = 53.7% "
+                "baseline hazard multiplied by HR / (p HR + 1 - p) (MRD negative) or 1 / (p HR "
+                "+ 1 - p) "
+                "(MRD positive); HR MRD-negative vs positive PFS 0.33, OS 0.45 (Munshi 2020); "
+                "p = 53.7% "
                 "MRD-negative before maintenance (CASSIOPEIA after consolidation); post-ASCT only",
                 MRD_META,
                 "abstract",
@@ -276,7 +279,8 @@ RULES.update(
             ),
             Rule(
                 "qtwist-utilities",
-                "default utilities u(TOX) = u(REL) = 0.5, u(TWiST) = 1 (the most common base case in "
+                "default utilities u(TOX) = u(REL) = 0.5, u(TWiST) = 1 (the most common base "
+                "case in "
                 "published Q-TWiST analyses)",
                 QTWIST_REVIEW,
                 "abstract",
@@ -284,7 +288,8 @@ RULES.update(
             ),
             Rule(
                 "qtwist-tox-duration",
-                "each grade >= 3 adverse event is counted as 1 month of toxicity (the trials do not "
+                "each grade >= 3 adverse event is counted as 1 month of toxicity (the trials "
+                "do not "
                 "report durations); user-settable",
                 PLATEAU_DESIGN,
                 "decision model",
@@ -293,7 +298,8 @@ RULES.update(
             Rule(
                 "vte-imwg",
                 "lenalidomide/thalidomide: aspirin if <= 1 VTE risk factor, LMWH (enoxaparin 40 mg "
-                "daily equivalent) if >= 2; risk factors include age, history of VTE, central venous "
+                "daily equivalent) if >= 2; risk factors include age, history of VTE, central "
+                "venous "
                 "catheter, comorbidities (infections, diabetes, cardiac disease), immobilisation, "
                 "surgery, inherited thrombophilia",
                 IMWG_VTE,
@@ -302,7 +308,8 @@ RULES.update(
             ),
             Rule(
                 "vte-age-threshold",
-                "age counted as a VTE risk factor from 75 years (the abstract lists 'age' without a "
+                "age counted as a VTE risk factor from 75 years (the abstract lists 'age' "
+                "without a "
                 "threshold; the paper's table was not read)",
                 IMWG_VTE,
                 "risk-assessment table (not read)",
@@ -317,7 +324,8 @@ RULES.update(
             ),
             Rule(
                 "mayo-values",
-                "patients' stated willingness to take maintenance for a given survival gain, toxicity "
+                "patients' stated willingness to take maintenance for a given survival gain, "
+                "toxicity "
                 "and cost",
                 MAYO_SURVEY,
                 "abstract",
@@ -375,12 +383,14 @@ def values_data() -> dict:
 
 CONNECT_MM_QOL = S(
     "abonour-2018-connect-qol",
-    "Abonour et al., Ann Hematol 2018;97(12):2425-2436 (Connect MM registry), PMID 30056582, abstract",
+    "Abonour et al., Ann Hematol 2018;97(12):2425-2436 (Connect MM registry), PMID 30056582, "
+    "abstract",
     "https://pmc.ncbi.nlm.nih.gov/articles/PMC6208675",
 )
 FIRST_QOL = S(
     "delforge-2015-first-qol",
-    "Delforge et al., Haematologica 2015;100(6):826-833 (FIRST trial HRQoL), PMID 25769541, abstract",
+    "Delforge et al., Haematologica 2015;100(6):826-833 (FIRST trial HRQoL), PMID 25769541, "
+    "abstract",
     "https://pmc.ncbi.nlm.nih.gov/articles/PMC4450629",
 )
 LENAMAIN_QOL = S(
@@ -438,7 +448,8 @@ HRQOL_ON_MAINTENANCE: tuple[HRQoL, ...] = (
         "lenalidomide",
         ("post_asct",),
         "Connect MM registry",
-        "observational: lenalidomide-only maintenance (n = 169) vs no maintenance (n = 137) after ASCT",
+        "observational: lenalidomide-only maintenance (n = 169) vs no maintenance (n = 137) "
+        "after ASCT",
         "FACT-MM, EQ-5D, Brief Pain Inventory",
         "no significant difference in change from pre-ASCT baseline (FACT-MM total P = 0.72; "
         "EQ-5D index, pain and trial outcome index also not different)",

@@ -46,7 +46,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "len-anc",
-            "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the next lower "
+            "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the "
+            "next lower "
             "dose; at 5 mg: resume 5 mg days 1-21; do not dose below 5 mg days 1-21",
             REVLIMID_HCP,
             "Maintenance therapy dose modifications",
@@ -78,7 +79,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "len-renal",
-            "CLcr < 60 mL/min: starting-dose adjustment recommended (renally excreted); maintenance "
+            "CLcr < 60 mL/min: starting-dose adjustment recommended (renally excreted); "
+            "maintenance "
             "doses by CLcr not read, so no dose is suggested",
             REVLIMID_US_PI_OLD,
             "2 Dosage: Starting Dose Adjustment for Renal Impairment",
@@ -86,7 +88,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "btz-pn",
-            "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with pain or G3 -> "
+            "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with "
+            "pain or G3 -> "
             "withhold, restart 0.7 mg/m2; G4 -> discontinue",
             BORTEZOMIB_PN,
             "Table 1",
@@ -94,7 +97,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "btz-tox",
-            "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological toxicity; "
+            "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological "
+            "toxicity; "
             "restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2)",
             BORTEZOMIB_TOX,
             "Dose Modification and Reinitiation",

@@ -101,14 +101,16 @@ def icon_array_svg(
         x, y = col * w, row * h
         cx = x + w / 2
         parts.append(
-            f'<g fill="{colour}"><circle cx="{cx:.1f}" cy="{y + 5.5 * size:.1f}" r="{4 * size:.1f}"/>'
+            f'<g fill="{colour}">'
+            f'<circle cx="{cx:.1f}" cy="{y + 5.5 * size:.1f}" r="{4 * size:.1f}"/>'
             f'<rect x="{x + 2.5 * size:.1f}" y="{y + 11 * size:.1f}" width="{w - 5 * size:.1f}" '
             f'height="{13 * size:.1f}" rx="{3.5 * size:.1f}"/></g>'
         )
         if range_ and range_[0] <= i < range_[1]:
             m = 0.8 * size
             parts.append(
-                f'<rect x="{x + m:.2f}" y="{y + m:.2f}" width="{w - 2 * m:.2f}" height="{h - 2 * m:.2f}" '
+                f'<rect x="{x + m:.2f}" y="{y + m:.2f}" '
+                f'width="{w - 2 * m:.2f}" height="{h - 2 * m:.2f}" '
                 f'fill="none" stroke="#111" stroke-width="{size:.2f}" '
                 f'stroke-dasharray="{2 * size:.2f} {1.5 * size:.2f}"/>'
             )
@@ -131,7 +133,10 @@ def benefit_array(
             people(horizon["without_per_100"]["low"]),
             people(horizon["without_per_100"]["high"]),
         )
-        sentence = f"After {when}, about {s0} of 100 people would be {words} without maintenance (between {lo} and {hi})."
+        sentence = (
+            f"After {when}, about {s0} of 100 people would be {words} without maintenance "
+            f"(between {lo} and {hi})."
+        )
         rng = (min(lo, hi), max(lo, hi))
     else:
         diff = s1 - s0
@@ -159,7 +164,8 @@ def benefit_array(
         change = f"{abs(diff)} {'more' if diff >= 0 else 'fewer'}"
         span = _span(lo, hi)
         sentence = (
-            f"After {when}, about {s1} of 100 people taking {option['label'].lower()} would be {words}, "
+            f"After {when}, about {s1} of 100 people taking {option['label'].lower()} would be "
+            f"{words}, "
             f"compared with {s0} of 100 without maintenance: {change} ({span})."
         )
     svg = icon_array_svg(
@@ -193,8 +199,10 @@ def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[st
     if without is None:
         groups = [(with_, COLOURS["harm_extra"], "with the option")]
         sentence = (
-            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people taking {option['label'].lower()}"
-            f" {harm['timeframe']}; the control arm's number was not reported ({harm['trial_name']})."
+            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people taking "
+            f"{option['label'].lower()}"
+            f" {harm['timeframe']}; the control arm's number was not reported "
+            f"({harm['trial_name']})."
         )
     else:
         base, extra = min(with_, without), max(0, with_ - without)
@@ -203,7 +211,8 @@ def harm_array(option: dict, harm: dict, uid: str, size: float = 0.6) -> dict[st
             (extra, COLOURS["harm_extra"], "extra"),
         ]
         sentence = (
-            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people with {option['label'].lower()} "
+            f"{harm['label']} ({harm['grade_words']}): {with_} of 100 people with "
+            f"{option['label'].lower()} "
             f"vs {without} of 100 without maintenance, {harm['timeframe']} ({harm['trial_name']})."
         )
     svg = icon_array_svg(
