@@ -165,6 +165,9 @@ def decide_command(
             "-" if th is None else f"{100 * th['share_of_grid_with_gain']:.0f}% of utilities",
         )
     console.print(table)
+    for option in snapshot["options"]:
+        for note in (option["qtwist"] or {}).get("notes", []):
+            console.print(f"  {option['label']}: {note}", highlight=False)
     for outcome in ("PFS", "OS"):
         b = snapshot["baselines"][outcome]
         console.print(b.get("short_text") or b.get("reason"), highlight=False)
