@@ -14,7 +14,10 @@ IMWG 2012 set
 
 Today's evidence
     For each agent, PFS and OS of comparisons that add the agent as maintenance (vs observation
-    or placebo, or as an add-on to a maintenance backbone), subgroups by setting.
+    or placebo, or as an add-on to a maintenance backbone), subgroups by setting; and the same
+    question per setting (``{agent}-{pfs|os}-post-asct`` / ``-non-transplant``), which the home
+    page shows: the answer every entry point gives for "agent X after ASCT", mixed-population
+    trials entering by the one selection rule (plateau.analysis.selection).
 
 Harms
     Risk ratios of grade >= 3 neutropenia, infections, peripheral neuropathy, thromboembolism and
@@ -104,6 +107,37 @@ def _today() -> list[AnalysisSpec]:
     return specs
 
 
+SETTINGS_TODAY = (
+    ("post_asct", "post-asct", "after ASCT"),
+    ("non_transplant", "non-transplant", "without transplant"),
+)
+
+
+def _today_by_setting() -> list[AnalysisSpec]:
+    specs = []
+    for agent in AGENTS_TODAY:
+        name = agent.value
+        for setting, slug, words in SETTINGS_TODAY:
+            for outcome, label in (("disease_control", "PFS"), ("OS", "OS")):
+                specs.append(
+                    AnalysisSpec(
+                        id=f"{name}-{label.lower()}-{slug}",
+                        title=f"{name.capitalize()} maintenance {words}: {label}",
+                        description=(
+                            f"Comparisons that add {name} as maintenance {words}, against "
+                            "observation or placebo or on top of a maintenance backbone. "
+                            "Mixed-population trials enter with their subgroup for this setting, "
+                            "else their whole-trial estimate, flagged."
+                        ),
+                        outcome=outcome,
+                        agents=(agent,),
+                        settings=(setting,),
+                        comparison_kinds=_ADD_KINDS,
+                    )
+                )
+    return specs
+
+
 HARMS = (
     (AdverseEventTerm.neutropenia, ">=3"),
     (AdverseEventTerm.infection, ">=3"),
@@ -135,13 +169,14 @@ def _harms() -> list[AnalysisSpec]:
 
 def builtin_specs() -> dict[str, AnalysisSpec]:
     """All built-in analyses by id, in report order (IMWG set, per agent, harms)."""
-    specs = _imwg() + _today() + _harms()
+    specs = _imwg() + _today() + _today_by_setting() + _harms()
     return {s.id: s for s in specs}
 
 
 BUILTIN_GROUPS = {
     "IMWG 2012 analyses": [s.id for s in _imwg()],
     "Today's evidence by agent": [s.id for s in _today()],
+    "Today's evidence by agent and setting": [s.id for s in _today_by_setting()],
     "Harms": [s.id for s in _harms()],
 }
 

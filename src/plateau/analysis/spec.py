@@ -73,6 +73,9 @@ class SensitivitySpec(BaseModel):
     exclude_packages: bool = False  #: no induction + maintenance packages
     exclude_active_controls: bool = False  #: only observation / placebo controls
     primary_sources_only: bool = False  #: no numbers read from reviews or news reports
+    #: with a setting filter: drop mixed-population trials that have no estimate for the setting's
+    #: subgroup (by default their whole-trial estimate is used, flagged "mixed population")
+    exclude_mixed_population: bool = False
 
 
 class AnalysisSpec(BaseModel):

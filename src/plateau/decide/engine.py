@@ -3,12 +3,17 @@
 Steps (each documented where it is done):
 
 1. **Setting**: after ASCT -> ``post_asct``; not eligible -> ``non_transplant``.  Trials whose
-   population is ``mixed`` (e.g. Myeloma XI, GIMEMA RV-MM-PI-209) count for both settings.
+   population is ``mixed`` (e.g. Myeloma XI, GIMEMA RV-MM-PI-209) enter by the one selection
+   rule of :mod:`plateau.analysis.selection` (the setting's subgroup estimate, else the
+   whole-trial estimate flagged "mixed population"), exactly as in every other view.
 2. **Options**: observation, and every agent of :data:`plateau.analysis.builtin.AGENTS_TODAY`
    with at least one pooled PFS (disease control: PFS, else EFS, else TTP) or OS hazard ratio
    from comparisons of maintenance versus observation or placebo in the setting
    (:func:`plateau.analysis.run_analysis`, REML random effects).  Agents without one are listed
-   under ``not_available`` with the evidence's reasons.
+   under ``not_available`` with the evidence's reasons.  Where an individual-patient-data
+   meta-analysis answers the same question (e.g. McCarthy 2017 for lenalidomide after ASCT), its
+   hazard ratio is used and plateau's pool is shown beside it
+   (:func:`plateau.analysis.published.decision_effect`).
 3. **Baseline** per outcome: the control arms of the modern-era maintenance-versus-observation/
    placebo comparisons in the patient's setting (mixed-population trials only when the setting
    itself has none), time measured from maintenance randomisation or start; exponential curves
@@ -124,8 +129,9 @@ def _label(agent: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _settings(setting: str) -> tuple[str, str]:
-    return (setting, "mixed")
+def _settings(setting: str) -> tuple[str]:
+    # mixed-population trials are handled by the selection rule itself (plateau.analysis)
+    return (setting,)
 
 
 def _spec(agent: str, setting: str, outcome: str) -> AnalysisSpec:
@@ -522,8 +528,14 @@ def _outcome_result(
         pooled = result.pooled
         if pooled is None:
             return OutcomeResult(outcome, False, _unavailable_reason(agent, result))
+        from plateau.analysis.published import decision_effect
+
         tau2 = pooled.tau2 or 0.0
         log_hr, sd = pooled.log_estimate, math.sqrt(pooled.se**2 + tau2)
+        source, used_label = "plateau", f"plateau pool of {pooled.k} trials"
+        chosen = decision_effect(result)
+        if chosen is not None and chosen[0] == "published_ipd":
+            source, log_hr, sd, used_label = chosen
         z = 1.959963984540054
         hr_info = {
             "estimate": pooled.estimate,
@@ -543,6 +555,14 @@ def _outcome_result(
                 "interval_95": [math.exp(log_hr - z * sd), math.exp(log_hr + z * sd)],
             },
             "analysis": result.spec.title,
+            "source": source,
+            "used": used_label,
+            "used_estimate": math.exp(log_hr),
+            "mixed_population": [
+                s.contribution.trial_id for s in result.studies if s.contribution.mixed_population
+            ],
+            "missing": [e.to_dict() for e in result.missing],
+            "published": [m.to_dict() for m in result.published],
         }
         trials = tuple(
             {
