@@ -111,7 +111,12 @@ class AnalysisSpec(BaseModel):
     settings: tuple[Setting, ...] = ()
     age_groups: tuple[AgeGroup, ...] = ()
     randomisation_points: tuple[RandomisationPoint, ...] = ()
-    comparison_kinds: tuple[ComparisonKind, ...] = (ComparisonKind.maintenance_vs_control,)
+    #: default: the agent added as maintenance, against observation/placebo or on top of the same
+    #: maintenance backbone -- the question the built-ins, the home page and the report answer
+    comparison_kinds: tuple[ComparisonKind, ...] = (
+        ComparisonKind.maintenance_vs_control,
+        ComparisonKind.add_on,
+    )
     control_types: tuple[ControlType, ...] = ()
     trials: tuple[str, ...] = ()  #: restrict to these trial ids
     exclude_trials: tuple[str, ...] = ()

@@ -49,7 +49,9 @@ def analyze(
         [], "--age-group", help="younger, older or all (repeatable)."
     ),
     comparison: list[str] = typer.Option(
-        [], "--comparison", help="Comparison kinds (repeatable); default maintenance_vs_control."
+        [],
+        "--comparison",
+        help="Comparison kinds (repeatable); default maintenance_vs_control and add_on.",
     ),
     by: str | None = typer.Option(
         None,

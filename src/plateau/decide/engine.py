@@ -532,12 +532,8 @@ def _outcome_result(
 
         tau2 = pooled.tau2 or 0.0
         log_hr, sd = pooled.log_estimate, math.sqrt(pooled.se**2 + tau2)
-        source, used_label = "plateau", f"plateau pool of {pooled.k} trials"
-        chosen = decision_effect(result)
-        if chosen is not None and chosen[0] == "published_ipd":
-            source, log_hr, sd, used_label = chosen
         z = 1.959963984540054
-        hr_info = {
+        plateau_pool = {
             "estimate": pooled.estimate,
             "ci_low": pooled.ci_low,
             "ci_high": pooled.ci_high,
@@ -549,21 +545,47 @@ def _outcome_result(
             "k": pooled.k,
             "n_patients": pooled.n_patients,
             "method": pooled.method,
-            "simulated_from": {
-                "mean": log_hr,
-                "sd": sd,
-                "interval_95": [math.exp(log_hr - z * sd), math.exp(log_hr + z * sd)],
-            },
-            "analysis": result.spec.title,
-            "source": source,
-            "used": used_label,
-            "used_estimate": math.exp(log_hr),
-            "mixed_population": [
-                s.contribution.trial_id for s in result.studies if s.contribution.mixed_population
-            ],
-            "missing": [e.to_dict() for e in result.missing],
-            "published": [m.to_dict() for m in result.published],
         }
+        hr_info = dict(plateau_pool)
+        hr_info["source"] = "plateau"
+        hr_info["used"] = f"plateau pool of {pooled.k} trials"
+        chosen = decision_effect(result)
+        if chosen is not None and chosen[0] == "published_ipd":
+            ipd = next(m for m in result.published if m.synthesis.short == chosen[3])
+            _, log_hr, sd, _label_used = chosen
+            hr_info.update(
+                estimate=ipd.estimate.hr,
+                ci_low=ipd.estimate.ci_low,
+                ci_high=ipd.estimate.ci_high,
+                pi_low=None,
+                pi_high=None,
+                log_estimate=log_hr,
+                se=sd,
+                tau2=None,
+                k=ipd.estimate.k,
+                n_patients=ipd.estimate.n_patients,
+                method="individual-patient-data meta-analysis",
+                source="published_ipd",
+                used=f"{ipd.synthesis.short}, IPD of {ipd.estimate.k} trials",
+            )
+        hr_info.update(
+            {
+                "simulated_from": {
+                    "mean": log_hr,
+                    "sd": sd,
+                    "interval_95": [math.exp(log_hr - z * sd), math.exp(log_hr + z * sd)],
+                },
+                "analysis": result.spec.title,
+                "plateau_pool": plateau_pool,
+                "mixed_population": [
+                    s.contribution.trial_id
+                    for s in result.studies
+                    if s.contribution.mixed_population
+                ],
+                "missing": [e.to_dict() for e in result.missing],
+                "published": [m.to_dict() for m in result.published],
+            }
+        )
         trials = tuple(
             {
                 "trial_id": s.contribution.trial_id,
