@@ -140,6 +140,7 @@ class ComparisonKind(_StrEnum):
     add_on = "add_on"  #: X + backbone vs the same backbone
     induction_maintenance_package = "induction_maintenance_package"  #: randomised at diagnosis
     duration_strategy = "duration_strategy"  #: same drug, different duration / stopping rule
+    dose_strategy = "dose_strategy"  #: same drug, different dose or schedule (e.g. 25 vs 5 mg)
     other = "other"  #: e.g. single ASCT + maintenance vs tandem ASCT
 
 
