@@ -164,9 +164,11 @@ def decision_effect(result: AnalysisResult) -> tuple[str, float, float, str] | N
     for m in result.published:
         e = m.estimate
         if m.exact and m.is_ipd and e.ci_low is not None and e.interval == "CI":
+            # SE from the wider half of the printed CI (rounding makes printed CIs slightly
+            # asymmetric on the log scale): the interval used is never narrower than the paper's
             z = NormalDist().inv_cdf(0.975)
-            se = (math.log(e.ci_high) - math.log(e.ci_low)) / (2 * z)
-            return ("published_ipd", math.log(e.hr), se, m.synthesis.short)
+            half = max(math.log(e.hr / e.ci_low), math.log(e.ci_high / e.hr))
+            return ("published_ipd", math.log(e.hr), half / z, m.synthesis.short)
     if result.pooled is None:
         return None
     p = result.pooled

@@ -698,7 +698,8 @@ def _harms(
 ) -> tuple[list[Harm], list[str]]:
     records = base.adverse_events(
         agent=agent,
-        setting=list(_settings(setting)),
+        # mixed-population trials count, as in the selection rule for the relative effects
+        setting=[setting, "mixed"],
         comparison_kind=ComparisonKind.maintenance_vs_control,
     )
     usable = []
