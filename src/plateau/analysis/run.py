@@ -266,8 +266,9 @@ class AnalysisResult:
         lines.extend(self.notes)
         for p in self.published:
             lines.append(p.text())
-        if self.missing_text():
-            lines.append(self.missing_text())
+        missing = self.missing_text()
+        if missing:
+            lines.append(missing)
         lines.append(
             f"{len(self.studies)} trials included, {len(self.excluded)} excluded; "
             f"evidence version {self.evidence_version[:12]}"

@@ -250,17 +250,21 @@ class Selection:
         return tuple(e for e in self.exclusions if e.missing)
 
 
-def mixed_population_note(contributions) -> str | None:
+def mixed_population_note(contributions, names: dict[str, str] | None = None) -> str | None:
     """The one line that says which trials entered with a whole-trial estimate of a mixed
-    population (or with a setting subgroup of one), or None."""
-    whole = [c.trial_name for c in contributions if c.mixed_population]
-    sub = [f"{c.trial_name} ({c.population})" for c in contributions if c.setting_subgroup]
+    population (or with a setting subgroup of one), or None.  ``names``: short trial names."""
+    names = names or {}
+
+    def short(c) -> str:
+        return names.get(c.trial_id, c.trial_name)
+
+    whole = [short(c) for c in contributions if c.mixed_population]
+    sub = [f"{short(c)} ({c.population})" for c in contributions if c.setting_subgroup]
     parts = []
     if whole:
         parts.append(
             "Mixed population (transplant and non-transplant patients), whole-trial estimate "
-            f"included: {', '.join(dict.fromkeys(whole))} (to drop them: exclude_mixed_population, "
-            "--no-mixed, or 'Exclude mixed-population trials')"
+            f"used: {', '.join(dict.fromkeys(whole))} (switch: exclude mixed-population trials)"
         )
     if sub:
         parts.append(f"setting subgroup of a mixed-population trial used: {', '.join(sub)}")
@@ -357,12 +361,13 @@ def time_to_event_effect(
         )
         return float(es.yi), math.sqrt(float(es.vi)), "medians"
     if _rates_usable(e, n_e, n_c) and _rates_sound(e):
-        d_e = float(effects.events_from_survival(e.rate_experimental / 100, n_e))
-        d_c = float(effects.events_from_survival(e.rate_control / 100, n_c))
+        s_e, s_c = float(e.rate_experimental or 0) / 100, float(e.rate_control or 0) / 100
+        d_e = float(effects.events_from_survival(s_e, n_e))
+        d_c = float(effects.events_from_survival(s_c, n_c))
         if e.hr is not None:
             es = effects.log_hr_from_hr_events(e.hr, d_e, d_c)
             return float(es.yi), math.sqrt(float(es.vi)), "hr_rates"
-        es = effects.log_hr_from_survival(e.rate_experimental / 100, e.rate_control / 100, n_e, n_c)
+        es = effects.log_hr_from_survival(s_e, s_c, n_e, n_c)
         return float(es.yi), math.sqrt(float(es.vi)), "rates"
     return None
 
@@ -454,7 +459,8 @@ def select(spec: AnalysisSpec, base: EvidenceBase) -> Selection:
             chosen, others = outcome
             contributions.extend(chosen)
             exclusions.extend(others)
-    note = mixed_population_note(contributions)
+    names = {t.id: t.acronym or t.name for t in base.trials}
+    note = mixed_population_note(contributions, names)
     return Selection(tuple(contributions), tuple(exclusions), (note,) if note else ())
 
 

@@ -66,7 +66,11 @@ class SynthesisEstimate(_Model):
     def _ci(self) -> SynthesisEstimate:
         if (self.ci_low is None) != (self.ci_high is None):
             raise ValueError("give both ci_low and ci_high, or neither")
-        if self.ci_low is not None and not (self.ci_low <= self.hr <= self.ci_high):
+        if (
+            self.ci_low is not None
+            and self.ci_high is not None
+            and not (self.ci_low <= self.hr <= self.ci_high)
+        ):
             raise ValueError("hr must lie inside its interval")
         if self.agent is None and not (self.agent_class and self.agents):
             raise ValueError("give the agent, or the agent_class with its agents")
