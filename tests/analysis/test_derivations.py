@@ -187,3 +187,15 @@ def test_setting_subgroup_of_a_mixed_trial_is_preferred(base):
     strict = spec.model_copy(update={"sensitivity": {"exclude_mixed_population": True}})
     strict = AnalysisSpec.model_validate(strict.model_dump())
     assert len(run_analysis(strict, one).studies) == 1
+
+
+def test_mixed_asked_explicitly_next_to_a_setting_is_still_flagged(base):
+    plain = run_analysis(
+        AnalysisSpec(outcome="OS", agents=("lenalidomide",), settings=("post_asct",)), base
+    )
+    both = run_analysis(
+        AnalysisSpec(outcome="OS", agents=("lenalidomide",), settings=("post_asct", "mixed")),
+        base,
+    )
+    assert both.pooled.estimate == pytest.approx(plain.pooled.estimate, rel=1e-12)
+    assert both.notes == plain.notes and "Myeloma XI" in both.notes[0]

@@ -139,6 +139,9 @@ def test_decision_aid_without_ipd_uses_plateaus_pool(base):
     pfs_hr = d.option("lenalidomide").pfs.hazard_ratio
     assert pfs_hr["source"] == "plateau"
     assert pfs_hr["estimate"] == pytest.approx(ref.estimate, rel=1e-12)
+    # the decision aid names the missing trial as every other view does (MM-015 has no OS)
+    os_missing = d.option("lenalidomide").os.hazard_ratio["missing"]
+    assert [(m["trial_id"], m["n_randomised"]) for m in os_missing] == [("MM-015", 305)]
 
 
 def test_mixed_population_line_is_visible_in_page_and_cli(client):

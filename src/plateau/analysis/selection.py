@@ -643,8 +643,12 @@ def _contribution(
                 candidates.append((whole, "mixed"))
         else:
             whole = [e for e in of_outcome if e.subgroup is None]
+            # "mixed" asked for explicitly next to a setting: included, and still flagged
+            flagged = trial.comparison_setting(c) == Setting.mixed and any(
+                s != Setting.mixed for s in spec.settings
+            )
             if whole:
-                candidates.append((whole, "whole"))
+                candidates.append((whole, "mixed" if flagged else "whole"))
         if not candidates:
             problems.append(f"no {outcome.value}")
             continue
