@@ -19,7 +19,7 @@ from plateau.analysis import AnalysisSpec, run_analysis
 from plateau.cli import app as cli_app
 from plateau.decide import decide, load_profile
 from plateau.evidence import load_bundled
-from plateau.report.living import build_items
+from plateau.report.living import write_report
 from plateau.web.app import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "profiles"
@@ -41,6 +41,15 @@ def base():
 
 
 @pytest.fixture(scope="module")
+def report_json(base, tmp_path_factory):
+    """The living report's results.json, written once for the questions' built-ins."""
+    out = tmp_path_factory.mktemp("report")
+    paths = write_report(base, out, pdf=False, spec_ids=[q[-1] for q in QUESTIONS])
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    return {a["analysis"]: a for a in data["analyses"]}
+
+
+@pytest.fixture(scope="module")
 def client():
     with TestClient(create_app()) as c:
         yield c
@@ -52,7 +61,7 @@ def _reference(base, agent, setting, outcome):
 
 @pytest.mark.parametrize("agent,setting,cli_outcome,outcome,builtin_id", QUESTIONS)
 def test_same_pooled_result_everywhere(
-    base, client, agent, setting, cli_outcome, outcome, builtin_id
+    base, client, report_json, agent, setting, cli_outcome, outcome, builtin_id
 ):
     ref = _reference(base, agent, setting, outcome).pooled
     assert ref is not None
@@ -104,10 +113,12 @@ def test_same_pooled_result_everywhere(
     link = re.search(rf'href="/analyses/builtin/{builtin_id}">([^<]+)</a>', home)
     assert link is not None and link.group(1) == shown
 
-    # living report (its results.json payload is built from these items)
-    [(_, items)] = build_items(base, [builtin_id])
-    report = items[0].result.to_dict()["pooled"]
-    assert report["estimate"] == pytest.approx(ref.estimate, rel=1e-12)
+    # living report: results.json as written by `plateau report`
+    report = report_json[builtin_id]
+    assert report["pooled"]["estimate"] == pytest.approx(ref.estimate, rel=1e-12)
+    assert report["missing"] == [
+        m.to_dict() for m in _reference(base, agent, setting, outcome).missing
+    ]
 
 
 def test_decision_aid_shows_the_same_pool_beside_the_ipd_it_uses(base):
