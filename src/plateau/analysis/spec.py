@@ -69,7 +69,9 @@ class SensitivitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     latest_only: bool = False  #: no fallback to an earlier report when the latest has no usable HR
-    exclude_approximate: bool = False  #: no HRs derived from medians or from p-value and events
+    exclude_approximate: bool = (
+        False  #: no approximate HRs (medians, p-values, x-year rates, HR w/o CI)
+    )
     exclude_packages: bool = False  #: no induction + maintenance packages
     exclude_active_controls: bool = False  #: only observation / placebo controls
     primary_sources_only: bool = False  #: no numbers read from reviews or news reports

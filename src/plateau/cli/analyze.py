@@ -66,7 +66,9 @@ def analyze(
     strict_pfs: bool = typer.Option(False, "--strict-pfs", help="PFS only (no EFS/TTP fallback)."),
     latest_only: bool = typer.Option(False, help="Sensitivity: latest reports only."),
     no_approximate: bool = typer.Option(
-        False, help="Sensitivity: no HRs derived from medians or p-values."
+        False,
+        help="Sensitivity: no approximate HRs (from medians, p-values, x-year rates or an HR "
+        "without CI).",
     ),
     no_packages: bool = typer.Option(
         False, help="Sensitivity: no induction + maintenance packages."
