@@ -1,7 +1,7 @@
 """CTCAE v5.0 grades: from laboratory values (vectorised) and for reported adverse events.
 
 Source: NCI CTCAE v5.0 (27 Nov 2017), sheet "CTCAE v5.0 Clean Copy" — tag C1 (read from the
-official spreadsheet; see ``shared/clinical-rules/SPEC.md`` section 2).  Range semantics: a
+official spreadsheet; see ``docs/clinical-rules.md`` section 2).  Range semantics: a
 grade written "<A - B" means ``value < A`` and ``value >= B``; the grade is the highest whose
 bound is met, so for neutrophils (10^9/L)::
 

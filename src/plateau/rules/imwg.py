@@ -273,7 +273,7 @@ RULES: dict[str, Rule] = {
             "imwg-progression-date",
             "date of progression = first of the two confirming assessments",
             PLATEAU,
-            "issue 7 specification (IMWG text not read)",
+            "docs/clinical-rules.md section 1.5 (IMWG text not read)",
             "UNCONFIRMED",
         ),
         _rule(

@@ -149,7 +149,7 @@ IS_QUALITATIVE = np.array([a.kind == QUALITATIVE for a in ANALYTES.values()])
 def to_canonical(analyte: str, value: float, unit: str) -> float:
     """Convert one value to the analyte's canonical unit (scalar helper; the engine vectorises).
 
-    >>> to_canonical("serum_m_protein", 12.0, "g/L")
+    >>> round(to_canonical("serum_m_protein", 12.0, "g/L"), 12)  # 12 g/L = 1.2 g/dL
     1.2
     """
     from plateau.errors import PlateauError
@@ -165,5 +165,6 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
 
 
 def convert(analyte_code: np.ndarray, unit_code: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not accepted)."""
+    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not
+    accepted)."""
     return value * FACTOR[analyte_code, unit_code]

@@ -1,7 +1,7 @@
 """Codes used to exchange records: LOINC for lab analytes, UCUM units, plateau's own code systems.
 
 LOINC codes and their confidence tags are those of the clinical-rules specification
-(``shared/clinical-rules/SPEC.md`` section 6.1; sources: the NLM Clinical Tables LOINC extract,
+(``docs/clinical-rules.md`` section 6; sources: the NLM Clinical Tables LOINC extract,
 the HL7 mCODE implementation guide examples and independent public implementations).  Every
 code below was seen in those sources; a code must still be checked against the current LOINC
 release before production use (tag C2 = secondary source only).
