@@ -6,7 +6,7 @@ import pytest
 
 from plateau.analysis import AnalysisSpec, builtin_spec, run_analysis
 from plateau.analysis.builtin import IMWG_NOT_SUPPORTED, IMWG_TRIALS
-from plateau.analysis.published import decision_effect, matching_syntheses
+from plateau.analysis.matching import decision_effect, matching_syntheses
 from plateau.errors import EvidenceError
 from plateau.evidence import load_bundled
 from plateau.evidence.syntheses import load_syntheses, parse_syntheses

@@ -475,7 +475,7 @@ def run_analysis(spec: AnalysisSpec, base: EvidenceBase) -> AnalysisResult:
     """Select, pool and summarise.  No trial matching is not an error: ``pooled`` is None."""
     selection = select(spec, base)
     contributions = selection.contributions
-    from plateau.analysis.published import matching_syntheses
+    from plateau.analysis.matching import matching_syntheses
 
     published = matching_syntheses(spec, base)
     if not contributions:

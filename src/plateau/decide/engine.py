@@ -528,7 +528,7 @@ def _outcome_result(
         pooled = result.pooled
         if pooled is None:
             return OutcomeResult(outcome, False, _unavailable_reason(agent, result))
-        from plateau.analysis.published import decision_effect
+        from plateau.analysis.matching import decision_effect
 
         tau2 = pooled.tau2 or 0.0
         log_hr, sd = pooled.log_estimate, math.sqrt(pooled.se**2 + tau2)
