@@ -73,14 +73,89 @@ def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray):
     return coef, resid, S_inv
 
 
+def sum_others(x: np.ndarray) -> np.ndarray:
+    """s_i = sum_{j != i} x_j for nonnegative x (B, k), without cancellation.
+
+    ``x.sum() - x_i`` loses every digit when x_i dominates (one study 1e10 times more precise
+    than the rest); here the largest entry's complement is summed directly, and every other
+    entry has x_i <= x_max, so sum - x_i >= sum / 2 is well conditioned.
+    """
+    total = x.sum(1, keepdims=True)
+    out = total - x
+    j = np.argmax(x, axis=1)
+    rows = np.arange(x.shape[0])
+    xm = x.copy()
+    xm[rows, j] = 0.0
+    out[rows, j] = xm.sum(1)
+    return out
+
+
+class _InterceptTraces:
+    """Traces of P_A for the intercept-only model, in forms that do not cancel.
+
+    With S = sum a, P_ii = a_i S_(-i) / S and P_ij = -a_i a_j / S (i != j), where
+    S_(-i) = sum_{j != i} a_j (:func:`sum_others`).  Hence, with T_(-i) = sum_{j != i} a_j^2
+    and U_(-i) = sum_{j != i} a_j^2 v_j,
+
+        tr P      = sum_i a_i S_(-i) / S
+        tr PP     = sum_i a_i^2 (S_(-i)^2 + T_(-i)) / S^2
+        tr PV     = sum_i a_i v_i S_(-i) / S
+        tr PPV    = sum_i v_i a_i^2 (S_(-i)^2 + T_(-i)) / S^2
+        tr PVPV   = sum_i a_i^2 v_i (v_i S_(-i)^2 + U_(-i)) / S^2
+
+    Every term is a sum of nonnegative numbers, so the relative error stays at a few ulps
+    whatever the spread of the weights (the expanded forms sum a - sum a^2 / sum a etc. lose
+    all digits once one weight is ~1e8 times the next).
+    """
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+        self.S = a.sum(1)
+        self.So = sum_others(a)
+        self.a2 = a * a
+        self._core = None
+
+    @property
+    def core(self):  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
+        if self._core is None:
+            self._core = self.a2 * (self.So**2 + sum_others(self.a2)) / (self.S**2)[:, None]
+        return self._core
+
+    def tr_p(self):
+        return np.einsum("bk,bk->b", self.a, self.So) / self.S
+
+    def tr_pp(self):
+        return self.core.sum(1)
+
+    def tr_pv(self, v):
+        return np.einsum("bk,bk->b", self.a * v, self.So) / self.S
+
+    def tr_ppv(self, v):
+        return np.einsum("bk,bk->b", self.core, v)
+
+    def tr_pvpv(self, v):
+        a2v = self.a2 * v
+        return np.einsum("bk,bk->b", a2v, v * self.So**2 + sum_others(a2v)) / self.S**2
+
+
 class Projection:
-    """Traces and quadratic forms of P_A = A - A X (X'AX)^{-1} X'A (A = diag(a)), per row."""
+    """Traces and quadratic forms of P_A = A - A X (X'AX)^{-1} X'A (A = diag(a)), per row.
+
+    For the intercept-only model (X a single 0/1 presence column) the traces come from
+    :class:`_InterceptTraces` (no cancellation when one study dominates); otherwise from the
+    (B, p, p) formulas of the module docstring.
+    """
 
     def __init__(self, y: np.ndarray, X: np.ndarray, a: np.ndarray):
         self.X, self.a = X, a
         self.coef, self.resid, self.S_inv = wls(y, X, a)
         self.a2 = a * a
         self._M2 = None
+        self._int = None
+        if X.shape[2] == 1:
+            x = X[:, :, 0]
+            if np.all((x == 0) | (x == 1)):
+                self._int = _InterceptTraces(a * x)
 
     @property
     def M2(self):
@@ -100,15 +175,23 @@ class Projection:
         return np.einsum("bk,bk->b", self.a, self.resid**2)
 
     def tr_p(self) -> np.ndarray:
+        if self._int is not None:
+            return self._int.tr_p()
         return self.a.sum(1) - _trace(self.M2)
 
     def tr_pp(self) -> np.ndarray:
+        if self._int is not None:
+            return self._int.tr_pp()
         return self.a2.sum(1) - 2 * _trace(self._sm(self.a2 * self.a)) + tr_prod(self.M2, self.M2)
 
     def tr_pv(self, v) -> np.ndarray:
+        if self._int is not None:
+            return self._int.tr_pv(v)
         return (self.a * v).sum(1) - _trace(self._sm(self.a2 * v))
 
     def tr_pvpv(self, v) -> np.ndarray:
+        if self._int is not None:
+            return self._int.tr_pvpv(v)
         M1 = self._sm(self.a2 * v)
         return (
             (self.a2 * v * v).sum(1)
@@ -117,6 +200,8 @@ class Projection:
         )
 
     def tr_ppv(self, v) -> np.ndarray:
+        if self._int is not None:
+            return self._int.tr_ppv(v)
         M1 = self._sm(self.a2 * v)
         return (
             (self.a2 * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v)) + tr_prod(self.M2, M1)
@@ -205,10 +290,9 @@ def _lik_state_int(y, v, m, tau2, reml: bool):
     s2 = w2.sum(1)
     ll = -0.5 * np.einsum("bk,bk->b", m, np.log(vt)) - 0.5 * quad
     if reml:
-        s3 = np.einsum("bk,bk->b", w2, w)
-        q = s2 / sw
-        trp = sw - q
-        info = 0.5 * (s2 - 2 * s3 / sw + q * q)
+        tr = _InterceptTraces(w)
+        trp = tr.tr_p()
+        info = 0.5 * tr.tr_pp()
         score = 0.5 * (yppy - trp)
         ll = ll - 0.5 * np.log(sw)
     else:
@@ -217,77 +301,291 @@ def _lik_state_int(y, v, m, tau2, reml: bool):
     return ll, score, info, info - ypppy
 
 
-def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int | None = None):
-    """Maximise the (restricted) likelihood in tau2 >= 0 for every row of the batch.
+GRID_POINTS = 24  # log-spaced points of the global scan (plus tau2 = 0), see fit_likelihood
+GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _scan_grid)
+GRID_CHUNK = 2_000_000  # elements of a (rows, points, k) block of the scan
 
-    Newton-Raphson on the score where the log-likelihood is locally concave and the Newton
-    step points uphill, Fisher scoring (the algorithm of metafor's ``rma.uni``) otherwise;
-    steps that would leave tau2 >= 0 are projected onto the boundary, and a step that lowers
-    the log-likelihood is halved (up to 60 times).  A row stops when
-    |tau2_new - tau2| <= tol * (1 + tau2); at the boundary tau2 = 0 it stops when the score
-    there is <= 0 (the Karush-Kuhn-Tucker condition).  Finally, as metafor's ``ll0check``,
-    tau2 is set to 0 where the log-likelihood at 0 exceeds the value at the interior optimum.
 
-    Returns (tau2, converged, iterations) as (B,) arrays.
+def _loglik_rows(y, v, m, X, tau2, reml: bool, intercept_only: bool):
+    """(Restricted) log-likelihood with the constants of :func:`_lik_state_int` /
+    :func:`_lik_state_general`, for ``tau2`` of shape (B,) or (B, G) (a grid per row).
+
+    Returns an array shaped like ``tau2``.  Used by the global scan of :func:`fit_likelihood`.
     """
-    maxiter = MAXITER if maxiter is None else maxiter
+    t = np.asarray(tau2, dtype=float)
+    grid = t.ndim == 2
+    if not grid:
+        t = t[:, None]
+    vt = v[:, None, :] + t[:, :, None]  # (B, G, k)
+    w = m[:, None, :] / vt
+    if intercept_only:
+        sw = w.sum(2)
+        mu = np.einsum("bgk,bk->bg", w, y) / sw
+        r = y[:, None, :] - mu[:, :, None]
+        quad = np.einsum("bgk,bgk->bg", w * r, r)
+        ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
+        if reml:
+            ll = ll - 0.5 * np.log(sw)
+    else:
+        Bn, G = t.shape
+        k, p = X.shape[1], X.shape[2]
+        wf = w.reshape(Bn * G, k)
+        Xf = np.broadcast_to(X[:, None], (Bn, G, k, p)).reshape(Bn * G, k, p)
+        yf = np.broadcast_to(y[:, None], (Bn, G, k)).reshape(Bn * G, k)
+        _, r, S_inv = wls(yf, Xf, wf)
+        quad = np.einsum("bk,bk->b", wf * r, r).reshape(Bn, G)
+        ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
+        if reml:
+            ll = ll + 0.5 * logdet(S_inv).reshape(Bn, G)
+    return ll if grid else ll[:, 0]
+
+
+def _scan_grid(y, v, m, X, reml: bool):
+    """Grid of the global scan: 0 and GRID_POINTS log-spaced values s 10^e, e in GRID_DECADES.
+
+    s is the row's unweighted residual variance RSS_OLS / (k - p) (an upper scale for tau2:
+    the (restricted) likelihood decreases beyond a few times s, see the tail bound in
+    :func:`fit_likelihood`), floored at the smallest sampling variance so that a row with
+    identical outcomes still gets a grid.
+    """
     B = y.shape[0]
-    tau2 = np.maximum(np.asarray(init, dtype=float).copy(), 0.0)
+    k = m.sum(1)
+    p = X.shape[2] if X.ndim == 3 and X.shape[1] else 1
+    if X.ndim == 3 and X.shape[1]:
+        _, r_ols, _ = wls(y, X, m)
+    else:
+        r_ols = centred(y, m)
+    s = np.einsum("bk,bk->b", r_ols, r_ols) / np.maximum(k - p, 1)
+    vmin = np.where(m > 0, v, np.inf).min(1)
+    s = np.maximum(s, vmin)
+    e = np.linspace(GRID_DECADES[0], GRID_DECADES[1], GRID_POINTS)
+    grid = np.empty((B, GRID_POINTS + 1))
+    grid[:, 0] = 0.0
+    grid[:, 1:] = s[:, None] * 10.0**e
+    return grid
+
+
+def _tail_bound(v, m, X, T, reml: bool, intercept_only: bool):
+    """Upper bound of the (restricted) log-likelihood over tau2 >= T (same constants).
+
+    ML: l(t) = -1/2 sum log(v_i + t) - 1/2 y'P y <= -1/2 sum log(v_i + T) for t >= T (y'Py >= 0).
+    REML adds -1/2 log det X'WX <= -1/2 log det X'X + p/2 log(v_max + t), since
+    X'WX >= X'X / (v_max + t) in the Loewner order; the sum is decreasing in t when k > p,
+    so its value at T bounds the whole tail.
+    """
+    vt = np.where(m > 0, v + T[:, None], 1.0)
+    bound = -0.5 * np.log(vt).sum(1)
+    if reml:
+        vmax = np.where(m > 0, v, -np.inf).max(1)
+        if intercept_only:
+            p, ldxx = 1, np.log(m.sum(1))
+        else:
+            p, ldxx = X.shape[2], logdet(xtdx(X, m))
+        bound = bound + 0.5 * p * np.log(vmax + T) - 0.5 * ldxx
+    return bound
+
+
+def _local_max(lik, y, v, m, X, t0, lo, hi, reml, tol, maxiter, score0):
+    """Bracketed, monotone Newton / Fisher-scoring ascent from t0 inside [lo, hi] (per row).
+
+    Invariant: the current point t has the highest log-likelihood seen so far, lo <= t <= hi,
+    and steps stay inside the bracket.  After each evaluation the bracket shrinks on the side
+    of t given by the sign of the score (score > 0: lo = t; score < 0: hi = t), so it always
+    holds a local maximum at least as high as ll(t).  A Newton or Fisher step that would leave
+    (lo, hi) is replaced by the midpoint of the current side of the bracket; a step that lowers
+    the log-likelihood is halved (the direction is uphill, so a short enough step rises).  The
+    boundary tau2 = 0 is reachable only where the score at 0 is <= 0 (0 is then a local
+    maximum by the Karush-Kuhn-Tucker condition); where score(0) > 0 the iterate moves
+    towards 0 only by bisection, never onto it, so it cannot be pulled onto a boundary point
+    that is not a maximum.  Stops when |step| <= tol (1 + tau2), when the bracket is that
+    narrow, or at 0 with score(0) <= 0.
+
+    Returns (tau2, ll, converged, iterations).
+    """
+    B = y.shape[0]
+    tau2 = np.asarray(t0, dtype=float).copy()
+    ll_out = np.empty(B)
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=np.int64)
     idx = np.arange(B)
-    intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
-    if intercept_only:
-
-        def _lik_state(y_, v_, m_, X_, t_, reml_):  # noqa: F811 - fast path, same quantities
-            return _lik_state_int(y_, v_, m_, t_, reml_)
-
-        X = np.empty((B, 0, 0))  # not needed on the fast path
-    else:
-        _lik_state = _lik_state_general
-    ll_zero = _lik_state(y, v, m, X, np.zeros(B), reml)[0]
-    ll_final = np.empty(B)
-    ys, vs, ms, Xs, ts = y, v, m, X, tau2.copy()
-    ll, score, info, hess = _lik_state(ys, vs, ms, Xs, ts, reml)
+    lo = np.asarray(lo, dtype=float).copy()
+    hi = np.asarray(hi, dtype=float).copy()
+    zero_ok = score0 <= 0.0
+    ys, vs, ms, Xs, ts, zok = y, v, m, X, tau2.copy(), zero_ok
+    ll, score, info, hess = lik(ys, vs, ms, Xs, ts, reml)
     for it in range(1, maxiter + 1):
+        lo = np.where(score > 0, np.maximum(lo, ts), lo)
+        hi = np.where(score < 0, np.minimum(hi, ts), hi)
         fisher = score / info
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = -score / hess
         use_newton = (hess < 0) & (newton * fisher > 0)
         step = np.where(use_newton, newton, fisher)
-        cand = np.maximum(ts + step, 0.0)
-        ll_c, sc_c, in_c, he_c = _lik_state(ys, vs, ms, Xs, cand, reml)
+        cand = ts + step
+        # keep inside the bracket: bisect the side of the bracket the step points into
+        up = cand >= hi
+        cand = np.where(up, np.where(np.isfinite(hi), 0.5 * (ts + hi), 2.0 * ts + 1.0), cand)
+        down = cand <= lo
+        to_zero = down & (lo == 0.0) & zok
+        cand = np.where(down, np.where(to_zero, 0.0, 0.5 * (lo + ts)), cand)
+        cand = np.where(score == 0, ts, cand)
+        step = cand - ts
+        ll_c, sc_c, in_c, he_c = lik(ys, vs, ms, Xs, cand, reml)
         worse = ll_c < ll - 1e-13 * (1.0 + np.abs(ll))
         halvings = 0
         while worse.any() and halvings < 60:
             halvings += 1
             j = np.nonzero(worse)[0]
             step[j] *= 0.5
-            cand[j] = np.maximum(ts[j] + step[j], 0.0)
-            sub = _lik_state(ys[j], vs[j], ms[j], Xs[j], cand[j], reml)
+            cand[j] = ts[j] + step[j]
+            sub = lik(ys[j], vs[j], ms[j], Xs[j] if Xs.shape[0] else Xs, cand[j], reml)
             ll_c[j], sc_c[j], in_c[j], he_c[j] = sub
             worse[j] = sub[0] < ll[j] - 1e-13 * (1.0 + np.abs(ll[j]))
+        if worse.any():  # no uphill step found: stay (the point is a maximum to rounding)
+            j = np.nonzero(worse)[0]
+            cand[j], ll_c[j], sc_c[j], in_c[j], he_c[j] = ts[j], ll[j], score[j], info[j], hess[j]
         change = np.abs(cand - ts)
-        done = (change <= tol * (1.0 + cand)) | ((cand == 0.0) & (sc_c <= 0.0) & (ts == 0.0))
+        done = (
+            (change <= tol * (1.0 + cand))
+            | (np.isfinite(hi) & (hi - lo <= tol * (1.0 + hi)))
+            | ((cand == 0.0) & zok & (ts == 0.0))
+        )
         ts, ll, score, info, hess = cand, ll_c, sc_c, in_c, he_c
         iterations[idx] = it
         if done.any():
             tau2[idx[done]] = ts[done]
-            ll_final[idx[done]] = ll[done]
+            ll_out[idx[done]] = ll[done]
             converged[idx[done]] = True
             keep = ~done
             idx = idx[keep]
             if idx.size == 0:
                 break
-            ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep] if Xs.shape[0] else Xs
+            ys, vs, ms = ys[keep], vs[keep], ms[keep]
+            Xs = Xs[keep] if Xs.shape[0] else Xs
             ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
+            lo, hi, zok = lo[keep], hi[keep], zok[keep]
     if idx.size:
         tau2[idx] = ts
-        ll_final[idx] = ll
-    # ll0check: the boundary can beat an interior local maximum (ll at 0 was computed first)
-    better0 = (tau2 > 0) & (ll_zero > ll_final + 1e-12 * (1.0 + np.abs(ll_final)))
+        ll_out[idx] = ll
+    return tau2, ll_out, converged, iterations
+
+
+def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int | None = None):
+    """Global maximum of the (restricted) likelihood over tau2 >= 0, for every row of the batch.
+
+    Three stages, all vectorised over the batch:
+
+    1. **Local ascent** from ``init`` (:func:`_local_max`): Newton-Raphson where the
+       log-likelihood is locally concave and the Newton step points uphill, Fisher scoring
+       (metafor's ``rma.uni`` algorithm) otherwise, inside a bracket kept by the sign of the
+       score, with step-halving so the log-likelihood never decreases.
+    2. **Global scan**: the log-likelihood at tau2 = 0 and at GRID_POINTS log-spaced values
+       s 10^e (e from -6 to 1, s the row's unweighted residual variance, see
+       :func:`_scan_grid`).  Beyond the last grid point T an analytic bound
+       (:func:`_tail_bound`) caps the log-likelihood; where that cap could beat the fit, the
+       ascent is run again from T upwards.  Where a grid point beats the local fit, the ascent
+       is re-run from that point inside the bracket of its two neighbours (which lie below it,
+       so the bracket holds a local maximum at least as high) and the higher fit is kept.
+    3. **Boundary check** (metafor's ``ll0check``): tau2 = 0 where its log-likelihood is higher.
+
+    Why it cannot stop at a spurious boundary point: the iterate reaches tau2 = 0 only where
+    the score at 0 is <= 0, i.e. where 0 is a local maximum (Karush-Kuhn-Tucker); it never
+    projects an overshooting step onto 0 (the failure of plain projected Newton: a step from an
+    interior start overshoots below 0, ll(0) beats the start and the KKT stop ends there
+    although a higher interior maximum lies in between).  And a boundary (or any) local
+    maximum is returned only if it is at least as high as every grid point and the tail bound,
+    so a higher maximum elsewhere would have to lie strictly between two adjacent grid points
+    (a factor 10^(7/23) = 2.0 apart in tau2) while both of them stay below the returned
+    value.  The likelihood is a sum of terms smooth in log(v_i + tau2), so such a narrow peak
+    would need two further stationary points inside one grid cell; the simulation test
+    (tests/meta/test_global_optimum.py) checks on large batches of hard designs that no fit
+    is below a dense grid with local polishing.
+
+    Returns (tau2, converged, iterations) as (B,) arrays.
+    """
+    maxiter = MAXITER if maxiter is None else maxiter
+    B = y.shape[0]
+    init = np.maximum(np.asarray(init, dtype=float), 0.0)
+    intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
+    Xl = X
+    if intercept_only:
+
+        def lik(y_, v_, m_, X_, t_, reml_):
+            return _lik_state_int(y_, v_, m_, t_, reml_)
+
+        Xl = np.empty((B, 0, 0))  # not needed on the fast path
+    else:
+        lik = _lik_state_general
+    zeros = np.zeros(B)
+    ll0, score0, _, _ = lik(y, v, m, Xl, zeros, reml)
+    inf = np.full(B, np.inf)
+    tau2, ll_fit, conv, iters = _local_max(
+        lik, y, v, m, Xl, init, zeros, inf, reml, tol, maxiter, score0
+    )
+
+    # global scan, in blocks of rows
+    grid = _scan_grid(y, v, m, X, reml)
+    G = grid.shape[1]
+    ll_grid = np.empty_like(grid)
+    step = max(1, GRID_CHUNK // (G * y.shape[1]))
+    for s0 in range(0, B, step):
+        sl = slice(s0, s0 + step)
+        ll_grid[sl] = _loglik_rows(y[sl], v[sl], m[sl], X[sl], grid[sl], reml, intercept_only)
+    ll_grid[:, 0] = ll0
+    margin = 1e-12 * (1.0 + np.abs(ll_fit))
+    best = np.argmax(ll_grid, axis=1)
+    ll_best = ll_grid[np.arange(B), best]
+    redo = np.nonzero(ll_best > ll_fit + margin)[0]
+    if redo.size:
+        j = best[redo]
+        lo = grid[redo, np.maximum(j - 1, 0)]
+        hi = np.where(j + 1 < G, grid[redo, np.minimum(j + 1, G - 1)], np.inf)
+        Xr = Xl[redo] if Xl.shape[0] else Xl
+        t_r, ll_r, c_r, i_r = _local_max(
+            lik,
+            y[redo],
+            v[redo],
+            m[redo],
+            Xr,
+            grid[redo, j],
+            lo,
+            hi,
+            reml,
+            tol,
+            maxiter,
+            score0[redo],
+        )
+        better = ll_r > ll_fit[redo]
+        sel = redo[better]
+        tau2[sel], ll_fit[sel], conv[sel] = t_r[better], ll_r[better], c_r[better]
+        iters[redo] += i_r
+    T = grid[:, -1]
+    tail = np.nonzero(_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)[0]
+    if tail.size:
+        Xr = Xl[tail] if Xl.shape[0] else Xl
+        t_r, ll_r, c_r, i_r = _local_max(
+            lik,
+            y[tail],
+            v[tail],
+            m[tail],
+            Xr,
+            T[tail],
+            T[tail],
+            np.full(tail.size, np.inf),
+            reml,
+            tol,
+            maxiter,
+            score0[tail],
+        )
+        better = ll_r > ll_fit[tail]
+        sel = tail[better]
+        tau2[sel], ll_fit[sel], conv[sel] = t_r[better], ll_r[better], c_r[better]
+        iters[tail] += i_r
+    # ll0check: the boundary can beat an interior local maximum
+    better0 = (tau2 > 0) & (ll0 > ll_fit + 1e-12 * (1.0 + np.abs(ll_fit)))
     tau2[better0] = 0.0
-    return tau2, converged, iterations
+    conv[better0] = True
+    return tau2, conv, iters
 
 
 def loglik(y, v, m, X, tau2, reml: bool):
