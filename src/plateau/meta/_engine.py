@@ -8,8 +8,8 @@ the analyses of a batch; the iterative estimators iterate over the whole batch a
 drop converged rows from the work set.
 
 For a diagonal weight matrix A = diag(a) the projection P_A = A - A X (X'AX)^{-1} X'A is never
-formed: every quantity an estimator needs is a trace or a quadratic form of P_A, computed with
-(B, p, p) matrices only:
+formed for the intercept-only model: every quantity an estimator needs is a
+trace or a quadratic form of P_A.  The expanded forms
 
     tr P_A       = sum a   - tr(S^{-1} X'A^2X),                       S = X'AX
     tr P_A P_A   = sum a^2 - 2 tr(S^{-1} X'A^3X) + tr((S^{-1} X'A^2X)^2)
@@ -18,6 +18,9 @@ formed: every quantity an estimator needs is a trace or a quadratic form of P_A,
     tr P_A P_A V = sum a^2 v - 2 tr(S^{-1} X'A^3VX) + tr(S^{-1} X'A^2X S^{-1} X'A^2VX)
     y'P_A y      = sum a r^2,  r = y - X b_A  (weighted least-squares residuals)
 
+cancel catastrophically when one weight is ~1e8 times the next (one dominant study), so the
+engine computes the same traces as sums of nonnegative terms instead (:class:`_InterceptTraces`,
+:class:`_ComplementTraces`, tested against mpmath for variance ratios up to 1e14).
 These are the quantities metafor's ``rma.uni`` (Viechtbauer 2010, version 3.8) computes with
 k x k matrices; the conventions (centred y in the tau^2 estimators, truncation at 0, the
 estimator-specific I^2/H^2 and se(tau^2)) follow that function.
@@ -138,74 +141,97 @@ class _InterceptTraces:
         return np.einsum("bk,bk->b", a2v, v * self.So**2 + sum_others(a2v)) / self.S**2
 
 
+class _ComplementTraces:
+    """Traces of P_A for a general X through an orthonormal basis of the residual space.
+
+    With Z = A^(1/2) X and a complete QR factorisation Z = [Q1 Q2] R, the columns of Q2 span
+    the orthogonal complement of Z's column space, so P_A = C C' with C = A^(1/2) Q2, and
+
+        tr P = ||C||_F^2,  tr PP = ||C'C||_F^2,  tr PV = sum_i v_i ||C_i||^2,
+        tr PVPV = ||C'VC||_F^2,  tr PPV = tr(C'VC C'C).
+
+    Every trace is a sum of squares, free of the cancellation of sum a - tr((X'AX)^-1 X'A^2X)
+    when one weight is many orders of magnitude above the rest.  The rows are sorted by
+    decreasing weight before the Householder QR, which makes it row-wise backward stable
+    (Powell & Reid 1969; Cox & Higham 1998), so the small entries of C for a dominant study
+    keep their relative accuracy.  Costs O(k^2 p + k (k-p)^2) per row.
+    """
+
+    def __init__(self, a: np.ndarray, X: np.ndarray):
+        order = np.argsort(-a, axis=1, kind="stable")
+        a_s = np.take_along_axis(a, order, axis=1)
+        X_s = np.take_along_axis(X, order[:, :, None], axis=1)
+        sq = np.sqrt(a_s)
+        Q = np.linalg.qr(sq[:, :, None] * X_s, mode="complete")[0]
+        p = X.shape[2]
+        # absent studies (a = 0) are zero rows: their basis columns carry no weight in C
+        self.C = sq[:, :, None] * Q[:, :, p:]
+        self.order = order
+        self._CtC = None
+
+    @property
+    def CtC(self):
+        if self._CtC is None:
+            self._CtC = np.einsum("bki,bkj->bij", self.C, self.C)
+        return self._CtC
+
+    def _v(self, v):
+        return np.take_along_axis(v, self.order, axis=1)
+
+    def tr_p(self):
+        return np.einsum("bki,bki->b", self.C, self.C)
+
+    def tr_pp(self):
+        return np.einsum("bij,bij->b", self.CtC, self.CtC)
+
+    def tr_pv(self, v):
+        return np.einsum("bk,bki,bki->b", self._v(v), self.C, self.C)
+
+    def _cvc(self, v):
+        return np.einsum("bki,bk,bkj->bij", self.C, self._v(v), self.C)
+
+    def tr_pvpv(self, v):
+        M = self._cvc(v)
+        return np.einsum("bij,bij->b", M, M)
+
+    def tr_ppv(self, v):
+        return np.einsum("bij,bji->b", self._cvc(v), self.CtC)
+
+
 class Projection:
     """Traces and quadratic forms of P_A = A - A X (X'AX)^{-1} X'A (A = diag(a)), per row.
 
-    For the intercept-only model (X a single 0/1 presence column) the traces come from
-    :class:`_InterceptTraces` (no cancellation when one study dominates); otherwise from the
-    (B, p, p) formulas of the module docstring.
+    Traces come from :class:`_InterceptTraces` for the intercept-only model (X a single 0/1
+    presence column) and from :class:`_ComplementTraces` otherwise; neither cancels when one
+    study dominates (the expanded (B, p, p) forms of the module docstring do).
     """
 
     def __init__(self, y: np.ndarray, X: np.ndarray, a: np.ndarray):
         self.X, self.a = X, a
         self.coef, self.resid, self.S_inv = wls(y, X, a)
-        self.a2 = a * a
-        self._M2 = None
-        self._int = None
-        if X.shape[2] == 1:
-            x = X[:, :, 0]
-            if np.all((x == 0) | (x == 1)):
-                self._int = _InterceptTraces(a * x)
-
-    @property
-    def M2(self):
-        if self._M2 is None:
-            self._M2 = (
-                self.S_inv @ xtdx(self.X, self.a2)
-                if self.X.shape[2] > 1
-                else self.S_inv * xtdx(self.X, self.a2)
-            )
-        return self._M2
-
-    def _sm(self, d):
-        S = xtdx(self.X, d)
-        return self.S_inv @ S if self.X.shape[2] > 1 else self.S_inv * S
+        x = X[:, :, 0] if X.shape[2] == 1 else None
+        if x is not None and np.all((x == 0) | (x == 1)):
+            self._tr: _InterceptTraces | _ComplementTraces = _InterceptTraces(a * x)
+        else:
+            self._tr = _ComplementTraces(a, X)
 
     def quad(self) -> np.ndarray:  # y' P y
         return np.einsum("bk,bk->b", self.a, self.resid**2)
 
     def tr_p(self) -> np.ndarray:
-        if self._int is not None:
-            return self._int.tr_p()
-        return self.a.sum(1) - _trace(self.M2)
+        return self._tr.tr_p()
 
     def tr_pp(self) -> np.ndarray:
-        if self._int is not None:
-            return self._int.tr_pp()
-        return self.a2.sum(1) - 2 * _trace(self._sm(self.a2 * self.a)) + tr_prod(self.M2, self.M2)
+        return self._tr.tr_pp()
 
     def tr_pv(self, v) -> np.ndarray:
-        if self._int is not None:
-            return self._int.tr_pv(v)
-        return (self.a * v).sum(1) - _trace(self._sm(self.a2 * v))
+        return self._tr.tr_pv(v)
 
     def tr_pvpv(self, v) -> np.ndarray:
-        if self._int is not None:
-            return self._int.tr_pvpv(v)
-        M1 = self._sm(self.a2 * v)
-        return (
-            (self.a2 * v * v).sum(1)
-            - 2 * _trace(self._sm(self.a2 * self.a * v * v))
-            + tr_prod(M1, M1)
-        )
+        return self._tr.tr_pvpv(v)
 
     def tr_ppv(self, v) -> np.ndarray:
-        if self._int is not None:
-            return self._int.tr_ppv(v)
-        M1 = self._sm(self.a2 * v)
-        return (
-            (self.a2 * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v)) + tr_prod(self.M2, M1)
-        )
+        return self._tr.tr_ppv(v)
 
 
 def _trace(M: np.ndarray) -> np.ndarray:
@@ -255,10 +281,9 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
             trpp = w2.sum(1) - 2 * m3 + m2 * m2
             ll = ll - 0.5 * np.log(s)
         else:
-            M2 = S_inv @ xtdx(X, w2)
-            M3 = S_inv @ xtdx(X, w2 * w)
-            trp = w.sum(1) - np.trace(M2, axis1=1, axis2=2)
-            trpp = w2.sum(1) - 2 * np.trace(M3, axis1=1, axis2=2) + tr_prod(M2, M2)
+            ct = _ComplementTraces(w, X)  # no cancellation when one study dominates
+            trp = ct.tr_p()
+            trpp = ct.tr_pp()
             ll = ll + 0.5 * logdet(S_inv)
         score = 0.5 * (yppy - trp)
         info = 0.5 * trpp
@@ -306,38 +331,26 @@ GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _
 GRID_CHUNK = 2_000_000  # elements of a (rows, points, k) block of the scan
 
 
-def _loglik_rows(y, v, m, X, tau2, reml: bool, intercept_only: bool):
-    """(Restricted) log-likelihood with the constants of :func:`_lik_state_int` /
-    :func:`_lik_state_general`, for ``tau2`` of shape (B,) or (B, G) (a grid per row).
+def _grid_state(lik, y, v, m, X, grid, reml: bool):
+    """(Restricted) log-likelihood and score of every row at every point of its grid (B, G).
 
-    Returns an array shaped like ``tau2``.  Used by the global scan of :func:`fit_likelihood`.
+    The rows are repeated G times and evaluated by ``lik`` (the same function the local ascent
+    uses, so values are comparable to the last bit), in blocks of about GRID_CHUNK numbers.
     """
-    t = np.asarray(tau2, dtype=float)
-    grid = t.ndim == 2
-    if not grid:
-        t = t[:, None]
-    vt = v[:, None, :] + t[:, :, None]  # (B, G, k)
-    w = m[:, None, :] / vt
-    if intercept_only:
-        sw = w.sum(2)
-        mu = np.einsum("bgk,bk->bg", w, y) / sw
-        r = y[:, None, :] - mu[:, :, None]
-        quad = np.einsum("bgk,bgk->bg", w * r, r)
-        ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
-        if reml:
-            ll = ll - 0.5 * np.log(sw)
-    else:
-        Bn, G = t.shape
-        k, p = X.shape[1], X.shape[2]
-        wf = w.reshape(Bn * G, k)
-        Xf = np.broadcast_to(X[:, None], (Bn, G, k, p)).reshape(Bn * G, k, p)
-        yf = np.broadcast_to(y[:, None], (Bn, G, k)).reshape(Bn * G, k)
-        _, r, S_inv = wls(yf, Xf, wf)
-        quad = np.einsum("bk,bk->b", wf * r, r).reshape(Bn, G)
-        ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
-        if reml:
-            ll = ll + 0.5 * logdet(S_inv).reshape(Bn, G)
-    return ll if grid else ll[:, 0]
+    B, G = grid.shape
+    k = y.shape[1]
+    ll = np.empty((B, G))
+    sc = np.empty((B, G))
+    step = max(1, GRID_CHUNK // (G * k))
+    for s0 in range(0, B, step):
+        sl = slice(s0, min(B, s0 + step))
+        n = sl.stop - sl.start
+        Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
+        yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
+        out = lik(yr, vr, mr, Xr, grid[sl].ravel(), reml)
+        ll[sl] = out[0].reshape(n, G)
+        sc[sl] = out[1].reshape(n, G)
+    return ll, sc
 
 
 def _scan_grid(y, v, m, X, reml: bool):
@@ -523,64 +536,53 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
         lik, y, v, m, Xl, init, zeros, inf, reml, tol, maxiter, score0
     )
 
-    # global scan, in blocks of rows
+    # global scan: log-likelihood and score on the grid of every row
     grid = _scan_grid(y, v, m, X, reml)
     G = grid.shape[1]
-    ll_grid = np.empty_like(grid)
-    step = max(1, GRID_CHUNK // (G * y.shape[1]))
-    for s0 in range(0, B, step):
-        sl = slice(s0, s0 + step)
-        ll_grid[sl] = _loglik_rows(y[sl], v[sl], m[sl], X[sl], grid[sl], reml, intercept_only)
-    ll_grid[:, 0] = ll0
+    ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml)
+    ll_grid[:, 0], sc_grid[:, 0] = ll0, score0
     margin = 1e-12 * (1.0 + np.abs(ll_fit))
+    # (a) every grid cell where the score turns from + to - holds a local maximum: ascend in
+    #     each such cell that does not already hold the fit
+    cell = (sc_grid[:, :-1] > 0) & (sc_grid[:, 1:] < 0)
+    cell &= ~((grid[:, :-1] <= tau2[:, None]) & (tau2[:, None] <= grid[:, 1:]))
+    r_a, c_a = np.nonzero(cell)
+    starts = [(r_a, grid[r_a, c_a], grid[r_a, c_a + 1])]
+    # (b) a grid point above the fit: ascend inside the bracket of its neighbours
     best = np.argmax(ll_grid, axis=1)
-    ll_best = ll_grid[np.arange(B), best]
-    redo = np.nonzero(ll_best > ll_fit + margin)[0]
-    if redo.size:
-        j = best[redo]
-        lo = grid[redo, np.maximum(j - 1, 0)]
-        hi = np.where(j + 1 < G, grid[redo, np.minimum(j + 1, G - 1)], np.inf)
-        Xr = Xl[redo] if Xl.shape[0] else Xl
-        t_r, ll_r, c_r, i_r = _local_max(
-            lik,
-            y[redo],
-            v[redo],
-            m[redo],
-            Xr,
-            grid[redo, j],
-            lo,
-            hi,
-            reml,
-            tol,
-            maxiter,
-            score0[redo],
+    r_b = np.nonzero(ll_grid[np.arange(B), best] > ll_fit + margin)[0]
+    j = best[r_b]
+    starts.append(
+        (
+            r_b,
+            grid[r_b, np.maximum(j - 1, 0)],
+            np.where(j + 1 < G, grid[r_b, np.minimum(j + 1, G - 1)], np.inf),
         )
-        better = ll_r > ll_fit[redo]
-        sel = redo[better]
-        tau2[sel], ll_fit[sel], conv[sel] = t_r[better], ll_r[better], c_r[better]
-        iters[redo] += i_r
+    )
+    t0_b = grid[r_b, j]
+    # (c) beyond the grid: the score is still positive at its end, or the tail bound could win
     T = grid[:, -1]
-    tail = np.nonzero(_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)[0]
-    if tail.size:
-        Xr = Xl[tail] if Xl.shape[0] else Xl
+    r_c = np.nonzero(
+        (sc_grid[:, -1] > 0) | (_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)
+    )[0]
+    starts.append((r_c, T[r_c], np.full(r_c.size, np.inf)))
+    rows = np.concatenate([s_[0] for s_ in starts])
+    if rows.size:
+        lo = np.concatenate([s_[1] for s_ in starts])
+        hi = np.concatenate([s_[2] for s_ in starts])
+        t0 = np.concatenate([starts[0][1], t0_b, starts[2][1]])
+        Xr = Xl[rows] if Xl.shape[0] else Xl
         t_r, ll_r, c_r, i_r = _local_max(
-            lik,
-            y[tail],
-            v[tail],
-            m[tail],
-            Xr,
-            T[tail],
-            T[tail],
-            np.full(tail.size, np.inf),
-            reml,
-            tol,
-            maxiter,
-            score0[tail],
+            lik, y[rows], v[rows], m[rows], Xr, t0, lo, hi, reml, tol, maxiter, score0[rows]
         )
-        better = ll_r > ll_fit[tail]
-        sel = tail[better]
-        tau2[sel], ll_fit[sel], conv[sel] = t_r[better], ll_r[better], c_r[better]
-        iters[tail] += i_r
+        np.add.at(iters, rows, i_r)
+        better = ll_r > ll_fit[rows]
+        if better.any():
+            rb, tb, lb, cb = rows[better], t_r[better], ll_r[better], c_r[better]
+            order = np.argsort(-lb, kind="stable")  # highest first; keep each row's first
+            urows, first = np.unique(rb[order], return_index=True)
+            pick = order[first]
+            tau2[urows], ll_fit[urows], conv[urows] = tb[pick], lb[pick], cb[pick]
     # ll0check: the boundary can beat an interior local maximum
     better0 = (tau2 > 0) & (ll0 > ll_fit + 1e-12 * (1.0 + np.abs(ll_fit)))
     tau2[better0] = 0.0
