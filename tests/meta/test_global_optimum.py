@@ -214,7 +214,7 @@ def test_meta_regression_fit_is_never_below_the_global_maximum(method):
             x = rng.normal(size=len(y))
             sets.append((y + 0.2 * x, v))
             xs.append(x)
-    for i, ((y, v), x) in enumerate(zip(sets, xs)):
+    for i, ((y, v), x) in enumerate(zip(sets, xs, strict=True)):
         res = meta_regression(y, v, x[:, None], method=method)
         X = np.column_stack([np.ones(len(y)), x])
         best, _ = reference_max(y, v, X, method == "REML")

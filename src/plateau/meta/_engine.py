@@ -64,15 +64,28 @@ def tr_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray):
-    """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p))."""
-    S_inv = inv(xtdx(X, a))
+    """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p)).
+
+    p = 1: closed form.  p > 1: Householder QR of A^(1/2) X with the rows sorted by decreasing
+    weight (row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998), coef = R^{-1}
+    Q'A^(1/2) y and S^{-1} = (X'AX)^{-1} = R^{-1} R^{-T}; the normal equations would lose
+    about log10(max a / min a) digits when one study dominates.
+    """
     if X.shape[2] == 1:
+        S_inv = inv(xtdx(X, a))
         x = X[:, :, 0]
         coef = (S_inv[:, 0, 0] * np.einsum("bk,bk->b", x * a, y))[:, None]
         resid = y - x * coef
-    else:
-        coef = np.einsum("bpq,bq->bp", S_inv, np.einsum("bkp,bk->bp", X, a * y))
-        resid = y - np.einsum("bkp,bp->bk", X, coef)
+        return coef, resid, S_inv
+    order = np.argsort(-a, axis=1, kind="stable")
+    sq = np.sqrt(np.take_along_axis(a, order, axis=1))
+    Z = sq[:, :, None] * np.take_along_axis(X, order[:, :, None], axis=1)
+    Q, R = np.linalg.qr(Z)
+    R_inv = np.linalg.inv(R)
+    qty = np.einsum("bkp,bk->bp", Q, sq * np.take_along_axis(y, order, axis=1))
+    coef = np.einsum("bpq,bq->bp", R_inv, qty)
+    resid = y - np.einsum("bkp,bp->bk", X, coef)
+    S_inv = R_inv @ np.swapaxes(R_inv, 1, 2)
     return coef, resid, S_inv
 
 
