@@ -471,12 +471,13 @@ def subgroup_analysis(
     if method == "GENQ":
         raise PlateauError("method='GENQ' needs user weights and is available in pool() only")
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
+    raw = list(groups) if np.ndim(groups) == 1 else None  # before numpy turns NaN into 'nan'
     g = np.asarray(groups)
-    if g.ndim != 1 or g.shape[0] != y.shape[1]:
+    if raw is None or g.ndim != 1 or g.shape[0] != y.shape[1]:
         raise PlateauError(
             f"groups must hold one label per study ({y.shape[1]}); got shape {g.shape}"
         )
-    missing = np.array([_missing_label(x) for x in g.tolist()], dtype=bool)
+    missing = np.array([_missing_label(x) for x in raw], dtype=bool)
     if missing.any():
         # as metafor (studies with NA in a moderator are omitted, with a warning)
         cols = np.nonzero(missing)[0]
@@ -488,7 +489,8 @@ def subgroup_analysis(
             stacklevel=2,
         )
         keep = ~missing
-        y, v, m, g = y[:, keep], v[:, keep], m[:, keep], g[keep]
+        y, v, m = y[:, keep], v[:, keep], m[:, keep]
+        g = np.asarray([x for x, miss in zip(raw, missing, strict=True) if not miss])
         if m.shape[1] == 0 or (m.sum(1) < 2).any():
             raise PlateauError(
                 "fewer than 2 studies with a subgroup label remain after leaving out the studies "
