@@ -99,6 +99,17 @@ def prepare_batch(
         raise PlateauError(
             f"{y_name} is empty (k = 0 studies); a meta-analysis needs at least {min_k} studies"
         )
+    if (
+        weights is None
+        and y2.shape[1] >= min_k
+        and np.isfinite(y2).all()
+        and np.isfinite(v2).all()
+        and v2.min() >= V_MIN
+        and v2.max() <= V_MAX
+        and np.abs(y2).max() <= Y_MAX
+    ):
+        # fast path (no study absent, every value in range): the checks below cannot fire
+        return y2, v2, np.ones(y2.shape, dtype=bool), is_1d, None
     ny = np.isnan(y2)
     nv = np.isnan(v2)
     odd = ny ^ nv

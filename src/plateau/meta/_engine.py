@@ -63,14 +63,20 @@ def tr_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.einsum("bpq,bqp->b", A, B)
 
 
-def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray):
+def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray, intercept: bool = False):
     """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p)).
 
-    p = 1: closed form.  p > 1: Householder QR of A^(1/2) X with the rows sorted by decreasing
+    p = 1: closed form (``intercept``: X is the presence mask and a vanishes for absent
+    studies, so sum a and sum a y suffice; residuals of absent studies are then not 0 but
+    carry no weight).  p > 1: Householder QR of A^(1/2) X with the rows sorted by decreasing
     weight (row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998), coef = R^{-1}
     Q'A^(1/2) y and S^{-1} = (X'AX)^{-1} = R^{-1} R^{-T}; the normal equations would lose
     about log10(max a / min a) digits when one study dominates.
     """
+    if intercept:  # X = the presence mask and a = 0 for absent studies
+        sa = a.sum(1)
+        coef = (np.einsum("bk,bk->b", a, y) / sa)[:, None]
+        return coef, y - coef, (1.0 / sa)[:, None, None]
     if X.shape[2] == 1:
         S_inv = inv(xtdx(X, a))
         x = X[:, :, 0]
@@ -89,21 +95,27 @@ def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray):
     return coef, resid, S_inv
 
 
-def sum_others(x: np.ndarray) -> np.ndarray:
+def sum_others(x: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     """s_i = sum_{j != i} x_j for nonnegative x (B, k), without cancellation.
 
     ``x.sum() - x_i`` loses every digit when x_i dominates (one study 1e10 times more precise
     than the rest); here the largest entry's complement is summed directly, and every other
-    entry has x_i <= x_max, so sum - x_i >= sum / 2 is well conditioned.
+    entry has x_i <= x_max, so sum - x_i >= sum / 2 is well conditioned.  ``top`` (B, k)
+    boolean may mark the largest entry of each row (one per row) when it is known already.
     """
-    total = x.sum(1, keepdims=True)
-    out = total - x
-    j = np.argmax(x, axis=1)
-    rows = np.arange(x.shape[0])
-    xm = x.copy()
-    xm[rows, j] = 0.0
-    out[rows, j] = xm.sum(1)
-    return out
+    if top is None:
+        top = np.zeros(x.shape, dtype=bool)
+        top[np.arange(x.shape[0]), np.argmax(x, axis=1)] = True
+    total = x.sum(1)
+    rest = np.einsum("bk,bk->b", x, ~top)
+    return np.where(top, rest[:, None], total[:, None] - x)
+
+
+def top_study(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(B, k) boolean marking each row's most precise present study (largest weight at any tau2)."""
+    top = np.zeros(v.shape, dtype=bool)
+    top[np.arange(v.shape[0]), np.argmin(np.where(m > 0, v, np.inf), axis=1)] = True
+    return top
 
 
 class _InterceptTraces:
@@ -119,35 +131,76 @@ class _InterceptTraces:
         tr PPV    = sum_i v_i a_i^2 (S_(-i)^2 + T_(-i)) / S^2
         tr PVPV   = sum_i a_i^2 v_i (v_i S_(-i)^2 + U_(-i)) / S^2
 
-    Every term is a sum of nonnegative numbers, so the relative error stays at a few ulps
-    whatever the spread of the weights (the expanded forms sum a - sum a^2 / sum a etc. lose
-    all digits once one weight is ~1e8 times the next).
+    The first two are evaluated with row sums only.  With j the study of largest weight
+    (``top``), S_o, T_o, Q_o the sums of a, a^2, a^4 over the other studies:
+
+        tr P  = (S_o (S + a_j) - T_o) / S                       (S_o S - T_o >= S_o S / 2)
+        tr PP = (sum_{i != j} a_i^2 (S - a_i)^2 + a_j^2 (S_o^2 + 2 T_o) + T_o^2 - Q_o) / S^2
+
+    (T_o^2 - Q_o >= 0 can lose digits only relative to T_o^2 <= (k - 1) a_j^2 T_o, i.e.
+    relative to the whole).  Every other term is a sum of nonnegative numbers, so the relative
+    error stays at a few ulps whatever the spread of the weights (the expanded forms
+    sum a - sum a^2 / sum a etc. lose all digits once one weight is ~1e8 times the next).
     """
 
-    def __init__(self, a: np.ndarray):
-        self.a = a
+    def __init__(self, a: np.ndarray, top: np.ndarray | None = None, unit: bool = False):
+        # unit: a is the 0/1 presence mask (equal weights), so S_(-i) = k - 1 exactly
+        self.a, self.unit = a, unit
         self.S = a.sum(1)
-        self.So = sum_others(a)
-        self.a2 = a * a
-        self._core = None
+        self.a2 = a if unit else a * a
+        self._top = top
+        self._sums = None
+        self._So = None
 
     @property
-    def core(self):  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
-        if self._core is None:
-            self._core = self.a2 * (self.So**2 + sum_others(self.a2)) / (self.S**2)[:, None]
-        return self._core
+    def top(self):
+        if self._top is None:
+            self._top = np.zeros(self.a.shape, dtype=bool)
+            self._top[np.arange(self.a.shape[0]), np.argmax(self.a, axis=1)] = True
+        return self._top
+
+    @property
+    def sums(self):  # S_o, T_o, a_j and the mask of the other studies
+        if self._sums is None:
+            rest = ~self.top
+            self._sums = (
+                np.einsum("bk,bk->b", self.a, rest),
+                np.einsum("bk,bk->b", self.a2, rest),
+                np.einsum("bk,bk->b", self.a, self.top),
+                rest,
+            )
+        return self._sums
+
+    @property
+    def So(self):  # S_(-i), per study
+        if self._So is None:
+            if self.unit:
+                self._So = (self.S - 1.0)[:, None] * self.a
+            else:
+                self._So = sum_others(self.a, self.top)
+        return self._So
 
     def tr_p(self):
-        return np.einsum("bk,bk->b", self.a, self.So) / self.S
+        S_o, T_o, a_j, _ = self.sums
+        return (S_o * (self.S + a_j) - T_o) / self.S
 
     def tr_pp(self):
-        return self.core.sum(1)
+        S_o, T_o, a_j, rest = self.sums
+        d = self.a * (self.S[:, None] - self.a)
+        q_o = np.einsum("bk,bk->b", self.a2 * self.a2, rest)
+        aj2 = a_j * a_j
+        num = np.einsum("bk,bk,bk->b", d, d, rest) + aj2 * (S_o * S_o + 2 * T_o) + (T_o * T_o - q_o)
+        return num / (self.S * self.S)
+
+    def _core(self):  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
+        others2 = self.So if self.unit else sum_others(self.a2, self.top)
+        return self.a2 * (self.So**2 + others2) / (self.S**2)[:, None]
 
     def tr_pv(self, v):
         return np.einsum("bk,bk->b", self.a * v, self.So) / self.S
 
     def tr_ppv(self, v):
-        return np.einsum("bk,bk->b", self.core, v)
+        return np.einsum("bk,bk->b", self._core(), v)
 
     def tr_pvpv(self, v):
         a2v = self.a2 * v
@@ -219,13 +272,19 @@ class Projection:
     study dominates (the expanded (B, p, p) forms of the module docstring do).
     """
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, a: np.ndarray):
+    def __init__(self, y, X, a, top=None, intercept: bool | None = None, unit: bool = False):
+        # intercept: X is the presence mask (None: detect); unit: a is that mask too
         self.X, self.a = X, a
-        self.coef, self.resid, self.S_inv = wls(y, X, a)
-        x = X[:, :, 0] if X.shape[2] == 1 else None
-        if x is not None and np.all((x == 0) | (x == 1)):
-            self._tr: _InterceptTraces | _ComplementTraces = _InterceptTraces(a * x)
+        if intercept is None:
+            x = X[:, :, 0] if X.shape[2] == 1 else None
+            intercept = x is not None and bool(np.all((x == 0) | (x == 1)))
+            if intercept:
+                a = self.a = a * x
+        if intercept:
+            self.coef, self.resid, self.S_inv = wls(y, X, a, intercept=True)
+            self._tr: _InterceptTraces | _ComplementTraces = _InterceptTraces(a, top, unit)
         else:
+            self.coef, self.resid, self.S_inv = wls(y, X, a)
             self._tr = _ComplementTraces(a, X)
 
     def quad(self) -> np.ndarray:  # y' P y
@@ -307,12 +366,13 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
     return ll, score, info, hess
 
 
-def _lik_state_int(y, v, m, tau2, reml: bool):
+def _lik_state_int(y, v, m, tau2, reml: bool, top=None):
     """:func:`_lik_state` for the intercept-only model (X = the presence mask), elementwise only.
 
-    With mu = sum w y / sum w and r = y - mu: y'Py = sum w r^2, y'PPy = sum w^2 r^2,
-    y'PPPy = sum w^3 r^2 - (sum w^2 r)^2 / sum w, tr P = sum w - sum w^2 / sum w,
-    tr PP = sum w^2 - 2 sum w^3 / sum w + (sum w^2 / sum w)^2, log det X'WX = log sum w.
+    With mu = sum w y / sum w, r = y - mu and u = w r: y'Py = sum w r^2, y'PPy = sum u^2,
+    y'PPPy = sum w (u - u_bar)^2 with u_bar = sum w u / sum w, log det X'WX = log sum w, and
+    tr P, tr PP from :class:`_InterceptTraces` (sums of nonnegative terms: exact when one
+    study dominates).  ``top`` marks each row's most precise study (:func:`top_study`).
     """
     vt = v + tau2[:, None]
     w = m / vt
@@ -320,35 +380,65 @@ def _lik_state_int(y, v, m, tau2, reml: bool):
     mu = np.einsum("bk,bk->b", w, y) / sw
     r = y - mu[:, None]
     wr = w * r
-    w2r = w * wr
     yppy = np.einsum("bk,bk->b", wr, wr)
     quad = np.einsum("bk,bk->b", wr, r)
-    ypppy = np.einsum("bk,bk->b", w2r, wr) - w2r.sum(1) ** 2 / sw
-    w2 = w * w
-    s2 = w2.sum(1)
+    ubar = np.einsum("bk,bk->b", w, wr) / sw
+    du = wr - ubar[:, None]
+    ypppy = np.einsum("bk,bk->b", w * du, du)
     ll = -0.5 * np.einsum("bk,bk->b", m, np.log(vt)) - 0.5 * quad
     if reml:
-        tr = _InterceptTraces(w)
+        tr = _InterceptTraces(w, top_study(v, m) if top is None else top)
         trp = tr.tr_p()
         info = 0.5 * tr.tr_pp()
         score = 0.5 * (yppy - trp)
         ll = ll - 0.5 * np.log(sw)
     else:
-        info = 0.5 * s2
+        info = 0.5 * np.einsum("bk,bk->b", w, w)
         score = 0.5 * (yppy - sw)
     return ll, score, info, info - ypppy
 
 
 GRID_POINTS = 24  # log-spaced points of the global scan (plus tau2 = 0), see fit_likelihood
 GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _scan_grid)
-GRID_CHUNK = 2_000_000  # elements of a (rows, points, k) block of the scan
+GRID_CHUNK = 16384  # numbers in a (rows, points, k) block of the scan (cache-sized)
 
 
-def _grid_state(lik, y, v, m, X, grid, reml: bool):
+def _grid_state_int(y, v, m, grid, reml: bool):
+    """Log-likelihood and score on a (B, G) grid for the intercept-only model, broadcast over
+    (B, G, k) (same formulas and constants as :func:`_lik_state_int`; tr P in the stable form
+    sum_i w_i S_(-i) / S, whose dominant term uses the sum over the other studies directly:
+    the most precise study, argmin v, has the largest weight at every tau2)."""
+    vt = v[:, None, :] + grid[:, :, None]
+    w = m[:, None, :] / vt
+    sw = w.sum(2)
+    mu = np.einsum("bgk,bk->bg", w, y) / sw
+    r = y[:, None, :] - mu[:, :, None]
+    wr = w * r
+    quad = np.einsum("bgk,bgk->bg", wr, r)
+    yppy = np.einsum("bgk,bgk->bg", wr, wr)
+    ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
+    if reml:
+        ll = ll - 0.5 * np.log(sw)
+        # tr P = sum_i w_i S_(-i) / S = (S_o (S + w_j) - T_o) / S with j the most precise
+        # study, S_o, T_o the sums of w and w^2 over the others; S_o S - T_o >= S_o S / 2
+        top = top_study(v, m)
+        rest = ~top
+        sw_o = np.einsum("bgk,bk->bg", w, rest)
+        tw_o = np.einsum("bgk,bk->bg", w * w, rest)
+        w_j = np.einsum("bgk,bk->bg", w, top)
+        trp = (sw_o * (sw + w_j) - tw_o) / sw
+        score = 0.5 * (yppy - trp)
+    else:
+        score = 0.5 * (yppy - sw)
+    return ll, score
+
+
+def _grid_state(lik, y, v, m, X, grid, reml: bool, intercept_only: bool):
     """(Restricted) log-likelihood and score of every row at every point of its grid (B, G).
 
-    The rows are repeated G times and evaluated by ``lik`` (the same function the local ascent
-    uses, so values are comparable to the last bit), in blocks of about GRID_CHUNK numbers.
+    Intercept-only: :func:`_grid_state_int`.  Otherwise the rows are repeated G times and
+    evaluated by ``lik`` (the function of the local ascent).  In blocks of about GRID_CHUNK
+    numbers.
     """
     B, G = grid.shape
     k = y.shape[1]
@@ -357,6 +447,9 @@ def _grid_state(lik, y, v, m, X, grid, reml: bool):
     step = max(1, GRID_CHUNK // (G * k))
     for s0 in range(0, B, step):
         sl = slice(s0, min(B, s0 + step))
+        if intercept_only:
+            ll[sl], sc[sl] = _grid_state_int(y[sl], v[sl], m[sl], grid[sl], reml)
+            continue
         n = sl.stop - sl.start
         Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
         yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
@@ -537,9 +630,10 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     if intercept_only:
 
         def lik(y_, v_, m_, X_, t_, reml_):
-            return _lik_state_int(y_, v_, m_, t_, reml_)
+            return _lik_state_int(y_, v_, m_, t_, reml_, X_[:, :, 0])
 
-        Xl = np.empty((B, 0, 0))  # not needed on the fast path
+        # the X slot carries each row's most precise study (subset with the rows as they go)
+        Xl = top_study(v, m)[:, :, None]
     else:
         lik = _lik_state_general
     zeros = np.zeros(B)
@@ -552,7 +646,7 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     # global scan: log-likelihood and score on the grid of every row
     grid = _scan_grid(y, v, m, X, reml)
     G = grid.shape[1]
-    ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml)
+    ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml, intercept_only)
     ll_grid[:, 0], sc_grid[:, 0] = ll0, score0
     margin = 1e-12 * (1.0 + np.abs(ll_fit))
     # (a) every grid cell where the score turns from + to - holds a local maximum: ascend in
@@ -683,7 +777,9 @@ def centred(y, m):
     return (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m
 
 
-def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
+def estimate_tau2(
+    method, y, v, m, X, weights=None, tau2_fixed=None, yc=None, cache=None, int_only=None
+):
     """tau^2, se(tau^2), converged, iterations for a random-effects method (formulas of metafor).
 
     * DL  (DerSimonian & Laird 1986):  (Q - (k-p)) / tr P,                    W = 1/v
@@ -698,20 +794,27 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
       Q(tau2) = chi^2_{k-p, 0.5}
     * GENQ (DerSimonian & Kacker 2007, generalized Q with user weights a):
           (Q_a - tr(P_a V)) / tr P_a
-    All are truncated at 0.  se(tau^2) follows metafor 3.8 for each method.
+    All are truncated at 0.  se(tau^2) follows metafor 3.8 for each method.  ``yc`` may pass
+    the centred outcomes (:func:`centred`) and ``cache`` a dict that receives the equal-effects
+    projection (key "Pfe") where the estimator builds it (DL, HS, HSk), for :func:`fit` to reuse.
     """
     B, k_max = y.shape
     p = X.shape[2]
     k = m.sum(1)
     dfr = k - p
-    yc = centred(y, m)
+    yc = centred(y, m) if yc is None else yc
+    if int_only is None:
+        int_only = p == 1 and np.array_equal(X[:, :, 0], m)
+    ic = True if int_only else None  # Projection's intercept flag (None: let it detect)
     conv = np.ones(B, dtype=bool)
     iters = np.zeros(B, dtype=np.int64)
     fixed = tau2_fixed is not None
     tau2_0 = None
     if method in ("HS", "HSk", "DL"):
         a = m / v
-        Pa = Projection(yc, X, a)
+        Pa = Projection(yc, X, a, intercept=ic)
+        if cache is not None:
+            cache["Pfe"] = Pa
         rss = Pa.quad()
         if method == "DL":
             tau2 = (rss - dfr) / Pa.tr_p()
@@ -720,7 +823,7 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
         else:
             tau2 = (k / dfr * rss - k) / a.sum(1)
     elif method == "HE":
-        Pa = Projection(yc, X, m.astype(float))
+        Pa = Projection(yc, X, m, intercept=ic, unit=bool(int_only))
         tau2 = (Pa.quad() - Pa.tr_pv(v * m)) / dfr
     elif method == "GENQ":
         Pa = Projection(yc, X, weights)
@@ -728,13 +831,13 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
     elif method == "SJ":
         tau2_0 = np.einsum("bk,bk->b", yc, yc) / k
         a = m / (v + tau2_0[:, None])
-        Pa = Projection(yc, X, a)
+        Pa = Projection(yc, X, a, intercept=ic)
         tau2 = tau2_0 * Pa.quad() / dfr
     elif method in ("ML", "REML"):
         if fixed:
             tau2 = np.broadcast_to(tau2_fixed, (B,)).astype(float)
         else:
-            he = Projection(yc, X, m.astype(float))
+            he = Projection(yc, X, m, intercept=ic, unit=bool(int_only))
             init = np.maximum((he.quad() - he.tr_pv(v * m)) / dfr, 0.0)
             tau2, conv, iters = fit_likelihood(yc, v, m, X, init, reml=(method == "REML"))
     elif method in ("EB", "PM", "PMM"):
@@ -787,7 +890,7 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
         se = np.sqrt(2 / (w * w).sum(1))
     elif method == "REML":
         w = m / (v + tau2[:, None])
-        se = np.sqrt(2 / Projection(yc, X, w).tr_pp())
+        se = np.sqrt(2 / Projection(yc, X, w, intercept=ic).tr_pp())
     else:  # EB, PM, PMM
         w = m / (v + tau2[:, None])
         se = np.sqrt(2 * k**2 / dfr / w.sum(1) ** 2)
@@ -799,9 +902,10 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
     """Fit the model for every row; returns a dict of (B, ...) arrays (metafor's rma.uni)."""
     B, kk = y.shape
     p = X.shape[2]
-    mf = m.astype(float)
+    mf = np.asarray(m, dtype=float)
     k = mf.sum(1)
     dfr = k - p
+    int_only = p == 1 and np.array_equal(X[:, :, 0], mf)
     R_inv = None
     if p > 1:
         # Work in an orthonormal basis of the column space (X = QR): every tau^2 estimator and Q
@@ -809,16 +913,20 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
         # (e.g. an intercept next to calendar years); coefficients are mapped back with R^{-1}.
         X, R = np.linalg.qr(X)
         R_inv = np.linalg.inv(R)
+    yc = centred(y, mf)
+    cache: dict = {}
     if method in ("EE", "FE"):
         tau2 = np.zeros(B)
         se_tau2 = np.full(B, np.nan)
         conv = np.ones(B, dtype=bool)
         iters = np.zeros(B, dtype=np.int64)
     else:
-        tau2, se_tau2, conv, iters = estimate_tau2(method, y, v, mf, X, weights, tau2_fixed)
+        tau2, se_tau2, conv, iters = estimate_tau2(
+            method, y, v, mf, X, weights, tau2_fixed, yc=yc, cache=cache, int_only=int_only
+        )
 
     w = mf / (v + tau2[:, None])
-    coef, resid, S_inv = wls(y, X, w)
+    coef, resid, S_inv = wls(y, X, w, intercept=int_only)
     rss_knha = np.einsum("bk,bk->b", w * resid, resid)
     if weights is not None:
         coef, _, SA_inv = wls(y, X, weights)
@@ -846,15 +954,14 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
         crit = stats.t.isf(alpha / 2, ddf)
     else:
         pval = 2 * special.ndtr(-np.abs(zval))
-        crit = np.full(B, stats.norm.isf(alpha / 2))
+        crit = np.full(B, -special.ndtri(alpha / 2))
     ci_low = coef - crit[:, None] * se
     ci_high = coef + crit[:, None] * se
 
     # heterogeneity: QE with W = 1/v on the centred outcomes, vt = (k-p)/tr P_FE
-    a = mf / v
-    Pfe = Projection(centred(y, mf), X, a)
+    Pfe = cache.get("Pfe") or Projection(yc, X, mf / v, intercept=True if int_only else None)
     qe = np.maximum(Pfe.quad(), 0.0)
-    qe_p = stats.chi2.sf(qe, dfr)
+    qe_p = special.chdtrc(dfr, qe)
     vt = dfr / Pfe.tr_p()
     if method in ("EE", "FE"):
         with np.errstate(divide="ignore", invalid="ignore"):
