@@ -206,7 +206,7 @@ def main(argv=None) -> int:
     }
     if not args.no_pymare:
         agree = {}
-        for method, pm in PYMARE.items():
+        for method in PYMARE:
             est, tau2 = fits[method]["pymare"]
             pl = fits[method]["plateau"]
             entry = {

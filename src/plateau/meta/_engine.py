@@ -197,12 +197,22 @@ class _InterceptTraces:
         return self.a2 * (self.So**2 + others2) / (self.S**2)[:, None]
 
     def tr_pv(self, v):
+        if self.unit:  # equal weights: (k - 1)/k sum v
+            return (self.S - 1.0) / self.S * np.einsum("bk,bk->b", self.a, v)
         return np.einsum("bk,bk->b", self.a * v, self.So) / self.S
 
     def tr_ppv(self, v):
         return np.einsum("bk,bk->b", self._core(), v)
 
     def tr_pvpv(self, v):
+        if self.unit:
+            # equal weights: ((k^2 - 2k) sum v^2 + (sum v)^2) / k^2, the second term being
+            # sum_i v_i U_(-i) + sum v^2; every part is nonnegative and (sum v)^2 - sum v^2 can
+            # lose digits only relative to k sum v^2, i.e. relative to the whole
+            k = self.S
+            sv = np.einsum("bk,bk->b", self.a, v)
+            sv2 = np.einsum("bk,bk,bk->b", self.a, v, v)
+            return ((k * k - 2 * k) * sv2 + sv * sv) / (k * k)
         a2v = self.a2 * v
         return np.einsum("bk,bk->b", a2v, v * self.So**2 + sum_others(a2v)) / self.S**2
 
@@ -594,31 +604,32 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
 
     Three stages, all vectorised over the batch:
 
-    1. **Local ascent** from ``init`` (:func:`_local_max`): Newton-Raphson where the
-       log-likelihood is locally concave and the Newton step points uphill, Fisher scoring
-       (metafor's ``rma.uni`` algorithm) otherwise, inside a bracket kept by the sign of the
-       score, with step-halving so the log-likelihood never decreases.
-    2. **Global scan**: the log-likelihood at tau2 = 0 and at GRID_POINTS log-spaced values
+    1. **Global scan**: log-likelihood and score at tau2 = 0, at GRID_POINTS log-spaced values
        s 10^e (e from -6 to 1, s the row's unweighted residual variance, see
-       :func:`_scan_grid`).  Beyond the last grid point T an analytic bound
-       (:func:`_tail_bound`) caps the log-likelihood; where that cap could beat the fit, the
-       ascent is run again from T upwards.  Where a grid point beats the local fit, the ascent
-       is re-run from that point inside the bracket of its two neighbours (which lie below it,
-       so the bracket holds a local maximum at least as high) and the higher fit is kept.
-    3. **Boundary check** (metafor's ``ll0check``): tau2 = 0 where its log-likelihood is higher.
+       :func:`_scan_grid`) and at ``init``.
+    2. **Ascent from the best grid point** (:func:`_local_max`) inside the bracket of its two
+       neighbours, which lie below it, so the bracket holds a local maximum at least as high as
+       every grid point: Newton-Raphson where the log-likelihood is locally concave and the
+       Newton step points uphill, Fisher scoring (metafor's ``rma.uni`` algorithm) otherwise,
+       step-halving so the log-likelihood never decreases, bisection of the bracket (kept by
+       the sign of the score) when a step would leave it.
+    3. **Other maxima**: every other grid cell whose end scores turn from + to - holds another
+       local maximum; the ascent runs in each such cell, and beyond the last grid point T
+       where the score is still positive there or an analytic bound of the log-likelihood over
+       [T, inf) (:func:`_tail_bound`) could beat the fit.  The highest maximum is kept; finally
+       metafor's ``ll0check`` (tau2 = 0 where its log-likelihood is higher).
 
     Why it cannot stop at a spurious boundary point: the iterate reaches tau2 = 0 only where
     the score at 0 is <= 0, i.e. where 0 is a local maximum (Karush-Kuhn-Tucker); it never
     projects an overshooting step onto 0 (the failure of plain projected Newton: a step from an
     interior start overshoots below 0, ll(0) beats the start and the KKT stop ends there
-    although a higher interior maximum lies in between).  And a boundary (or any) local
-    maximum is returned only if it is at least as high as every grid point and the tail bound,
-    so a higher maximum elsewhere would have to lie strictly between two adjacent grid points
-    (a factor 10^(7/23) = 2.0 apart in tau2) while both of them stay below the returned
-    value.  The likelihood is a sum of terms smooth in log(v_i + tau2), so such a narrow peak
-    would need two further stationary points inside one grid cell; the simulation test
-    (tests/meta/test_global_optimum.py) checks on large batches of hard designs that no fit
-    is below a dense grid with local polishing.
+    although a higher interior maximum lies in between).  And the result is at least as high
+    as every grid point and every local maximum whose ascending side holds a grid point with
+    positive score next to one with negative score, so a higher maximum would have to lie
+    inside one grid cell (a factor 10^(7/23) = 2.0 in tau2) together with a local minimum,
+    without lifting either end of the cell above the returned value.  The simulation test
+    tests/meta/test_global_optimum.py checks on large batches of hard designs (including
+    bimodal likelihoods) that no fit is below a dense grid with local polishing.
 
     Returns (tau2, converged, iterations) as (B,) arrays.
     """
@@ -636,51 +647,38 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
         Xl = top_study(v, m)[:, :, None]
     else:
         lik = _lik_state_general
-    zeros = np.zeros(B)
-    ll0, score0, _, _ = lik(y, v, m, Xl, zeros, reml)
-    inf = np.full(B, np.inf)
-    tau2, ll_fit, conv, iters = _local_max(
-        lik, y, v, m, Xl, init, zeros, inf, reml, tol, maxiter, score0
-    )
-
-    # global scan: log-likelihood and score on the grid of every row
-    grid = _scan_grid(y, v, m, X, reml)
+    # global scan first: log-likelihood and score on 0, the log grid and the start value
+    grid = np.sort(np.concatenate([_scan_grid(y, v, m, X, reml), init[:, None]], 1), axis=1)
     G = grid.shape[1]
     ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml, intercept_only)
-    ll_grid[:, 0], sc_grid[:, 0] = ll0, score0
+    ll0, score0 = ll_grid[:, 0], sc_grid[:, 0]
+    rows_all = np.arange(B)
+    # (1) ascend from the best grid point inside the bracket of its neighbours (both lower, so
+    #     the bracket holds a local maximum at least as high as every grid point)
+    j = np.argmax(ll_grid, axis=1)
+    lo = grid[rows_all, np.maximum(j - 1, 0)]
+    hi = np.where(j + 1 < G, grid[rows_all, np.minimum(j + 1, G - 1)], np.inf)
+    tau2, ll_fit, conv, iters = _local_max(
+        lik, y, v, m, Xl, grid[rows_all, j], lo, hi, reml, tol, maxiter, score0
+    )
     margin = 1e-12 * (1.0 + np.abs(ll_fit))
-    # (a) every grid cell where the score turns from + to - holds a local maximum: ascend in
-    #     each such cell that does not already hold the fit
+    # (2) every other grid cell where the score turns from + to - holds another local maximum:
+    #     ascend in each (multimodal likelihoods; a cell holding the fit is skipped)
     cell = (sc_grid[:, :-1] > 0) & (sc_grid[:, 1:] < 0)
     cell &= ~((grid[:, :-1] <= tau2[:, None]) & (tau2[:, None] <= grid[:, 1:]))
     r_a, c_a = np.nonzero(cell)
-    starts = [(r_a, grid[r_a, c_a], grid[r_a, c_a + 1])]
-    # (b) a grid point above the fit: ascend inside the bracket of its neighbours
-    best = np.argmax(ll_grid, axis=1)
-    r_b = np.nonzero(ll_grid[np.arange(B), best] > ll_fit + margin)[0]
-    j = best[r_b]
-    starts.append(
-        (
-            r_b,
-            grid[r_b, np.maximum(j - 1, 0)],
-            np.where(j + 1 < G, grid[r_b, np.minimum(j + 1, G - 1)], np.inf),
-        )
-    )
-    t0_b = grid[r_b, j]
-    # (c) beyond the grid: the score is still positive at its end, or the tail bound could win
+    # (3) beyond the grid: the score is still positive at its end, or the tail bound could win
     T = grid[:, -1]
     r_c = np.nonzero(
         (sc_grid[:, -1] > 0) | (_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)
     )[0]
-    starts.append((r_c, T[r_c], np.full(r_c.size, np.inf)))
-    rows = np.concatenate([s_[0] for s_ in starts])
+    rows = np.concatenate([r_a, r_c])
     if rows.size:
-        lo = np.concatenate([s_[1] for s_ in starts])
-        hi = np.concatenate([s_[2] for s_ in starts])
-        t0 = np.concatenate([starts[0][1], t0_b, starts[2][1]])
+        lo = np.concatenate([grid[r_a, c_a], T[r_c]])
+        hi = np.concatenate([grid[r_a, c_a + 1], np.full(r_c.size, np.inf)])
         Xr = Xl[rows] if Xl.shape[0] else Xl
         t_r, ll_r, c_r, i_r = _local_max(
-            lik, y[rows], v[rows], m[rows], Xr, t0, lo, hi, reml, tol, maxiter, score0[rows]
+            lik, y[rows], v[rows], m[rows], Xr, lo.copy(), lo, hi, reml, tol, maxiter, score0[rows]
         )
         np.add.at(iters, rows, i_r)
         better = ll_r > ll_fit[rows]
@@ -927,13 +925,14 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
 
     w = mf / (v + tau2[:, None])
     coef, resid, S_inv = wls(y, X, w, intercept=int_only)
-    rss_knha = np.einsum("bk,bk->b", w * resid, resid)
+    if test in ("knha", "adhoc"):
+        rss_knha = np.einsum("bk,bk->b", w * resid, resid)
     if weights is not None:
         coef, _, SA_inv = wls(y, X, weights)
         meat = xtdx(X, weights * weights * (v + tau2[:, None]) * mf)
         vb = SA_inv @ meat @ SA_inv
     else:
-        vb = S_inv.copy()
+        vb = S_inv
     if R_inv is not None:
         coef = np.einsum("bpq,bq->bp", R_inv, coef)
         vb = R_inv @ vb @ np.swapaxes(R_inv, 1, 2)
