@@ -13,10 +13,12 @@ Data (seeded, every analysis has k = 10 studies so PyMARE takes the same arrays)
 * ``bimodal``: 30% precise (v in 0.005..0.05) and 70% imprecise (0.1..0.45) studies, tau^2 = 0.1,
   kept only when the ML or REML likelihood in tau^2 has two local maxima (checked on a grid).
 
-Timing (median of 7 runs, each side in the same process, interleaved): plateau computes its full
-result (estimate, se, z, p, CI, tau^2, se(tau^2), Q, p(Q), I^2, H^2, prediction interval,
-weights); PyMARE (``DerSimonianLaird``, ``Hedges``, ``VarianceBasedLikelihoodEstimator``) its fit
-plus ``summary().get_fe_stats()`` (estimate, se, z, p, CI; PyMARE has no batch Q/I^2/PI).
+Timing (median of 7 runs, each side in the same process, interleaved; CPU time of the process,
+the headline on a shared machine where wall time mostly measures the other jobs, and wall
+time): plateau computes its full result (estimate, se, z, p, CI, tau^2, se(tau^2), Q, p(Q),
+I^2, H^2, prediction interval, weights); PyMARE (``DerSimonianLaird``, ``Hedges``,
+``VarianceBasedLikelihoodEstimator``) its fit plus ``summary().get_fe_stats()`` (estimate,
+se, z, p, CI; PyMARE has no batch Q/I^2/PI).
 metafor: ``benchmarks/bench_pool.R`` on the same CSV times one ``rma()`` per analysis with
 default control (REML and DL) and re-fits every estimator with tight control (the reference).
 
@@ -121,15 +123,23 @@ def read_csv(path: Path, k: int):
 
 # ----------------------------------------------------------------------------- timing
 def median_times(fns: dict, repeats: int):
-    """Interleaved runs (A B C, A B C, ...) so that load changes hit every contender alike."""
-    times = {name: [] for name in fns}
+    """Interleaved runs (A B C, A B C, ...) so that load changes hit every contender alike.
+
+    Returns the median CPU time of this process (``time.process_time``; on a shared machine
+    wall time mostly measures the other jobs), the median wall time, and the last outputs.
+    """
+    cpu = {name: [] for name in fns}
+    wall = {name: [] for name in fns}
     out = {}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             out[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: float(np.median(t)) for name, t in times.items()}, out
+            cpu[name].append(time.process_time() - c0)
+            wall[name].append(time.perf_counter() - w0)
+    med = {name: float(np.median(t)) for name, t in cpu.items()}
+    med_wall = {name: float(np.median(t)) for name, t in wall.items()}
+    return med, med_wall, out
 
 
 def pymare_fn(method, y, v):
@@ -182,13 +192,18 @@ def main(argv=None) -> int:
             fns = {"plateau": lambda m=method: pool(yi, vi, method=m)}
             if method in PYMARE and not args.no_pymare:
                 fns["pymare"] = pymare_fn(PYMARE[method], yi, vi)
-            med, out = median_times(fns, args.repeats)
+            med, med_wall, out = median_times(fns, args.repeats)
             fits[method] = out
-            timing[method] = {f"{name}_per_second": n / sec for name, sec in med.items()} | {
-                f"{name}_seconds": sec for name, sec in med.items()
-            }
+            timing[method] = (
+                {f"{name}_per_cpu_second": n / sec for name, sec in med.items()}
+                | {f"{name}_cpu_seconds": sec for name, sec in med.items()}
+                | {f"{name}_wall_seconds": sec for name, sec in med_wall.items()}
+            )
             if "pymare" in med:
-                timing[method]["plateau_over_pymare"] = med["pymare"] / med["plateau"]
+                timing[method]["plateau_over_pymare_cpu"] = med["pymare"] / med["plateau"]
+                timing[method]["plateau_over_pymare_wall"] = (
+                    med_wall["pymare"] / med_wall["plateau"]
+                )
             print(method, json.dumps(timing[method]), flush=True)
 
     result = {
@@ -235,8 +250,10 @@ def main(argv=None) -> int:
         result["metafor"] = dict(
             rt,
             source="measured in this run (same CSV, same machine)",
-            reml_per_second=n / rt["reml_seconds"],
-            dl_per_second=n / rt["dl_seconds"],
+            reml_per_cpu_second=n / rt["reml_cpu_seconds"],
+            dl_per_cpu_second=n / rt["dl_cpu_seconds"],
+            reml_per_wall_second=n / rt["reml_seconds"],
+            dl_per_wall_second=n / rt["dl_seconds"],
         )
         agree = {}
         worst = {"estimate": 0.0, "tau2": 0.0}
@@ -280,8 +297,10 @@ def main(argv=None) -> int:
             "per_method": agree,
         }
         result["ratio_vs_metafor"] = {
-            "reml": (n / timing["REML"]["plateau_seconds"]) / result["metafor"]["reml_per_second"],
-            "dl": (n / timing["DL"]["plateau_seconds"]) / result["metafor"]["dl_per_second"],
+            "cpu_reml": rt["reml_cpu_seconds"] / timing["REML"]["plateau_cpu_seconds"],
+            "cpu_dl": rt["dl_cpu_seconds"] / timing["DL"]["plateau_cpu_seconds"],
+            "wall_reml": rt["reml_seconds"] / timing["REML"]["plateau_wall_seconds"],
+            "wall_dl": rt["dl_seconds"] / timing["DL"]["plateau_wall_seconds"],
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

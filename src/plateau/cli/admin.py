@@ -2,7 +2,8 @@
 
     plateau admin migrate [--database-url URL]          # create or upgrade the schema
     plateau admin create-user NAME --role clinician --team "Myeloma A" [--password-stdin]
-    plateau admin import --as NAME [--team T] (--fhir bundle.json | --patients p.csv --labs l.csv ...)
+    plateau admin import --as NAME [--team T] \
+        (--fhir bundle.json | --patients p.csv --labs l.csv ...)
 
 The database is the embedded SQLite file ``var/plateau.sqlite`` unless ``--database-url`` or
 ``PLATEAU_DATABASE_URL`` names another (e.g. ``postgresql+psycopg://plateau@localhost/plateau``).
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 admin_app = typer.Typer(
@@ -39,7 +40,9 @@ def migrate_cmd(database_url: str | None = typer.Option(None, help=URL_HELP)) ->
 @admin_app.command("create-user")
 def create_user_cmd(
     username: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., help="admin, clinician or researcher (de-identified data only)."),
+    role: str = typer.Option(
+        ..., help="admin, clinician, researcher (de-identified data) or reviewer (FAQ sign-off)."
+    ),
     team: list[str] = typer.Option([], help="Care team (repeatable); created when new."),
     password_stdin: bool = typer.Option(
         False, help="Read the password from standard input (for scripts)."
@@ -57,7 +60,7 @@ def create_user_cmd(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     db = open_database(database_url)
     with db.session(write=True) as session:
-        user = create_user(session, username, password, role, list(team))
+        create_user(session, username, password, role, list(team))
         audit.record(
             session, None, "create", f"user {username} ({role}) via command line", username="cli"
         )

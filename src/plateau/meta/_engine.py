@@ -28,6 +28,8 @@ estimator-specific I^2/H^2 and se(tau^2)) follow that function.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special, stats
 
@@ -41,7 +43,7 @@ MAXITER = 500  # iteration cap (Newton with Fisher-scoring fallback needs < 20 i
 
 
 # ----------------------------------------------------------------------------- linear algebra
-def xtdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
+def xtdx(X: np.ndarray, d: np.ndarray) -> Any:
     """X' diag(d) X for every row of the batch: (B, k, p), (B, k) -> (B, p, p)."""
     if X.shape[2] == 1:
         x = X[:, :, 0]
@@ -49,21 +51,21 @@ def xtdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.einsum("bkp,bkq->bpq", X * d[:, :, None], X)
 
 
-def inv(S: np.ndarray) -> np.ndarray:
+def inv(S: np.ndarray) -> Any:
     """Inverse of a batch of symmetric positive-definite (p, p) matrices."""
     if S.shape[1] == 1:
         return 1.0 / S
     return np.linalg.inv(S)
 
 
-def tr_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+def tr_prod(A: np.ndarray, B: np.ndarray) -> Any:
     """tr(A B) for batches of (p, p) matrices."""
     if A.shape[1] == 1:
         return A[:, 0, 0] * B[:, 0, 0]
     return np.einsum("bpq,bqp->b", A, B)
 
 
-def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray, intercept: bool = False):
+def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray, intercept: bool = False) -> Any:
     """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p)).
 
     p = 1: closed form (``intercept``: X is the presence mask and a vanishes for absent
@@ -95,7 +97,7 @@ def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray, intercept: bool = False):
     return coef, resid, S_inv
 
 
-def sum_others(x: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
+def sum_others(x: np.ndarray, top: np.ndarray | None = None) -> Any:
     """s_i = sum_{j != i} x_j for nonnegative x (B, k), without cancellation.
 
     ``x.sum() - x_i`` loses every digit when x_i dominates (one study 1e10 times more precise
@@ -111,7 +113,7 @@ def sum_others(x: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     return np.where(top, rest[:, None], total[:, None] - x)
 
 
-def top_study(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+def top_study(v: np.ndarray, m: np.ndarray) -> Any:
     """(B, k) boolean marking each row's most precise present study (largest weight at any tau2)."""
     top = np.zeros(v.shape, dtype=bool)
     top[np.arange(v.shape[0]), np.argmin(np.where(m > 0, v, np.inf), axis=1)] = True
@@ -143,24 +145,24 @@ class _InterceptTraces:
     sum a - sum a^2 / sum a etc. lose all digits once one weight is ~1e8 times the next).
     """
 
-    def __init__(self, a: np.ndarray, top: np.ndarray | None = None, unit: bool = False):
+    def __init__(self, a: np.ndarray, top: np.ndarray | None = None, unit: bool = False) -> None:
         # unit: a is the 0/1 presence mask (equal weights), so S_(-i) = k - 1 exactly
         self.a, self.unit = a, unit
         self.S = a.sum(1)
         self.a2 = a if unit else a * a
-        self._top = top
-        self._sums = None
-        self._So = None
+        self._top: Any = top
+        self._sums: Any = None
+        self._So: Any = None
 
     @property
-    def top(self):
+    def top(self) -> Any:
         if self._top is None:
             self._top = np.zeros(self.a.shape, dtype=bool)
             self._top[np.arange(self.a.shape[0]), np.argmax(self.a, axis=1)] = True
         return self._top
 
     @property
-    def sums(self):  # S_o, T_o, a_j and the mask of the other studies
+    def sums(self) -> Any:  # S_o, T_o, a_j and the mask of the other studies
         if self._sums is None:
             rest = ~self.top
             self._sums = (
@@ -172,7 +174,7 @@ class _InterceptTraces:
         return self._sums
 
     @property
-    def So(self):  # S_(-i), per study
+    def So(self) -> Any:  # S_(-i), per study
         if self._So is None:
             if self.unit:
                 self._So = (self.S - 1.0)[:, None] * self.a
@@ -180,11 +182,11 @@ class _InterceptTraces:
                 self._So = sum_others(self.a, self.top)
         return self._So
 
-    def tr_p(self):
+    def tr_p(self) -> Any:
         S_o, T_o, a_j, _ = self.sums
         return (S_o * (self.S + a_j) - T_o) / self.S
 
-    def tr_pp(self):
+    def tr_pp(self) -> Any:
         S_o, T_o, a_j, rest = self.sums
         d = self.a * (self.S[:, None] - self.a)
         q_o = np.einsum("bk,bk->b", self.a2 * self.a2, rest)
@@ -192,19 +194,19 @@ class _InterceptTraces:
         num = np.einsum("bk,bk,bk->b", d, d, rest) + aj2 * (S_o * S_o + 2 * T_o) + (T_o * T_o - q_o)
         return num / (self.S * self.S)
 
-    def _core(self):  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
+    def _core(self) -> Any:  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
         others2 = self.So if self.unit else sum_others(self.a2, self.top)
         return self.a2 * (self.So**2 + others2) / (self.S**2)[:, None]
 
-    def tr_pv(self, v):
+    def tr_pv(self, v: Any) -> Any:
         if self.unit:  # equal weights: (k - 1)/k sum v
             return (self.S - 1.0) / self.S * np.einsum("bk,bk->b", self.a, v)
         return np.einsum("bk,bk->b", self.a * v, self.So) / self.S
 
-    def tr_ppv(self, v):
+    def tr_ppv(self, v: Any) -> Any:
         return np.einsum("bk,bk->b", self._core(), v)
 
-    def tr_pvpv(self, v):
+    def tr_pvpv(self, v: Any) -> Any:
         if self.unit:
             # equal weights: ((k^2 - 2k) sum v^2 + (sum v)^2) / k^2, the second term being
             # sum_i v_i U_(-i) + sum v^2; every part is nonnegative and (sum v)^2 - sum v^2 can
@@ -233,7 +235,7 @@ class _ComplementTraces:
     keep their relative accuracy.  Costs O(k^2 p + k (k-p)^2) per row.
     """
 
-    def __init__(self, a: np.ndarray, X: np.ndarray):
+    def __init__(self, a: np.ndarray, X: np.ndarray) -> None:
         order = np.argsort(-a, axis=1, kind="stable")
         a_s = np.take_along_axis(a, order, axis=1)
         X_s = np.take_along_axis(X, order[:, :, None], axis=1)
@@ -243,34 +245,34 @@ class _ComplementTraces:
         # absent studies (a = 0) are zero rows: their basis columns carry no weight in C
         self.C = sq[:, :, None] * Q[:, :, p:]
         self.order = order
-        self._CtC = None
+        self._CtC: Any = None
 
     @property
-    def CtC(self):
+    def CtC(self) -> Any:
         if self._CtC is None:
             self._CtC = np.einsum("bki,bkj->bij", self.C, self.C)
         return self._CtC
 
-    def _v(self, v):
+    def _v(self, v: Any) -> Any:
         return np.take_along_axis(v, self.order, axis=1)
 
-    def tr_p(self):
+    def tr_p(self) -> Any:
         return np.einsum("bki,bki->b", self.C, self.C)
 
-    def tr_pp(self):
+    def tr_pp(self) -> Any:
         return np.einsum("bij,bij->b", self.CtC, self.CtC)
 
-    def tr_pv(self, v):
+    def tr_pv(self, v: Any) -> Any:
         return np.einsum("bk,bki,bki->b", self._v(v), self.C, self.C)
 
-    def _cvc(self, v):
+    def _cvc(self, v: Any) -> Any:
         return np.einsum("bki,bk,bkj->bij", self.C, self._v(v), self.C)
 
-    def tr_pvpv(self, v):
+    def tr_pvpv(self, v: Any) -> Any:
         M = self._cvc(v)
         return np.einsum("bij,bij->b", M, M)
 
-    def tr_ppv(self, v):
+    def tr_ppv(self, v: Any) -> Any:
         return np.einsum("bij,bji->b", self._cvc(v), self.CtC)
 
 
@@ -282,7 +284,15 @@ class Projection:
     study dominates (the expanded (B, p, p) forms of the module docstring do).
     """
 
-    def __init__(self, y, X, a, top=None, intercept: bool | None = None, unit: bool = False):
+    def __init__(
+        self,
+        y: Any,
+        X: Any,
+        a: Any,
+        top: Any = None,
+        intercept: bool | None = None,
+        unit: bool = False,
+    ) -> None:
         # intercept: X is the presence mask (None: detect); unit: a is that mask too
         self.X, self.a = X, a
         if intercept is None:
@@ -297,37 +307,37 @@ class Projection:
             self.coef, self.resid, self.S_inv = wls(y, X, a)
             self._tr = _ComplementTraces(a, X)
 
-    def quad(self) -> np.ndarray:  # y' P y
+    def quad(self) -> Any:  # y' P y
         return np.einsum("bk,bk->b", self.a, self.resid**2)
 
-    def tr_p(self) -> np.ndarray:
+    def tr_p(self) -> Any:
         return self._tr.tr_p()
 
-    def tr_pp(self) -> np.ndarray:
+    def tr_pp(self) -> Any:
         return self._tr.tr_pp()
 
-    def tr_pv(self, v) -> np.ndarray:
+    def tr_pv(self, v: Any) -> Any:
         return self._tr.tr_pv(v)
 
-    def tr_pvpv(self, v) -> np.ndarray:
+    def tr_pvpv(self, v: Any) -> Any:
         return self._tr.tr_pvpv(v)
 
-    def tr_ppv(self, v) -> np.ndarray:
+    def tr_ppv(self, v: Any) -> Any:
         return self._tr.tr_ppv(v)
 
 
-def _trace(M: np.ndarray) -> np.ndarray:
+def _trace(M: np.ndarray) -> Any:
     return M[:, 0, 0] if M.shape[1] == 1 else np.trace(M, axis1=1, axis2=2)
 
 
-def logdet(S: np.ndarray) -> np.ndarray:
+def logdet(S: np.ndarray) -> Any:
     if S.shape[1] == 1:
         return np.log(S[:, 0, 0])
     return np.linalg.slogdet(S)[1]
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state_general(y, v, m, X, tau2, reml: bool):
+def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
     """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2.
 
     ML (profile over beta):  l = -1/2 sum log(v+tau2) - 1/2 y'Py
@@ -376,7 +386,7 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
     return ll, score, info, hess
 
 
-def _lik_state_int(y, v, m, tau2, reml: bool, top=None):
+def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = None) -> Any:
     """:func:`_lik_state` for the intercept-only model (X = the presence mask), elementwise only.
 
     With mu = sum w y / sum w, r = y - mu and u = w r: y'Py = sum w r^2, y'PPy = sum u^2,
@@ -413,7 +423,7 @@ GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _
 GRID_CHUNK = 16384  # numbers in a (rows, points, k) block of the scan (cache-sized)
 
 
-def _grid_state_int(y, v, m, grid, reml: bool):
+def _grid_state_int(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
     """Log-likelihood and score on a (B, G) grid for the intercept-only model, broadcast over
     (B, G, k) (same formulas and constants as :func:`_lik_state_int`; tr P in the stable form
     sum_i w_i S_(-i) / S, whose dominant term uses the sum over the other studies directly:
@@ -443,7 +453,9 @@ def _grid_state_int(y, v, m, grid, reml: bool):
     return ll, score
 
 
-def _grid_state(lik, y, v, m, X, grid, reml: bool, intercept_only: bool):
+def _grid_state(
+    lik: Any, y: Any, v: Any, m: Any, X: Any, grid: Any, reml: bool, intercept_only: bool
+) -> Any:
     """(Restricted) log-likelihood and score of every row at every point of its grid (B, G).
 
     Intercept-only: :func:`_grid_state_int`.  Otherwise the rows are repeated G times and
@@ -469,7 +481,7 @@ def _grid_state(lik, y, v, m, X, grid, reml: bool, intercept_only: bool):
     return ll, sc
 
 
-def _scan_grid(y, v, m, X, reml: bool):
+def _scan_grid(y: Any, v: Any, m: Any, X: Any, reml: bool) -> Any:
     """Grid of the global scan: 0 and GRID_POINTS log-spaced values s 10^e, e in GRID_DECADES.
 
     s is the row's unweighted residual variance RSS_OLS / (k - p) (an upper scale for tau2:
@@ -494,7 +506,7 @@ def _scan_grid(y, v, m, X, reml: bool):
     return grid
 
 
-def _tail_bound(v, m, X, T, reml: bool, intercept_only: bool):
+def _tail_bound(v: Any, m: Any, X: Any, T: Any, reml: bool, intercept_only: bool) -> Any:
     """Upper bound of the (restricted) log-likelihood over tau2 >= T (same constants).
 
     ML: l(t) = -1/2 sum log(v_i + t) - 1/2 y'P y <= -1/2 sum log(v_i + T) for t >= T (y'Py >= 0).
@@ -514,7 +526,20 @@ def _tail_bound(v, m, X, T, reml: bool, intercept_only: bool):
     return bound
 
 
-def _local_max(lik, y, v, m, X, t0, lo, hi, reml, tol, maxiter, score0):
+def _local_max(
+    lik: Any,
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    t0: Any,
+    lo: Any,
+    hi: Any,
+    reml: Any,
+    tol: Any,
+    maxiter: Any,
+    score0: Any,
+) -> Any:
     """Bracketed, monotone Newton / Fisher-scoring ascent from t0 inside [lo, hi] (per row).
 
     Invariant: the current point t has the highest log-likelihood seen so far, lo <= t <= hi,
@@ -599,7 +624,16 @@ def _local_max(lik, y, v, m, X, t0, lo, hi, reml, tol, maxiter, score0):
     return tau2, ll_out, converged, iterations
 
 
-def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int | None = None):
+def fit_likelihood(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    init: Any,
+    reml: bool,
+    tol: float = TOL,
+    maxiter: int | None = None,
+) -> Any:
     """Global maximum of the (restricted) likelihood over tau2 >= 0, for every row of the batch.
 
     Three stages, all vectorised over the batch:
@@ -638,9 +672,10 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     init = np.maximum(np.asarray(init, dtype=float), 0.0)
     intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
     Xl = X
+    lik: Any
     if intercept_only:
 
-        def lik(y_, v_, m_, X_, t_, reml_):
+        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any) -> Any:
             return _lik_state_int(y_, v_, m_, t_, reml_, X_[:, :, 0])
 
         # the X slot carries each row's most precise study (subset with the rows as they go)
@@ -695,7 +730,7 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     return tau2, conv, iters
 
 
-def loglik(y, v, m, X, tau2, reml: bool):
+def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
     """Full log-likelihood as metafor reports it (``REMLf = TRUE`` constants included)."""
     k = m.sum(1)
     p = X.shape[2]
@@ -711,7 +746,7 @@ def loglik(y, v, m, X, tau2, reml: bool):
     return ll
 
 
-def generalized_q(y, v, m, X, tau2):
+def generalized_q(y: Any, v: Any, m: Any, X: Any, tau2: Any) -> Any:
     """Generalized Q(tau2) = y'P y with W = diag(1/(v+tau2)) and its derivative -y'PPy."""
     w = m / (v + tau2[:, None])
     _, r, _ = wls(y, X, w)
@@ -719,7 +754,17 @@ def generalized_q(y, v, m, X, tau2):
     return np.einsum("bk,bk->b", wr, r), -np.einsum("bk,bk->b", wr, wr)
 
 
-def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = None):
+def solve_q(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    target: Any,
+    lo: Any,
+    hi: Any,
+    tol: float = TOL,
+    maxiter: int | None = None,
+) -> Any:
     """Root of the decreasing function Q(tau2) - target in [lo, hi] for every row.
 
     Safeguarded Newton: a Newton step from the current point, replaced by bisection whenever
@@ -769,15 +814,24 @@ def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = 
 
 
 # ----------------------------------------------------------------------------- tau2 estimators
-def centred(y, m):
+def centred(y: Any, m: Any) -> Any:
     """y minus its unweighted mean over the present studies (metafor's ``Ymc``)."""
     k = m.sum(1)
     return (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m
 
 
 def estimate_tau2(
-    method, y, v, m, X, weights=None, tau2_fixed=None, yc=None, cache=None, int_only=None
-):
+    method: str,
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    weights: Any = None,
+    tau2_fixed: Any = None,
+    yc: Any = None,
+    cache: Any = None,
+    int_only: Any = None,
+) -> Any:
     """tau^2, se(tau^2), converged, iterations for a random-effects method (formulas of metafor).
 
     * DL  (DerSimonian & Laird 1986):  (Q - (k-p)) / tr P,                    W = 1/v
@@ -896,7 +950,19 @@ def estimate_tau2(
 
 
 # ----------------------------------------------------------------------------- the full fit
-def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=None):
+def fit(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    *,
+    method: Any,
+    test: Any,
+    level: Any,
+    weights: Any = None,
+    tau2_fixed: Any = None,
+    btt: Any = None,
+) -> Any:
     """Fit the model for every row; returns a dict of (B, ...) arrays (metafor's rma.uni)."""
     B, kk = y.shape
     p = X.shape[2]
@@ -912,7 +978,7 @@ def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=N
         X, R = np.linalg.qr(X)
         R_inv = np.linalg.inv(R)
     yc = centred(y, mf)
-    cache: dict = {}
+    cache: dict[str, Any] = {}
     if method in ("EE", "FE"):
         tau2 = np.zeros(B)
         se_tau2 = np.full(B, np.nan)

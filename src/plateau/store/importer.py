@@ -114,6 +114,7 @@ def apply(
     for p in data.patients:
         row = existing.get(p.external_id)
         if row is None:
+            assert team_row is not None  # checked above: a new patient needs a care team
             row = Patient(
                 external_id=p.external_id,
                 pseudonym=new_pseudonym(session),
@@ -145,34 +146,37 @@ def apply(
         for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids)))
     }
     for ln in data.lines:
-        key = (pid[ln.external_id], ln.kind, ln.start_date)
-        row = lines.get(key)
-        if row is None:
-            row = TreatmentLine(
-                patient_id=key[0],
+        line_key = (pid[ln.external_id], ln.kind, ln.start_date)
+        line_row = lines.get(line_key)
+        if line_row is None:
+            line_row = TreatmentLine(
+                patient_id=line_key[0],
                 kind=ln.kind,
                 agent=ln.agent,
                 start_date=ln.start_date,
                 stop_date=ln.stop_date,
             )
-            session.add(row)
-            lines[key] = row
+            session.add(line_row)
+            lines[line_key] = line_row
             created["lines"] += 1
             touch(ln.external_id, "create")
-        elif row.agent != ln.agent or (ln.stop_date is not None and row.stop_date != ln.stop_date):
-            row.agent = ln.agent
-            row.stop_date = ln.stop_date if ln.stop_date is not None else row.stop_date
+        elif line_row.agent != ln.agent or (
+            ln.stop_date is not None and line_row.stop_date != ln.stop_date
+        ):
+            line_row.agent = ln.agent
+            line_row.stop_date = ln.stop_date if ln.stop_date is not None else line_row.stop_date
             updated["lines"] += 1
             touch(ln.external_id, "update")
         else:
             unchanged += 1
     session.flush()
 
-    # dose records: attach to the line with that start, else the patient's line for the agent / latest line
+    # dose records: attach to the line with that start, else the patient's line for the agent /
+    # latest line
     by_patient: dict[int, list[TreatmentLine]] = {}
-    for (p_id, kind, _start), ln in lines.items():
+    for (p_id, kind, _start), tl in lines.items():
         if kind == "maintenance":
-            by_patient.setdefault(p_id, []).append(ln)
+            by_patient.setdefault(p_id, []).append(tl)
     line_ids = [ln.id for ln in lines.values()]
     doses = (
         {
@@ -198,21 +202,22 @@ def apply(
             line = next((x for x in reversed(candidates) if x.start_date <= d.date), None)
         if line is None:
             dose_problems.append(
-                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before {d.date}"
+                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before "
+                f"{d.date}"
             )
             continue
-        key = (line.id, d.date, d.action)
-        row = doses.get(key)
-        if row is None:
-            row = DoseRecord(
+        dose_key = (line.id, d.date, d.action)
+        dose_row = doses.get(dose_key)
+        if dose_row is None:
+            dose_row = DoseRecord(
                 line_id=line.id, date=d.date, action=d.action, dose=d.dose, unit=d.unit
             )
-            session.add(row)
-            doses[key] = row
+            session.add(dose_row)
+            doses[dose_key] = dose_row
             created["doses"] += 1
             touch(d.external_id, "create")
-        elif not _close(row.dose, d.dose) or row.unit != d.unit:
-            row.dose, row.unit = d.dose, d.unit
+        elif not _close(dose_row.dose, d.dose) or dose_row.unit != d.unit:
+            dose_row.dose, dose_row.unit = d.dose, d.unit
             updated["doses"] += 1
             touch(d.external_id, "update")
         else:
@@ -226,11 +231,11 @@ def apply(
         for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
     }
     for lab in data.labs:
-        key = (pid[lab.external_id], lab.date, lab.analyte)
-        row = labs.get(key)
-        if row is None:
-            row = LabResult(
-                patient_id=key[0],
+        lab_key = (pid[lab.external_id], lab.date, lab.analyte)
+        lab_row = labs.get(lab_key)
+        if lab_row is None:
+            lab_row = LabResult(
+                patient_id=lab_key[0],
                 date=lab.date,
                 analyte=lab.analyte,
                 loinc=lab.loinc,
@@ -239,15 +244,22 @@ def apply(
                 lln=lab.lln,
                 uln=lab.uln,
             )
-            session.add(row)
-            labs[key] = row
+            session.add(lab_row)
+            labs[lab_key] = lab_row
             created["labs"] += 1
             touch(lab.external_id, "create")
         elif not (
-            _close(row.value, lab.value) and _close(row.lln, lab.lln) and _close(row.uln, lab.uln)
+            _close(lab_row.value, lab.value)
+            and _close(lab_row.lln, lab.lln)
+            and _close(lab_row.uln, lab.uln)
         ):
-            row.value, row.unit, row.lln, row.uln = lab.value, lab.unit, lab.lln, lab.uln
-            row.loinc = lab.loinc or row.loinc
+            lab_row.value, lab_row.unit, lab_row.lln, lab_row.uln = (
+                lab.value,
+                lab.unit,
+                lab.lln,
+                lab.uln,
+            )
+            lab_row.loinc = lab.loinc or lab_row.loinc
             updated["labs"] += 1
             touch(lab.external_id, "update")
         else:
@@ -258,22 +270,22 @@ def apply(
         for x in session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id.in_(ids)))
     }
     for ev in data.events:
-        key = (pid[ev.external_id], ev.date, ev.term)
-        row = events.get(key)
-        if row is None:
-            row = AdverseEvent(
-                patient_id=key[0],
+        ev_key = (pid[ev.external_id], ev.date, ev.term)
+        ev_row = events.get(ev_key)
+        if ev_row is None:
+            ev_row = AdverseEvent(
+                patient_id=ev_key[0],
                 date=ev.date,
                 term=ev.term,
                 grade=ev.grade,
                 with_pain=ev.with_pain,
             )
-            session.add(row)
-            events[key] = row
+            session.add(ev_row)
+            events[ev_key] = ev_row
             created["events"] += 1
             touch(ev.external_id, "create")
-        elif row.grade != ev.grade or row.with_pain != ev.with_pain:
-            row.grade, row.with_pain = ev.grade, ev.with_pain
+        elif ev_row.grade != ev.grade or ev_row.with_pain != ev.with_pain:
+            ev_row.grade, ev_row.with_pain = ev.grade, ev.with_pain
             updated["events"] += 1
             touch(ev.external_id, "update")
         else:
@@ -284,18 +296,18 @@ def apply(
         for x in session.scalars(select(QolResponse).where(QolResponse.patient_id.in_(ids)))
     }
     for q in data.qol:
-        key = (pid[q.external_id], q.date)
-        row = qols.get(key)
-        if row is None:
-            row = QolResponse(
-                patient_id=key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items)
+        q_key = (pid[q.external_id], q.date)
+        q_row = qols.get(q_key)
+        if q_row is None:
+            q_row = QolResponse(
+                patient_id=q_key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items)
             )
-            session.add(row)
-            qols[key] = row
+            session.add(q_row)
+            qols[q_key] = q_row
             created["qol"] += 1
             touch(q.external_id, "create")
-        elif row.items != q.items:
-            row.items = dict(q.items)
+        elif q_row.items != q.items:
+            q_row.items = dict(q.items)
             updated["qol"] += 1
             touch(q.external_id, "update")
         else:

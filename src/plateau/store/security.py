@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -47,7 +48,8 @@ _DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
 
 
 class AccessDenied(PlateauError):
-    """The user may not see or change this resource (answered 403, or 404 for another team's patient)."""
+    """The user may not see or change this resource (answered 403, or 404 for another team's
+    patient)."""
 
 
 class RateLimited(PlateauError):
@@ -64,7 +66,7 @@ def check_password_strength(password: str) -> None:
 
 
 def create_user(
-    session: Session, username: str, password: str, role: str, teams: list[str] = ()
+    session: Session, username: str, password: str, role: str, teams: Sequence[str] = ()
 ) -> User:
     """Create a user (teams are created when missing).  Raises PlateauError naming the field."""
     if not _USERNAME.match(username or ""):
@@ -126,7 +128,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok or not user.active:
+    if not ok or user is None or not user.active:
         record(session, None, "login", "login", ip=ip, outcome="failed", username=username)
         raise PlateauError("login: unknown user or wrong password")
     if HASHER.check_needs_rehash(user.password_hash):
@@ -159,9 +161,7 @@ def session_for_token(session: Session, token: str | None) -> LoginSession | Non
     row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
     if row is None:
         return None
-    expires = (
-        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    )
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     if expires <= utcnow() or not row.user.active:
         return None
     return row

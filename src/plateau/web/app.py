@@ -163,6 +163,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from plateau.web import decide_routes
 
     app.include_router(decide_routes.router)
+    from plateau.web import faq_routes
+
+    faq_routes.install(app)  # living FAQ: pages, API, reviewer sign-off
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request):
