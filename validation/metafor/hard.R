@@ -1,5 +1,5 @@
 # Hard designs for plateau.meta's (RE)ML maximiser and its precision, from metafor 3.8.1.
-# Run from the repository root:  Rscript validation/metafor/hard.R   (about 1-2 minutes)
+# Run from the repository root:  Rscript validation/metafor/hard.R   (1-4 minutes)
 # Writes tests/fixtures/metafor/hard.json:
 #   * "reproducer": the k = 10 REML analysis where Fisher/Newton iterations can be pulled onto
 #     tau2 = 0 below a higher interior maximum (metafor: tau2 0.10933, estimate -0.05395);
