@@ -843,9 +843,10 @@ def estimate_tau2(
     * ML, REML (Viechtbauer 2005): likelihood maximisation (see :func:`fit_likelihood`)
     * EB  (Morris 1983; Berkey et al. 1995) and PM (Paule & Mandel 1982; DerSimonian & Kacker
       2007): root of Q(tau2) = k - p; PMM (Viechtbauer's median-unbiased variant): root of
-      Q(tau2) = chi^2_{k-p, 0.5}.  Q(tau2) = y'P y is non-increasing (dQ/dtau2 = -y'PPy <= 0), so the
-      root set in [0, Q_OLS-based bound] is one point or interval and the safeguarded Newton/bisection of
-      :func:`solve_q` finds it: no local-optimum issue as for ML/REML
+      Q(tau2) = chi^2_{k-p, 0.5}.  Q(tau2) = y'P y is non-increasing
+      (dQ/dtau2 = -y'PPy <= 0), so its roots in [0, the Q_OLS-based bound] form one point or
+      interval, which the safeguarded Newton/bisection of :func:`solve_q` finds: no
+      local-optimum issue as for ML/REML
     * GENQ (DerSimonian & Kacker 2007, generalized Q with user weights a):
           (Q_a - tr(P_a V)) / tr P_a
     All are truncated at 0.  se(tau^2) follows metafor 3.8 for each method.  ``yc`` may pass
