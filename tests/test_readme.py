@@ -30,6 +30,8 @@ SKIP = {
     "plateau admin create-user": "asks for a password on the terminal",
     "plateau admin import": "needs an account and the reader's own files (tests/store cover it)",
     "plateau report": "writes the full living report with PDF (tests/report cover it; slow)",
+    "plateau faq sign-off": "writes into the bundled entry files (tests/faq run it on a copy)",
+    "plateau faq sync-reviews": "needs a records database (tests/web/test_faq_pages.py runs it)",
 }
 
 

@@ -619,7 +619,7 @@ def dose_actions(
                 renal_ev["rule"].to_numpy(),
             )
         )
-        for rid in ("len-renal-maint", "ixa-renal"):
+        for rid in ("len-renal-maintenance", "ixa-renal"):
             m = renal_ev["rule"].to_numpy() == rid
             use(rid, np.bincount(rpc[m], minlength=P) > 0)
         lr = renal_ev["restriction"].to_numpy() == "len-renal"
