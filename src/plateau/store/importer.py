@@ -33,6 +33,7 @@ from plateau.store.models import (
     TreatmentLine,
     User,
 )
+from plateau.store.permissions import allowed
 from plateau.store.records import ImportData, ImportRejected, ImportSummary
 from plateau.store.security import team_ids
 
@@ -63,7 +64,7 @@ def apply(
 ) -> ImportSummary:
     """Validate ``data`` against the database, then write it all (or raise ImportRejected)."""
     problems = list(data.problems)
-    if user.role not in ("admin", "clinician"):
+    if not allowed(user.role, "records.import"):
         raise ImportRejected([f"role: {user.role} may not import patient data"])
     if data.n_rows() == 0 and not problems:
         problems.append("files: nothing to import (no rows)")
@@ -76,7 +77,7 @@ def apply(
         if ext_ids
         else {}
     )
-    allowed_teams = None if user.role == "admin" else team_ids(session, user)
+    allowed_teams = None if allowed(user.role, "teams.all") else team_ids(session, user)
     team_row = None
     if team:
         team_row = session.scalar(select(CareTeam).where(CareTeam.name == team))

@@ -35,6 +35,8 @@ from plateau.store.models import (
     User,
     utcnow,
 )
+from plateau.store.permissions import AccessDenied as AccessDenied  # re-exported
+from plateau.store.permissions import allowed
 
 HASHER = PasswordHasher()
 SESSION_LIFETIME = dt.timedelta(hours=8)
@@ -44,10 +46,6 @@ MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 _DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
-
-
-class AccessDenied(PlateauError):
-    """The user may not see or change this resource (answered 403, or 404 for another team's patient)."""
 
 
 class RateLimited(PlateauError):
@@ -159,9 +157,7 @@ def session_for_token(session: Session, token: str | None) -> LoginSession | Non
     row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
     if row is None:
         return None
-    expires = (
-        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    )
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     if expires <= utcnow() or not row.user.active:
         return None
     return row
@@ -181,24 +177,19 @@ def team_ids(session: Session, user: User) -> set[int]:
 def patient_scope(session: Session, user: User):
     """A ``select(Patient)`` restricted to what ``user`` may see."""
     query = select(Patient)
-    if user.role in ("admin", "researcher"):
+    if allowed(user.role, "patients.all"):
         return query
-    if user.role == "clinician":
+    if allowed(user.role, "patients.team"):
         return query.where(Patient.care_team_id.in_(team_ids(session, user) or {-1}))
     return query.where(Patient.id == -1)
 
 
 def can_see(session: Session, user: User, patient: Patient) -> bool:
-    if user.role in ("admin", "researcher"):
+    if allowed(user.role, "patients.all"):
         return True
-    return user.role == "clinician" and patient.care_team_id in team_ids(session, user)
+    return allowed(user.role, "patients.team") and patient.care_team_id in team_ids(session, user)
 
 
 def identified(user: User) -> bool:
     """Whether ``user`` may see identifying data (name, identifier, dates)."""
-    return user.role in ("admin", "clinician")
-
-
-def require_role(user: User, *roles: str) -> None:
-    if user.role not in roles:
-        raise AccessDenied(f"role: {user.role} may not do this (needs {' or '.join(roles)})")
+    return allowed(user.role, "records.identified")

@@ -29,7 +29,7 @@ from plateau.analysis import (
 from plateau.analysis.selection import DERIVATION_LABELS, DERIVATION_SHORT
 from plateau.analysis.spec import METHODS, TESTS
 from plateau.evidence.schema import AdverseEventTerm, Agent, ComparisonKind, Setting
-from plateau.web.app import TEMPLATES, page
+from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
 

@@ -35,7 +35,7 @@ from plateau.decide import (
 from plateau.decide.profile import CHOICE_LABELS
 from plateau.decide.results import people
 from plateau.errors import PlateauError
-from plateau.web.app import TEMPLATES, page
+from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
 

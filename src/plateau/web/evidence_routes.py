@@ -12,7 +12,7 @@ from plateau.errors import PlateauError
 from plateau.evidence import EvidenceBase, Trial
 from plateau.evidence.base import EstimateRecord, citation
 from plateau.evidence.schema import Agent, ComparisonKind, Outcome, Setting
-from plateau.web.app import page
+from plateau.web.pages import page
 
 router = APIRouter()
 
@@ -155,7 +155,7 @@ async def evidence_page(
         kinds=[k.value for k in ComparisonKind],
     )
     if request.headers.get("HX-Request"):
-        from plateau.web.app import TEMPLATES
+        from plateau.web.pages import TEMPLATES
 
         return TEMPLATES.TemplateResponse(request, "_trial_rows.html", context)
     return page(request, "evidence.html", title="Evidence", active_nav="/evidence", **context)
