@@ -116,7 +116,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(decide_routes.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home(request: Request):
+    def home(request: Request):
         return page(
             request,
             "home.html",

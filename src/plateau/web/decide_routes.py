@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from plateau.decide import (
     CHOICES,
-    DecisionStore,
+    MemoryDecisionStore,
     ProfileError,
     decide,
     parse_profile,
@@ -35,6 +36,7 @@ from plateau.decide import (
 from plateau.decide.profile import CHOICE_LABELS
 from plateau.decide.results import people
 from plateau.errors import PlateauError
+from plateau.web.artefacts import artefacts
 from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
@@ -50,9 +52,13 @@ COLOURS = {
 }
 
 
-def store_of(request: Request) -> DecisionStore:
-    directory = request.app.state.settings.extra.get("decisions_dir") or Path("var") / "decisions"
-    return DecisionStore(directory)
+def store_of(request: Request) -> MemoryDecisionStore:
+    """The public decision aid's snapshots: in memory only, bounded (no health data on disk)."""
+    state = request.app.state
+    store = getattr(state, "public_decisions", None)
+    if store is None:
+        store = state.public_decisions = MemoryDecisionStore(max_entries=1000)
+    return store
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,13 +303,18 @@ def _form_page(request: Request, values: dict, errors: dict[str, str], status_co
 
 
 @router.get("/decide", response_class=HTMLResponse, include_in_schema=False)
-async def decide_form(request: Request):
+def decide_form(request: Request):
     return _form_page(request, dict(FORM_DEFAULTS), {})
 
 
 @router.post("/decide", include_in_schema=False)
 async def decide_submit(request: Request):
     form = dict((await request.form()).items())
+    # the simulation is CPU-bound: run it in a worker thread, never on the event loop
+    return await run_in_threadpool(_decide_submit, request, form)
+
+
+def _decide_submit(request: Request, form: dict):
     horizon_raw = (form.pop("horizon_years", "") or "").strip()
     values = dict(form)
     errors: dict[str, str] = {}
@@ -346,7 +357,7 @@ def _load(request: Request, ident: str) -> dict:
 
 
 @router.get("/decide/{ident}", response_class=HTMLResponse, include_in_schema=False)
-async def decide_result(request: Request, ident: str, years: float | None = Query(None)):
+def decide_result(request: Request, ident: str, years: float | None = Query(None)):
     snapshot = _load(request, ident)
     return page(
         request,
@@ -368,17 +379,28 @@ def handout_html(request: Request, ident: str, snapshot: dict, years: float | No
 
 
 @router.get("/decide/{ident}/handout", response_class=HTMLResponse, include_in_schema=False)
-async def decide_handout(request: Request, ident: str, years: float | None = Query(None)):
-    return HTMLResponse(handout_html(request, ident, _load(request, ident), years))
+def decide_handout(request: Request, ident: str, years: float | None = Query(None)):
+    snapshot = _load(request, ident)
+    key = ("handout.html", ident, years, request.app.state.evidence.version)
+    text = artefacts(request.app.state).get(
+        key, lambda: handout_html(request, ident, snapshot, years)
+    )
+    return HTMLResponse(text)
 
 
 @router.get("/decide/{ident}/handout.pdf", include_in_schema=False)
-async def decide_handout_pdf(request: Request, ident: str, years: float | None = Query(None)):
+def decide_handout_pdf(request: Request, ident: str, years: float | None = Query(None)):
     from weasyprint import HTML
 
-    text = handout_html(request, ident, _load(request, ident), years)
-    css_dir = Path(__file__).resolve().parent / "static"
-    pdf = HTML(string=text, base_url=str(css_dir)).write_pdf()
+    snapshot = _load(request, ident)
+
+    def build() -> bytes:
+        text = handout_html(request, ident, snapshot, years)
+        css_dir = Path(__file__).resolve().parent / "static"
+        return HTML(string=text, base_url=str(css_dir)).write_pdf()
+
+    key = ("handout.pdf", ident, years, request.app.state.evidence.version)
+    pdf = artefacts(request.app.state).get(key, build)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -409,6 +431,10 @@ async def api_create_decision(
             {"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
             status_code=422,
         )
+    return await run_in_threadpool(_api_create_decision, request, body, horizon_years)
+
+
+def _api_create_decision(request: Request, body: Any, horizon_years: float | None):
     try:
         profile = parse_profile(body, origin="")
     except ProfileError as exc:
@@ -424,6 +450,6 @@ async def api_create_decision(
 
 
 @router.get("/api/v1/decisions/{ident}", tags=["decisions"])
-async def api_get_decision(request: Request, ident: str):
+def api_get_decision(request: Request, ident: str):
     """A stored decision snapshot."""
     return {"id": ident, **_load(request, ident)}

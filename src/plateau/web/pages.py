@@ -13,11 +13,21 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from plateau import __version__
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+@pass_context
+def _path_for(context: dict, name: str, /, **path_params: Any) -> str:
+    """``url_for`` in templates gives the PATH only: the Host header never reaches a page."""
+    return str(context["request"].app.url_path_for(name, **path_params))
+
+
+TEMPLATES.env.globals["url_for"] = _path_for
 
 NAV_ITEMS: list[tuple[str, str]] = [
     ("/", "Home"),
