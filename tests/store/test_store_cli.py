@@ -27,7 +27,7 @@ def test_admin_commands(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     r = plateau("migrate", url=url)
-    assert r.returncode == 0 and "revision 0001" in r.stdout
+    assert r.returncode == 0 and "revision 0002_records_safety" in r.stdout
     r = plateau(
         "create-user",
         "dr_cli",

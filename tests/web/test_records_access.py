@@ -104,11 +104,20 @@ def world(request, tmp_path_factory):
     )
     with db.session() as s:
         pid = {p.external_id: p.id for p in s.scalars(select(Patient))}
+        pseudo = {p.external_id: p.pseudonym for p in s.scalars(select(Patient))}
         alert_a = s.scalar(select(Alert.id).where(Alert.patient_id == pid["P07"]))
     app = create_app(WebSettings(database_url=url))
     clients = {"anon": TestClient(app, base_url="https://testserver")}
     clients.update({name: login(app, name) for name in ("admin", "clin_a", "clin_b", "res")})
-    yield {"app": app, "db": db, "clients": clients, "pid": pid, "alert_a": alert_a, "url": url}
+    yield {
+        "app": app,
+        "db": db,
+        "clients": clients,
+        "pid": pid,
+        "pseudo": pseudo,
+        "alert_a": alert_a,
+        "url": url,
+    }
     db.dispose()
     if getattr(app.state, "records_db", None) is not None:
         app.state.records_db.dispose()
@@ -137,8 +146,10 @@ MATRIX = [
 
 @pytest.mark.parametrize("method,path,expected", MATRIX, ids=[m[1] for m in MATRIX])
 def test_access_matrix_reads(world, method, path, expected):
-    url = path.format(A=world["pid"]["P07"], B=world["pid"]["B01"])
     for role, status in zip(ROLES, expected):
+        # researchers name patients by pseudonym only (ids follow import order)
+        ids = world["pseudo"] if role == "res" else world["pid"]
+        url = path.format(A=ids["P07"], B=ids["B01"])
         r = _get(world, role, url)
         assert r.status_code == status, (role, url, r.status_code, r.text[:200])
         if status == 303 and role == "anon":
@@ -157,8 +168,9 @@ def test_lists_are_scoped_to_the_care_team_and_deidentified_for_researchers(worl
     res = labels("res")
     assert len(res) == 20 and all(re.fullmatch(r"R-[0-9A-F]{8}", x) for x in res)
     # the researcher's timeline holds no identifier and no calendar date
-    body = _get(world, "res", f"/records/patients/{world['pid']['P07']}").text
-    api = _get(world, "res", f"/api/v1/records/patients/{world['pid']['P07']}").text
+    assert _get(world, "res", f"/records/patients/{world['pid']['P07']}").status_code == 404
+    body = _get(world, "res", f"/records/patients/{world['pseudo']['P07']}").text
+    api = _get(world, "res", f"/api/v1/records/patients/{world['pseudo']['P07']}").text
     for text in (body, api):
         assert "P07" not in text
         assert not re.search(r"20\d\d-\d\d-\d\d", text)
@@ -247,9 +259,15 @@ def test_every_read_and_write_of_patient_data_is_audited(world):
         ("clin_a", f"/records/patients/{a}", "read", "timeline", "ok"),
         ("clin_a", f"/api/v1/records/patients/{a}", "read", "timeline (api)", "ok"),
         ("admin", f"/records/patients/{a}/fhir", "export", "fhir export", "ok"),
-        ("res", f"/records/patients/{a}", "read", "timeline", "ok"),
+        ("res", f"/records/patients/{world['pseudo']['P07']}", "read", "timeline", "ok"),
         ("clin_b", f"/records/patients/{a}", "read", "timeline", "denied"),
-        ("res", f"/records/patients/{a}/fhir", "export", "fhir export", "denied"),
+        (
+            "res",
+            f"/records/patients/{world['pseudo']['P07']}/fhir",
+            "export",
+            "fhir export",
+            "denied",
+        ),
         ("clin_a", "/records", "list", "patient list", "ok"),
         ("clin_a", "/records/alerts?status=all", "list", "alerts inbox", "ok"),
     ]
@@ -388,3 +406,65 @@ def test_the_database_is_created_and_migrated_when_the_server_starts(tmp_path):
             }
             assert {"users", "patients", "audit_log"} <= tables
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}")
+TIMESTAMP = re.compile(r"\d{2}:\d{2}:\d{2}")
+
+
+def _fixture_identifiers(world) -> set[str]:
+    from plateau.store.models import Patient as P
+
+    with world["db"].session() as s:
+        out = set()
+        for p in s.scalars(select(P)):
+            out.add(p.external_id)
+            if p.name:
+                out.add(p.name)
+    return out
+
+
+def test_no_researcher_visible_response_holds_a_date_or_an_identifier(world):
+    """Scan every response a researcher can obtain (HTML, JSON, FHIR, SVG, CSV) for calendar
+    dates, timestamps, the fixture patients' identifiers and names, and internal ids."""
+    from plateau.store.decisions import save_snapshot
+
+    pid = world["pid"]["P07"]
+    with world["db"].session(write=True) as s:
+        save_snapshot(
+            s,
+            pid,
+            {
+                "label": "Jane Doe (MRN-P07)",
+                "date": "2025-01-02T09:30:00+00:00",
+                "evidence_version": "abc123def456",
+                "profile": {"age": 61, "response": "VGPR", "note": "seen 2025-01-02"},
+            },
+        )
+    pseudo = world["pseudo"]
+    paths = ["/records", "/api/v1/records/patients", "/records/alerts?status=all"]
+    for ext in ("P07", "B01", "P01"):
+        paths += [
+            f"/records/patients/{pseudo[ext]}",
+            f"/api/v1/records/patients/{pseudo[ext]}",
+            f"/records/patients/{pseudo[ext]}/fhir",
+        ]
+    identifiers = _fixture_identifiers(world) | {"Jane Doe", "MRN-P07"}
+    seen = 0
+    for path in paths:
+        r = _get(world, "res", path)
+        assert r.status_code in (200, 403), (path, r.status_code)
+        text = r.text
+        assert not ISO_DATE.search(text), (path, ISO_DATE.search(text).group(0))
+        assert not TIMESTAMP.search(text), path
+        words = set(re.findall(r"[A-Za-z0-9_-]+", text))
+        leaked = {i for i in identifiers if i in words or (" " in i and i in text)}
+        assert not leaked, (path, leaked)
+        if "/api/" in path and r.status_code == 200:
+            data = r.json()
+            for row in data.get("patients", []):
+                assert isinstance(row["id"], str) and row["id"].startswith("R-")
+        seen += r.status_code == 200
+    assert seen >= 8
+    body = _get(world, "res", f"/records/patients/{pseudo['P07']}").text
+    assert "<svg" in body and "day 151" in body and "VGPR" in body

@@ -50,9 +50,7 @@ def decide_command(
     ),
     n_sims: int = typer.Option(4000, "--n-sims", help="Simulations for the intervals."),
     seed: int = typer.Option(20240601, "--seed", help="Random seed (stored with the decision)."),
-    save: Path | None = typer.Option(
-        None, "--save", help="Also save the snapshot in this folder."
-    ),
+    save: Path | None = typer.Option(None, "--save", help="Also save the snapshot in this folder."),
 ) -> None:
     """Absolute benefits (PFS, OS per 100 at 1, 3, 5 years), harms, burden and flags of each option."""
     from plateau.decide import DecisionStore, decide, load_profile

@@ -3,18 +3,15 @@
 :func:`frames` rebuilds, for a set of patients, the exact input tables of
 :func:`plateau.monitor.engine.assess` (canonical units, ``patient_id`` = the internal id as text,
 so no identifier enters the engine's messages).  :func:`refresh_alerts` stores the engine's
-alerts (acknowledged ones keep their status; open ones the engine no longer raises are removed).
+alerts through the alert state machine (:mod:`plateau.store.alerts`; nothing is deleted).
 :func:`timeline` gathers everything the patient timeline shows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plateau.monitor import engine as E
@@ -159,48 +156,16 @@ def assess(session: Session, ids: list[int]):
     return result, qol
 
 
-def _fingerprint(patient_id: int, row: dict) -> str:
-    text = "|".join(
-        str(x) for x in (patient_id, row.get("rule"), row.get("date"), row.get("message"))
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def refresh_alerts(session: Session, ids: list[int]) -> int:
-    """Recompute and store the alerts of these patients; returns the number of open alerts."""
+    """Recompute and store the alerts of these patients (state machine, nothing deleted);
+    returns the number of open alerts of the engine's current output."""
+    from plateau.store import alerts
+
     ids = sorted(set(ids))
     if not ids:
         return 0
     result, _ = assess(session, ids)
-    wanted: dict[str, tuple[int, dict]] = {}
-    for row in result.alerts.to_dict("records"):
-        p_id = int(row["patient_id"])
-        wanted[_fingerprint(p_id, row)] = (p_id, row)
-    stored = {
-        a.fingerprint: a for a in session.scalars(select(Alert).where(Alert.patient_id.in_(ids)))
-    }
-    stale = [a.id for fp, a in stored.items() if fp not in wanted and a.status == "open"]
-    if stale:
-        session.execute(delete(Alert).where(Alert.id.in_(stale)))
-    for fp, (p_id, row) in wanted.items():
-        if fp in stored:
-            continue
-        date = row.get("date")
-        session.add(
-            Alert(
-                patient_id=p_id,
-                fingerprint=fp,
-                date=dt.date.fromisoformat(date) if date else None,
-                severity=str(row.get("severity") or "low"),
-                message=str(row.get("message") or ""),
-                rule=str(row.get("rule") or ""),
-                tag=str(row.get("tag") or ""),
-                citation=str(row.get("citation") or ""),
-                status="open",
-            )
-        )
-    session.flush()
-    return sum(1 for fp in wanted if fp not in stored or stored[fp].status == "open")
+    return alerts.sync(session, ids, result.alerts.to_dict("records"))
 
 
 def timeline(session: Session, patient: Patient) -> dict:

@@ -2,29 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plateau.store import security
 from plateau.store.models import Alert, CareTeam, LabResult, Patient, TreatmentLine, User
 
+PER_PAGE = 200
 
-def patient_rows(
-    session: Session, user: User, q: str | None = None, limit: int = 500
-) -> list[dict]:
-    """The patients ``user`` may see with open-alert counts, start and last result.
 
-    Identified users get the clinic's identifier, name and dates; others the pseudonym and days.
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of the patient list; ``patient_ids`` (internal) are for the audit log only."""
+
+    rows: list[dict]
+    patient_ids: list[int]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def notice(self) -> str:
+        if self.total <= self.per_page:
+            return ""
+        first = (self.page - 1) * self.per_page + 1
+        last = min(self.total, self.page * self.per_page)
+        return f"patients {first}-{last} of {self.total} (page {self.page} of {self.pages})"
+
+
+def patient_page(
+    session: Session,
+    user: User,
+    q: str | None = None,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> PatientPage:
+    """The patients ``user`` may see, one page, with open-alert counts, start and last result.
+
+    Identified users get the clinic's identifier, name and dates; others the projection
+    (pseudonym as the patient's reference, days since the start of maintenance).
     """
     identified = security.identified(user)
+    per_page = max(1, min(per_page, 1000))
     order = (
         Patient.external_id if identified else Patient.pseudonym
     )  # no hint of the identifiers' order
-    query = security.patient_scope(session, user).order_by(order).limit(limit)
+    query = security.patient_scope(session, user)
     if q and identified:
-        query = query.where(
-            Patient.external_id.contains(q.strip()[:120]) | Patient.name.contains(q.strip()[:120])
-        )
+        term = q.strip()[:120]
+        query = query.where(Patient.external_id.contains(term) | Patient.name.contains(term))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(order, Patient.id).limit(per_page).offset((page - 1) * per_page)
     patients = list(session.scalars(query))
     ids = [p.id for p in patients]
     badges: dict[int, dict[str, int]] = {}
@@ -53,7 +88,7 @@ def patient_rows(
     for p in patients:
         ln = lines.get(p.id)
         row = {
-            "id": p.id,
+            "id": p.id if identified else p.pseudonym,
             "label": p.external_id if identified else p.pseudonym,
             "name": p.name if identified else None,
             "team": teams.get(p.care_team_id, ""),
@@ -70,4 +105,4 @@ def patient_rows(
                 f"day {(last[p.id] - ln.start_date).days}" if ln and p.id in last else ""
             )
         rows.append(row)
-    return rows
+    return PatientPage(rows, ids, int(total), page, per_page)

@@ -26,16 +26,20 @@ import hmac
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from plateau.errors import PlateauError
 from plateau.store import audit, permissions, security
 from plateau.store import db as store_db
 from plateau.store.models import Patient, User
 from plateau.web.pages import page
+
+DbId = Annotated[int, Path(gt=0, lt=2**63)]  #: an internal id in a URL (64-bit, never a 500)
 
 COOKIE = "plateau_session"
 CSRF_COOKIE = "plateau_csrf"
@@ -155,24 +159,39 @@ def audit_now(
             )
 
 
-def listed(request: Request, v: Viewer, rows: list[dict], what: str) -> None:
+def listed(request: Request, v: Viewer, patient_ids, what: str) -> None:
     """One audit entry per patient shown (in one write transaction, after the read)."""
-    audit_now(request, v, "list", what, sorted({r.get("patient_id", r.get("id")) for r in rows}))
+    audit_now(request, v, "list", what, sorted(set(patient_ids)))
 
 
-def visible_patient(request: Request, session, v: Viewer, patient_id: int, what: str) -> Patient:
+def resolve_patient(session, v: Viewer, ref: str) -> Patient | None:
+    """The patient a URL names: the pseudonym (everyone) or the internal id (identified users
+    only: a researcher never sees or uses ids that follow import order)."""
+    ref = (ref or "").strip()
+    if len(ref) > 40:
+        return None
+    if ref.isdigit():
+        if not v.identified or not 0 < int(ref) < 2**63:
+            return None
+        return session.get(Patient, int(ref))
+    return session.scalar(select(Patient).where(Patient.pseudonym == ref))
+
+
+def visible_patient(
+    request: Request, session, v: Viewer, patient_id: int | str, what: str
+) -> Patient:
     """The patient if ``v`` may see it; otherwise audit the denial and answer 404 (no existence leak)."""
     from starlette.exceptions import HTTPException
 
     user = current_user(session, v)
-    patient = session.get(Patient, patient_id)
+    patient = resolve_patient(session, v, str(patient_id))
     if patient is None or not security.can_see(session, user, patient):
         audit_now(
             request,
             v,
             "read",
             what,
-            [patient_id if patient else None],
+            [patient.id if patient else None],
             outcome="denied",
             detail="not found or outside the user's care teams",
         )

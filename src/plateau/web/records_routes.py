@@ -1,13 +1,19 @@
-"""Patients on the records pages: the list, the timeline (page and API) and the FHIR export."""
+"""Patients on the records pages: the list, the timeline (page and API) and the FHIR export.
+
+A patient is named in URLs by its pseudonym (researchers: only by it) or, for identified users,
+by the internal id.  Researchers get the projection of :mod:`plateau.store.projection`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from plateau.store import projection, security
 from plateau.store.models import Patient
-from plateau.store.patients import patient_rows
+from plateau.store.patients import patient_page
 from plateau.web.auth import (
     Viewer,
     audit_now,
@@ -20,31 +26,42 @@ from plateau.web.auth import (
 from plateau.web.pages import page
 
 router = APIRouter()
+PageNo = Query(1, alias="page", ge=1, le=1_000_000)
 
 
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
-def records_home(request: Request, q: str | None = None, v: Viewer = Depends(viewer)):
+def records_home(
+    request: Request, q: str | None = None, page_no: int = PageNo, v: Viewer = Depends(viewer)
+):
     with database(request).session() as session:
-        rows = patient_rows(session, current_user(session, v), q)
-    listed(request, v, rows, "patient list")
+        result = patient_page(session, current_user(session, v), q, page=page_no)
+    listed(request, v, result.patient_ids, "patient list")
     return page(
         request,
         "records.html",
         title="Patients on maintenance",
         active_nav="/records",
-        rows=rows,
+        rows=result.rows,
+        listing=result,
         viewer=v,
-        q=q or "",
+        q=(q or "")[:120],
     )
 
 
 @router.get("/api/v1/records/patients", tags=["records"])
-def api_patients(request: Request, v: Viewer = Depends(viewer)):
-    """Patients the user may see (de-identified for researchers), with open-alert counts."""
+def api_patients(request: Request, page_no: int = PageNo, v: Viewer = Depends(viewer)):
+    """Patients the user may see (de-identified for researchers), with open-alert counts, paged
+    (``page``; ``total`` and ``pages`` say how many there are)."""
     with database(request).session() as session:
-        rows = patient_rows(session, current_user(session, v))
-    listed(request, v, rows, "patient list")
-    return {"patients": rows}
+        result = patient_page(session, current_user(session, v), page=page_no)
+    listed(request, v, result.patient_ids, "patient list")
+    return {
+        "patients": result.rows,
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "per_page": result.per_page,
+    }
 
 
 def _timeline_context(session, v: Viewer, patient: Patient) -> dict:
@@ -52,30 +69,32 @@ def _timeline_context(session, v: Viewer, patient: Patient) -> dict:
     from plateau.web.records_timeline import timeline_svg
 
     tl = timeline(session, patient)
-    start = None
-    if tl["maintenance"]:
-        import datetime as dt
-
-        start = dt.date.fromisoformat(tl["maintenance"]["start"])
-    if not v.identified:
-        tl = projection.deidentified_timeline(tl, start)
-    observed = projection.observed(tl)
+    start = dt.date.fromisoformat(tl["maintenance"]["start"]) if tl["maintenance"] else None
+    if v.identified:
+        decision_fields = projection.decision_fields(tl.get("decision"))
+    else:
+        if start is None:
+            dates = [p["date"] for pts in tl.get("series", {}).values() for p in pts]
+            start = dt.date.fromisoformat(min(dates)) if dates else None
+        tl = projection.timeline_projection(tl, start)
+        decision_fields = (tl.get("decision") or {}).get("fields", [])
     return {
         "tl": tl,
         "svg": timeline_svg(tl, deidentified=not v.identified),
-        "observed": observed,
-        "decision_fields": projection.decision_fields(tl.get("decision"), v.identified, start),
+        "observed": projection.observed(tl),
+        "decision_fields": decision_fields,
     }
 
 
-@router.get("/records/patients/{patient_id}", response_class=HTMLResponse, include_in_schema=False)
-def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
+@router.get("/records/patients/{ref}", response_class=HTMLResponse, include_in_schema=False)
+def patient_timeline(request: Request, ref: str, v: Viewer = Depends(viewer)):
     with database(request).session() as session:
-        patient = visible_patient(request, session, v, patient_id, "timeline")
+        patient = visible_patient(request, session, v, ref, "timeline")
         context = _timeline_context(session, v, patient)
         label = patient.external_id if v.identified else patient.pseudonym
         name = patient.name if v.identified else None
         team = patient.care_team.name if patient.care_team else ""
+        patient_id = patient.id
     audit_now(
         request,
         v,
@@ -93,30 +112,32 @@ def patient_timeline(request: Request, patient_id: int, v: Viewer = Depends(view
         label=label,
         name=name,
         team=team,
-        patient_id=patient_id,
+        patient_ref=patient_id if v.identified else patient.pseudonym,
         **context,
     )
 
 
-@router.get("/api/v1/records/patients/{patient_id}", tags=["records"])
-def api_patient(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
-    """The timeline data of one patient (de-identified for researchers)."""
+@router.get("/api/v1/records/patients/{ref}", tags=["records"])
+def api_patient(request: Request, ref: str, v: Viewer = Depends(viewer)):
+    """The timeline data of one patient (the researcher projection for researchers)."""
     with database(request).session() as session:
-        patient = visible_patient(request, session, v, patient_id, "timeline (api)")
+        patient = visible_patient(request, session, v, ref, "timeline (api)")
         context = _timeline_context(session, v, patient)
         label = patient.external_id if v.identified else patient.pseudonym
+        patient_id = patient.id
     audit_now(request, v, "read", "timeline (api)", [patient_id])
     return {"patient": label, "timeline": context["tl"], "observed": context["observed"]}
 
 
-@router.get("/records/patients/{patient_id}/fhir", tags=["records"])
-def patient_fhir(request: Request, patient_id: int, v: Viewer = Depends(viewer)):
+@router.get("/records/patients/{ref}/fhir", tags=["records"])
+def patient_fhir(request: Request, ref: str, v: Viewer = Depends(viewer)):
     """The patient's record as a FHIR R4 Bundle (admins and clinicians of the patient's team)."""
     from plateau.store.fhir_io import export_patient
 
     with database(request).session() as session:
-        patient = visible_patient(request, session, v, patient_id, "fhir export")
-        if not v.identified:
+        patient = visible_patient(request, session, v, ref, "fhir export")
+        patient_id = patient.id
+        if not v.can("records.export"):
             audit_now(
                 request,
                 v,
