@@ -16,6 +16,7 @@ A crash at any point leaves the database as it was: the whole import is one tran
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from plateau.store.models import (
     DoseRecord,
     ImportBatch,
     LabResult,
+    LabResultVersion,
     Patient,
     QolResponse,
     TreatmentLine,
@@ -53,6 +55,43 @@ def _close(a, b) -> bool:
     return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
 
 
+EARLIEST = dt.date(1900, 1, 1)
+PLANNED_AHEAD = dt.timedelta(days=366)  #: a line may start or stop up to a year ahead
+
+
+def plausibility_problems(data: ImportData, today: dt.date | None = None) -> list[str]:
+    """Dates no clinic can have recorded: before 1900, results/events/QoL in the future
+    (tomorrow allowed for time zones), lines and planned doses more than a year ahead.  One problem per field."""
+    today = today or dt.date.today()
+    observed_max = today + dt.timedelta(days=1)
+    planned_max = today + PLANNED_AHEAD
+    problems: list[str] = []
+
+    def check(source: str, field: str, value, latest: dt.date) -> None:
+        if value is None:
+            return
+        if value < EARLIEST or value > latest:
+            problems.append(
+                f"{source}, field '{field}': implausible date {value.isoformat()} "
+                f"(expected {EARLIEST.isoformat()} to {latest.isoformat()})"
+            )
+
+    for p in data.patients:
+        check(p.source, "birth_date", p.birth_date, today)
+        check(p.source, "diagnosis_date", p.diagnosis_date, observed_max)
+    for ln in data.lines:
+        check(ln.source, "maintenance_start", ln.start_date, planned_max)
+        check(ln.source, "stop_date", ln.stop_date, planned_max)
+        if ln.stop_date is not None and ln.start_date and ln.stop_date < ln.start_date:
+            problems.append(f"{ln.source}, field 'stop_date': before the start of the line")
+    for d in data.doses:  # a planned change may be recorded ahead (current_dose ignores it)
+        check(d.source, "date", d.date, planned_max)
+    for rows in (data.labs, data.events, data.qol):
+        for r in rows:
+            check(r.source, "date", r.date, observed_max)
+    return problems
+
+
 def apply(
     session: Session,
     data: ImportData,
@@ -63,7 +102,7 @@ def apply(
     refresh: bool = True,
 ) -> ImportSummary:
     """Validate ``data`` against the database, then write it all (or raise ImportRejected)."""
-    problems = list(data.problems)
+    problems = list(data.problems) + plausibility_problems(data)
     if not allowed(user.role, "records.import"):
         raise ImportRejected([f"role: {user.role} may not import patient data"])
     if data.n_rows() == 0 and not problems:
@@ -81,23 +120,25 @@ def apply(
     team_row = None
     if team:
         team_row = session.scalar(select(CareTeam).where(CareTeam.name == team))
-        if team_row is None:
-            problems.append(f"team: unknown care team {team!r}")
-        elif allowed_teams is not None and team_row.id not in allowed_teams:
-            problems.append(f"team: you are not a member of care team {team!r}")
+        if team_row is None or (allowed_teams is not None and team_row.id not in allowed_teams):
+            # one answer for unknown and foreign teams: team names cannot be probed
+            problems.append(f"team: {team!r} is not one of your care teams")
+            team_row = None
     declared = {p.external_id for p in data.patients}
     for ext in ext_ids:
         patient = existing.get(ext)
         if patient is None:
             if ext not in declared:
-                problems.append(
-                    f"patient {ext!r}: not stored and not in this import (add it to patients.csv "
-                    "or the bundle)"
-                )
+                problems.append(f"patient {ext!r}: not in your care teams and not in this import")
             elif team_row is None and not team:
                 problems.append(f"team: a care team is required for the new patient {ext!r}")
         elif allowed_teams is not None and patient.care_team_id not in allowed_teams:
-            problems.append(f"patient {ext!r}: not in your care teams")
+            # same answer as an unknown patient: another team's identifiers cannot be probed
+            problems.append(
+                f"patient {ext!r}: not in your care teams and not in this import"
+                if ext not in declared
+                else f"patient {ext!r}: not in your care teams"
+            )
         if len(ext) > 120:
             problems.append(f"patient {ext[:40]!r}...: identifier longer than 120 characters")
     if problems:
@@ -222,6 +263,7 @@ def apply(
         raise ImportRejected(dose_problems)
 
     # labs
+    corrections: list[LabResultVersion] = []
     labs = {
         (x.patient_id, x.date, x.analyte): x
         for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
@@ -247,6 +289,17 @@ def apply(
         elif not (
             _close(row.value, lab.value) and _close(row.lln, lab.lln) and _close(row.uln, lab.uln)
         ):
+            # a correction: the earlier value is kept as a version (history, never lost)
+            corrections.append(
+                LabResultVersion(
+                    lab_result_id=row.id,
+                    value=row.value,
+                    unit=row.unit,
+                    lln=row.lln,
+                    uln=row.uln,
+                    loinc=row.loinc,
+                )
+            )
             row.value, row.unit, row.lln, row.uln = lab.value, lab.unit, lab.lln, lab.uln
             row.loinc = lab.loinc or row.loinc
             updated["labs"] += 1
@@ -311,6 +364,9 @@ def apply(
     )
     session.add(batch)
     session.flush()
+    for version in corrections:
+        version.replaced_by_batch = batch.id
+        session.add(version)
     for ext in sorted(set(pid) & set(data.external_ids())):
         what = touched.get(ext, set())
         action = (

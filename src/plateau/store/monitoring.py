@@ -9,6 +9,8 @@ alerts through the alert state machine (:mod:`plateau.store.alerts`; nothing is 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
@@ -40,11 +42,13 @@ def _latest_lines(session: Session, ids: list[int]) -> dict[int, TreatmentLine]:
     return out
 
 
-def current_dose(line: TreatmentLine) -> float:
+def current_dose(line: TreatmentLine, today: dt.date | None = None) -> float:
+    """The latest dose given up to ``today`` (a planned future change is not the current dose)."""
+    today = today or dt.date.today()
     doses = [
         d.dose
         for d in line.doses
-        if d.dose is not None and d.action in ("start", "change", "resume")
+        if d.dose is not None and d.action in ("start", "change", "resume") and d.date <= today
     ]
     return float(doses[-1]) if doses else float("nan")
 
