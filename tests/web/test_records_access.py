@@ -25,10 +25,10 @@ from plateau.web.app import WebSettings, create_app
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "monitor"
 PASSWORDS = {
-    "admin": "admin-password-1",
+    "admin": "bone-marrow-ledger-1",
     "clin_a": "clin-a-password",
     "clin_b": "clin-b-password",
-    "res": "researcher-pass",
+    "res": "quiet-harbour-lantern",
 }
 ROLES = ("anon", "admin", "clin_a", "clin_b", "res")
 
@@ -322,7 +322,7 @@ def test_security_headers_and_no_caching_of_patient_pages(world):
 
 
 def test_login_is_rate_limited(world):
-    client = TestClient(world["app"], base_url="https://testserver")
+    client = TestClient(world["app"], base_url="https://testserver", client=("203.0.113.7", 1))
     statuses = []
     for password in ["wrong-1", "wrong-2", "wrong-3", "wrong-4", "wrong-5", PASSWORDS["clin_b"]]:
         token = _csrf(client.get("/login").text)
@@ -340,6 +340,18 @@ def test_login_is_rate_limited(world):
         follow_redirects=False,
     )
     assert r.status_code == 403  # the login form is CSRF-protected too
+    # the throttled address is the stranger's: clin_b at their own address still signs in
+    own = TestClient(world["app"], base_url="https://testserver", client=("10.20.30.40", 1))
+    r = own.post(
+        "/login",
+        data={
+            "username": "clin_b",
+            "password": PASSWORDS["clin_b"],
+            "csrf_token": _csrf(own.get("/login").text),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
 
 
 def test_no_patient_data_in_application_logs(world, caplog):
@@ -468,3 +480,110 @@ def test_no_researcher_visible_response_holds_a_date_or_an_identifier(world):
     assert seen >= 8
     body = _get(world, "res", f"/records/patients/{pseudo['P07']}").text
     assert "<svg" in body and "day 151" in body and "VGPR" in body
+
+
+def _audit_since(world, last):
+    with world["db"].session() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.id > last)))
+
+
+def test_role_and_csrf_denials_are_audited(world):
+    last = _audit_rows(world)
+    assert _get(world, "res", "/records/import").status_code == 403
+    client = world["clients"]["clin_a"]
+    r = client.post(
+        f"/records/alerts/{world['alert_a']}/ack",
+        data={"csrf_token": "forged"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    denied = [(e.username, e.action, e.resource, e.outcome) for e in _audit_since(world, last)]
+    assert ("res", "deny", "GET /records/import", "denied") in denied
+    assert ("clin_a", "deny", f"POST /records/alerts/{world['alert_a']}/ack", "denied") in denied
+
+
+@pytest.mark.parametrize(
+    "method,path,kw,status",
+    [
+        ("GET", "/records/patients/99999999999999999999", {}, 404),
+        ("GET", "/api/v1/records/patients/9223372036854775808", {}, 404),
+        ("POST", "/records/alerts/9223372036854775808/ack", {"data": {"csrf_token": "x"}}, 422),
+        ("GET", "/records/audit?patient_id=9223372036854775808", {}, 422),
+        ("GET", "/records/alerts?page=0", {}, 422),
+        ("GET", "/records?page=99999999999", {}, 422),
+    ],
+)
+def test_huge_ids_and_pages_are_4xx_not_500(world, method, path, kw, status):
+    r = world["clients"]["admin"].request(method, path, follow_redirects=False, **kw)
+    assert r.status_code == status, r.text[:200]
+
+
+def test_deeply_nested_json_and_huge_bodies_are_4xx(world):
+    client = world["clients"]["anon"]
+    deep = "[" * 100_000 + "]" * 100_000
+    r = client.post(
+        "/api/v1/decisions", content=deep.encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "(body)"
+    big = {"outcome": "OS", "title": "x" * (2 * 1024 * 1024)}
+    r = client.post("/api/v1/analyses", json=big)
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    r = client.post("/api/v1/analyses", json={"outcome": "OS", "title": "x" * 10_000})
+    assert r.status_code == 422 and "title" in r.text
+
+
+def test_user_administration_in_the_browser_is_audited(world):
+    admin = world["clients"]["admin"]
+    token = _csrf(admin.get("/records/admin").text)
+    r = admin.post(
+        "/records/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "temp_doc",
+            "password": "temp_doc-password",
+            "role": "clinician",
+        },
+    )
+    assert r.status_code == 422 and "username" in r.text  # user-derived password refused
+    r = admin.post(
+        "/records/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "temp_doc",
+            "password": "amber-kettle-orbit-4",
+            "role": "clinician",
+            "teams": "Team A",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    temp = TestClient(world["app"], base_url="https://testserver")
+    PASSWORDS["temp_doc"] = "amber-kettle-orbit-4"
+    temp = login(world["app"], "temp_doc")
+    assert temp.get("/records", follow_redirects=False).status_code == 200
+    for action, data in (
+        ("role", {"role": "researcher"}),
+        ("teams", {"teams": "Team B"}),
+        ("password", {"password": "violet-ferry-lantern-8"}),
+        ("unlock", {}),
+        ("deactivate", {}),
+    ):
+        r = admin.post(
+            f"/records/admin/users/temp_doc/{action}",
+            data={"csrf_token": token, **data},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, (action, r.text[:200])
+    # sessions ended, login refused
+    assert temp.get("/records", follow_redirects=False).status_code == 303
+    with world["db"].session() as s:
+        from plateau.store.models import User as U
+
+        u = s.scalar(select(U).where(U.username == "temp_doc"))
+        assert (u.role, u.active) == ("researcher", False)
+        actions = {
+            e.resource for e in s.scalars(select(AuditEntry).where(AuditEntry.username == "admin"))
+        }
+    assert {"change role: temp_doc", "deactivate: temp_doc", "reset password: temp_doc"} <= actions
+    page = admin.get("/records/admin").text
+    assert "Deactivate" in page and "Reset password" in page and "End sessions" in page

@@ -30,9 +30,24 @@ from plateau.web import (
     login_routes,
     records_routes,
 )
+from plateau.web.limits import BodyLimit
 from plateau.web.pages import NAV_ITEMS, TEMPLATES, WEB_DIR, WebSettings, page, wants_html
 
 __all__ = ["NAV_ITEMS", "TEMPLATES", "WebSettings", "create_app", "page"]
+
+
+def server_config(app: FastAPI, host: str, port: int, **options):
+    """The uvicorn configuration plateau serves with.
+
+    ``proxy_headers=False``: uvicorn would otherwise trust ``X-Forwarded-For`` from loopback,
+    letting any local process forge the client address written to the audit log and used by
+    login throttling.  Proxies are trusted only when configured
+    (``WebSettings.extra["trusted_proxies"]``; see :func:`plateau.web.auth.client_ip`).
+    """
+    import uvicorn
+
+    options.setdefault("log_level", "info")
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, **options)
 
 
 def _load_evidence(settings: WebSettings):
@@ -57,6 +72,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.nav_items = list(NAV_ITEMS)
     app.state.evidence = _load_evidence(settings)
     app.state.evidence_version = app.state.evidence.version
+    app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     @app.middleware("http")

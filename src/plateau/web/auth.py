@@ -30,6 +30,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import FastAPI, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -92,7 +93,17 @@ def database_of(app: FastAPI) -> store_db.Database:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the TCP peer, or - only when the peer is a configured trusted proxy
+    (``WebSettings.extra["trusted_proxies"]``) - the nearest untrusted X-Forwarded-For entry."""
+    peer = request.client.host if request.client else ""
+    trusted = set(request.app.state.settings.extra.get("trusted_proxies") or ())
+    if peer not in trusted:
+        return peer[:64]
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer[:64]
 
 
 def cookie_secure(request: Request) -> bool:
@@ -213,9 +224,45 @@ def _security_headers(request: Request, response: Response) -> None:
         h["Cache-Control"] = "no-store"
 
 
+def _audit_denial(request: Request, message: str) -> None:
+    """Role and CSRF denials are audited (who, which address, what was refused)."""
+    try:
+        db = database(request)
+        with db.session(write=True) as session:
+            row = security.session_for_token(session, request.cookies.get(COOKIE))
+            audit.record(
+                session,
+                row.user if row else None,
+                "deny",
+                f"{request.method} {request.url.path}"[:200],
+                ip=client_ip(request),
+                outcome="denied",
+                detail=message[:500],
+            )
+    except PlateauError:  # the database is unavailable: the 403 still stands
+        logging.getLogger("plateau.web").warning("could not audit a denial")
+
+
+class _NoQueryInAccessLog(logging.Filter):
+    """Access-log lines keep the path but drop the query string (search terms such as patient
+    names typed into ``/records?q=`` never reach the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+ACCESS_LOG_FILTER = _NoQueryInAccessLog()
+
+
 def install(app: FastAPI) -> None:
     """Add the security headers, the login redirect and the records database lifespan to ``app``."""
     app.state.nav_items.append(("/records", "Records"))
+    access = logging.getLogger("uvicorn.access")
+    if ACCESS_LOG_FILTER not in access.filters:
+        access.addFilter(ACCESS_LOG_FILTER)
 
     def _open_records_database() -> None:
         """Create or migrate the database when the server starts (no manual step on a first start).
@@ -272,6 +319,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(security.AccessDenied)
     async def _denied(request: Request, exc: security.AccessDenied):
+        await run_in_threadpool(_audit_denial, request, str(exc))
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=403)
         return page(request, "error.html", title="Not allowed", status_code=403, message=str(exc))

@@ -426,7 +426,7 @@ async def api_create_decision(
     """
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
         return JSONResponse(
             {"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
             status_code=422,
