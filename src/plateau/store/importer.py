@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from plateau.store import audit
@@ -42,10 +42,15 @@ from plateau.store.security import team_ids
 _PATIENT_FIELDS = ("name", "birth_date", "sex", "age", "weight_kg", "dialysis", "diagnosis_date")
 
 
-def new_pseudonym(session: Session) -> str:
+def new_pseudonym(session: Session, taken: set[str] | None = None) -> str:
+    """A random pseudonym ``R-XXXXXXXX`` (also the researcher's opaque id: random, so it says
+    nothing about import order).  ``taken``: the pseudonyms in use (queried when not given)."""
+    if taken is None:
+        taken = set(session.scalars(select(Patient.pseudonym)))
     while True:
         candidate = "R-" + secrets.token_hex(4).upper()
-        if session.scalar(select(Patient.id).where(Patient.pseudonym == candidate)) is None:
+        if candidate not in taken:
+            taken.add(candidate)
             return candidate
 
 
@@ -153,12 +158,13 @@ def apply(
         touched.setdefault(ext, set()).add(what)
 
     # patients
+    taken = set(session.scalars(select(Patient.pseudonym))) if data.patients else set()
     for p in data.patients:
         row = existing.get(p.external_id)
         if row is None:
             row = Patient(
                 external_id=p.external_id,
-                pseudonym=new_pseudonym(session),
+                pseudonym=new_pseudonym(session, taken),
                 care_team_id=team_row.id,
                 dialysis=False,
             )
@@ -264,6 +270,7 @@ def apply(
 
     # labs
     corrections: list[LabResultVersion] = []
+    new_labs: list[dict] = []  # inserted in one executemany (an import may bring 100,000 rows)
     labs = {
         (x.patient_id, x.date, x.analyte): x
         for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
@@ -271,18 +278,22 @@ def apply(
     for lab in data.labs:
         key = (pid[lab.external_id], lab.date, lab.analyte)
         row = labs.get(key)
+        if isinstance(row, dict):  # the same result twice in this import: the later one counts
+            row.update(value=lab.value, unit=lab.unit, lln=lab.lln, uln=lab.uln)
+            continue
         if row is None:
-            row = LabResult(
-                patient_id=key[0],
-                date=lab.date,
-                analyte=lab.analyte,
-                loinc=lab.loinc,
-                value=lab.value,
-                unit=lab.unit,
-                lln=lab.lln,
-                uln=lab.uln,
+            new_labs.append(
+                row := {
+                    "patient_id": key[0],
+                    "date": lab.date,
+                    "analyte": lab.analyte,
+                    "loinc": lab.loinc,
+                    "value": lab.value,
+                    "unit": lab.unit,
+                    "lln": lab.lln,
+                    "uln": lab.uln,
+                }
             )
-            session.add(row)
             labs[key] = row
             created["labs"] += 1
             touch(lab.external_id, "create")
@@ -306,6 +317,9 @@ def apply(
             touch(lab.external_id, "update")
         else:
             unchanged += 1
+
+    if new_labs:
+        session.execute(insert(LabResult), new_labs)
 
     events = {
         (x.patient_id, x.date, x.term): x
@@ -382,6 +396,14 @@ def apply(
             detail=",".join(sorted(what)) or "no change",
         )
     patient_ids = tuple(sorted(pid[e] for e in data.external_ids()))
+    if touched:
+        # stored monitoring results of these patients are now out of date
+        changed = [pid[e] for e in touched]
+        session.execute(
+            update(Patient)
+            .where(Patient.id.in_(changed))
+            .values(data_version=Patient.data_version + 1)
+        )
     if refresh and touched:
         from plateau.store.monitoring import refresh_alerts
 
@@ -403,6 +425,12 @@ def import_files(
     from plateau.store.fhir_io import read_bundle
 
     data = read_bundle(*fhir) if fhir is not None else read_csv(csv_files or {})
-    with db.session(write=True) as session:
+    with db.session(write=True) as session:  # the import itself: one atomic transaction
         user = session.get(User, user_id)
-        return apply(session, data, user, team=team, ip=ip)
+        summary = apply(session, data, user, team=team, ip=ip, refresh=False)
+    # then the derived data (alerts, stored monitoring results) in short per-chunk transactions,
+    # so a large import never holds the write lock while the monitoring engine runs
+    from plateau.store.monitoring import refresh_patients
+
+    refresh_patients(db, list(summary.patients))
+    return summary

@@ -108,6 +108,9 @@ class Patient(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float)
     dialysis: Mapped[bool] = mapped_column(Boolean, default=False)
     diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: bumped by every import that changes the patient's data (stored monitoring results of an
+    #: older version are recomputed)
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     care_team: Mapped[CareTeam | None] = relationship()
@@ -279,6 +282,23 @@ class LabResultVersion(Base):
     loinc: Mapped[str | None] = mapped_column(String(20))
     replaced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     replaced_by_batch: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class MonitorResult(Base):
+    """The monitoring engine's output for one patient, stored when the patient's data change.
+
+    Valid while ``data_version`` equals the patient's; the timeline then reads it instead of
+    re-running the engine.  Derived data: it can always be recomputed from the records.
+    """
+
+    __tablename__ = "monitor_results"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    data_version: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ImportBatch(Base):

@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from plateau.monitor import engine as E
@@ -23,12 +23,15 @@ from plateau.store.models import (
     Alert,
     Decision,
     LabResult,
+    MonitorResult,
     Patient,
     QolResponse,
     TreatmentLine,
+    utcnow,
 )
 
 MAINTENANCE = "maintenance"
+REFRESH_CHUNK = 100  #: patients per write transaction when recomputing after an import
 
 
 def _latest_lines(session: Session, ids: list[int]) -> dict[int, TreatmentLine]:
@@ -160,22 +163,123 @@ def assess(session: Session, ids: list[int]):
     return result, qol
 
 
-def refresh_alerts(session: Session, ids: list[int]) -> int:
-    """Recompute and store the alerts of these patients (state machine, nothing deleted);
-    returns the number of open alerts of the engine's current output."""
+def _payloads(result, qol, ids: list[int]) -> dict[int, dict]:
+    """Per patient: the engine's output as the timeline shows it (``monitor``) and QoL points."""
+    from plateau.meta._common import jsonable
+
+    monitored = {p["patient_id"]: p for p in result.to_dict()}
+    points: dict[str, list] = {}
+    if qol is not None and len(qol.scores):
+        for r in qol.scores.to_dict("records"):
+            points.setdefault(str(r["patient_id"]), []).append(
+                {
+                    "date": r["date"],
+                    "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
+                    "FA": None if pd.isna(r.get("FA")) else float(r["FA"]),
+                }
+            )
+    return {
+        i: jsonable({"monitor": monitored.get(str(i)), "qol": points.get(str(i), [])}) for i in ids
+    }
+
+
+def stored_result(session: Session, patient: Patient) -> dict | None:
+    """The stored engine output of ``patient`` if it is of the current data version."""
+    row = session.get(MonitorResult, patient.id)
+    if row is None or row.data_version != (patient.data_version or 0):
+        return None
+    return row.result
+
+
+def _store(session: Session, ids: list[int], engine_rows: list[dict], payloads: dict) -> int:
     from plateau.store import alerts
 
+    opened = alerts.sync(session, ids, [r for r in engine_rows if int(r["patient_id"]) in ids])
+    versions = dict(
+        session.execute(select(Patient.id, Patient.data_version).where(Patient.id.in_(ids))).all()
+    )
+    session.execute(delete(MonitorResult).where(MonitorResult.patient_id.in_(ids)))
+    session.execute(
+        insert(MonitorResult),
+        [
+            {
+                "patient_id": i,
+                "data_version": versions.get(i) or 0,
+                "result": payloads[i],
+                "computed_at": utcnow(),
+            }
+            for i in ids
+        ],
+    )
+    return opened
+
+
+def refresh_alerts(session: Session, ids: list[int]) -> int:
+    """Recompute these patients in the caller's transaction: alerts (state machine, nothing
+    deleted) and the stored monitoring results; returns the number of open alerts."""
     ids = sorted(set(ids))
     if not ids:
         return 0
-    result, _ = assess(session, ids)
-    return alerts.sync(session, ids, result.alerts.to_dict("records"))
+    result, qol = assess(session, ids)
+    return _store(session, ids, result.alerts.to_dict("records"), _payloads(result, qol, ids))
+
+
+def refresh_patients(db, ids: list[int], chunk: int = REFRESH_CHUNK) -> None:
+    """Recompute these patients, ``chunk`` at a time: the engine runs in a READ transaction (no
+    lock held), then a short write transaction stores alerts and results for the patients whose
+    data did not change meanwhile (those are recomputed by the import that changed them)."""
+    ids = sorted(set(ids))
+    for k in range(0, len(ids), chunk):
+        part = ids[k : k + chunk]
+        with db.session() as session:
+            before = dict(
+                session.execute(
+                    select(Patient.id, Patient.data_version).where(Patient.id.in_(part))
+                ).all()
+            )
+            result, qol = assess(session, part)
+            rows = result.alerts.to_dict("records")
+            payloads = _payloads(result, qol, part)
+        with db.session(write=True) as session:
+            now = dict(
+                session.execute(
+                    select(Patient.id, Patient.data_version).where(Patient.id.in_(part))
+                ).all()
+            )
+            same = [i for i in part if i in now and now[i] == before.get(i)]
+            if same:
+                _store(session, same, rows, payloads)
+
+
+def stale_patients(session: Session) -> list[int]:
+    """Patients whose stored monitoring results are missing or of an older data version."""
+    return list(
+        session.scalars(
+            select(Patient.id)
+            .outerjoin(MonitorResult, MonitorResult.patient_id == Patient.id)
+            .where(
+                (MonitorResult.patient_id.is_(None))
+                | (MonitorResult.data_version != Patient.data_version)
+            )
+        )
+    )
+
+
+def refresh_stale(db, chunk: int = REFRESH_CHUNK) -> int:
+    """Recompute every stale patient (e.g. after a crash between an import and its refresh)."""
+    with db.session() as session:
+        ids = stale_patients(session)
+    refresh_patients(db, ids, chunk)
+    return len(ids)
 
 
 def timeline(session: Session, patient: Patient) -> dict:
     """Everything the timeline shows for one patient, JSON-ready (dates as ISO text)."""
-    result, qol = assess(session, [patient.id])
-    pid = str(patient.id)
+    stored = stored_result(session, patient)
+    if stored is None:  # not computed yet for this version of the data: run the engine now
+        result, qol = assess(session, [patient.id])
+        stored = _payloads(result, qol, [patient.id])[patient.id]
+    monitored, qol_points = stored["monitor"], stored["qol"]
     lines = _latest_lines(session, [patient.id])
     line = lines.get(patient.id)
     labs = session.execute(
@@ -188,7 +292,6 @@ def timeline(session: Session, patient: Patient) -> dict:
         series.setdefault(analyte, []).append(
             {"date": date.isoformat(), "value": float(value), "unit": unit}
         )
-    monitored = result.patient(pid) if pid in set(result.patients["patient_id"]) else None
     doses = []
     for ln in patient.lines:
         for d in ln.doses:
@@ -199,16 +302,6 @@ def timeline(session: Session, patient: Patient) -> dict:
                     "dose": d.dose,
                     "unit": d.unit,
                     "agent": ln.agent,
-                }
-            )
-    qol_points = []
-    if qol is not None and len(qol.scores):
-        for r in qol.scores.to_dict("records"):
-            qol_points.append(
-                {
-                    "date": r["date"],
-                    "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
-                    "FA": None if pd.isna(r.get("FA")) else float(r["FA"]),
                 }
             )
     decision = session.scalar(

@@ -257,6 +257,15 @@ class _NoQueryInAccessLog(logging.Filter):
 ACCESS_LOG_FILTER = _NoQueryInAccessLog()
 
 
+def _refresh_stale(db) -> None:
+    from plateau.store.monitoring import refresh_stale
+
+    try:
+        refresh_stale(db)
+    except Exception:  # noqa: BLE001 - derived data; the pages compute live when it is missing
+        logging.getLogger("plateau.web").warning("could not refresh stored monitoring results")
+
+
 def install(app: FastAPI) -> None:
     """Add the security headers, the login redirect and the records database lifespan to ``app``."""
     app.state.nav_items.append(("/records", "Records"))
@@ -271,9 +280,14 @@ def install(app: FastAPI) -> None:
         logged, and the records pages report it when they are opened.
         """
         try:
-            database_of(app)
+            db = database_of(app)
         except PlateauError as exc:
             logging.getLogger("plateau.web").warning("records database not ready: %s", exc)
+            return
+        if app.state.settings.extra.get("refresh_on_start", True):
+            # stored monitoring results missing or out of date (e.g. an interrupted import):
+            # recompute in the background, in short transactions; pages compute live meanwhile
+            threading.Thread(target=_refresh_stale, args=(db,), daemon=True).start()
 
     def _close_records_database() -> None:
         if getattr(app.state, "records_db", None) is not None:

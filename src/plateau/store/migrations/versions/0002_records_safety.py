@@ -1,4 +1,4 @@
-"""records safety: alert states, lab-result history, audit no-replace
+"""records safety: alert states, lab-result history, stored monitoring results, audit no-replace
 
 Revision ID: 0002_records_safety
 Revises: 0001
@@ -47,6 +47,19 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_lab_result_versions_lab_result_id"), ["lab_result_id"], unique=False
         )
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("data_version", sa.Integer(), nullable=False, server_default="0")
+        )
+    op.create_table(
+        "monitor_results",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("data_version", sa.Integer(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("patient_id"),
+    )
     if op.get_bind().dialect.name == "sqlite":
         # INSERT OR REPLACE deletes the old row without firing DELETE triggers: refuse the insert
         op.execute(SQLITE_NO_REPLACE)
@@ -55,6 +68,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_replace")
+    op.drop_table("monitor_results")
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.drop_column("data_version")
     op.drop_table("lab_result_versions")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_status_severity_date")
