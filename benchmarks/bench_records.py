@@ -124,7 +124,11 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
             return r
 
         form = await timed("login form", "GET", "/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form.text) if form else None
+        if found is None:
+            errors.append(f"login form failed for clin{idx:03d}")
+            return
+        token = found.group(1)
         r = await timed(
             "login",
             "POST",
@@ -146,7 +150,8 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
                 break
             page = await timed("patient list", "GET", "/records")
             if csrf is None and page is not None:
-                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+                found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                csrf = found.group(1) if found else None
             for pid in rng.sample(patients, 2):
                 await timed("timeline", "GET", f"/records/patients/{pid}")
             if k % 3 == 2 and csrf:

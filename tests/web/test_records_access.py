@@ -587,3 +587,59 @@ def test_user_administration_in_the_browser_is_audited(world):
     assert {"change role: temp_doc", "deactivate: temp_doc", "reset password: temp_doc"} <= actions
     page = admin.get("/records/admin").text
     assert "Deactivate" in page and "Reset password" in page and "End sessions" in page
+
+
+def test_the_alerts_inbox_pages_groups_and_acknowledges_in_bulk(world):
+    from plateau.store.models import Alert as AlertRow
+
+    pid = world["pid"]["P07"]
+    with world["db"].session(write=True) as s:
+        for k in range(60):
+            s.add(
+                AlertRow(
+                    patient_id=pid,
+                    fingerprint=f"bulk-{k}",
+                    date=__import__("datetime").date(2025, 3, 1)
+                    + __import__("datetime").timedelta(days=k),
+                    severity="medium",
+                    message=f"repeat {k} on 2025-03-01",
+                    rule="bulk-rule",
+                    tag="C2",
+                    status="open",
+                )
+            )
+    client = world["clients"]["clin_a"]
+    page = client.get("/records/alerts?status=open&severity=medium")
+    assert page.status_code == 200
+    assert "60" in page.text and "bulk-rule" in page.text  # one group, 60 repeats
+    ids = re.search(
+        r'action="/records/alerts/ack".*?name="alert_ids" value="([0-9,]+)"', page.text, re.S
+    ).group(1)
+    assert len(ids.split(",")) >= 60
+    last = _audit_rows(world)
+    r = client.post(
+        "/records/alerts/ack",
+        data={"csrf_token": _csrf(page.text), "alert_ids": ids},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with world["db"].session() as s:
+        states = set(
+            s.scalars(select(AlertRow.status).where(AlertRow.rule == "bulk-rule")).all()
+        )
+        n = s.scalar(select(func.count(AlertRow.id)).where(AlertRow.rule == "bulk-rule"))
+    assert states == {"acknowledged"} and n == 60  # nothing deleted
+    moved = [e for e in _audit_since(world, last) if e.resource.endswith("open -> acknowledged")]
+    assert len(moved) >= 60 and all(e.username == "clin_a" for e in moved)
+    # clin_b cannot acknowledge Team A's alerts in bulk either
+    other = world["clients"]["clin_b"]
+    r = other.post(
+        "/records/alerts/ack",
+        data={"csrf_token": _csrf(other.get("/records").text), "alert_ids": ids},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404
+    # the researcher's inbox: pseudonyms and days, no message text, no alert ids
+    res = _get(world, "res", "/records/alerts?status=all").text
+    assert "repeat 0" not in res and "bulk-rule" in res and "P07" not in res
+    assert 'name="alert_ids"' not in res

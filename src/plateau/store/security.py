@@ -175,6 +175,55 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
     return user
 
 
+def login(db, username: str, password: str, *, ip: str) -> tuple[User, str]:
+    """Check a login and open a session: ``(user, cookie token)``.  Raises RateLimited or
+    PlateauError; every attempt is audited.
+
+    The slow Argon2 verification runs OUTSIDE any write transaction (a read, then the hash check,
+    then a short write), so logins never hold the database's write lock while hashing.
+    """
+    from plateau.store.audit import record
+
+    username = (username or "").strip()[:80]
+    with db.session() as session:
+        by_client, by_ip = recent_failures(session, username=username, ip=ip)
+        row = session.execute(
+            select(User.id, User.password_hash, User.active).where(User.username == username)
+        ).first()
+    limited = by_client >= MAX_FAILURES_PER_CLIENT or by_ip >= MAX_FAILURES_PER_IP
+    ok = False
+    if not limited:
+        try:
+            ok = HASHER.verify(row.password_hash if row else _DUMMY_HASH, password or "")
+            ok = bool(ok and row is not None and row.active)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    with db.session(write=True) as session:
+        if limited or not ok:
+            record(
+                session,
+                None,
+                "login",
+                "login",
+                ip=ip,
+                outcome="rate-limited" if limited else "failed",
+                username=username,
+            )
+        else:
+            user = session.get(User, row.id)
+            if HASHER.check_needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            record(session, user, "login", "login", ip=ip)
+            token, _row = start_session(session, user)
+            return user, token
+    if limited:
+        raise RateLimited(
+            "too many failed logins from this address: wait 15 minutes, or ask an "
+            "administrator to unlock the account"
+        )
+    raise PlateauError("login: unknown user or wrong password")
+
+
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

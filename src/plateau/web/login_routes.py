@@ -50,6 +50,10 @@ def _safe_next(value: str | None) -> str:
 
 def _login_response(request: Request, session, user: User, target: str) -> Response:
     token, _row = security.start_session(session, user)
+    return _session_response(request, token, target)
+
+
+def _session_response(request: Request, token: str, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -133,15 +137,14 @@ def login_submit(
 ):
     check_csrf(csrf_token, request.cookies.get(CSRF_COOKIE))
     error, status = None, 401
-    with database(request).session(write=True) as session:
-        try:
-            user = security.authenticate(session, username, password, ip=client_ip(request))
-        except security.RateLimited as exc:
-            error, status = str(exc), 429
-        except PlateauError as exc:
-            error = str(exc)
-        else:
-            return _login_response(request, session, user, _safe_next(next))
+    try:
+        _user, token = security.login(database(request), username, password, ip=client_ip(request))
+    except security.RateLimited as exc:
+        error, status = str(exc), 429
+    except PlateauError as exc:
+        error = str(exc)
+    else:
+        return _session_response(request, token, _safe_next(next))
     token = _form_cookie(request)
     return _with_form_cookie(
         request,
