@@ -267,3 +267,29 @@ def test_the_inbox_pages_sorts_and_groups_in_sql(db, users):
         assert all(g.severity == "low" for g in low.groups) and len(low.groups) == 2
         clin_b = s.get(User, users["clin_b"])
         assert A.inbox(s, clin_b).total_alerts == 0  # another team's alerts are not visible
+
+
+def test_the_patient_list_pages_with_a_notice_instead_of_stopping_silently(
+    db, users, example_files
+):
+    from plateau.store.patients import patient_page
+
+    import_files(db, users["admin"], csv_files=example_files("patients"), team="Team A")
+    with db.session() as s:
+        admin = s.get(User, users["admin"])
+        first = patient_page(s, admin, per_page=5)
+        last = patient_page(s, admin, per_page=5, page=4)
+        res = patient_page(s, s.get(User, users["researcher"]), per_page=50)
+    assert first.total == 19 and first.pages == 4 and len(first.rows) == 5
+    assert first.notice == "patients 1-5 of 19 (page 1 of 4)"
+    assert len(last.rows) == 4 and last.notice.startswith("patients 16-19 of 19")
+    seen = {
+        r["label"]
+        for p in range(1, 5)
+        for r in patient_page(s2 := db.sessions(), admin, per_page=5, page=p).rows
+    }
+    s2.close()
+    assert len(seen) == 19
+    # researchers: the pseudonym is the row's reference; no internal id, no date
+    assert all(str(r["id"]).startswith("R-") and r["id"] == r["label"] for r in res.rows)
+    assert res.notice == ""

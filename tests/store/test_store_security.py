@@ -195,3 +195,28 @@ def test_decision_snapshot_is_stored_audited_and_on_the_timeline(db, users, exam
             "10.1.1.1",
             "create",
         )
+
+
+def test_one_snapshot_interface_for_memory_and_the_records_database(db, users, example_files):
+    """The public aid's memory store and the patient's database store answer the same calls."""
+    from plateau.decide.store import MemoryDecisionStore, snapshot_id
+    from plateau.store.decisions import PatientDecisionStore
+
+    import_files(db, users["admin"], csv_files=example_files("patients"), team="Team A")
+    with db.session() as s:
+        pid = s.scalar(select(Patient.id))
+    snap = {"profile": {"age": 60}, "evidence_version": "abc", "date": "2025-01-01"}
+    stores = [
+        MemoryDecisionStore(max_entries=2),
+        PatientDecisionStore(db, pid, user_id=users["clin_a"]),
+    ]
+    for store in stores:
+        ident = store.save(snap)
+        assert ident == snapshot_id(snap) and store.ids() == [ident]
+        assert store.load(ident)["profile"] == {"age": 60}
+        with pytest.raises(KeyError):
+            store.load("0" * 16)
+    memory = stores[0]
+    for k in range(3):
+        memory.save({**snap, "profile": {"age": 60 + k}})
+    assert len(memory.ids()) == 2  # bounded

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -55,6 +57,9 @@ MAX_PASSWORD_LENGTH = 200
 MIN_PASSWORD_SCORE = 3
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 _DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
+#: Argon2 is memory- and CPU-hard on purpose: at most one check per core at a time, so a burst of
+#: logins queues instead of slowing every check (and the rest of the server) down together
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 class RateLimited(PlateauError):
@@ -194,7 +199,8 @@ def login(db, username: str, password: str, *, ip: str) -> tuple[User, str]:
     ok = False
     if not limited:
         try:
-            ok = HASHER.verify(row.password_hash if row else _DUMMY_HASH, password or "")
+            with _HASH_SLOTS:
+                ok = HASHER.verify(row.password_hash if row else _DUMMY_HASH, password or "")
             ok = bool(ok and row is not None and row.active)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
