@@ -2,7 +2,8 @@
 """Set up plateau's environment and run it: the two quick-start commands.
 
     python3 dev.py start   # create .venv, install the locked runtime, run the main job
-    python3 dev.py test    # create .venv, install the locked test set, run the whole test suite
+    python3 dev.py test    # create .venv, install the locked test set, lint, run the whole suite
+    python3 dev.py lint    # only the static checks: ruff check, ruff format --check, mypy
 
 Needs only Python >= 3.11 (standard library). The virtual environment lives in ``.venv``
 beside this file; the pinned versions come from ``requirements/lock.txt`` (runtime) and
@@ -12,6 +13,12 @@ installed so a second run skips the install.
 
 Extra arguments after the sub-command go to the program: ``python3 dev.py start -- --port 9000``
 or ``python3 dev.py test -k pool``.
+
+``python3 dev.py test`` without arguments is what CI runs (``.ci/run``): first the static checks
+(``ruff check``, ``ruff format --check``, ``mypy``, configured in ``pyproject.toml``), then the
+whole pytest suite, which includes the import-cycle and layer check
+(``tests/test_architecture.py``).  Any failure fails the run.  With arguments (a subset of
+tests) the static checks are skipped unless ``PLATEAU_LINT=1`` is set.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ def run(cmd: list[str | os.PathLike[str]], **kwargs) -> None:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3 and says why it stops
         sys.exit("plateau needs Python 3.11 or newer; run this script with python3.11.")
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")
@@ -75,8 +82,35 @@ def cmd_start(args: list[str]) -> int:
     return subprocess.call([str(plateau), *(args or ["start"])], cwd=ROOT)
 
 
+LINT_STEPS = (
+    ("ruff check", ["ruff", "check", "."]),
+    ("ruff format --check", ["ruff", "format", "--check", "."]),
+    ("mypy", ["mypy"]),  # files and strictness per package: [tool.mypy] in pyproject.toml
+)
+
+
+def run_lint() -> int:
+    """The static checks CI fails on besides the tests; returns the first non-zero exit code."""
+    for label, (tool, *rest) in LINT_STEPS:
+        say(f"lint: {label}")
+        code = subprocess.call([str(BIN / tool), *rest], cwd=ROOT)
+        if code != 0:
+            say(f"lint failed: {label} (exit {code})")
+            return code
+    return 0
+
+
+def cmd_lint(args: list[str]) -> int:
+    ensure_installed("test")
+    return run_lint()
+
+
 def cmd_test(args: list[str]) -> int:
     ensure_installed("test")
+    if not args or os.environ.get("PLATEAU_LINT") == "1":
+        code = run_lint()
+        if code != 0:
+            return code
     setup = ROOT / "tests" / "setup_system.py"
     if setup.exists():  # system packages the browser/database tests need (Chromium, PostgreSQL)
         run([PY, setup])
@@ -89,7 +123,7 @@ def cmd_test(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"start": cmd_start, "test": cmd_test}
+    commands = {"start": cmd_start, "test": cmd_test, "lint": cmd_lint}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

@@ -1,7 +1,7 @@
 """Benchmark of the set-based monitoring engine on a synthetic registry.
 
-    nice python benchmarks/bench_monitor.py                 # 100,000 patients x 40 x 10 = 40 million rows
-    python benchmarks/bench_monitor.py --patients 10000     # smaller run
+    nice python benchmarks/bench_monitor.py              # 100,000 x 40 x 10 = 40 million rows
+    python benchmarks/bench_monitor.py --patients 10000  # smaller run
     nice python benchmarks/bench_monitor.py --save benchmarks/results/bench_monitor.json
 
 Each patient has ``--assessments`` visits 28 days apart, each with 10 analytes (serum and urine
@@ -15,7 +15,8 @@ second (input rows / assess wall time), the peak resident memory of the whole pr
 (``ru_maxrss``) and of the assess phase alone (the kernel's peak counter is reset through
 ``/proc/self/clear_refs`` after generating the input, so that figure includes the resident
 input table), and the load average before and after (the machine is shared: say under what
-load a figure was measured).  ``--save`` appends the run to a JSON file of runs.  No R peer exists for this engine, so there is no side-by-side ratio;
+load a figure was measured).  ``--save`` appends the run to a JSON file of runs.  No R peer exists
+for this engine, so there is no side-by-side ratio;
 the target is >= 1 million rows/s.
 """
 
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from plateau.monitor import engine
-from plateau.monitor import units as U
+from plateau.rules import units as U
 
 ANALYTES = (
     "serum_m_protein",
@@ -78,7 +79,8 @@ def synthetic(n_patients: int, n_assess: int, seed: int = 1) -> tuple[pd.DataFra
     days = base_day[:, None] + 28 * t  # P, A
     n = P * A * K
     ns = np.repeat(days.ravel(), K)
-    ns *= 86_400_000_000_000  # days -> nanoseconds in place (same values as .astype("datetime64[ns]"))
+    # days -> nanoseconds in place (same values as .astype("datetime64[ns]"))
+    ns *= 86_400_000_000_000
     frame = pd.DataFrame(
         {
             "patient_id": np.repeat(np.arange(P, dtype=np.int64), A * K),
@@ -169,20 +171,25 @@ def main(argv=None) -> int:
     n = len(labs)
     rate = n / (t3 - t2)
     print(
-        f"rows: {n:,} ({args.patients:,} patients x {args.assessments} assessments x {len(ANALYTES)} analytes)"
+        f"rows: {n:,} ({args.patients:,} patients x {args.assessments} assessments x "
+        f"{len(ANALYTES)} analytes)"
     )
     print(
         f"generate: {t1 - t0:.1f} s; assess: {t3 - t2:.1f} s -> {rate:,.0f} rows/s "
-        f"(CPU user {ru1.ru_utime - ru0.ru_utime:.1f} s, system {ru1.ru_stime - ru0.ru_stime:.1f} s)"
+        f"(CPU user {ru1.ru_utime - ru0.ru_utime:.1f} s, system {ru1.ru_stime - ru0.ru_stime:.1f} "
+        "s)"
     )
     print(
-        f"peak RSS: process {max(rss_gen, ru1.ru_maxrss / 1024):,.0f} MiB (after generating the input: "
-        f"{rss_gen:,.0f} MiB); assess phase {peak_assess or float('nan'):,.0f} MiB incl. the resident input "
-        f"({rss_before or float('nan'):,.0f} MiB before assess)"
+        f"peak RSS: process {max(rss_gen, ru1.ru_maxrss / 1024):,.0f} MiB (after generating the "
+        "input: "
+        f"{rss_gen:,.0f} MiB); assess phase {peak_assess or float('nan'):,.0f} MiB incl. the "
+        f"resident input ({rss_before or float('nan'):,.0f} MiB before assess)"
     )
     print(
-        f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
-        f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} on {os.cpu_count()} CPUs"
+        "load average (1/5/15 min) before "
+        f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
+        f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} on {os.cpu_count()} "
+        "CPUs"
     )
     counts = {
         "progressions": int(result.patients["pfs_event"].sum()),

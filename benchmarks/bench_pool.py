@@ -1,4 +1,4 @@
-"""Benchmark: plateau's batch pool() against metafor's one-call-per-analysis loop (issue 3, item 9).
+"""Benchmark: plateau's batch pool() against metafor's one-call-per-analysis loop.
 
     .venv/bin/python benchmarks/bench_pool.py            # 10,000 meta-analyses of k = 10
     .venv/bin/python benchmarks/bench_pool.py --n 1000   # quicker
@@ -145,7 +145,8 @@ def main(argv=None) -> int:
         else:
             saved = dict(
                 saved,
-                source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run now",
+                source=f"SAVED timing from an earlier run ({saved.get('source', '')}); R not run "
+                "now",
             )
             result["metafor"] = saved
     if "metafor" in result:

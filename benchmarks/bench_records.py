@@ -1,11 +1,13 @@
-"""Loopback load test of the clinical records: concurrent clinicians browsing timelines and importing.
+"""Loopback load test of the clinical records: concurrent clinicians browsing timelines and
+importing.
 
     python benchmarks/bench_records.py                       # 50 clinicians, 10 rounds each, SQLite
     python benchmarks/bench_records.py --think 2             # clinicians read ~2 s between clicks
     python benchmarks/bench_records.py --clinicians 20 --rounds 5 --database-url postgresql+psycopg://...
 
 Seeds a fresh database (``--patients`` patients in 5 care teams, 12 assessments of 6 analytes each,
-one clinician account per simulated user, arriving over ``--ramp`` seconds), serves the app with uvicorn on 127.0.0.1 in a child
+one clinician account per simulated user, arriving over ``--ramp`` seconds), serves the app with
+uvicorn on 127.0.0.1 in a child
 process, then runs every clinician concurrently (asyncio + httpx): sign in, then per round open the
 patient list, open two timelines of their team's patients and, every third round, import a new
 lab result for one of them through the import form.  The run is bounded by ``--rounds`` and
@@ -169,7 +171,10 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
                 r = await timed("timeline", "GET", f"/api/v1/records/patients/{patients[0]}")
                 pid_ext = r.json()["patient"] if r is not None and r.status_code == 200 else None
                 if pid_ext:
-                    labs = f"patient_id,date,analyte,value,unit\n{pid_ext},{day},serum_m_protein,{rng.uniform(0.1, 2):.2f},g/dL\n"
+                    labs = (
+                        "patient_id,date,analyte,value,unit\n"
+                        f"{pid_ext},{day},serum_m_protein,{rng.uniform(0.1, 2):.2f},g/dL\n"
+                    )
                     await timed(
                         "import",
                         "POST",
@@ -232,7 +237,8 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     team_patients = seed(url, args.patients, args.clinicians)
     print(
-        f"seeded {args.patients} patients, {args.clinicians} clinicians in {time.perf_counter() - t:.1f} s"
+        f"seeded {args.patients} patients, {args.clinicians} clinicians in "
+        f"{time.perf_counter() - t:.1f} s"
     )
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=dict(os.environ))
@@ -279,8 +285,8 @@ def main(argv=None) -> int:
         "kinds": {},
     }
     print(
-        f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} req/s), "
-        f"{len(errors)} errors on {report['database']}"
+        f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} "
+        f"req/s), {len(errors)} errors on {report['database']}"
     )
     print(f"{'request':<14}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for kind, values in sorted(results.items()):

@@ -115,9 +115,9 @@ def main() -> int:
                 try:
                     client.get("/healthz")
                     break
-                except httpx.TransportError:
+                except httpx.TransportError as exc:
                     if time.monotonic() > deadline:
-                        raise SystemExit("server did not start")
+                        raise SystemExit("server did not start") from exc
                     time.sleep(0.2)
             client.post("/api/v1/analyses", json=specs[0])  # warm-up (imports)
             results = {}
@@ -160,7 +160,8 @@ def main() -> int:
     for label in ("uncached", "cached"):
         r = results[label]
         print(
-            f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 {r['server']['p95_ms']:.1f} ms, "
+            f"{label:9s} server p50 {r['server']['median_ms']:.1f} ms, p95 "
+            f"{r['server']['p95_ms']:.1f} ms, "
             f"p99 {r['server']['p99_ms']:.1f} ms; round trip p95 {r['client']['p95_ms']:.1f} ms; "
             f"errors {r['errors']}"
         )

@@ -47,7 +47,7 @@ def test_json_has_the_documented_keys_and_matches_metafor():
     assert out["q_total"] == pytest.approx(ref["common"]["q_total"], rel=1e-8)
     assert out["q_within"] == pytest.approx(ref["design"]["q_within"], rel=1e-8)
     assert out["q_between"] == pytest.approx(ref["design"]["q_between"], rel=1e-7)
-    for t, coef in zip(ref["others"], ref["reml"]["coef"]):
+    for t, coef in zip(ref["others"], ref["reml"]["coef"], strict=True):
         assert out["effects_vs_reference"][t]["estimate"] == pytest.approx(coef, abs=1e-6)
     T = len(out["treatments"])
     assert len(out["league"]) == T * (T - 1)
@@ -62,7 +62,7 @@ def test_common_effect_and_dl_options():
     common = run_json("--reference", "no_contact", "--common")
     assert common["model"] == "common" and common["tau2"] == 0.0
     ref = json.loads(FIXTURE.read_text())
-    for t, coef in zip(ref["others"], ref["common"]["coef"]):
+    for t, coef in zip(ref["others"], ref["common"]["coef"], strict=True):
         assert common["effects_vs_reference"][t]["estimate"] == pytest.approx(coef, abs=1e-8)
     dl = run_json("--method", "DL", "--small-values", "undesirable")
     assert dl["method"] == "DL" and dl["tau2"] > 0

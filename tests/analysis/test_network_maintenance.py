@@ -72,10 +72,11 @@ def test_post_asct_pfs_agrees_in_direction_with_gay_2018(networks):
     pub_hr, pub_lo, pub_hi = PUBLISHED_REFERENCE["PFS"]["lenalidomide"]
     assert hi < 1.0 and pub_hi < 1.0
     assert lo <= pub_hi and pub_lo <= hi
-    # Blood Neoplasia 2024 NMA (transplant-eligible, PFS vs placebo): credible intervals overlap ours
+    # Blood Neoplasia 2024 NMA (transplant-eligible, PFS vs placebo): credible intervals overlap
+    # ours
     second = PUBLISHED_REFERENCE["second_reference"]["PFS_post_asct"]
     ours = main.result.effects_vs(OBSERVATION)
-    for name, (p_hr, p_lo, p_hi) in second.items():
+    for name, (_p_hr, p_lo, p_hi) in second.items():
         if name in ours:
             lo, hi = math.exp(ours[name]["ci_low"]), math.exp(ours[name]["ci_high"])
             assert lo <= p_hi and p_lo <= hi, name

@@ -63,7 +63,8 @@ def test_medians_with_events_are_used_but_flagged_approximate(base):
     assert c.sei == pytest.approx(math.sqrt(1 / 60 + 1 / 90), rel=1e-12)
     strict = spec.model_copy(update={"sensitivity": SensitivitySpec(exclude_approximate=True)})
     assert _reasons(select(strict, base))["LEN-MED"] == (
-        "comparison main: PFS effect is approximate (medians and events, exponential model (approximate))"
+        "comparison main: PFS effect is approximate (medians and events, exponential model "
+        "(approximate))"
     )
 
 

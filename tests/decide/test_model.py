@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from plateau.decide import rules
 from plateau.decide.model import (
     BaselinePoint,
     fit_baseline,
@@ -19,6 +18,7 @@ from plateau.decide.model import (
     treated_survival,
 )
 from plateau.errors import PlateauError
+from plateau.rules import decision as rules
 
 
 def test_hr_one_gives_no_difference():
@@ -49,8 +49,8 @@ def test_benefit_is_monotone_in_hr():
 def test_worked_example_mccarthy_2017_pfs_and_rmst():
     """McCarthy et al., J Clin Oncol 2017;35:3279 (lenalidomide meta-analysis): control median PFS
     23.5 months, PFS HR 0.48.  By hand (exponential): h0 = ln2/23.5 = 0.029496/month;
-    S0(36) = exp(-36 h0) = 0.3458, S1(36) = 0.3458^0.48 = 0.6007 (35% -> 60%, as in
-    shared/research/decision-aids.md section 0); RMST over 60 months (1 - e^{-60h})/h:
+    S0(36) = exp(-36 h0) = 0.3458, S1(36) = 0.3458^0.48 = 0.6007 (35% -> 60% progression-free at
+    3 years); RMST over 60 months (1 - e^{-60h})/h:
     28.13 months without, 40.43 with (about 12 extra progression-free months)."""
     h0 = hazard_from_median(23.5)
     assert h0 == pytest.approx(0.0294955, rel=1e-5)
@@ -127,7 +127,8 @@ def test_fit_baseline_needs_points():
 
 def test_riss_multipliers_by_hand():
     """R-ISS (Palumbo, JCO 2015): stages 871/1894/295 of 3060; 5-year OS 82/62/40%.
-    S_all = (871*.82 + 1894*.62 + 295*.40)/3060 = 0.655719; M_III = ln .40 / ln 0.655719 = 2.17119."""
+    S_all = (871*.82 + 1894*.62 + 295*.40)/3060 = 0.655719; M_III = ln .40 / ln 0.655719 =
+    2.17119."""
     assert rules.riss_multiplier("III", "OS") == pytest.approx(2.171187, abs=1e-6)
     assert rules.riss_multiplier("I", "OS") == pytest.approx(0.470237, abs=1e-6)
     # PFS 55/36/24%: S_all = 0.402513; M_II = ln .36 / ln .402513 = 1.122659

@@ -99,7 +99,8 @@ def test_renal_inputs_cross_checks():
     assert errors_of({**BASE, "weight_kg": 70, "creatinine_mg_dl": 1, "crcl_ml_min": 50})[
         "crcl_ml_min"
     ] == (
-        "give either crcl_ml_min or weight_kg with creatinine (computed by Cockcroft-Gault), not both"
+        "give either crcl_ml_min or weight_kg with creatinine (computed by Cockcroft-Gault), not "
+        "both"
     )
 
 

@@ -27,8 +27,8 @@ def test_validate_bad_folder_fails_with_precise_lines(good_trial, write_trial):
     result = runner.invoke(app, ["evidence", "validate", str(folder)])
     assert result.exit_code == 1
     assert (
-        "ERROR DEMO-1.yaml: trial DEMO-1: estimates[0].ci_low: HR 0.48 lies outside its CI [0.5, 0.7]"
-        in " ".join(result.output.split())
+        "ERROR DEMO-1.yaml: trial DEMO-1: estimates[0].ci_low: HR 0.48 lies outside its CI [0.5, "
+        "0.7]" in " ".join(result.output.split())
     )
 
 

@@ -66,7 +66,8 @@ def test_user_csv_errors_name_the_row(good_trial, write_trial, tmp_path):
     report, _ = check_path(path)
     line = estimate_rows[0] + 2  # header is line 1
     assert [str(e) for e in report.errors] == [
-        f"mine.csv: trial DEMO-1: estimates[0] (row {line}).ci_low: HR 0.6 lies outside its CI [0.65, 0.8]"
+        f"mine.csv: trial DEMO-1: estimates[0] (row {line}).ci_low: HR 0.6 lies outside its CI "
+        "[0.65, 0.8]"
     ]
 
 

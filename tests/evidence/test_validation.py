@@ -118,7 +118,8 @@ def test_source_must_be_locatable(good_trial, write_trial):
     del good_trial["sources"][0]["pmid"]
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: sources[0]: a source needs at least one of pmid, pmcid, doi or url"
+        "DEMO-1.yaml: trial DEMO-1: sources[0]: a source needs at least one of pmid, pmcid, doi or "
+        "url"
     ]
 
 
@@ -161,8 +162,8 @@ def test_two_latest_estimates_for_one_outcome(good_trial, write_trial):
     good_trial["estimates"].append(extra)
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: estimates[2].status: 2 estimates are marked latest for comparison "
-        "len_vs_obs x PFS (estimates 0, 2): exactly one may be"
+        "DEMO-1.yaml: trial DEMO-1: estimates[2].status: 2 estimates are marked latest for "
+        "comparison len_vs_obs x PFS (estimates 0, 2): exactly one may be"
     ]
 
 
@@ -170,8 +171,8 @@ def test_superseded_without_latest(good_trial, write_trial):
     good_trial["estimates"][1]["status"] = "superseded"
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: estimates[1].status: no estimate is marked latest for comparison "
-        "len_vs_obs x OS"
+        "DEMO-1.yaml: trial DEMO-1: estimates[1].status: no estimate is marked latest for "
+        "comparison len_vs_obs x OS"
     ]
 
 
@@ -202,8 +203,8 @@ def test_control_type_must_match_control_arm(good_trial, write_trial):
     good_trial["comparisons"][0]["control_type"] = "placebo"
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_type: control_type placebo but control arm "
-        "'obs' has treatment observation"
+        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_type: control_type placebo but control "
+        "arm 'obs' has treatment observation"
     ]
 
 
@@ -212,8 +213,8 @@ def test_maintenance_vs_control_needs_inactive_control(good_trial, write_trial):
     good_trial["comparisons"][0]["control_type"] = "active"
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_type: a maintenance_vs_control comparison "
-        "needs an observation or placebo control"
+        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_type: a maintenance_vs_control "
+        "comparison needs an observation or placebo control"
     ]
 
 
@@ -221,7 +222,8 @@ def test_comparison_with_unknown_arm(good_trial, write_trial):
     good_trial["comparisons"][0]["control_arm"] = "placebo"
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_arm: unknown arm 'placebo' (arms: len, obs)"
+        "DEMO-1.yaml: trial DEMO-1: comparisons[0].control_arm: unknown arm 'placebo' (arms: len, "
+        "obs)"
     ]
 
 
@@ -229,8 +231,8 @@ def test_derived_value_must_say_what_was_printed(good_trial, write_trial):
     good_trial["estimates"][0]["derived"] = True
     errors, _ = _messages(write_trial(good_trial))
     assert errors == [
-        "DEMO-1.yaml: trial DEMO-1: estimates[0].direction: a derived value must say what was printed "
-        "(direction or note)"
+        "DEMO-1.yaml: trial DEMO-1: estimates[0].direction: a derived value must say what was "
+        "printed (direction or note)"
     ]
 
 

@@ -1,4 +1,5 @@
-"""Helpers for the plateau.meta tests: loading the metafor JSON fixtures (import as `metafor_fixtures`).
+"""Helpers for the plateau.meta tests: loading the metafor JSON fixtures (import as
+`metafor_fixtures`).
 
 ``load_fixture("core_pool")`` returns the parsed ``tests/fixtures/metafor/core_pool.json``
 (written by ``validation/metafor/core.R``); ``as_array`` turns a JSON list with nulls (R's NA)

@@ -66,7 +66,8 @@ def test_escalc_rejects_bad_input():
 
 
 def test_log_hr_from_ci_hand_worked():
-    # HR 0.75 (95% CI 0.60 to 0.94): se = (ln 0.94 - ln 0.60) / (2 x 1.959964) = 0.4489502 / 3.919928 = 0.1145302
+    # HR 0.75 (95% CI 0.60 to 0.94): se = (ln 0.94 - ln 0.60) / (2 x 1.959964) = 0.4489502 /
+    # 3.919928 = 0.1145302
     res = log_hr_from_ci(0.75, 0.60, 0.94)
     assert res.yi == pytest.approx(-0.2876821, abs=1e-7)
     assert math.sqrt(res.vi) == pytest.approx(0.1145302, abs=1e-7)
@@ -93,7 +94,8 @@ def test_log_hr_from_oe_matches_pignon_convention():
 
 
 def test_log_hr_from_p_events_hand_worked():
-    # p = 0.01, D = 200 events, 1:1: V = 50, z = 2.575829, O-E = -2.575829 x 7.071068 = -18.21386, ln HR = -18.21386/50 = -0.3642773, var = 0.02
+    # p = 0.01, D = 200 events, 1:1: V = 50, z = 2.575829, O-E = -2.575829 x 7.071068 = -18.21386,
+    # ln HR = -18.21386/50 = -0.3642773, var = 0.02
     res = log_hr_from_p_events(0.01, 200)
     assert res.yi == pytest.approx(-0.3642773, abs=1e-7)
     assert res.vi == pytest.approx(0.02, abs=1e-15)

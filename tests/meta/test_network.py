@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -280,7 +281,7 @@ def test_result_objects_serialise_and_summarise():
     assert "metformin" in res.league.summary()
     json.dumps(node_split(res).to_dict())
     json.dumps(rank_probabilities(res, n_sim=100).to_dict())
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.tau2 = 1.0  # frozen
 
 

@@ -1,4 +1,5 @@
-"""plateau.meta.network against metafor 3.8.1 rma.mv contrast-based NMA (validation/metafor/network.R).
+"""plateau.meta.network against metafor 3.8.1 rma.mv contrast-based NMA
+(validation/metafor/network.R).
 
 Tolerances (validation/metafor/README.md, "Network meta-analysis"): quantities that do not depend on
 an optimiser (common-effect estimates, covariances, Q and its design decomposition, estimates at a

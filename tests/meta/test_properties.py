@@ -1,4 +1,5 @@
-"""Hypothesis properties of pool(): permutation invariance, tau2 >= 0, equal-effects = random-effects
+"""Hypothesis properties of pool(): permutation invariance, tau2 >= 0, equal-effects =
+random-effects
 when tau2 = 0, batch = loop (with NaN padding), weights summing to 100."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""meta_regression and subgroup_analysis against metafor 3.8.1 (fixtures: validation/metafor/core.R).
+"""meta_regression and subgroup_analysis against metafor 3.8.1 (fixtures:
+validation/metafor/core.R).
 
 Regression: dat.bcg log RR on ~ ablat and ~ ablat + year (9 estimators x z/knha), and
 dat.pignon2000 log HR on ~ factor(grp); coefficients, vcov, QE, QM (chi^2 or F), R^2,

@@ -17,7 +17,8 @@ from plateau.monitor import ctcae as C
             2.0,
             [(0.49, 4), (0.5, 3), (0.99, 3), (1.0, 2), (1.49, 2), (1.5, 1), (1.99, 1), (2.0, 0)],
         ),
-        # admiral test vectors (SPEC 2.4): 24 -> 4, 25 -> 3, 49 -> 3, 50 -> 2, 74 -> 2, 75 -> 1 (LLN 100)
+        # admiral test vectors (docs/clinical-rules.md section 2): 24 -> 4, 25 -> 3, 49 -> 3,
+        # 50 -> 2, 74 -> 2, 75 -> 1 (LLN 100)
         (
             "platelets",
             100.0,
@@ -53,7 +54,8 @@ def test_creatinine_uln_boundaries():
 
 
 def test_creatinine_baseline_criterion_applies_above_uln_only():
-    # baseline 0.5, ULN 1.2: 1.3 is > 1.5 x baseline (0.75) and > 3 x baseline (1.5)? no -> grade 2 by baseline
+    # baseline 0.5, ULN 1.2: 1.3 is > 1.5 x baseline (0.75) and > 3 x baseline (1.5)? no -> grade 2
+    # by baseline
     g = C.grade_creatinine([0.9, 1.3, 1.6], 1.2, baseline=0.5)
     assert g.tolist() == [0, 2, 3]  # 0.9 below ULN: 0 although 1.8 x baseline; 1.6 > 3.0 x 0.5
     assert C.grade_creatinine([1.3], 1.2, baseline=0.5, use_baseline=False).tolist() == [1]

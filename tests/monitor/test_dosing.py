@@ -26,8 +26,9 @@ LEN15 = "patient_id,maintenance_start,agent,dose_mg\nX,2025-01-01,lenalidomide,1
 
 
 def test_cockcroft_gault_vectors():
-    # SPEC 3.6 vectors 75.8, 74.1 and "80.9" for the woman; by hand (140-45)*65/(72*0.9)*0.85 = 80.9992,
-    # so the calculator page truncated: we check the exact value
+    # docs/clinical-rules.md section 3.6: 75.8, 74.1 and "80.9" for the woman; by hand
+    # (140-45)*65/(72*0.9)*0.85 = 80.9992, so the calculator page truncated: we check the exact
+    # value
     got = D.cockcroft_gault([65, 60, 45], [80, 80, 65], [1.1, 1.2, 0.9], [False, False, True])
     assert [round(float(x), 1) for x in got[:2]] == [75.8, 74.1]
     assert float(got[2]) == pytest.approx(95 * 65 / 64.8 * 0.85, rel=1e-12)
@@ -97,7 +98,11 @@ def test_bortezomib_neuropathy_table():
 
 def test_thalidomide_stops_on_symptomatic_neuropathy():
     pats = "patient_id,maintenance_start,agent,dose_mg\nT,2025-01-01,thalidomide,50\n"
-    ev = "patient_id,date,term,grade\nT,2025-02-01,peripheral_sensory_neuropathy,1\nT,2025-03-01,peripheral_sensory_neuropathy,2\n"
+    ev = (
+        "patient_id,date,term,grade\n"
+        "T,2025-02-01,peripheral_sensory_neuropathy,1\n"
+        "T,2025-03-01,peripheral_sensory_neuropathy,2\n"
+    )
     p = _run(HDR + "T,2025-01-01,serum_m_protein,2,g/dL\n", pats, ev)[0]
     assert [(a["date"], a["action"]) for a in p["dose_actions"]] == [("2025-03-01", "stop")]
     assert "thal-pn-steps" in [u["rule"] for u in p["unconfirmed_rules_used"]]

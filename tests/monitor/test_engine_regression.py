@@ -1,4 +1,5 @@
-"""Regression snapshot of ``engine.assess(...).to_dict()`` (issue 7 item 9: optimise without changing results).
+"""Regression snapshot of ``engine.assess(...).to_dict()`` (an optimisation must not change
+results).
 
 The snapshot ``tests/fixtures/monitor/engine_regression.json.xz`` was written by the engine as it
 stood *before* the scale optimisation (commit 6376b09 / c490259 engine) and is compared here,
@@ -15,7 +16,8 @@ Cases:
   analytes (urine IFE, marrow, clonal cells, new lesions), lab-specific LLN/ULN on some rows,
   string patient ids, shuffled row order, patients without labs, every maintenance agent,
   diagnosis/stop dates, age/sex/weight/dialysis (creatinine clearance) and reported events.
-* ``examples-*``: ``examples/monitor/*.csv`` through the CSV readers, with QoL alerts, both baselines.
+* ``examples-*``: ``examples/monitor/*.csv`` through the CSV readers, with QoL alerts, both
+  baselines.
 
 Regenerate (only when a result change is intended and explained in the commit):
 ``python tests/monitor/test_engine_regression.py --write``.
@@ -228,7 +230,7 @@ def _examples(baseline: str):
     pats = mio.read_patients(EX / "patients.csv").frame
     events = mio.read_events(EX / "events.csv").frame
     q = mio.read_qlq(EX / "qlq.csv").frame
-    starts = dict(zip(pats["patient_id"], pats["maintenance_start"]))
+    starts = dict(zip(pats["patient_id"], pats["maintenance_start"], strict=True))
     qres = assess_qol(q, starts if baseline == "maintenance" else None)
     return engine.assess(
         labs, pats, events, qol=qres, config=engine.MonitorConfig(baseline=baseline)
@@ -236,7 +238,8 @@ def _examples(baseline: str):
 
 
 def _edge(name: str):
-    """Small registries with awkward layouts: interleaved patients, unsorted days, duplicates, no labs."""
+    """Small registries with awkward layouts: interleaved patients, unsorted days, duplicates, no
+    labs."""
 
     def labs(rows):
         df = pd.DataFrame(rows, columns=["patient_id", "date", "analyte", "value"])
@@ -362,7 +365,7 @@ def snapshot():
 def test_engine_output_matches_snapshot(name, snapshot):
     got, want = _capture(_case(name)), snapshot[name]
     assert len(got["patients"]) == len(want["patients"])
-    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"], strict=True)):
         if g != w:
             gd, wd = json.loads(g), json.loads(w)
             keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]
@@ -375,7 +378,8 @@ def test_engine_output_matches_snapshot(name, snapshot):
 
 
 def test_episode_array_path_equals_pandas_path():
-    """The array path of hematologic_episodes (sorted counts) gives the grouped-pandas rows exactly."""
+    """The array path of hematologic_episodes (sorted counts) gives the grouped-pandas rows
+    exactly."""
     rng = np.random.default_rng(5)
     agents = np.array(["lenalidomide", "ixazomib", "bortezomib", "thalidomide", "none"])
     n_episodes = 0
@@ -412,7 +416,8 @@ def test_episode_array_path_equals_pandas_path():
 
 @pytest.mark.parametrize("uneven", [False, True])
 def test_group_prev_min_matches_a_loop(uneven):
-    """Nadir helper = min of the earlier in-window, non-NaN values of the same patient (NaN if none).
+    """Nadir helper = min of the earlier in-window, non-NaN values of the same patient (NaN if
+    none).
 
     ``uneven`` makes one group much longer than the rest, which takes the pandas cummin path
     instead of the padded-matrix path.
@@ -445,7 +450,8 @@ def test_date_strings_equal_numpy(days):
 
 
 def test_no_dose_actions_keeps_the_table_columns():
-    """An empty dose-action table has the same columns as a full one (summary() used to fail on it)."""
+    """An empty dose-action table has the same columns as a full one (summary() used to fail on
+    it)."""
     result = _edge("duplicates")
     assert len(result.dose_actions) == 0
     assert list(result.dose_actions.columns) == [
@@ -461,7 +467,8 @@ def test_no_dose_actions_keeps_the_table_columns():
         "tag",
         "citation",
     ]
-    # baseline 2.0 g/dL (the later of two same-day values), then 1.0: a 50% fall = PR, not yet confirmed
+    # baseline 2.0 g/dL (the later of two same-day values), then 1.0: a 50% fall = PR, not yet
+    # confirmed
     assert result.to_dict()[0]["assessments"] == [
         {"date": "2021-03-01", "response": "PR", "confirmed": False}
     ]
@@ -470,7 +477,7 @@ def test_no_dose_actions_keeps_the_table_columns():
 
 def _compare(name, got, want):
     assert len(got["patients"]) == len(want["patients"])
-    for i, (g, w) in enumerate(zip(got["patients"], want["patients"])):
+    for i, (g, w) in enumerate(zip(got["patients"], want["patients"], strict=True)):
         if g != w:
             gd, wd = json.loads(g), json.loads(w)
             keys = [k for k in wd if gd.get(k) != wd.get(k)] + [k for k in gd if k not in wd]

@@ -1,6 +1,7 @@
 """Worked IMWG cases on the documented example CSVs (examples/monitor), plus small inline cases.
 
-Expected values are computed by hand from the thresholds in SPEC section 1 (see comments)."""
+Expected values are computed by hand from the thresholds in docs/clinical-rules.md section 1
+(see comments)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 
 from plateau.errors import PlateauError
 from plateau.monitor import io as mio
-from plateau.monitor import units as U
+from plateau.rules import units as U
 
 EX = Path(__file__).resolve().parents[2] / "examples" / "monitor"
 HDR = "patient_id,date,analyte,value,unit\n"
@@ -31,20 +31,23 @@ HDR = "patient_id,date,analyte,value,unit\n"
         ),
         (
             "P1,2025-01-01,hemoglobin,80,g/dL",
-            "labs.csv: row 1 (line 2), field 'value': impossible value 80 g/dL for hemoglobin: outside the plausible "
-            "range 0-25 g/dL",
+            "labs.csv: row 1 (line 2), field 'value': impossible value 80 g/dL for hemoglobin: "
+            "outside the plausible range 0-25 g/dL",
         ),
         (
             "P1,2025-01-01,serum_m_protein,1.0,mg/mL",
-            "labs.csv: row 1 (line 2), field 'unit': unknown unit 'mg/mL' for serum_m_protein (accepted: 'g/dL', 'g/L')",
+            "labs.csv: row 1 (line 2), field 'unit': unknown unit 'mg/mL' for serum_m_protein "
+            "(accepted: 'g/dL', 'g/L')",
         ),
         (
             "P1,2025-13-01,anc,1.0,10*9/L",
-            "labs.csv: row 1 (line 2), field 'date': unparseable date '2025-13-01' (expected YYYY-MM-DD)",
+            "labs.csv: row 1 (line 2), field 'date': unparseable date '2025-13-01' (expected "
+            "YYYY-MM-DD)",
         ),
         (
             "P1,2025-01-01,serum_ife,maybe,",
-            "labs.csv: row 1 (line 2), field 'value': 'maybe' is not positive/negative for serum_ife",
+            "labs.csv: row 1 (line 2), field 'value': 'maybe' is not positive/negative for "
+            "serum_ife",
         ),
     ],
 )
@@ -57,7 +60,8 @@ def test_bad_input_messages(row, message):
 def test_skip_bad_rows_reports_and_keeps_the_rest():
     text = (
         HDR
-        + "P1,2025-01-01,anc,1.0,10*9/L\nP1,2025-01-02,anc,-1,10*9/L\nP1,x,anc,1,10*9/L\nP1,2025-01-03,anc,2,/uL\n"
+        + "P1,2025-01-01,anc,1.0,10*9/L\nP1,2025-01-02,anc,-1,10*9/L\n"
+        + "P1,x,anc,1,10*9/L\nP1,2025-01-03,anc,2,/uL\n"
     )
     with pytest.raises(
         PlateauError, match=r"row 2 \(line 3\).*\(1 more bad row\(s\); use --skip-bad-rows"
@@ -176,7 +180,8 @@ def test_cli_bad_row_error_and_skip(tmp_path, capsys):
     f = tmp_path / "labs.csv"
     f.write_text(
         HDR
-        + "P1,2025-01-01,serum_m_protein,2,g/dL\nP1,2025-02-01,foo,1,g/dL\nP1,2025-03-01,serum_m_protein,1,g/dL\n"
+        + "P1,2025-01-01,serum_m_protein,2,g/dL\nP1,2025-02-01,foo,1,g/dL\n"
+        + "P1,2025-03-01,serum_m_protein,1,g/dL\n"
     )
     code, out = _cli(["monitor", "assess", "--labs", str(f), "--baseline", "diagnosis"], capsys)
     assert (

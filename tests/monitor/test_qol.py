@@ -1,4 +1,4 @@
-"""QLQ-C30 / MY20 scoring by hand from the manual's formulas (SPEC 4.2-4.3)."""
+"""QLQ-C30 / MY20 scoring by hand from the manual's formulas (docs/clinical-rules.md section 4)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def test_half_rule_boundary_pf_needs_three_of_five():
 
 
 def test_my20_scales():
-    items = {f"my{i}": v for i, v in zip(range(1, 21), [2] * 6 + [3] * 10 + [4] + [1, 2, None])}
+    items = {
+        f"my{i}": v
+        for i, v in zip(range(1, 21), [2] * 6 + [3] * 10 + [4] + [1, 2, None], strict=True)
+    }
     s = score_items(_row(**{k: (np.nan if v is None else v) for k, v in items.items()})).iloc[0]
     assert s["MYDS"] == pytest.approx(100 / 3)
     assert s["MYSE"] == pytest.approx(200 / 3)

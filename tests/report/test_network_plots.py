@@ -26,7 +26,7 @@ def test_graph_and_forest_render(tmp_path):
         small_values="undesirable",
     )
     edges = {}
-    for s, a, b in zip(p["study"], p["treat1"], p["treat2"]):
+    for s, a, b in zip(p["study"], p["treat1"], p["treat2"], strict=True):
         edges.setdefault(tuple(sorted((a, b))), []).append(str(s))
     g = save(
         network_graph(res.treatments, edges, title="Smoking", reference="no_contact"),

@@ -133,7 +133,8 @@ def _table_counts(db) -> dict:
 
 @pytest.fixture
 def example_files():
-    """``example_files("labs", ...)`` -> {kind: (name, bytes)} of examples/monitor (all four by default)."""
+    """``example_files("labs", ...)`` -> {kind: (name, bytes)} of examples/monitor (all four by
+    default)."""
     return _example_files
 
 

@@ -1,4 +1,5 @@
-"""Start a throwaway PostgreSQL server (initdb + pg_ctl) for tests; used by tests/store and tests/web.
+"""Start a throwaway PostgreSQL server (initdb + pg_ctl) for tests; used by tests/store and
+tests/web.
 
 ``start()`` returns ``(base_url, stop)``; it raises RuntimeError with the reason when no server
 can be started.  As root the server runs as the ``postgres`` user (or ``nobody``) via ``runuser``.
@@ -9,11 +10,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from netutil import free_port
 
 
 def _pg_bin() -> Path | None:
@@ -26,10 +28,30 @@ def _pg_bin() -> Path | None:
     return Path(which).parent if which else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _pg_ctl_start(run_as, bindir, data, tmp, port, env):
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c "
+        "fsync=off -c full_page_writes=off -c max_connections=200"
+    )
+    return subprocess.run(
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(tmp / "log"),
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def start():
@@ -52,7 +74,7 @@ def start():
             user = "nobody"
         shutil.chown(tmp, user=user)
         run_as = ["runuser", "-u", user, "--"]
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, LC_ALL="C", LANG="C")
     init = subprocess.run(
         [
@@ -75,33 +97,15 @@ def start():
     if init.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-300:]}")
-    opts = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c fsync=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
-    started = subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(tmp / "log"),
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    if started.returncode != 0:
+    for attempt in range(3):  # another process may take the port between claim and bind
+        started = _pg_ctl_start(run_as, bindir, data, tmp, port, env)
         log = (tmp / "log").read_text() if (tmp / "log").exists() else started.stderr
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeError(f"pg_ctl start failed: {log.strip()[-300:]}")
+        if started.returncode == 0:
+            break
+        if "could not bind" not in log or attempt == 2:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RuntimeError(f"pg_ctl start failed: {log.strip()[-300:]}")
+        port = free_port()
 
     def stop() -> None:
         subprocess.run(

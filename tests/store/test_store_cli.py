@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
+
+from plateau.store.db import MIGRATIONS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "monitor"
 
@@ -27,7 +30,8 @@ def test_admin_commands(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     r = plateau("migrate", url=url)
-    assert r.returncode == 0 and "revision 0002_records_safety" in r.stdout
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert r.returncode == 0 and f"revision {head}" in r.stdout
     r = plateau(
         "create-user",
         "dr_cli",

@@ -1,4 +1,5 @@
-"""Fuzzed CSV and FHIR imports: never a crash, never a partial write (hypothesis, modest budgets)."""
+"""Fuzzed CSV and FHIR imports: never a crash, never a partial write (hypothesis, modest
+budgets)."""
 
 from __future__ import annotations
 

@@ -98,10 +98,13 @@ def test_clinician_cannot_write_to_another_teams_patient(db, users, example_file
 
 def test_a_corrected_value_updates_the_row(db, users):
     p = ("p.csv", b"patient_id,maintenance_start,agent,dose_mg\nX1,2025-01-01,lenalidomide,10\n")
-    lab = lambda v: (
-        "l.csv",
-        f"patient_id,date,analyte,value,unit\nX1,2025-02-01,serum_m_protein,{v},g/dL\n".encode(),
-    )
+
+    def lab(v):
+        return (
+            "l.csv",
+            f"patient_id,date,analyte,value,unit\nX1,2025-02-01,serum_m_protein,{v},g/dL\n".encode(),
+        )
+
     import_files(db, users["admin"], csv_files={"patients": p, "labs": lab(1.1)}, team="Team A")
     result = import_files(db, users["admin"], csv_files={"labs": lab(1.3)})
     assert result.updated["labs"] == 1 and result.created["labs"] == 0

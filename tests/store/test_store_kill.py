@@ -1,4 +1,5 @@
-"""A process killed in the middle of an import leaves the database as it was (SQLite and PostgreSQL).
+"""A process killed in the middle of an import leaves the database as it was (SQLite and
+PostgreSQL).
 
 The child imports 10 patients x 400 days of results (4,000 lab rows).  In the first test it is
 killed with SIGKILL after every row has been flushed to the database inside the transaction (it
@@ -48,12 +49,13 @@ CHILD = textwrap.dedent("""
     import datetime as dt
     for i in range(10):
         for d in range(400):
-            labs.append(f"K{i:02d},{dt.date(2024, 1, 1) + dt.timedelta(days=d)},serum_m_protein,{1 + (d % 7) / 10},g/dL")
+            day = dt.date(2024, 1, 1) + dt.timedelta(days=d)
+            labs.append(f"K{i:02d},{day},serum_m_protein,{1 + (d % 7) / 10},g/dL")
     db = open_database(url)
     print("START", flush=True)
-    importer.import_files(db, user_id, csv_files={"patients": ("p.csv", patients.encode()),
-                                                  "labs": ("l.csv", ("\\n".join(labs) + "\\n").encode())},
-                          team="Team A")
+    files = {"patients": ("p.csv", patients.encode()),
+             "labs": ("l.csv", ("\\n".join(labs) + "\\n").encode())}
+    importer.import_files(db, user_id, csv_files=files, team="Team A")
     print("DONE", flush=True)
 """)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from plateau.store import audit, migrate
-from plateau.store.db import current_revision
+from plateau.store.db import MIGRATIONS, current_revision
 
 
 def test_migration_creates_every_table_and_is_repeatable(db):
@@ -27,12 +28,13 @@ def test_migration_creates_every_table_and_is_repeatable(db):
         "import_batches",
         "audit_log",
         "login_sessions",
+        "faq_reviews",
         "alembic_version",
     } <= names
-    assert {"lab_result_versions"} <= names
-    assert current_revision(db.engine) == "0002_records_safety"
-    # a second start migrates nothing and fails nothing
-    assert migrate(db.engine) == "0002_records_safety"
+    assert {"lab_result_versions", "monitor_results"} <= names
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert current_revision(db.engine) == head
+    assert migrate(db.engine) == head  # a second start migrates nothing and fails nothing
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):

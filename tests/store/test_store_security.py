@@ -1,4 +1,5 @@
-"""Passwords, sessions, rate limiting, access scope and decision snapshots (SQLite and PostgreSQL)."""
+"""Passwords, sessions, rate limiting, access scope and decision snapshots (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -7,24 +7,28 @@ Playwright through ``executable_path``; Playwright's own browser download is nev
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from netutil import serve
 
-from plateau.web.app import create_app
+from plateau.web.app import WebSettings, create_app
 
 CHROMIUM = os.environ.get("PLATEAU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def app():
-    return create_app()
+def app(tmp_path_factory):
+    """The web app on a database and a decisions folder of its own (never ``var/``)."""
+    folder = tmp_path_factory.mktemp("web-data")
+    return create_app(
+        WebSettings(
+            database_url=f"sqlite:///{folder / 'plateau.sqlite'}",
+            extra={"decisions_dir": folder / "decisions"},
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -33,27 +37,12 @@ def client(app):
         yield test_client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    base, stop = serve(app)
+    yield base
+    stop()
 
 
 @pytest.fixture(scope="session")

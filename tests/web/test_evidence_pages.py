@@ -82,7 +82,7 @@ def test_filtering_in_the_browser(page, live_server, screenshot):
     total = page.locator("#trial-rows tr").count()
     page.get_by_label("Agent").select_option("daratumumab")
     page.wait_for_url("**agent=daratumumab**")
-    page.wait_for_function("document.querySelectorAll('#trial-rows tr').length < %d" % total)
+    page.wait_for_function(f"document.querySelectorAll('#trial-rows tr').length < {total}")
     rows = page.locator("#trial-rows tr")
     assert 0 < rows.count() < total
     for i in range(rows.count()):

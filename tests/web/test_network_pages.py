@@ -16,7 +16,7 @@ def test_networks_api_matches_the_analysis_layer(client):
     post_pfs = next(n for n in data["networks"] if n["id"] == "nma-post_asct-pfs")
     network = expected[("post_asct", "PFS")]
     main = network.main
-    scores = dict(zip(main.result.treatments, main.result.p_scores))
+    scores = dict(zip(main.result.treatments, main.result.p_scores, strict=True))
     for row in post_pfs["ranking"]:
         assert row["p_score"] == scores[row["treatment"]]
         if "hr" in row:
@@ -31,6 +31,6 @@ def test_networks_page_shows_graphs_rankings_and_edge_trials(client):
     html = client.get("/networks").text
     assert html.count("<svg") >= 4
     assert "P-score" in html and "Trials behind each edge" in html
-    for (setting, outcome), network in which_maintenance(load_bundled()).items():
+    for network in which_maintenance(load_bundled()).values():
         for edge in network.edges:
             assert f"/evidence/{edge.trial_id}" in html

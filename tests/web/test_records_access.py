@@ -95,7 +95,10 @@ def world(request, tmp_path_factory):
     }
     import_files(db, ids["clin_a"], csv_files=files, team="Team A")
     b_patients = b"patient_id,maintenance_start,agent,dose_mg\nB01,2025-01-01,lenalidomide,10\n"
-    b_labs = b"patient_id,date,analyte,value,unit\nB01,2025-01-01,serum_m_protein,2.0,g/dL\nB01,2025-03-01,anc,0.4,10*9/L\n"
+    b_labs = (
+        b"patient_id,date,analyte,value,unit\n"
+        b"B01,2025-01-01,serum_m_protein,2.0,g/dL\nB01,2025-03-01,anc,0.4,10*9/L\n"
+    )
     import_files(
         db,
         ids["clin_b"],
@@ -129,7 +132,8 @@ def _get(world, role, path, **kw):
     return world["clients"][role].get(path, follow_redirects=False, **kw)
 
 
-# expected status per role: anon, admin, clin_a (the patient's team), clin_b (another team), researcher
+# expected status per role: anon, admin, clin_a (the patient's team), clin_b (another team),
+# researcher
 MATRIX = [
     ("GET", "/records", (303, 200, 200, 200, 200)),
     ("GET", "/api/v1/records/patients", (401, 200, 200, 200, 200)),
@@ -146,7 +150,7 @@ MATRIX = [
 
 @pytest.mark.parametrize("method,path,expected", MATRIX, ids=[m[1] for m in MATRIX])
 def test_access_matrix_reads(world, method, path, expected):
-    for role, status in zip(ROLES, expected):
+    for role, status in zip(ROLES, expected, strict=True):
         # researchers name patients by pseudonym only (ids follow import order)
         ids = world["pseudo"] if role == "res" else world["pid"]
         url = path.format(A=ids["P07"], B=ids["B01"])
@@ -624,9 +628,7 @@ def test_the_alerts_inbox_pages_groups_and_acknowledges_in_bulk(world):
     )
     assert r.status_code == 303
     with world["db"].session() as s:
-        states = set(
-            s.scalars(select(AlertRow.status).where(AlertRow.rule == "bulk-rule")).all()
-        )
+        states = set(s.scalars(select(AlertRow.status).where(AlertRow.rule == "bulk-rule")).all())
         n = s.scalar(select(func.count(AlertRow.id)).where(AlertRow.rule == "bulk-rule"))
     assert states == {"acknowledged"} and n == 60  # nothing deleted
     moved = [e for e in _audit_since(world, last) if e.resource.endswith("open -> acknowledged")]

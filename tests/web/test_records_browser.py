@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
+from netutil import serve
 from sqlalchemy import select
 
 from plateau.store import open_database
@@ -79,20 +76,9 @@ def records_server(tmp_path_factory):
         )
         pid = patient.id
     db.dispose()
-    app = create_app(WebSettings(database_url=url))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", pid
-    server.should_exit = True
-    thread.join(timeout=10)
+    base, stop = serve(create_app(WebSettings(database_url=url)))
+    yield base, pid
+    stop()
 
 
 def test_timeline_in_the_browser(records_server, page, screenshot):

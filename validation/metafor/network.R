@@ -1,4 +1,4 @@
-# Network meta-analysis oracle for plateau.meta.network (issue 9).
+# Network meta-analysis oracle for plateau.meta.network.
 #
 # Contrast-based NMA with metafor 3.8.1 `rma.mv` on standard network datasets from metadat:
 #   yi = basic contrasts (each arm vs the study's first arm), V = their exact covariance

@@ -121,8 +121,8 @@ def _harms() -> list[AnalysisSpec]:
             AnalysisSpec(
                 id=f"harm-{term.value.replace('_', '-')}",
                 title=f"Harms: {words} (grade {grade})",
-                description="Risk ratio of maintenance vs control from per-arm counts (or percentages "
-                "with arm sizes, flagged approximate); subgroups by agent.",
+                description="Risk ratio of maintenance vs control from per-arm counts (or "
+                "percentages with arm sizes, flagged approximate); subgroups by agent.",
                 outcome="adverse_event",
                 adverse_event=term,
                 adverse_event_grade=grade,

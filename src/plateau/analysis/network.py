@@ -84,8 +84,8 @@ OUTCOME_FALLBACKS = {"PFS": ("PFS", "EFS", "TTP"), "OS": ("OS",)}
 
 #: published NMA of maintenance used as a directional sanity check (HR vs no maintenance)
 PUBLISHED_REFERENCE: dict[str, Any] = {
-    "citation": "Gay F, Jackson G, Rosiñol L, et al. Maintenance treatment and survival in patients "
-    "with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
+    "citation": "Gay F, Jackson G, Rosiñol L, et al. Maintenance treatment and survival in "
+    "patients with myeloma: a systematic review and network meta-analysis. JAMA Oncol "
     "2018;4(10):1389-1397.",
     "doi": "10.1001/jamaoncol.2018.2961",
     "pmid": "30098165",
@@ -98,8 +98,8 @@ PUBLISHED_REFERENCE: dict[str, Any] = {
     "OS": {"lenalidomide": (0.76, 0.51, 1.16)},
     "second_reference": {
         # title words from the article URL; authors and year not re-read (unconfirmed)
-        "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 RCTs). "
-        "Blood Neoplasia vol. 1(4), article 100042.",
+        "citation": "Lenalidomide, ixazomib, or daratumumab maintenance ... (Bayesian NMA of 9 "
+        "RCTs). Blood Neoplasia vol. 1(4), article 100042.",
         "url": "https://ashpublications.org/bloodneoplasia/article/1/4/100042/517804",
         # transplant-eligible patients, PFS vs placebo, HR (95% credible interval), abstract
         "PFS_post_asct": {
@@ -182,7 +182,8 @@ class MaintenanceNetwork:
         """Trials behind each edge (unordered node pair, sorted)."""
         out: dict[tuple[str, str], list[EdgeTrial]] = {}
         for e in self.edges:
-            out.setdefault(tuple(sorted((e.experimental, e.control))), []).append(e)
+            a, b = sorted((e.experimental, e.control))
+            out.setdefault((a, b), []).append(e)
         return out
 
     def pairs(self) -> dict[str, list]:
@@ -190,7 +191,7 @@ class MaintenanceNetwork:
         cols: dict[str, list] = {"study": [], "treat1": [], "treat2": [], "TE": [], "seTE": []}
         for _, rows in self.studies:
             for s, a, b, te, se in rows:
-                for k, v in zip(cols, (s, a, b, te, se)):
+                for k, v in zip(cols, (s, a, b, te, se), strict=True):
                     cols[k].append(v)
         return cols
 
@@ -302,12 +303,17 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
     return edges, excluded
 
 
-def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
+Row = tuple[str, str, str, float, float]  #: (study, treat1, treat2, TE, seTE)
+
+
+def _studies(
+    edges: list[EdgeTrial], excluded: list[tuple[str, str]]
+) -> tuple[list[tuple[str, tuple[Row, ...]]], list[EdgeTrial]]:
     """Group edges into studies; comparisons of one trial sharing an arm form a multi-arm study."""
     by_trial: dict[str, list[EdgeTrial]] = {}
     for e in edges:
         by_trial.setdefault(e.trial_id, []).append(e)
-    studies = []
+    studies: list[tuple[str, tuple[Row, ...]]] = []
     flagged: set[int] = set()
     for tid, es in by_trial.items():
         # connected groups of comparisons within the trial (by shared nodes)
@@ -369,7 +375,7 @@ def _studies(edges: list[EdgeTrial], excluded: list[tuple[str, str]]):
                 for n, m in ((e.experimental, e.control), (e.control, e.experimental)):
                     if n not in var_arm and m in var_arm:
                         var_arm[n] = e.se_log_hr**2 - var_arm[m]
-            rows = []
+            rows: list[Row] = []
             for i, a in enumerate(nodes):
                 for b in nodes[i + 1 :]:
                     rows.append(
@@ -411,7 +417,7 @@ def maintenance_network(
         cols: dict[str, list] = {"study": [], "treat1": [], "treat2": [], "TE": [], "seTE": []}
         for _, rows in studies:
             for r in rows:
-                for k, v in zip(cols, r):
+                for k, v in zip(cols, r, strict=True):
                     cols[k].append(v)
         data = network_data(cols["study"], cols["treat1"], cols["treat2"], cols["TE"], cols["seTE"])
         for comp in connected_components(data):

@@ -30,8 +30,8 @@ from plateau.evidence.base import EvidenceBase
 
 MCCARTHY_TRIALS = ("CALGB100104", "IFM2005-02", "RV-MM-PI-209")
 MCCARTHY_SOURCE = {
-    "citation": "McCarthy PL, Holstein SA, Petrucci MT, et al. Lenalidomide maintenance after autologous "
-    "stem-cell transplantation in newly diagnosed multiple myeloma: a meta-analysis. "
+    "citation": "McCarthy PL, Holstein SA, Petrucci MT, et al. Lenalidomide maintenance after "
+    "autologous stem-cell transplantation in newly diagnosed multiple myeloma: a meta-analysis. "
     "J Clin Oncol 2017;35(29):3279-3289.",
     "pmid": "28742454",
     # PFS HR 0.48 (0.41-0.55) read in the abstract; OS HR 0.75 (0.63-0.90), P = .001, read in
@@ -45,8 +45,8 @@ DIFFERENCES = (
     "6.6 years); plateau pools each trial's latest published HR.",
     "CALGB 100104 contributes its published time to progression (its primary end point) when the "
     "base has no PFS HR; the IPD analysis used PFS for all three trials.",
-    "For GIMEMA RV-MM-PI-209 McCarthy used only the patients randomised to ASCT; the base holds the "
-    "whole maintenance randomisation (after ASCT or MPR).",
+    "For GIMEMA RV-MM-PI-209 McCarthy used only the patients randomised to ASCT; the base holds "
+    "the whole maintenance randomisation (after ASCT or MPR).",
     "A stratified Cox model on pooled IPD is not the same estimator as random-effects pooling of "
     "published log hazard ratios.",
 )
@@ -96,6 +96,7 @@ class PublishedComparison:
 
     def to_dict(self) -> dict[str, Any]:
         p, r = self.published, self.result.pooled
+        assert r is not None  # a comparison is made only when the analysis pooled
         return {
             "published": {
                 "id": p.id,
@@ -124,9 +125,11 @@ class PublishedComparison:
 
     def summary(self) -> str:
         p, r = self.published, self.result.pooled
+        assert r is not None  # a comparison is made only when the analysis pooled
         return (
             f"{p.id}: published HR {p.hr:.2f} ({p.ci_low:.2f}-{p.ci_high:.2f}); plateau "
-            f"{r.estimate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}) from {', '.join(self.trials_included)}; "
+            f"{r.estimate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}) from "
+            f"{', '.join(self.trials_included)}; "
             f"ratio {math.exp(self.log_ratio_difference):.2f}; intervals "
             f"{'overlap' if self.intervals_overlap else 'do not overlap'}"
             + "".join(f"; {t} missing ({why})" for t, why in self.trials_missing)

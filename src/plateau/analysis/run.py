@@ -175,8 +175,10 @@ class AbsoluteEffect:
         lo, hi = sorted(self.difference_ci)
         when = f" by {self.timepoint_months:g} months" if self.timepoint_months else ""
         return (
-            f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per 1,000{when} "
-            f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 ({self.basis})"
+            f"{abs(self.difference_per_1000):.0f} {direction} patients with an event per "
+            f"1,000{when} "
+            f"({lo:+.0f} to {hi:+.0f}); baseline {self.baseline_per_1000:.0f} per 1,000 "
+            f"({self.basis})"
         )
 
 
@@ -313,12 +315,14 @@ def pool_contributions(
         test=m.test,
     )
     studies = tuple(
-        StudyResult(c, float(w), *c.interval(m.level)) for c, w in zip(contributions, r.weights)
+        StudyResult(c, float(w), *c.interval(m.level))
+        for c, w in zip(contributions, r.weights, strict=True)
     )
     return pooled, studies
 
 
-def _subgroups(selection: Selection, spec: AnalysisSpec):
+def _subgroups(selection: Selection, spec: AnalysisSpec) -> Any:
+    assert spec.subgroup_by is not None  # the caller checks
     by = spec.subgroup_by.value
     levels: dict[str, list[Contribution]] = {}
     for c in selection.contributions:
@@ -404,7 +408,8 @@ def certainty_signals(
     if result_pooled and result_pooled.k >= 2:
         if result_pooled.i2 is not None and result_pooled.i2 >= 50:
             out.append(f"substantial heterogeneity (I\u00b2 = {result_pooled.i2:.0f}%)")
-        if result_pooled.pi_low is not None and result_pooled.pi_low < 1 < result_pooled.pi_high:
+        pi_low, pi_high = result_pooled.pi_low, result_pooled.pi_high
+        if pi_low is not None and pi_high is not None and pi_low < 1 < pi_high:
             out.append("the prediction interval includes no effect")
     approx = [s.contribution.trial_id for s in studies if s.contribution.approximate]
     if approx:

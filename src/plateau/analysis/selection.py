@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plateau.analysis.spec import AnalysisSpec
-from plateau.errors import PlateauError
 from plateau.evidence.base import EvidenceBase, citation
 from plateau.evidence.schema import (
     AdverseEvent,
@@ -206,16 +205,16 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
     if e.o_minus_e is not None and e.variance is not None:
         es = effects.log_hr_from_oe(e.o_minus_e, e.variance)
         return float(es.yi), math.sqrt(float(es.vi)), "oe_v"
-    parsed = e.p_value_parsed
-    exact_p = parsed is not None and parsed[0] == "=" and 0 < parsed[1] < 1
+    p_relation, p_number = e.p_value_parsed or ("", math.nan)
+    exact_p = p_relation == "=" and 0 < p_number < 1
     if e.hr is not None and exact_p and e.hr != 1:
-        es = effects.log_hr_from_p(e.hr, parsed[1])
+        es = effects.log_hr_from_p(e.hr, p_number)
         return float(es.yi), math.sqrt(float(es.vi)), "hr_p"
-    bound = parsed is not None and parsed[0] in ("<", "<=") and 0 < parsed[1] < 1
+    bound = p_relation in ("<", "<=") and 0 < p_number < 1
     if e.hr is not None and bound and e.hr != 1:
         # the true p is below the bound, so |z| is above z(bound): the SE from the bound is an
         # upper limit and the study gets less weight than it deserves (conservative)
-        es = effects.log_hr_from_p(e.hr, parsed[1])
+        es = effects.log_hr_from_p(e.hr, p_number)
         return float(es.yi), math.sqrt(float(es.vi)), "hr_p_bound"
     events = None
     if e.events_experimental is not None and e.events_control is not None:
@@ -223,7 +222,7 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
     if exact_p and events:
         favours = _direction(e)
         if favours is not None:
-            es = effects.log_hr_from_p_events(parsed[1], events, favours_experimental=favours)
+            es = effects.log_hr_from_p_events(p_number, events, favours_experimental=favours)
             return float(es.yi), math.sqrt(float(es.vi)), "p_events"
     if (
         e.median_experimental
@@ -398,7 +397,7 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
 
 def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contribution | str:
     x, k = trial.arm(c.experimental_arm), trial.arm(c.control_arm)
-    common = dict(
+    common: dict[str, Any] = dict(
         trial_id=trial.id,
         trial_name=trial.name,
         comparison_id=c.id,
@@ -439,7 +438,9 @@ def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contributi
                 if position == 0:
                     problems.append(f"{outcome.value} read from a secondary source")
                 continue
-            effect = time_to_event_effect(e) if spec.is_time_to_event else _binary_effect(e, x, k)
+            effect: tuple[Any, ...] | None = (
+                time_to_event_effect(e) if spec.is_time_to_event else _binary_effect(e, x, k)
+            )
             if effect is None:
                 if position == 0:
                     problems.append(f"latest {outcome.value} report has {_why_unusable(e)}")
@@ -557,15 +558,6 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
             events_control=ci,
         )
     return "adverse event without counts or percentages per arm"
-
-
-def require_contributions(selection: Selection, spec: AnalysisSpec) -> None:
-    if not selection.contributions:
-        reasons = "; ".join(f"{e.trial_id}: {e.reason}" for e in selection.exclusions[:6])
-        raise PlateauError(
-            f"analysis {spec.id}: no trial matches the selection ({reasons}"
-            f"{' ...' if len(selection.exclusions) > 6 else ''})"
-        )
 
 
 __all__ = [

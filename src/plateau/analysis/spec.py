@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -38,10 +38,10 @@ from plateau.evidence.schema import (
 
 METHODS = ("EE", "FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 TESTS = ("z", "knha", "adhoc")
-DISEASE_CONTROL = ("PFS", "EFS", "TTP")
+DISEASE_CONTROL: tuple[Literal["PFS", "EFS", "TTP"], ...] = ("PFS", "EFS", "TTP")
 
 
-class SubgroupBy(str, Enum):
+class SubgroupBy(StrEnum):
     agent = "agent"
     setting = "setting"
     age_group = "age_group"
@@ -149,7 +149,7 @@ class AnalysisSpec(BaseModel):
     def outcome_label(self) -> str:
         if self.outcome == "disease_control":
             return "/".join(self.disease_control_order)
-        if self.outcome == "adverse_event":
+        if self.outcome == "adverse_event" and self.adverse_event is not None:
             return (
                 f"{self.adverse_event.value.replace('_', ' ')} (grade {self.adverse_event_grade})"
             )

@@ -4,7 +4,8 @@
     plateau admin create-user NAME --role clinician --team "Myeloma A" [--password-stdin]
     plateau admin user NAME (--deactivate | --activate | --role R | --team T ... | --reset-password
                              | --end-sessions | --unlock) [--password-stdin]
-    plateau admin import --as NAME [--team T] (--fhir bundle.json | --patients p.csv --labs l.csv ...)
+    plateau admin import --as NAME [--team T] \
+        (--fhir bundle.json | --patients p.csv --labs l.csv ...)
 
 The database is the embedded SQLite file ``var/plateau.sqlite`` unless ``--database-url`` or
 ``PLATEAU_DATABASE_URL`` names another (e.g. ``postgresql+psycopg://plateau@localhost/plateau``).
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 admin_app = typer.Typer(
@@ -41,7 +42,9 @@ def migrate_cmd(database_url: str | None = typer.Option(None, help=URL_HELP)) ->
 @admin_app.command("create-user")
 def create_user_cmd(
     username: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., help="admin, clinician or researcher (de-identified data only)."),
+    role: str = typer.Option(
+        ..., help="admin, clinician, researcher (de-identified data) or reviewer (FAQ sign-off)."
+    ),
     team: list[str] = typer.Option([], help="Care team (repeatable); created when new."),
     password_stdin: bool = typer.Option(
         False, help="Read the password from standard input (for scripts)."

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -144,14 +144,15 @@ def _print_table(result, plot: Path | None) -> None:
         f"[bold]{spec.title}[/] — {spec.outcome_label}, {spec.model.method}/{spec.model.test}"
     )
     table = Table(show_lines=False)
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("Trial", "left"),
         ("Outcome", "left"),
         ("N", "right"),
         (f"{result.measure} (95% CI)", "right"),
         ("Weight", "right"),
         ("Note", "left"),
-    ):
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for s in result.studies:
         c = s.contribution

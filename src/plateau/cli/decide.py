@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 
@@ -52,7 +52,8 @@ def decide_command(
     seed: int = typer.Option(20240601, "--seed", help="Random seed (stored with the decision)."),
     save: Path | None = typer.Option(None, "--save", help="Also save the snapshot in this folder."),
 ) -> None:
-    """Absolute benefits (PFS, OS per 100 at 1, 3, 5 years), harms, burden and flags of each option."""
+    """Absolute benefits (PFS, OS per 100 at 1, 3, 5 years), harms, burden and flags of each
+    option."""
     from plateau.decide import DecisionStore, decide, load_profile
     from plateau.evidence import load_bundled, load_path
 
@@ -127,7 +128,8 @@ def decide_command(
         for f in option["flags"]:
             rule = f["rule"]
             console.print(
-                f"  {escape('[' + f['level'] + ']')} {f['message']} ({rule['source']}, {rule['where']} [{rule['tag']}])",
+                f"  {escape('[' + f['level'] + ']')} {f['message']} ({rule['source']}, "
+                f"{rule['where']} [{rule['tag']}])",
                 highlight=False,
             )
     for item in snapshot["not_available"]:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import EvidenceError
 
 evidence_app = typer.Typer(
@@ -20,7 +20,10 @@ evidence_app = typer.Typer(
 )
 app.add_typer(evidence_app, name="evidence")
 
-PATH_HELP = "Evidence to use instead of the bundled base: a folder of YAML/JSON trial files, one file, or a CSV."
+PATH_HELP = (
+    "Evidence to use instead of the bundled base: a folder of YAML/JSON trial files, one "
+    "file, or a CSV."
+)
 
 
 def _base(path: Path | None):
@@ -161,6 +164,24 @@ def list_(
     console.print(table)
 
 
+def _arm_text(a, side: str) -> str:
+    """Events/n, percent and rate per 100 patient-years of one arm of an adverse-event row."""
+    events, n, pct = (
+        getattr(a, f"events_{side}"),
+        getattr(a, f"n_{side}"),
+        getattr(a, f"percent_{side}"),
+    )
+    parts = []
+    if events is not None:
+        parts.append(f"{events}" + (f"/{n}" if n else ""))
+    if pct is not None:
+        parts.append(f"{_fmt(pct)}%")
+    rate = getattr(a, f"rate_per_100_patient_years_{side}")
+    if rate is not None:
+        parts.append(f"{_fmt(rate)}/100 py")
+    return " ".join(parts)
+
+
 @evidence_app.command("show")
 def show(
     trial: str = typer.Argument(..., help="Trial id, e.g. CALGB100104."),
@@ -237,7 +258,10 @@ def show(
             )
         rates = ""
         if e.rate_experimental is not None:
-            rates = f"{_fmt(e.rate_experimental)}% vs {_fmt(e.rate_control)}% at {_fmt(e.rate_timepoint_months)} mo"
+            rates = (
+                f"{_fmt(e.rate_experimental)}% vs {_fmt(e.rate_control)}% at "
+                f"{_fmt(e.rate_timepoint_months)} mo"
+            )
         elif e.percent_experimental is not None:
             rates = f"{_fmt(e.percent_experimental)}% vs {_fmt(e.percent_control)}%"
         outcome_text = (
@@ -263,29 +287,12 @@ def show(
         for column in ("comparison", "term", "grade", "experimental", "control", "source"):
             aes.add_column(column)
         for a in t.adverse_events:
-
-            def arm_text(side: str) -> str:
-                events, n, pct = (
-                    getattr(a, f"events_{side}"),
-                    getattr(a, f"n_{side}"),
-                    getattr(a, f"percent_{side}"),
-                )
-                parts = []
-                if events is not None:
-                    parts.append(f"{events}" + (f"/{n}" if n else ""))
-                if pct is not None:
-                    parts.append(f"{_fmt(pct)}%")
-                rate = getattr(a, f"rate_per_100_patient_years_{side}")
-                if rate is not None:
-                    parts.append(f"{_fmt(rate)}/100 py")
-                return " ".join(parts)
-
             aes.add_row(
                 a.comparison,
                 a.term.value + (f" [{a.subgroup}]" if a.subgroup else ""),
                 a.grade,
-                arm_text("experimental") or (a.statement or ""),
-                arm_text("control"),
+                _arm_text(a, "experimental") or (a.statement or ""),
+                _arm_text(a, "control"),
                 a.source,
             )
         console.print(aes)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 
 monitor_app = typer.Typer(
     help="Maintenance monitoring: IMWG response/progression, CTCAE v5.0 grades, dose rules, "
@@ -60,7 +60,7 @@ def assess_cmd(
     qres = None
     if q_t is not None:
         starts = (
-            dict(zip(pat_t.frame["patient_id"], pat_t.frame["maintenance_start"]))
+            dict(zip(pat_t.frame["patient_id"], pat_t.frame["maintenance_start"], strict=True))
             if pat_t
             else None
         )
@@ -97,7 +97,8 @@ def qol_cmd(
         False, "--skip-bad-rows", help="report bad rows and score the rest"
     ),
 ) -> None:
-    """Score EORTC QLQ-C30 v3 (all scales, half rule) and QLQ-MY20; change from baseline against MIDs."""
+    """Score EORTC QLQ-C30 v3 (all scales, half rule) and QLQ-MY20; change from baseline against
+    MIDs."""
     from plateau.errors import PlateauError
     from plateau.monitor import io
     from plateau.monitor.qol import assess_qol
@@ -108,7 +109,7 @@ def qol_cmd(
     starts = None
     if patients:
         p = io.read_patients(patients, skip_bad_rows=skip_bad_rows).frame
-        starts = dict(zip(p["patient_id"], p["maintenance_start"]))
+        starts = dict(zip(p["patient_id"], p["maintenance_start"], strict=True))
     res = assess_qol(q_t.frame, starts)
     for b in q_t.bad_rows:
         typer.echo(f"skipped bad row: {b}", err=True)

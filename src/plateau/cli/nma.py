@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 from plateau.errors import PlateauError
 
 COLUMNS = ("study", "treat1", "treat2", "TE", "seTE")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 
 
 @app.command()

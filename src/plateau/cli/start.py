@@ -8,9 +8,11 @@ with its agents, setting, arm sizes and the latest PFS (or EFS/TTP) and OS hazar
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from plateau.cli import app
+from plateau.cli.root import app
 
 _DISEASE_CONTROL = ("PFS", "EFS", "TTP")
 
@@ -26,7 +28,7 @@ def overview_rows(base) -> list[dict]:
     rows = []
     for trial in base.trials:
         for comparison in trial.comparisons:
-            latest = {}
+            latest: dict[str, Any] = {}
             for record in base.estimates(trial=trial.id, latest_only=True):
                 if record.comparison.id == comparison.id and not record.estimate.outcome_detail:
                     latest.setdefault(record.estimate.outcome.value, record.estimate)

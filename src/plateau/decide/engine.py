@@ -13,7 +13,7 @@ Steps (each documented where it is done):
    placebo comparisons in the patient's setting (mixed-population trials only when the setting
    itself has none), time measured from maintenance randomisation or start; exponential curves
    through their medians or x-year rates, pooled (:mod:`plateau.decide.model`); adjusted for
-   R-ISS stage when given (:mod:`plateau.decide.rules`).
+   R-ISS stage when given (:mod:`plateau.rules.decision`).
 4. **Benefit** at 1, 3, 5 years and the user's horizon: ``S1 = S0^HR``, difference per 100,
    NNT; restricted mean event-free months gained over the user's horizon (default 5 years).
 5. **Uncertainty**: simulation of the predictive distributions of log HR and log baseline
@@ -33,7 +33,6 @@ import numpy as np
 from plateau import __version__
 from plateau.analysis import AnalysisSpec, run_analysis
 from plateau.analysis.builtin import AGENTS_TODAY
-from plateau.decide import rules as R
 from plateau.decide.model import (
     BaselineFit,
     BaselinePoint,
@@ -67,8 +66,14 @@ from plateau.evidence.schema import (
     Outcome,
     Trial,
 )
-from plateau.monitor.citations import Rule, Source
-from plateau.monitor.dosing import RULES as DOSE_RULES
+from plateau.rules import decision as R
+from plateau.rules.citations import Rule, Source
+from plateau.rules.dosing import RULES as DOSE_RULES
+from plateau.rules.dosing import (
+    DosingConfig,
+    bortezomib_neuropathy_action,
+    renal_restriction,
+)
 
 __all__ = [
     "decide",
@@ -816,11 +821,11 @@ def _option_flags(
                     DOSE_RULES["len-renal"],
                 )
             )
-        elif profile.dialysis or crcl < 60:
+        elif renal_restriction(agent, crcl, profile.dialysis):
             what = (
                 "on dialysis"
                 if profile.dialysis
-                else f"creatinine clearance {crcl:.0f} mL/min (below 60)"
+                else f"creatinine clearance {crcl:.0f} mL/min (below {DosingConfig().len_renal_clcr:g})"
             )
             flags.append(
                 _flag(
@@ -832,11 +837,11 @@ def _option_flags(
                 )
             )
     if agent == "ixazomib":
-        if profile.dialysis or (crcl is not None and crcl < 30):
+        if renal_restriction(agent, crcl, profile.dialysis):
             what = (
                 "on dialysis"
                 if profile.dialysis
-                else f"creatinine clearance {crcl:.0f} mL/min (below 30)"
+                else f"creatinine clearance {crcl:.0f} mL/min (below {DosingConfig().ixa_renal_clcr:g})"
             )
             flags.append(
                 _flag("caution", f"{what}: start ixazomib at 3 mg", DOSE_RULES["ixa-renal"])
@@ -864,13 +869,12 @@ def _option_flags(
         or (profile.neuropathy_grade == 1 and profile.neuropathic_pain)
     ):
         g, pain = profile.neuropathy_grade, profile.neuropathic_pain
-        action = (
-            "discontinue"
-            if g >= 4
-            else "withhold, then restart at 0.7 mg/m2"
-            if g == 3 or (g == 2 and pain)
-            else "reduce to 1.0 mg/m2"
-        )
+        act, dose = bortezomib_neuropathy_action(g, pain)
+        action = {
+            "discontinue": "discontinue",
+            "withhold": f"withhold, then restart at {float(dose):g} mg/m2",
+            "reduce": f"reduce to {float(dose):g} mg/m2",
+        }[str(act)]
         flags.append(
             _flag(
                 "stop" if g >= 3 or (g == 2 and pain) else "caution",

@@ -12,7 +12,7 @@ Model
   (``n/2`` at the median, ``n (1 - S)`` at an x-year rate): a conservative count, since more
   events occur over the whole follow-up.  With one arm the pooled value is that arm's.
 * **Risk-group adjustment** (optional): ``S0_patient(t) = S0(t)^M`` with a multiplier ``M`` on
-  the baseline hazard (see :mod:`plateau.decide.rules`).
+  the baseline hazard (see :mod:`plateau.rules.decision`).
 * **Treatment**: proportional hazards, ``S1(t) = S0(t)^HR`` (the GRADE convention for
   time-to-event outcomes; Skoetz et al., J Clin Epidemiol 2020;118:124), so under the
   exponential baseline ``h1 = HR h0``.

@@ -12,7 +12,7 @@ Cockcroft-Gault from age, weight, sex and serum creatinine (Cockcroft & Gault, N
 1976;16:31): ``CLcr = (140 - age) * weight_kg / (72 * SCr[mg/dL])``, times 0.85 for women,
 with actual body weight (plateau's clinical-rules spec section 3.6, C2); creatinine in
 umol/L is converted with ``mg/dL = umol/L / 88.42`` (same section, C2).  The formula is
-:func:`plateau.monitor.dosing.cockcroft_gault` (one implementation for the whole project).
+:func:`plateau.rules.dosing.cockcroft_gault` (one implementation for the whole project).
 
 Staging consistency (R-ISS definition, Palumbo et al., J Clin Oncol 2015, as restated by ASH,
 https://thehematologist.org/multiple-myeloma-iss-and-r-iss/, C1): R-ISS I needs ISS I and
@@ -151,7 +151,7 @@ class Profile:
         if scr is None and self.creatinine_umol_l is not None:
             scr = self.creatinine_umol_l / CREATININE_UMOL_PER_MG_DL
         if self.weight_kg is not None and scr is not None:
-            from plateau.monitor.dosing import cockcroft_gault
+            from plateau.rules.dosing import cockcroft_gault
 
             return float(cockcroft_gault(self.age, self.weight_kg, scr, self.sex == "female"))
         return self.crcl_ml_min

@@ -16,13 +16,15 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from plateau.errors import EvidenceError
 from plateau.evidence.schema import (
@@ -194,7 +196,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _as_set(value: Any, enum_type: type) -> set | None:
+def _as_set(value: Any, enum_type: type[Enum]) -> set[Any] | None:
     """Normalise a filter (None, a value, or an iterable of values) to a set of enum members."""
     if value is None:
         return None
@@ -238,7 +240,7 @@ class EvidenceBase:
     def __len__(self) -> int:
         return len(self.trials)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Trial]:
         return iter(self.trials)
 
     def __repr__(self) -> str:
@@ -274,16 +276,16 @@ class EvidenceBase:
     def _comparisons(
         self,
         *,
-        trial=None,
-        agent=None,
-        setting=None,
-        age_group=None,
-        comparison_kind=None,
-        control_type=None,
-        randomisation_point=None,
-        treatment=None,
-        era=None,
-    ):
+        trial: Any = None,
+        agent: Any = None,
+        setting: Any = None,
+        age_group: Any = None,
+        comparison_kind: Any = None,
+        control_type: Any = None,
+        randomisation_point: Any = None,
+        treatment: Any = None,
+        era: str | None = None,
+    ) -> Iterator[tuple[Trial, Comparison, Arm, Arm]]:
         trials = _as_trial_ids(trial)
         agents = _as_set(agent, Agent)
         settings = _as_set(setting, Setting)
@@ -295,8 +297,8 @@ class EvidenceBase:
 
         treatments = _as_set(treatment, Treatment)
         if trials is not None:
-            for t in trials:
-                self.trial(t)  # unknown ids are an error, not an empty result
+            for tid in trials:
+                self.trial(tid)  # unknown ids are an error, not an empty result
         for t in self.trials:
             if trials is not None and t.id not in {self.trial(x).id for x in trials}:
                 continue
@@ -324,14 +326,14 @@ class EvidenceBase:
         self,
         *,
         trial: str | Iterable[str] | None = None,
-        agent=None,
-        setting=None,
-        age_group=None,
-        outcome=None,
-        comparison_kind=None,
-        control_type=None,
-        randomisation_point=None,
-        treatment=None,
+        agent: Any = None,
+        setting: Any = None,
+        age_group: Any = None,
+        outcome: Any = None,
+        comparison_kind: Any = None,
+        control_type: Any = None,
+        randomisation_point: Any = None,
+        treatment: Any = None,
         era: str | None = None,
         latest_only: bool = True,
         with_hr_ci: bool = False,
@@ -372,7 +374,7 @@ class EvidenceBase:
                 candidates = [e for e in candidates if e.subgroup is None]
             if latest_only:
                 chosen = []
-                groups: dict[tuple, list[Estimate]] = {}
+                groups: dict[tuple[Any, ...], list[Estimate]] = {}
                 for e in candidates:
                     groups.setdefault((e.outcome, e.subgroup, e.outcome_detail), []).append(e)
                 for group in groups.values():
@@ -401,13 +403,13 @@ class EvidenceBase:
     def adverse_events(
         self,
         *,
-        trial=None,
-        agent=None,
-        setting=None,
-        age_group=None,
-        comparison_kind=None,
-        term=None,
-        treatment=None,
+        trial: Any = None,
+        agent: Any = None,
+        setting: Any = None,
+        age_group: Any = None,
+        comparison_kind: Any = None,
+        term: Any = None,
+        treatment: Any = None,
     ) -> list[AdverseEventRecord]:
         """Adverse events matching the filters (same semantics as :meth:`estimates`)."""
         from plateau.evidence.schema import AdverseEventTerm
@@ -428,12 +430,6 @@ class EvidenceBase:
                 rows.append(AdverseEventRecord(t, c, a, x, k, t.source(a.source)))
         return rows
 
-    def estimates_table(self, **filters):
-        """:meth:`estimates` as a pandas DataFrame of flat rows."""
-        import pandas as pd
-
-        return pd.DataFrame([r.to_dict() for r in self.estimates(**filters)])
-
     def summary(self) -> str:
         n_est = sum(len(t.estimates) for t in self.trials)
         return f"{len(self.trials)} trials, {n_est} estimates, evidence version {self.version[:12]}"
@@ -445,13 +441,13 @@ class EvidenceBase:
         }
 
 
-def _as_trial_ids(value) -> list[str] | None:
+def _as_trial_ids(value: Any) -> list[str] | None:
     if value is None:
         return None
     return [value] if isinstance(value, str) else list(value)
 
 
-def _recency(trial: Trial, estimate: Estimate) -> tuple:
+def _recency(trial: Trial, estimate: Estimate) -> tuple[int, float]:
     source = trial.source(estimate.source)
     return (source.year or 0, estimate.median_followup_months or 0.0)
 
@@ -478,7 +474,7 @@ def _read_structured(path: Path) -> list[Any]:
     raise EvidenceError(f"{path.name}: expected a trial mapping or a list of trials")
 
 
-def _collect(path: Path) -> tuple[list[tuple[str, Any, dict | None]], int]:
+def _collect(path: Path) -> tuple[list[tuple[str, Any, dict[Any, Any] | None]], int]:
     """(file label, raw trial, csv row map) for every trial under ``path``; number of files."""
     if not path.exists():
         raise EvidenceError(f"{path}: no such file or folder")
@@ -492,7 +488,7 @@ def _collect(path: Path) -> tuple[list[tuple[str, Any, dict | None]], int]:
             )
     else:
         files = [path]
-    out: list[tuple[str, Any, dict | None]] = []
+    out: list[tuple[str, Any, dict[Any, Any] | None]] = []
     for f in files:
         label = f.name
         if f.suffix.lower() == ".csv":
@@ -574,7 +570,7 @@ def load_path(path: str | Path) -> EvidenceBase:
             else ""
         )
         raise EvidenceError(f"{first}{suffix}")
-    files = {}
+    files: dict[str, str] = {}
     return EvidenceBase(trials, files, report.warnings, origin=str(path))
 
 
@@ -594,7 +590,7 @@ def to_json(base: EvidenceBase) -> str:
     return json.dumps(base.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-_RECORDS: tuple[tuple[str, type, str | None], ...] = (
+_RECORDS: tuple[tuple[str, type[BaseModel], str | None], ...] = (
     ("trial", Trial, None),
     ("source", Source, "sources"),
     ("arm", Arm, "arms"),
@@ -651,7 +647,9 @@ def to_csv(base: EvidenceBase) -> str:
     return buffer.getvalue()
 
 
-def _trials_from_csv(text: str, label: str) -> list[tuple[dict, dict[tuple[str, int], int]]]:
+def _trials_from_csv(
+    text: str, label: str
+) -> list[tuple[dict[str, Any], dict[tuple[str, int], int]]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"record", "trial_id"} - set(reader.fieldnames or [])
     if missing:
@@ -664,7 +662,7 @@ def _trials_from_csv(text: str, label: str) -> list[tuple[dict, dict[tuple[str, 
     if unknown:
         raise EvidenceError(f"{label}: unknown column(s) {', '.join(unknown)}")
     models = {record: (model, attr) for record, model, attr in _RECORDS}
-    trials: dict[str, dict] = {}
+    trials: dict[str, dict[str, Any]] = {}
     rows_of: dict[str, dict[tuple[str, int], int]] = {}
     for line, row in enumerate(reader, start=2):
         record = (row.get("record") or "").strip()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,9 +52,8 @@ __all__ = [
 ]
 
 
-class _StrEnum(str, Enum):
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
+class _StrEnum(StrEnum):
+    """String enum whose str() and format() give the value (base of the schema vocabularies)."""
 
 
 class Setting(_StrEnum):
@@ -439,7 +438,7 @@ class Estimate(_Model):
         """
         from statistics import NormalDist
 
-        if self.has_hr_ci:
+        if self.hr is not None and self.ci_low is not None and self.ci_high is not None:
             z = NormalDist().inv_cdf(1 - (1 - self.ci_level) / 2)
             return (math.log(self.hr), (math.log(self.ci_high) - math.log(self.ci_low)) / (2 * z))
         if self.log_hr is not None and self.se_log_hr is not None:

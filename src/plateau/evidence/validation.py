@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -131,7 +132,10 @@ def _pydantic_message(error: dict[str, Any]) -> str:
             if not isinstance(error["loc"][-1], int)
             else str(error["loc"][-2])
         )
-        return f"unknown {name.rstrip('s') if name.endswith('agents') else name} {value!r}; allowed: {expected}"
+        return (
+            f"unknown {name.rstrip('s') if name.endswith('agents') else name} {value!r}; "
+            f"allowed: {expected}"
+        )
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
@@ -160,7 +164,7 @@ def parse_trial(
                 file,
                 trial_id,
                 format_location(tuple(e["loc"]), row_of),
-                _pydantic_message(e),
+                _pydantic_message(dict(e)),
             )
             for e in exc.errors()
         ]
@@ -178,7 +182,7 @@ def _rounding_tolerance(value: float) -> float:
     A stored float loses trailing zeros (0.60 is stored as 0.6), and ratios are printed with
     two decimals or more, so at least two decimals are assumed.
     """
-    return 0.5 * 10 ** (-max(2, _decimals(value))) / value
+    return float(0.5 * 10 ** (-max(2, _decimals(value))) / value)
 
 
 def ci_asymmetry(ratio: float, low: float, high: float) -> tuple[float, float]:
@@ -197,7 +201,7 @@ def ci_asymmetry(ratio: float, low: float, high: float) -> tuple[float, float]:
 
 
 def _check_ratio_ci(
-    add,
+    add: Callable[[str, str, str], None],
     where: str,
     name: str,
     ratio: float | None,
@@ -213,7 +217,7 @@ def _check_ratio_ci(
     if (low is None) != (high is None):
         add("error", low_field if low is None else high_field, f"{label} CI needs both limits")
         return
-    if low is None:
+    if low is None or high is None:
         return
     if ratio is None:
         add("error", f"{where}.{name}", f"a CI [{low}, {high}] is given without its {label}")
@@ -372,8 +376,8 @@ def check_trial(
         return arm.n_randomised if arm else None
 
     # -- estimates --------------------------------------------------------------------------
-    latest: dict[tuple, list[int]] = defaultdict(list)
-    all_keys: dict[tuple, list[int]] = defaultdict(list)
+    latest: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    all_keys: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     number_fields = (
         "hr",
         "log_hr",

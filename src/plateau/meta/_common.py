@@ -17,7 +17,15 @@ import numpy as np
 
 from plateau.errors import PlateauError
 
-__all__ = ["MetaWarning", "ConvergenceWarning", "prepare_batch", "as_output", "jsonable"]
+__all__ = [
+    "MetaWarning",
+    "ConvergenceWarning",
+    "ReadOnlyArrays",
+    "prepare_batch",
+    "as_output",
+    "jsonable",
+    "readonly",
+]
 
 
 class MetaWarning(UserWarning):
@@ -26,6 +34,37 @@ class MetaWarning(UserWarning):
 
 class ConvergenceWarning(MetaWarning):
     """An iterative estimator did not converge within its iteration cap (see ``converged``)."""
+
+
+def readonly(value: Any) -> Any:
+    """A read-only view of an array (tuples and dicts of arrays element-wise); other values as-is.
+
+    A view, not the array itself: an input array the caller passed in stays writable.
+    """
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.setflags(write=False)
+        return view
+    if isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value):
+        return tuple(readonly(v) for v in value)
+    if isinstance(value, dict) and any(isinstance(v, np.ndarray) for v in value.values()):
+        return {k: readonly(v) for k, v in value.items()}
+    return value
+
+
+class ReadOnlyArrays:
+    """Base of the frozen result dataclasses: their array fields are read-only after ``__init__``.
+
+    ``frozen=True`` stops rebinding a field; this stops writing into an array a field holds,
+    so a result cannot be changed after the fact by ``result.estimate[0] = ...``.
+    """
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            frozen = readonly(value)
+            if frozen is not value:
+                object.__setattr__(self, f.name, frozen)
 
 
 def where_text(rows: np.ndarray, cols: np.ndarray | None, batch: bool, limit: int = 8) -> str:
@@ -56,7 +95,7 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
 
 def prepare_batch(
     yi: Any, vi: Any, *, min_k: int = 2, weights: Any = None, y_name: str = "yi", v_name: str = "vi"
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """Validate ``yi``/``vi`` (and optional ``weights``) and return batch arrays.
 
     Returns ``(y, v, mask, is_1d, w)`` where ``y`` and ``v`` are (B, k) float arrays with absent
@@ -98,7 +137,8 @@ def prepare_batch(
     if nonpos.any():
         r, c = np.nonzero(nonpos)
         raise PlateauError(
-            f"{v_name} must be > 0 (sampling variances); non-positive at {where_text(r, c, not is_1d)}"
+            f"{v_name} must be > 0 (sampling variances); non-positive at "
+            f"{where_text(r, c, not is_1d)}"
         )
     k = mask.sum(axis=1)
     few = np.nonzero(k < min_k)[0]
@@ -137,7 +177,7 @@ def prepare_batch(
     return y2, v2, mask, is_1d, w2
 
 
-def as_output(value: Any, is_1d: bool):
+def as_output(value: Any, is_1d: bool) -> Any:
     """Strip the batch axis of a 1-D call: (1,) -> float, (1, ...) -> array."""
     if not is_1d:
         return value
@@ -150,7 +190,7 @@ def as_output(value: Any, is_1d: bool):
     return first
 
 
-def jsonable(value: Any):
+def jsonable(value: Any) -> Any:
     """Convert floats/arrays/bools/dataclasses to JSON-ready Python values (NaN and inf -> None)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}

@@ -25,6 +25,8 @@ estimator-specific I^2/H^2 and se(tau^2)) follow that function.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 from scipy import special, stats
 
@@ -42,8 +44,8 @@ def xtdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
     """X' diag(d) X for every row of the batch: (B, k, p), (B, k) -> (B, p, p)."""
     if X.shape[2] == 1:
         x = X[:, :, 0]
-        return np.einsum("bk,bk->b", x * d, x)[:, None, None]
-    return np.einsum("bkp,bkq->bpq", X * d[:, :, None], X)
+        return cast("np.ndarray", np.einsum("bk,bk->b", x * d, x)[:, None, None])
+    return cast("np.ndarray", np.einsum("bkp,bkq->bpq", X * d[:, :, None], X))
 
 
 def inv(S: np.ndarray) -> np.ndarray:
@@ -56,11 +58,11 @@ def inv(S: np.ndarray) -> np.ndarray:
 def tr_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """tr(A B) for batches of (p, p) matrices."""
     if A.shape[1] == 1:
-        return A[:, 0, 0] * B[:, 0, 0]
-    return np.einsum("bpq,bqp->b", A, B)
+        return cast("np.ndarray", A[:, 0, 0] * B[:, 0, 0])
+    return cast("np.ndarray", np.einsum("bpq,bqp->b", A, B))
 
 
-def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray):
+def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p))."""
     S_inv = inv(xtdx(X, a))
     if X.shape[2] == 1:
@@ -80,10 +82,10 @@ class Projection:
         self.X, self.a = X, a
         self.coef, self.resid, self.S_inv = wls(y, X, a)
         self.a2 = a * a
-        self._M2 = None
+        self._M2: np.ndarray | None = None
 
     @property
-    def M2(self):
+    def M2(self) -> np.ndarray:
         if self._M2 is None:
             self._M2 = (
                 self.S_inv @ xtdx(self.X, self.a2)
@@ -92,34 +94,41 @@ class Projection:
             )
         return self._M2
 
-    def _sm(self, d):
+    def _sm(self, d: Any) -> np.ndarray:
         S = xtdx(self.X, d)
-        return self.S_inv @ S if self.X.shape[2] > 1 else self.S_inv * S
+        return cast("np.ndarray", self.S_inv @ S if self.X.shape[2] > 1 else self.S_inv * S)
 
     def quad(self) -> np.ndarray:  # y' P y
-        return np.einsum("bk,bk->b", self.a, self.resid**2)
+        return cast("np.ndarray", np.einsum("bk,bk->b", self.a, self.resid**2))
 
     def tr_p(self) -> np.ndarray:
-        return self.a.sum(1) - _trace(self.M2)
+        return cast("np.ndarray", self.a.sum(1) - _trace(self.M2))
 
     def tr_pp(self) -> np.ndarray:
-        return self.a2.sum(1) - 2 * _trace(self._sm(self.a2 * self.a)) + tr_prod(self.M2, self.M2)
-
-    def tr_pv(self, v) -> np.ndarray:
-        return (self.a * v).sum(1) - _trace(self._sm(self.a2 * v))
-
-    def tr_pvpv(self, v) -> np.ndarray:
-        M1 = self._sm(self.a2 * v)
-        return (
-            (self.a2 * v * v).sum(1)
-            - 2 * _trace(self._sm(self.a2 * self.a * v * v))
-            + tr_prod(M1, M1)
+        return cast(
+            "np.ndarray",
+            self.a2.sum(1) - 2 * _trace(self._sm(self.a2 * self.a)) + tr_prod(self.M2, self.M2),
         )
 
-    def tr_ppv(self, v) -> np.ndarray:
+    def tr_pv(self, v: Any) -> np.ndarray:
+        return cast("np.ndarray", (self.a * v).sum(1) - _trace(self._sm(self.a2 * v)))
+
+    def tr_pvpv(self, v: Any) -> np.ndarray:
         M1 = self._sm(self.a2 * v)
-        return (
-            (self.a2 * v).sum(1) - 2 * _trace(self._sm(self.a2 * self.a * v)) + tr_prod(self.M2, M1)
+        return cast(
+            "np.ndarray",
+            (self.a2 * v * v).sum(1)
+            - 2 * _trace(self._sm(self.a2 * self.a * v * v))
+            + tr_prod(M1, M1),
+        )
+
+    def tr_ppv(self, v: Any) -> np.ndarray:
+        M1 = self._sm(self.a2 * v)
+        return cast(
+            "np.ndarray",
+            (self.a2 * v).sum(1)
+            - 2 * _trace(self._sm(self.a2 * self.a * v))
+            + tr_prod(self.M2, M1),
         )
 
 
@@ -129,12 +138,14 @@ def _trace(M: np.ndarray) -> np.ndarray:
 
 def logdet(S: np.ndarray) -> np.ndarray:
     if S.shape[1] == 1:
-        return np.log(S[:, 0, 0])
-    return np.linalg.slogdet(S)[1]
+        return cast("np.ndarray", np.log(S[:, 0, 0]))
+    return cast("np.ndarray", np.linalg.slogdet(S)[1])
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state_general(y, v, m, X, tau2, reml: bool):
+def _lik_state_general(
+    y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2.
 
     ML (profile over beta):  l = -1/2 sum log(v+tau2) - 1/2 y'Py
@@ -184,7 +195,9 @@ def _lik_state_general(y, v, m, X, tau2, reml: bool):
     return ll, score, info, hess
 
 
-def _lik_state_int(y, v, m, tau2, reml: bool):
+def _lik_state_int(
+    y: Any, v: Any, m: Any, tau2: Any, reml: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_lik_state` for the intercept-only model (X = the presence mask), elementwise only.
 
     With mu = sum w y / sum w and r = y - mu: y'Py = sum w r^2, y'PPy = sum w^2 r^2,
@@ -217,7 +230,16 @@ def _lik_state_int(y, v, m, tau2, reml: bool):
     return ll, score, info, info - ypppy
 
 
-def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int | None = None):
+def fit_likelihood(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    init: Any,
+    reml: bool,
+    tol: float = TOL,
+    maxiter: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximise the (restricted) likelihood in tau2 >= 0 for every row of the batch.
 
     Newton-Raphson on the score where the log-likelihood is locally concave and the Newton
@@ -238,9 +260,11 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     idx = np.arange(B)
     intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
     if intercept_only:
-
-        def _lik_state(y_, v_, m_, X_, t_, reml_):  # noqa: F811 - fast path, same quantities
-            return _lik_state_int(y_, v_, m_, t_, reml_)
+        # fast path, same quantities
+        def _lik_state(
+            y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            return _lik_state_int(y, v, m, tau2, reml)
 
         X = np.empty((B, 0, 0))  # not needed on the fast path
     else:
@@ -290,7 +314,7 @@ def fit_likelihood(y, v, m, X, init, reml: bool, tol: float = TOL, maxiter: int 
     return tau2, converged, iterations
 
 
-def loglik(y, v, m, X, tau2, reml: bool):
+def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> np.ndarray:
     """Full log-likelihood as metafor reports it (``REMLf = TRUE`` constants included)."""
     k = m.sum(1)
     p = X.shape[2]
@@ -303,10 +327,10 @@ def loglik(y, v, m, X, tau2, reml: bool):
     )
     if reml:
         ll = ll + 0.5 * p * np.log(2 * np.pi) + 0.5 * logdet(xtdx(X, m)) + 0.5 * logdet(S_inv)
-    return ll
+    return cast("np.ndarray", ll)
 
 
-def generalized_q(y, v, m, X, tau2):
+def generalized_q(y: Any, v: Any, m: Any, X: Any, tau2: Any) -> tuple[np.ndarray, np.ndarray]:
     """Generalized Q(tau2) = y'P y with W = diag(1/(v+tau2)) and its derivative -y'PPy."""
     w = m / (v + tau2[:, None])
     _, r, _ = wls(y, X, w)
@@ -314,7 +338,17 @@ def generalized_q(y, v, m, X, tau2):
     return np.einsum("bk,bk->b", wr, r), -np.einsum("bk,bk->b", wr, wr)
 
 
-def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = None):
+def solve_q(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    target: Any,
+    lo: Any,
+    hi: Any,
+    tol: float = TOL,
+    maxiter: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Root of the decreasing function Q(tau2) - target in [lo, hi] for every row.
 
     Safeguarded Newton: a Newton step from the current point, replaced by bisection whenever
@@ -364,13 +398,15 @@ def solve_q(y, v, m, X, target, lo, hi, tol: float = TOL, maxiter: int | None = 
 
 
 # ----------------------------------------------------------------------------- tau2 estimators
-def centred(y, m):
+def centred(y: Any, m: Any) -> np.ndarray:
     """y minus its unweighted mean over the present studies (metafor's ``Ymc``)."""
     k = m.sum(1)
-    return (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m
+    return cast("np.ndarray", (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m)
 
 
-def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
+def estimate_tau2(
+    method: Any, y: Any, v: Any, m: Any, X: Any, weights: Any = None, tau2_fixed: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """tau^2, se(tau^2), converged, iterations for a random-effects method (formulas of metafor).
 
     * DL  (DerSimonian & Laird 1986):  (Q - (k-p)) / tr P,                    W = 1/v
@@ -482,7 +518,19 @@ def estimate_tau2(method, y, v, m, X, weights=None, tau2_fixed=None):
 
 
 # ----------------------------------------------------------------------------- the full fit
-def fit(y, v, m, X, *, method, test, level, weights=None, tau2_fixed=None, btt=None):
+def fit(
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    *,
+    method: Any,
+    test: Any,
+    level: Any,
+    weights: Any = None,
+    tau2_fixed: Any = None,
+    btt: Any = None,
+) -> dict[str, Any]:
     """Fit the model for every row; returns a dict of (B, ...) arrays (metafor's rma.uni)."""
     B, kk = y.shape
     p = X.shape[2]

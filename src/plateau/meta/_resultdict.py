@@ -10,8 +10,6 @@ import dataclasses
 import math
 from typing import Any
 
-import numpy as np
-
 from plateau.errors import PlateauError
 from plateau.meta._common import jsonable
 
@@ -50,11 +48,3 @@ def check_level(level: float) -> float:
     if not (0.0 < level < 1.0):
         raise PlateauError(f"level must be in (0, 1) (e.g. 0.95), got {level!r}")
     return level
-
-
-def scalarize(value: Any, batch: bool) -> Any:
-    """Return Python floats for a single analysis, arrays for a batch."""
-    if batch:
-        return np.asarray(value, dtype=float)
-    arr = np.asarray(value, dtype=float)
-    return float(arr.reshape(-1)[0])

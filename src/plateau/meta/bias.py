@@ -40,15 +40,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import prepare_batch, warn_not_converged
-from plateau.meta._resultdict import check_level, dataclass_dict, fmt, fmt_p, jsonable
+from plateau.meta._common import ReadOnlyArrays, jsonable, prepare_batch, warn_not_converged
+from plateau.meta._resultdict import check_level, dataclass_dict, fmt, fmt_p
 from plateau.meta.pool import PoolResult, check_method, pool
 
 __all__ = [
@@ -85,7 +85,7 @@ def _out(value: Any, is_1d: bool) -> Any:
 
 
 @dataclass(frozen=True)
-class EggerResult:
+class EggerResult(ReadOnlyArrays):
     """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
     ``zval``/``pval`` test the coefficient of the predictor (a z statistic for ``model="rma"``
@@ -142,7 +142,7 @@ class EggerResult:
 
 def _predictor_column(predictor: str, v: np.ndarray, ni: np.ndarray | None) -> np.ndarray:
     if predictor == "sei":
-        return np.sqrt(v)
+        return cast("np.ndarray", np.sqrt(v))
     if predictor == "vi":
         return v
     if ni is None:
@@ -152,8 +152,8 @@ def _predictor_column(predictor: str, v: np.ndarray, ni: np.ndarray | None) -> n
     if predictor == "ninv":
         return 1 / ni
     if predictor == "sqrtni":
-        return np.sqrt(ni)
-    return 1 / np.sqrt(ni)
+        return cast("np.ndarray", np.sqrt(ni))
+    return cast("np.ndarray", 1 / np.sqrt(ni))
 
 
 def _check_full_rank(X: np.ndarray, m: np.ndarray, is_1d: bool) -> None:
@@ -283,7 +283,7 @@ def egger_test(
 
 
 @dataclass(frozen=True)
-class PetPeeseResult:
+class PetPeeseResult(ReadOnlyArrays):
     """PET, PEESE and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014).
 
     ``pet`` and ``peese`` are the two weighted-least-squares fits (:class:`EggerResult` with
@@ -340,7 +340,10 @@ def pet_peese(yi: Any, vi: Any, *, alpha: float = 0.10, level: float = 0.95) -> 
     df = np.asarray(pet.df)
     p_pet = 2 * stats.t.sf(np.abs(t_pet), df)
     use_peese = p_pet < alpha
-    pick = lambda a, b: np.where(use_peese, np.asarray(b), np.asarray(a))  # noqa: E731
+
+    def pick(a: Any, b: Any) -> np.ndarray:
+        return np.where(use_peese, np.asarray(b), np.asarray(a))
+
     is_1d = np.ndim(pet.zval) == 0
     used = np.where(use_peese, "PEESE", "PET")
     return PetPeeseResult(
@@ -360,7 +363,7 @@ def pet_peese(yi: Any, vi: Any, *, alpha: float = 0.10, level: float = 0.95) -> 
 
 
 @dataclass(frozen=True)
-class RankTestResult:
+class RankTestResult(ReadOnlyArrays):
     """Begg & Mazumdar's rank correlation test: Kendall's tau (tau-b) and its p-value.
 
     ``exact`` tells whether the p-value is the exact permutation p-value (no ties) or the
@@ -414,7 +417,7 @@ def _kendall_test(x: np.ndarray, y: np.ndarray, exact: bool) -> tuple[float, flo
     s = float(np.sum(dx[iu] * dy[iu]))
     t0 = n * (n - 1) / 2
 
-    def tie_counts(a):
+    def tie_counts(a: Any) -> np.ndarray:
         _, counts = np.unique(a, return_counts=True)
         return counts[counts > 1].astype(float)
 
@@ -479,7 +482,7 @@ def rank_correlation_test(yi: Any, vi: Any, *, exact: bool = True) -> RankTestRe
 
 
 @dataclass(frozen=True)
-class FailSafeNResult:
+class FailSafeNResult(ReadOnlyArrays):
     """Fail-safe N (metafor's ``fsn``): the number of unpublished null studies needed.
 
     ``pval`` is the combined p-value of the observed studies (Rosenthal: one-sided Stouffer;
@@ -595,7 +598,7 @@ def fail_safe_n(
 
 
 @dataclass(frozen=True)
-class TrimFillResult:
+class TrimFillResult(ReadOnlyArrays):
     """Trim-and-fill (metafor's ``trimfill``).
 
     ``k0`` studies are estimated missing on ``side`` ("left" or "right") with standard error
@@ -804,4 +807,4 @@ def _round_half_even(x: float) -> float:
 def _choose(n: np.ndarray, r: np.ndarray) -> np.ndarray:
     from scipy.special import comb
 
-    return comb(n, r, exact=False)
+    return cast("np.ndarray", comb(n, r, exact=False))

@@ -22,7 +22,8 @@ conventions: ``add=1/2`` is added to all cells of the tables (or counts) with a 
 * RR: ln(p1/p2), var = 1/a - 1/n1 + 1/c - 1/n2
 * OR: ln(ad/bc), var = 1/a + 1/b + 1/c + 1/d
 * RD: p1 - p2, var = p1 q1/n1 + p2 q2/n2
-* PETO (Yusuf et al. 1985): (a - E)/V, var = 1/V with E = (a+c) n1/N, V = (a+c)(b+d) n1 n2/(N^2 (N-1))
+* PETO (Yusuf et al. 1985): (a - E)/V, var = 1/V with E = (a+c) n1/N, V = (a+c)(b+d) n1 n2/(N^2
+  (N-1))
 * IRR: ln(x1/t1) - ln(x2/t2), var = 1/x1 + 1/x2;  IRD: x1/t1 - x2/t2, var = x1/t1^2 + x2/t2^2
 * PR: x/n, var = p(1-p)/n;  PLO: logit(x/n), var = 1/x + 1/(n-x)
 """
@@ -31,13 +32,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
-from plateau.meta._common import MetaWarning, jsonable
+from plateau.meta._common import MetaWarning, ReadOnlyArrays, jsonable
 
 __all__ = [
     "EffectSizes",
@@ -54,7 +55,7 @@ ESCALC_MEASURES = ("RR", "OR", "RD", "PETO", "IRR", "IRD", "PR", "PLO")
 
 
 @dataclass(frozen=True)
-class EffectSizes:
+class EffectSizes(ReadOnlyArrays):
     """Effect sizes ``yi`` with sampling variances ``vi`` (arrays shaped like the input)."""
 
     yi: Any
@@ -63,10 +64,10 @@ class EffectSizes:
     approximate: Any
 
     @property
-    def sei(self):
-        return np.sqrt(self.vi)
+    def sei(self) -> np.ndarray:
+        return cast("np.ndarray", np.sqrt(self.vi))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "yi": jsonable(np.asarray(self.yi)),
             "vi": jsonable(np.asarray(self.vi)),
@@ -82,7 +83,9 @@ class EffectSizes:
         )
 
 
-def _arr(name, value, positive=False, nonneg=False, prob=False):
+def _arr(
+    name: Any, value: Any, positive: Any = False, nonneg: Any = False, prob: Any = False
+) -> np.ndarray:
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -98,7 +101,7 @@ def _arr(name, value, positive=False, nonneg=False, prob=False):
     return a
 
 
-def _out(yi, vi, measure, approximate):
+def _out(yi: Any, vi: Any, measure: Any, approximate: Any) -> EffectSizes:
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     approx = np.broadcast_to(np.asarray(approximate, dtype=bool), yi.shape).copy()
@@ -107,8 +110,9 @@ def _out(yi, vi, measure, approximate):
     return EffectSizes(yi, vi, measure, approx)
 
 
-def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
-    """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq. 1-2)."""
+def log_hr_from_ci(hr: Any, ci_low: Any, ci_high: Any, level: float = 0.95) -> EffectSizes:
+    """ln HR and its variance from HR and its (1 - alpha) CI (Parmar 1998; Tierney 2007, eq.
+    1-2)."""
     hr, lo, hi = (
         _arr("hr", hr, positive=True),
         _arr("ci_low", ci_low, positive=True),
@@ -125,8 +129,9 @@ def log_hr_from_ci(hr, ci_low, ci_high, level: float = 0.95) -> EffectSizes:
     return _out(np.log(hr), se**2, "logHR", False)
 
 
-def log_hr_from_p(hr, p_value) -> EffectSizes:
-    """ln HR and its variance from HR and a two-sided p-value: se = |ln HR| / z_{1-p/2} (Tierney 2007)."""
+def log_hr_from_p(hr: Any, p_value: Any) -> EffectSizes:
+    """ln HR and its variance from HR and a two-sided p-value: se = |ln HR| / z_{1-p/2} (Tierney
+    2007)."""
     hr = _arr("hr", hr, positive=True)
     p = _arr("p_value", p_value, prob=True)
     if np.any(hr == 1):
@@ -138,17 +143,19 @@ def log_hr_from_p(hr, p_value) -> EffectSizes:
     return _out(np.log(hr), se**2, "logHR", False)
 
 
-def log_hr_from_oe(o_minus_e, variance) -> EffectSizes:
-    """ln HR = (O - E)/V, var = 1/V from the log-rank statistics (Parmar 1998, eq. 2; Peto's method)."""
+def log_hr_from_oe(o_minus_e: Any, variance: Any) -> EffectSizes:
+    """ln HR = (O - E)/V, var = 1/V from the log-rank statistics (Parmar 1998, eq. 2; Peto's
+    method)."""
     oe = _arr("o_minus_e", o_minus_e)
     V = _arr("variance", variance, positive=True)
     return _out(oe / V, 1 / V, "logHR", False)
 
 
 def log_hr_from_p_events(
-    p_value, events, favours_experimental: bool = True, allocation_ratio: float = 1.0
+    p_value: Any, events: Any, favours_experimental: bool = True, allocation_ratio: float = 1.0
 ) -> EffectSizes:
-    """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq. 6-7).
+    """ln HR from a two-sided log-rank p-value and the total number of events (Parmar 1998, eq.
+    6-7).
 
     V = D r/(1 + r)^2 (r = n_experimental/n_control; D/4 for 1:1), |O - E| = z_{1-p/2} sqrt(V),
     ln HR = (O - E)/V (negative when ``favours_experimental``), var = 1/V.  Approximate.
@@ -162,7 +169,7 @@ def log_hr_from_p_events(
 
 
 def log_hr_from_medians(
-    median_experimental, median_control, events_experimental, events_control
+    median_experimental: Any, median_control: Any, events_experimental: Any, events_control: Any
 ) -> EffectSizes:
     """Approximate ln HR from per-arm medians under exponential survival (hazard = ln 2/median).
 
@@ -176,7 +183,7 @@ def log_hr_from_medians(
     return _out(np.log(mc) - np.log(me), 1 / de + 1 / dc, "logHR", True)
 
 
-def _counts(name, value):
+def _counts(name: Any, value: Any) -> np.ndarray | None:
     if value is None:
         return None
     a = np.asarray(value, dtype=float)
@@ -187,16 +194,16 @@ def _counts(name, value):
     return a
 
 
-def _row_any(mask):
+def _row_any(mask: Any) -> np.ndarray:
     """'if0all' applies per analysis: per row of a 2-D input, over everything for 1-D."""
     if mask.ndim >= 2:
         return np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
     return np.broadcast_to(mask.any(), mask.shape)
 
 
-def _correct(cells, zero, add, to):
+def _correct(cells: Any, zero: Any, add: Any, to: Any) -> list[np.ndarray]:
     if to == "none" or add == 0:
-        return cells
+        return cast("list[np.ndarray]", cells)
     if to == "all":
         sel = np.ones_like(zero, dtype=bool)
     elif to == "only0":
@@ -209,26 +216,27 @@ def _correct(cells, zero, add, to):
 def escalc(
     measure: str,
     *,
-    ai=None,
-    bi=None,
-    ci=None,
-    di=None,
-    n1i=None,
-    n2i=None,
-    x1i=None,
-    x2i=None,
-    t1i=None,
-    t2i=None,
-    xi=None,
-    ni=None,
-    mi=None,
+    ai: Any = None,
+    bi: Any = None,
+    ci: Any = None,
+    di: Any = None,
+    n1i: Any = None,
+    n2i: Any = None,
+    x1i: Any = None,
+    x2i: Any = None,
+    t1i: Any = None,
+    t2i: Any = None,
+    xi: Any = None,
+    ni: Any = None,
+    mi: Any = None,
     add: float = 0.5,
     to: str = "only0",
     drop00: bool = False,
 ) -> EffectSizes:
     """Effect sizes for 2x2 tables, incidence rates and proportions, as metafor's ``escalc``.
 
-    ``measure``: "RR", "OR", "RD", "PETO" (ai, bi/n1i, ci, di/n2i); "IRR", "IRD" (x1i, t1i, x2i, t2i);
+    ``measure``: "RR", "OR", "RD", "PETO" (ai, bi/n1i, ci, di/n2i); "IRR", "IRD" (x1i, t1i, x2i,
+    t2i);
     "PR", "PLO" (xi and ni or mi).  Zero cells: ``add`` is added where ``to`` says ("only0": tables
     with a zero cell, "all", "if0all": all tables if any has a zero, "none"); ``drop00=True`` sets
     studies with no events (or only events) in both arms to NaN.  Values that are undefined
@@ -308,7 +316,9 @@ def escalc(
             x = _counts("xi", xi)
             if x is None or (ni is None and mi is None):
                 raise PlateauError(f"measure {measure} needs xi and ni (or mi = non-events)")
-            m = _counts("mi", mi) if mi is not None else _counts("ni", ni) - x
+            m = cast(np.ndarray, _counts("mi", mi) if mi is not None else _counts("ni", ni))
+            if mi is None:
+                m = m - x
             x, m = np.broadcast_arrays(x, m)
             if np.any(m < 0):
                 raise PlateauError("xi larger than ni")

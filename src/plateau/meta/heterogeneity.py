@@ -23,15 +23,16 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch
+from plateau.meta._common import ReadOnlyArrays, as_output, jsonable, prepare_batch
 from plateau.meta.pool import check_method
 
 __all__ = ["HeterogeneityCI", "tau2_confint", "qprofile_ci", "profile_likelihood_ci"]
 
 
 @dataclass(frozen=True)
-class HeterogeneityCI:
-    """Estimates and CIs of tau^2, tau, I^2 (percent) and H^2 (scalars, or (B,) arrays for a batch)."""
+class HeterogeneityCI(ReadOnlyArrays):
+    """Estimates and CIs of tau^2, tau, I^2 (percent) and H^2 (scalars, or (B,) arrays for a
+    batch)."""
 
     tau2: Any
     tau2_low: Any
@@ -51,7 +52,7 @@ class HeterogeneityCI:
     ub_at_limit: Any
     batch: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "tau2",
             "tau2_low",
@@ -88,7 +89,9 @@ class HeterogeneityCI:
         )
 
 
-def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
+def _bracket_root(
+    f: Any, lo: Any, hi: Any, f_lo: Any, f_hi: Any, tol: Any = 1e-13, maxiter: Any = 200
+) -> Any:
     """Vectorised Illinois (modified regula falsi) root of f in [lo, hi] with f(lo) f(hi) < 0."""
     lo, hi, f_lo, f_hi = (np.array(a, dtype=float, copy=True) for a in (lo, hi, f_lo, f_hi))
     x = lo.copy()
@@ -116,11 +119,12 @@ def _bracket_root(f, lo, hi, f_lo, f_hi, tol=1e-13, maxiter=200):
     return x
 
 
-def _prepare(yi, vi, method, level):
+def _prepare(yi: Any, vi: Any, method: Any, level: Any) -> Any:
     check_method(method, "z", level)
     if method in ("EE", "FE", "GENQ"):
         raise PlateauError(
-            f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs weights)"
+            f"heterogeneity CIs need a random-effects model; method={method!r} has none (or needs "
+            "weights)"
         )
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
     mf = m.astype(float)
@@ -129,11 +133,13 @@ def _prepare(yi, vi, method, level):
     return y, v, mf, X, is_1d, fit
 
 
-def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
+def _result(
+    fit: Any, lb: Any, ub: Any, at_limit: Any, ci_type: Any, method: Any, level: Any, is_1d: Any
+) -> HeterogeneityCI:
     vt = fit["vt"]
     tau2 = fit["tau2"]
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return HeterogeneityCI(
@@ -157,8 +163,9 @@ def _result(fit, lb, ub, at_limit, ci_type, method, level, is_1d):
     )
 
 
-def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
-    """Q-profile CIs for tau^2, tau, I^2 and H^2 (Viechtbauer 2007; metafor ``confint(type="QP")``)."""
+def qprofile_ci(yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
+    """Q-profile CIs for tau^2, tau, I^2 and H^2 (Viechtbauer 2007; metafor
+    ``confint(type="QP")``)."""
     y, v, mf, X, is_1d, fit = _prepare(yi, vi, method, level)
     B = y.shape[0]
     dfr = fit["qe_df"]
@@ -194,8 +201,11 @@ def qprofile_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> Heterog
     return _result(fit, lb, ub, at_limit, "QP", method, level, is_1d)
 
 
-def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) -> HeterogeneityCI:
-    """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML fits."""
+def profile_likelihood_ci(
+    yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95
+) -> HeterogeneityCI:
+    """Profile-likelihood CIs (Hardy & Thompson 1996; metafor ``confint(type="PL")``) for ML/REML
+    fits."""
     if method not in ("REML", "ML"):
         raise PlateauError(
             f"profile-likelihood CIs are defined here for method='REML' or 'ML'; got {method!r}"
@@ -207,7 +217,7 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
     ll_hat = _engine.loglik(y, v, mf, X, that, reml)
     obj = stats.chi2.ppf(level, 1)
 
-    def f(t, idx):
+    def f(t: Any, idx: Any) -> Any:
         return -2 * (_engine.loglik(y[idx], v[idx], mf[idx], X[idx], t, reml) - ll_hat[idx]) - obj
 
     allr = np.arange(B)
@@ -231,9 +241,10 @@ def profile_likelihood_ci(yi, vi, *, method: str = "REML", level: float = 0.95) 
 
 
 def tau2_confint(
-    yi, vi, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
+    yi: Any, vi: Any, *, method: str = "REML", level: float = 0.95, ci_type: str = "QP"
 ) -> HeterogeneityCI:
-    """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile likelihood)."""
+    """CIs for tau^2, tau, I^2, H^2: ``ci_type="QP"`` (Q-profile) or ``"PL"`` (profile
+    likelihood)."""
     if ci_type == "QP":
         return qprofile_ci(yi, vi, method=method, level=level)
     if ci_type == "PL":

@@ -42,12 +42,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
+from plateau.meta._common import ReadOnlyArrays
 from plateau.meta._resultdict import check_level, dataclass_dict, fmt, fmt_p
 
 __all__ = [
@@ -168,10 +169,12 @@ def _present_mask(arrays: dict[str, np.ndarray], batch: bool) -> np.ndarray:
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
         raise PlateauError("no studies present" + (f" in row {row}" if batch else "") + " (k = 0)")
-    return present
+    return cast("np.ndarray", present)
 
 
-def _tables(ai, bi, ci, di, n1i, n2i) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
+def _tables(
+    ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any
+) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
     if ai is None or ci is None:
         raise PlateauError("ai and ci (event counts) are required for 2x2 tables")
     if bi is None and n1i is None:
@@ -204,7 +207,9 @@ def _tables(ai, bi, ci, di, n1i, n2i) -> tuple[dict[str, np.ndarray], np.ndarray
     return tabs, present, batch
 
 
-def _person_time(x1i, x2i, t1i, t2i) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
+def _person_time(
+    x1i: Any, x2i: Any, t1i: Any, t2i: Any
+) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
     for name, value in (("x1i", x1i), ("x2i", x2i), ("t1i", t1i), ("t2i", t2i)):
         if value is None:
             raise PlateauError(
@@ -312,10 +317,12 @@ def _escalc_rates(
 
 def _rowsum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Row sums over the studies in ``mask`` (NaN/inf elsewhere ignored, inside propagated)."""
-    return np.sum(np.where(mask, values, 0.0), axis=1)
+    return cast("np.ndarray", np.sum(np.where(mask, values, 0.0), axis=1))
 
 
-def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: np.ndarray):
+def _heterogeneity(
+    yi: np.ndarray, vi: np.ndarray, beta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cochran's Q around the MH estimate with metafor's I2 = 100 (Q - df)/Q and H2 = Q/df."""
     valid = ~np.isnan(yi) & ~np.isnan(vi)
     k_yi = valid.sum(axis=1)
@@ -335,7 +342,9 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: np.ndarray):
     return q, df, q_pval, i2, h2, k_yi
 
 
-def _wald(beta: np.ndarray, se: np.ndarray, level: float):
+def _wald(
+    beta: np.ndarray, se: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     crit = stats.norm.isf((1 - level) / 2)
     with np.errstate(invalid="ignore"):
         zval = beta / se
@@ -361,7 +370,7 @@ def _rows_text(rows: np.ndarray, batch: bool) -> str:
 
 
 @dataclass(frozen=True)
-class MantelHaenszelResult:
+class MantelHaenszelResult(ReadOnlyArrays):
     """Mantel-Haenszel common-effect estimate, as metafor's ``rma.mh``.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are on the log scale for OR, RR and IRR (exponentiate
@@ -424,7 +433,7 @@ class MantelHaenszelResult:
     def summary(self) -> str:
         """A short text in the spirit of metafor's printout (first row of a batch)."""
 
-        def first(value):
+        def first(value: Any) -> Any:
             arr = np.asarray(value, dtype=float)
             return arr.reshape(-1)[0] if arr.ndim else float(arr)
 
@@ -679,7 +688,7 @@ def mantel_haenszel(
         )
     k = used.sum(axis=1)
 
-    def per_study(x):
+    def per_study(x: Any) -> Any:
         return x if batch else x[0]
 
     return MantelHaenszelResult(
@@ -716,7 +725,7 @@ def mantel_haenszel(
     )
 
 
-def _breslow_day(a, b, c, d, used, psi, undefined):
+def _breslow_day(a: Any, b: Any, c: Any, d: Any, used: Any, psi: Any, undefined: Any) -> Any:
     """Breslow-Day and Tarone statistics around the MH odds ratio ``psi`` (one per row).
 
     The fitted cell :math:`\\tilde a_i` solves :math:`\\tilde a_i(N_i - n_{1i} - m_{1i} +
@@ -751,7 +760,7 @@ def _breslow_day(a, b, c, d, used, psi, undefined):
 
 
 @dataclass(frozen=True)
-class PetoResult:
+class PetoResult(ReadOnlyArrays):
     """Peto's one-step log odds ratio, as metafor's ``rma.peto``.
 
     ``estimate``, ``ci_low``, ``ci_high`` are log odds ratios.  ``q`` is Peto's heterogeneity
@@ -788,7 +797,7 @@ class PetoResult:
     def summary(self) -> str:
         """A short text in the spirit of metafor's printout (first row of a batch)."""
 
-        def first(value):
+        def first(value: Any) -> Any:
             arr = np.asarray(value, dtype=float)
             return arr.reshape(-1)[0] if arr.ndim else float(arr)
 
@@ -890,7 +899,7 @@ def peto(
         weights = np.where(used, v_i, np.nan)
         weights = 100 * weights / v_sum[:, None]
 
-    def per_study(x):
+    def per_study(x: Any) -> Any:
         return x if batch else x[0]
 
     return PetoResult(

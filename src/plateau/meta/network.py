@@ -87,13 +87,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
-from plateau.meta._common import jsonable
+from plateau.meta._common import ReadOnlyArrays, jsonable
 
 __all__ = [
     "NetworkData",
@@ -132,7 +132,7 @@ def _pvalue_chi2(q: float, df: int) -> float:
 # input: pairwise rows -> per-study basic contrasts
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NetworkData:
+class NetworkData(ReadOnlyArrays):
     """Validated pairwise input reduced to basic contrasts (see module docstring).
 
     Attributes
@@ -250,7 +250,7 @@ def network_data(
 
     studies, arms_all, effects_all, vars_all = [], [], [], []
     for s, idx in by_study.items():
-        seen_pairs: dict[frozenset, int] = {}
+        seen_pairs: dict[frozenset[str], int] = {}
         for i in idx:
             key = frozenset((rows[i][1], rows[i][2]))
             if key in seen_pairs:
@@ -271,12 +271,12 @@ def network_data(
         A = np.zeros((len(idx), k))
         tev = np.empty(len(idx))
         var = np.empty(len(idx))
-        for r, i in enumerate(idx):
+        for ri, i in enumerate(idx):
             ja, jb = pos[index[rows[i][1]]], pos[index[rows[i][2]]]
-            A[r, ja] = 1.0
-            A[r, jb] = 1.0
-            tev[r] = rows[i][3]
-            var[r] = rows[i][4] ** 2
+            A[ri, ja] = 1.0
+            A[ri, jb] = 1.0
+            tev[ri] = rows[i][3]
+            var[ri] = rows[i][4] ** 2
         if k == 2:
             # only v_a + v_b matters for a two-arm study; theta[1] = arm 1 vs arm 0
             v = np.array([0.0, var[0]])
@@ -303,9 +303,9 @@ def network_data(
                 )
             # arm effects: weighted least squares on theta_a - theta_b = TE_ab
             D = np.zeros((len(idx), k))
-            for r, i in enumerate(idx):
-                D[r, pos[index[rows[i][1]]]] = 1.0
-                D[r, pos[index[rows[i][2]]]] = -1.0
+            for ri, i in enumerate(idx):
+                D[ri, pos[index[rows[i][1]]]] = 1.0
+                D[ri, pos[index[rows[i][2]]]] = -1.0
             w = _reduced_weights_from_pairs(D, var, k)
             Dr = D[:, 1:]
             Wd = np.diag(w)
@@ -317,9 +317,9 @@ def network_data(
                 i = idx[worst]
                 raise PlateauError(
                     f"study {s!r}: the treatment effects of its {k} arms are inconsistent "
-                    f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: TE = {tev[worst]:.6g} but the "
-                    f"other pairs imply {tev[worst] + res_te[worst]:.6g}); in a multi-arm study "
-                    f"TE(A,C) must equal TE(A,B) + TE(B,C)"
+                    f"(row {i + 1}, {rows[i][1]!r} vs {rows[i][2]!r}: TE = {tev[worst]:.6g} but "
+                    f"the other pairs imply {tev[worst] + res_te[worst]:.6g}); in a multi-arm "
+                    f"study TE(A,C) must equal TE(A,B) + TE(B,C)"
                 )
         studies.append(s)
         arms_all.append(tuple(arms))
@@ -401,7 +401,7 @@ def connected_components(data: NetworkData) -> list[tuple[str, ...]]:
 # linear model pieces
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Contrasts:
+class _Contrasts(ReadOnlyArrays):
     y: np.ndarray  # basic contrasts
     V: np.ndarray  # their covariance (block diagonal)
     B: np.ndarray  # tau^2 pattern: 1 on diagonal, 1/2 within a study
@@ -454,7 +454,7 @@ def _contrasts(data: NetworkData) -> _Contrasts:
 
 
 @dataclass(frozen=True)
-class _Fit:
+class _Fit(ReadOnlyArrays):
     beta: np.ndarray
     vcov: np.ndarray
     q: float  # r' M^-1 r
@@ -486,7 +486,7 @@ def _gls(y: np.ndarray, M: np.ndarray, X: np.ndarray) -> _Fit:
 def _p_matrix(M: np.ndarray, X: np.ndarray) -> np.ndarray:
     Mi = np.linalg.inv(M)
     MiX = Mi @ X
-    return Mi - MiX @ np.linalg.solve(X.T @ MiX, MiX.T)
+    return cast("np.ndarray", Mi - MiX @ np.linalg.solve(X.T @ MiX, MiX.T))
 
 
 def _tau2_dl(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray) -> float:
@@ -497,7 +497,7 @@ def _tau2_dl(y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray) -> floa
         return 0.0
     P0 = _p_matrix(V, X)
     q = float(y @ P0 @ y)
-    return max(0.0, (q - df) / float(np.trace(P0 @ B)))
+    return cast("float", max(0.0, (q - df) / float(np.trace(P0 @ B))))
 
 
 def _tau2_likelihood(
@@ -548,7 +548,7 @@ def _tau2_likelihood(
     return tau2, max_iter
 
 
-def _estimate_tau2(y, V, B, X, method: str) -> tuple[float, int]:
+def _estimate_tau2(y: Any, V: Any, B: Any, X: Any, method: str) -> tuple[float, int]:
     if method == "DL":
         return _tau2_dl(y, V, B, X), 0
     if X.shape[0] - X.shape[1] <= 0:
@@ -571,7 +571,7 @@ def _design_matrix(c: _Contrasts) -> np.ndarray:
 # results
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LeagueTable:
+class LeagueTable(ReadOnlyArrays):
     """Every pair of treatments: ``estimate[i, j]`` is treatment i versus treatment j."""
 
     treatments: tuple[str, ...]
@@ -631,7 +631,7 @@ class LeagueTable:
 
 
 @dataclass(frozen=True)
-class DesignDecomposition:
+class DesignDecomposition(ReadOnlyArrays):
     """Q split into within-design heterogeneity and between-design inconsistency.
 
     Under common effects ``q_between`` is the design-by-treatment interaction test (Higgins
@@ -671,9 +671,12 @@ class DesignDecomposition:
 
     def summary(self) -> str:
         lines = [
-            f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p {_fmt(self.p_total)}",
-            f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p {_fmt(self.p_within)}",
-            f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p {_fmt(self.p_between)}",
+            f"Q total          {_fmt(self.q_total, 2):>9}  df {self.df_total:>3}  p "
+            f"{_fmt(self.p_total)}",
+            f"  within designs {_fmt(self.q_within, 2):>9}  df {self.df_within:>3}  p "
+            f"{_fmt(self.p_within)}",
+            f"  between designs{_fmt(self.q_between, 2):>9}  df {self.df_between:>3}  p "
+            f"{_fmt(self.p_between)}",
         ]
         if self.q_inconsistency_random is not None:
             lines.append(
@@ -684,30 +687,33 @@ class DesignDecomposition:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "designs": [
-                    {"design": d, "q": q, "df": f}
-                    for d, q, f in zip(self.designs, self.q_design, self.df_design)
-                ],
-                "q_total": self.q_total,
-                "df_total": self.df_total,
-                "p_total": self.p_total,
-                "q_within": self.q_within,
-                "df_within": self.df_within,
-                "p_within": self.p_within,
-                "q_between": self.q_between,
-                "df_between": self.df_between,
-                "p_between": self.p_between,
-                "tau2_within": self.tau2_within,
-                "q_inconsistency_random": self.q_inconsistency_random,
-                "p_inconsistency_random": self.p_inconsistency_random,
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "designs": [
+                        {"design": d, "q": q, "df": f}
+                        for d, q, f in zip(self.designs, self.q_design, self.df_design, strict=True)
+                    ],
+                    "q_total": self.q_total,
+                    "df_total": self.df_total,
+                    "p_total": self.p_total,
+                    "q_within": self.q_within,
+                    "df_within": self.df_within,
+                    "p_within": self.p_within,
+                    "q_between": self.q_between,
+                    "df_between": self.df_between,
+                    "p_between": self.p_between,
+                    "tau2_within": self.tau2_within,
+                    "q_inconsistency_random": self.q_inconsistency_random,
+                    "p_inconsistency_random": self.p_inconsistency_random,
+                }
+            ),
         )
 
 
 @dataclass(frozen=True)
-class NetworkResult:
+class NetworkResult(ReadOnlyArrays):
     """Result of :func:`nma`.
 
     ``effect``, ``se``, ``ci_low``, ``ci_high`` are each treatment versus ``reference`` on the
@@ -814,41 +820,46 @@ class NetworkResult:
             if t != self.reference
         }
         dec = self.decomposition
-        return jsonable(
-            {
-                "model": self.model,
-                "method": self.method,
-                "level": self.level,
-                "small_values": self.small_values,
-                "treatments": list(self.treatments),
-                "reference": self.reference,
-                "effects_vs_reference": vs_ref,
-                "league": self.league.pairs(),
-                "p_scores": {t: float(p) for t, p in zip(self.treatments, self.p_scores)},
-                "ranking": [t for t, _ in self.ranking()],
-                "tau2": self.tau2,
-                "tau": self.tau,
-                "i2": self.i2,
-                "loglik": self.loglik,
-                "q_total": dec.q_total,
-                "df_total": dec.df_total,
-                "p_total": dec.p_total,
-                "q_within": dec.q_within,
-                "df_within": dec.df_within,
-                "p_within": dec.p_within,
-                "q_between": dec.q_between,
-                "df_between": dec.df_between,
-                "p_between": dec.p_between,
-                "decomposition": dec.to_dict(),
-                "n_studies": self.n_studies,
-                "n_pairs": self.n_pairs,
-                "n_contrasts": self.n_contrasts,
-                "excluded_components": [list(c) for c in self.excluded_components],
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "model": self.model,
+                    "method": self.method,
+                    "level": self.level,
+                    "small_values": self.small_values,
+                    "treatments": list(self.treatments),
+                    "reference": self.reference,
+                    "effects_vs_reference": vs_ref,
+                    "league": self.league.pairs(),
+                    "p_scores": {
+                        t: float(p) for t, p in zip(self.treatments, self.p_scores, strict=True)
+                    },
+                    "ranking": [t for t, _ in self.ranking()],
+                    "tau2": self.tau2,
+                    "tau": self.tau,
+                    "i2": self.i2,
+                    "loglik": self.loglik,
+                    "q_total": dec.q_total,
+                    "df_total": dec.df_total,
+                    "p_total": dec.p_total,
+                    "q_within": dec.q_within,
+                    "df_within": dec.df_within,
+                    "p_within": dec.p_within,
+                    "q_between": dec.q_between,
+                    "df_between": dec.df_between,
+                    "p_between": dec.p_between,
+                    "decomposition": dec.to_dict(),
+                    "n_studies": self.n_studies,
+                    "n_pairs": self.n_pairs,
+                    "n_contrasts": self.n_contrasts,
+                    "excluded_components": [list(c) for c in self.excluded_components],
+                }
+            ),
         )
 
 
-def _league(treatments, effect, cov, level) -> LeagueTable:
+def _league(treatments: Any, effect: Any, cov: Any, level: Any) -> LeagueTable:
     est = effect[:, None] - effect[None, :]
     dv = np.diag(cov)
     var = dv[:, None] + dv[None, :] - 2 * cov
@@ -860,7 +871,7 @@ def _league(treatments, effect, cov, level) -> LeagueTable:
     return LeagueTable(tuple(treatments), est, se, est - zc * se, est + zc * se, z, p, level)
 
 
-def _p_scores(effect, league: LeagueTable, small_values: str) -> np.ndarray:
+def _p_scores(effect: Any, league: LeagueTable, small_values: str) -> np.ndarray:
     T = len(effect)
     if T < 2:
         return np.ones(T)
@@ -870,7 +881,7 @@ def _p_scores(effect, league: LeagueTable, small_values: str) -> np.ndarray:
         sign = -1.0 if small_values == "desirable" else 1.0
         pr = stats.norm.cdf(sign * diff / league.se)
     np.fill_diagonal(pr, 0.0)
-    return pr.sum(axis=1) / (T - 1)
+    return cast("np.ndarray", pr.sum(axis=1) / (T - 1))
 
 
 def nma(
@@ -1057,7 +1068,7 @@ def _decompose(c: _Contrasts, Xr: np.ndarray, q_total: float, method: str) -> De
 # node-splitting
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NodeSplit:
+class NodeSplit(ReadOnlyArrays):
     """Direct and indirect evidence of one comparison (treat1 versus treat2)."""
 
     treat1: str
@@ -1076,11 +1087,11 @@ class NodeSplit:
     p_value: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(dict(self.__dict__))
+        return cast("dict[str, Any]", jsonable(dict(self.__dict__)))
 
 
 @dataclass(frozen=True)
-class NodeSplitResult:
+class NodeSplitResult(ReadOnlyArrays):
     """Back-calculation node-splitting of every directly compared pair (netmeta ``netsplit``)."""
 
     model: str
@@ -1183,7 +1194,7 @@ def node_split(result: NetworkResult) -> NodeSplitResult:
 # ranking by resampling (SUCRA)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RankResult:
+class RankResult(ReadOnlyArrays):
     """Rank probabilities by simulation from the NMA's normal approximation.
 
     ``probabilities[i, r]`` is the probability that treatment i has rank r + 1 (1 = best);
@@ -1202,20 +1213,24 @@ class RankResult:
         lines = [f"SUCRA ({self.n_sim} simulations, seed {self.seed})"]
         for i in order:
             lines.append(
-                f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank {self.mean_rank[i]:.2f}"
+                f"  {self.treatments[i]:<28} SUCRA {self.sucra[i]:.3f}  mean rank "
+                f"{self.mean_rank[i]:.2f}"
             )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "treatments": list(self.treatments),
-                "probabilities": self.probabilities,
-                "mean_rank": self.mean_rank,
-                "sucra": self.sucra,
-                "n_sim": self.n_sim,
-                "seed": self.seed,
-            }
+        return cast(
+            "dict[str, Any]",
+            jsonable(
+                {
+                    "treatments": list(self.treatments),
+                    "probabilities": self.probabilities,
+                    "mean_rank": self.mean_rank,
+                    "sucra": self.sucra,
+                    "n_sim": self.n_sim,
+                    "seed": self.seed,
+                }
+            ),
         )
 
 

@@ -34,7 +34,13 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged
+from plateau.meta._common import (
+    ReadOnlyArrays,
+    as_output,
+    jsonable,
+    prepare_batch,
+    warn_not_converged,
+)
 
 __all__ = ["pool", "PoolResult", "METHODS", "TESTS", "PREDICTIONS", "check_method"]
 
@@ -54,7 +60,7 @@ def check_method(method: str, test: str, level: float) -> None:
 
 
 @dataclass(frozen=True)
-class PoolResult:
+class PoolResult(ReadOnlyArrays):
     """Result of :func:`pool`.  Scalars (Python floats) for one analysis, (B,) arrays for a batch.
 
     ``weights`` are percent weights per study (metafor's ``weights()``): 100 w_i / sum w_i with
@@ -90,10 +96,10 @@ class PoolResult:
     batch: bool = field(default=False)
 
     @property
-    def tau(self):
+    def tau(self) -> Any:
         return np.sqrt(self.tau2) if self.batch else float(np.sqrt(self.tau2))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "estimate",
             "se",
@@ -140,35 +146,39 @@ class PoolResult:
         lvl = f"{100 * self.level:g}%"
         lines = [
             f"{model} model, k = {self.k}, test = {self.test}",
-            f"estimate {self.estimate:.4f} (se {self.se:.4f}), {stat} = {self.zval:.3f}, p = {self.pval:.4g}",
+            f"estimate {self.estimate:.4f} (se {self.se:.4f}), {stat} = {self.zval:.3f}, p = "
+            f"{self.pval:.4g}",
             f"{lvl} CI {self.ci_low:.4f} to {self.ci_high:.4f}",
         ]
         if self.method not in ("EE", "FE"):
             lines.append(
-                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}"
+                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = "
+                f"{self.h2:.3f}"
             )
             lines.append(
-                f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} ({self.prediction})"
+                f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} "
+                f"({self.prediction})"
             )
         else:
             lines.append(f"I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}")
         lines.append(f"Q({self.q_df:g}) = {self.q:.3f}, p = {self.q_pval:.4g}")
         if not self.converged:
             lines.append(
-                f"WARNING: the {self.method} estimator did not converge ({self.iterations} iterations)"
+                f"WARNING: the {self.method} estimator did not converge ({self.iterations} "
+                "iterations)"
             )
         return "\n".join(lines)
 
 
 def pool(
-    yi,
-    vi,
+    yi: Any,
+    vi: Any,
     *,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
-    weights=None,
-    tau2=None,
+    weights: Any = None,
+    tau2: Any = None,
     prediction: str = "metafor",
 ) -> PoolResult:
     """Pool effect sizes ``yi`` with sampling variances ``vi`` (metafor ``rma.uni(yi, vi, ...)``).
@@ -210,7 +220,8 @@ def pool(
         tau2_fixed = np.asarray(tau2, dtype=float)
         if tau2_fixed.ndim > 1 or (tau2_fixed.ndim == 1 and tau2_fixed.shape[0] != B):
             raise PlateauError(
-                f"tau2 must be a number or one value per analysis ({B}); got shape {tau2_fixed.shape}"
+                f"tau2 must be a number or one value per analysis ({B}); got shape "
+                f"{tau2_fixed.shape}"
             )
         if not np.all(np.isfinite(tau2_fixed)) or np.any(tau2_fixed < 0):
             raise PlateauError(f"tau2 must be finite and >= 0; got {tau2!r}")
@@ -241,7 +252,7 @@ def pool(
         )
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return PoolResult(

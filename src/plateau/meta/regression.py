@@ -25,7 +25,14 @@ from scipy import special, stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import as_output, jsonable, prepare_batch, warn_not_converged, where_text
+from plateau.meta._common import (
+    ReadOnlyArrays,
+    as_output,
+    jsonable,
+    prepare_batch,
+    warn_not_converged,
+    where_text,
+)
 from plateau.meta.pool import check_method, pool
 
 __all__ = [
@@ -37,7 +44,7 @@ __all__ = [
 ]
 
 
-def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
+def _design(X: Any, y_shape: Any, mask: Any, intercept: bool, is_1d: bool) -> np.ndarray:
     B, k = y_shape
     Xa = np.asarray(X, dtype=float)
     if Xa.ndim == 1:
@@ -59,7 +66,8 @@ def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
     if bad.any():
         r, c, _ = np.nonzero(bad)
         raise PlateauError(
-            f"X has missing or non-finite values for present studies at {where_text(r, c, not is_1d)}"
+            "X has missing or non-finite values for present studies at "
+            f"{where_text(r, c, not is_1d)}"
         )
     if intercept:
         Xa = np.concatenate([np.ones((B, k, 1)), Xa], axis=2)
@@ -67,7 +75,7 @@ def _design(X, y_shape, mask, intercept: bool, is_1d: bool):
     return Xa
 
 
-def _check_rank(X, mask, is_1d):
+def _check_rank(X: Any, mask: Any, is_1d: Any) -> None:
     p = X.shape[2]
     k = mask.sum(1)
     few = np.nonzero(k < p + 1)[0]
@@ -88,7 +96,7 @@ def _check_rank(X, mask, is_1d):
 
 
 @dataclass(frozen=True)
-class RegressionPrediction:
+class RegressionPrediction(ReadOnlyArrays):
     """Predicted values x_new' beta with CI and prediction interval (metafor ``predict.rma``)."""
 
     pred: Any
@@ -99,7 +107,7 @@ class RegressionPrediction:
     pi_high: Any
     level: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             k: jsonable(getattr(self, k))
             for k in ("pred", "se", "ci_low", "ci_high", "pi_low", "pi_high", "level")
@@ -111,8 +119,9 @@ class RegressionPrediction:
 
 
 @dataclass(frozen=True)
-class MetaRegressionResult:
-    """Result of :func:`meta_regression`; coefficient arrays are (p,) for one analysis, (B, p) for a batch.
+class MetaRegressionResult(ReadOnlyArrays):
+    """Result of :func:`meta_regression`; coefficient arrays are (p,) for one analysis, (B, p) for a
+    batch.
 
     ``zval`` holds the Wald z statistics (t statistics on ``df`` df under knha/adhoc; ``tval`` is
     the same array).  ``qm_df`` is (m, k - p) under knha/adhoc (F test) and (m, None) otherwise.
@@ -148,10 +157,10 @@ class MetaRegressionResult:
     batch: bool = False
 
     @property
-    def tval(self):
+    def tval(self) -> Any:
         return self.zval
 
-    def predict(self, X_new, level: float | None = None) -> RegressionPrediction:
+    def predict(self, X_new: Any, level: float | None = None) -> RegressionPrediction:
         """Predictions for new moderator values (without the intercept column when ``intercept``).
 
         pred = x' b, se = sqrt(x' V x), CI pred +- c se, PI pred +- c sqrt(se^2 + tau^2) with c the
@@ -167,7 +176,8 @@ class MetaRegressionResult:
             Xn = np.concatenate([np.ones((Xn.shape[0], 1)), Xn], axis=1)
         if Xn.shape[1] != self.p or not np.all(np.isfinite(Xn)):
             raise PlateauError(
-                f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got shape {np.shape(X_new)}"
+                f"X_new must have {self.p - int(self.intercept)} finite moderator columns; got "
+                f"shape {np.shape(X_new)}"
             )
         coef = np.atleast_2d(self.coef)
         vb = self.vcov if self.batch else np.asarray(self.vcov)[None]
@@ -183,9 +193,10 @@ class MetaRegressionResult:
         out = [pred, se, pred - crit * se, pred + crit * se, pred - half_pi, pred + half_pi]
         if not self.batch:
             out = [o[0] for o in out]
-        return RegressionPrediction(*out, level=float(level))
+        p0, s0, c_lo, c_hi, p_lo, p_hi = out
+        return RegressionPrediction(p0, s0, c_lo, c_hi, p_lo, p_hi, level=float(level))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "coef",
             "se",
@@ -220,12 +231,13 @@ class MetaRegressionResult:
     def summary(self) -> str:
         if self.batch:
             return (
-                f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = {self.p}; "
-                f"median tau^2 {np.median(self.tau2):.4g}"
+                f"{len(self.tau2)} meta-regressions ({self.method}, test={self.test}), p = "
+                f"{self.p}; median tau^2 {np.median(self.tau2):.4g}"
             )
         stat = "z" if self.test == "z" else "t"
         lines = [
-            f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = {self.test}",
+            f"Mixed-effects meta-regression ({self.method}), k = {self.k}, p = {self.p}, test = "
+            f"{self.test}",
             f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, R^2 = "
             + ("n/a" if self.r2 is None or np.isnan(self.r2) else f"{self.r2:.1f}%"),
             f"QE({self.qe_df}) = {self.qe:.3f}, p = {self.qe_pval:.4g}",
@@ -234,13 +246,16 @@ class MetaRegressionResult:
             lines.append(f"QM = {self.qm:.3f} on {self.qm_df}, p = {self.qm_pval:.4g}")
         for j in range(self.p):
             lines.append(
-                f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = {self.zval[j]:.3f}, "
-                f"p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}"
+                f"  b[{j}] = {self.coef[j]:.4f} (se {self.se[j]:.4f}), {stat} = "
+                f"{self.zval[j]:.3f}, p = {self.pval[j]:.4g}, CI {self.ci_low[j]:.4f} to "
+                f"{self.ci_high[j]:.4f}"
             )
         return "\n".join(lines)
 
 
-def _r2(y, v, mf, method, test, level, tau2, X, intercept):
+def _r2(
+    y: Any, v: Any, mf: Any, method: Any, test: Any, level: Any, tau2: Any, X: Any, intercept: Any
+) -> Any:
     B = y.shape[0]
     if not intercept or X.shape[2] == 1:
         return np.full(B, np.nan)
@@ -263,15 +278,15 @@ def _r2(y, v, mf, method, test, level, tau2, X, intercept):
 
 
 def meta_regression(
-    yi,
-    vi,
-    X,
+    yi: Any,
+    vi: Any,
+    X: Any,
     *,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
     intercept: bool = True,
-    tau2=None,
+    tau2: Any = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression of ``yi`` (variances ``vi``) on moderators ``X``.
 
@@ -329,7 +344,7 @@ def meta_regression(
         qm_df = np.full((B, 2), np.nan)
     df = res["ddf"] if res["ddf"] is not None else np.full(B, np.nan)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     qm_df_out = qm_df[0] if is_1d else qm_df
@@ -371,7 +386,7 @@ def meta_regression(
 
 
 @dataclass(frozen=True)
-class SubgroupResult:
+class SubgroupResult(ReadOnlyArrays):
     """Per-subgroup estimates and the test of subgroup differences.
 
     Per-level arrays are (G,) for one analysis and (B, G) for a batch, ordered as ``levels``
@@ -380,7 +395,7 @@ class SubgroupResult:
     (G-1, k-G)) or the Q-between statistic (separate; chi^2 on G-1 df).
     """
 
-    levels: tuple
+    levels: tuple[Any, ...]
     estimate: Any
     se: Any
     ci_low: Any
@@ -397,7 +412,7 @@ class SubgroupResult:
     level: float
     batch: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         keys = [
             "levels",
             "estimate",
@@ -419,7 +434,10 @@ class SubgroupResult:
 
     def summary(self) -> str:
         if self.batch:
-            return f"{len(np.atleast_1d(self.q_between))} subgroup analyses over {len(self.levels)} levels ({self.tau2_mode} tau^2)"
+            return (
+                f"{len(np.atleast_1d(self.q_between))} subgroup analyses over "
+                f"{len(self.levels)} levels ({self.tau2_mode} tau^2)"
+            )
         lines = [f"Subgroup analysis ({self.method}, {self.tau2_mode} tau^2, test = {self.test})"]
         for j, lev in enumerate(self.levels):
             t2 = self.tau2 if np.ndim(self.tau2) == 0 else self.tau2[j]
@@ -428,15 +446,16 @@ class SubgroupResult:
                 f"(CI {self.ci_low[j]:.4f} to {self.ci_high[j]:.4f}), tau^2 = {t2:.4g}"
             )
         lines.append(
-            f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = {self.q_between_pval:.4g}"
+            f"Test of subgroup differences: {self.q_between:.3f} on {self.q_between_df}, p = "
+            f"{self.q_between_pval:.4g}"
         )
         return "\n".join(lines)
 
 
 def subgroup_analysis(
-    yi,
-    vi,
-    groups,
+    yi: Any,
+    vi: Any,
+    groups: Any,
     *,
     method: str = "REML",
     test: str = "z",
@@ -464,7 +483,6 @@ def subgroup_analysis(
     onehot = np.stack([(g == lev) for lev in levels], axis=1).astype(float)  # (k, G)
     kg = np.einsum("bk,kg->bg", m.astype(float), onehot).astype(np.int64)
     B, G = kg.shape
-    rows = np.asarray(y.shape[0])
     if tau2 == "common":
         empty = np.nonzero((kg < 1).any(axis=1))[0]
         if empty.size:
@@ -543,7 +561,7 @@ def subgroup_analysis(
     qb = (w * (est - mean[:, None]) ** 2).sum(1)
     qb_p = stats.chi2.sf(qb, G - 1)
 
-    def o(a):
+    def o(a: Any) -> Any:
         return as_output(a, is_1d)
 
     return SubgroupResult(

@@ -26,7 +26,7 @@ from scipy import stats
 
 from plateau.errors import PlateauError
 from plateau.meta import _engine
-from plateau.meta._common import prepare_batch, warn_not_converged
+from plateau.meta._common import ReadOnlyArrays, prepare_batch, warn_not_converged
 from plateau.meta._resultdict import dataclass_dict, fmt
 from plateau.meta.pool import check_method, pool
 
@@ -40,7 +40,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class SequentialResult:
+class SequentialResult(ReadOnlyArrays):
     """Results of k refits (leave-one-out or cumulative), one entry per study.
 
     For :func:`leave_one_out` entry ``i`` is the model without study ``i`` (input order); for
@@ -157,7 +157,7 @@ def _fit_rows(
     return out
 
 
-def _prepare(yi: Any, vi: Any, method: str, test: str, level: float):
+def _prepare(yi: Any, vi: Any, method: str, test: str, level: float) -> Any:
     check_method(method, test, level)
     y, v, m, is_1d, _ = prepare_batch(yi, vi, min_k=2)
     return y, v, m, is_1d
@@ -240,8 +240,10 @@ def cumulative(
     return _sequential("cumulative", shaped, perm, is_1d, method, test, level)
 
 
-def _sequential(kind, shaped, order, is_1d, method, test, level) -> SequentialResult:
-    def o(a):
+def _sequential(
+    kind: Any, shaped: Any, order: Any, is_1d: Any, method: Any, test: Any, level: Any
+) -> SequentialResult:
+    def o(a: Any) -> Any:
         return a[0] if is_1d else a
 
     return SequentialResult(
@@ -258,7 +260,7 @@ def _sequential(kind, shaped, order, is_1d, method, test, level) -> SequentialRe
 
 
 @dataclass(frozen=True)
-class InfluenceResult:
+class InfluenceResult(ReadOnlyArrays):
     """Case-deletion diagnostics of Viechtbauer & Cheung (2010), as metafor's ``influence``.
 
     Per study (input order): ``rstudent`` (externally studentised residual), ``dffits``,

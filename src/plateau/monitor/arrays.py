@@ -1,4 +1,5 @@
-"""Array helpers shared by the monitoring engine: day numbers to ISO date strings without a string per row."""
+"""Array helpers shared by the monitoring engine: day numbers to ISO date strings without a string
+per row."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def date_str(day) -> np.ndarray:
 
 
 def date_strings(day) -> np.ndarray:
-    """ISO date strings (object array of ``str``) for int day numbers, formatting each distinct day once.
+    """ISO date strings (object array of ``str``) for int day numbers, formatting each distinct day
+    once.
 
     Same text as :func:`date_str`; a registry has millions of rows but only a few thousand
     distinct dates, so one ``str`` per distinct day is shared by all rows of that day.

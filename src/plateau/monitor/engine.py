@@ -34,12 +34,11 @@ from plateau.errors import PlateauError
 from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
-from plateau.monitor import qol as Q
 from plateau.monitor import signal as SIG
-from plateau.monitor import units as U
 from plateau.monitor.arrays import date_str, date_strings
-from plateau.monitor.citations import Rule
 from plateau.monitor.io import BadRow
+from plateau.rules import units as U
+from plateau.rules.registry import ALL_RULES
 
 DISEASE = tuple(a for a in U.ANALYTE_NAMES if U.ANALYTES[a].role == "disease")
 GRADED = tuple(C.LAB_TERM_BY_ANALYTE)
@@ -69,18 +68,6 @@ class MonitorConfig:
             "limits": self.limits.to_dict(),
             "creatinine_use_baseline": self.creatinine_use_baseline,
         }
-
-
-ALL_RULES: dict[str, Rule] = {
-    **I.RULES,
-    **D.RULES,
-    **{t.rule.id: t.rule for t in C.LAB_TERMS.values()},
-    **{t.rule.id: t.rule for t in C.EVENT_TERMS.values()},
-    C.RULE_DEFAULT_LIMITS.id: C.RULE_DEFAULT_LIMITS,
-    C.RULE_CREATININE_BASELINE.id: C.RULE_CREATININE_BASELINE,
-    **Q.RULES,
-    **SIG.RULES,
-}
 
 
 def _per_patient_any(pc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:

@@ -26,340 +26,41 @@ parameter from baseline up to the previous assessment):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-from plateau.monitor.citations import (
-    ASH_SAP_MR,
-    CIBMTR_MM,
-    CIBMTR_PCL,
-    DURIE_2006,
-    FARYDAK_IMWG,
-    FLC_RATIO_RANGE,
-    IMWG_2011_TABLE,
-    INVOLVED_FLC,
-    KUMAR_2016_ADAPTED,
-    PFS_DEF,
-    PLATEAU,
-    Rule,
+from plateau.rules.imwg import (  # the cited rule table (single home: plateau.rules)
+    CATEGORIES,
+    CR,
+    DEPTH_RULE,
+    MR,
+    NE,
+    PD,
+    PD_RULE,
+    PR,
+    RULES,
+    SCR,
+    SD,
+    VGPR,
+    ImwgConfig,
+    category_name,
 )
 
-CATEGORIES = ("PD", "SD", "MR", "PR", "VGPR", "CR", "sCR")  # index = depth code
-NE, PD, SD, MR, PR, VGPR, CR, SCR = -1, 0, 1, 2, 3, 4, 5, 6
-
-
-def category_name(depth: int) -> str:
-    return "NE" if depth < 0 else CATEGORIES[depth]
-
-
-def _rule(rid, text, source, where, tag):
-    return Rule(rid, text, source, where, tag)
-
-
-RULES: dict[str, Rule] = {
-    r.id: r
-    for r in (
-        _rule(
-            "imwg-measurable-serum",
-            "measurable disease: serum M-protein >= 1 g/dL",
-            CIBMTR_PCL,
-            "measurable disease",
-            "C2",
-        ),
-        _rule(
-            "imwg-measurable-urine",
-            "measurable disease: urine M-protein >= 200 mg/24h",
-            CIBMTR_PCL,
-            "measurable disease",
-            "C2",
-        ),
-        _rule(
-            "imwg-measurable-flc",
-            "measurable by FLC only if serum and urine are not: involved FLC > 10 mg/dL "
-            "with an abnormal FLC ratio",
-            CIBMTR_PCL,
-            "measurable disease",
-            "C2",
-        ),
-        _rule(
-            "imwg-measurable-flc-operator",
-            "FLC measurability boundary: '> 10 mg/dL' (CIBMTR) used; the "
-            "Kumar 2016 wording (>= 10 mg/dL) could not be read",
-            KUMAR_2016_ADAPTED,
-            "response table",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-hierarchy",
-            "FLC criteria only without measurable serum/urine M-protein; marrow criteria only "
-            "if serum, urine and FLC are all unmeasurable",
-            IMWG_2011_TABLE,
-            "Table 1, PR and PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-flc-ratio-normal",
-            "normal kappa/lambda FLC ratio 0.26-1.65 (use the lab's range when known)",
-            FLC_RATIO_RANGE,
-            "light-chain MGUS row",
-            "C2",
-        ),
-        _rule(
-            "imwg-involved-flc",
-            "involved FLC = the light chain above the normal range (kappa if ratio high, "
-            "lambda if low); dFLC = involved - uninvolved",
-            INVOLVED_FLC,
-            "diagnostic criteria",
-            "C2",
-        ),
-        _rule(
-            "imwg-scr",
-            "sCR: CR plus normal FLC ratio plus absence of clonal plasma cells in marrow",
-            DURIE_2006,
-            "Table 5, sCR",
-            "C1",
-        ),
-        _rule(
-            "imwg-cr",
-            "CR: negative serum and urine immunofixation, disappearance of soft-tissue "
-            "plasmacytomas, < 5% plasma cells in marrow",
-            DURIE_2006,
-            "Table 5, CR",
-            "C1",
-        ),
-        _rule(
-            "imwg-cr-flc-only",
-            "CR in FLC-only disease: a normal FLC ratio in place of the M-protein criteria",
-            CIBMTR_PCL,
-            "Non-Measurable Myeloma",
-            "C2",
-        ),
-        _rule(
-            "imwg-vgpr",
-            "VGPR: M-protein detectable by immunofixation but not electrophoresis, or >= 90% "
-            "serum reduction plus urine < 100 mg/24h",
-            DURIE_2006,
-            "Table 5, VGPR",
-            "C1",
-        ),
-        _rule(
-            "imwg-vgpr-flc-only",
-            "VGPR in FLC-only disease: >= 90% fall in dFLC (IMWG rule not read; from a "
-            "plasma-cell leukaemia table)",
-            KUMAR_2016_ADAPTED,
-            "response table",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-pr",
-            "PR: >= 50% serum reduction and urine reduction >= 90% or to < 200 mg/24h",
-            IMWG_2011_TABLE,
-            "Table 1, PR",
-            "C1",
-        ),
-        _rule(
-            "imwg-pr-flc",
-            "PR in FLC-only disease: >= 50% decrease in dFLC",
-            IMWG_2011_TABLE,
-            "Table 1, PR",
-            "C1",
-        ),
-        _rule(
-            "imwg-pr-marrow",
-            "PR in marrow-only disease: >= 50% fall in marrow plasma cells, baseline >= 30%",
-            IMWG_2011_TABLE,
-            "Table 1, PR",
-            "C1",
-        ),
-        _rule(
-            "imwg-mr",
-            "MR: 25-49% serum reduction and 50-89% urine reduction",
-            ASH_SAP_MR,
-            "Table 4, MR",
-            "C2",
-        ),
-        _rule(
-            "imwg-mr-urine-200",
-            "MR qualifier 'urine still exceeds 200 mg/24h' (ASH-SAP) conflicts with the "
-            "Kumar-adapted table; plateau does not require it unless configured",
-            ASH_SAP_MR,
-            "Table 4, MR",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-sd",
-            "SD: not meeting criteria for CR, VGPR, PR, MR or PD",
-            KUMAR_2016_ADAPTED,
-            "Table 1, SD",
-            "C2",
-        ),
-        _rule(
-            "imwg-nadir",
-            "increases are measured from the lowest response value (nadir)",
-            DURIE_2006,
-            "Table 5, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-pd-serum",
-            "PD: serum M-protein >= 25% above nadir and absolute increase >= 0.5 g/dL",
-            IMWG_2011_TABLE,
-            "Table 1, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-pd-serum-operator",
-            "serum PD boundary: '>= 0.5 g/dL' (2006/2011) used; the Kumar-adapted "
-            "2016 table prints '> 0.5 g/dL'",
-            KUMAR_2016_ADAPTED,
-            "Table 1, PD",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-pd-high-nadir",
-            "PD: serum increase >= 1 g/dL suffices when the lowest M-component is >= 5 g/dL",
-            KUMAR_2016_ADAPTED,
-            "Table 1, PD",
-            "C2",
-        ),
-        _rule(
-            "imwg-pd-high-nadir-reference",
-            "high-M-component rule compared with the nadir (Kumar wording); the "
-            "Farydak page says 'starting M component'",
-            FARYDAK_IMWG,
-            "PD footnote",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-pd-urine",
-            "PD: urine M-protein >= 25% above nadir and absolute increase >= 200 mg/24h",
-            IMWG_2011_TABLE,
-            "Table 1, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-pd-flc",
-            "PD (no measurable serum/urine M-protein): dFLC >= 25% above nadir and absolute "
-            "increase > 10 mg/dL",
-            IMWG_2011_TABLE,
-            "Table 1, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-pd-marrow",
-            "PD: marrow plasma cells >= 25% above nadir with absolute percentage >= 10% "
-            "(only without measurable serum, urine and FLC)",
-            IMWG_2011_TABLE,
-            "Table 1, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-pd-marrow-2016",
-            "PD by marrow irrespective of baseline status, absolute increase >= 10%",
-            KUMAR_2016_ADAPTED,
-            "Table 1, PD (text truncated)",
-            "C2",
-        ),
-        _rule(
-            "imwg-pd-lesion",
-            "PD: definite development of new bone lesions or soft-tissue plasmacytomas",
-            IMWG_2011_TABLE,
-            "Table 1, PD",
-            "C1",
-        ),
-        _rule(
-            "imwg-confirm-pd",
-            "progression requires two consecutive assessments before classification or new therapy",
-            FARYDAK_IMWG,
-            "NOTE",
-            "C2",
-        ),
-        _rule(
-            "imwg-confirm-response",
-            "response categories require two consecutive assessments by the same method; "
-            "marrow need not be repeated",
-            CIBMTR_MM,
-            "confirmation",
-            "C2",
-        ),
-        _rule(
-            "imwg-downgrade",
-            "if some criteria of a level are missing (e.g. no marrow for CR), report the next "
-            "lower level",
-            CIBMTR_MM,
-            "downgrade rule",
-            "C2",
-        ),
-        _rule(
-            "imwg-progression-date",
-            "date of progression = first of the two confirming assessments",
-            PLATEAU,
-            "issue 7 specification (IMWG text not read)",
-            "UNCONFIRMED",
-        ),
-        _rule(
-            "imwg-relapse-from-cr",
-            "relapse from CR: reappearance of M-protein by IFE or >= 5% marrow plasma "
-            "cells (not used for PFS/TTP)",
-            FARYDAK_IMWG,
-            "footnote (5% cut-off); other items C3",
-            "C2",
-        ),
-        _rule(
-            "imwg-missing-secondary",
-            "a secondary parameter missing at an assessment is carried forward up to "
-            "`carry_forward_days`; if still missing its criterion is not applied (marrow carried indefinitely)",
-            PLATEAU,
-            "plateau.monitor.imwg.ImwgConfig",
-            "DESIGN",
-        ),
-        _rule(
-            "endpoint-pfs",
-            "PFS: from start of therapy (baseline) to progression or death",
-            PFS_DEF,
-            "definition",
-            "C2",
-        ),
-        _rule(
-            "endpoint-dor",
-            "duration of response: from first confirmed >= PR to progression (IMWG text not read)",
-            PLATEAU,
-            "plateau.monitor.engine",
-            "UNCONFIRMED",
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class ImwgConfig:
-    """Thresholds of the IMWG rules (defaults = the cited values; see :data:`RULES`)."""
-
-    measurable_serum: float = 1.0  # g/dL, >=
-    measurable_urine: float = 200.0  # mg/24h, >=
-    measurable_flc: float = 10.0  # mg/dL, involved FLC
-    measurable_flc_inclusive: bool = False  # False: ">" (CIBMTR, C2); True: ">=" (UNCONFIRMED)
-    flc_ratio_low: float = 0.26
-    flc_ratio_high: float = 1.65
-    pd_relative: float = 0.25
-    pd_serum_abs: float = 0.5  # g/dL
-    pd_serum_inclusive: bool = True  # ">=" (2006/2011, C1); False -> ">" (Kumar-adapted)
-    pd_high_nadir: float = 5.0  # g/dL
-    pd_high_nadir_increase: float = 1.0  # g/dL
-    pd_urine_abs: float = 200.0  # mg/24h, >=
-    pd_flc_abs: float = 10.0  # mg/dL, >
-    pd_marrow_abs: float = 10.0  # %, absolute percentage >=
-    pd_marrow_mode: str = "2011"  # "2011" (C1) or "2016" (irrespective of baseline, C2)
-    marrow_pr_baseline: float = 30.0
-    cr_marrow_below: float = 5.0
-    mr_requires_urine_above_200: bool = False
-    flc_vgpr: bool = False  # UNCONFIRMED rule, off by default
-    confirm_pd: bool = True
-    carry_forward_days: int = 60
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = [  # re-exported table names used by the evaluation code
+    "CATEGORIES",
+    "CR",
+    "DEPTH_RULE",
+    "ImwgConfig",
+    "MR",
+    "NE",
+    "PD",
+    "PD_RULE",
+    "PR",
+    "RULES",
+    "SCR",
+    "SD",
+    "VGPR",
+    "category_name",
+]
 
 
 _EPS = 1e-9
@@ -469,21 +170,3 @@ def progression_flags(
             "marrow": marrow,
             "lesion": lesion == 1,
         }
-
-
-PD_RULE = {
-    "serum": "imwg-pd-serum",
-    "serum_high_nadir": "imwg-pd-high-nadir",
-    "urine": "imwg-pd-urine",
-    "flc": "imwg-pd-flc",
-    "marrow": "imwg-pd-marrow",
-    "lesion": "imwg-pd-lesion",
-}
-DEPTH_RULE = {
-    SD: "imwg-sd",
-    MR: "imwg-mr",
-    PR: "imwg-pr",
-    VGPR: "imwg-vgpr",
-    CR: "imwg-cr",
-    SCR: "imwg-scr",
-}

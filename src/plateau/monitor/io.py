@@ -4,7 +4,7 @@ Files (header row required; extra columns are ignored):
 
 * ``labs.csv``: ``patient_id,date,analyte,value,unit`` and optional ``lln,uln`` (the lab's
   reference limits, in the same unit as ``value``).  ``analyte`` is one of
-  :data:`plateau.monitor.units.ANALYTE_NAMES`; dates are ISO ``YYYY-MM-DD``.
+  :data:`plateau.rules.units.ANALYTE_NAMES`; dates are ISO ``YYYY-MM-DD``.
 * ``patients.csv``: ``patient_id,maintenance_start,agent,dose_mg`` and optional
   ``diagnosis_date,stop_date,age,sex,weight_kg,dialysis``.  For bortezomib ``dose_mg`` is the
   dose in mg/m2.
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from plateau.errors import PlateauError
-from plateau.monitor import units as U
+from plateau.rules import units as U
 
 AGENTS = ("lenalidomide", "thalidomide", "bortezomib", "ixazomib", "daratumumab", "none")
 

@@ -15,24 +15,18 @@ import pandas as pd
 from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
-from plateau.monitor import units as U
 from plateau.monitor.arrays import date_strings
-from plateau.monitor.citations import PLATEAU, Rule
+from plateau.rules import units as U
+from plateau.rules.dosing import bortezomib_neuropathy_action
+from plateau.rules.registry import ALL_RULES
+from plateau.rules.signal import (  # the cited rule table (single home: plateau.rules)
+    RULES,
+)
 
-RULES = {
-    r.id: r
-    for r in (
-        Rule(
-            "signal-benefit-harm",
-            "benefit-harm signal: confirmed response depth/duration set against grade >= 3 "
-            "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response deeper than SD "
-            "or with progression",
-            PLATEAU,
-            "plateau.monitor.signal",
-            "DESIGN",
-        ),
-    )
-}
+__all__ = [  # re-exported table names used by the evaluation code
+    "RULES",
+]
+
 
 TERM_LABEL = {
     "neutrophil_count_decreased": "neutropenia",
@@ -222,12 +216,7 @@ def dose_actions(
         b = neuro & (ev_agent == "bortezomib")
         if b.any():
             gb, pb = g[b], pain[b]
-            act = np.select(
-                [gb >= 4, (gb == 3) | ((gb == 2) & pb), (gb == 2) | ((gb == 1) & pb)],
-                ["discontinue", "withhold", "reduce"],
-                "none",
-            )
-            dd = np.select([act == "withhold", act == "reduce"], [0.7, 1.0], np.nan)
+            act, dd = bortezomib_neuropathy_action(gb, pb)
             k = act != "none"
             why = "grade " + gb.astype(str) + np.where(pb, " with pain ", " ") + term[b].astype(str)
             why = why + np.select(
@@ -471,7 +460,6 @@ def build_alerts(
     order; ``actions`` with its ``act_day`` (int days).  Messages are formatted once per
     distinct (day, term, grade) and shared by the rows that have it.
     """
-    from plateau.monitor.engine import ALL_RULES
 
     parts = []
     p = np.flatnonzero(prog_day != NA_DAY)

@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -106,7 +107,7 @@ NICE_BOUNDS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 2
 def _axis_limits(plot: ForestPlot) -> tuple[float, float]:
     """Nice bounds covering every CI (and the PI), clipped to [0.05, 20] so that one very wide
     interval does not squash the plot (clipped intervals get arrows)."""
-    values = []
+    values: list[float | None] = []
     for group in plot.groups:
         for row in group.rows:
             values += [row.ci_low, row.ci_high]
@@ -133,7 +134,7 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 def draw_forest(plot: ForestPlot) -> Figure:
     """Draw ``plot`` and return the matplotlib Figure (the caller saves or closes it)."""
-    lines: list[tuple[str, object]] = []  # (kind, payload) top to bottom
+    lines: list[tuple[str, Any]] = []  # (kind, payload) top to bottom
     for group in plot.groups:
         if group.title:
             lines.append(("header", group.title))
@@ -219,7 +220,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 va="center",
             )
         elif kind == "row":
-            row: ForestRow = payload  # type: ignore[assignment]
+            row = payload
             mark = DAGGER if row.approximate else ""
             any_approx |= row.approximate
             fig.text(col_label + 0.01, y, f"{_fit(row.label)}{mark}", fontsize=8.5, va="center")
@@ -245,7 +246,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 markeredgewidth=1.2,
             )
         elif kind == "diamond":
-            d: ForestDiamond = payload  # type: ignore[assignment]
+            d = payload
             fig.text(col_label, y, d.label, fontsize=8.5, fontweight="bold", va="center")
             fig.text(col_n, y, d.n_text, fontsize=8.5, fontweight="bold", va="center", ha="right")
             fig.text(
@@ -281,7 +282,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 )
             )
         elif kind == "pi":
-            d = payload  # type: ignore[assignment]
+            d = payload
             fig.text(
                 col_label + 0.01, y, "Prediction interval", fontsize=8, va="center", style="italic"
             )

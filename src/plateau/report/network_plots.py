@@ -7,7 +7,7 @@ Drawing only (matplotlib, Agg); every number comes from :mod:`plateau.meta.netwo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +26,7 @@ REF = "#b44d12"
 
 def network_graph(
     treatments: Sequence[str],
-    edges: dict[tuple[str, str], Sequence[str]],
+    edges: Mapping[tuple[str, str], Sequence[str]],
     *,
     title: str = "",
     reference: str | None = None,
@@ -52,7 +52,7 @@ def network_graph(
     for a, b in edges:
         degree[a] = degree.get(a, 0) + 1
         degree[b] = degree.get(b, 0) + 1
-    for ax, comp in zip(axes[0], comps):
+    for ax, comp in zip(axes[0], comps, strict=True):
         k = len(comp)
         pos = {}
         for i, t in enumerate(comp):
@@ -116,7 +116,7 @@ def forest_vs_reference(
     ratio), ordered by P-score, with the P-score printed beside each row."""
     reference = reference or result.reference
     vs = result.effects_vs(reference)
-    ps = dict(zip(result.treatments, result.p_scores))
+    ps = dict(zip(result.treatments, result.p_scores, strict=True))
     names = sorted(vs, key=lambda t: -ps[t])
     ratio = scale.upper() in ("HR", "OR", "RR")
     tf = math.exp if ratio else (lambda x: x)

@@ -41,7 +41,9 @@ def _ranking(network: MaintenanceNetwork) -> tuple[dict[str, Any], ...]:
     result = main.result
     vs = result.effects_vs(main.reference)
     rows = []
-    for name, score in sorted(zip(result.treatments, result.p_scores), key=lambda t: -t[1]):
+    for name, score in sorted(
+        zip(result.treatments, result.p_scores, strict=True), key=lambda t: -t[1]
+    ):
         row = {"treatment": name, "p_score": float(score)}
         if name in vs:
             row.update(

@@ -39,21 +39,6 @@ def record(
     return entry
 
 
-def record_many(
-    session: Session,
-    user: User | None,
-    action: str,
-    resource: str,
-    patient_ids,
-    *,
-    ip: str = "",
-    detail: str = "",
-) -> None:
-    """One entry per patient (e.g. a list page shows these patients)."""
-    for pid in patient_ids:
-        record(session, user, action, resource, patient_id=pid, ip=ip, detail=detail)
-
-
 def entries(
     session: Session, *, patient_id: int | None = None, limit: int = 500
 ) -> list[AuditEntry]:

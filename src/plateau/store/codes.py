@@ -1,7 +1,7 @@
 """Codes used to exchange records: LOINC for lab analytes, UCUM units, plateau's own code systems.
 
 LOINC codes and their confidence tags are those of the clinical-rules specification
-(``shared/clinical-rules/SPEC.md`` section 6.1; sources: the NLM Clinical Tables LOINC extract,
+(``docs/clinical-rules.md`` section 6; sources: the NLM Clinical Tables LOINC extract,
 the HL7 mCODE implementation guide examples and independent public implementations).  Every
 code below was seen in those sources; a code must still be checked against the current LOINC
 release before production use (tag C2 = secondary source only).
@@ -11,7 +11,7 @@ release before production use (tag C2 = secondary source only).
   clonal cells, new lesions) are written with plateau's analyte code only.
 * ``IMPORT``: every LOINC code accepted on import (the export code and its variants, e.g. the
   nephelometry and "Serum or Plasma" free light chain codes); the value's UCUM unit decides the
-  conversion to plateau's canonical unit (:mod:`plateau.monitor.units`).
+  conversion to plateau's canonical unit (:mod:`plateau.rules.units`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-PLATEAU_ANALYTE = "urn:plateau:analyte"  #: code = plateau.monitor.units analyte name
+PLATEAU_ANALYTE = "urn:plateau:analyte"  #: code = plateau.rules.units analyte name
 PLATEAU_PATIENT = "urn:plateau:patient-id"  #: identifier system when the source gave none
 CTCAE_TERM = "urn:plateau:ctcae-v5-term"  #: code = plateau.monitor.ctcae term name
 CTCAE_GRADE = "urn:plateau:ctcae-v5-grade"  #: code = "1".."5"

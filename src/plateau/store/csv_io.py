@@ -14,13 +14,14 @@ import datetime as dt
 import hashlib
 import io
 import math
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from plateau.errors import PlateauError
 from plateau.monitor import io as mio
-from plateau.monitor import units as U
+from plateau.rules import units as U
 from plateau.store import codes
 from plateau.store.records import DoseIn, EventIn, ImportData, LabIn, LineIn, PatientIn, QolIn
 
@@ -38,7 +39,12 @@ def _decode(name: str, content: bytes | str, problems: list[str]) -> str | None:
         return None
 
 
-def _date(value) -> dt.date | None:
+def _day(value: Any) -> dt.date:
+    """:func:`_date` of a field the monitoring reader has already required."""
+    return cast(dt.date, _date(value))
+
+
+def _date(value: Any) -> dt.date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
@@ -59,7 +65,8 @@ def _read(reader, name: str, text: str, problems: list[str]):
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         problems.append(
-            f"{name}: not a readable CSV file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            f"{name}: not a readable CSV file "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         )
         return None
     problems.extend(str(b) for b in table.bad_rows)
@@ -73,7 +80,9 @@ def _dupes(frame: pd.DataFrame, keys: list[str], name: str, problems: list[str])
     if dup.any():
         for key, _grp in frame[dup].groupby(keys, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            shown = ", ".join(f"{k}={_date(v) if 'date' in k else v}" for k, v in zip(keys, key))
+            shown = ", ".join(
+                f"{k}={_date(v) if 'date' in k else v}" for k, v in zip(keys, key, strict=True)
+            )
             problems.append(f"{name}: conflicting rows for {shown}")
     return frame
 
@@ -97,7 +106,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             frame = _read(mio.read_patients, name, text, problems)
             if frame is None:
                 continue
-            for i, r in enumerate(frame.itertuples(index=False)):
+            for r in frame.itertuples(index=False):
                 src = f"{name} patient {r.patient_id}"
                 data.patients.append(
                     PatientIn(
@@ -110,7 +119,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                         diagnosis_date=_date(r.diagnosis_date),
                     )
                 )
-                start = _date(r.maintenance_start)
+                start = _day(r.maintenance_start)
                 if r.agent != "none":
                     data.lines.append(LineIn(r.patient_id, src, r.agent, start, _date(r.stop_date)))
                     unit = "mg/m2" if r.agent == "bortezomib" else "mg"
@@ -138,7 +147,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                     LabIn(
                         r.patient_id,
                         f"{name} {r.analyte} {_date(r.date)}",
-                        _date(r.date),
+                        _day(r.date),
                         r.analyte,
                         float(r.value),
                         a.canonical_unit,
@@ -157,7 +166,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
                     EventIn(
                         r.patient_id,
                         f"{name} {r.term}",
-                        _date(r.date),
+                        _day(r.date),
                         r.term,
                         int(r.grade),
                         bool(r.with_pain),
@@ -172,7 +181,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             for r in frame.to_dict("records"):
                 answers = {c: int(r[c]) for c in items if not np.isnan(r[c])}
                 data.qol.append(
-                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _date(r["date"]), answers)
+                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _day(r["date"]), answers)
                 )
         elif kind == "doses":
             _read_doses(name, text, data)
@@ -198,7 +207,7 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             "expected header patient_id,date,action,dose[,unit]"
         )
         return
-    seen = {}
+    seen: dict[Any, Any] = {}
     for i, row in enumerate(rows, start=1):
         row = {
             (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""
@@ -213,7 +222,8 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             date = dt.date.fromisoformat(row.get("date", ""))
         except ValueError:
             problems.append(
-                f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected YYYY-MM-DD)"
+                f"{where}, field 'date': unparseable date {row.get('date', '')!r} (expected "
+                "YYYY-MM-DD)"
             )
             continue
         action = row.get("action", "").lower()
@@ -248,10 +258,3 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             continue
         seen[key] = ((dose, unit), i)
         data.doses.append(DoseIn(pid, where, "", None, date, action, dose, unit))
-
-
-def export_csv(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """CSV texts of the frames built by :func:`plateau.store.monitoring.frames` (monitoring format)."""
-    return {
-        kind: frame.to_csv(index=False, date_format="%Y-%m-%d") for kind, frame in frames.items()
-    }

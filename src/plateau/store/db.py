@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from plateau.errors import PlateauError
@@ -44,6 +44,7 @@ def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the embedded SQLite file, its folder created if needed)."""
     url = url or os.environ.get("PLATEAU_DATABASE_URL") or DEFAULT_URL
     parsed = make_url(url)
+    target: str | URL = url
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +64,8 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
-        url = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        target = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def alembic_config(connection):
@@ -76,7 +77,7 @@ def alembic_config(connection):
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> str:
+def migrate(engine: Engine, revision: str = "head") -> str | None:
     """Upgrade the schema to ``revision``; returns the revision now current.
 
     Concurrent first starts are serialised: a file lock beside a SQLite database, an advisory
@@ -160,7 +161,8 @@ def open_database(url: str | None = None, *, run_migrations: bool = True) -> Dat
         if isinstance(exc, PlateauError):
             raise
         raise PlateauError(
-            f"database_url: cannot open or migrate {make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
+            "database_url: cannot open or migrate "
+            f"{make_url(url or DEFAULT_URL).render_as_string(hide_password=True)}: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         ) from exc
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

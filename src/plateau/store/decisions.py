@@ -31,7 +31,8 @@ def save_snapshot(
     user: User | None = None,
     ip: str = "",
 ) -> Decision:
-    """Store a decision snapshot for the patient with internal id ``patient_id``; audited as a write.
+    """Store a decision snapshot for the patient with internal id ``patient_id``; audited as a
+    write.
 
     ``snapshot`` must be JSON-serialisable; its ``evidence_version`` key is used when the argument
     is not given.  ``decision_date`` defaults to the snapshot's ``date`` key, else today.

@@ -6,7 +6,7 @@ Import reads a Bundle (any type) of
   patient id; ``name``, ``gender``, ``birthDate``;
 * ``Observation`` with a LOINC code of :data:`plateau.store.codes.IMPORT` (or plateau's analyte
   code system) and a ``valueQuantity`` whose UCUM ``code`` (or ``unit``) is accepted for the
-  analyte (:mod:`plateau.monitor.units`), or for qualitative results a ``valueCodeableConcept``
+  analyte (:mod:`plateau.rules.units`), or for qualitative results a ``valueCodeableConcept``
   / ``valueString`` reading positive/negative; ``referenceRange`` low/high become the lab's limits;
 * ``MedicationStatement`` / ``MedicationRequest`` of a maintenance agent (named in the
   medication's text or coding display): period start (or ``authoredOn``) and
@@ -27,12 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
 from plateau.monitor import ctcae as C
-from plateau.monitor import units as U
+from plateau.rules import units as U
 from plateau.store import codes
 from plateau.store.records import DoseIn, EventIn, ImportData, LabIn, LineIn, PatientIn
 
@@ -124,7 +126,7 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
     refs: dict[str, str] = {}  # reference -> patient external id
     patients_seen: dict[str, int] = {}
     for i, entry in enumerate(entries):
-        res = entry.resource
+        res: Any = entry.resource
         if res is None or res.get_resource_type() != "Patient":
             continue
         where = f"{name}: entry {i} (Patient)"
@@ -136,7 +138,8 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
             continue
         if ext in patients_seen:
             problems.append(
-                f"{where}, field 'identifier': patient {ext!r} appears twice (entry {patients_seen[ext]})"
+                f"{where}, field 'identifier': patient {ext!r} appears twice (entry "
+                f"{patients_seen[ext]})"
             )
             continue
         patients_seen[ext] = i
@@ -170,9 +173,10 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
                     f"Patient?identifier={ref.identifier.value}", ref.identifier.value
                 )
         if target is None:
+            shown = ref.reference if ref is not None and ref.reference else "the missing reference"
             problems.append(
                 f"{where}, field '{field}': no Patient in the bundle (or identifier) matches "
-                f"{(ref.reference if ref is not None and ref.reference else 'the missing reference')!r}"
+                f"{shown!r}"
             )
         return target
 
@@ -262,11 +266,11 @@ def _observation(res, where, subject_of, data: ImportData) -> None:
             return
         factor = a.units[ucum]
         value = float(q.value) * factor
-        lo, hi = a.plausible
+        lo, hi = a.plausible or (-math.inf, math.inf)
         if not (lo <= value <= hi):
             problems.append(
-                f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for {analyte}: "
-                f"outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}"
+                f"{where}, field 'valueQuantity.value': impossible value {q.value} {ucum} for "
+                f"{analyte}: outside the plausible range {lo:g}-{hi:g} {a.canonical_unit}"
             )
             return
         unit = a.canonical_unit
@@ -362,8 +366,8 @@ def _condition(res, where, subject_of, data: ImportData) -> None:
             allowed = C.EVENT_TERMS[term].grades
             if grade is None or not grade.isdigit() or int(grade) not in allowed:
                 problems.append(
-                    f"{where}, field 'severity': grade {grade!r} is not defined for {term} in CTCAE v5.0 "
-                    f"(defined: {', '.join(str(g) for g in allowed)})"
+                    f"{where}, field 'severity': grade {grade!r} is not defined for {term} in "
+                    f"CTCAE v5.0 (defined: {', '.join(str(g) for g in allowed)})"
                 )
                 return
             if onset is None:
@@ -485,7 +489,7 @@ def export_patient(session, patient) -> dict:
             if d.action == "stop":
                 continue
             nxt = next((x.date for x in doses[k + 1 :]), None) or line.stop_date
-            ms = {
+            ms: dict[str, Any] = {
                 "resourceType": "MedicationStatement",
                 "subject": subject,
                 "status": "on-hold"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -162,6 +163,7 @@ def apply(
     for p in data.patients:
         row = existing.get(p.external_id)
         if row is None:
+            assert team_row is not None  # checked above: a new patient needs a care team
             row = Patient(
                 external_id=p.external_id,
                 pseudonym=new_pseudonym(session, taken),
@@ -193,34 +195,37 @@ def apply(
         for ln in session.scalars(select(TreatmentLine).where(TreatmentLine.patient_id.in_(ids)))
     }
     for ln in data.lines:
-        key = (pid[ln.external_id], ln.kind, ln.start_date)
-        row = lines.get(key)
-        if row is None:
-            row = TreatmentLine(
-                patient_id=key[0],
+        line_key = (pid[ln.external_id], ln.kind, ln.start_date)
+        line_row = lines.get(line_key)
+        if line_row is None:
+            line_row = TreatmentLine(
+                patient_id=line_key[0],
                 kind=ln.kind,
                 agent=ln.agent,
                 start_date=ln.start_date,
                 stop_date=ln.stop_date,
             )
-            session.add(row)
-            lines[key] = row
+            session.add(line_row)
+            lines[line_key] = line_row
             created["lines"] += 1
             touch(ln.external_id, "create")
-        elif row.agent != ln.agent or (ln.stop_date is not None and row.stop_date != ln.stop_date):
-            row.agent = ln.agent
-            row.stop_date = ln.stop_date if ln.stop_date is not None else row.stop_date
+        elif line_row.agent != ln.agent or (
+            ln.stop_date is not None and line_row.stop_date != ln.stop_date
+        ):
+            line_row.agent = ln.agent
+            line_row.stop_date = ln.stop_date if ln.stop_date is not None else line_row.stop_date
             updated["lines"] += 1
             touch(ln.external_id, "update")
         else:
             unchanged += 1
     session.flush()
 
-    # dose records: attach to the line with that start, else the patient's line for the agent / latest line
+    # dose records: attach to the line with that start, else the patient's line for the agent /
+    # latest line
     by_patient: dict[int, list[TreatmentLine]] = {}
-    for (p_id, kind, _start), ln in lines.items():
+    for (p_id, kind, _start), tl in lines.items():
         if kind == "maintenance":
-            by_patient.setdefault(p_id, []).append(ln)
+            by_patient.setdefault(p_id, []).append(tl)
     line_ids = [ln.id for ln in lines.values()]
     doses = (
         {
@@ -246,21 +251,22 @@ def apply(
             line = next((x for x in reversed(candidates) if x.start_date <= d.date), None)
         if line is None:
             dose_problems.append(
-                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before {d.date}"
+                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before "
+                f"{d.date}"
             )
             continue
-        key = (line.id, d.date, d.action)
-        row = doses.get(key)
-        if row is None:
-            row = DoseRecord(
+        dose_key = (line.id, d.date, d.action)
+        dose_row = doses.get(dose_key)
+        if dose_row is None:
+            dose_row = DoseRecord(
                 line_id=line.id, date=d.date, action=d.action, dose=d.dose, unit=d.unit
             )
-            session.add(row)
-            doses[key] = row
+            session.add(dose_row)
+            doses[dose_key] = dose_row
             created["doses"] += 1
             touch(d.external_id, "create")
-        elif not _close(row.dose, d.dose) or row.unit != d.unit:
-            row.dose, row.unit = d.dose, d.unit
+        elif not _close(dose_row.dose, d.dose) or dose_row.unit != d.unit:
+            dose_row.dose, dose_row.unit = d.dose, d.unit
             updated["doses"] += 1
             touch(d.external_id, "update")
         else:
@@ -271,7 +277,7 @@ def apply(
     # labs
     corrections: list[LabResultVersion] = []
     new_labs: list[dict] = []  # inserted in one executemany (an import may bring 100,000 rows)
-    labs = {
+    labs: dict[tuple, Any] = {
         (x.patient_id, x.date, x.analyte): x
         for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
     }
@@ -326,22 +332,22 @@ def apply(
         for x in session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id.in_(ids)))
     }
     for ev in data.events:
-        key = (pid[ev.external_id], ev.date, ev.term)
-        row = events.get(key)
-        if row is None:
-            row = AdverseEvent(
-                patient_id=key[0],
+        ev_key = (pid[ev.external_id], ev.date, ev.term)
+        ev_row = events.get(ev_key)
+        if ev_row is None:
+            ev_row = AdverseEvent(
+                patient_id=ev_key[0],
                 date=ev.date,
                 term=ev.term,
                 grade=ev.grade,
                 with_pain=ev.with_pain,
             )
-            session.add(row)
-            events[key] = row
+            session.add(ev_row)
+            events[ev_key] = ev_row
             created["events"] += 1
             touch(ev.external_id, "create")
-        elif row.grade != ev.grade or row.with_pain != ev.with_pain:
-            row.grade, row.with_pain = ev.grade, ev.with_pain
+        elif ev_row.grade != ev.grade or ev_row.with_pain != ev.with_pain:
+            ev_row.grade, ev_row.with_pain = ev.grade, ev.with_pain
             updated["events"] += 1
             touch(ev.external_id, "update")
         else:
@@ -352,18 +358,18 @@ def apply(
         for x in session.scalars(select(QolResponse).where(QolResponse.patient_id.in_(ids)))
     }
     for q in data.qol:
-        key = (pid[q.external_id], q.date)
-        row = qols.get(key)
-        if row is None:
-            row = QolResponse(
-                patient_id=key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items)
+        q_key = (pid[q.external_id], q.date)
+        q_row = qols.get(q_key)
+        if q_row is None:
+            q_row = QolResponse(
+                patient_id=q_key[0], date=q.date, instrument="QLQ-C30+MY20", items=dict(q.items)
             )
-            session.add(row)
-            qols[key] = row
+            session.add(q_row)
+            qols[q_key] = q_row
             created["qol"] += 1
             touch(q.external_id, "create")
-        elif row.items != q.items:
-            row.items = dict(q.items)
+        elif q_row.items != q.items:
+            q_row.items = dict(q.items)
             updated["qol"] += 1
             touch(q.external_id, "update")
         else:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ROLES = ("admin", "clinician", "researcher")
+ROLES = ("admin", "clinician", "researcher", "reviewer")  # reviewer: signs off FAQ entries only
 
 
 def utcnow() -> dt.datetime:
@@ -120,7 +120,8 @@ class Patient(Base):
 
 
 class TreatmentLine(Base):
-    """A line of therapy; ``kind = 'maintenance'`` is the maintenance regimen the monitor follows."""
+    """A line of therapy; ``kind = 'maintenance'`` is the maintenance regimen the monitor
+    follows."""
 
     __tablename__ = "treatment_lines"
     __table_args__ = (
@@ -173,7 +174,7 @@ class LabResult(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     date: Mapped[dt.date] = mapped_column(Date)
-    analyte: Mapped[str] = mapped_column(String(40))  #: plateau.monitor.units analyte name
+    analyte: Mapped[str] = mapped_column(String(40))  #: plateau.rules.units analyte name
     loinc: Mapped[str | None] = mapped_column(String(20))
     value: Mapped[float] = mapped_column(Float)  #: canonical unit (1/0 for positive/negative)
     unit: Mapped[str] = mapped_column(String(20))  #: canonical UCUM unit ("" for qualitative)
@@ -215,7 +216,8 @@ class QolResponse(Base):
 
 
 class Decision(Base):
-    """A decision-support snapshot (plain dict from :mod:`plateau.decide`) pinned to an evidence version."""
+    """A decision-support snapshot (plain dict from :mod:`plateau.decide`) pinned to an evidence
+    version."""
 
     __tablename__ = "decisions"
 
@@ -334,3 +336,26 @@ class AuditEntry(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     outcome: Mapped[str] = mapped_column(String(20), default="ok")  # ok / denied / failed
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class FaqReview(Base):
+    """A sign-off of a living-FAQ entry on one evidence version (append-only review history).
+
+    ``fingerprints`` holds what each referenced result looked like (plateau.faq.refs); the entry
+    is current while today's fingerprints have not moved beyond the staleness rules.
+    """
+
+    __tablename__ = "faq_reviews"
+    __table_args__ = (Index("ix_faq_reviews_entry", "entry_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(80))
+    evidence_version: Mapped[str] = mapped_column(String(64))
+    fingerprints: Mapped[dict[str, Any]] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the history outlives users
+    username: Mapped[str] = mapped_column(String(80))
+    reviewer_name: Mapped[str] = mapped_column(String(120))
+    reviewer_role: Mapped[str] = mapped_column(String(120))
+    reviewer_affiliation: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -149,7 +149,8 @@ def frames(session: Session, ids: list[int]) -> dict[str, pd.DataFrame]:
 
 
 def assess(session: Session, ids: list[int]):
-    """Run the monitoring engine on the stored records of these patients: (MonitorResult, QolResult|None)."""
+    """Run the monitoring engine on the stored records of these patients: (MonitorResult,
+    QolResult|None)."""
     f = frames(session, ids)
     qol = None
     if len(f["qlq"]):

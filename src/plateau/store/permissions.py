@@ -14,6 +14,7 @@ Actions
     ``users.manage``        create, deactivate, change role or team, reset passwords, end sessions
     ``audit.read``          read the audit log
     ``teams.all``           import into any care team (else only the user's own)
+    ``faq.sign_off``        sign off living-FAQ entries (the reviewer role; no patient data)
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ ACTIONS = (
     "users.manage",
     "audit.read",
     "teams.all",
+    "faq.sign_off",
 )
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset(ACTIONS),
+    "admin": frozenset(ACTIONS) - {"faq.sign_off"},
     "clinician": frozenset(
         {
             "patients.team",
@@ -44,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     "researcher": frozenset({"patients.all"}),
+    "reviewer": frozenset({"faq.sign_off"}),
 }
 
 

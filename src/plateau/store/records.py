@@ -95,7 +95,7 @@ class ImportData:
     problems: list[str] = field(default_factory=list)
 
     def external_ids(self) -> set[str]:
-        ids = set()
+        ids: set[str] = set()
         for rows in (self.patients, self.lines, self.doses, self.labs, self.events, self.qol):
             ids.update(r.external_id for r in rows)
         return ids

@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -91,7 +92,7 @@ def check_password_strength(password: str, username: str = "") -> None:
 
 
 def create_user(
-    session: Session, username: str, password: str, role: str, teams: list[str] = ()
+    session: Session, username: str, password: str, role: str, teams: Sequence[str] = ()
 ) -> User:
     """Create a user (teams are created when missing).  Raises PlateauError naming the field."""
     if not _USERNAME.match(username or ""):
@@ -171,7 +172,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok or not user.active:
+    if not ok or user is None or not user.active:
         record(session, None, "login", "login", ip=ip, outcome="failed", username=username)
         raise PlateauError("login: unknown user or wrong password")
     if HASHER.check_needs_rehash(user.password_hash):

@@ -26,6 +26,7 @@ from plateau.web import (
     auth,
     decide_routes,
     evidence_routes,
+    faq_routes,
     import_routes,
     login_routes,
     records_routes,
@@ -130,6 +131,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(analysis_routes.router)
     app.include_router(decide_routes.router)
+    faq_routes.install(app)  # living FAQ: pages, API, reviewer sign-off
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from html import escape
+from typing import Any
 
 WIDTH = 960
 LEFT = 175
@@ -79,22 +80,22 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         start = dt.date.fromisoformat(min(all_dates))
     if not all_dates:
         return (
-            '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40" role="img" aria-label="No data">'
-            '<text x="10" y="25">No results recorded yet.</text></svg>'
+            '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40" role="img" '
+            'aria-label="No data"><text x="10" y="25">No results recorded yet.</text></svg>'
         )
     mon = tl.get("monitor") or {}
     days = [_day(d, start) for d in all_dates] + [0]
     days += [_day(c["date"], start) for c in mon.get("ctcae", [])] + [
         _day(q["date"], start) for q in tl.get("qol", [])
     ]
-    days = [d for d in days if d is not None]
-    d_lo, d_hi = min(days), max(days)
+    known = [d for d in days if d is not None]
+    d_lo, d_hi = float(min(known)), float(max(known))
     if d_hi - d_lo < 30:
         d_hi = d_lo + 30
     pad = (d_hi - d_lo) * 0.03
     d_lo, d_hi = d_lo - pad, d_hi + pad
 
-    def x(day: float) -> float:
+    def x(day: Any) -> float:  # a day number (dates without one never reach the plot)
         return LEFT + (day - d_lo) / (d_hi - d_lo) * PLOT_W
 
     parts: list[str] = []
@@ -130,10 +131,12 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
 
         for t in _ticks(lo, hi, 4):
             parts.append(
-                f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(t):.1f}" y2="{y(t):.1f}"/>'
+                f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(t):.1f}" '
+                f'y2="{y(t):.1f}"/>'
             )
             parts.append(
-                f'<text class="tick" x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>'
+                f'<text class="tick" x="{LEFT - 6}" y="{y(t) + 4:.1f}" '
+                f'text-anchor="end">{_fmt(t)}</text>'
             )
         for name, pts, colour in lines:
             pts = [p for p in pts if _day(p["date"], start) is not None]
@@ -149,7 +152,8 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
                 when = f"day {d}" if deidentified else f"{p['date']} (day {d})"
                 parts.append(
                     f'<circle cx="{x(d):.1f}" cy="{y(p["value"]):.1f}" r="3.5" fill="{colour}">'
-                    f"<title>{escape(name)} {_fmt(p['value'])} {escape(p['unit'])}, {escape(when)}</title></circle>"
+                    f"<title>{escape(name)} {_fmt(p['value'])} {escape(p['unit'])}, "
+                    f"{escape(when)}</title></circle>"
                 )
         if len(lines) > 1:
             lx = LEFT + 8
@@ -162,8 +166,8 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         for label_day, text, colour, value in labels or []:
             yy = y(value) - 10 if value is not None else top + 14
             parts.append(
-                f'<text class="resp" x="{x(label_day):.1f}" y="{max(top + 12, yy):.1f}" text-anchor="middle" '
-                f'fill="{colour}">{escape(text)}</text>'
+                f'<text class="resp" x="{x(label_day):.1f}" y="{max(top + 12, yy):.1f}" '
+                f'text-anchor="middle" fill="{colour}">{escape(text)}</text>'
             )
         return top, bottom
 
@@ -188,7 +192,8 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         top, bottom = panel("IMWG response", 40, "? = unconfirmed")
         for d, text, colour, _v in resp_labels:
             parts.append(
-                f'<text class="resp" x="{x(d):.1f}" y="{top + 25}" text-anchor="middle" fill="{colour}">'
+                f'<text class="resp" x="{x(d):.1f}" y="{top + 25}" text-anchor="middle" '
+                f'fill="{colour}">'
                 f"{escape(text)}</text>"
             )
     # 2. FLC
@@ -202,7 +207,7 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
     # 3. dose
     top, bottom = panel("Maintenance dose", 56, (m["agent"] if m else "no maintenance line"))
     doses = sorted(tl.get("doses", []), key=lambda d: _day(d["date"], start) or 0)
-    end_day = d_hi
+    end_day: float | None = d_hi
     if m and m.get("stop"):
         end_day = _day(m["stop"], start)
     max_dose = max([d["dose"] for d in doses if d["dose"] is not None] or [1])
@@ -212,13 +217,15 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         d1 = _day(doses[k + 1]["date"], start) if k + 1 < len(doses) else end_day
         if d["action"] == "stop":
             parts.append(
-                f'<text class="tick" x="{x(d0):.1f}" y="{top + 50}" text-anchor="middle">stop</text>'
+                f'<text class="tick" x="{x(d0):.1f}" y="{top + 50}" '
+                'text-anchor="middle">stop</text>'
             )
             current = None
             continue
         if d["action"] == "hold":
             parts.append(
-                f'<rect class="hold" x="{x(d0):.1f}" y="{top + 6}" width="{max(2, x(d1) - x(d0)):.1f}" '
+                f'<rect class="hold" x="{x(d0):.1f}" y="{top + 6}" '
+                f'width="{max(2, x(d1) - x(d0)):.1f}" '
                 f'height="{44}"><title>interrupted (hold) from day {d0} to day {d1}</title></rect>'
             )
             parts.append(f'<text class="tick" x="{x(d0) + 3:.1f}" y="{top + 30}">hold</text>')
@@ -229,11 +236,14 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
             continue
         h = 8 + 36 * current / max_dose
         parts.append(
-            f'<rect class="dose" x="{x(d0):.1f}" y="{bottom - 4 - h:.1f}" width="{max(2, x(d1) - x(d0)):.1f}" '
-            f'height="{h:.1f}"><title>{_fmt(current)} {escape(d["unit"])} from day {d0}</title></rect>'
+            f'<rect class="dose" x="{x(d0):.1f}" y="{bottom - 4 - h:.1f}" '
+            f'width="{max(2, x(d1) - x(d0)):.1f}" '
+            f'height="{h:.1f}"><title>{_fmt(current)} {escape(d["unit"])} from day '
+            f"{d0}</title></rect>"
         )
         parts.append(
-            f'<text class="dl" x="{x(d0) + 3:.1f}" y="{bottom - 8:.1f}">{_fmt(current)} {escape(d["unit"])}</text>'
+            f'<text class="dl" x="{x(d0) + 3:.1f}" y="{bottom - 8:.1f}">{_fmt(current)} '
+            f"{escape(d['unit'])}</text>"
         )
     # 4. CTCAE
     top, bottom = panel("CTCAE v5.0 grade", 70, "marker height = grade")
@@ -249,8 +259,10 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
         g = int(c["grade"])
         yy = bottom - min(g, 4) * 15
         parts.append(
-            f'<rect x="{x(d) - 4:.1f}" y="{yy - 4}" width="8" height="8" fill="{GRADE_COLOUR.get(g, "#000")}">'
-            f"<title>grade {g} {escape(c['term'].replace('_', ' '))}, day {d} ({escape(c.get('source', ''))})</title></rect>"
+            f'<rect x="{x(d) - 4:.1f}" y="{yy - 4}" width="8" height="8" '
+            f'fill="{GRADE_COLOUR.get(g, "#000")}">'
+            f"<title>grade {g} {escape(c['term'].replace('_', ' '))}, day {d} "
+            f"({escape(c.get('source', ''))})</title></rect>"
         )
         if g >= 3:
             severe.setdefault((d, min(g, 4)), []).append(c["term"].replace("_", " "))
@@ -288,10 +300,12 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
     bottom_all = y0
     for t in _ticks(d_lo, d_hi, 8):
         frames.append(
-            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" y2="{bottom_all}"/>'
+            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{panels[0][0]}" '
+            f'y2="{bottom_all}"/>'
         )
         parts.append(
-            f'<text class="tick" x="{x(t):.1f}" y="{bottom_all + 16}" text-anchor="middle">{_fmt(t)}</text>'
+            f'<text class="tick" x="{x(t):.1f}" y="{bottom_all + 16}" '
+            f'text-anchor="middle">{_fmt(t)}</text>'
         )
     parts.append(
         f'<text class="tick" x="{LEFT + PLOT_W / 2}" y="{bottom_all + 34}" text-anchor="middle">'
@@ -300,29 +314,39 @@ def timeline_svg(tl: dict, *, deidentified: bool) -> str:
     # decision line (day 0) and progression line
     top0 = panels[0][0]
     parts.append(
-        f'<line class="decision" x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top0 - 14}" y2="{bottom_all}"/>'
+        f'<line class="decision" x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top0 - 14}" '
+        f'y2="{bottom_all}"/>'
     )
     label = "decision: start of maintenance" + (" (snapshot stored)" if tl.get("decision") else "")
     parts.append(f'<text class="dec" x="{x(0) + 4:.1f}" y="{top0 - 4}">{escape(label)}</text>')
     prog = _day(mon.get("progression_date"), start)
     if prog is not None:
         parts.append(
-            f'<line class="pd" x1="{x(prog):.1f}" x2="{x(prog):.1f}" y1="{top0 - 14}" y2="{bottom_all}">'
+            f'<line class="pd" x1="{x(prog):.1f}" x2="{x(prog):.1f}" y1="{top0 - 14}" '
+            f'y2="{bottom_all}">'
             f"<title>progression (IMWG), day {prog}</title></line>"
         )
         parts.append(
-            f'<text class="pdl" x="{x(prog) - 4:.1f}" y="{top0 - 4}" text-anchor="end">progression, day {prog}</text>'
+            f'<text class="pdl" x="{x(prog) - 4:.1f}" y="{top0 - 4}" '
+            f'text-anchor="end">progression, day {prog}</text>'
         )
     height = bottom_all + 44
     style = (
         "<style>.pt{font:600 13px sans-serif;fill:#1b1f23}.ps{font:11px sans-serif;fill:#4a5560}"
-        ".tick{font:11px sans-serif;fill:#4a5560}.resp{font:700 12px sans-serif}.dl{font:11px sans-serif;fill:#fff}"
-        ".frame{fill:#fff;stroke:#d0d7de}.grid{stroke:#eef1f4}.dose{fill:#1f4e79}.hold{fill:#f2c94c;opacity:.6}"
-        ".decision{stroke:#1b1f23;stroke-width:1.5;stroke-dasharray:2 3}.dec{font:600 11px sans-serif;fill:#1b1f23}"
-        ".pd{stroke:#b3261e;stroke-width:2;stroke-dasharray:6 4}.pdl{font:700 11px sans-serif;fill:#b3261e}</style>"
+        ".tick{font:11px sans-serif;fill:#4a5560}.resp{font:700 12px sans-serif}.dl{font:11px "
+        "sans-serif;fill:#fff}.frame{fill:#fff;stroke:#d0d7de}.grid{stroke:#eef1f4}.dose{fill:#1f4e79}.hold{fill:#f2c94c;opacity:.6}"
+        ".decision{stroke:#1b1f23;stroke-width:1.5;stroke-dasharray:2 3}.dec{font:600 11px "
+        "sans-serif;fill:#1b1f23}"
+        ".pd{stroke:#b3261e;stroke-width:2;stroke-dasharray:6 4}.pdl{font:700 11px "
+        "sans-serif;fill:#b3261e}</style>"
     )
-    desc = "Timeline of the patient on maintenance: disease markers, response, doses, toxicity and quality of life."
+    desc = (
+        "Timeline of the patient on maintenance: disease markers, response, doses, toxicity "
+        "and quality of life."
+    )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-        f'aria-labelledby="tl-title"><title id="tl-title">{escape(desc)}</title>{style}{"".join(frames)}{"".join(parts)}</svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        'role="img" '
+        'aria-labelledby="tl-title"><title '
+        f'id="tl-title">{escape(desc)}</title>{style}{"".join(frames)}{"".join(parts)}</svg>'
     )

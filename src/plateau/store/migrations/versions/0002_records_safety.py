@@ -1,14 +1,14 @@
 """records safety: alert states, lab-result history, stored monitoring results, audit no-replace
 
 Revision ID: 0002_records_safety
-Revises: 0001
+Revises: 0003_faq_reviews
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_records_safety"
-down_revision = "0001"
+down_revision = "0003_faq_reviews"
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,7 @@ Qualitative analytes (``serum_ife``, ``urine_ife``, ``bm_clonal_cells``, ``new_b
 
 1 g/dL = 10 g/L and 1 mg/dL = 10 mg/L are unit arithmetic (UCUM); 10^9/L = 10^3/uL (UCUM;
 CTCAE v5.0 lists both).  Creatinine: mg/dL = umol/L / 88.42 (C2, see
-:data:`plateau.monitor.citations.CREATININE_SI`).  Calcium: 1 mmol/L = 40.078 mg/L (IUPAC
+:data:`plateau.rules.citations.CREATININE_SI`).  Calcium: 1 mmol/L = 40.078 mg/L (IUPAC
 atomic weight).  Haemoglobin in mmol/L is not accepted: CTCAE gives separate mmol/L cut-offs and
 the clinical-rules spec forbids converting with an unsourced factor.
 
@@ -149,7 +149,7 @@ IS_QUALITATIVE = np.array([a.kind == QUALITATIVE for a in ANALYTES.values()])
 def to_canonical(analyte: str, value: float, unit: str) -> float:
     """Convert one value to the analyte's canonical unit (scalar helper; the engine vectorises).
 
-    >>> to_canonical("serum_m_protein", 12.0, "g/L")
+    >>> round(to_canonical("serum_m_protein", 12.0, "g/L"), 12)  # 12 g/L = 1.2 g/dL
     1.2
     """
     from plateau.errors import PlateauError
@@ -165,5 +165,6 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
 
 
 def convert(analyte_code: np.ndarray, unit_code: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not accepted)."""
+    """Vectorised conversion: ``value * FACTOR[analyte, unit]`` (NaN where the pair is not
+    accepted)."""
     return value * FACTOR[analyte_code, unit_code]

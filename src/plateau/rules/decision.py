@@ -1,9 +1,9 @@
 """Cited tables used by decision support: risk-group adjustment, safety flags, burden.
 
 Dose and renal rules are *not* restated here: they are the monitoring rule table
-:data:`plateau.monitor.dosing.RULES` (one table for the project).  This module adds only what
+:data:`plateau.rules.dosing.RULES` (one table for the project).  This module adds only what
 decision support needs on top, each rule with its source and confidence tag (C1/C2/C3/
-UNCONFIRMED/DESIGN, as in :mod:`plateau.monitor.citations`).
+UNCONFIRMED/DESIGN, as in :mod:`plateau.rules.citations`).
 
 Risk-group adjustment of the baseline (R-ISS)
 ---------------------------------------------
@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from plateau.monitor.citations import Rule, Source
+from plateau.rules.citations import Rule, Source
 
 S = Source
 
