@@ -283,12 +283,12 @@ def test_the_patient_list_pages_with_a_notice_instead_of_stopping_silently(
     assert first.total == 19 and first.pages == 4 and len(first.rows) == 5
     assert first.notice == "patients 1-5 of 19 (page 1 of 4)"
     assert len(last.rows) == 4 and last.notice.startswith("patients 16-19 of 19")
-    seen = {
-        r["label"]
-        for p in range(1, 5)
-        for r in patient_page(s2 := db.sessions(), admin, per_page=5, page=p).rows
-    }
-    s2.close()
+    with db.session() as s:
+        seen = {
+            r["label"]
+            for page in range(1, 5)
+            for r in patient_page(s, s.get(User, users["admin"]), per_page=5, page=page).rows
+        }
     assert len(seen) == 19
     # researchers: the pseudonym is the row's reference; no internal id, no date
     assert all(str(r["id"]).startswith("R-") and r["id"] == r["label"] for r in res.rows)

@@ -78,8 +78,10 @@ def test_audit_rows_cannot_be_rewritten_by_insert_or_replace(db):
         with db.session(write=True) as s:
             s.execute(
                 text(
-                    f"{verb} INTO audit_log (id, at, username, action, resource, ip, outcome, detail)"
-                    f" VALUES ({ident}, CURRENT_TIMESTAMP, 'mallory', 'read', 'x', '', 'ok', ''){tail}"
+                    f"{verb} INTO audit_log"
+                    " (id, at, username, action, resource, ip, outcome, detail)"
+                    f" VALUES ({ident}, CURRENT_TIMESTAMP, 'mallory', 'read', 'x', '', 'ok', '')"
+                    f"{tail}"
                 )
             )
     with db.session() as s:

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from plateau.errors import PlateauError
@@ -92,12 +92,12 @@ def sync(session: Session, patient_ids: list[int], engine_rows: list[dict]) -> i
         a.fingerprint: a
         for a in session.scalars(select(Alert).where(Alert.patient_id.in_(patient_ids)))
     }
-    for fp, alert in stored.items():
-        if fp not in wanted and alert.status in ("open", "acknowledged"):
+    for fp, old in stored.items():
+        if fp not in wanted and old.status in ("open", "acknowledged"):
             transition(
-                session, alert, "superseded", user=None, reason="no longer raised by the engine"
+                session, old, "superseded", user=None, reason="no longer raised by the engine"
             )
-    new = []
+    new: list[Alert] = []
     for fp, (p_id, row) in wanted.items():
         alert = stored.get(fp)
         message = str(row.get("message") or "")
@@ -189,7 +189,7 @@ def inbox(
     scope = security.patient_scope(session, user).with_only_columns(
         security.Patient.id
     )  # a subquery of visible patient ids
-    where = [Alert.patient_id.in_(scope)]
+    where: list[ColumnElement[bool]] = [Alert.patient_id.in_(scope)]
     if status != "all":
         where.append(Alert.status == status)
     if severity:

@@ -67,7 +67,8 @@ PLANNED_AHEAD = dt.timedelta(days=366)  #: a line may start or stop up to a year
 
 def plausibility_problems(data: ImportData, today: dt.date | None = None) -> list[str]:
     """Dates no clinic can have recorded: before 1900, results/events/QoL in the future
-    (tomorrow allowed for time zones), lines and planned doses more than a year ahead.  One problem per field."""
+    (tomorrow allowed for time zones), lines and planned doses more than a year ahead.
+    One problem per field."""
     today = today or dt.date.today()
     observed_max = today + dt.timedelta(days=1)
     planned_max = today + PLANNED_AHEAD
@@ -283,13 +284,13 @@ def apply(
     }
     for lab in data.labs:
         key = (pid[lab.external_id], lab.date, lab.analyte)
-        row = labs.get(key)
-        if isinstance(row, dict):  # the same result twice in this import: the later one counts
-            row.update(value=lab.value, unit=lab.unit, lln=lab.lln, uln=lab.uln)
+        lab_row = labs.get(key)
+        if isinstance(lab_row, dict):  # the same result twice in this import: the later one counts
+            lab_row.update(value=lab.value, unit=lab.unit, lln=lab.lln, uln=lab.uln)
             continue
-        if row is None:
+        if lab_row is None:
             new_labs.append(
-                row := {
+                lab_row := {
                     "patient_id": key[0],
                     "date": lab.date,
                     "analyte": lab.analyte,
@@ -300,25 +301,32 @@ def apply(
                     "uln": lab.uln,
                 }
             )
-            labs[key] = row
+            labs[key] = lab_row
             created["labs"] += 1
             touch(lab.external_id, "create")
         elif not (
-            _close(row.value, lab.value) and _close(row.lln, lab.lln) and _close(row.uln, lab.uln)
+            _close(lab_row.value, lab.value)
+            and _close(lab_row.lln, lab.lln)
+            and _close(lab_row.uln, lab.uln)
         ):
             # a correction: the earlier value is kept as a version (history, never lost)
             corrections.append(
                 LabResultVersion(
-                    lab_result_id=row.id,
-                    value=row.value,
-                    unit=row.unit,
-                    lln=row.lln,
-                    uln=row.uln,
-                    loinc=row.loinc,
+                    lab_result_id=lab_row.id,
+                    value=lab_row.value,
+                    unit=lab_row.unit,
+                    lln=lab_row.lln,
+                    uln=lab_row.uln,
+                    loinc=lab_row.loinc,
                 )
             )
-            row.value, row.unit, row.lln, row.uln = lab.value, lab.unit, lab.lln, lab.uln
-            row.loinc = lab.loinc or row.loinc
+            lab_row.value, lab_row.unit, lab_row.lln, lab_row.uln = (
+                lab.value,
+                lab.unit,
+                lab.lln,
+                lab.uln,
+            )
+            lab_row.loinc = lab.loinc or lab_row.loinc
             updated["labs"] += 1
             touch(lab.external_id, "update")
         else:
@@ -404,10 +412,10 @@ def apply(
     patient_ids = tuple(sorted(pid[e] for e in data.external_ids()))
     if touched:
         # stored monitoring results of these patients are now out of date
-        changed = [pid[e] for e in touched]
+        changed_ids = [pid[e] for e in touched]
         session.execute(
             update(Patient)
-            .where(Patient.id.in_(changed))
+            .where(Patient.id.in_(changed_ids))
             .values(data_version=Patient.data_version + 1)
         )
     if refresh and touched:

@@ -86,23 +86,23 @@ def patient_page(
     teams = dict(session.execute(select(CareTeam.id, CareTeam.name)).all())
     rows = []
     for p in patients:
-        ln = lines.get(p.id)
+        line = lines.get(p.id)
         row = {
             "id": p.id if identified else p.pseudonym,
             "label": p.external_id if identified else p.pseudonym,
             "name": p.name if identified else None,
             "team": teams.get(p.care_team_id, ""),
-            "agent": ln.agent if ln else "",
+            "agent": line.agent if line else "",
             "badges": badges.get(p.id, {}),
             "alerts": sum(badges.get(p.id, {}).values()),
         }
         if identified:
-            row["start"] = ln.start_date.isoformat() if ln else ""
+            row["start"] = line.start_date.isoformat() if line else ""
             row["last_result"] = last[p.id].isoformat() if p.id in last else ""
         else:
-            row["start"] = "day 0" if ln else ""
+            row["start"] = "day 0" if line else ""
             row["last_result"] = (
-                f"day {(last[p.id] - ln.start_date).days}" if ln and p.id in last else ""
+                f"day {(last[p.id] - line.start_date).days}" if line and p.id in last else ""
             )
         rows.append(row)
     return PatientPage(rows, ids, int(total), page, per_page)

@@ -7,7 +7,8 @@ Actions
     ``patients.all``        see every patient (else only the patients of the user's care teams)
     ``patients.team``       see the patients of the user's care teams
     ``records.identified``  see identifying data (name, identifier, calendar dates); without it
-                            a user sees only the researcher projection (:mod:`plateau.store.projection`)
+                            a user sees only the researcher projection
+                            (:mod:`plateau.store.projection`)
     ``records.import``      import CSV / FHIR data
     ``records.export``      export a patient's identified record (FHIR)
     ``alerts.transition``   acknowledge / resolve alerts
@@ -51,7 +52,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 class AccessDenied(PlateauError):
-    """The user may not see or change this resource (answered 403, or 404 for another team's patient)."""
+    """The user may not see or change this resource (answered 403, or 404 for another team's
+    patient)."""
 
 
 def allowed(role: str | None, action: str) -> bool:

@@ -1,4 +1,5 @@
-"""What researchers see: a projection BUILT from allowed fields, never a filter over identified data.
+"""What researchers see: a projection BUILT from allowed fields, never a filter over identified
+data.
 
 A researcher's view of a patient is constructed field by field from the identified record:
 
@@ -95,7 +96,8 @@ def decision_projection(decision: dict | None, start: dt.date | None) -> dict | 
     from plateau.decide.profile import CHOICES
 
     snapshot = decision.get("snapshot") or {}
-    profile = snapshot.get("profile") if isinstance(snapshot.get("profile"), dict) else {}
+    raw_profile = snapshot.get("profile")
+    profile: dict = raw_profile if isinstance(raw_profile, dict) else {}
     fields: list[tuple[str, str]] = []
     for key, value in list(profile.items()) + list(snapshot.items()):
         if key in CHOICES and isinstance(value, str) and value in CHOICES[key]:

@@ -114,8 +114,16 @@ def _transition(request: Request, v: Viewer, alert_ids: list[int], to: str) -> i
     with db.session(write=True) as session:
         user = current_user(session, v)
         alerts = list(session.scalars(select(Alert).where(Alert.id.in_(alert_ids))))
+        patients = {
+            p.id: p
+            for p in session.scalars(
+                select(Patient).where(Patient.id.in_({a.patient_id for a in alerts}))
+            )
+        }
         visible = [
-            a for a in alerts if security.can_see(session, user, session.get(Patient, a.patient_id))
+            a
+            for a in alerts
+            if a.patient_id in patients and security.can_see(session, user, patients[a.patient_id])
         ]
         if len(visible) != len(set(alert_ids)):
             denied = sorted({a.patient_id for a in alerts} - {a.patient_id for a in visible})

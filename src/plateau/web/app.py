@@ -78,7 +78,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _server_timing(request: Request, call_next):
-        """``Server-Timing: app;dur=<ms>``: the server-side time of each request (benchmarks read it)."""
+        """``Server-Timing: app;dur=<ms>``: the server-side time of each request (benchmarks read
+        it)."""
         import time
 
         started = time.perf_counter()

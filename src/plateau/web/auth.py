@@ -46,7 +46,8 @@ COOKIE = "plateau_session"
 CSRF_COOKIE = "plateau_csrf"
 PROTECTED_PREFIXES = ("/records", "/login", "/logout", "/setup", "/api/v1/records")
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _DB_LOCK = threading.Lock()
@@ -191,7 +192,8 @@ def resolve_patient(session, v: Viewer, ref: str) -> Patient | None:
 def visible_patient(
     request: Request, session, v: Viewer, patient_id: int | str, what: str
 ) -> Patient:
-    """The patient if ``v`` may see it; otherwise audit the denial and answer 404 (no existence leak)."""
+    """The patient if ``v`` may see it; otherwise audit the denial and answer 404 (no existence
+    leak)."""
     from starlette.exceptions import HTTPException
 
     user = current_user(session, v)
