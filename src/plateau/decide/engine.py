@@ -3,12 +3,17 @@
 Steps (each documented where it is done):
 
 1. **Setting**: after ASCT -> ``post_asct``; not eligible -> ``non_transplant``.  Trials whose
-   population is ``mixed`` (e.g. Myeloma XI, GIMEMA RV-MM-PI-209) count for both settings.
+   population is ``mixed`` (e.g. Myeloma XI, GIMEMA RV-MM-PI-209) enter by the one selection
+   rule of :mod:`plateau.analysis.selection` (the setting's subgroup estimate, else the
+   whole-trial estimate flagged "mixed population"), exactly as in every other view.
 2. **Options**: observation, and every agent of :data:`plateau.analysis.builtin.AGENTS_TODAY`
    with at least one pooled PFS (disease control: PFS, else EFS, else TTP) or OS hazard ratio
    from comparisons of maintenance versus observation or placebo in the setting
    (:func:`plateau.analysis.run_analysis`, REML random effects).  Agents without one are listed
-   under ``not_available`` with the evidence's reasons.
+   under ``not_available`` with the evidence's reasons.  Where an individual-patient-data
+   meta-analysis answers the same question (e.g. McCarthy 2017 for lenalidomide after ASCT), its
+   hazard ratio is used and plateau's pool is shown beside it
+   (:func:`plateau.analysis.published.decision_effect`).
 3. **Baseline** per outcome: the control arms of the modern-era maintenance-versus-observation/
    placebo comparisons in the patient's setting (mixed-population trials only when the setting
    itself has none), time measured from maintenance randomisation or start; exponential curves
@@ -124,8 +129,9 @@ def _label(agent: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _settings(setting: str) -> tuple[str, str]:
-    return (setting, "mixed")
+def _settings(setting: str) -> tuple[str]:
+    # mixed-population trials are handled by the selection rule itself (plateau.analysis)
+    return (setting,)
 
 
 def _spec(agent: str, setting: str, outcome: str) -> AnalysisSpec:
@@ -522,10 +528,12 @@ def _outcome_result(
         pooled = result.pooled
         if pooled is None:
             return OutcomeResult(outcome, False, _unavailable_reason(agent, result))
+        from plateau.analysis.matching import decision_effect
+
         tau2 = pooled.tau2 or 0.0
         log_hr, sd = pooled.log_estimate, math.sqrt(pooled.se**2 + tau2)
         z = 1.959963984540054
-        hr_info = {
+        plateau_pool = {
             "estimate": pooled.estimate,
             "ci_low": pooled.ci_low,
             "ci_high": pooled.ci_high,
@@ -537,13 +545,47 @@ def _outcome_result(
             "k": pooled.k,
             "n_patients": pooled.n_patients,
             "method": pooled.method,
-            "simulated_from": {
-                "mean": log_hr,
-                "sd": sd,
-                "interval_95": [math.exp(log_hr - z * sd), math.exp(log_hr + z * sd)],
-            },
-            "analysis": result.spec.title,
         }
+        hr_info = dict(plateau_pool)
+        hr_info["source"] = "plateau"
+        hr_info["used"] = f"plateau pool of {pooled.k} trials"
+        chosen = decision_effect(result)
+        if chosen is not None and chosen[0] == "published_ipd":
+            ipd = next(m for m in result.published if m.synthesis.short == chosen[3])
+            _, log_hr, sd, _label_used = chosen
+            hr_info.update(
+                estimate=ipd.estimate.hr,
+                ci_low=ipd.estimate.ci_low,
+                ci_high=ipd.estimate.ci_high,
+                pi_low=None,
+                pi_high=None,
+                log_estimate=log_hr,
+                se=sd,
+                tau2=None,
+                k=ipd.estimate.k,
+                n_patients=ipd.estimate.n_patients,
+                method="individual-patient-data meta-analysis",
+                source="published_ipd",
+                used=f"{ipd.synthesis.short}, IPD of {ipd.estimate.k} trials",
+            )
+        hr_info.update(
+            {
+                "simulated_from": {
+                    "mean": log_hr,
+                    "sd": sd,
+                    "interval_95": [math.exp(log_hr - z * sd), math.exp(log_hr + z * sd)],
+                },
+                "analysis": result.spec.title,
+                "plateau_pool": plateau_pool,
+                "mixed_population": [
+                    s.contribution.trial_id
+                    for s in result.studies
+                    if s.contribution.mixed_population
+                ],
+                "missing": [e.to_dict() for e in result.missing],
+                "published": [m.to_dict() for m in result.published],
+            }
+        )
         trials = tuple(
             {
                 "trial_id": s.contribution.trial_id,
@@ -656,7 +698,8 @@ def _harms(
 ) -> tuple[list[Harm], list[str]]:
     records = base.adverse_events(
         agent=agent,
-        setting=list(_settings(setting)),
+        # mixed-population trials count, as in the selection rule for the relative effects
+        setting=[setting, "mixed"],
         comparison_kind=ComparisonKind.maintenance_vs_control,
     )
     usable = []

@@ -59,6 +59,7 @@ SENSITIVITY = [
     ("exclude_packages", "No induction + maintenance packages"),
     ("exclude_active_controls", "Observation/placebo controls only"),
     ("primary_sources_only", "Primary sources only"),
+    ("exclude_mixed_population", "Exclude mixed-population trials (no estimate for the setting)"),
 ]
 LIST_FIELDS = {"agents": "agent", "settings": "setting", "comparison_kinds": "comparison_kind"}
 
@@ -206,7 +207,7 @@ def result_csv(result: AnalysisResult) -> str:
     for e in result.excluded:
         writer.writerow(
             [
-                "excluded",
+                "missing" if e.missing else "excluded",
                 e.trial_id,
                 e.trial_name,
                 "",
@@ -354,19 +355,29 @@ def _builtin_or_404(analysis_id: str) -> AnalysisSpec:
 
 
 def headline_rows(request: Request) -> list[dict[str, Any]]:
-    """Pooled PFS and OS per agent (the built-in "today's evidence" analyses) for the home page."""
-    from plateau.analysis.builtin import AGENTS_TODAY
+    """Pooled PFS and OS per agent and setting for the home page.
+
+    The built-in ``{agent}-{pfs|os}-{setting}`` analyses: the same answer the builder, the CLI
+    (``--agent X --setting post-ASCT``), the API, the report and the decision aid give.  Rows
+    with no trial in either outcome are left out.
+    """
+    from plateau.analysis.builtin import AGENTS_TODAY, SETTINGS_TODAY
 
     rows = []
     for agent in AGENTS_TODAY:
-        row: dict[str, Any] = {"agent": agent.value}
-        for label in ("pfs", "os"):
-            spec = builtin_spec(f"{agent.value}-{label}")
-            result = result_for(request, spec)
-            row[label] = result.pooled
-            row[f"{label}_id"] = spec.id
-            row[f"{label}_k"] = len(result.studies)
-        rows.append(row)
+        for _setting, slug, words in SETTINGS_TODAY:
+            row: dict[str, Any] = {"agent": agent.value, "setting": words, "notes": []}
+            for label in ("pfs", "os"):
+                spec = builtin_spec(f"{agent.value}-{label}-{slug}")
+                result = result_for(request, spec)
+                row[label] = result.pooled
+                row[f"{label}_id"] = spec.id
+                row[f"{label}_k"] = len(result.studies)
+                row[f"{label}_missing"] = len(result.missing)
+                row[f"{label}_published"] = [m for m in result.published if m.exact]
+                row["notes"].extend(n for n in result.notes if n not in row["notes"])
+            if row["pfs"] is not None or row["os"] is not None:
+                rows.append(row)
     return rows
 
 
