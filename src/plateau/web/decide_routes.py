@@ -551,7 +551,7 @@ def decide_result(request: Request, ident: str, years: float | None = Query(None
 
 
 @router.get("/decide/{ident}/quality", response_class=HTMLResponse, include_in_schema=False)
-async def decide_quality(
+def decide_quality(
     request: Request,
     ident: str,
     u_tox: float = Query(0.5, ge=0.0, le=1.0),
@@ -645,10 +645,19 @@ async def api_create_decision(
             {"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
             status_code=422,
         )
-    return await run_in_threadpool(_api_create_decision, request, body, horizon_years)
+    return await run_in_threadpool(
+        _api_create_decision,
+        request,
+        body,
+        horizon_years=horizon_years,
+        baseline_model=baseline_model,
+        u_tox=u_tox,
+        u_rel=u_rel,
+        tox_months=tox_months,
+    )
 
 
-def _api_create_decision(request: Request, body: Any, horizon_years: float | None):
+def _api_create_decision(request: Request, body: Any, **options: Any):
     try:
         profile = parse_profile(body, origin="")
     except ProfileError as exc:
@@ -656,11 +665,7 @@ def _api_create_decision(request: Request, body: Any, horizon_years: float | Non
     decision = decide(
         profile,
         request.app.state.evidence,
-        horizon_years=horizon_years,
-        baseline_model=baseline_model,
-        u_tox=u_tox,
-        u_rel=u_rel,
-        tox_months=tox_months,
+        **options,
     )
     snapshot = decision.to_dict()
     ident = store_of(request).save(snapshot)
