@@ -18,7 +18,11 @@ from plateau.web.app import WebSettings, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "monitor"
-PASSWORDS = {"clin_a": "clin-a-password", "clin_b": "clin-b-password", "res": "researcher-pass"}
+PASSWORDS = {
+    "clin_a": "amber-violin-harbour-7",
+    "clin_b": "copper-meadow-lantern-4",
+    "res": "quiet-glacier-orchid-9",
+}
 
 
 def _csrf(html: str) -> str:

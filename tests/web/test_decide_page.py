@@ -12,12 +12,10 @@ FIT60 = json.loads((ROOT / "examples/profiles/fit-60-post-asct-vgpr.json").read_
 
 
 @pytest.fixture(autouse=True)
-def decisions_in_tmp(app, tmp_path):
-    """Keep snapshots out of the working tree."""
-    previous = app.state.settings.extra.get("decisions_dir")
-    app.state.settings.extra["decisions_dir"] = tmp_path / "decisions"
-    yield tmp_path / "decisions"
-    app.state.settings.extra["decisions_dir"] = previous
+def decisions_in_tmp(app, tmp_path, monkeypatch):
+    """Run in an empty working directory: the public aid must write nothing there."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
 
 
 def _pages_of_handout(client, ident: str) -> int:
@@ -34,7 +32,9 @@ def test_api_creates_and_returns_a_pinned_snapshot(client, decisions_in_tmp):
     data = response.json()
     assert data["evidence_version"] == client.app.state.evidence.version
     assert response.headers["location"] == f"/api/v1/decisions/{data['id']}"
-    assert (decisions_in_tmp / f"{data['id']}.json").is_file()
+    # the anonymous decision aid keeps the profile in memory only: nothing on disk
+    assert list(decisions_in_tmp.rglob("*")) == []
+    assert data["id"] in client.app.state.public_decisions.ids()
     option = next(o for o in data["options"] if o["option"] == "lenalidomide")
     assert [h["horizon_years"] for h in option["pfs"]["horizons"]] == [1.0, 3.0, 5.0, 7.0]
     assert {"rmst_gain_months", "harms", "flags", "sources"} <= set(option)

@@ -137,3 +137,37 @@ def profile_prefill(session: Session, patient: Patient) -> tuple[dict, list[str]
         values["thromboembolism_history"] = "on"
         notes.append("a thromboembolic event in the record")
     return values, notes
+
+
+class PatientDecisionStore:
+    """The records database as a :class:`plateau.decide.store.SnapshotStore` for one patient:
+    the same ``save`` / ``load`` / ``ids`` interface as the decision aid's in-memory store, with
+    snapshots kept behind login, pinned to the patient and audited."""
+
+    def __init__(self, db, patient_id: int, *, user_id: int | None = None, ip: str = "") -> None:
+        self.db, self.patient_id, self.user_id, self.ip = db, patient_id, user_id, ip
+
+    def save(self, snapshot: dict) -> str:
+        from plateau.decide.store import snapshot_id
+
+        with self.db.session(write=True) as session:
+            user = session.get(User, self.user_id) if self.user_id else None
+            save_snapshot(session, self.patient_id, snapshot, user=user, ip=self.ip)
+        return snapshot_id(snapshot)
+
+    def _all(self) -> dict[str, dict]:
+        from plateau.decide.store import snapshot_id
+
+        with self.db.session() as session:
+            return {
+                snapshot_id(d.snapshot): d.snapshot for d in snapshots(session, self.patient_id)
+            }
+
+    def load(self, ident: str) -> dict:
+        found = self._all().get(ident)
+        if found is None:
+            raise KeyError(ident)
+        return found
+
+    def ids(self) -> list[str]:
+        return sorted(self._all())

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from plateau.decide import (
     CHOICES,
-    DecisionStore,
+    MemoryDecisionStore,
     ProfileError,
     decide,
     parse_profile,
@@ -37,14 +38,9 @@ from plateau.decide.results import people
 from plateau.errors import PlateauError
 from plateau.rules import decision as R
 from plateau.store.models import User
-from plateau.web.app import TEMPLATES, page
-from plateau.web.records_routes import (
-    _visible_patient,
-    audit_now,
-    check_csrf,
-    database,
-    viewer,
-)
+from plateau.web.artefacts import artefacts
+from plateau.web.auth import audit_now, check_csrf, database, require, viewer, visible_patient
+from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
 
@@ -59,9 +55,13 @@ COLOURS = {
 }
 
 
-def store_of(request: Request) -> DecisionStore:
-    directory = request.app.state.settings.extra.get("decisions_dir") or Path("var") / "decisions"
-    return DecisionStore(directory)
+def store_of(request: Request) -> MemoryDecisionStore:
+    """The public decision aid's snapshots: in memory only, bounded (no health data on disk)."""
+    state = request.app.state
+    store = getattr(state, "public_decisions", None)
+    if store is None:
+        store = state.public_decisions = MemoryDecisionStore(max_entries=1000)
+    return store
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,14 +402,15 @@ def _form_page(
 
 
 @router.get("/decide", response_class=HTMLResponse, include_in_schema=False)
-async def decide_form(request: Request):
+def decide_form(request: Request):
     return _form_page(request, dict(FORM_DEFAULTS), {})
 
 
 @router.post("/decide", include_in_schema=False)
 async def decide_submit(request: Request):
     form = dict((await request.form()).items())
-    result = _decide_from_form(request, form)
+    # the simulation is CPU-bound: run it in a worker thread, never on the event loop
+    result = await run_in_threadpool(_decide_from_form, request, form)
     if not isinstance(result, tuple):
         return result
     ident, _snapshot = result
@@ -457,10 +458,8 @@ def _decide_from_form(request: Request, form: dict, **page_extra):
 
 
 def _clinician(v):
-    from starlette.exceptions import HTTPException
-
-    if not v.identified:
-        raise HTTPException(403, "only clinicians and administrators start decisions for a patient")
+    """Decisions on a patient's record need identified access (the permission table)."""
+    require(v, "records.identified")
 
 
 @router.get(
@@ -472,7 +471,7 @@ def decide_for_patient_form(request: Request, patient_id: int, v=Depends(viewer)
 
     _clinician(v)
     with database(request).session() as session:
-        patient = _visible_patient(request, session, v, patient_id, "decision form")
+        patient = visible_patient(request, session, v, patient_id, "decision form")
         values, notes = profile_prefill(session, patient)
         label = patient.external_id
     audit_now(request, v, "read", "decision form (pre-filled from the record)", [patient_id])
@@ -491,14 +490,19 @@ def decide_for_patient_form(request: Request, patient_id: int, v=Depends(viewer)
 @router.post("/records/patients/{patient_id}/decide", include_in_schema=False)
 async def decide_for_patient_submit(request: Request, patient_id: int, v=Depends(viewer)):
     """Decide, then store the snapshot on the patient (``save_snapshot``, audited as a write)."""
-    from plateau.store.decisions import save_snapshot, snapshots
-
     _clinician(v)
     form = dict((await request.form()).items())
     token = form.pop("csrf_token", None)
     check_csrf(token if isinstance(token, str) else None, v.csrf)
+    return await run_in_threadpool(_decide_and_store, request, patient_id, v, form)
+
+
+def _decide_and_store(request: Request, patient_id: int, v, form: dict):
+    """Decide (CPU-bound) and store the snapshot on the patient, in a worker thread."""
+    from plateau.store.decisions import save_snapshot, snapshots
+
     with database(request).session() as session:
-        patient = _visible_patient(request, session, v, patient_id, "decision")
+        patient = visible_patient(request, session, v, patient_id, "decision")
         label = patient.external_id
     result = _decide_from_form(
         request,
@@ -534,7 +538,7 @@ def _load(request: Request, ident: str) -> dict:
 
 
 @router.get("/decide/{ident}", response_class=HTMLResponse, include_in_schema=False)
-async def decide_result(request: Request, ident: str, years: float | None = Query(None)):
+def decide_result(request: Request, ident: str, years: float | None = Query(None)):
     snapshot = _load(request, ident)
     return page(
         request,
@@ -547,7 +551,7 @@ async def decide_result(request: Request, ident: str, years: float | None = Quer
 
 
 @router.get("/decide/{ident}/quality", response_class=HTMLResponse, include_in_schema=False)
-async def decide_quality(
+def decide_quality(
     request: Request,
     ident: str,
     u_tox: float = Query(0.5, ge=0.0, le=1.0),
@@ -584,17 +588,28 @@ def handout_html(request: Request, ident: str, snapshot: dict, years: float | No
 
 
 @router.get("/decide/{ident}/handout", response_class=HTMLResponse, include_in_schema=False)
-async def decide_handout(request: Request, ident: str, years: float | None = Query(None)):
-    return HTMLResponse(handout_html(request, ident, _load(request, ident), years))
+def decide_handout(request: Request, ident: str, years: float | None = Query(None)):
+    snapshot = _load(request, ident)
+    key = ("handout.html", ident, years, request.app.state.evidence.version)
+    text = artefacts(request.app.state).get(
+        key, lambda: handout_html(request, ident, snapshot, years)
+    )
+    return HTMLResponse(text)
 
 
 @router.get("/decide/{ident}/handout.pdf", include_in_schema=False)
-async def decide_handout_pdf(request: Request, ident: str, years: float | None = Query(None)):
+def decide_handout_pdf(request: Request, ident: str, years: float | None = Query(None)):
     from weasyprint import HTML
 
-    text = handout_html(request, ident, _load(request, ident), years)
-    css_dir = Path(__file__).resolve().parent / "static"
-    pdf = HTML(string=text, base_url=str(css_dir)).write_pdf()
+    snapshot = _load(request, ident)
+
+    def build() -> bytes:
+        text = handout_html(request, ident, snapshot, years)
+        css_dir = Path(__file__).resolve().parent / "static"
+        return HTML(string=text, base_url=str(css_dir)).write_pdf()
+
+    key = ("handout.pdf", ident, years, request.app.state.evidence.version)
+    pdf = artefacts(request.app.state).get(key, build)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -625,11 +640,24 @@ async def api_create_decision(
     """
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
         return JSONResponse(
             {"detail": [{"field": "(body)", "message": "the body is not valid JSON"}]},
             status_code=422,
         )
+    return await run_in_threadpool(
+        _api_create_decision,
+        request,
+        body,
+        horizon_years=horizon_years,
+        baseline_model=baseline_model,
+        u_tox=u_tox,
+        u_rel=u_rel,
+        tox_months=tox_months,
+    )
+
+
+def _api_create_decision(request: Request, body: Any, **options: Any):
     try:
         profile = parse_profile(body, origin="")
     except ProfileError as exc:
@@ -637,11 +665,7 @@ async def api_create_decision(
     decision = decide(
         profile,
         request.app.state.evidence,
-        horizon_years=horizon_years,
-        baseline_model=baseline_model,
-        u_tox=u_tox,
-        u_rel=u_rel,
-        tox_months=tox_months,
+        **options,
     )
     snapshot = decision.to_dict()
     ident = store_of(request).save(snapshot)
@@ -653,6 +677,6 @@ async def api_create_decision(
 
 
 @router.get("/api/v1/decisions/{ident}", tags=["decisions"])
-async def api_get_decision(request: Request, ident: str):
+def api_get_decision(request: Request, ident: str):
     """A stored decision snapshot."""
     return {"id": ident, **_load(request, ident)}
