@@ -153,6 +153,9 @@ sg_case <- function(name, yi, vi, g) {
 }
 sg_case("bcg_alloc", as.numeric(bcg$yi), as.numeric(bcg$vi), as.character(bcg$alloc))
 sg_case("sim_f3", ys, v30, f3)
+# a subgroup holding a single study (common in forest plots): metafor fits it with tau2 = 0
+sg_case("singleton_level", c(-0.6, 0.1, 0.9, 0.2, -0.3, 0.5), c(0.04, 0.1, 0.03, 0.05, 0.02, 0.08),
+        c("a", "a", "a", "b", "b", "c"))
 
 # ---------------- leave-one-out, cumulative ----------------
 for (nm in c("bcg", "k3", "dominant")) {
