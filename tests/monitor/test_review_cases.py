@@ -337,11 +337,14 @@ def test_89_percent_is_pr_not_vgpr(imwg: dict[str, dict]) -> None:
 def test_vgpr_requires_urine_study_even_if_urine_not_measurable_at_baseline(
     imwg: dict[str, dict],
 ) -> None:
-    """Durie 2006 Table 3 footnote a (repeated in Rajkumar 2011 Table 1 footnote): "VGPR and CR
-    categories also require serum and urine studies regardless of whether disease at baseline
-    was measurable on serum, urine both or either". A 93 % serum fall with no urine study at the
-    follow-up assessments can therefore not be VGPR (the urine criterion "<100 mg per 24 h" is
-    unverified)."""
+    """Durie 2006 Table 5 (nature.com/articles/2404284), VGPR row: "Serum and urine M-component
+    detectable by immunofixation but not on electrophoresis or >=90% or greater reduction in serum
+    M-component plus urine M-component <100 mg per 24 h" (Rajkumar 2011 Table 1, Kumar 2016
+    identical): the urine condition is part of VGPR itself. Footnote a of the same table (as I read
+    the published table; the stored copy is truncated after its first sentence): "VGPR and CR
+    categories also require serum and urine studies regardless of whether disease at baseline was
+    measurable on serum, urine both or either". A 93 % serum fall with no urine study at the
+    follow-up assessments therefore cannot be VGPR: "urine <100 mg per 24 h" is unverified."""
     p = imwg["VGNOURINE"]
     assert p["best_response"] != "VGPR"
     assert response_on(p, F[1])["response"] not in ("VGPR", "CR", "sCR")
@@ -1474,3 +1477,309 @@ def test_excel_style_utf8_bom_and_crlf_accepted(tmp_path: Path, variant: str) ->
     assert proc.returncode == 0, proc.stderr
     out = {p["patient_id"]: p for p in json.loads(proc.stdout)}
     assert response_on(out["B1"], F[1])["response"] == "PR"
+
+
+# --------------------------------------------------------------------------------------------
+# Fourth batch: CR/sCR definitions, PD in a compartment that was not measurable, marrow PD with
+# measurable serum, lenalidomide start criteria and dialysis, events file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imwg3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    labs: list[str] = []
+    pats: list[str] = []
+
+    def add(pid: str, rows: list[str]) -> None:
+        labs.extend(rows)
+        pats.append(pat(pid))
+
+    def cr_course(pid: str, kappa_after: float, clonal: bool, flc_only: bool = False) -> list[str]:
+        base_s, base_k = (0.3, 80.0) if flc_only else (2.0, 4.0)
+        rows = [
+            lab(pid, BASE, "serum_m_protein", base_s),
+            lab(pid, BASE, "urine_m_protein", 50),
+            lab(pid, BASE, "serum_ife", "positive"),
+            lab(pid, BASE, "urine_ife", "positive"),
+            lab(pid, BASE, "kappa_flc", base_k),
+            lab(pid, BASE, "lambda_flc", 1.0),
+        ]
+        for d in (F[1], F[2]):
+            rows += [
+                lab(pid, d, "serum_m_protein", 0),
+                lab(pid, d, "urine_m_protein", 0),
+                lab(pid, d, "serum_ife", "negative"),
+                lab(pid, d, "urine_ife", "negative"),
+                lab(pid, d, "kappa_flc", kappa_after),
+                lab(pid, d, "lambda_flc", 1.0),
+            ]
+        rows.append(lab(pid, F[1], "bm_plasma_cells", 2))
+        if clonal:
+            rows.append(f"{pid},{F[1]},bm_clonal_cells,negative,,,")
+        return rows
+
+    # CR with normal FLC ratio (1.2) but no clonality result: CR, not sCR
+    add("CRNOCLON", cr_course("CRNOCLON", 1.2, clonal=False))
+    # FLC-only disease reaching IFE-negative, marrow 2 %, but FLC ratio still abnormal (3.0): not CR
+    add("FLCCR", cr_course("FLCCR", 3.0, clonal=False, flc_only=True))
+    # urine-only disease (serum 0.4, urine 500): serum rises 0.3 -> 0.8 (+0.5, +167 %) twice: PD
+    add(
+        "USERPD",
+        [
+            r
+            for d, s, u in [
+                (BASE, 0.4, 500),
+                (F[0], 0.3, 40),
+                (F[1], 0.3, 40),
+                (F[2], 0.8, 40),
+                (F[3], 0.8, 40),
+            ]
+            for r in (
+                lab("USERPD", d, "serum_m_protein", s),
+                lab("USERPD", d, "urine_m_protein", u),
+            )
+        ],
+    )
+    # serum-measurable disease, stable serum; marrow 10 % -> 30 %: no PD by marrow
+    add(
+        "SERBM",
+        _serum_course("SERBM", [(BASE, 2.0), (F[0], 0.8), (F[1], 0.8), (F[2], 0.8), (F[3], 0.8)])
+        + [lab("SERBM", F[0], "bm_plasma_cells", 10), lab("SERBM", F[2], "bm_plasma_cells", 30)],
+    )
+    return assess(tmp_path_factory.mktemp("imwg3"), labs, pats)
+
+
+def test_scr_needs_absence_of_clonal_cells(imwg3: dict[str, dict]) -> None:
+    """Kumar 2016 sCR: "CR as defined below plus normal FLC ratio and absence of clonal cells in
+    bone marrow biopsy by immunohistochemistry" (Durie 2006 sCR: "Absence of clonal cells in bone
+    marrow by immunohistochemistry or immunofluorescence"). IFE negative, marrow 2 %, FLC ratio
+    normal, no clonality result: CR, not sCR."""
+    p = imwg3["CRNOCLON"]
+    assert response_on(p, F[1])["response"] == "CR"
+    assert p["best_response"] == "CR"
+
+
+def test_cr_in_flc_only_disease_needs_normal_ratio(imwg3: dict[str, dict]) -> None:
+    """Durie 2006 Table 3 footnote to CR (Rajkumar 2011 Table 1): "In patients for whom the only
+    measurable disease is by serum FLC levels, a normal FLC ratio of 0.26-1.65 in addition to CR
+    criteria is required" (Kumar 2016 repeats it for CR). FLC-only disease, IFE negative, marrow
+    2 %, ratio 3.0: not CR."""
+    p = imwg3["FLCCR"]
+    assert "flc" in str(p["measurable_by"]).lower()
+    assert response_on(p, F[1])["response"] not in ("CR", "sCR")
+
+
+def test_serum_pd_in_urine_only_disease(imwg3: dict[str, dict]) -> None:
+    """Kumar 2016 PD: "Any one or more of the following criteria: Serum M-protein (absolute
+    increase must be >=0.5 g/dL) ..." with 25 % from the lowest value; the serum criterion is not
+    restricted to patients measurable in serum (only the FLC and marrow criteria are). Urine-only
+    disease, serum 0.3 -> 0.8 twice: PD."""
+    p = imwg3["USERPD"]
+    assert response_on(p, F[2])["response"] == "PD"
+    assert p["progression_date"] is not None
+
+
+def test_marrow_rise_is_not_pd_when_serum_measurable(imwg3: dict[str, dict]) -> None:
+    """Kumar 2016 PD marrow criterion applies only "In patients without measurable serum and urine
+    M-protein levels and without measurable involved FLC levels" (Rajkumar 2011 Table 1: "Only in
+    patients without measurable serum and urine M protein levels and without measurable disease by
+    FLC levels"). Serum 2.0 at baseline, stable 0.8; marrow 10 -> 30 %: no PD."""
+    p = imwg3["SERBM"]
+    assert p["progression_date"] is None
+    assert all(a["response"] != "PD" for a in p["assessments"])
+
+
+PAT_HEADER_D = PAT_HEADER + ",dialysis"
+
+
+@pytest.fixture(scope="module")
+def len3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    tmp = tmp_path_factory.mktemp("len3")
+    labs = [LAB_HEADER]
+    pats = [PAT_HEADER_D]
+    for pid, anc, plt, cr, agent, dose, dial in [
+        ("STOK", 1.0, 75, 1.0, "lenalidomide", 10, "no"),
+        ("STBAD", 0.9, 70, 1.0, "lenalidomide", 10, "no"),
+        ("LDIAL", 3.0, 200, 6.0, "lenalidomide", 10, "yes"),
+        ("IDIAL", 3.0, 200, 6.0, "ixazomib", 4, "yes"),
+    ]:
+        labs += _serum_course(pid, [(BASE, 2.0), (F[1], 0.8), (F[2], 0.8)])
+        labs += [
+            lab(pid, "2024-12-20", "anc", anc),
+            lab(pid, "2024-12-20", "platelets", plt),
+            lab(pid, "2024-12-20", "creatinine", cr, "", "1.2"),
+        ]
+        pats.append(pat(pid, agent=agent, dose=dose) + f",{dial}")
+    (tmp / "labs.csv").write_text("\n".join(labs) + "\n", encoding="utf-8")
+    (tmp / "patients.csv").write_text("\n".join(pats) + "\n", encoding="utf-8")
+    proc = _cli(tmp)
+    assert proc.returncode == 0, proc.stderr
+    return {p["patient_id"]: p for p in json.loads(proc.stdout)}
+
+
+def _start_alerts(p: dict) -> list[dict]:
+    return [a for a in p["alerts"] if "start" in (a["rule"] + a["message"]).lower()]
+
+
+def test_len_start_criteria_boundaries(len3: dict[str, dict]) -> None:
+    """REVLIMID label section 2 (maintenance): "initiate REVLIMID maintenance therapy after adequate
+    hematologic recovery (ANC >= 1000/mcL and/or platelet counts >= 75,000/mcL)". ANC exactly 1.0
+    and platelets exactly 75 x10^9/L meet it (no start alert); ANC 0.9 and platelets 70 meet
+    neither (alert). (One met and one not is ambiguous under "and/or" and is not asserted.)"""
+    assert not _start_alerts(len3["STOK"]), len3["STOK"]["alerts"]
+    assert _start_alerts(len3["STBAD"]), len3["STBAD"]["alerts"]
+
+
+def test_len_dialysis_dose(len3: dict[str, dict]) -> None:
+    """REVLIMID label renal table, maintenance column: "CLcr < 30 mL/min (requiring dialysis)":
+    2.5 mg once daily; on dialysis days, administer the dose following dialysis."""
+    acts = _renal_actions(len3["LDIAL"])
+    assert any(a["dose"] == 2.5 for a in acts), len3["LDIAL"]["dose_actions"]
+    assert any("dialysis" in (a["schedule"] + a["reason"]).lower() for a in acts)
+
+
+def test_ixazomib_dialysis_dose(len3: dict[str, dict]) -> None:
+    """NINLARO label section 2 / 8.6: 3 mg for "end-stage renal disease (ESRD) requiring dialysis";
+    NINLARO is not dialyzable and can be given without regard to the timing of dialysis."""
+    acts = _renal_actions(len3["IDIAL"])
+    assert any(a["dose"] == 3.0 for a in acts), len3["IDIAL"]["dose_actions"]
+
+
+def test_event_grade_out_of_range_rejected(tmp_path: Path) -> None:
+    """CTCAE v5.0 grades run 1-5 ("Grade 5 Death related to AE"); grade 7 in events.csv line 2 is
+    rejected naming the file, line and field grade."""
+    proc = run(
+        tmp_path,
+        GOOD_LABS,
+        [pat("B1")],
+        events=["B1,2025-02-15,peripheral_sensory_neuropathy,7,no"],
+    )
+    _one_line_error(proc, "events.csv", "line 2", "grade")
+
+
+def test_event_unknown_term_rejected(tmp_path: Path) -> None:
+    """An adverse-event term that is not a CTCAE v5.0 term (typo) is rejected naming events.csv,
+    line 2 and field term, rather than silently ignored."""
+    proc = run(tmp_path, GOOD_LABS, [pat("B1")], events=["B1,2025-02-15,neuropathyy,3,no"])
+    _one_line_error(proc, "events.csv", "line 2", "term")
+
+
+# --------------------------------------------------------------------------------------------
+# Fifth batch: PD from a zero nadir, dose ceilings, actions outside the maintenance window
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    labs: list[str] = []
+    pats: list[str] = []
+
+    def add(pid: str, rows: list[str], prow: str | None = None) -> None:
+        labs.extend(rows)
+        pats.append(prow or pat(pid))
+
+    # CR with serum 0, then 0.5 g/dL twice: PD (+0.5 absolute; any rise from 0 exceeds 25 %)
+    pid = "CRPD"
+    rows = [
+        lab(pid, BASE, "serum_m_protein", 2.0),
+        lab(pid, BASE, "urine_m_protein", 50),
+        lab(pid, BASE, "serum_ife", "positive"),
+        lab(pid, BASE, "urine_ife", "positive"),
+    ]
+    for d in (F[0], F[1]):
+        rows += [
+            lab(pid, d, "serum_m_protein", 0),
+            lab(pid, d, "urine_m_protein", 0),
+            lab(pid, d, "serum_ife", "negative"),
+            lab(pid, d, "urine_ife", "negative"),
+        ]
+    rows.append(lab(pid, F[0], "bm_plasma_cells", 2))
+    for d in (F[2], F[3]):
+        rows += [
+            lab(pid, d, "serum_m_protein", 0.5),
+            lab(pid, d, "urine_m_protein", 0),
+            lab(pid, d, "serum_ife", "positive"),
+        ]
+    add(pid, rows)
+    # urine-only disease, urine nadir 0 -> 200 mg/24h twice: PD
+    pid = "UZERO"
+    add(
+        pid,
+        [
+            r
+            for d, u in [(BASE, 600), (F[0], 0), (F[1], 0), (F[2], 200), (F[3], 200)]
+            for r in (lab(pid, d, "serum_m_protein", 0.3), lab(pid, d, "urine_m_protein", u))
+        ],
+    )
+    # dose ceilings: lenalidomide 15 mg and ixazomib 4 mg are never escalated further
+    for pid, agent, dose in [("LEN15", "lenalidomide", 15), ("IXA4", "ixazomib", 4)]:
+        rows = _serum_course(pid, [(BASE, 2.0), (F[1], 0.8), (F[3], 0.8), (F[5], 0.8)])
+        rows += [
+            lab(pid, d, a, v)
+            for d in ["2024-12-20", *F]
+            for a, v in (("anc", 3.0), ("platelets", 200), ("creatinine", 1.0))
+        ]
+        add(pid, rows, pat(pid, agent=agent, dose=dose))
+    # platelets 25 during induction (before maintenance): no lenalidomide maintenance hold
+    pid = "PREIND"
+    add(
+        pid,
+        _serum_course(pid, [(BASE, 2.0), (F[1], 0.8), (F[2], 0.8)])
+        + [lab(pid, "2024-08-01", "platelets", 25), lab(pid, "2024-12-20", "platelets", 200)]
+        + [lab(pid, "2024-12-20", "anc", 3.0)],
+    )
+    # stopped on 2025-03-01; platelets 25 on 2025-04-01 (F[2]): no action after the stop
+    pid = "STOPPED"
+    add(
+        pid,
+        _serum_course(pid, [(BASE, 2.0), (F[1], 0.8), (F[2], 0.8)])
+        + [lab(pid, "2024-12-20", "platelets", 200), lab(pid, "2024-12-20", "anc", 3.0)]
+        + [lab(pid, F[2], "platelets", 25), lab(pid, "2025-04-15", "platelets", 150)],
+        f"{pid},{START},lenalidomide,10,{DIAG},2025-03-01,60,M,72",
+    )
+    return assess(tmp_path_factory.mktemp("edge"), labs, pats)
+
+
+def test_pd_from_zero_serum_nadir_after_cr(edge: dict[str, dict]) -> None:
+    """Kumar 2016 PD (serum: 25 % from the lowest value and absolute increase >= 0.5 g/dL); the
+    Farydak/IMWG note: patients in CR "must also meet the criteria for progressive disease". CR
+    with serum 0, then 0.5 g/dL twice: +0.5 g/dL from 0 meets both parts -> PD (a rise from a zero
+    nadir must not be lost to a division by zero)."""
+    p = edge["CRPD"]
+    assert response_on(p, F[2])["response"] == "PD"
+    assert p["progression_date"] is not None
+
+
+def test_urine_pd_from_zero_nadir(edge: dict[str, dict]) -> None:
+    """Kumar 2016 PD: "Urine M-protein (absolute increase must be >=200 mg/24 h)" with 25 % from the
+    lowest value. Urine-only disease, urine 600 -> 0 -> 200 mg/24h twice: PD."""
+    p = edge["UZERO"]
+    assert response_on(p, F[2])["response"] == "PD"
+    assert p["progression_date"] is not None
+
+
+def test_no_escalation_beyond_label_maximum(edge: dict[str, dict]) -> None:
+    """REVLIMID label section 2: maintenance starts at 10 mg and "can be increased to 15 mg once
+    daily if tolerated" (15 mg is the top of the maintenance ladder); NINLARO dose steps top out at
+    the 4 mg starting dose. Patients already at 15 mg / 4 mg get no escalation to a higher dose."""
+    for pid, top in (("LEN15", 15.0), ("IXA4", 4.0)):
+        acts = actions(edge[pid])
+        assert not [a for a in acts if a["dose"] is not None and a["dose"] > top], (pid, acts)
+        assert not [a for a in acts if is_escalation(a)], (pid, acts)
+
+
+def test_no_maintenance_hold_for_induction_counts(edge: dict[str, dict]) -> None:
+    """REVLIMID label section 2: the maintenance dose adjustments apply "During MM Maintenance
+    Therapy"; a platelet count of 25 x10^9/L during induction (2024-08-01), recovered to 200 before
+    maintenance, is not a lenalidomide maintenance hold."""
+    acts = actions(edge["PREIND"])
+    assert not [a for a in acts if is_hold(a)], acts
+    assert not [a for a in acts if a["date"] < START], acts
+
+
+def test_no_dose_action_after_stop_date(edge: dict[str, dict]) -> None:
+    """Lenalidomide stopped on 2025-03-01 (patients.csv stop_date): a platelet fall on 2025-04-01
+    and recovery on 2025-04-15 must not produce a hold/resume for a drug the patient no longer
+    takes (the REVLIMID maintenance adjustments apply during therapy)."""
+    acts = actions(edge["STOPPED"])
+    assert not [a for a in acts if a["date"] > "2025-03-01"], acts
