@@ -1783,3 +1783,88 @@ def test_no_dose_action_after_stop_date(edge: dict[str, dict]) -> None:
     takes (the REVLIMID maintenance adjustments apply during therapy)."""
     acts = actions(edge["STOPPED"])
     assert not [a for a in acts if a["date"] > "2025-03-01"], acts
+
+
+# --------------------------------------------------------------------------------------------
+# Sixth batch: blood counts between two disease assessments do not break "consecutive"
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def interleaved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    labs: list[str] = []
+    pats: list[str] = []
+    # PR on 2025-03-01 and 2025-04-01 with a blood count only on 2025-03-15 between them
+    pid = "PRCBC"
+    labs += _serum_course(pid, [(BASE, 3.0), (F[1], 1.2), (F[2], 1.2)])
+    labs += [lab(pid, "2025-03-15", "anc", 3.0), lab(pid, "2025-03-15", "platelets", 200)]
+    pats.append(pat(pid))
+    # PD on 2025-04-01 and 2025-05-01 (nadir 1.0 -> 1.6) with a blood count only on 2025-04-15
+    pid = "PDCBC"
+    labs += _serum_course(pid, [(BASE, 3.0), (F[0], 1.0), (F[1], 1.0), (F[2], 1.6), (F[3], 1.6)])
+    labs += [lab(pid, "2025-04-15", "anc", 3.0), lab(pid, "2025-04-15", "platelets", 200)]
+    pats.append(pat(pid))
+    return assess(tmp_path_factory.mktemp("interleaved"), labs, pats)
+
+
+def test_response_confirmed_across_a_blood_count_only_date(interleaved: dict[str, dict]) -> None:
+    """Durie 2006 Table 5 footnote a: "All response categories require two consecutive assessments"
+    - consecutive response assessments (serum/urine M-protein), so a blood count taken between
+    them is not an assessment. PR (-60 %) on 2025-03-01 and 2025-04-01: confirmed PR."""
+    p = interleaved["PRCBC"]
+    assert p["best_response"] == "PR", p["assessments"]
+
+
+def test_progression_confirmed_across_a_blood_count_only_date(interleaved: dict[str, dict]) -> None:
+    """Durie 2006 footnote: "All relapse categories require two consecutive assessments"; Kumar 2016
+    PD serum criterion. Nadir 1.0 -> 1.6 on 2025-04-01 and 2025-05-01, blood count only on
+    2025-04-15: confirmed progression."""
+    p = interleaved["PDCBC"]
+    assert p["progression_date"] is not None, p["assessments"]
+
+
+# --------------------------------------------------------------------------------------------
+# Seventh batch: white blood cell decreased; ixazomib neutropenia
+# --------------------------------------------------------------------------------------------
+
+WBC_CASES = [(3.0, 1), (2.99, 2), (2.0, 2), (1.99, 3), (1.0, 3), (0.99, 4)]
+
+
+@pytest.fixture(scope="module")
+def misc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    labs: list[str] = []
+    pats: list[str] = []
+    for i, (v, _g) in enumerate(WBC_CASES):
+        pid = f"W{i}"
+        labs += [lab(pid, BASE, "serum_m_protein", 2.0), lab(pid, F[1], "wbc", v, "4.0", "")]
+        pats.append(pat(pid))
+    pid = "IXANC"
+    labs += _serum_course(pid, [(BASE, 2.0), (F[1], 0.8), (F[3], 0.8)])
+    labs += [lab(pid, d, "platelets", 200) for d in ("2024-12-20", "2025-02-01", "2025-02-15")]
+    labs += [
+        lab(pid, d, "anc", v)
+        for d, v in [("2024-12-20", 3.0), ("2025-02-01", 0.4), ("2025-02-15", 1.2)]
+    ]
+    pats.append(pat(pid, agent="ixazomib", dose=3))
+    return assess(tmp_path_factory.mktemp("misc"), labs, pats)
+
+
+@pytest.mark.parametrize(
+    ("i", "case"), list(enumerate(WBC_CASES)), ids=[str(c[0]) for c in WBC_CASES]
+)
+def test_ctcae_wbc_decreased(misc: dict[str, dict], i: int, case: tuple) -> None:
+    """CTCAE v5.0 Investigations, White blood cell decreased: G1 "<LLN - 3000/mm3", G2 "<3000 -
+    2000/mm3", G3 "<2000 - 1000/mm3", G4 "<1000/mm3" (LLN 4.0 x10^9/L here)."""
+    v, expected = case
+    p = misc[f"W{i}"]
+    assert grade(p, "white_blood_cell_decreased", F[1]) == expected, p["ctcae"]
+
+
+def test_ixazomib_neutropenia_first_resume_at_most_recent_dose(misc: dict[str, dict]) -> None:
+    """NINLARO US label section 2 Table, neutropenia (ANC <500/mm3): "Withhold NINLARO ... until ANC
+    is at least 500/mm3 ... Following recovery, ... resume NINLARO at its most recent dose". On
+    3 mg, ANC 0.4 on 2025-02-01 -> withhold; ANC 1.2 on 2025-02-15 -> resume at 3 mg."""
+    acts = actions(misc["IXANC"])
+    assert any(is_hold(a) and a["date"] == "2025-02-01" for a in acts), acts
+    res = [a for a in acts if "resume" in a["action"].lower()]
+    assert res and res[0]["dose"] == 3.0, acts
