@@ -1868,3 +1868,92 @@ def test_ixazomib_neutropenia_first_resume_at_most_recent_dose(misc: dict[str, d
     assert any(is_hold(a) and a["date"] == "2025-02-01" for a in acts), acts
     res = [a for a in acts if "resume" in a["action"].lower()]
     assert res and res[0]["dose"] == 3.0, acts
+
+
+# --------------------------------------------------------------------------------------------
+# Eighth batch: FLC-only and marrow-only response boundaries (no MR outside M-protein disease)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alt(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    labs: list[str] = []
+    pats: list[str] = []
+
+    def flc(pid: str, kappa_after: float) -> None:
+        labs.extend(
+            [
+                lab(pid, BASE, "serum_m_protein", 0.3),
+                lab(pid, BASE, "urine_m_protein", 50),
+                lab(pid, BASE, "kappa_flc", 80),
+                lab(pid, BASE, "lambda_flc", 1.0),
+            ]
+            + [
+                r
+                for d in (F[1], F[2])
+                for r in (lab(pid, d, "kappa_flc", kappa_after), lab(pid, d, "lambda_flc", 1.0))
+            ]
+        )
+        pats.append(pat(pid))
+
+    def marrow(pid: str, base: float, after: float) -> None:
+        labs.extend(
+            [
+                lab(pid, BASE, "serum_m_protein", 0.2),
+                lab(pid, BASE, "urine_m_protein", 20),
+                lab(pid, BASE, "kappa_flc", 1.2),
+                lab(pid, BASE, "lambda_flc", 1.0),
+                lab(pid, BASE, "bm_plasma_cells", base),
+                lab(pid, F[1], "bm_plasma_cells", after),
+            ]
+        )
+        pats.append(pat(pid))
+
+    flc("FLC50", 40.5)  # dFLC 79 -> 39.5: exactly 50 %
+    flc("FLC49", 41.29)  # dFLC 79 -> 40.29: 49 %
+    marrow("BM375", 40, 25)  # 37.5 % fall
+    marrow("BM25", 25, 10)  # 60 % fall but baseline < 30 %
+    return assess(tmp_path_factory.mktemp("alt"), labs, pats)
+
+
+def test_flc_only_pr_at_exactly_50_percent(alt: dict[str, dict]) -> None:
+    """Kumar 2016 / Durie 2006 PR: "If the serum and urine M-protein are unmeasurable, a >=50%
+    decrease in the difference between involved and uninvolved FLC levels is required in place of
+    the M-protein criteria". dFLC 79 -> 39.5 mg/dL is exactly 50 %: PR."""
+    assert response_on(alt["FLC50"], F[1])["response"] == "PR"
+
+
+def test_flc_only_49_percent_is_neither_pr_nor_mr(alt: dict[str, dict]) -> None:
+    """Kumar 2016 MR is defined only by M-protein (">=25% but <=49% reduction of serum M-protein and
+    reduction in 24-h urine M-protein by 50-89%"); there is no FLC or marrow MR. dFLC -49 % in
+    FLC-only disease is SD."""
+    r = response_on(alt["FLC49"], F[1])["response"]
+    assert r not in ("PR", "MR"), r
+
+
+def test_marrow_only_partial_fall_is_not_mr(alt: dict[str, dict]) -> None:
+    """Kumar 2016: marrow response exists only as PR (>=50 % reduction, baseline >=30 %); MR is an
+    M-protein category. Marrow 40 -> 25 % (-37.5 %) in marrow-only disease: not PR, not MR."""
+    r = response_on(alt["BM375"], F[1])["response"]
+    assert r not in ("PR", "MR"), r
+
+
+def test_marrow_only_pr_needs_baseline_30_percent(alt: dict[str, dict]) -> None:
+    """Kumar 2016 / Durie 2006 PR: ">=50% reduction in plasma cells ... provided baseline bone
+    marrow plasma-cell percentage was >=30%". Baseline 25 % -> 10 % (-60 %): not PR."""
+    r = response_on(alt["BM25"], F[1])["response"]
+    assert r not in ("PR", "VGPR"), r
+
+
+def test_conflicting_patient_rows_rejected(tmp_path: Path) -> None:
+    """Two patients.csv rows for the same patient with different doses (10 and 15 mg, lines 2 and
+    3) cannot both hold: rejected naming patients.csv, not silently resolved to one of them."""
+    proc = run(tmp_path, GOOD_LABS, [pat("B1", dose=10), pat("B1", dose=15)])
+    _one_line_error(proc, "patients.csv")
+
+
+def test_negative_value_rejected(tmp_path: Path) -> None:
+    """A negative serum M-protein (-0.5 g/dL) is impossible: rejected naming labs.csv, line 3 and
+    field value."""
+    proc = run(tmp_path, [GOOD_LABS[0], lab("B1", F[1], "serum_m_protein", -0.5)], [pat("B1")])
+    _one_line_error(proc, "labs.csv", "line 3", "value")
