@@ -1969,3 +1969,12 @@ def test_negative_value_rejected(tmp_path: Path) -> None:
     field value."""
     proc = run(tmp_path, [GOOD_LABS[0], lab("B1", F[1], "serum_m_protein", -0.5)], [pat("B1")])
     _one_line_error(proc, "labs.csv", "line 3", "value")
+
+
+def test_len_no_escalation_after_cytopenic_hold_in_first_cycles(len_run: dict[str, dict]) -> None:
+    """REVLIMID label section 2 (maintenance): "After 3 cycles of maintenance therapy, the dose can
+    be increased to 15 mg once daily if tolerated". A hold for platelets < 30 or ANC < 0.5 x10^9/L
+    in cycle 2, resumed at 5 mg, is not "tolerated": no escalation to 15 mg is offered."""
+    for pid in ("PLT29", "ANC049"):
+        acts = actions(len_run[pid])
+        assert not [a for a in acts if a["dose"] == 15.0 or is_escalation(a)], (pid, acts)
