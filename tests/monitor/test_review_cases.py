@@ -1978,3 +1978,14 @@ def test_len_no_escalation_after_cytopenic_hold_in_first_cycles(len_run: dict[st
     for pid in ("PLT29", "ANC049"):
         acts = actions(len_run[pid])
         assert not [a for a in acts if a["dose"] == 15.0 or is_escalation(a)], (pid, acts)
+
+
+def test_explicit_diagnosis_baseline_equals_default(tmp_path: Path) -> None:
+    """One answer per question (brief): `--baseline diagnosis` is documented as the default, so the
+    explicit option and no option give the same response for a patient whose maintenance-start
+    value (0.2 g/dL) differs from the pre-treatment value (3.0 g/dL): VGPR (-93 %, urine 50)."""
+    rows = _serum_course("BX", [(BASE, 3.0), ("2024-12-20", 0.2), (F[1], 0.2), (F[2], 0.2)])
+    default = assess(tmp_path / "a", rows, [pat("BX")])
+    explicit = assess(tmp_path / "b", rows, [pat("BX")], baseline="diagnosis")
+    assert default["BX"]["assessments"] == explicit["BX"]["assessments"]
+    assert default["BX"]["best_response"] == explicit["BX"]["best_response"] == "VGPR"
