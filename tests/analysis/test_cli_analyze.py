@@ -80,7 +80,12 @@ def test_setting_option_restricts_and_plot_is_written(tmp_path):
             str(out),
         ]
     )
-    assert all(s["setting"] == "post_asct" for s in data["studies"])
+    # post-ASCT trials, plus mixed-population trials with their whole-trial estimate, flagged
+    assert all(
+        s["setting"] == "post_asct" or (s["setting"] == "mixed" and s["mixed_population"])
+        for s in data["studies"]
+    )
+    assert any(s["setting"] == "post_asct" for s in data["studies"])
     svg = out.read_text()
     assert "favours maintenance" in svg and data["studies"][0]["label"][:20] in svg
 

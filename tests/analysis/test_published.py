@@ -39,3 +39,13 @@ def test_os_comparison_states_what_is_missing(base):
 def test_unknown_published_result(base):
     with pytest.raises(PlateauError, match="unknown published result"):
         compare_with_published("nobody2020", base)
+
+
+def test_os_pool_once_ifm_2005_02_can_enter(base):
+    # IFM 2005-02 printed "HR = 1" and 5-year OS 68% vs 67% of 307/307 (ASH 2013): it now enters
+    # (approximate), so the three McCarthy trials are all in plateau's aggregate OS pool
+    c = compare_with_published("mccarthy2017-os", base)
+    assert set(c.trials_included) == set(PUBLISHED["mccarthy2017-os"].trials)
+    ifm = next(s.contribution for s in c.result.studies if s.contribution.trial_id == "IFM2005-02")
+    assert ifm.approximate and ifm.derivation == "hr_rates" and ifm.estimate == 1.0
+    assert abs(c.log_ratio_difference) < math.log(1.1), c.summary()

@@ -55,6 +55,7 @@ def test_every_shared_trial_is_carried(base):
         "SWEDISH_IFN_WESTIN",
         "RMH_IFN_HDT",
         "NCIC_MY7",
+        "NCIC_IFN_BROWMAN",
         "SWOG_IFN_SALMON",
         "SWOG9210",
         "AUSTRIAN_IFN_LUDWIG",

@@ -180,10 +180,11 @@ def test_cli_check_passes_on_bundled_and_fails_on_changed_evidence(evidence_copy
     bad = runner.invoke(app, ["faq", "check", "--evidence", str(evidence_copy), "--format", "json"])
     assert bad.exit_code == 1
     report = json.loads(bad.output)
+    # (the decision aid's lenalidomide OS after ASCT comes from McCarthy 2017's IPD, so the
+    # patient-facing numbers entry does not move with CALGB's published HR)
     assert {s["entry"] for s in report["stale"]} == {
         "goals-of-maintenance",
         "does-maintenance-prolong-survival",
-        "explaining-benefit-in-numbers",
     }
 
 

@@ -128,13 +128,23 @@ def test_influence(case):
     failed = np.isnan(_vec(case["rstudent"]))  # deletion refits metafor could not fit
     if failed.any():
         assert case["method"] in ("ML", "REML", "EB", "PM", "SJ"), "unexpected metafor failure"
-    f = failed if failed.any() else None
+    # deletion refits where metafor's influence() stopped at a local maximum of the likelihood
+    # (sensitivity.R re-fits them through rma_global and stores the global tau2.del): tau2.del
+    # is compared with the global refit, the quantities derived from metafor's local fit are not
+    local = np.zeros(len(failed), dtype=bool)
+    local[np.asarray(case.get("global_rows") or [], dtype=int) - 1] = True
+    if local.any():
+        assert case["method"] in ("ML", "REML")
+    skip = failed | local
+    f = skip if skip.any() else None
     _check(res.rstudent, case["rstudent"], tol, "rstudent", f)
     _check(res.dffits, case["dffits"], loose, "dffits", f)
     _check(res.cooks_distance, case["cook_d"], loose, "cook.d", f)
     _check(res.cov_ratio, case["cov_r"], tol, "cov.r", f)
     if case["method"] != "FE":
-        _check(res.tau2_deleted, case["tau2_del"], loose, "tau2.del", f)
+        _check(
+            res.tau2_deleted, case["tau2_del"], loose, "tau2.del", failed if failed.any() else None
+        )
     _check(res.qe_deleted, case["QE_del"], tol, "QE.del", f)
     _check(res.hat, case["hat"], tol, "hat")
     _check(res.weight, case["weight"], tol, "weight")
@@ -147,7 +157,7 @@ def test_influence(case):
         None if f is None else np.repeat(f, dfbs.shape[1]),
     )
     expected_inf = np.array([bool(x) for x in case["inf"]])
-    assert res.influential[~failed].tolist() == expected_inf[~failed].tolist()
+    assert res.influential[~skip].tolist() == expected_inf[~skip].tolist()
 
 
 def test_fixture_coverage():

@@ -124,7 +124,7 @@ def test_examples_escalation_renal_and_start_criteria():
     assert renal["action"] == "start at renal dose" and renal["reason"].startswith(
         "CLcr 25.2 mL/min"
     )
-    assert renal["dose"] == 2.5 and renal["rule"] == "len-renal-maint"
+    assert renal["dose"] == 2.5 and renal["rule"] == "len-renal-maintenance"
     assert not any(a["action"] == "consider escalation" for a in out["P19"]["dose_actions"])
     assert any(
         a["message"].startswith("lenalidomide start criteria not met: platelets 60")

@@ -176,9 +176,10 @@ def _csv(pats, alt: bool):
             if a in QUAL:
                 text, unit = ("positive" if v == 1 else "negative"), ""
             lab_lines.append(f"{p.pid},{_date(day)},{a},{text},{unit},{lt_},{ut_}")
-            conv = lambda s: math.nan if s == "" else float(s) * factor  # noqa: E731
+            lln_c = math.nan if lt_ == "" else float(lt_) * factor
+            uln_c = math.nan if ut_ == "" else float(ut_) * factor
             value = v if a in QUAL else float(text) * factor
-            rows.append((day, a, value, conv(lt_), conv(ut_)))
+            rows.append((day, a, value, lln_c, uln_c))
         canon.append(
             R.Patient(
                 p.pid,

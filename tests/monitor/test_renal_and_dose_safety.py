@@ -20,7 +20,7 @@ import pytest
 
 from plateau.monitor import engine
 from plateau.monitor import io as mio
-from plateau.rules.dosing import renal_dose, renal_restriction
+from plateau.rules.dosing import renal_dose_step, renal_restriction
 
 HDR = "patient_id,date,analyte,value,unit\n"
 PHDR = "patient_id,maintenance_start,agent,dose_mg,age,sex,weight_kg,dialysis\n"
@@ -59,7 +59,7 @@ def _counts(pid: str, dates: list[str]) -> str:
 )
 def test_lenalidomide_renal_dose_at_each_boundary(scr, band, dose):
     crcl = 60.0 / scr
-    rd = renal_dose("lenalidomide", crcl, False)
+    rd = renal_dose_step("lenalidomide", crcl, False)
     assert (rd.band, rd.dose) == (band, dose)
     assert (renal_restriction("lenalidomide", crcl, False) is not None) == (dose is not None)
     labs = f"X,2025-01-01,creatinine,{scr},mg/dL\n" + _counts("X", ["2025-02-01", "2025-03-20"])
@@ -69,12 +69,12 @@ def test_lenalidomide_renal_dose_at_each_boundary(scr, band, dose):
         assert acts == [("2025-03-27", "consider escalation", 15.0)]  # start + 84 days
     else:
         assert acts == [("2025-01-02", "start at renal dose", dose)]  # and no escalation
-        assert p["dose_actions"][0]["rule"] == "len-renal-maint"
-        assert any(r["rule"] == "len-renal-maint" for r in p["unconfirmed_rules_used"])
+        assert p["dose_actions"][0]["rule"] == "len-renal-maintenance"
+        assert any(r["rule"] == "len-renal-maintenance" for r in p["unconfirmed_rules_used"])
 
 
 def test_lenalidomide_dialysis_dose_after_dialysis():
-    rd = renal_dose("lenalidomide", None, True)
+    rd = renal_dose_step("lenalidomide", None, True)
     assert rd.dose == 2.5 and "after dialysis" in rd.schedule and rd.restriction == "len-renal"
     p = _run(_counts("D", ["2025-02-01"]), "D,2025-01-02,lenalidomide,10,60,M,70,yes\n")["D"]
     assert _acts(p) == [("2025-01-02", "start at renal dose", 2.5)]
@@ -93,9 +93,9 @@ def test_crcl_fall_during_maintenance_reduces_dose_and_blocks_escalation():
 
 
 def test_ixazomib_severe_renal_impairment_3mg_and_no_escalation_to_4mg():
-    assert renal_dose("ixazomib", 29.9, False).dose == 3.0
-    assert renal_dose("ixazomib", 30.0, False).dose is None  # no adjustment at CLcr >= 30
-    assert renal_dose("ixazomib", 45.0, False).rule_id is None
+    assert renal_dose_step("ixazomib", 29.9, False).dose == 3.0
+    assert renal_dose_step("ixazomib", 30.0, False).dose is None  # no adjustment at CLcr >= 30
+    assert renal_dose_step("ixazomib", 45.0, False).rule_id is None
     labs = "I,2025-01-01,creatinine,2.5,mg/dL\n" + _counts("I", ["2025-02-01", "2025-05-01"])
     p = _run(labs, "I,2025-01-02,ixazomib,3,68,M,60,no\n")["I"]  # CLcr 24.0
     assert _acts(p) == [("2025-01-02", "start at renal dose", 3.0)]

@@ -5,6 +5,7 @@
 # control (Fisher scoring threshold 1e-13, uniroot tol 1e-13, maxiter 1e5).
 suppressPackageStartupMessages(library(metafor))
 source("validation/metafor/json17.R")
+source("validation/metafor/global_max.R")
 options(warn = -1)
 tight <- list(threshold = 1e-13, tol = 1e-13, maxiter = 100000)
 skipped <- character(0)
@@ -20,7 +21,7 @@ fit_rma <- function(label, ...) {
     skipped <<- c(skipped, paste(label, conditionMessage(attr(fit, "condition"))))
     return(NULL)
   }
-  fit
+  rma_global(fit)
 }
 
 ds <- list()
@@ -80,6 +81,12 @@ for (nm in names(ds)) {
     fit$ni <- ni
     r <- try(regtest(fit, model = "rma", predictor = cb[3]), silent = TRUE)
     if (inherits(r, "try-error")) next
+    # regtest() refits with Fisher scoring from the default start: keep the global maximum
+    g <- rma_global(r$fit)
+    if (global_refit(g)) {
+      r$fit <- g; r$zval <- g$zval[2]; r$pval <- g$pval[2]
+      r$est <- g$beta[1]; r$ci.lb <- g$ci.lb[1]; r$ci.ub <- g$ci.ub[1]
+    }
     regtests[[length(regtests) + 1]] <- list(
       dataset = nm, model = "rma", predictor = cb[3], method = cb[1], test = cb[2],
       zval = unname(r$zval), pval = unname(r$pval), ddf = if (is.null(r$ddf)) NA else r$ddf,
@@ -87,7 +94,7 @@ for (nm in names(ds)) {
       ci_lb = if (is.null(r$ci.lb)) NA else unname(r$ci.lb),
       ci_ub = if (is.null(r$ci.ub)) NA else unname(r$ci.ub),
       coef = I(unname(c(r$fit$beta))), se = I(unname(r$fit$se)), pvals = I(unname(r$fit$pval)),
-      tau2 = r$fit$tau2)
+      tau2 = r$fit$tau2, global_refit = global_refit(g))
   }
   rk <- ranktest(yi, vi)
   ranktests[[length(ranktests) + 1]] <- list(dataset = nm, tau = unname(rk$tau), pval = rk$pval)

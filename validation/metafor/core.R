@@ -7,6 +7,7 @@
 # convergence control (Fisher scoring threshold 1e-13, uniroot tol 1e-13, maxiter 1e5) so
 # the fixtures hold the converged values, not metafor's default-tolerance ones.
 suppressMessages({library(metafor); library(metadat); library(jsonlite)})
+source("validation/metafor/global_max.R")
 stopifnot(packageVersion("metafor") == "3.8.1")
 out_dir <- file.path("tests", "fixtures", "metafor")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
@@ -15,7 +16,7 @@ tight <- list(threshold = 1e-13, tol = 1e-13, maxiter = 100000)
 rma_tight <- function(...) {
   for (th in c(1e-13, 1e-12, 1e-11, 1e-10)) {
     res <- try(suppressWarnings(rma(..., control = list(threshold = th, tol = 1e-13, maxiter = 100000))), silent = TRUE)
-    if (!inherits(res, "try-error")) return(res)
+    if (!inherits(res, "try-error")) return(rma_global(res))
   }
   res
 }

@@ -4,6 +4,7 @@
 # convergence control (Fisher scoring threshold 1e-13, uniroot tol 1e-13, maxiter 1e5).
 suppressPackageStartupMessages(library(metafor))
 source("validation/metafor/json17.R")
+source("validation/metafor/global_max.R")
 options(warn = -1)
 tight <- list(threshold = 1e-13, tol = 1e-13, maxiter = 100000)
 
@@ -37,7 +38,34 @@ fit_rma <- function(...) {
   fit <- try(rma(..., control = tight), silent = TRUE)
   if (inherits(fit, "try-error"))  # see bias.R: REML step halving for large tau2
     fit <- rma(..., control = list(threshold = 1e-11, stepadj = 0.5, maxiter = 100000))
-  fit
+  rma_global(fit)
+}
+# leave1out()/cumul()/influence() refit each subset with Fisher scoring from metafor's default
+# start and can stop at a local maximum (tau2 = 0 below a higher interior maximum).  Each ML/REML
+# subset is refitted here through rma_global(); where that finds a higher (restricted)
+# likelihood the row is replaced by the global refit (leave1out, cumul) and its index recorded
+# in `global_rows` (1-based).
+refit_row <- function(seq, row, g) {
+  seq$estimate[row] <- g$beta[1]; seq$se[row] <- g$se[1]; seq$zval[row] <- g$zval[1]
+  seq$pval[row] <- g$pval[1]; seq$ci_lb[row] <- g$ci.lb[1]; seq$ci_ub[row] <- g$ci.ub[1]
+  seq$Q[row] <- g$QE; seq$Qp[row] <- g$QEp; seq$tau2[row] <- g$tau2
+  seq$I2[row] <- g$I2; seq$H2[row] <- g$H2
+  seq
+}
+globalise <- function(seq, subsets, yi, vi, method, test) {
+  rows <- integer(0)
+  if (!(method %in% c("ML", "REML"))) return(c(seq, list(global_rows = I(rows))))
+  for (row in seq_along(subsets)) {
+    sub <- subsets[[row]]
+    if (length(sub) < 2) next
+    f <- try(rma(yi[sub], vi[sub], method = method, test = test, control = tight), silent = TRUE)
+    if (inherits(f, "try-error")) next
+    g <- rma_global(f)
+    if (global_refit(g) && (is.na(seq$tau2[row]) || abs(g$tau2 - seq$tau2[row]) > 1e-8)) {
+      seq <- refit_row(seq, row, g); rows <- c(rows, row)
+    }
+  }
+  c(seq, list(global_rows = I(rows)))
 }
 seqcols <- function(x) {
   df <- as.data.frame(x)
@@ -54,22 +82,37 @@ for (nm in names(ds)) {
   yi <- as.numeric(d$yi); vi <- as.numeric(d$vi)
   for (cb in combos) {
     fit <- fit_rma(yi, vi, method = cb[1], test = cb[2])
+    k <- length(yi)
     l1o[[length(l1o) + 1]] <- c(list(dataset = nm, method = cb[1], test = cb[2]),
-                                seqcols(leave1out(fit)))
+                                globalise(seqcols(leave1out(fit)), lapply(seq_len(k), function(i) seq_len(k)[-i]),
+                                          yi, vi, cb[1], cb[2]))
     if (!is.null(d$order)) {
       cu <- cumul(fit, order = as.numeric(d$order))
+      o <- order(as.numeric(d$order))
       cum[[length(cum) + 1]] <- c(list(dataset = nm, method = cb[1], test = cb[2], ordered = TRUE),
-                                  seqcols(cu))
+                                  globalise(seqcols(cu), lapply(seq_len(k), function(j) o[seq_len(j)]),
+                                            yi, vi, cb[1], cb[2]))
     }
     cu <- cumul(fit)
     cum[[length(cum) + 1]] <- c(list(dataset = nm, method = cb[1], test = cb[2], ordered = FALSE),
-                                seqcols(cu))
+                                globalise(seqcols(cu), lapply(seq_len(k), function(j) seq_len(j)),
+                                          yi, vi, cb[1], cb[2]))
     infl <- influence(fit)
+    tau2_del <- infl$inf$tau2.del; grow <- integer(0)
+    if (cb[1] %in% c("ML", "REML")) for (i in seq_len(k)) {
+      f <- try(rma(yi[-i], vi[-i], method = cb[1], test = cb[2], control = tight), silent = TRUE)
+      if (inherits(f, "try-error")) next
+      g <- rma_global(f)
+      if (global_refit(g) && (is.na(tau2_del[i]) || abs(g$tau2 - tau2_del[i]) > 1e-8)) {
+        tau2_del[i] <- g$tau2; grow <- c(grow, i)
+      }
+    }
     inf[[length(inf) + 1]] <- list(dataset = nm, method = cb[1], test = cb[2], mods = FALSE,
       rstudent = I(infl$inf$rstudent), dffits = I(infl$inf$dffits), cook_d = I(infl$inf$cook.d),
-      cov_r = I(infl$inf$cov.r), tau2_del = I(infl$inf$tau2.del), QE_del = I(infl$inf$QE.del),
+      cov_r = I(infl$inf$cov.r), tau2_del = I(tau2_del), QE_del = I(infl$inf$QE.del),
       hat = I(infl$inf$hat), weight = I(infl$inf$weight), inf = I(infl$is.infl),
-      dfbs = as.matrix(as.data.frame(unclass(infl$dfbs)[seq_len(length(infl$dfbs) - 2)])))
+      dfbs = as.matrix(as.data.frame(unclass(infl$dfbs)[seq_len(length(infl$dfbs) - 2)])),
+      global_rows = I(grow))
     if (!is.null(d$mods) && cb[1] %in% c("REML", "DL", "FE")) {
       fit <- fit_rma(yi, vi, mods = d$mods, method = cb[1], test = cb[2])
       infl <- influence(fit)

@@ -240,18 +240,40 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
     wanted = OUTCOME_FALLBACKS[outcome]
     settings = [setting] + ([Setting.mixed] if include_mixed else [])
     rows = base.estimates(
-        setting=settings,
+        setting=[setting, Setting.mixed],
         outcome=list(wanted),
         comparison_kind=list(MAINTENANCE_KINDS),
         latest_only=True,
         fallback_to_earlier_hr=True,
+        include_subgroups=True,
     )
     by_comp: dict[tuple[str, str], list] = {}
     for r in rows:
+        mixed = r.trial.comparison_setting(r.comparison) == Setting.mixed
+        if r.estimate.subgroup is not None and not (
+            mixed and r.estimate.subgroup_setting == setting
+        ):
+            continue
         by_comp.setdefault((r.trial.id, r.comparison.id), []).append(r)
     edges: list[EdgeTrial] = []
     excluded: list[tuple[str, str]] = []
     for (tid, cid), recs in sorted(by_comp.items()):
+        # a mixed-population trial: its subgroup for this setting, else the whole trial (rule 2
+        # of plateau.analysis.selection), unless mixed trials are excluded
+        subgroup = [r for r in recs if r.estimate.subgroup_setting == setting]
+        if subgroup:
+            recs = subgroup
+        elif Setting.mixed not in settings and any(
+            r.trial.comparison_setting(r.comparison) == Setting.mixed for r in recs
+        ):
+            excluded.append((f"{tid}/{cid}", "mixed population without a subgroup estimate"))
+            continue
+        # the outcome as the trial defines it before variants (e.g. landmark analyses): the
+        # explicit outcome_detail rule of plateau.analysis.selection.ordered_estimates
+        recs = sorted(
+            recs,
+            key=lambda r: (r.estimate.outcome_detail is not None, r.estimate.outcome_detail or ""),
+        )
         recs = [r for r in recs if r.estimate.outcome_detail is None] or recs
         recs.sort(key=lambda r: wanted.index(r.estimate.outcome.value))
         chosen = next((r for r in recs if r.estimate.log_hr_and_se() is not None), None)
@@ -274,7 +296,9 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
             flags.append("approximate")
         if e.adjusted:
             flags.append("adjusted HR")
-        if chosen.trial.comparison_setting(chosen.comparison) == Setting.mixed:
+        if e.subgroup_setting is not None:
+            flags.append(f"setting subgroup: {e.subgroup}")
+        elif chosen.trial.comparison_setting(chosen.comparison) == Setting.mixed:
             flags.append("mixed setting")
         hr = e.hr if e.hr is not None else math.exp(log_hr)
         z = 1.959963984540054
@@ -397,10 +421,16 @@ def maintenance_network(
     outcome: str = "PFS",
     *,
     base: EvidenceBase | None = None,
-    include_mixed: bool = False,
+    include_mixed: bool = True,
     method: str = "REML",
 ) -> MaintenanceNetwork:
-    """Build and analyse the "which maintenance?" network of a setting and outcome."""
+    """Build and analyse the "which maintenance?" network of a setting and outcome.
+
+    Mixed-population trials follow the one selection rule of :mod:`plateau.analysis.selection`:
+    the estimate of their subgroup in ``setting`` where the base has one, else the whole-trial
+    estimate flagged "mixed setting"; ``include_mixed=False`` drops those without a subgroup
+    estimate (the ``exclude_mixed_population`` switch of analyses).
+    """
     try:
         setting_enum = Setting(setting)
     except ValueError:

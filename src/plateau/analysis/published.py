@@ -23,6 +23,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from plateau.analysis.matching import (  # noqa: F401 (re-exported)
+    PublishedMatch,
+    decision_effect,
+    matching_syntheses,
+)
 from plateau.analysis.run import AnalysisResult, run_analysis
 from plateau.analysis.spec import AnalysisSpec
 from plateau.errors import PlateauError

@@ -100,6 +100,10 @@ class StudyResult:
             "derivation": c.derivation,
             "derivation_label": DERIVATION_LABELS[c.derivation],
             "approximate": c.approximate,
+            "mixed_population": c.mixed_population,
+            "population": c.population,
+            "direction_normalised": c.direction_normalised,
+            "outcome_detail": c.outcome_detail,
             "earlier_report": c.earlier_report,
             "report": c.report,
             "setting": c.setting,
@@ -195,6 +199,24 @@ class AnalysisResult:
     subgroup_test: SubgroupTest | None = None
     absolute: AbsoluteEffect | None = None
     signals: tuple[str, ...] = field(default_factory=tuple)
+    #: one-line notes every view shows (e.g. which trials entered as a mixed population)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    #: published pooled / IPD analyses answering the same question (plateau.analysis.published)
+    published: tuple[Any, ...] = field(default_factory=tuple)
+
+    @property
+    def missing(self) -> tuple[Exclusion, ...]:
+        """Trials that randomised the comparison asked about but contribute nothing here."""
+        return tuple(e for e in self.excluded if e.missing)
+
+    def missing_text(self) -> str | None:
+        """``Missing: IFM 2005-02 (614 patients): ...`` or None."""
+        if not self.missing:
+            return None
+        return (
+            "Missing (randomised this comparison, nothing usable for this outcome): "
+            + "; ".join(e.text() for e in self.missing)
+        )
 
     @property
     def measure(self) -> str:
@@ -217,6 +239,9 @@ class AnalysisResult:
             "subgroup_test": self.subgroup_test.to_dict() if self.subgroup_test else None,
             "studies": [s.to_dict() for s in self.studies],
             "excluded": [e.to_dict() for e in self.excluded],
+            "missing": [e.to_dict() for e in self.missing],
+            "notes": list(self.notes),
+            "published": [p.to_dict() for p in self.published],
             "absolute_effect": self.absolute.to_dict() if self.absolute else None,
             "certainty_signals": list(self.signals),
         }
@@ -240,6 +265,12 @@ class AnalysisResult:
             )
         if self.subgroup_test:
             lines.append(self.subgroup_test.text())
+        lines.extend(self.notes)
+        for p in self.published:
+            lines.append(p.text())
+        missing = self.missing_text()
+        if missing:
+            lines.append(missing)
         lines.append(
             f"{len(self.studies)} trials included, {len(self.excluded)} excluded; "
             f"evidence version {self.evidence_version[:12]}"
@@ -414,6 +445,9 @@ def certainty_signals(
     approx = [s.contribution.trial_id for s in studies if s.contribution.approximate]
     if approx:
         out.append(f"approximate inputs: {', '.join(approx)}")
+    mixed = [s.contribution.trial_id for s in studies if s.contribution.mixed_population]
+    if mixed:
+        out.append(f"mixed-population trials (whole-trial estimate): {', '.join(mixed)}")
     secondary = [
         s.contribution.trial_id for s in studies if s.contribution.source.kind == "secondary"
     ]
@@ -441,8 +475,13 @@ def run_analysis(spec: AnalysisSpec, base: EvidenceBase) -> AnalysisResult:
     """Select, pool and summarise.  No trial matching is not an error: ``pooled`` is None."""
     selection = select(spec, base)
     contributions = selection.contributions
+    from plateau.analysis.matching import matching_syntheses
+
+    published = matching_syntheses(spec, base)
     if not contributions:
-        return AnalysisResult(spec, base.version, (), selection.exclusions, None)
+        return AnalysisResult(
+            spec, base.version, (), selection.exclusions, None, published=published
+        )
     pooled, studies = pool_contributions(contributions, spec)
     subgroups, test = _subgroups(selection, spec) if spec.subgroup_by else ((), None)
     absolute = None
@@ -468,6 +507,8 @@ def run_analysis(spec: AnalysisSpec, base: EvidenceBase) -> AnalysisResult:
         subgroup_test=test,
         absolute=absolute,
         signals=certainty_signals(pooled, studies),
+        notes=selection.notes,
+        published=published,
     )
 
 

@@ -4,7 +4,13 @@ Rules, applied to every trial of the evidence base in order (the first that fail
 exclusion reason):
 
 1. ``trials`` / ``exclude_trials`` of the spec.
-2. Setting, age group and randomisation point of the trial.
+2. Setting, age group and randomisation point of the trial.  **Mixed-population trials** (setting
+   ``mixed``, e.g. Myeloma XI, GIMEMA RV-MM-PI-209) under a setting filter that does not name
+   ``mixed``: the estimate of the subgroup in the wanted setting (``subgroup_setting``) where the
+   base has one; otherwise the whole-trial estimate, flagged *mixed population* (not allowed with
+   ``exclude_mixed_population``).  Every entry point (CLI, API, web, built-ins, report, networks,
+   decision aid) goes through this rule; :func:`mixed_population_note` is the one line that says
+   which trials entered this way.
 3. Comparisons of the selected kinds and control types whose *tested agents* include one of the
    spec's agents; with ``exclude_packages`` no induction + maintenance packages, with
    ``exclude_active_controls`` only observation/placebo controls.
@@ -12,13 +18,23 @@ exclusion reason):
    of PFS, EFS, TTP (spec order) with a usable estimate.
 5. Report: the latest report (status ``latest``/``latest_available``); if it has no usable effect,
    the most recent earlier report that has one, flagged *earlier report* (not allowed with
-   ``latest_only``).
+   ``latest_only``).  Among several latest estimates of one outcome (e.g. MM-015's PFS from
+   randomisation and its landmark PFS from the start of maintenance) the estimate of the outcome
+   as the trial defines it (no ``outcome_detail``) comes first, then variants in alphabetical
+   order of ``outcome_detail``: the choice never depends on the order of the file
+   (:func:`ordered_estimates`).
 6. Effect: log HR and its SE, from, in order of preference, HR with CI; log HR with SE; O-E and V;
    HR with an exact p-value; then, flagged *approximate* (not allowed with
    ``exclude_approximate``), HR with a p-value bound such as "p<0.001" taken at the bound (the SE
    is then an upper limit, so the trial is under- rather than over-weighted), the p-value with the
    number of events, and per-arm medians with events under an exponential model (Parmar et al.,
-   Stat Med 1998;17:2815; Tierney et al., Trials 2007;8:16).
+   Stat Med 1998;17:2815; Tierney et al., Trials 2007;8:16); an HR printed without CI or p (e.g.
+   "HR = 1") with the events per arm, printed or estimated from x-year rates and arm sizes
+   (var = 1/d_e + 1/d_c); and x-year rates with arm sizes alone (ln HR = ln(-ln S_e) - ln(-ln S_c),
+   Parmar 1998; Williamson et al., Stat Med 2002;21:3337).  Events estimated from x-year rates
+   assume every patient was followed to x years, so they are used only when the report's median
+   follow-up reaches the time point (else the derivation is not sound for the data and the trial
+   is listed as missing with that reason).
 7. ``primary_sources_only``: the estimate's source must be the trial's own publication.
 8. No patient counts twice: comparisons that share an arm, or that the evidence declares
    overlapping (``overlaps_with``, e.g. Myeloma IX's combined and pathway-specific analyses), are
@@ -26,12 +42,19 @@ exclusion reason):
    comparison that shares no patient with those already chosen; the others are listed as excluded.
    Setting and age group are those of the comparison when the evidence gives them (e.g. the
    intensive pathway is post-ASCT), else the trial's.
+9. Direction: duration-strategy comparisons (same drug, different duration) are turned to
+   *longer vs shorter* (``longer_arm``) before anything pools or plots them: HR -> 1/HR, arms and
+   counts swapped, flagged ``direction_normalised``.
+
+**Missing trials**: a trial whose comparison matches the question (setting, age group, kind,
+control, agent) but that contributes nothing for the outcome is an :class:`Exclusion` with
+``missing = True``, its size and the reason; results list them prominently.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plateau.analysis.spec import AnalysisSpec
@@ -45,6 +68,7 @@ from plateau.evidence.schema import (
     Estimate,
     EstimateStatus,
     Outcome,
+    Setting,
     SourceKind,
     Trial,
 )
@@ -61,6 +85,10 @@ DERIVATION_LABELS = {
     "counts": "events per arm",
     "percent_counts": "events derived from percentages and arm sizes (approximate)",
     "odds_ratio_ci": "odds ratio with CI",
+    "hr_events": "HR as printed, variance from events per arm, 1/d_e + 1/d_c (approximate)",
+    "hr_rates": "HR as printed, variance from events estimated from x-year rates and arm sizes "
+    "(approximate)",
+    "rates": "x-year rates and arm sizes, proportional hazards (approximate)",
 }
 DERIVATION_SHORT = {
     "hr_ci": "HR + CI",
@@ -73,8 +101,19 @@ DERIVATION_SHORT = {
     "counts": "counts",
     "percent_counts": "percentages",
     "odds_ratio_ci": "OR + CI",
+    "hr_events": "HR + events",
+    "hr_rates": "HR + x-year rates",
+    "rates": "x-year rates",
 }
-APPROXIMATE_DERIVATIONS = {"hr_p_bound", "p_events", "medians", "percent_counts"}
+APPROXIMATE_DERIVATIONS = {
+    "hr_p_bound",
+    "p_events",
+    "medians",
+    "percent_counts",
+    "hr_events",
+    "hr_rates",
+    "rates",
+}
 
 
 @dataclass(frozen=True)
@@ -138,6 +177,15 @@ class Contribution:
     source: SourceRef
     events_experimental: int | None = None
     events_control: int | None = None
+    #: whole-trial estimate of a mixed-population trial used under a setting filter
+    mixed_population: bool = False
+    #: the subgroup whose estimate is used (e.g. "transplant-eligible"), None = whole comparison
+    population: str | None = None
+    #: a duration-strategy comparison turned to longer vs shorter (HR inverted, arms swapped)
+    direction_normalised: bool = False
+    outcome_detail: str | None = None
+    #: the estimate is the subgroup of a mixed-population trial in the wanted setting
+    setting_subgroup: bool = False
 
     @property
     def estimate(self) -> float:
@@ -163,12 +211,31 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Exclusion:
+    """A trial (or one of its comparisons) that contributes nothing, and why.
+
+    ``missing``: the trial randomised the comparison asked about (setting, age group, kind,
+    control and agent match) but gives nothing usable for this outcome; ``n_randomised`` is the
+    size of that comparison (both arms) when known.
+    """
+
     trial_id: str
     trial_name: str
     reason: str
+    missing: bool = False
+    n_randomised: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"trial_id": self.trial_id, "trial_name": self.trial_name, "reason": self.reason}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trial_id": self.trial_id,
+            "trial_name": self.trial_name,
+            "reason": self.reason,
+            "missing": self.missing,
+            "n_randomised": self.n_randomised,
+        }
+
+    def text(self) -> str:
+        size = f", {self.n_randomised} patients" if self.n_randomised else ""
+        return f"{self.trial_name}{size}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -176,6 +243,31 @@ class Selection:
     contributions: tuple[Contribution, ...]
     exclusions: tuple[Exclusion, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def missing(self) -> tuple[Exclusion, ...]:
+        return tuple(e for e in self.exclusions if e.missing)
+
+
+def mixed_population_note(contributions, names: dict[str, str] | None = None) -> str | None:
+    """The one line that says which trials entered with a whole-trial estimate of a mixed
+    population (or with a setting subgroup of one), or None.  ``names``: short trial names."""
+    names = names or {}
+
+    def short(c) -> str:
+        return names.get(c.trial_id, c.trial_name)
+
+    whole = [short(c) for c in contributions if c.mixed_population]
+    sub = [f"{short(c)} ({c.population})" for c in contributions if c.setting_subgroup]
+    parts = []
+    if whole:
+        parts.append(
+            "Mixed population (transplant and non-transplant patients), whole-trial estimate "
+            f"used: {', '.join(dict.fromkeys(whole))} (switch: exclude mixed-population trials)"
+        )
+    if sub:
+        parts.append(f"setting subgroup of a mixed-population trial used: {', '.join(sub)}")
+    return "; ".join(parts) + "." if parts else None
 
 
 def _source_ref(trial: Trial, source_id: str) -> SourceRef:
@@ -195,8 +287,36 @@ def _label(trial: Trial, source_id: str, comparison: Comparison) -> str:
     return name
 
 
-def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
-    """``(log HR, SE, derivation)`` from an estimate, or None if it has no usable effect."""
+def _rates_sound(e: Estimate) -> bool:
+    """Events from x-year rates assume follow-up to x years: the median follow-up must reach it."""
+    return (
+        e.rate_timepoint_months is not None
+        and e.median_followup_months is not None
+        and e.median_followup_months >= e.rate_timepoint_months
+    )
+
+
+def _rates_usable(e: Estimate, n_e: int | None, n_c: int | None) -> bool:
+    return (
+        e.rate_experimental is not None
+        and e.rate_control is not None
+        and 0 < e.rate_experimental < 100
+        and 0 < e.rate_control < 100
+        and bool(n_e)
+        and bool(n_c)
+    )
+
+
+def time_to_event_effect(
+    e: Estimate, n_experimental: int | None = None, n_control: int | None = None
+) -> tuple[float, float, str] | None:
+    """``(log HR, SE, derivation)`` from an estimate, or None if it has no usable effect.
+
+    ``n_experimental``/``n_control`` (the randomised arm sizes) are used with x-year rates when
+    the estimate does not give its own analysed numbers.
+    """
+    n_e = e.n_experimental or n_experimental
+    n_c = e.n_control or n_control
     if e.has_hr_ci:
         es = effects.log_hr_from_ci(e.hr, e.ci_low, e.ci_high, level=e.ci_level)
         return float(es.yi), math.sqrt(float(es.vi)), "hr_ci"
@@ -224,6 +344,9 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
         if favours is not None:
             es = effects.log_hr_from_p_events(p_number, events, favours_experimental=favours)
             return float(es.yi), math.sqrt(float(es.vi)), "p_events"
+    if e.hr is not None and e.events_experimental and e.events_control:
+        es = effects.log_hr_from_hr_events(e.hr, e.events_experimental, e.events_control)
+        return float(es.yi), math.sqrt(float(es.vi)), "hr_events"
     if (
         e.median_experimental
         and e.median_control
@@ -236,6 +359,15 @@ def time_to_event_effect(e: Estimate) -> tuple[float, float, str] | None:
             e.median_experimental, e.median_control, e.events_experimental, e.events_control
         )
         return float(es.yi), math.sqrt(float(es.vi)), "medians"
+    if _rates_usable(e, n_e, n_c) and _rates_sound(e):
+        s_e, s_c = float(e.rate_experimental or 0) / 100, float(e.rate_control or 0) / 100
+        d_e = float(effects.events_from_survival(s_e, n_e))
+        d_c = float(effects.events_from_survival(s_c, n_c))
+        if e.hr is not None:
+            es = effects.log_hr_from_hr_events(e.hr, d_e, d_c)
+            return float(es.yi), math.sqrt(float(es.vi)), "hr_rates"
+        es = effects.log_hr_from_survival(s_e, s_c, n_e, n_c)
+        return float(es.yi), math.sqrt(float(es.vi)), "rates"
     return None
 
 
@@ -260,8 +392,22 @@ def _direction(e: Estimate) -> bool | None:
     return None
 
 
-def _why_unusable(e: Estimate) -> str:
+def _why_unusable(e: Estimate, n_e: int | None = None, n_c: int | None = None) -> str:
     parsed = e.p_value_parsed
+    if (
+        e.rate_timepoint_months is not None
+        and _rates_usable(e, e.n_experimental or n_e, e.n_control or n_c)
+        and not _rates_sound(e)
+    ):
+        follow = (
+            f"median follow-up {e.median_followup_months:g} months"
+            if e.median_followup_months is not None
+            else "no median follow-up stated"
+        )
+        return (
+            f"only x-year rates at {e.rate_timepoint_months:g} months ({follow}): events by that "
+            "time cannot be estimated soundly, no approximate HR derived"
+        )
     if e.hr is not None and not e.has_hr_ci:
         if parsed is None:
             return "HR without CI and without an exact p-value"
@@ -306,13 +452,15 @@ def select(spec: AnalysisSpec, base: EvidenceBase) -> Selection:
     exclusions: list[Exclusion] = []
     for trial in base.trials:
         outcome = _select_trial(spec, trial, wanted_trials, dropped_trials)
-        if isinstance(outcome, str):
-            exclusions.append(Exclusion(trial.id, trial.name, outcome))
+        if isinstance(outcome, Exclusion):
+            exclusions.append(outcome)
         else:
             chosen, others = outcome
             contributions.extend(chosen)
-            exclusions.extend(Exclusion(trial.id, trial.name, reason) for reason in others)
-    return Selection(tuple(contributions), tuple(exclusions))
+            exclusions.extend(others)
+    names = {t.id: t.acronym or t.name for t in base.trials}
+    note = mixed_population_note(contributions, names)
+    return Selection(tuple(contributions), tuple(exclusions), (note,) if note else ())
 
 
 def _overlap(trial: Trial, a: Comparison, b: Comparison) -> bool:
@@ -324,13 +472,25 @@ def _overlap(trial: Trial, a: Comparison, b: Comparison) -> bool:
     )
 
 
+def _comparison_size(trial: Trial, c: Comparison) -> int | None:
+    x, k = trial.arm(c.experimental_arm), trial.arm(c.control_arm)
+    if x.n_randomised is None or k.n_randomised is None:
+        return None
+    return x.n_randomised + k.n_randomised
+
+
 def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
+    def excluded(reason: str, missing: bool = False, n: int | None = None) -> Exclusion:
+        return Exclusion(trial.id, trial.name, reason, missing, n or trial.n_randomised_total)
+
     if wanted_trials and trial.id not in wanted_trials:
-        return "not among the trials selected"
+        return excluded("not among the trials selected")
     if trial.id in dropped_trials:
-        return "excluded by the analysis (exclude_trials)"
+        return excluded("excluded by the analysis (exclude_trials)")
     if spec.randomisation_points and trial.randomisation_point not in spec.randomisation_points:
-        return f"randomised {trial.randomisation_point.value.replace('_', ' ')}, not selected"
+        return excluded(
+            f"randomised {trial.randomisation_point.value.replace('_', ' ')}, not selected"
+        )
     kinds = set(spec.comparison_kinds)
     if spec.sensitivity.exclude_packages:
         kinds.discard(ComparisonKind.induction_maintenance_package)
@@ -338,15 +498,20 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
     if spec.sensitivity.exclude_active_controls:
         controls = (controls or set(ControlType)) - {ControlType.active}
     reasons: list[str] = []
-    qualifying: list[Comparison] = []
+    qualifying: list[tuple[Comparison, tuple[Setting, ...] | None]] = []
     many = len(trial.comparisons) > 1
     for c in trial.comparisons:
         tested = trial.tested_agents(c)
         setting, age = trial.comparison_setting(c), trial.comparison_age_group(c)
         prefix = f"comparison {c.id}: " if many else ""
+        wanted_settings: tuple[Setting, ...] | None = None
         if spec.settings and setting not in spec.settings:
-            reasons.append(f"{prefix}setting {setting.value} not selected")
-        elif spec.age_groups and age not in spec.age_groups:
+            if setting != Setting.mixed:
+                reasons.append(f"{prefix}setting {setting.value} not selected")
+                continue
+            # mixed population under a setting filter: the setting's subgroup, else whole trial
+            wanted_settings = tuple(spec.settings)
+        if spec.age_groups and age not in spec.age_groups:
             reasons.append(f"{prefix}age group {age.value} not selected")
         elif kinds and c.kind not in kinds:
             reasons.append(f"comparison {c.id} is {c.kind.value.replace('_', ' ')} (not selected)")
@@ -361,18 +526,24 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
                 f"{', '.join(a.value for a in spec.agents)}"
             )
         else:
-            qualifying.append(c)
+            qualifying.append((c, wanted_settings))
     if not qualifying:
-        return "; ".join(reasons) if reasons else "no comparison"
+        return excluded("; ".join(reasons) if reasons else "no comparison")
     found: list[tuple[Comparison, Contribution]] = []
-    for c in qualifying:
-        result = _contribution(spec, trial, c)
-        if isinstance(result, str):
-            reasons.append(f"comparison {c.id}: {result}")
-        else:
+    missing_reasons: list[str] = []
+    switched_off = False
+    for c, wanted_settings in qualifying:
+        result = _contribution(spec, trial, c, wanted_settings)
+        if isinstance(result, Contribution):
             found.append((c, result))
+            continue
+        text, by_switch = result
+        switched_off = switched_off or by_switch
+        missing_reasons.append(f"comparison {c.id}: {text}")
     if not found:
-        return "; ".join(reasons)
+        sizes = [_comparison_size(trial, c) for c, _ in qualifying]
+        n = max((v for v in sizes if v), default=None)
+        return excluded("; ".join(missing_reasons), missing=not switched_off, n=n)
     # comparisons of one population first (e.g. Myeloma IX's pathways before the combined one),
     # then greedily every further comparison that shares no patient with those chosen
     found.sort(
@@ -382,20 +553,50 @@ def _select_trial(spec, trial: Trial, wanted_trials, dropped_trials):
         )
     )
     chosen: list[tuple[Comparison, Contribution]] = []
-    extra = []
+    extra: list[Exclusion] = []
     for c, contribution in found:
         clash = next((o for o, _ in chosen if _overlap(trial, c, o)), None)
         if clash is None:
             chosen.append((c, contribution))
         else:
             extra.append(
-                f"comparison {c.id} not used: it shares patients with comparison {clash.id} "
-                "(no patient counts twice)"
+                excluded(
+                    f"comparison {c.id} not used: it shares patients with comparison "
+                    f"{clash.id} (no patient counts twice)"
+                )
             )
     return [contribution for _, contribution in chosen], extra
 
 
-def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contribution | str:
+def ordered_estimates(trial: Trial, estimates: list[Estimate]) -> list[Estimate]:
+    """Estimates of one comparison x outcome in the order selection tries them.
+
+    Current reports (``latest``/``latest_available``) first, then superseded ones, most recent
+    first.  Within each, the outcome as the trial defines it (no ``outcome_detail``) before
+    variants such as a landmark analysis, then alphabetically by ``outcome_detail`` and report:
+    an explicit rule, so the choice never depends on the order of the evidence file.
+    """
+
+    def detail_key(e: Estimate) -> tuple:
+        return (e.outcome_detail is not None, e.outcome_detail or "", e.report)
+
+    current = sorted(
+        (e for e in estimates if e.status != EstimateStatus.superseded), key=detail_key
+    )
+    earlier = sorted(
+        (e for e in estimates if e.status == EstimateStatus.superseded),
+        key=lambda e: (tuple(-v for v in _recency(trial, e)), *detail_key(e)),
+    )
+    return current + earlier
+
+
+def _contribution(
+    spec: AnalysisSpec,
+    trial: Trial,
+    c: Comparison,
+    wanted_settings: tuple[Setting, ...] | None = None,
+) -> Contribution | tuple[str, bool]:
+    """The comparison's contribution, or ``(reason, excluded by a switch)``."""
     x, k = trial.arm(c.experimental_arm), trial.arm(c.control_arm)
     common: dict[str, Any] = dict(
         trial_id=trial.id,
@@ -413,75 +614,140 @@ def _contribution(spec: AnalysisSpec, trial: Trial, c: Comparison) -> Contributi
         n_control=k.n_randomised,
     )
     if spec.outcome == "adverse_event":
-        return _adverse_event_contribution(spec, trial, c, x, k, common)
-    problems = []
+        if wanted_settings is not None and spec.sensitivity.exclude_mixed_population:
+            return _MIXED_SWITCH, True
+        result = _adverse_event_contribution(spec, trial, c, x, k, common)
+        if isinstance(result, str):
+            return result, False
+        if wanted_settings is not None:
+            result = replace(result, mixed_population=True)
+        return result
+    problems: list[str] = []
+    by_switch = False
     for outcome in spec.outcomes_considered:
-        estimates = [
-            e
-            for e in trial.estimates
-            if e.comparison == c.id and e.outcome == outcome and e.subgroup is None
-        ]
-        if not estimates:
+        of_outcome = [e for e in trial.estimates if e.comparison == c.id and e.outcome == outcome]
+        # (estimates, population mode): the setting's subgroup of a mixed trial, then the whole
+        candidates: list[tuple[list[Estimate], str]] = []
+        if wanted_settings is not None:
+            subgroup = [e for e in of_outcome if e.subgroup_setting in wanted_settings]
+            if subgroup:
+                candidates.append((subgroup, "setting_subgroup"))
+            whole = [e for e in of_outcome if e.subgroup is None]
+            if spec.sensitivity.exclude_mixed_population:
+                if not subgroup:
+                    problems.append(_MIXED_SWITCH)
+                    by_switch = True
+                    continue
+            elif whole:
+                candidates.append((whole, "mixed"))
+        else:
+            whole = [e for e in of_outcome if e.subgroup is None]
+            # "mixed" asked for explicitly next to a setting: included, and still flagged
+            flagged = trial.comparison_setting(c) == Setting.mixed and any(
+                s != Setting.mixed for s in spec.settings
+            )
+            if whole:
+                candidates.append((whole, "mixed" if flagged else "whole"))
+        if not candidates:
             problems.append(f"no {outcome.value}")
             continue
-        latest = [e for e in estimates if e.status != EstimateStatus.superseded]
-        ordered = latest + sorted(
-            (e for e in estimates if e.status == EstimateStatus.superseded),
-            key=lambda e: _recency(trial, e),
-            reverse=True,
+        for estimates, mode in candidates:
+            result = _time_to_event_contribution(
+                spec, trial, c, x, k, common, outcome, estimates, mode
+            )
+            if isinstance(result, Contribution):
+                return result
+            text, switch = result
+            problems.append(text)
+            by_switch = by_switch or switch
+    reason = "; ".join(dict.fromkeys(problems)) if problems else "no usable estimate"
+    return reason, by_switch and all(p == _MIXED_SWITCH for p in problems)
+
+
+_MIXED_SWITCH = (
+    "mixed population (transplant and non-transplant patients) without an estimate for the "
+    "selected setting; excluded by 'exclude mixed-population trials'"
+)
+
+
+def _time_to_event_contribution(spec, trial, c, x, k, common, outcome, estimates, mode):
+    latest = [e for e in estimates if e.status != EstimateStatus.superseded]
+    first = f"no usable {outcome.value} estimate"
+    for position, e in enumerate(ordered_estimates(trial, estimates)):
+        if (
+            spec.sensitivity.primary_sources_only
+            and trial.source(e.source).kind != SourceKind.primary
+        ):
+            if position == 0:
+                first = f"{outcome.value} read from a secondary source"
+            continue
+        subgroup_n = mode == "setting_subgroup"
+        n_e = e.n_experimental if subgroup_n else (e.n_experimental or x.n_randomised)
+        n_c = e.n_control if subgroup_n else (e.n_control or k.n_randomised)
+        effect = (
+            time_to_event_effect(e, n_e, n_c) if spec.is_time_to_event else _binary_effect(e, x, k)
         )
-        for position, e in enumerate(ordered):
-            if (
-                spec.sensitivity.primary_sources_only
-                and trial.source(e.source).kind != SourceKind.primary
-            ):
-                if position == 0:
-                    problems.append(f"{outcome.value} read from a secondary source")
-                continue
-            effect: tuple[Any, ...] | None = (
-                time_to_event_effect(e) if spec.is_time_to_event else _binary_effect(e, x, k)
+        if effect is None:
+            if position == 0:
+                first = f"latest {outcome.value} report has {_why_unusable(e, n_e, n_c)}"
+            continue
+        yi, sei, derivation = effect[:3]
+        approximate = derivation in APPROXIMATE_DERIVATIONS or e.approximate
+        earlier = e.status == EstimateStatus.superseded and bool(latest)
+        if earlier and spec.sensitivity.latest_only:
+            return (
+                f"{outcome.value} has a usable effect only in an earlier report "
+                "(latest reports only)",
+                False,
             )
-            if effect is None:
-                if position == 0:
-                    problems.append(f"latest {outcome.value} report has {_why_unusable(e)}")
-                continue
-            yi, sei, derivation = effect[:3]
-            approximate = derivation in APPROXIMATE_DERIVATIONS or e.approximate
-            earlier = e.status == EstimateStatus.superseded and bool(latest)
-            if earlier and spec.sensitivity.latest_only:
-                problems.append(
-                    f"{outcome.value} has a usable effect only in an earlier report "
-                    "(latest reports only)"
-                )
-                break
-            if approximate and spec.sensitivity.exclude_approximate:
-                problems.append(
-                    f"{outcome.value} effect is approximate ({DERIVATION_LABELS[derivation]})"
-                )
-                break
-            counts = effect[3] if len(effect) > 3 else (None, None, None, None)
-            return Contribution(
-                **{
-                    **common,
-                    "n_experimental": e.n_experimental or common["n_experimental"],
-                    "n_control": e.n_control or common["n_control"],
-                },
-                label=_label(trial, e.source, c),
-                outcome=outcome.value,
-                measure="HR" if spec.is_time_to_event else "RR",
-                yi=yi,
-                sei=sei,
-                derivation=derivation,
-                approximate=approximate,
-                earlier_report=earlier,
-                report=e.report,
-                status=e.status.value,
-                median_followup_months=e.median_followup_months,
-                source=_source_ref(trial, e.source),
-                events_experimental=counts[0],
-                events_control=counts[2],
+        if approximate and spec.sensitivity.exclude_approximate:
+            return (
+                f"{outcome.value} effect is approximate ({DERIVATION_LABELS[derivation]})",
+                False,
             )
-    return "; ".join(problems) if problems else "no usable estimate"
+        counts = effect[3] if len(effect) > 3 else (None, None, None, None)
+        contribution = Contribution(
+            **{**common, "n_experimental": n_e, "n_control": n_c},
+            label=_label(trial, e.source, c),
+            outcome=outcome.value,
+            measure="HR" if spec.is_time_to_event else "RR",
+            yi=yi,
+            sei=sei,
+            derivation=derivation,
+            approximate=approximate,
+            earlier_report=earlier,
+            report=e.report,
+            status=e.status.value,
+            median_followup_months=e.median_followup_months,
+            source=_source_ref(trial, e.source),
+            events_experimental=counts[0],
+            events_control=counts[2],
+            mixed_population=mode == "mixed",
+            population=e.subgroup,
+            setting_subgroup=mode == "setting_subgroup",
+            outcome_detail=e.outcome_detail,
+        )
+        if mode == "setting_subgroup":
+            contribution = replace(contribution, setting=e.subgroup_setting.value)
+        return _normalise_direction(c, contribution)
+    return first, False
+
+
+def _normalise_direction(c: Comparison, contribution: Contribution) -> Contribution:
+    """Duration-strategy comparisons as longer vs shorter therapy (rule 9)."""
+    if c.kind != ComparisonKind.duration_strategy or c.longer_arm != c.control_arm:
+        return contribution
+    return replace(
+        contribution,
+        yi=-contribution.yi,
+        experimental=contribution.control,
+        control=contribution.experimental,
+        n_experimental=contribution.n_control,
+        n_control=contribution.n_experimental,
+        events_experimental=contribution.events_control,
+        events_control=contribution.events_experimental,
+        direction_normalised=True,
+    )
 
 
 def _recency(trial: Trial, e: Estimate) -> tuple:
@@ -566,6 +832,8 @@ __all__ = [
     "Selection",
     "SourceRef",
     "select",
+    "mixed_population_note",
+    "ordered_estimates",
     "time_to_event_effect",
     "DERIVATION_LABELS",
     "Outcome",

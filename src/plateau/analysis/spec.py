@@ -69,10 +69,15 @@ class SensitivitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     latest_only: bool = False  #: no fallback to an earlier report when the latest has no usable HR
-    exclude_approximate: bool = False  #: no HRs derived from medians or from p-value and events
+    exclude_approximate: bool = (
+        False  #: no approximate HRs (medians, p-values, x-year rates, HR w/o CI)
+    )
     exclude_packages: bool = False  #: no induction + maintenance packages
     exclude_active_controls: bool = False  #: only observation / placebo controls
     primary_sources_only: bool = False  #: no numbers read from reviews or news reports
+    #: with a setting filter: drop mixed-population trials that have no estimate for the setting's
+    #: subgroup (by default their whole-trial estimate is used, flagged "mixed population")
+    exclude_mixed_population: bool = False
 
 
 class AnalysisSpec(BaseModel):
@@ -86,7 +91,7 @@ class AnalysisSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field("custom", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)
-    title: str = "Custom analysis"
+    title: str = Field("Custom analysis", max_length=300)
     description: str | None = None
     outcome: Literal[
         "disease_control",
@@ -108,7 +113,12 @@ class AnalysisSpec(BaseModel):
     settings: tuple[Setting, ...] = ()
     age_groups: tuple[AgeGroup, ...] = ()
     randomisation_points: tuple[RandomisationPoint, ...] = ()
-    comparison_kinds: tuple[ComparisonKind, ...] = (ComparisonKind.maintenance_vs_control,)
+    #: default: the agent added as maintenance, against observation/placebo or on top of the same
+    #: maintenance backbone -- the question the built-ins, the home page and the report answer
+    comparison_kinds: tuple[ComparisonKind, ...] = (
+        ComparisonKind.maintenance_vs_control,
+        ComparisonKind.add_on,
+    )
     control_types: tuple[ControlType, ...] = ()
     trials: tuple[str, ...] = ()  #: restrict to these trial ids
     exclude_trials: tuple[str, ...] = ()

@@ -35,12 +35,23 @@ def analyze(
     agent: list[str] = typer.Option(
         [], help="Agent tested by the comparison (repeatable), e.g. lenalidomide."
     ),
-    setting: list[str] = typer.Option([], help="post-ASCT, non-transplant or mixed (repeatable)."),
+    setting: list[str] = typer.Option(
+        [],
+        help="post-ASCT, non-transplant or mixed (repeatable). Mixed-population trials enter a "
+        "post-ASCT or non-transplant analysis with their subgroup for it, else whole (flagged).",
+    ),
+    no_mixed: bool = typer.Option(
+        False,
+        "--no-mixed",
+        help="Sensitivity: drop mixed-population trials that have no estimate for the setting.",
+    ),
     age_group: list[str] = typer.Option(
         [], "--age-group", help="younger, older or all (repeatable)."
     ),
     comparison: list[str] = typer.Option(
-        [], "--comparison", help="Comparison kinds (repeatable); default maintenance_vs_control."
+        [],
+        "--comparison",
+        help="Comparison kinds (repeatable); default maintenance_vs_control and add_on.",
     ),
     by: str | None = typer.Option(
         None,
@@ -55,7 +66,9 @@ def analyze(
     strict_pfs: bool = typer.Option(False, "--strict-pfs", help="PFS only (no EFS/TTP fallback)."),
     latest_only: bool = typer.Option(False, help="Sensitivity: latest reports only."),
     no_approximate: bool = typer.Option(
-        False, help="Sensitivity: no HRs derived from medians or p-values."
+        False,
+        help="Sensitivity: no approximate HRs (from medians, p-values, x-year rates or an HR "
+        "without CI).",
     ),
     no_packages: bool = typer.Option(
         False, help="Sensitivity: no induction + maintenance packages."
@@ -112,6 +125,7 @@ def analyze(
                 "exclude_packages": no_packages,
                 "exclude_active_controls": no_active_controls,
                 "primary_sources_only": primary_only,
+                "exclude_mixed_population": no_mixed,
             },
             "title": "Custom analysis",
         }
@@ -156,7 +170,14 @@ def _print_table(result, plot: Path | None) -> None:
         table.add_column(col, justify=justify)
     for s in result.studies:
         c = s.contribution
-        note = "approximate" if c.approximate else ("earlier report" if c.earlier_report else "")
+        flags = [
+            "approximate" if c.approximate else "",
+            "earlier report" if c.earlier_report else "",
+            "mixed population" if c.mixed_population else "",
+            c.population if c.setting_subgroup else "",
+            "longer vs shorter" if c.direction_normalised else "",
+        ]
+        note = ", ".join(f for f in flags if f)
         table.add_row(
             c.label,
             c.outcome,
@@ -168,9 +189,7 @@ def _print_table(result, plot: Path | None) -> None:
     console.print(table)
     console.print(result.summary(), highlight=False)
     if result.excluded:
-        console.print(
-            f"[dim]{len(result.excluded)} trials excluded (--format json lists the reasons)[/]"
-        )
+        console.print("[dim]--format json lists every excluded trial with its reason[/]")
     if plot:
         console.print(f"forest plot written to {plot}")
 

@@ -139,6 +139,7 @@ class ComparisonKind(_StrEnum):
     add_on = "add_on"  #: X + backbone vs the same backbone
     induction_maintenance_package = "induction_maintenance_package"  #: randomised at diagnosis
     duration_strategy = "duration_strategy"  #: same drug, different duration / stopping rule
+    dose_strategy = "dose_strategy"  #: same drug, different dose or schedule (e.g. 25 vs 5 mg)
     other = "other"  #: e.g. single ASCT + maintenance vs tandem ASCT
 
 
@@ -348,12 +349,26 @@ class Comparison(_Model):
     age_group: AgeGroup | None = None
     #: comparisons sharing patients with this one: never pool them together
     overlaps_with: list[str] = Field(default_factory=list)
+    #: duration_strategy comparisons: the arm with the longer (or continuous) therapy.  Analyses
+    #: normalise every duration comparison to longer vs shorter before pooling or plotting.
+    longer_arm: str | None = None
     note: str | None = None
 
     @model_validator(mode="after")
     def _two_arms(self) -> Comparison:
         if self.experimental_arm == self.control_arm:
             raise ValueError("experimental_arm and control_arm are the same arm")
+        if self.longer_arm is not None and self.longer_arm not in (
+            self.experimental_arm,
+            self.control_arm,
+        ):
+            raise ValueError(
+                f"longer_arm {self.longer_arm!r} is neither the experimental nor the control arm"
+            )
+        if self.kind == ComparisonKind.duration_strategy and self.longer_arm is None:
+            raise ValueError(
+                "a duration_strategy comparison needs longer_arm (the arm with the longer therapy)"
+            )
         return self
 
 
@@ -371,6 +386,9 @@ class Estimate(_Model):
     outcome: Outcome
     outcome_detail: str | None = None  #: e.g. "MRD 10^-5 by 12 months", "censored at allo-SCT"
     subgroup: str | None = None  #: None = whole randomised population of the comparison
+    #: the setting of a subgroup of a mixed-population trial (e.g. Myeloma XI's transplant-eligible
+    #: patients = post_asct): analyses of one setting use it instead of the whole-trial estimate
+    subgroup_setting: Setting | None = None
     source: str
     report: str  #: which report, e.g. "primary analysis (NEJM 2012)"
     data_cutoff: str | None = None
@@ -413,6 +431,12 @@ class Estimate(_Model):
     direction: str | None = None  #: what the paper printed when derived
     approximate: bool = False  #: value read approximately (e.g. from a figure or "about")
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _setting_subgroup(self) -> Estimate:
+        if self.subgroup_setting is not None and self.subgroup is None:
+            raise ValueError("subgroup_setting needs subgroup (the subgroup as printed)")
+        return self
 
     @field_validator("p_value", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ no I/O and no plotting.  Every function is vectorised over a batch of meta-analy
 (rows of a 2-D array, NaN where a study is absent); a single analysis is a batch of one.
 """
 
-from plateau.meta._common import ConvergenceWarning, MetaWarning
+from plateau.meta._common import ConvergenceWarning, MetaWarning, MissingStudyWarning
 from plateau.meta.bias import (
     EggerResult,
     FailSafeNResult,
@@ -56,6 +56,7 @@ __all__ = [
     "PoolResult",
     "MetaWarning",
     "ConvergenceWarning",
+    "MissingStudyWarning",
     "meta_regression",
     "MetaRegressionResult",
     "RegressionPrediction",

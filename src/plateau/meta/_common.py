@@ -20,6 +20,7 @@ from plateau.errors import PlateauError
 __all__ = [
     "MetaWarning",
     "ConvergenceWarning",
+    "MissingStudyWarning",
     "ReadOnlyArrays",
     "prepare_batch",
     "as_output",
@@ -34,6 +35,17 @@ class MetaWarning(UserWarning):
 
 class ConvergenceWarning(MetaWarning):
     """An iterative estimator did not converge within its iteration cap (see ``converged``)."""
+
+
+class MissingStudyWarning(MetaWarning):
+    """A study with NaN in both yi and vi (missing) was left out of a single analysis."""
+
+
+# Range in which the engine's sums (w = 1/(v + tau2), w^3 r^2, ...) stay finite and exact to a
+# few ulps in double precision; values outside raise PlateauError instead of NaN/inf.
+V_MIN = 1e-60
+V_MAX = 1e60
+Y_MAX = 1e60
 
 
 def readonly(value: Any) -> Any:
@@ -102,7 +114,10 @@ def prepare_batch(
     studies filled by 0 and 1, ``mask`` is the (B, k) boolean array of present studies and
     ``w`` the (B, k) user weights (or None).  Raises :class:`PlateauError` on: k = 0, fewer than
     ``min_k`` studies in a row, mismatched shapes, NaN in only one of yi/vi, infinite values,
-    non-positive variances, negative or non-finite weights.
+    non-positive variances, variances outside [V_MIN, V_MAX] or |yi| > Y_MAX (they would
+    overflow), negative or non-finite weights.  In a single analysis (1-D) a study with NaN in
+    both yi and vi is left out with a :class:`MissingStudyWarning` naming it (metafor drops such
+    studies with a warning too); in a batch NaN pairs are the documented padding and are silent.
     """
     y = _as_float_array(y_name, yi)
     v = _as_float_array(v_name, vi)
@@ -117,6 +132,17 @@ def prepare_batch(
         raise PlateauError(
             f"{y_name} is empty (k = 0 studies); a meta-analysis needs at least {min_k} studies"
         )
+    if (
+        weights is None
+        and y2.shape[1] >= min_k
+        and np.isfinite(y2).all()
+        and np.isfinite(v2).all()
+        and v2.min() >= V_MIN
+        and v2.max() <= V_MAX
+        and np.abs(y2).max() <= Y_MAX
+    ):
+        # fast path (no study absent, every value in range): the checks below cannot fire
+        return y2, v2, np.ones(y2.shape, dtype=bool), is_1d, None
     ny = np.isnan(y2)
     nv = np.isnan(v2)
     odd = ny ^ nv
@@ -139,6 +165,31 @@ def prepare_batch(
         raise PlateauError(
             f"{v_name} must be > 0 (sampling variances); non-positive at "
             f"{where_text(r, c, not is_1d)}"
+        )
+    # the engine forms w = 1/(v + tau2) and sums of w^3 r^2 in double precision: keep them finite
+    out_v = mask & ((v2 < V_MIN) | (v2 > V_MAX))
+    if out_v.any():
+        r, c = np.nonzero(out_v)
+        raise PlateauError(
+            f"{v_name} outside [{V_MIN:g}, {V_MAX:g}] at {where_text(r, c, not is_1d)} "
+            f"(got {v2[r[0], c[0]]:.3g}); such variances overflow double precision here, "
+            "rescale the effect measure"
+        )
+    out_y = mask & (np.abs(y2) > Y_MAX)
+    if out_y.any():
+        r, c = np.nonzero(out_y)
+        raise PlateauError(
+            f"|{y_name}| > {Y_MAX:g} at {where_text(r, c, not is_1d)} (got {y2[r[0], c[0]]:.3g}); "
+            "such effect sizes overflow double precision here, rescale the effect measure"
+        )
+    if is_1d and ny.any():
+        c = np.nonzero(ny[0])[0]
+        warnings.warn(
+            f"{y_name}/{v_name} are NaN (missing) for {where_text(np.zeros_like(c), c, False)}; "
+            f"{'this study is' if c.size == 1 else 'these studies are'} left out of the analysis "
+            f"(k = {int(mask.sum())} of {mask.shape[1]})",
+            MissingStudyWarning,
+            stacklevel=3,
         )
     k = mask.sum(axis=1)
     few = np.nonzero(k < min_k)[0]

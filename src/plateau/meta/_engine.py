@@ -8,8 +8,8 @@ the analyses of a batch; the iterative estimators iterate over the whole batch a
 drop converged rows from the work set.
 
 For a diagonal weight matrix A = diag(a) the projection P_A = A - A X (X'AX)^{-1} X'A is never
-formed: every quantity an estimator needs is a trace or a quadratic form of P_A, computed with
-(B, p, p) matrices only:
+formed for the intercept-only model: every quantity an estimator needs is a
+trace or a quadratic form of P_A.  The expanded forms
 
     tr P_A       = sum a   - tr(S^{-1} X'A^2X),                       S = X'AX
     tr P_A P_A   = sum a^2 - 2 tr(S^{-1} X'A^3X) + tr((S^{-1} X'A^2X)^2)
@@ -18,6 +18,9 @@ formed: every quantity an estimator needs is a trace or a quadratic form of P_A,
     tr P_A P_A V = sum a^2 v - 2 tr(S^{-1} X'A^3VX) + tr(S^{-1} X'A^2X S^{-1} X'A^2VX)
     y'P_A y      = sum a r^2,  r = y - X b_A  (weighted least-squares residuals)
 
+cancel catastrophically when one weight is ~1e8 times the next (one dominant study), so the
+engine computes the same traces as sums of nonnegative terms instead (:class:`_InterceptTraces`,
+:class:`_ComplementTraces`, tested against mpmath for variance ratios up to 1e14).
 These are the quantities metafor's ``rma.uni`` (Viechtbauer 2010, version 3.8) computes with
 k x k matrices; the conventions (centred y in the tau^2 estimators, truncation at 0, the
 estimator-specific I^2/H^2 and se(tau^2)) follow that function.
@@ -25,7 +28,7 @@ estimator-specific I^2/H^2 and se(tau^2)) follow that function.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -40,112 +43,301 @@ MAXITER = 500  # iteration cap (Newton with Fisher-scoring fallback needs < 20 i
 
 
 # ----------------------------------------------------------------------------- linear algebra
-def xtdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
+def xtdx(X: np.ndarray, d: np.ndarray) -> Any:
     """X' diag(d) X for every row of the batch: (B, k, p), (B, k) -> (B, p, p)."""
     if X.shape[2] == 1:
         x = X[:, :, 0]
-        return cast("np.ndarray", np.einsum("bk,bk->b", x * d, x)[:, None, None])
-    return cast("np.ndarray", np.einsum("bkp,bkq->bpq", X * d[:, :, None], X))
+        return np.einsum("bk,bk->b", x * d, x)[:, None, None]
+    return np.einsum("bkp,bkq->bpq", X * d[:, :, None], X)
 
 
-def inv(S: np.ndarray) -> np.ndarray:
+def inv(S: np.ndarray) -> Any:
     """Inverse of a batch of symmetric positive-definite (p, p) matrices."""
     if S.shape[1] == 1:
         return 1.0 / S
     return np.linalg.inv(S)
 
 
-def tr_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+def tr_prod(A: np.ndarray, B: np.ndarray) -> Any:
     """tr(A B) for batches of (p, p) matrices."""
     if A.shape[1] == 1:
-        return cast("np.ndarray", A[:, 0, 0] * B[:, 0, 0])
-    return cast("np.ndarray", np.einsum("bpq,bqp->b", A, B))
+        return A[:, 0, 0] * B[:, 0, 0]
+    return np.einsum("bpq,bqp->b", A, B)
 
 
-def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p))."""
-    S_inv = inv(xtdx(X, a))
+def wls(y: np.ndarray, X: np.ndarray, a: np.ndarray, intercept: bool = False) -> Any:
+    """Weighted least squares per row: returns (coef (B,p), residuals (B,k), S^{-1} (B,p,p)).
+
+    p = 1: closed form (``intercept``: X is the presence mask and a vanishes for absent
+    studies, so sum a and sum a y suffice; residuals of absent studies are then not 0 but
+    carry no weight).  p > 1: Householder QR of A^(1/2) X with the rows sorted by decreasing
+    weight (row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998), coef = R^{-1}
+    Q'A^(1/2) y and S^{-1} = (X'AX)^{-1} = R^{-1} R^{-T}; the normal equations would lose
+    about log10(max a / min a) digits when one study dominates.
+    """
+    if intercept:  # X = the presence mask and a = 0 for absent studies
+        sa = a.sum(1)
+        coef = (np.einsum("bk,bk->b", a, y) / sa)[:, None]
+        return coef, y - coef, (1.0 / sa)[:, None, None]
     if X.shape[2] == 1:
+        S_inv = inv(xtdx(X, a))
         x = X[:, :, 0]
         coef = (S_inv[:, 0, 0] * np.einsum("bk,bk->b", x * a, y))[:, None]
         resid = y - x * coef
-    else:
-        coef = np.einsum("bpq,bq->bp", S_inv, np.einsum("bkp,bk->bp", X, a * y))
-        resid = y - np.einsum("bkp,bp->bk", X, coef)
+        return coef, resid, S_inv
+    order = np.argsort(-a, axis=1, kind="stable")
+    sq = np.sqrt(np.take_along_axis(a, order, axis=1))
+    Z = sq[:, :, None] * np.take_along_axis(X, order[:, :, None], axis=1)
+    Q, R = np.linalg.qr(Z)
+    R_inv = np.linalg.inv(R)
+    qty = np.einsum("bkp,bk->bp", Q, sq * np.take_along_axis(y, order, axis=1))
+    coef = np.einsum("bpq,bq->bp", R_inv, qty)
+    resid = y - np.einsum("bkp,bp->bk", X, coef)
+    S_inv = R_inv @ np.swapaxes(R_inv, 1, 2)
     return coef, resid, S_inv
 
 
-class Projection:
-    """Traces and quadratic forms of P_A = A - A X (X'AX)^{-1} X'A (A = diag(a)), per row."""
+def sum_others(x: np.ndarray, top: np.ndarray | None = None) -> Any:
+    """s_i = sum_{j != i} x_j for nonnegative x (B, k), without cancellation.
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, a: np.ndarray):
-        self.X, self.a = X, a
-        self.coef, self.resid, self.S_inv = wls(y, X, a)
-        self.a2 = a * a
-        self._M2: np.ndarray | None = None
+    ``x.sum() - x_i`` loses every digit when x_i dominates (one study 1e10 times more precise
+    than the rest); here the largest entry's complement is summed directly, and every other
+    entry has x_i <= x_max, so sum - x_i >= sum / 2 is well conditioned.  ``top`` (B, k)
+    boolean may mark the largest entry of each row (one per row) when it is known already.
+    """
+    if top is None:
+        top = np.zeros(x.shape, dtype=bool)
+        top[np.arange(x.shape[0]), np.argmax(x, axis=1)] = True
+    total = x.sum(1)
+    rest = np.einsum("bk,bk->b", x, ~top)
+    return np.where(top, rest[:, None], total[:, None] - x)
+
+
+def top_study(v: np.ndarray, m: np.ndarray) -> Any:
+    """(B, k) boolean marking each row's most precise present study (largest weight at any tau2)."""
+    top = np.zeros(v.shape, dtype=bool)
+    top[np.arange(v.shape[0]), np.argmin(np.where(m > 0, v, np.inf), axis=1)] = True
+    return top
+
+
+class _InterceptTraces:
+    """Traces of P_A for the intercept-only model, in forms that do not cancel.
+
+    With S = sum a, P_ii = a_i S_(-i) / S and P_ij = -a_i a_j / S (i != j), where
+    S_(-i) = sum_{j != i} a_j (:func:`sum_others`).  Hence, with T_(-i) = sum_{j != i} a_j^2
+    and U_(-i) = sum_{j != i} a_j^2 v_j,
+
+        tr P      = sum_i a_i S_(-i) / S
+        tr PP     = sum_i a_i^2 (S_(-i)^2 + T_(-i)) / S^2
+        tr PV     = sum_i a_i v_i S_(-i) / S
+        tr PPV    = sum_i v_i a_i^2 (S_(-i)^2 + T_(-i)) / S^2
+        tr PVPV   = sum_i a_i^2 v_i (v_i S_(-i)^2 + U_(-i)) / S^2
+
+    The first two are evaluated with row sums only.  With j the study of largest weight
+    (``top``), S_o, T_o, Q_o the sums of a, a^2, a^4 over the other studies:
+
+        tr P  = (S_o (S + a_j) - T_o) / S                       (S_o S - T_o >= S_o S / 2)
+        tr PP = (sum_{i != j} a_i^2 (S - a_i)^2 + a_j^2 (S_o^2 + 2 T_o) + T_o^2 - Q_o) / S^2
+
+    (T_o^2 - Q_o >= 0 can lose digits only relative to T_o^2 <= (k - 1) a_j^2 T_o, i.e.
+    relative to the whole).  Every other term is a sum of nonnegative numbers, so the relative
+    error stays at a few ulps whatever the spread of the weights (the expanded forms
+    sum a - sum a^2 / sum a etc. lose all digits once one weight is ~1e8 times the next).
+    """
+
+    def __init__(self, a: np.ndarray, top: np.ndarray | None = None, unit: bool = False) -> None:
+        # unit: a is the 0/1 presence mask (equal weights), so S_(-i) = k - 1 exactly
+        self.a, self.unit = a, unit
+        self.S = a.sum(1)
+        self.a2 = a if unit else a * a
+        self._top: Any = top
+        self._sums: Any = None
+        self._So: Any = None
 
     @property
-    def M2(self) -> np.ndarray:
-        if self._M2 is None:
-            self._M2 = (
-                self.S_inv @ xtdx(self.X, self.a2)
-                if self.X.shape[2] > 1
-                else self.S_inv * xtdx(self.X, self.a2)
+    def top(self) -> Any:
+        if self._top is None:
+            self._top = np.zeros(self.a.shape, dtype=bool)
+            self._top[np.arange(self.a.shape[0]), np.argmax(self.a, axis=1)] = True
+        return self._top
+
+    @property
+    def sums(self) -> Any:  # S_o, T_o, a_j and the mask of the other studies
+        if self._sums is None:
+            rest = ~self.top
+            self._sums = (
+                np.einsum("bk,bk->b", self.a, rest),
+                np.einsum("bk,bk->b", self.a2, rest),
+                np.einsum("bk,bk->b", self.a, self.top),
+                rest,
             )
-        return self._M2
+        return self._sums
 
-    def _sm(self, d: Any) -> np.ndarray:
-        S = xtdx(self.X, d)
-        return cast("np.ndarray", self.S_inv @ S if self.X.shape[2] > 1 else self.S_inv * S)
+    @property
+    def So(self) -> Any:  # S_(-i), per study
+        if self._So is None:
+            if self.unit:
+                self._So = (self.S - 1.0)[:, None] * self.a
+            else:
+                self._So = sum_others(self.a, self.top)
+        return self._So
 
-    def quad(self) -> np.ndarray:  # y' P y
-        return cast("np.ndarray", np.einsum("bk,bk->b", self.a, self.resid**2))
+    def tr_p(self) -> Any:
+        S_o, T_o, a_j, _ = self.sums
+        return (S_o * (self.S + a_j) - T_o) / self.S
 
-    def tr_p(self) -> np.ndarray:
-        return cast("np.ndarray", self.a.sum(1) - _trace(self.M2))
+    def tr_pp(self) -> Any:
+        S_o, T_o, a_j, rest = self.sums
+        d = self.a * (self.S[:, None] - self.a)
+        q_o = np.einsum("bk,bk->b", self.a2 * self.a2, rest)
+        aj2 = a_j * a_j
+        num = np.einsum("bk,bk,bk->b", d, d, rest) + aj2 * (S_o * S_o + 2 * T_o) + (T_o * T_o - q_o)
+        return num / (self.S * self.S)
 
-    def tr_pp(self) -> np.ndarray:
-        return cast(
-            "np.ndarray",
-            self.a2.sum(1) - 2 * _trace(self._sm(self.a2 * self.a)) + tr_prod(self.M2, self.M2),
-        )
+    def _core(self) -> Any:  # a_i^2 (S_(-i)^2 + T_(-i)) / S^2, per study
+        others2 = self.So if self.unit else sum_others(self.a2, self.top)
+        return self.a2 * (self.So**2 + others2) / (self.S**2)[:, None]
 
-    def tr_pv(self, v: Any) -> np.ndarray:
-        return cast("np.ndarray", (self.a * v).sum(1) - _trace(self._sm(self.a2 * v)))
+    def tr_pv(self, v: Any) -> Any:
+        if self.unit:  # equal weights: (k - 1)/k sum v
+            return (self.S - 1.0) / self.S * np.einsum("bk,bk->b", self.a, v)
+        return np.einsum("bk,bk->b", self.a * v, self.So) / self.S
 
-    def tr_pvpv(self, v: Any) -> np.ndarray:
-        M1 = self._sm(self.a2 * v)
-        return cast(
-            "np.ndarray",
-            (self.a2 * v * v).sum(1)
-            - 2 * _trace(self._sm(self.a2 * self.a * v * v))
-            + tr_prod(M1, M1),
-        )
+    def tr_ppv(self, v: Any) -> Any:
+        return np.einsum("bk,bk->b", self._core(), v)
 
-    def tr_ppv(self, v: Any) -> np.ndarray:
-        M1 = self._sm(self.a2 * v)
-        return cast(
-            "np.ndarray",
-            (self.a2 * v).sum(1)
-            - 2 * _trace(self._sm(self.a2 * self.a * v))
-            + tr_prod(self.M2, M1),
-        )
+    def tr_pvpv(self, v: Any) -> Any:
+        if self.unit:
+            # equal weights: ((k^2 - 2k) sum v^2 + (sum v)^2) / k^2, the second term being
+            # sum_i v_i U_(-i) + sum v^2; every part is nonnegative and (sum v)^2 - sum v^2 can
+            # lose digits only relative to k sum v^2, i.e. relative to the whole
+            k = self.S
+            sv = np.einsum("bk,bk->b", self.a, v)
+            sv2 = np.einsum("bk,bk,bk->b", self.a, v, v)
+            return ((k * k - 2 * k) * sv2 + sv * sv) / (k * k)
+        a2v = self.a2 * v
+        return np.einsum("bk,bk->b", a2v, v * self.So**2 + sum_others(a2v)) / self.S**2
 
 
-def _trace(M: np.ndarray) -> np.ndarray:
+class _ComplementTraces:
+    """Traces of P_A for a general X through an orthonormal basis of the residual space.
+
+    With Z = A^(1/2) X and a complete QR factorisation Z = [Q1 Q2] R, the columns of Q2 span
+    the orthogonal complement of Z's column space, so P_A = C C' with C = A^(1/2) Q2, and
+
+        tr P = ||C||_F^2,  tr PP = ||C'C||_F^2,  tr PV = sum_i v_i ||C_i||^2,
+        tr PVPV = ||C'VC||_F^2,  tr PPV = tr(C'VC C'C).
+
+    Every trace is a sum of squares, free of the cancellation of sum a - tr((X'AX)^-1 X'A^2X)
+    when one weight is many orders of magnitude above the rest.  The rows are sorted by
+    decreasing weight before the Householder QR, which makes it row-wise backward stable
+    (Powell & Reid 1969; Cox & Higham 1998), so the small entries of C for a dominant study
+    keep their relative accuracy.  Costs O(k^2 p + k (k-p)^2) per row.
+    """
+
+    def __init__(self, a: np.ndarray, X: np.ndarray) -> None:
+        order = np.argsort(-a, axis=1, kind="stable")
+        a_s = np.take_along_axis(a, order, axis=1)
+        X_s = np.take_along_axis(X, order[:, :, None], axis=1)
+        sq = np.sqrt(a_s)
+        Q = np.linalg.qr(sq[:, :, None] * X_s, mode="complete")[0]
+        p = X.shape[2]
+        # absent studies (a = 0) are zero rows: their basis columns carry no weight in C
+        self.C = sq[:, :, None] * Q[:, :, p:]
+        self.order = order
+        self._CtC: Any = None
+
+    @property
+    def CtC(self) -> Any:
+        if self._CtC is None:
+            self._CtC = np.einsum("bki,bkj->bij", self.C, self.C)
+        return self._CtC
+
+    def _v(self, v: Any) -> Any:
+        return np.take_along_axis(v, self.order, axis=1)
+
+    def tr_p(self) -> Any:
+        return np.einsum("bki,bki->b", self.C, self.C)
+
+    def tr_pp(self) -> Any:
+        return np.einsum("bij,bij->b", self.CtC, self.CtC)
+
+    def tr_pv(self, v: Any) -> Any:
+        return np.einsum("bk,bki,bki->b", self._v(v), self.C, self.C)
+
+    def _cvc(self, v: Any) -> Any:
+        return np.einsum("bki,bk,bkj->bij", self.C, self._v(v), self.C)
+
+    def tr_pvpv(self, v: Any) -> Any:
+        M = self._cvc(v)
+        return np.einsum("bij,bij->b", M, M)
+
+    def tr_ppv(self, v: Any) -> Any:
+        return np.einsum("bij,bji->b", self._cvc(v), self.CtC)
+
+
+class Projection:
+    """Traces and quadratic forms of P_A = A - A X (X'AX)^{-1} X'A (A = diag(a)), per row.
+
+    Traces come from :class:`_InterceptTraces` for the intercept-only model (X a single 0/1
+    presence column) and from :class:`_ComplementTraces` otherwise; neither cancels when one
+    study dominates (the expanded (B, p, p) forms of the module docstring do).
+    """
+
+    def __init__(
+        self,
+        y: Any,
+        X: Any,
+        a: Any,
+        top: Any = None,
+        intercept: bool | None = None,
+        unit: bool = False,
+    ) -> None:
+        # intercept: X is the presence mask (None: detect); unit: a is that mask too
+        self.X, self.a = X, a
+        if intercept is None:
+            x = X[:, :, 0] if X.shape[2] == 1 else None
+            intercept = x is not None and bool(np.all((x == 0) | (x == 1)))
+            if intercept:
+                a = self.a = a * x
+        if intercept:
+            self.coef, self.resid, self.S_inv = wls(y, X, a, intercept=True)
+            self._tr: _InterceptTraces | _ComplementTraces = _InterceptTraces(a, top, unit)
+        else:
+            self.coef, self.resid, self.S_inv = wls(y, X, a)
+            self._tr = _ComplementTraces(a, X)
+
+    def quad(self) -> Any:  # y' P y
+        return np.einsum("bk,bk->b", self.a, self.resid**2)
+
+    def tr_p(self) -> Any:
+        return self._tr.tr_p()
+
+    def tr_pp(self) -> Any:
+        return self._tr.tr_pp()
+
+    def tr_pv(self, v: Any) -> Any:
+        return self._tr.tr_pv(v)
+
+    def tr_pvpv(self, v: Any) -> Any:
+        return self._tr.tr_pvpv(v)
+
+    def tr_ppv(self, v: Any) -> Any:
+        return self._tr.tr_ppv(v)
+
+
+def _trace(M: np.ndarray) -> Any:
     return M[:, 0, 0] if M.shape[1] == 1 else np.trace(M, axis1=1, axis2=2)
 
 
-def logdet(S: np.ndarray) -> np.ndarray:
+def logdet(S: np.ndarray) -> Any:
     if S.shape[1] == 1:
-        return cast("np.ndarray", np.log(S[:, 0, 0]))
-    return cast("np.ndarray", np.linalg.slogdet(S)[1])
+        return np.log(S[:, 0, 0])
+    return np.linalg.slogdet(S)[1]
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state_general(
-    y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
     """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2.
 
     ML (profile over beta):  l = -1/2 sum log(v+tau2) - 1/2 y'Py
@@ -181,10 +373,9 @@ def _lik_state_general(
             trpp = w2.sum(1) - 2 * m3 + m2 * m2
             ll = ll - 0.5 * np.log(s)
         else:
-            M2 = S_inv @ xtdx(X, w2)
-            M3 = S_inv @ xtdx(X, w2 * w)
-            trp = w.sum(1) - np.trace(M2, axis1=1, axis2=2)
-            trpp = w2.sum(1) - 2 * np.trace(M3, axis1=1, axis2=2) + tr_prod(M2, M2)
+            ct = _ComplementTraces(w, X)  # no cancellation when one study dominates
+            trp = ct.tr_p()
+            trpp = ct.tr_pp()
             ll = ll + 0.5 * logdet(S_inv)
         score = 0.5 * (yppy - trp)
         info = 0.5 * trpp
@@ -195,14 +386,13 @@ def _lik_state_general(
     return ll, score, info, hess
 
 
-def _lik_state_int(
-    y: Any, v: Any, m: Any, tau2: Any, reml: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = None) -> Any:
     """:func:`_lik_state` for the intercept-only model (X = the presence mask), elementwise only.
 
-    With mu = sum w y / sum w and r = y - mu: y'Py = sum w r^2, y'PPy = sum w^2 r^2,
-    y'PPPy = sum w^3 r^2 - (sum w^2 r)^2 / sum w, tr P = sum w - sum w^2 / sum w,
-    tr PP = sum w^2 - 2 sum w^3 / sum w + (sum w^2 / sum w)^2, log det X'WX = log sum w.
+    With mu = sum w y / sum w, r = y - mu and u = w r: y'Py = sum w r^2, y'PPy = sum u^2,
+    y'PPPy = sum w (u - u_bar)^2 with u_bar = sum w u / sum w, log det X'WX = log sum w, and
+    tr P, tr PP from :class:`_InterceptTraces` (sums of nonnegative terms: exact when one
+    study dominates).  ``top`` marks each row's most precise study (:func:`top_study`).
     """
     vt = v + tau2[:, None]
     w = m / vt
@@ -210,24 +400,228 @@ def _lik_state_int(
     mu = np.einsum("bk,bk->b", w, y) / sw
     r = y - mu[:, None]
     wr = w * r
-    w2r = w * wr
     yppy = np.einsum("bk,bk->b", wr, wr)
     quad = np.einsum("bk,bk->b", wr, r)
-    ypppy = np.einsum("bk,bk->b", w2r, wr) - w2r.sum(1) ** 2 / sw
-    w2 = w * w
-    s2 = w2.sum(1)
+    ubar = np.einsum("bk,bk->b", w, wr) / sw
+    du = wr - ubar[:, None]
+    ypppy = np.einsum("bk,bk->b", w * du, du)
     ll = -0.5 * np.einsum("bk,bk->b", m, np.log(vt)) - 0.5 * quad
     if reml:
-        s3 = np.einsum("bk,bk->b", w2, w)
-        q = s2 / sw
-        trp = sw - q
-        info = 0.5 * (s2 - 2 * s3 / sw + q * q)
+        tr = _InterceptTraces(w, top_study(v, m) if top is None else top)
+        trp = tr.tr_p()
+        info = 0.5 * tr.tr_pp()
         score = 0.5 * (yppy - trp)
         ll = ll - 0.5 * np.log(sw)
     else:
-        info = 0.5 * s2
+        info = 0.5 * np.einsum("bk,bk->b", w, w)
         score = 0.5 * (yppy - sw)
     return ll, score, info, info - ypppy
+
+
+GRID_POINTS = 24  # log-spaced points of the global scan (plus tau2 = 0), see fit_likelihood
+GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _scan_grid)
+GRID_CHUNK = 16384  # numbers in a (rows, points, k) block of the scan (cache-sized)
+
+
+def _grid_state_int(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
+    """Log-likelihood and score on a (B, G) grid for the intercept-only model, broadcast over
+    (B, G, k) (same formulas and constants as :func:`_lik_state_int`; tr P in the stable form
+    sum_i w_i S_(-i) / S, whose dominant term uses the sum over the other studies directly:
+    the most precise study, argmin v, has the largest weight at every tau2)."""
+    vt = v[:, None, :] + grid[:, :, None]
+    w = m[:, None, :] / vt
+    sw = w.sum(2)
+    mu = np.einsum("bgk,bk->bg", w, y) / sw
+    r = y[:, None, :] - mu[:, :, None]
+    wr = w * r
+    quad = np.einsum("bgk,bgk->bg", wr, r)
+    yppy = np.einsum("bgk,bgk->bg", wr, wr)
+    ll = -0.5 * np.einsum("bgk,bk->bg", np.log(vt), m) - 0.5 * quad
+    if reml:
+        ll = ll - 0.5 * np.log(sw)
+        # tr P = sum_i w_i S_(-i) / S = (S_o (S + w_j) - T_o) / S with j the most precise
+        # study, S_o, T_o the sums of w and w^2 over the others; S_o S - T_o >= S_o S / 2
+        top = top_study(v, m)
+        rest = ~top
+        sw_o = np.einsum("bgk,bk->bg", w, rest)
+        tw_o = np.einsum("bgk,bk->bg", w * w, rest)
+        w_j = np.einsum("bgk,bk->bg", w, top)
+        trp = (sw_o * (sw + w_j) - tw_o) / sw
+        score = 0.5 * (yppy - trp)
+    else:
+        score = 0.5 * (yppy - sw)
+    return ll, score
+
+
+def _grid_state(
+    lik: Any, y: Any, v: Any, m: Any, X: Any, grid: Any, reml: bool, intercept_only: bool
+) -> Any:
+    """(Restricted) log-likelihood and score of every row at every point of its grid (B, G).
+
+    Intercept-only: :func:`_grid_state_int`.  Otherwise the rows are repeated G times and
+    evaluated by ``lik`` (the function of the local ascent).  In blocks of about GRID_CHUNK
+    numbers.
+    """
+    B, G = grid.shape
+    k = y.shape[1]
+    ll = np.empty((B, G))
+    sc = np.empty((B, G))
+    step = max(1, GRID_CHUNK // (G * k))
+    for s0 in range(0, B, step):
+        sl = slice(s0, min(B, s0 + step))
+        if intercept_only:
+            ll[sl], sc[sl] = _grid_state_int(y[sl], v[sl], m[sl], grid[sl], reml)
+            continue
+        n = sl.stop - sl.start
+        Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
+        yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
+        out = lik(yr, vr, mr, Xr, grid[sl].ravel(), reml)
+        ll[sl] = out[0].reshape(n, G)
+        sc[sl] = out[1].reshape(n, G)
+    return ll, sc
+
+
+def _scan_grid(y: Any, v: Any, m: Any, X: Any, reml: bool) -> Any:
+    """Grid of the global scan: 0 and GRID_POINTS log-spaced values s 10^e, e in GRID_DECADES.
+
+    s is the row's unweighted residual variance RSS_OLS / (k - p) (an upper scale for tau2:
+    the (restricted) likelihood decreases beyond a few times s, see the tail bound in
+    :func:`fit_likelihood`), floored at the smallest sampling variance so that a row with
+    identical outcomes still gets a grid.
+    """
+    B = y.shape[0]
+    k = m.sum(1)
+    p = X.shape[2] if X.ndim == 3 and X.shape[1] else 1
+    if X.ndim == 3 and X.shape[1]:
+        _, r_ols, _ = wls(y, X, m)
+    else:
+        r_ols = centred(y, m)
+    s = np.einsum("bk,bk->b", r_ols, r_ols) / np.maximum(k - p, 1)
+    vmin = np.where(m > 0, v, np.inf).min(1)
+    s = np.maximum(s, vmin)
+    e = np.linspace(GRID_DECADES[0], GRID_DECADES[1], GRID_POINTS)
+    grid = np.empty((B, GRID_POINTS + 1))
+    grid[:, 0] = 0.0
+    grid[:, 1:] = s[:, None] * 10.0**e
+    return grid
+
+
+def _tail_bound(v: Any, m: Any, X: Any, T: Any, reml: bool, intercept_only: bool) -> Any:
+    """Upper bound of the (restricted) log-likelihood over tau2 >= T (same constants).
+
+    ML: l(t) = -1/2 sum log(v_i + t) - 1/2 y'P y <= -1/2 sum log(v_i + T) for t >= T (y'Py >= 0).
+    REML adds -1/2 log det X'WX <= -1/2 log det X'X + p/2 log(v_max + t), since
+    X'WX >= X'X / (v_max + t) in the Loewner order; the sum is decreasing in t when k > p,
+    so its value at T bounds the whole tail.
+    """
+    vt = np.where(m > 0, v + T[:, None], 1.0)
+    bound = -0.5 * np.log(vt).sum(1)
+    if reml:
+        vmax = np.where(m > 0, v, -np.inf).max(1)
+        if intercept_only:
+            p, ldxx = 1, np.log(m.sum(1))
+        else:
+            p, ldxx = X.shape[2], logdet(xtdx(X, m))
+        bound = bound + 0.5 * p * np.log(vmax + T) - 0.5 * ldxx
+    return bound
+
+
+def _local_max(
+    lik: Any,
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    t0: Any,
+    lo: Any,
+    hi: Any,
+    reml: Any,
+    tol: Any,
+    maxiter: Any,
+    score0: Any,
+) -> Any:
+    """Bracketed, monotone Newton / Fisher-scoring ascent from t0 inside [lo, hi] (per row).
+
+    Invariant: the current point t has the highest log-likelihood seen so far, lo <= t <= hi,
+    and steps stay inside the bracket.  After each evaluation the bracket shrinks on the side
+    of t given by the sign of the score (score > 0: lo = t; score < 0: hi = t), so it always
+    holds a local maximum at least as high as ll(t).  A Newton or Fisher step that would leave
+    (lo, hi) is replaced by the midpoint of the current side of the bracket; a step that lowers
+    the log-likelihood is halved (the direction is uphill, so a short enough step rises).  The
+    boundary tau2 = 0 is reachable only where the score at 0 is <= 0 (0 is then a local
+    maximum by the Karush-Kuhn-Tucker condition); where score(0) > 0 the iterate moves
+    towards 0 only by bisection, never onto it, so it cannot be pulled onto a boundary point
+    that is not a maximum.  Stops when |step| <= tol (1 + tau2), when the bracket is that
+    narrow, or at 0 with score(0) <= 0.
+
+    Returns (tau2, ll, converged, iterations).
+    """
+    B = y.shape[0]
+    tau2 = np.asarray(t0, dtype=float).copy()
+    ll_out = np.empty(B)
+    converged = np.zeros(B, dtype=bool)
+    iterations = np.zeros(B, dtype=np.int64)
+    idx = np.arange(B)
+    lo = np.asarray(lo, dtype=float).copy()
+    hi = np.asarray(hi, dtype=float).copy()
+    zero_ok = score0 <= 0.0
+    ys, vs, ms, Xs, ts, zok = y, v, m, X, tau2.copy(), zero_ok
+    ll, score, info, hess = lik(ys, vs, ms, Xs, ts, reml)
+    for it in range(1, maxiter + 1):
+        lo = np.where(score > 0, np.maximum(lo, ts), lo)
+        hi = np.where(score < 0, np.minimum(hi, ts), hi)
+        fisher = score / info
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = -score / hess
+        use_newton = (hess < 0) & (newton * fisher > 0)
+        step = np.where(use_newton, newton, fisher)
+        cand = ts + step
+        # keep inside the bracket: bisect the side of the bracket the step points into
+        up = cand >= hi
+        cand = np.where(up, np.where(np.isfinite(hi), 0.5 * (ts + hi), 2.0 * ts + 1.0), cand)
+        down = cand <= lo
+        to_zero = down & (lo == 0.0) & zok
+        cand = np.where(down, np.where(to_zero, 0.0, 0.5 * (lo + ts)), cand)
+        cand = np.where(score == 0, ts, cand)
+        step = cand - ts
+        ll_c, sc_c, in_c, he_c = lik(ys, vs, ms, Xs, cand, reml)
+        worse = ll_c < ll - 1e-13 * (1.0 + np.abs(ll))
+        halvings = 0
+        while worse.any() and halvings < 60:
+            halvings += 1
+            j = np.nonzero(worse)[0]
+            step[j] *= 0.5
+            cand[j] = ts[j] + step[j]
+            sub = lik(ys[j], vs[j], ms[j], Xs[j] if Xs.shape[0] else Xs, cand[j], reml)
+            ll_c[j], sc_c[j], in_c[j], he_c[j] = sub
+            worse[j] = sub[0] < ll[j] - 1e-13 * (1.0 + np.abs(ll[j]))
+        if worse.any():  # no uphill step found: stay (the point is a maximum to rounding)
+            j = np.nonzero(worse)[0]
+            cand[j], ll_c[j], sc_c[j], in_c[j], he_c[j] = ts[j], ll[j], score[j], info[j], hess[j]
+        change = np.abs(cand - ts)
+        done = (
+            (change <= tol * (1.0 + cand))
+            | (np.isfinite(hi) & (hi - lo <= tol * (1.0 + hi)))
+            | ((cand == 0.0) & zok & (ts == 0.0))
+        )
+        ts, ll, score, info, hess = cand, ll_c, sc_c, in_c, he_c
+        iterations[idx] = it
+        if done.any():
+            tau2[idx[done]] = ts[done]
+            ll_out[idx[done]] = ll[done]
+            converged[idx[done]] = True
+            keep = ~done
+            idx = idx[keep]
+            if idx.size == 0:
+                break
+            ys, vs, ms = ys[keep], vs[keep], ms[keep]
+            Xs = Xs[keep] if Xs.shape[0] else Xs
+            ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
+            lo, hi, zok = lo[keep], hi[keep], zok[keep]
+    if idx.size:
+        tau2[idx] = ts
+        ll_out[idx] = ll
+    return tau2, ll_out, converged, iterations
 
 
 def fit_likelihood(
@@ -239,82 +633,104 @@ def fit_likelihood(
     reml: bool,
     tol: float = TOL,
     maxiter: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximise the (restricted) likelihood in tau2 >= 0 for every row of the batch.
+) -> Any:
+    """Global maximum of the (restricted) likelihood over tau2 >= 0, for every row of the batch.
 
-    Newton-Raphson on the score where the log-likelihood is locally concave and the Newton
-    step points uphill, Fisher scoring (the algorithm of metafor's ``rma.uni``) otherwise;
-    steps that would leave tau2 >= 0 are projected onto the boundary, and a step that lowers
-    the log-likelihood is halved (up to 60 times).  A row stops when
-    |tau2_new - tau2| <= tol * (1 + tau2); at the boundary tau2 = 0 it stops when the score
-    there is <= 0 (the Karush-Kuhn-Tucker condition).  Finally, as metafor's ``ll0check``,
-    tau2 is set to 0 where the log-likelihood at 0 exceeds the value at the interior optimum.
+    Three stages, all vectorised over the batch:
+
+    1. **Global scan**: log-likelihood and score at tau2 = 0, at GRID_POINTS log-spaced values
+       s 10^e (e from -6 to 1, s the row's unweighted residual variance, see
+       :func:`_scan_grid`) and at ``init``.
+    2. **Ascent from the best grid point** (:func:`_local_max`) inside the bracket of its two
+       neighbours, which lie below it, so the bracket holds a local maximum at least as high as
+       every grid point: Newton-Raphson where the log-likelihood is locally concave and the
+       Newton step points uphill, Fisher scoring (metafor's ``rma.uni`` algorithm) otherwise,
+       step-halving so the log-likelihood never decreases, bisection of the bracket (kept by
+       the sign of the score) when a step would leave it.
+    3. **Other maxima**: every other grid cell whose end scores turn from + to - holds another
+       local maximum; the ascent runs in each such cell, and beyond the last grid point T
+       where the score is still positive there or an analytic bound of the log-likelihood over
+       [T, inf) (:func:`_tail_bound`) could beat the fit.  The highest maximum is kept; finally
+       metafor's ``ll0check`` (tau2 = 0 where its log-likelihood is higher).
+
+    Why it cannot stop at a spurious boundary point: the iterate reaches tau2 = 0 only where
+    the score at 0 is <= 0, i.e. where 0 is a local maximum (Karush-Kuhn-Tucker); it never
+    projects an overshooting step onto 0 (the failure of plain projected Newton: a step from an
+    interior start overshoots below 0, ll(0) beats the start and the KKT stop ends there
+    although a higher interior maximum lies in between).  And the result is at least as high
+    as every grid point and every local maximum whose ascending side holds a grid point with
+    positive score next to one with negative score, so a higher maximum would have to lie
+    inside one grid cell (a factor 10^(7/23) = 2.0 in tau2) together with a local minimum,
+    without lifting either end of the cell above the returned value.  The simulation test
+    tests/meta/test_global_optimum.py checks on large batches of hard designs (including
+    bimodal likelihoods) that no fit is below a dense grid with local polishing.
 
     Returns (tau2, converged, iterations) as (B,) arrays.
     """
     maxiter = MAXITER if maxiter is None else maxiter
     B = y.shape[0]
-    tau2 = np.maximum(np.asarray(init, dtype=float).copy(), 0.0)
-    converged = np.zeros(B, dtype=bool)
-    iterations = np.zeros(B, dtype=np.int64)
-    idx = np.arange(B)
+    init = np.maximum(np.asarray(init, dtype=float), 0.0)
     intercept_only = X.shape[2] == 1 and np.array_equal(X[:, :, 0], m)
+    Xl = X
+    lik: Any
     if intercept_only:
-        # fast path, same quantities
-        def _lik_state(
-            y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-            return _lik_state_int(y, v, m, tau2, reml)
 
-        X = np.empty((B, 0, 0))  # not needed on the fast path
+        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any) -> Any:
+            return _lik_state_int(y_, v_, m_, t_, reml_, X_[:, :, 0])
+
+        # the X slot carries each row's most precise study (subset with the rows as they go)
+        Xl = top_study(v, m)[:, :, None]
     else:
-        _lik_state = _lik_state_general
-    ll_zero = _lik_state(y, v, m, X, np.zeros(B), reml)[0]
-    ll_final = np.empty(B)
-    ys, vs, ms, Xs, ts = y, v, m, X, tau2.copy()
-    ll, score, info, hess = _lik_state(ys, vs, ms, Xs, ts, reml)
-    for it in range(1, maxiter + 1):
-        fisher = score / info
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = -score / hess
-        use_newton = (hess < 0) & (newton * fisher > 0)
-        step = np.where(use_newton, newton, fisher)
-        cand = np.maximum(ts + step, 0.0)
-        ll_c, sc_c, in_c, he_c = _lik_state(ys, vs, ms, Xs, cand, reml)
-        worse = ll_c < ll - 1e-13 * (1.0 + np.abs(ll))
-        halvings = 0
-        while worse.any() and halvings < 60:
-            halvings += 1
-            j = np.nonzero(worse)[0]
-            step[j] *= 0.5
-            cand[j] = np.maximum(ts[j] + step[j], 0.0)
-            sub = _lik_state(ys[j], vs[j], ms[j], Xs[j], cand[j], reml)
-            ll_c[j], sc_c[j], in_c[j], he_c[j] = sub
-            worse[j] = sub[0] < ll[j] - 1e-13 * (1.0 + np.abs(ll[j]))
-        change = np.abs(cand - ts)
-        done = (change <= tol * (1.0 + cand)) | ((cand == 0.0) & (sc_c <= 0.0) & (ts == 0.0))
-        ts, ll, score, info, hess = cand, ll_c, sc_c, in_c, he_c
-        iterations[idx] = it
-        if done.any():
-            tau2[idx[done]] = ts[done]
-            ll_final[idx[done]] = ll[done]
-            converged[idx[done]] = True
-            keep = ~done
-            idx = idx[keep]
-            if idx.size == 0:
-                break
-            ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep] if Xs.shape[0] else Xs
-            ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
-    if idx.size:
-        tau2[idx] = ts
-        ll_final[idx] = ll
-    # ll0check: the boundary can beat an interior local maximum (ll at 0 was computed first)
-    better0 = (tau2 > 0) & (ll_zero > ll_final + 1e-12 * (1.0 + np.abs(ll_final)))
+        lik = _lik_state_general
+    # global scan first: log-likelihood and score on 0, the log grid and the start value
+    grid = np.sort(np.concatenate([_scan_grid(y, v, m, X, reml), init[:, None]], 1), axis=1)
+    G = grid.shape[1]
+    ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml, intercept_only)
+    ll0, score0 = ll_grid[:, 0], sc_grid[:, 0]
+    rows_all = np.arange(B)
+    # (1) ascend from the best grid point inside the bracket of its neighbours (both lower, so
+    #     the bracket holds a local maximum at least as high as every grid point)
+    j = np.argmax(ll_grid, axis=1)
+    lo = grid[rows_all, np.maximum(j - 1, 0)]
+    hi = np.where(j + 1 < G, grid[rows_all, np.minimum(j + 1, G - 1)], np.inf)
+    tau2, ll_fit, conv, iters = _local_max(
+        lik, y, v, m, Xl, grid[rows_all, j], lo, hi, reml, tol, maxiter, score0
+    )
+    margin = 1e-12 * (1.0 + np.abs(ll_fit))
+    # (2) every other grid cell where the score turns from + to - holds another local maximum:
+    #     ascend in each (multimodal likelihoods; a cell holding the fit is skipped)
+    cell = (sc_grid[:, :-1] > 0) & (sc_grid[:, 1:] < 0)
+    cell &= ~((grid[:, :-1] <= tau2[:, None]) & (tau2[:, None] <= grid[:, 1:]))
+    r_a, c_a = np.nonzero(cell)
+    # (3) beyond the grid: the score is still positive at its end, or the tail bound could win
+    T = grid[:, -1]
+    r_c = np.nonzero(
+        (sc_grid[:, -1] > 0) | (_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)
+    )[0]
+    rows = np.concatenate([r_a, r_c])
+    if rows.size:
+        lo = np.concatenate([grid[r_a, c_a], T[r_c]])
+        hi = np.concatenate([grid[r_a, c_a + 1], np.full(r_c.size, np.inf)])
+        Xr = Xl[rows] if Xl.shape[0] else Xl
+        t_r, ll_r, c_r, i_r = _local_max(
+            lik, y[rows], v[rows], m[rows], Xr, lo.copy(), lo, hi, reml, tol, maxiter, score0[rows]
+        )
+        np.add.at(iters, rows, i_r)
+        better = ll_r > ll_fit[rows]
+        if better.any():
+            rb, tb, lb, cb = rows[better], t_r[better], ll_r[better], c_r[better]
+            order = np.argsort(-lb, kind="stable")  # highest first; keep each row's first
+            urows, first = np.unique(rb[order], return_index=True)
+            pick = order[first]
+            tau2[urows], ll_fit[urows], conv[urows] = tb[pick], lb[pick], cb[pick]
+    # ll0check: the boundary can beat an interior local maximum
+    better0 = (tau2 > 0) & (ll0 > ll_fit + 1e-12 * (1.0 + np.abs(ll_fit)))
     tau2[better0] = 0.0
-    return tau2, converged, iterations
+    conv[better0] = True
+    return tau2, conv, iters
 
 
-def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> np.ndarray:
+def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
     """Full log-likelihood as metafor reports it (``REMLf = TRUE`` constants included)."""
     k = m.sum(1)
     p = X.shape[2]
@@ -327,10 +743,10 @@ def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> np.ndarray:
     )
     if reml:
         ll = ll + 0.5 * p * np.log(2 * np.pi) + 0.5 * logdet(xtdx(X, m)) + 0.5 * logdet(S_inv)
-    return cast("np.ndarray", ll)
+    return ll
 
 
-def generalized_q(y: Any, v: Any, m: Any, X: Any, tau2: Any) -> tuple[np.ndarray, np.ndarray]:
+def generalized_q(y: Any, v: Any, m: Any, X: Any, tau2: Any) -> Any:
     """Generalized Q(tau2) = y'P y with W = diag(1/(v+tau2)) and its derivative -y'PPy."""
     w = m / (v + tau2[:, None])
     _, r, _ = wls(y, X, w)
@@ -348,7 +764,7 @@ def solve_q(
     hi: Any,
     tol: float = TOL,
     maxiter: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Any:
     """Root of the decreasing function Q(tau2) - target in [lo, hi] for every row.
 
     Safeguarded Newton: a Newton step from the current point, replaced by bisection whenever
@@ -398,15 +814,24 @@ def solve_q(
 
 
 # ----------------------------------------------------------------------------- tau2 estimators
-def centred(y: Any, m: Any) -> np.ndarray:
+def centred(y: Any, m: Any) -> Any:
     """y minus its unweighted mean over the present studies (metafor's ``Ymc``)."""
     k = m.sum(1)
-    return cast("np.ndarray", (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m)
+    return (y - (np.einsum("bk,bk->b", y, m) / k)[:, None]) * m
 
 
 def estimate_tau2(
-    method: Any, y: Any, v: Any, m: Any, X: Any, weights: Any = None, tau2_fixed: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    method: str,
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    weights: Any = None,
+    tau2_fixed: Any = None,
+    yc: Any = None,
+    cache: Any = None,
+    int_only: Any = None,
+) -> Any:
     """tau^2, se(tau^2), converged, iterations for a random-effects method (formulas of metafor).
 
     * DL  (DerSimonian & Laird 1986):  (Q - (k-p)) / tr P,                    W = 1/v
@@ -418,23 +843,33 @@ def estimate_tau2(
     * ML, REML (Viechtbauer 2005): likelihood maximisation (see :func:`fit_likelihood`)
     * EB  (Morris 1983; Berkey et al. 1995) and PM (Paule & Mandel 1982; DerSimonian & Kacker
       2007): root of Q(tau2) = k - p; PMM (Viechtbauer's median-unbiased variant): root of
-      Q(tau2) = chi^2_{k-p, 0.5}
+      Q(tau2) = chi^2_{k-p, 0.5}.  Q(tau2) = y'P y is non-increasing
+      (dQ/dtau2 = -y'PPy <= 0), so its roots in [0, the Q_OLS-based bound] form one point or
+      interval, which the safeguarded Newton/bisection of :func:`solve_q` finds: no
+      local-optimum issue as for ML/REML
     * GENQ (DerSimonian & Kacker 2007, generalized Q with user weights a):
           (Q_a - tr(P_a V)) / tr P_a
-    All are truncated at 0.  se(tau^2) follows metafor 3.8 for each method.
+    All are truncated at 0.  se(tau^2) follows metafor 3.8 for each method.  ``yc`` may pass
+    the centred outcomes (:func:`centred`) and ``cache`` a dict that receives the equal-effects
+    projection (key "Pfe") where the estimator builds it (DL, HS, HSk), for :func:`fit` to reuse.
     """
     B, k_max = y.shape
     p = X.shape[2]
     k = m.sum(1)
     dfr = k - p
-    yc = centred(y, m)
+    yc = centred(y, m) if yc is None else yc
+    if int_only is None:
+        int_only = p == 1 and np.array_equal(X[:, :, 0], m)
+    ic = True if int_only else None  # Projection's intercept flag (None: let it detect)
     conv = np.ones(B, dtype=bool)
     iters = np.zeros(B, dtype=np.int64)
     fixed = tau2_fixed is not None
     tau2_0 = None
     if method in ("HS", "HSk", "DL"):
         a = m / v
-        Pa = Projection(yc, X, a)
+        Pa = Projection(yc, X, a, intercept=ic)
+        if cache is not None:
+            cache["Pfe"] = Pa
         rss = Pa.quad()
         if method == "DL":
             tau2 = (rss - dfr) / Pa.tr_p()
@@ -443,7 +878,7 @@ def estimate_tau2(
         else:
             tau2 = (k / dfr * rss - k) / a.sum(1)
     elif method == "HE":
-        Pa = Projection(yc, X, m.astype(float))
+        Pa = Projection(yc, X, m, intercept=ic, unit=bool(int_only))
         tau2 = (Pa.quad() - Pa.tr_pv(v * m)) / dfr
     elif method == "GENQ":
         Pa = Projection(yc, X, weights)
@@ -451,13 +886,13 @@ def estimate_tau2(
     elif method == "SJ":
         tau2_0 = np.einsum("bk,bk->b", yc, yc) / k
         a = m / (v + tau2_0[:, None])
-        Pa = Projection(yc, X, a)
+        Pa = Projection(yc, X, a, intercept=ic)
         tau2 = tau2_0 * Pa.quad() / dfr
     elif method in ("ML", "REML"):
         if fixed:
             tau2 = np.broadcast_to(tau2_fixed, (B,)).astype(float)
         else:
-            he = Projection(yc, X, m.astype(float))
+            he = Projection(yc, X, m, intercept=ic, unit=bool(int_only))
             init = np.maximum((he.quad() - he.tr_pv(v * m)) / dfr, 0.0)
             tau2, conv, iters = fit_likelihood(yc, v, m, X, init, reml=(method == "REML"))
     elif method in ("EB", "PM", "PMM"):
@@ -510,7 +945,7 @@ def estimate_tau2(
         se = np.sqrt(2 / (w * w).sum(1))
     elif method == "REML":
         w = m / (v + tau2[:, None])
-        se = np.sqrt(2 / Projection(yc, X, w).tr_pp())
+        se = np.sqrt(2 / Projection(yc, X, w, intercept=ic).tr_pp())
     else:  # EB, PM, PMM
         w = m / (v + tau2[:, None])
         se = np.sqrt(2 * k**2 / dfr / w.sum(1) ** 2)
@@ -530,13 +965,14 @@ def fit(
     weights: Any = None,
     tau2_fixed: Any = None,
     btt: Any = None,
-) -> dict[str, Any]:
+) -> Any:
     """Fit the model for every row; returns a dict of (B, ...) arrays (metafor's rma.uni)."""
     B, kk = y.shape
     p = X.shape[2]
-    mf = m.astype(float)
+    mf = np.asarray(m, dtype=float)
     k = mf.sum(1)
     dfr = k - p
+    int_only = p == 1 and np.array_equal(X[:, :, 0], mf)
     R_inv = None
     if p > 1:
         # Work in an orthonormal basis of the column space (X = QR): every tau^2 estimator and Q
@@ -544,23 +980,28 @@ def fit(
         # (e.g. an intercept next to calendar years); coefficients are mapped back with R^{-1}.
         X, R = np.linalg.qr(X)
         R_inv = np.linalg.inv(R)
+    yc = centred(y, mf)
+    cache: dict[str, Any] = {}
     if method in ("EE", "FE"):
         tau2 = np.zeros(B)
         se_tau2 = np.full(B, np.nan)
         conv = np.ones(B, dtype=bool)
         iters = np.zeros(B, dtype=np.int64)
     else:
-        tau2, se_tau2, conv, iters = estimate_tau2(method, y, v, mf, X, weights, tau2_fixed)
+        tau2, se_tau2, conv, iters = estimate_tau2(
+            method, y, v, mf, X, weights, tau2_fixed, yc=yc, cache=cache, int_only=int_only
+        )
 
     w = mf / (v + tau2[:, None])
-    coef, resid, S_inv = wls(y, X, w)
-    rss_knha = np.einsum("bk,bk->b", w * resid, resid)
+    coef, resid, S_inv = wls(y, X, w, intercept=int_only)
+    if test in ("knha", "adhoc"):
+        rss_knha = np.einsum("bk,bk->b", w * resid, resid)
     if weights is not None:
         coef, _, SA_inv = wls(y, X, weights)
         meat = xtdx(X, weights * weights * (v + tau2[:, None]) * mf)
         vb = SA_inv @ meat @ SA_inv
     else:
-        vb = S_inv.copy()
+        vb = S_inv
     if R_inv is not None:
         coef = np.einsum("bpq,bq->bp", R_inv, coef)
         vb = R_inv @ vb @ np.swapaxes(R_inv, 1, 2)
@@ -581,15 +1022,14 @@ def fit(
         crit = stats.t.isf(alpha / 2, ddf)
     else:
         pval = 2 * special.ndtr(-np.abs(zval))
-        crit = np.full(B, stats.norm.isf(alpha / 2))
+        crit = np.full(B, -special.ndtri(alpha / 2))
     ci_low = coef - crit[:, None] * se
     ci_high = coef + crit[:, None] * se
 
     # heterogeneity: QE with W = 1/v on the centred outcomes, vt = (k-p)/tr P_FE
-    a = mf / v
-    Pfe = Projection(centred(y, mf), X, a)
+    Pfe = cache.get("Pfe") or Projection(yc, X, mf / v, intercept=True if int_only else None)
     qe = np.maximum(Pfe.quad(), 0.0)
-    qe_p = stats.chi2.sf(qe, dfr)
+    qe_p = special.chdtrc(dfr, qe)
     vt = dfr / Pfe.tr_p()
     if method in ("EE", "FE"):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -697,7 +697,7 @@ def trim_and_fill(
             f"side must be 'left', 'right' or None (chosen from the data); got {side!r}"
         )
     check_method(method, test, level)
-    y2, v2, m, is_1d, _ = prepare_batch(yi, vi, min_k=2)
+    y2, v2, m, is_1d, _ = prepare_batch(yi, vi, min_k=3)
     if not is_1d:
         raise PlateauError(
             "trim_and_fill takes one meta-analysis (1-D yi and vi); loop over the rows of a batch"

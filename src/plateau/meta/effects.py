@@ -14,6 +14,15 @@ Trials 8:16, doi:10.1186/1745-6215-8-16):
 * from per-arm medians under exponential survival (hazard = ln 2 / median):
   HR = median_control / median_experimental, var(ln HR) = 1/d_e + 1/d_c (d = events per arm).
   Flagged approximate: only valid when survival is close to exponential (Tierney 2007 warns).
+* from a printed HR without CI or p-value and the events per arm: y = ln HR,
+  var(ln HR) = 1/d_e + 1/d_c (Parmar 1998, the variance of the log hazard ratio when the
+  log-rank variance is approximated by the events; with 1:1 allocation and d_e = d_c = D/2 this is
+  4/D, Tierney 2007).  Flagged approximate.
+* from x-year survival proportions per arm S_e, S_c and arm sizes (Parmar 1998 "survival at a
+  single time point"; Williamson et al., Stat Med 2002;21:3337): under proportional hazards
+  S_e = S_c^HR, so ln HR = ln(-ln S_e) - ln(-ln S_c); events by x years d_i = n_i (1 - S_i)
+  (every patient followed to x years), var = 1/d_e + 1/d_c.  Flagged approximate; sound only when
+  most patients were followed to the time point (the caller checks median follow-up >= x).
 
 2x2 tables and rates follow metafor's ``escalc`` (Viechtbauer 2010), including its zero-cell
 conventions: ``add=1/2`` is added to all cells of the tables (or counts) with a zero
@@ -47,6 +56,8 @@ __all__ = [
     "log_hr_from_oe",
     "log_hr_from_p_events",
     "log_hr_from_medians",
+    "log_hr_from_hr_events",
+    "log_hr_from_survival",
     "escalc",
     "ESCALC_MEASURES",
 ]
@@ -181,6 +192,41 @@ def log_hr_from_medians(
     de = _arr("events_experimental", events_experimental, positive=True)
     dc = _arr("events_control", events_control, positive=True)
     return _out(np.log(mc) - np.log(me), 1 / de + 1 / dc, "logHR", True)
+
+
+def log_hr_from_hr_events(hr: Any, events_experimental: Any, events_control: Any) -> EffectSizes:
+    """ln HR as printed with var = 1/d_e + 1/d_c (Parmar 1998; 4/D for equal events).
+
+    For a hazard ratio printed without CI or exact p-value (e.g. "HR = 1") when the events per arm
+    are known or estimated.  Always flagged approximate.
+    """
+    hr = _arr("hr", hr, positive=True)
+    de = _arr("events_experimental", events_experimental, positive=True)
+    dc = _arr("events_control", events_control, positive=True)
+    return _out(np.log(hr), 1 / de + 1 / dc, "logHR", True)
+
+
+def events_from_survival(survival: Any, n: Any) -> np.ndarray:
+    """Events by the time point if every patient was followed to it: d = n (1 - S)."""
+    s = _arr("survival", survival, prob=True)
+    n = _arr("n", n, positive=True)
+    return np.asarray(n * (1 - s), dtype=float)
+
+
+def log_hr_from_survival(
+    survival_experimental: Any, survival_control: Any, n_experimental: Any, n_control: Any
+) -> EffectSizes:
+    """Approximate ln HR from x-year survival proportions (0-1) and arm sizes.
+
+    Proportional hazards: S_e = S_c^HR, so ln HR = ln(-ln S_e) - ln(-ln S_c) (Parmar 1998,
+    section 4.3; Williamson 2002).  Events d_i = n_i (1 - S_i), var = 1/d_e + 1/d_c.  Always
+    flagged approximate.
+    """
+    se_ = _arr("survival_experimental", survival_experimental, prob=True)
+    sc = _arr("survival_control", survival_control, prob=True)
+    de = events_from_survival(se_, n_experimental)
+    dc = events_from_survival(sc, n_control)
+    return _out(np.log(-np.log(se_)) - np.log(-np.log(sc)), 1 / de + 1 / dc, "logHR", True)
 
 
 def _counts(name: Any, value: Any) -> np.ndarray | None:

@@ -78,15 +78,21 @@ class HeterogeneityCI(ReadOnlyArrays):
             return f"{len(self.tau2)} heterogeneity CIs ({self.ci_type}, {self.method})"
         lvl = f"{100 * self.level:g}%"
         name = "Q-profile" if self.ci_type == "QP" else "profile-likelihood"
-        return "\n".join(
-            [
-                f"Heterogeneity ({self.method}), {lvl} {name} CIs",
-                f"tau^2 = {self.tau2:.4g} ({self.tau2_low:.4g} to {self.tau2_high:.4g})",
-                f"tau   = {self.tau:.4g} ({self.tau_low:.4g} to {self.tau_high:.4g})",
-                f"I^2   = {self.i2:.1f}% ({self.i2_low:.1f}% to {self.i2_high:.1f}%)",
-                f"H^2   = {self.h2:.3f} ({self.h2_low:.3f} to {self.h2_high:.3f})",
-            ]
-        )
+        # an upper bound at the search limit is only known to exceed it: say "> limit"
+        gt = "> " if self.ub_at_limit else ""
+        lines = [
+            f"Heterogeneity ({self.method}), {lvl} {name} CIs",
+            f"tau^2 = {self.tau2:.4g} ({self.tau2_low:.4g} to {gt}{self.tau2_high:.4g})",
+            f"tau   = {self.tau:.4g} ({self.tau_low:.4g} to {gt}{self.tau_high:.4g})",
+            f"I^2   = {self.i2:.1f}% ({self.i2_low:.1f}% to {gt}{self.i2_high:.1f}%)",
+            f"H^2   = {self.h2:.3f} ({self.h2_low:.3f} to {gt}{self.h2_high:.3f})",
+        ]
+        if self.ub_at_limit:
+            lines.append(
+                f"upper bounds at the search limit (tau^2 = {self.tau2_high:.4g}): the true bound "
+                "is larger"
+            )
+        return "\n".join(lines)
 
 
 def _bracket_root(

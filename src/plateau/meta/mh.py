@@ -892,7 +892,13 @@ def peto(
         k_yi = (~np.isnan(yi) & ~np.isnan(vi)).sum(axis=1)
         q_df = k_yi - 1
         several = k_pos > 1
-        q_pval = np.where(several, stats.chi2.sf(q, np.maximum(q_df, 1)), 1.0)
+        # p on the reported q_df; with q_df = 0 (one table with an escalc yi but two or more
+        # informative tables) chi^2_0 is a point mass at 0, as metafor's pchisq(QE, df = 0)
+        q_pval = np.where(
+            several,
+            np.where(q_df >= 1, stats.chi2.sf(q, np.maximum(q_df, 1)), np.where(q > 0, 0.0, 1.0)),
+            1.0,
+        )
         i2 = np.where(several, np.maximum(0.0, 100 * (q - q_df) / q), 0.0)
         h2 = np.where(several, q / q_df, 1.0)
         q = np.where(degenerate, np.nan, q)

@@ -553,7 +553,58 @@ def _estimate_tau2(y: Any, V: Any, B: Any, X: Any, method: str) -> tuple[float, 
         return _tau2_dl(y, V, B, X), 0
     if X.shape[0] - X.shape[1] <= 0:
         return 0.0, 0
-    return _tau2_likelihood(y, V, B, X, method, start=_tau2_dl(y, V, B, X))
+    tau2, it = _tau2_likelihood(y, V, B, X, method, start=_tau2_dl(y, V, B, X))
+    return _tau2_global(y, V, B, X, method, tau2), it
+
+
+def _tau2_global(
+    y: np.ndarray,
+    V: np.ndarray,
+    B: np.ndarray,
+    X: np.ndarray,
+    method: str,
+    tau2: float,
+    points: int = 48,
+) -> float:
+    """Global check of a local (RE)ML maximum over tau2 >= 0 (as :func:`_engine.fit_likelihood`).
+
+    Fisher scoring can stop at a local maximum, e.g. at tau2 = 0 below a higher interior
+    maximum.  The (restricted) log-likelihood is evaluated at 0 and at ``points`` log-spaced
+    values s 10^e, e in [-6, 1.5], s = the OLS residual variance r'r / (n - p) (floored at the
+    smallest variance); where a grid point beats the local fit, the maximum inside the bracket
+    of its two neighbours is polished with a bounded scalar search (scipy) and the higher of
+    the two fits is returned.  Where the last grid point (30 s) is the best, the bracket
+    extends to 1000 s.
+    """
+    from scipy.optimize import minimize_scalar
+
+    def ll(t: float) -> float:
+        fit = _gls(y, V + t * B, X)
+        return fit.loglik_reml if method == "REML" else fit.loglik_ml
+
+    n, p = X.shape
+    r = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    s = max(float(r @ r) / (n - p), float(np.min(np.diag(V))))
+    grid = np.concatenate([[0.0], s * 10.0 ** np.linspace(-6.0, 1.5, points)])
+    vals = np.array([ll(t) for t in grid])
+    best_t, best_ll = tau2, ll(tau2)
+    j = int(np.argmax(vals))
+    if vals[j] > best_ll + 1e-12 * (1 + abs(best_ll)):
+        lo = grid[max(j - 1, 0)]
+        hi = grid[j + 1] if j + 1 < len(grid) else 1000.0 * s
+        cand = grid[j]
+        if hi > lo:
+            res = minimize_scalar(
+                lambda t: -ll(t), bounds=(lo, hi), method="bounded", options={"xatol": 1e-14}
+            )
+            if -res.fun > vals[j]:
+                cand = float(res.x)
+        refined, _ = _tau2_likelihood(y, V, B, X, method, start=cand)
+        for t in (cand, refined):
+            lt = ll(t)
+            if lt > best_ll:
+                best_t, best_ll = t, lt
+    return best_t
 
 
 def _design_matrix(c: _Contrasts) -> np.ndarray:

@@ -17,6 +17,7 @@ mean of the subgroup estimates), as R meta does with ``tau.common = FALSE``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from scipy import special, stats
 from plateau.errors import PlateauError
 from plateau.meta import _engine
 from plateau.meta._common import (
+    MissingStudyWarning,
     ReadOnlyArrays,
     as_output,
     jsonable,
@@ -452,6 +454,16 @@ class SubgroupResult(ReadOnlyArrays):
         return "\n".join(lines)
 
 
+def _missing_label(x: Any) -> bool:
+    """None, NaN (float or numpy) or pandas' NA/NaT count as a missing subgroup label."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)  # NaN, pd.NA raises TypeError in bool()
+    except TypeError:
+        return True
+
+
 def subgroup_analysis(
     yi: Any,
     vi: Any,
@@ -472,11 +484,31 @@ def subgroup_analysis(
     if method == "GENQ":
         raise PlateauError("method='GENQ' needs user weights and is available in pool() only")
     y, v, m, is_1d, _ = prepare_batch(yi, vi)
+    raw = list(groups) if np.ndim(groups) == 1 else None  # before numpy turns NaN into 'nan'
     g = np.asarray(groups)
-    if g.ndim != 1 or g.shape[0] != y.shape[1]:
+    if raw is None or g.ndim != 1 or g.shape[0] != y.shape[1]:
         raise PlateauError(
             f"groups must hold one label per study ({y.shape[1]}); got shape {g.shape}"
         )
+    missing = np.array([_missing_label(x) for x in raw], dtype=bool)
+    if missing.any():
+        # as metafor (studies with NA in a moderator are omitted, with a warning)
+        cols = np.nonzero(missing)[0]
+        warnings.warn(
+            f"groups: label missing (None/NaN) for {where_text(np.zeros_like(cols), cols, False)}; "
+            f"{'this study is' if cols.size == 1 else 'these studies are'} left out of the "
+            "subgroup analysis",
+            MissingStudyWarning,
+            stacklevel=2,
+        )
+        keep = ~missing
+        y, v, m = y[:, keep], v[:, keep], m[:, keep]
+        g = np.asarray([x for x, miss in zip(raw, missing, strict=True) if not miss])
+        if m.shape[1] == 0 or (m.sum(1) < 2).any():
+            raise PlateauError(
+                "fewer than 2 studies with a subgroup label remain after leaving out the studies "
+                "with a missing label"
+            )
     levels = tuple(sorted(set(g.tolist()), key=lambda s: (str(type(s)), s)))
     if len(levels) < 2:
         raise PlateauError("groups has a single level; a subgroup analysis needs at least 2")

@@ -1400,7 +1400,6 @@ def assess(
         "dialysis": dialysis,
     }
     bday_all = start if cfg.baseline == "maintenance" else diag
-    basis_date_known = bday_all != NA_DAY
 
     # ---- the long table, patient by patient in blocks --------------------------------------------
     if n_in:

@@ -523,7 +523,7 @@ def read_events(source, *, skip_bad_rows: bool = False, name: str = "events.csv"
     )
     grade = pd.to_numeric(frame["grade"], errors="coerce").to_numpy(dtype=float)
     allowed = term.map(lambda t: EVENT_TERMS[t].grades if t in EVENT_TERMS else (1, 2, 3, 4, 5))
-    ok = np.array([g in a for g, a in zip(grade, allowed)], dtype=bool)
+    ok = np.array([g in a for g, a in zip(grade, allowed, strict=False)], dtype=bool)
     allowed_msg = allowed.map(lambda a: ", ".join(str(g) for g in a))
     err.add(
         ~ok,

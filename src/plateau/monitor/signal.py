@@ -60,7 +60,7 @@ def _ds(day) -> np.ndarray:
 def time_on_maintenance(start, stop, last_obs):
     end = np.where(stop != NA_DAY, stop, last_obs)
     ok = (start != NA_DAY) & (end != NA_DAY)
-    return [int(e - s) if o else None for s, e, o in zip(start, end, ok)]
+    return [int(e - s) if o else None for s, e, o in zip(start, end, ok, strict=False)]
 
 
 def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) -> pd.DataFrame:
@@ -619,7 +619,7 @@ def dose_actions(
                 renal_ev["rule"].to_numpy(),
             )
         )
-        for rid in ("len-renal-maint", "ixa-renal"):
+        for rid in ("len-renal-maintenance", "ixa-renal"):
             m = renal_ev["rule"].to_numpy() == rid
             use(rid, np.bincount(rpc[m], minlength=P) > 0)
         lr = renal_ev["restriction"].to_numpy() == "len-renal"
@@ -652,7 +652,9 @@ def dose_actions(
                                 f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
                                 f"{_ds(d)}"
                                 for v, d in zip(
-                                    df["value"].to_numpy()[low], df["day"].to_numpy()[low]
+                                    df["value"].to_numpy()[low],
+                                    df["day"].to_numpy()[low],
+                                    strict=False,
                                 )
                             ],
                             "rule": "len-start",
@@ -795,7 +797,7 @@ def build_alerts(
                     "severity": "high",
                     "message": [
                         "progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
-                        for d, c in zip(_ds(prog_day[p]), crit)
+                        for d, c in zip(_ds(prog_day[p]), crit, strict=False)
                     ],
                     "rule": [
                         "imwg-pd-"
@@ -862,7 +864,7 @@ def build_alerts(
         msg = np.array(
             [
                 "grade " + str(g) + " " + labels[t] + " on " + d
-                for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day))
+                for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day), strict=False)
             ],
             dtype=object,
         )[c_inv]

@@ -50,7 +50,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "len-anc",
-            "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the next lower "
+            "ANC < 0.5 x10^9/L: interrupt, follow CBC weekly; ANC back >= 0.5: resume at the "
+            "next lower "
             "dose; at 5 mg: resume 5 mg days 1-21; do not dose below 5 mg days 1-21",
             REVLIMID_HCP,
             "Maintenance therapy dose modifications",
@@ -87,15 +88,6 @@ RULES: dict[str, Rule] = {
             REVLIMID_US_PI_OLD,
             "2 Dosage: Starting Dose Adjustment for Renal Impairment",
             "C2",
-        ),
-        Rule(
-            "len-renal-maint",
-            "maintenance after auto-HSCT, dose by CLcr: 30 <= CLcr < 60 mL/min 5 mg once daily; "
-            "CLcr < 30 not requiring dialysis 2.5 mg once daily; CLcr < 30 requiring dialysis "
-            "2.5 mg once daily, on dialysis days after dialysis (verify against the current label)",
-            REVLIMID_RENAL_MAINT,
-            "2 Dosage, renal impairment table, maintenance column (cell values not read)",
-            "UNCONFIRMED",
         ),
         Rule(
             "renal-recompute",
@@ -135,7 +127,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "btz-pn",
-            "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with pain or G3 -> "
+            "bortezomib neuropathy: G1 no action; G1 with pain or G2 -> 1.0 mg/m2; G2 with "
+            "pain or G3 -> "
             "withhold, restart 0.7 mg/m2; G4 -> discontinue",
             BORTEZOMIB_PN,
             "Table 1",
@@ -143,7 +136,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "btz-tox",
-            "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological toxicity; "
+            "bortezomib: withhold at grade 3 non-haematological or grade 4 haematological "
+            "toxicity; "
             "restart 25% lower (1.3 -> 1.0 -> 0.7 mg/m2)",
             BORTEZOMIB_TOX,
             "Dose Modification and Reinitiation",
@@ -369,12 +363,12 @@ CLcr < 30 not on dialysis, ``dialysis`` end-stage renal disease requiring dialys
 
 RENAL_DOSES: dict[tuple[str, str], tuple[float, str, str]] = {
     # (agent, band) -> (dose mg, schedule, rule id); bands not listed carry no renal adjustment
-    ("lenalidomide", "moderate"): (5.0, "once daily days 1-28", "len-renal-maint"),
-    ("lenalidomide", "severe"): (2.5, "once daily days 1-28", "len-renal-maint"),
+    ("lenalidomide", "moderate"): (5.0, "once daily days 1-28", "len-renal-maintenance"),
+    ("lenalidomide", "severe"): (2.5, "once daily days 1-28", "len-renal-maintenance"),
     ("lenalidomide", "dialysis"): (
         2.5,
         "once daily days 1-28; on dialysis days after dialysis",
-        "len-renal-maint",
+        "len-renal-maintenance",
     ),
     ("ixazomib", "severe"): (3.0, "days 1, 8, 15", "ixa-renal"),
     ("ixazomib", "dialysis"): (
@@ -386,7 +380,7 @@ RENAL_DOSES: dict[tuple[str, str], tuple[float, str, str]] = {
 
 
 @dataclass(frozen=True)
-class RenalDose:
+class RenalDoseStep:
     """The renal dose of one agent at one creatinine clearance (``dose`` None: no renal change).
 
     ``rule_id`` names the cited rule of the dose (``None`` when kidney function restricts
@@ -453,19 +447,22 @@ def renal_band_code(crcl, dialysis, config=None) -> np.ndarray:
     return code.astype(np.int8)
 
 
-def renal_dose(agent: str, crcl: float | None, dialysis: bool = False, config=None) -> RenalDose:
-    """The label's renal dose of a maintenance agent at this creatinine clearance (mL/min).
+def renal_dose_step(
+    agent: str, crcl: float | None, dialysis: bool = False, config=None
+) -> RenalDoseStep:
+    """The label's renal dose of a maintenance agent at this creatinine clearance (mL/min), as
+    numbers (the monitoring engine's view; :func:`renal_dose` gives decision support's text).
 
     Lenalidomide (maintenance after auto-HSCT; rule ``len-renal-maint``, UNCONFIRMED cell values):
     30 <= CLcr < 60: 5 mg once daily; CLcr < 30 not on dialysis: 2.5 mg once daily; dialysis:
     2.5 mg once daily, after dialysis on dialysis days.  Ixazomib (``ixa-renal``, C2): 3 mg at
     CLcr < 30 or on dialysis.  Other agents and CLcr >= 60: no renal change (``dose`` None).
 
-    >>> renal_dose("lenalidomide", 45.0).dose
+    >>> renal_dose_step("lenalidomide", 45.0).dose
     5.0
-    >>> renal_dose("ixazomib", 28.0).summary()
+    >>> renal_dose_step("ixazomib", 28.0).summary()
     'ixazomib, CLcr 28.0 mL/min (severe): 3 mg days 1, 8, 15 [ixa-renal, C2]'
-    >>> renal_dose("lenalidomide", 75.0).rule_id is None
+    >>> renal_dose_step("lenalidomide", 75.0).rule_id is None
     True
     """
     c = None if crcl is None or (isinstance(crcl, float) and np.isnan(crcl)) else float(crcl)
@@ -474,9 +471,9 @@ def renal_dose(agent: str, crcl: float | None, dialysis: bool = False, config=No
     restriction = renal_restriction(agent, c, bool(dialysis), config)
     hit = RENAL_DOSES.get((agent, band))
     if hit is None:
-        return RenalDose(agent, band, c, bool(dialysis), None, "", None, restriction)
+        return RenalDoseStep(agent, band, c, bool(dialysis), None, "", None, restriction)
     dose, schedule, rule_id = hit
-    return RenalDose(agent, band, c, bool(dialysis), dose, schedule, rule_id, restriction)
+    return RenalDoseStep(agent, band, c, bool(dialysis), dose, schedule, rule_id, restriction)
 
 
 def renal_restriction(agent: str, crcl: float | None, dialysis: bool, config=None) -> str | None:
@@ -485,7 +482,7 @@ def renal_restriction(agent: str, crcl: float | None, dialysis: bool, config=Non
     Thresholds come from :class:`DosingConfig` (lenalidomide ``len_renal_clcr``, ixazomib
     ``ixa_renal_clcr``): one table for monitoring and decision support.  While a restriction
     applies no escalation is suggested (rule ``no-escalation-under-restriction``); the dose to
-    give is :func:`renal_dose`.
+    give is :func:`renal_dose_step` (numbers) or :func:`renal_dose` (text).
     """
     cfg = config or DosingConfig()
     if agent == "lenalidomide" and (dialysis or (crcl is not None and crcl < cfg.len_renal_clcr)):
@@ -493,3 +490,60 @@ def renal_restriction(agent: str, crcl: float | None, dialysis: bool, config=Non
     if agent == "ixazomib" and (dialysis or (crcl is not None and crcl < cfg.ixa_renal_clcr)):
         return "ixa-renal"
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# renal dose of maintenance (label tables)
+# --------------------------------------------------------------------------------------------
+
+RULES["len-renal-maintenance"] = Rule(
+    "len-renal-maintenance",
+    "lenalidomide maintenance after auto-HSCT by CLcr: >= 60 mL/min 10 mg daily; 30-59 mL/min "
+    "5 mg daily; < 30 mL/min not on dialysis 2.5 mg daily; on dialysis 2.5 mg daily, after "
+    "dialysis on dialysis days (US label renal table, recalled; the table itself was not read "
+    "in the sources available: check the current label)",
+    REVLIMID_US_PI,
+    "2 Dosage: Dosage Modifications for Renal Impairment (maintenance row)",
+    "C3",
+)
+
+
+@dataclass(frozen=True)
+class RenalDose:
+    agent: str
+    dose: str
+    rule_id: str
+    restricted: bool  #: a lower starting dose than the usual one applies
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "rule": RULES[self.rule_id].to_dict()}
+
+
+def renal_dose(agent: str, crcl: float | None, dialysis: bool) -> RenalDose | None:
+    """Starting maintenance dose of ``agent`` for a creatinine clearance (mL/min) and dialysis.
+
+    Lenalidomide: rule ``len-renal-maintenance``; ixazomib: rule ``ixa-renal`` (3 mg below
+    30 mL/min or on dialysis, else 4 mg after the 3 mg lead-in of ``ixa-escalate``).  None when
+    renal function is unknown or the agent has no renal rule here.  The doses and bands come
+    from :data:`RENAL_DOSES` through :func:`renal_dose_step` (one table for monitoring and
+    decision support).
+    """
+    if crcl is None and not dialysis:
+        return None
+    if agent not in ("lenalidomide", "ixazomib"):
+        return None
+    step = renal_dose_step(agent, 0.0 if crcl is None else float(crcl), dialysis)
+    if step.dose is None:
+        if agent == "lenalidomide":
+            return RenalDose(
+                agent, "10 mg once daily (usual starting dose)", "len-renal-maintenance", False
+            )
+        return RenalDose(agent, "3 mg, then 4 mg from cycle 5 if tolerated", "ixa-escalate", False)
+    assert step.rule_id is not None
+    if agent == "lenalidomide":
+        text = f"{step.dose:g} mg once daily"
+        if step.band == "dialysis":
+            text += ", after dialysis on dialysis days"
+    else:
+        text = f"{step.dose:g} mg on days 1, 8 and 15"
+    return RenalDose(agent, text, step.rule_id, True)
