@@ -11,7 +11,8 @@ assessment with its confirmation, PD criteria and note, the best response and th
 date; every CTCAE laboratory grade; the dose actions of lenalidomide and ixazomib maintenance
 (haematological holds and resumes with the ladder and the renal cap, renal doses from the
 creatinine clearance at every creatinine, escalation and its restrictions, the end of the line
-at progression).  Reported adverse events and QoL are outside its scope.
+at progression, nothing after the stop date).  Reported adverse events and QoL are outside its
+scope.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ PD_ORDER = ("serum", "serum_high_nadir", "urine", "flc", "marrow", "lesion")
 NOTES = {
     1: "CR criteria met except marrow (not evaluable for CR)",
     2: "PD criteria met, not (yet) confirmed",
-    3: "VGPR criteria met except urine (measurable at baseline) not re-tested: reported as PR",
+    3: "VGPR criteria met except urine M-protein not re-tested (VGPR needs urine < 100 mg/24h): "
+    "reported as PR",
 }
 
 
@@ -88,6 +90,7 @@ class Patient:
     weight: float = NAN
     dialysis: bool = False
     labs: list = field(default_factory=list)  # (day, analyte, value, lln, uln) in file order
+    stop: int | None = None  # patients.csv stop_date: the day maintenance was stopped
 
 
 # ---- IMWG --------------------------------------------------------------------------------------
@@ -234,7 +237,10 @@ def imwg(p: Patient, baseline: str = "diagnosis", cfg: ImwgConfig = ImwgConfig()
             and ((not serum_meas) or ge(rs, 0.5))
             and (not urine_meas or not has_u or ge(ru, 0.9) or u < 200.0)
         )
-        u_missing = cfg.vgpr_needs_urine and urine_meas and not has_u
+        # VGPR: urine < 100 mg/24h must be shown by a urine study whatever was measurable at
+        # baseline (Durie 2006 Table 5 VGPR row and footnote a): a urine M-protein within the
+        # carry-forward window or a negative urine immunofixation
+        u_missing = cfg.vgpr_needs_urine and not has_u and uife != 0
         vgpr_ep = mprot and ((not serum_meas) or s == 0) and (not has_u or u == 0) and ife_pos
         vgpr_red = mprot and ((not serum_meas) or ge(rs, 0.9)) and (not has_u or u < 100.0)
         vgpr_m = (vgpr_ep or vgpr_red) and not u_missing
@@ -550,6 +556,9 @@ def dose_actions(p: Patient, im: dict, lab_grades: list, cfg: DosingConfig = Dos
             if not (a[0] > prog or (a[0] == prog and a[1] in ("resume", "consider escalation")))
         ]
         actions.append((prog, "maintenance line ends", None, "", "line-ends-at-progression"))
+    # rule dose-after-stop: no dose action after the day maintenance was stopped
+    if p.stop is not None:
+        actions = [a for a in actions if a[0] <= p.stop]
     return sorted(actions, key=lambda a: (a[0], a[1], -1 if a[2] is None else a[2], a[3], a[4]))
 
 

@@ -36,11 +36,12 @@ def _resp(p: dict) -> list[tuple]:
 
 
 TRANSPLANT = (
-    "T,2024-01-02,serum_m_protein,4.0,g/dL\n"  # diagnosis
+    "T,2024-01-02,serum_m_protein,4.0,g/dL\nT,2024-01-02,urine_m_protein,150,mg/24h\n"  # diagnosis
     "T,2024-05-01,serum_m_protein,1.0,g/dL\n"  # after induction
-    "T,2024-09-01,serum_m_protein,0.4,g/dL\n"  # maintenance start (after transplant)
-    "T,2024-11-01,serum_m_protein,0.38,g/dL\n"
-    "T,2025-01-01,serum_m_protein,0.35,g/dL\n"
+    # maintenance start (after transplant); VGPR needs a urine study whatever was measurable
+    "T,2024-09-01,serum_m_protein,0.4,g/dL\nT,2024-09-01,urine_m_protein,40,mg/24h\n"
+    "T,2024-11-01,serum_m_protein,0.38,g/dL\nT,2024-11-01,urine_m_protein,40,mg/24h\n"
+    "T,2025-01-01,serum_m_protein,0.35,g/dL\nT,2025-01-01,urine_m_protein,40,mg/24h\n"
 )
 TPAT = "T,2024-09-01,lenalidomide,10,2024-01-02\n"
 
@@ -151,7 +152,7 @@ def test_vgpr_needs_the_urine_measurable_at_baseline_to_be_retested():
     )
     p = _run(no_urine)["U"]
     assert [a["response"] for a in p["assessments"]] == ["PR", "PR"]
-    assert "urine (measurable at baseline) not re-tested" in p["assessments"][0]["note"]
+    assert "urine M-protein not re-tested" in p["assessments"][0]["note"]
     assert p["best_response"] == "PR"
     with_urine = (
         base
@@ -161,6 +162,55 @@ def test_vgpr_needs_the_urine_measurable_at_baseline_to_be_retested():
     p = _run(with_urine)["U"]
     assert [a["response"] for a in p["assessments"]] == ["VGPR", "VGPR"]
     assert "note" not in p["assessments"][0]
+
+
+@pytest.mark.parametrize(
+    "follow_up,responses,note",
+    [
+        # no urine study after the baseline: VGPR unverified -> PR with the note
+        ("", ["PR", "PR"], True),
+        # urine M-protein 60 mg/24h (< 100) at the first follow-up, carried 61 days to the
+        # second: beyond the 60-day carry-forward window, so the second is PR with the note
+        ("U,2024-04-01,urine_m_protein,60,mg/24h\n", ["VGPR", "PR"], True),
+        (
+            "U,2024-04-01,urine_m_protein,60,mg/24h\nU,2024-06-01,urine_m_protein,60,mg/24h\n",
+            ["VGPR", "VGPR"],
+            False,
+        ),
+        # urine M-protein 120 mg/24h: urine is studied but not < 100 -> PR, no note
+        (
+            "U,2024-04-01,urine_m_protein,120,mg/24h\nU,2024-06-01,urine_m_protein,120,mg/24h\n",
+            ["PR", "PR"],
+            False,
+        ),
+        # negative urine immunofixation: no urine M-component, so urine < 100 mg/24h
+        (
+            "U,2024-04-01,urine_ife,negative,\nU,2024-06-01,urine_ife,negative,\n",
+            ["VGPR", "VGPR"],
+            False,
+        ),
+        # positive urine immunofixation without a urine M-protein value: not shown < 100
+        (
+            "U,2024-04-01,urine_ife,positive,\nU,2024-06-01,urine_ife,positive,\n",
+            ["PR", "PR"],
+            True,
+        ),
+    ],
+)
+def test_vgpr_needs_a_urine_study_even_if_urine_was_not_measurable(follow_up, responses, note):
+    # Durie 2006 Table 5 VGPR: ">= 90% reduction in serum M-component plus urine M-component
+    # < 100 mg per 24 h"; footnote a: VGPR and CR need serum and urine studies whatever was
+    # measurable at baseline.  Urine 50 mg/24h at baseline (not measurable), serum 2.0 -> 0.1
+    # (-95%) at 2024-04-01 and 2024-06-01.
+    labs = (
+        "U,2024-01-01,serum_m_protein,2.0,g/dL\nU,2024-01-01,urine_m_protein,50,mg/24h\n"
+        "U,2024-04-01,serum_m_protein,0.1,g/dL\nU,2024-06-01,serum_m_protein,0.1,g/dL\n" + follow_up
+    )
+    p = _run(labs)["U"]
+    assert p["measurable_by"] == "serum"
+    assert [a["response"] for a in p["assessments"]] == responses
+    notes = ["urine M-protein not re-tested" in a.get("note", "") for a in p["assessments"]]
+    assert notes == [note and r == "PR" for r in responses]
 
 
 def test_new_bone_lesion_is_carried_forward_and_confirms_progression():

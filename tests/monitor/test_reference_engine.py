@@ -4,9 +4,9 @@ Random registries (hypothesis) of a few patients each: every disease type (serum
 marrow-only, non-measurable), values drawn near the rule boundaries, units other than the
 canonical one, gaps and missing analytes, lab reference limits, diagnosis dates before or after
 the first assessment, lenalidomide/ixazomib/no maintenance with ladder doses, age/sex/weight
-(creatinine clearance) or not, dialysis, blood counts that open and close holds.  The reference
-(:mod:`tests.monitor.reference_engine`) is the oracle; the regression snapshot only guards
-against unintended change.
+(creatinine clearance) or not, dialysis, blood counts that open and close holds, a stop date.
+The reference (:mod:`tests.monitor.reference_engine`) is the oracle; the regression snapshot
+only guards against unintended change.
 """
 
 from __future__ import annotations
@@ -124,6 +124,13 @@ def patient(draw, pid: str):
                         v = draw(st.sampled_from(BOUNDARY[a]))
                         labs.append((cday, a, v, math.nan, math.nan))
     has_cg = draw(st.integers(0, 3)) > 0
+    # maintenance stopped (patients.csv stop_date) in one patient of three, anywhere from the
+    # start to after the last result
+    stop = (
+        start + draw(st.integers(0, max(days[-1] - start, 0) + 10))
+        if draw(st.integers(0, 2)) == 0
+        else None
+    )
     return R.Patient(
         pid=pid,
         agent=agent,
@@ -135,6 +142,7 @@ def patient(draw, pid: str):
         weight=float(draw(st.sampled_from([55, 60, 80]))) if has_cg else math.nan,
         dialysis=draw(st.integers(0, 9)) == 0,
         labs=labs,
+        stop=stop,
     )
 
 
@@ -192,10 +200,12 @@ def _csv(pats, alt: bool):
                 p.weight,
                 p.dialysis,
                 rows,
+                p.stop,
             )
         )
     pat_lines = [
-        "patient_id,maintenance_start,agent,dose_mg,diagnosis_date,age,sex,weight_kg,dialysis"
+        "patient_id,maintenance_start,agent,dose_mg,diagnosis_date,stop_date,age,sex,weight_kg,"
+        "dialysis"
     ]
     for p in pats:
         pat_lines.append(
@@ -206,6 +216,7 @@ def _csv(pats, alt: bool):
                     p.agent,
                     "" if math.isnan(p.dose) else repr(p.dose),
                     "" if p.diagnosis is None else _date(p.diagnosis),
+                    "" if p.stop is None else _date(p.stop),
                     "" if math.isnan(p.age) else repr(p.age),
                     p.sex,
                     "" if math.isnan(p.weight) else repr(p.weight),

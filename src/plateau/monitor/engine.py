@@ -247,7 +247,8 @@ _NOTES = np.array(
         "",
         "CR criteria met except marrow (not evaluable for CR)",
         "PD criteria met, not (yet) confirmed",
-        "VGPR criteria met except urine (measurable at baseline) not re-tested: reported as PR",
+        "VGPR criteria met except urine M-protein not re-tested (VGPR needs urine < 100 mg/24h): "
+        "reported as PR",
     ],
     dtype=object,
 )
@@ -648,7 +649,7 @@ class _Responses:
     assess_row: np.ndarray
     cr_blocked: np.ndarray  # CR core met but marrow missing
     nadir_serum: np.ndarray
-    vgpr_no_urine: np.ndarray  # VGPR met but urine (measurable at baseline) not re-tested
+    vgpr_no_urine: np.ndarray  # VGPR met but no urine study shows urine < 100 mg/24h
     lesion: np.ndarray  # new lesion reported at or before the row, after the baseline
     plasmacytoma_grown: np.ndarray  # SPD >= 50% above its nadir
 
@@ -1089,7 +1090,10 @@ def _crab_block(out, b: _Block, g_idx, baseline_day, pat, cfg) -> None:
 
     Reference of the rise/fall criteria: the value at maintenance start (last on or before it,
     else the first value), or at the IMWG baseline when no start is given (rule
-    ``imwg-crab-reference``).  Only values after the reference date count.
+    ``imwg-crab-reference``); only values after the reference value's date count.
+    Hypercalcaemia is a fixed level that needs no reference value: every calcium after the
+    maintenance start (or the baseline; every calcium if neither is known) counts, including
+    a patient's first calcium.
     """
     from plateau.monitor.ctcae import lt
 
@@ -1111,8 +1115,9 @@ def _crab_block(out, b: _Block, g_idx, baseline_day, pat, cfg) -> None:
             ref = np.where(has, v[np.minimum(ri, len(v) - 1)], np.nan)
             ref_d = np.where(has, day[np.minimum(ri, len(v) - 1)], NA_DAY)
             after = day > ref_d[pc]
-            if kind == "level":
-                hit = after & ~lt(v, thr)
+            if kind == "level":  # no reference value: any value after the reference day
+                rd = ref_day[pc]
+                hit = ((rd == NA_DAY) | (day > rd)) & ~lt(v, thr)
             elif kind == "rise":
                 hit = after & ~lt(v - ref[pc], thr)
             else:

@@ -19,8 +19,12 @@ parameter from baseline up to the previous assessment):
 * FLC-only disease (involved FLC > 10 mg/dL with an abnormal ratio): PR ``dFLC`` falls >= 50%;
   CR needs a normal FLC ratio in place of the M-protein criteria.
 * Marrow-only disease: PR a >= 50% fall in marrow plasma cells if baseline >= 30%.
-* FLC-only VGPR: dFLC falls >= 90% (C2).  VGPR with urine measurable at baseline needs a urine
-  result (< 100 mg/24h); without one the assessment is PR and flagged.
+* FLC-only VGPR: dFLC falls >= 90% (C2).  M-protein VGPR needs a urine study showing urine
+  M-protein < 100 mg/24h (a urine M-protein within the carry-forward window, or a negative urine
+  immunofixation) whether or not urine was measurable at baseline (Durie 2006 Table 5 footnote:
+  "VGPR and CR categories require serum and urine studies regardless of whether disease at
+  baseline was measurable on serum, urine, both or either"); without one the assessment is PR
+  and flagged.
 * PD: increase >= 25% from nadir with serum >= 0.5 g/dL (>= 1 g/dL suffices if nadir >= 5),
   urine >= 200 mg/24h, dFLC > 10 mg/dL (FLC-only disease), marrow plasma cells rising by >= 10
   percentage points (Kumar 2016; marrow-only disease; the 2011 wording "absolute percentage
@@ -124,8 +128,10 @@ def classify(
         # M-protein pathway
         s_ok = lambda cond: ~serum_meas | cond  # noqa: E731  (criterion applies only if measurable)
         pr_m = mprot & s_ok(ge(rs, 0.5)) & (~urine_meas | ~has_u | ge(ru, 0.9) | (u < 200.0))
-        # urine measurable at baseline must be re-tested for VGPR (< 100 mg/24h)
-        u_missing = (urine_meas & ~has_u) if cfg.vgpr_needs_urine else np.zeros_like(has_u)
+        # VGPR needs a urine study whatever was measurable at baseline (rule
+        # imwg-vgpr-urine-not-retested): a urine M-protein (carried forward up to
+        # carry_forward_days) or a negative urine immunofixation shows urine < 100 mg/24h
+        u_missing = (~has_u & ~(uife == 0)) if cfg.vgpr_needs_urine else np.zeros_like(has_u)
         vgpr_ep = mprot & s_ok(s == 0) & (~has_u | (u == 0)) & ife_pos
         vgpr_red = mprot & s_ok(ge(rs, 0.9)) & (~has_u | (u < 100.0))
         vgpr_urine_missing = (vgpr_ep | vgpr_red) & u_missing

@@ -295,6 +295,12 @@ def dose_actions(
     maintenance line has ended (no resumption, escalation or other dose step is proposed);
     ``heme_tox_day`` = first grade >= 3 blood-count toxicity.  Returns
     ``(actions, action_day, alerts)``.
+
+    ``stop`` (patients.csv ``stop_date``, NA_DAY if none) is the day maintenance was stopped:
+    nothing after it is a dose input (blood-count episodes, reported events, creatinine
+    clearances, the escalation date, a progression ending the line), so no dose action or dose
+    alert is dated after it (rule ``dose-after-stop``); the rows after the stop are still
+    assessed for response, progression and CTCAE grades elsewhere.
     """
     if prog_day is None:
         prog_day = np.full(P, NA_DAY)
@@ -303,6 +309,30 @@ def dose_actions(
     frames, alerts = [], []
     level0 = D.start_level(agent, np.nan_to_num(dose, nan=np.inf))
     on = start != NA_DAY
+    stop = np.asarray(stop, dtype=np.int64)
+    stopped = stop != NA_DAY
+
+    cut = np.zeros(P, dtype=bool)  # patients for whom the stop date removed something
+
+    def on_drug(pc, day):
+        """Rows (patient codes, days) on or before the patient's stop date (all if no stop)."""
+        pc = np.asarray(pc, dtype=np.int64)
+        keep = ~stopped[pc] | (np.asarray(day, dtype=np.int64) <= stop[pc])
+        cut[pc[~keep]] = True
+        return keep
+
+    if len(episodes):
+        episodes = episodes[on_drug(episodes["pcode"], episodes["day"])]
+    if len(ct_ev):
+        ct_ev = ct_ev[on_drug(ct_ev["pcode"], ct_ev["day"])]
+    if renal is not None and len(renal):
+        renal = renal[on_drug(renal["pcode"], renal["day"])]
+    late = stopped & (heme_tox_day != np.iinfo(np.int64).max) & (heme_tox_day > stop)
+    heme_tox_day = np.where(late, np.iinfo(np.int64).max, heme_tox_day)
+    cut |= late & (agent == "daratumumab")
+    late = stopped & (prog_day != NA_DAY) & (prog_day > stop)
+    prog_day = np.where(late, NA_DAY, prog_day)
+    cut |= late & on & (agent != "none")
     renal_ev = _renal_events(renal, agent, dialysis, start, on, cfg, P)
     # -- haematologic hold/resume episodes (lenalidomide, ixazomib, bortezomib) --
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
@@ -567,6 +597,8 @@ def dose_actions(
         )
         # tolerance needs evidence: at least one blood count between the start and the decision date
         e &= seen[name]
+        cut |= e & stopped & (at > stop)  # the escalation date falls after the stop
+        e &= ~stopped | (at <= stop)
         if e.any():
             idx = np.flatnonzero(e)
             frames.append(
@@ -705,6 +737,12 @@ def dose_actions(
         else pd.DataFrame(columns=ACTION_COLUMNS[:1] + ["day"] + ACTION_COLUMNS[2:])
     )
     actions = _end_line_at_progression(actions, agent, start, on, prog_day, use, P)
+    # nothing after the stop date (the inputs above are already cut there; this keeps it so)
+    if len(actions):
+        actions = actions[on_drug(actions["pcode"], actions["day"])]
+    alerts = [a[on_drug(a["pcode"], a["day"])] for a in alerts]
+    alerts = [a for a in alerts if len(a)]
+    use("dose-after-stop", cut & on & (agent != "none"))
     if len(actions):
         actions = actions.sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
         action_day = actions.pop("day").to_numpy()

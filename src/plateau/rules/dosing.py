@@ -117,6 +117,16 @@ RULES: dict[str, Rule] = {
             "DESIGN",
         ),
         Rule(
+            "dose-after-stop",
+            "no dose action (hold, resume, escalation, reduction, line end) and no dose alert "
+            "after the patient's stop_date (the date maintenance was stopped): the label's dose "
+            "adjustments apply during maintenance therapy; later results are still assessed for "
+            "response, progression and CTCAE grades",
+            PLATEAU,
+            "plateau.monitor.signal.dose_actions",
+            "DESIGN",
+        ),
+        Rule(
             "len-vte",
             "lenalidomide: significantly increased risk of deep-vein thrombosis, pulmonary "
             "embolism, myocardial infarction and stroke (boxed warning); anti-thrombotic "

@@ -134,11 +134,15 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "imwg-vgpr-urine-not-retested",
-            "VGPR needs urine M-protein < 100 mg/24h when urine was measurable at baseline: "
-            "without a urine result in the carry-forward window the assessment is reported one "
-            "level lower (PR) and flagged",
+            "VGPR needs a urine study showing urine M-protein < 100 mg/24h whether or not urine "
+            "was measurable at baseline (the urine condition is part of the VGPR row; footnote a "
+            "extends the serum and urine studies to VGPR and CR whatever was measurable at "
+            "baseline, a sentence the stored copy of the table truncates): without a urine "
+            "M-protein in the carry-forward window, or a negative urine immunofixation, the "
+            "assessment is reported one level lower (PR) and flagged",
             DURIE_2006,
-            "Table 5, VGPR (with the CIBMTR downgrade rule)",
+            "Table 5, VGPR ('>= 90% reduction in serum M-component plus urine M-component "
+            "< 100 mg per 24 h') and footnote a (with the CIBMTR downgrade rule)",
             "C1",
         ),
         _rule(
@@ -180,9 +184,10 @@ RULES: dict[str, Rule] = {
         _rule(
             "imwg-crab-reference",
             "CRAB changes measured from the value at maintenance start (last on or before it, "
-            "else the first); hypercalcaemia '>= 11.5 mg/dL' (Table 2) vs '> 11.5 mg/dL' (Durie "
-            "2006 via Farydak) vs '> 11 mg/dL' (Kumar 2016 via a secondary page): 11.5 "
-            "inclusive used",
+            "else the first); hypercalcaemia is a fixed level needing no reference value (any "
+            "calcium after the start counts, also a first-ever one); hypercalcaemia "
+            "'>= 11.5 mg/dL' (Table 2) vs '> 11.5 mg/dL' (Durie 2006 via Farydak) vs "
+            "'> 11 mg/dL' (Kumar 2016 via a secondary page): 11.5 inclusive used",
             PLATEAU,
             "plateau.rules.imwg.ImwgConfig",
             "UNCONFIRMED",
@@ -412,7 +417,7 @@ class ImwgConfig:
     cr_marrow_below: float = 5.0
     mr_requires_urine_above_200: bool = False
     flc_vgpr: bool = True  # >= 90% dFLC fall (C2, IMWG PCL table)
-    vgpr_needs_urine: bool = True  # urine measurable at baseline must be re-tested for VGPR
+    vgpr_needs_urine: bool = True  # VGPR needs a urine study (< 100 mg/24h), whatever the baseline
     marrow_needs_confirmation: bool = False  # marrow results need no confirmation (C2)
     carry_lesions: bool = True  # a reported new lesion stays present (DESIGN)
     plasmacytoma_reduction: float = 0.5  # PR/MR/VGPR need >= 50% SPD reduction if present
