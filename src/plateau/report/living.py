@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from plateau import __version__
 from plateau.analysis import BUILTIN_GROUPS, AnalysisResult, builtin_specs, run_analysis
 from plateau.analysis.selection import DERIVATION_LABELS
+from plateau.evidence.vocabulary import TEMPLATE_FILTERS
 from plateau.evidence.base import EvidenceBase
 from plateau.report.plots import forest_svg, funnel_svg
 
@@ -92,6 +93,7 @@ def render_html(base: EvidenceBase, sections, networks=None, published=None) -> 
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
     )
+    env.filters.update(TEMPLATE_FILTERS)
     template = env.get_template("report.html")
     return template.render(
         sections=sections,

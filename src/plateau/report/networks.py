@@ -11,13 +11,9 @@ from typing import Any
 
 from plateau.analysis.network import MaintenanceNetwork, which_maintenance
 from plateau.evidence.base import EvidenceBase
+from plateau.evidence.vocabulary import label
 from plateau.report.network_plots import forest_vs_reference, network_graph
 from plateau.report.plots import figure_svg
-
-SETTING_TITLES = {
-    "post_asct": "after autologous transplant",
-    "non_transplant": "without transplant",
-}
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ def network_items(base: EvidenceBase) -> list[NetworkItem]:
     """One item per built-in network (post-ASCT and non-transplant; PFS and OS)."""
     items = []
     for (setting, outcome), network in which_maintenance(base).items():
-        title = f"Which maintenance {SETTING_TITLES.get(setting, setting)}? {outcome}"
+        title = f"Which maintenance {label('setting', setting)}? {label('outcome', outcome)}"
         graph = forest = None
         if network.edges:
             treatments = sorted({t for e in network.edges for t in (e.experimental, e.control)})

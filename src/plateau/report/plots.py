@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 
 from plateau.analysis.run import AnalysisResult, PooledEffect, StudyResult  # noqa: E402
 from plateau.errors import PlateauError  # noqa: E402
+from plateau.evidence.vocabulary import KINDS, label  # noqa: E402
 from plateau.report.forest import (  # noqa: E402
     ForestDiamond,
     ForestGroup,
@@ -23,16 +24,13 @@ from plateau.report.forest import (  # noqa: E402
     save_forest,
 )
 
-SETTING_LABELS = {
-    "post_asct": "After autologous transplant",
-    "non_transplant": "Without transplant",
-    "mixed": "Mixed (transplant and non-transplant)",
-}
-
 
 def _level_label(by: str | None, level: str) -> str:
-    if by == "setting":
-        return SETTING_LABELS.get(level, level)
+    """A subgroup heading in words (one vocabulary: :mod:`plateau.evidence.vocabulary`)."""
+    if by == "agent":
+        return " + ".join(label("agent", a) for a in level.split("+")).capitalize()
+    if by in KINDS:
+        return label(by, level, capital=True)
     return level.replace("_", " ").replace("+", " + ").capitalize()
 
 
