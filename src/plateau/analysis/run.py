@@ -32,7 +32,7 @@ from plateau.analysis.spec import AnalysisSpec
 from plateau.errors import PlateauError
 from plateau.evidence.base import EvidenceBase
 from plateau.evidence.schema import Outcome
-from plateau.evidence.vocabulary import format_interval, format_p, format_ratio, format_ratio_ci
+from plateau.evidence.vocabulary import format_interval, format_p, format_ratio_ci
 from plateau.meta import pool
 from plateau.meta._common import jsonable
 
@@ -255,8 +255,7 @@ class AnalysisResult:
         else:
             pi = f"; PI {format_interval(p.pi_low, p.pi_high)}" if p.pi_low is not None else ""
             lines.append(
-                f"{self.measure} {format_ratio(p.estimate)} "
-                f"({format_interval(p.ci_low, p.ci_high)}{pi}), "
+                f"{self.measure} {format_ratio_ci(p.estimate, p.ci_low, p.ci_high)}{pi}, "
                 f"k = {p.k}, {p.n_patients or 'unknown number of'} patients, {p.method}/{p.test}"
             )
             lines.append(p.heterogeneity_text())

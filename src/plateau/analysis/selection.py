@@ -276,9 +276,18 @@ def _source_ref(trial: Trial, source_id: str) -> SourceRef:
 
 
 def _label(trial: Trial, source_id: str, comparison: Comparison) -> str:
-    """``Myeloma IX (Morgan 2013)``; the comparison id is added when the trial has several."""
+    """``Myeloma IX (Morgan 2013)``; the comparison id is added when the trial has several.
+
+    The study is named after its own publication: when the number was read from a secondary
+    source (a review, a label), the label cites the trial's latest primary source instead (the
+    contribution's ``source`` still says where the number was read).
+    """
     s = trial.source(source_id)
-    name = trial.acronym or trial.name
+    if s.kind != SourceKind.primary:
+        primaries = [p for p in trial.sources if p.kind == SourceKind.primary and p.year]
+        if primaries:
+            s = max(primaries, key=lambda p: p.year or 0)
+    name = trial.acronym or trial.name.split(" (")[0]
     if len(trial.comparisons) > 1:
         name = f"{name}, {comparison.id.replace('_', ' ')}"
     who = s.first_author.split()[0].rstrip(",") if s.first_author else None
@@ -720,8 +729,8 @@ def _time_to_event_contribution(spec, trial, c, x, k, common, outcome, estimates
             status=e.status.value,
             median_followup_months=e.median_followup_months,
             source=_source_ref(trial, e.source),
-            events_experimental=counts[0],
-            events_control=counts[2],
+            events_experimental=counts[0] if counts[0] is not None else e.events_experimental,
+            events_control=counts[2] if counts[2] is not None else e.events_control,
             mixed_population=mode == "mixed",
             population=e.subgroup,
             setting_subgroup=mode == "setting_subgroup",
