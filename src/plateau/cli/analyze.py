@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console, JustifyMethod
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from plateau.cli.root import app
@@ -303,14 +303,32 @@ def report(
     ),
 ) -> None:
     """Write the living evidence report (HTML, PDF, JSON) for every built-in analysis."""
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from plateau.analysis import builtin_specs
     from plateau.report.living import write_report
 
     base = _load_base(evidence)
-    with Progress(transient=True) as progress:
-        progress.add_task("running the built-in analyses and drawing plots", total=None)
-        paths = write_report(base, out, pdf=pdf)
+    steps = len(builtin_specs()) + 2 + (1 if pdf else 0)  # analyses, networks, published, PDF
+    with Progress(
+        TextColumn("[bold]report[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=cli_console(stderr=True),
+    ) as progress:
+        task = progress.add_task("starting", total=steps)
+        seen = {"n": 0}
+
+        def step(text: str) -> None:
+            if seen["n"]:
+                progress.advance(task)
+            seen["n"] += 1
+            progress.update(task, description=text)
+
+        paths = write_report(base, out, pdf=pdf, progress=step)
+        progress.update(task, completed=steps, description="done")
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")
     typer.echo(f"evidence version {base.version}")

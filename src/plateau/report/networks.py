@@ -179,12 +179,25 @@ def network_items(base: EvidenceBase) -> list[NetworkItem]:
             graph = figure_svg(
                 network_graph(
                     treatments, edges, title=title, components=components, reference="observation"
-                )
+                ),
+                title=f"Network graph: {title}",
+                description="Nodes are treatments; an edge joins two treatments compared in a "
+                "randomised trial and lists the trials: "
+                + "; ".join(f"{a} \u2013 {b}: {', '.join(t)}" for (a, b), t in edges.items()),
             )
             main = network.main
             if main is not None and main.result is not None:
+                vs = main.result.effects_vs(main.reference)
                 forest = figure_svg(
-                    forest_vs_reference(main.result, title=f"{title}: HR vs {main.reference}")
+                    forest_vs_reference(main.result, title=f"{title}: HR vs {main.reference}"),
+                    title=f"{title}: hazard ratio of each treatment versus {main.reference}",
+                    description="; ".join(
+                        f"{t}: HR "
+                        + format_ratio_ci(
+                            math.exp(v["estimate"]), math.exp(v["ci_low"]), math.exp(v["ci_high"])
+                        )
+                        for t, v in vs.items()
+                    ),
                 )
         main = network.main
         strength = evidence_strength(network, base) if network.edges else {}
