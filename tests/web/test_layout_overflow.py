@@ -132,8 +132,15 @@ def _check(page, base: str, pages: dict[str, str], label: str) -> list[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name, path in pages.items():
         page.goto(base + path, wait_until="networkidle")
-        if page.locator("h1").count() != 1:
-            problems.append(f"{name} ({path}): {page.locator('h1').count()} h1 elements, not 1")
+        try:  # pages that build their heading with script (Swagger UI) get a moment
+            page.wait_for_selector("h1", timeout=5000)
+        except Exception:
+            pass
+        h1 = page.locator("h1").count()
+        if h1 != 1:
+            problems.append(f"{name} ({path}): {h1} h1 elements, not 1")
+        if not page.evaluate("document.documentElement.lang"):
+            problems.append(f"{name} ({path}): no lang on <html>")
         info = page.evaluate(OVERFLOW_JS)
         page.screenshot(path=str(ARTIFACTS / f"layout-{label}-{name}.png"), full_page=True)
         if info["scrollWidth"] > info["width"]:

@@ -293,7 +293,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     if egger is not None:
         b0, b1 = egger
         ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.legend(loc="lower right", fontsize=9, frameon=False)
     ax.set_ylim(top, 0)
     ticks = [
         t
