@@ -1,4 +1,4 @@
-"""One vocabulary: codes read back from what people type, words for every code, one number format."""
+"""One vocabulary: codes read back from what people type, words for every code, one format."""
 
 from __future__ import annotations
 

@@ -120,7 +120,9 @@ OVERFLOW_JS = """() => {
         const s = getComputedStyle(p);
         if (['auto', 'scroll', 'hidden'].includes(s.overflowX)) { inScroller = true; break; }
       }
-      if (!inScroller) culprits.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') + ' ' + Math.round(r.right));
+      const named = typeof el.className === 'string' && el.className;
+      const cls = named ? '.' + el.className.split(' ')[0] : '';
+      if (!inScroller) culprits.push(el.tagName.toLowerCase() + cls + ' ' + Math.round(r.right));
     }
   }
   return {scrollWidth: doc.scrollWidth, width: width, culprits: culprits.slice(0, 5)};
@@ -145,7 +147,8 @@ def _check(page, base: str, pages: dict[str, str], label: str) -> list[str]:
         page.screenshot(path=str(ARTIFACTS / f"layout-{label}-{name}.png"), full_page=True)
         if info["scrollWidth"] > info["width"]:
             problems.append(
-                f"{name} ({path}): scrollWidth {info['scrollWidth']} > {info['width']}: {info['culprits']}"
+                f"{name} ({path}): scrollWidth {info['scrollWidth']} > {info['width']}: "
+                f"{info['culprits']}"
             )
     return problems
 

@@ -146,7 +146,7 @@ class ForestPlot:
 FONT = 9.5
 FONT_SMALL = 8.5
 FONT_TITLE = 11.5
-ROW = 0.25  #: row height, inches
+ROW = 0.23  #: row height, inches
 PLOT_WIDTH = 2.9  #: the axis, inches
 GAP = 0.22  #: between columns, inches
 MAX_LABEL = 200  #: labels are never shortened below this (kept for callers)

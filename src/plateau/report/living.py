@@ -75,7 +75,7 @@ def build_items(
             if progress is not None:
                 progress(specs[analysis_id].title)
             result = run_analysis(specs[analysis_id], base)
-            forest = forest_svg(result) if result.studies else None
+            forest = forest_svg(result, in_report=True) if result.studies else None
             egger, line = small_study_text(result) if result.studies else (None, None)
             funnel = funnel_svg(result, line) if len(result.studies) >= 3 else None
             items.append(ReportItem(result, forest, funnel, egger))

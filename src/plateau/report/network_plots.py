@@ -45,7 +45,7 @@ def network_graph(
     fig, axes = plt.subplots(
         1,
         n_comp,
-        figsize=(max(fig_w, 7.5), 6.0),
+        figsize=(max(fig_w, 7.5), 5.2),
         squeeze=False,
         gridspec_kw={"width_ratios": widths},
     )

@@ -139,8 +139,11 @@ def plot_title(spec) -> str:
     return f"{head}{', ' + where if where else ''}: {outcome}"
 
 
-def forest_from_result(result: AnalysisResult) -> ForestPlot:
-    """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests."""
+def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> ForestPlot:
+    """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests.
+
+    ``in_report``: the living report prints the title above the plot and the evidence version
+    once, so the figure leaves both out (a shorter figure, fewer pages)."""
     if not result.studies:
         raise PlateauError(f"analysis {result.spec.id}: no trial included, nothing to plot")
     spec = result.spec
@@ -197,11 +200,11 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
         )
     else:
         notes.append("N: patients randomised per arm (\u2013 where not reported).")
+    version = "" if in_report else f"Evidence version {result.evidence_version[:12]}; "
     notes.append(
-        f"Evidence version {result.evidence_version[:12]}; weights from the random-effects "
-        "model; squares proportional to weight."
+        f"{version}weights from the random-effects model; squares proportional to weight."
         if spec.model.method not in ("EE", "FE")
-        else f"Evidence version {result.evidence_version[:12]}; common-effect weights."
+        else f"{version}common-effect weights."
     )
     measure = result.measure
     left, right = ("favours maintenance", "favours control")
@@ -212,7 +215,7 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
     elif spec.outcome in ("CR", "VGPR_or_better", "MRD_negativity", "ORR"):
         left, right = ("favours control", "favours maintenance")
     return ForestPlot(
-        title=plot_title(spec),
+        title="" if in_report else plot_title(spec),
         groups=groups,
         overall=overall,
         measure_label=measure,
@@ -264,10 +267,14 @@ def accessible_svg(svg: str, title: str, description: str = "") -> str:
     return head + inner + svg[close + 1 :]
 
 
-def forest_svg(result: AnalysisResult) -> str:
+def forest_svg(result: AnalysisResult, *, in_report: bool = False) -> str:
     """The forest plot as an SVG string (for HTML pages and reports), with title and desc."""
-    plot = forest_from_result(result)
-    return figure_svg(draw_forest(plot), title=plot.title, description=plot.description)
+    plot = forest_from_result(result, in_report=in_report)
+    return figure_svg(
+        draw_forest(plot),
+        title=plot.title or f"Forest plot: {plot_title(result.spec)}",
+        description=plot.description,
+    )
 
 
 def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None) -> str:
