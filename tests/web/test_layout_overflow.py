@@ -180,3 +180,19 @@ def test_records_pages_do_not_overflow(site, browser, label):
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_focus_moves_to_the_error_summary(site, browser):
+    """A form returned with errors puts keyboard and screen-reader focus on its error summary."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(site["base"] + "/decide")
+        page.get_by_role("button", name="Show the options").click()
+        page.wait_for_selector(".error-summary")
+        focused = page.evaluate(
+            "document.activeElement && document.activeElement.classList.contains('error-summary')"
+        )
+        assert focused, page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
+    finally:
+        context.close()
