@@ -44,18 +44,31 @@ def main() -> int:
             for s in result.studies:
                 c = s.contribution
                 group = c.group_value(by) if by else ""
-                writer.writerow([c.label, c.yi, c.sei, c.n_experimental or "", c.n_control or "", group])
+                writer.writerow(
+                    [c.label, c.yi, c.sei, c.n_experimental or "", c.n_control or "", group]
+                )
         save_result_forest(result, HERE / f"{name}-plateau.png")
         proc = subprocess.run(
-            ["Rscript", str(HERE / "forest_metafor.R"), str(data), str(HERE / f"{name}-metafor.png"),
-             plot_title(spec), spec.model.method],
-            capture_output=True, text=True, check=True,
+            [
+                "Rscript",
+                str(HERE / "forest_metafor.R"),
+                str(data),
+                str(HERE / f"{name}-metafor.png"),
+                plot_title(spec),
+                spec.model.method,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         line = proc.stdout.strip()
         hr = float(re.search(r"HR ([0-9.]+)", line).group(1))
         ok = abs(math.log(hr) - math.log(result.pooled.estimate)) < 1e-4
         failures += not ok
-        print(f"{name}: plateau HR {result.pooled.estimate:.4f}; {line}; {'same' if ok else 'DIFFERENT'}")
+        print(
+            f"{name}: plateau HR {result.pooled.estimate:.4f}; {line}; "
+            f"{'same' if ok else 'DIFFERENT'}"
+        )
     return 1 if failures else 0
 
 

@@ -36,8 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plateau.errors import PlateauError
-from plateau.evidence import EvidenceBase, load_bundled
-from plateau.evidence import vocabulary
+from plateau.evidence import EvidenceBase, load_bundled, vocabulary
 from plateau.evidence.base import citation
 from plateau.evidence.schema import ComparisonKind, Setting, Treatment
 from plateau.meta.network import NetworkResult, connected_components, network_data, nma

@@ -110,6 +110,7 @@ def nma_command(
             "give --input PAIRS.csv, or --setting post-ASCT|non-transplant for a bundled network"
         )
     if input is None:
+        assert setting is not None
         _bundled_network(setting, outcome, format, method)
         return
     cols = read_pairs_csv(input)
@@ -139,7 +140,6 @@ def nma_command(
         typer.echo(json.dumps(out, indent=2))
         return
 
-    from rich.console import Console
     from rich.table import Table
 
     console = cli_console()

@@ -85,7 +85,6 @@ def start(
 
 
 def print_overview(base) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     console = cli_console()

@@ -63,8 +63,7 @@ from plateau.decide.results import (
     RMSTGain,
 )
 from plateau.errors import PlateauError
-from plateau.evidence import EvidenceBase, load_bundled
-from plateau.evidence import vocabulary
+from plateau.evidence import EvidenceBase, load_bundled, vocabulary
 from plateau.evidence.base import citation
 from plateau.evidence.schema import (
     AdverseEventTerm,

@@ -18,6 +18,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from plateau.errors import PlateauError
 from plateau.evidence.schema import (
@@ -202,15 +203,15 @@ ALIASES: dict[str, dict[str, str]] = {
 }
 
 
-def _key(text: str) -> str:
+def _key(text: object) -> str:
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
-def _code(value) -> str:
+def _code(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def label(kind: str, value, *, capital: bool = False) -> str:
+def label(kind: str, value: object, *, capital: bool = False) -> str:
     """The words for ``value`` (a code or enum member) of ``kind`` (a key of :data:`KINDS`).
 
     Unknown codes come back with underscores turned into spaces, never as an error: a label is
@@ -226,12 +227,12 @@ def label(kind: str, value, *, capital: bool = False) -> str:
     return text[:1].upper() + text[1:] if capital else text
 
 
-def labels(kind: str, values: Iterable, *, sep: str = ", ") -> str:
+def labels(kind: str, values: Iterable[object], *, sep: str = ", ") -> str:
     """Several labels joined (``lenalidomide, interferon alfa``)."""
     return sep.join(label(kind, v) for v in values)
 
 
-def treatment_label(value, *, capital: bool = False) -> str:
+def treatment_label(value: object, *, capital: bool = False) -> str:
     return label("treatment", value, capital=capital)
 
 
@@ -268,7 +269,7 @@ def parse(kind: str, text: str, *, extra: Iterable[str] = (), field: str | None 
     )
 
 
-def parse_many(kind: str, texts: Iterable[str] | None, **kwargs) -> list[str]:
+def parse_many(kind: str, texts: Iterable[str] | None, **kwargs: Any) -> list[str]:
     """:func:`parse` for each item; comma-separated items are split (``PFS,OS``)."""
     out: list[str] = []
     for text in texts or ():
@@ -327,11 +328,11 @@ def format_p(value: float | None) -> str:
     return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
 
 
-def _label_filter(value, kind: str, capital: bool = False) -> str:
+def _label_filter(value: object, kind: str, capital: bool = False) -> str:
     return label(kind, value, capital=capital)
 
 
-def _labels_filter(values, kind: str, sep: str = ", ") -> str:
+def _labels_filter(values: Iterable[object], kind: str, sep: str = ", ") -> str:
     return labels(kind, values, sep=sep)
 
 

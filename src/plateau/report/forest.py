@@ -269,21 +269,21 @@ def draw_forest(plot: ForestPlot) -> Figure:
     ev = plot.has_events
     rows = [p for k, p in lines if k == "row"]
     diamonds = [p for k, p in lines if k == "diamond"]
-    any_approx = any(r.approximate for r in rows)  # type: ignore[union-attr]
+    any_approx = any(r.approximate for r in rows)
 
     # --- column widths (inches) from the texts they hold -----------------------------------
     indent = 0.12
     label_w = max(
-        [_width(f"{r.label}{DAGGER if r.approximate else ''}") + indent for r in rows]  # type: ignore[union-attr]
-        + [_width(d.label, bold=True) for d in diamonds]  # type: ignore[union-attr]
+        [_width(f"{r.label}{DAGGER if r.approximate else ''}") + indent for r in rows]
+        + [_width(d.label, bold=True) for d in diamonds]
         + [_width(str(p), bold=True) for k, p in lines if k == "header"]
         + [_width("Prediction interval") + indent, _width("Study", bold=True)]
     )
     if arms:
-        exp_cells = [_arm_text(r.events_experimental, r.n_experimental, ev) for r in rows]  # type: ignore[union-attr]
-        ctl_cells = [_arm_text(r.events_control, r.n_control, ev) for r in rows]  # type: ignore[union-attr]
-        exp_cells += [str(d.n_experimental) for d in diamonds if d.n_experimental]  # type: ignore[union-attr]
-        ctl_cells += [str(d.n_control) for d in diamonds if d.n_control]  # type: ignore[union-attr]
+        exp_cells = [_arm_text(r.events_experimental, r.n_experimental, ev) for r in rows]
+        ctl_cells = [_arm_text(r.events_control, r.n_control, ev) for r in rows]
+        exp_cells += [str(d.n_experimental) for d in diamonds if d.n_experimental]
+        ctl_cells += [str(d.n_control) for d in diamonds if d.n_control]
         arm_w = [
             max(
                 [_width(c) for c in exp_cells]
@@ -295,12 +295,12 @@ def draw_forest(plot: ForestPlot) -> Figure:
             ),
         ]
     else:
-        texts = [r.n_text for r in rows] + [d.n_text for d in diamonds]  # type: ignore[union-attr]
+        texts = [r.n_text for r in rows] + [d.n_text for d in diamonds]
         arm_w = [max([_width(t, bold=True) for t in texts] + [_width("N", bold=True)])]
     ci_head = f"{plot.measure_label} ({plot.level_percent}% CI)"
     ci_w = max(
-        [_width(_fmt_ci(r.estimate, r.ci_low, r.ci_high)) for r in rows]  # type: ignore[union-attr]
-        + [_width(_fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True) for d in diamonds]  # type: ignore[union-attr]
+        [_width(_fmt_ci(r.estimate, r.ci_low, r.ci_high)) for r in rows]
+        + [_width(_fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True) for d in diamonds]
         + [_width(ci_head, bold=True)]
     )
     weight_w = _width("Weight", bold=True)
@@ -406,7 +406,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
         )
     )
 
-    max_w = max([r.weight_percent or 0 for r in rows] + [1e-9])  # type: ignore[union-attr]
+    max_w = max([r.weight_percent or 0 for r in rows] + [1e-9])
     for i, (kind, payload) in enumerate(lines):
         y = y_of(i)
         if kind == "header":
@@ -442,7 +442,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 markeredgewidth=1.2,
             )
         elif kind == "diamond":
-            d: ForestDiamond = payload  # type: ignore[assignment]
+            d: ForestDiamond = payload
             put(x_label, y, d.label, bold=True)
             if arms:
                 if d.n_experimental:
@@ -487,10 +487,11 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 )
             )
         elif kind == "pi":
-            d = payload  # type: ignore[assignment]
+            d = payload
             put(x_label + indent, y, "Prediction interval", style="italic")
             put(x_ci, y, f"({format_interval(d.pi_low, d.pi_high)})", style="italic")
-            _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
+            if d.pi_low is not None and d.pi_high is not None:
+                _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
         elif kind == "text":
             put(x_label + indent, y, str(payload), size=FONT_SMALL, color="#333333")
     for j, line in enumerate(note_lines):

@@ -118,14 +118,13 @@ def _ranges(numbers: list[str]) -> list[str]:
     """``A6, A7, A8, A10`` -> ``A6\u2013A8, A10``."""
     values = sorted({int(n[1:]) for n in numbers})
     out: list[str] = []
-    start = prev = None
-    for v in values + [None]:
-        if start is not None and (v is None or v != prev + 1):
-            out.append(f"A{start}" if start == prev else f"A{start}\u2013A{prev}")
-            start = None
-        if v is not None and start is None:
-            start = v
-        prev = v
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        out.append(f"A{values[i]}" if i == j else f"A{values[i]}\u2013A{values[j]}")
+        i = j + 1
     return out
 
 
@@ -149,7 +148,7 @@ def excluded_appendix(base: EvidenceBase, sections) -> list[dict]:
     numbers = analysis_numbers(sections)
     rows = []
     for trial in base.trials:
-        reasons: dict[str, list[str]] = {}
+        reasons: dict[str, tuple[list[str], list[str]]] = {}  # key -> (analyses, details)
         included = []
         for _, items in sections:
             for item in items:

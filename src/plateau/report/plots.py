@@ -31,7 +31,7 @@ def _level_label(by: str | None, level: str) -> str:
     """A subgroup heading in words (one vocabulary: :mod:`plateau.evidence.vocabulary`)."""
     if by == "agent":
         return " + ".join(label("agent", a) for a in level.split("+")).capitalize()
-    if by in KINDS:
+    if by is not None and by in KINDS:
         return label(by, level, capital=True)
     return level.replace("_", " ").replace("+", " + ").capitalize()
 

@@ -160,7 +160,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         html = html.replace("<html>", '<html lang="en">', 1).replace(
             "<body>",
             '<body><header style="font-family:system-ui,sans-serif;padding:.5rem 1rem;'
-            'background:#1f4e79;color:#fff"><p style="font-size:1.1rem;font-weight:700;margin:0">plateau API '
+            'background:#1f4e79;color:#fff">'
+            '<p style="font-size:1.1rem;font-weight:700;margin:0">plateau API '
             '<a href="/" style="color:#fff;font-size:.9rem;font-weight:400;margin-left:1rem">'
             "back to plateau</a></p></header>",
             1,
