@@ -278,7 +278,7 @@ def _print_table(result, plot: Path | None) -> None:
         ]
         note = ", ".join(f for f in flags if f)
         table.add_row(
-            c.label,
+            c.primary_label or c.label,
             c.outcome,
             arm(c.events_experimental, c.n_experimental),
             arm(c.events_control, c.n_control),

@@ -39,9 +39,8 @@ def _level_label(by: str | None, level: str) -> str:
 def _row(study: StudyResult) -> ForestRow:
     c = study.contribution
     n = f"{c.n_experimental}/{c.n_control}" if c.n_experimental and c.n_control else ""
-    label = (
-        c.label if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{c.label} [{c.outcome}]"
-    )
+    name = c.primary_label or c.label
+    label = name if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{name} [{c.outcome}]"
     return ForestRow(
         label,
         c.estimate,
@@ -181,7 +180,7 @@ def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> Fo
         )
     if any(s.contribution.source.kind != "primary" for s in result.studies):
         read = [
-            s.contribution.label.split(" (")[0]
+            (s.contribution.primary_label or s.contribution.label).split(" (")[0]
             for s in result.studies
             if s.contribution.source.kind != "primary"
         ]
