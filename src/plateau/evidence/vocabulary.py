@@ -79,7 +79,7 @@ _TREATMENT_SPECIAL = {
 TREATMENT: dict[str, str] = {
     t.value: _TREATMENT_SPECIAL.get(t.value, t.value.replace("_", " + ")) for t in Treatment
 }
-COMPARISON_KIND: dict[str, str] = {
+_COMPARISON_KIND_WORDS: dict[str, str] = {
     ComparisonKind.maintenance_vs_control.value: "maintenance vs observation or placebo",
     ComparisonKind.maintenance_vs_active.value: "maintenance vs an older active maintenance",
     ComparisonKind.head_to_head.value: "head-to-head",
@@ -87,6 +87,10 @@ COMPARISON_KIND: dict[str, str] = {
     ComparisonKind.induction_maintenance_package.value: "induction + maintenance package",
     ComparisonKind.duration_strategy.value: "duration strategy",
     ComparisonKind.other.value: "other design",
+}
+#: every kind of the schema has words (new kinds read as their code with spaces until named here)
+COMPARISON_KIND: dict[str, str] = {
+    k.value: _COMPARISON_KIND_WORDS.get(k.value, k.value.replace("_", " ")) for k in ComparisonKind
 }
 CONTROL_TYPE: dict[str, str] = {
     ControlType.observation.value: "observation",
