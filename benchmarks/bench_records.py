@@ -2,6 +2,7 @@
 importing.
 
     python benchmarks/bench_records.py                       # 50 clinicians, 10 rounds each, SQLite
+    python benchmarks/bench_records.py --think 2             # clinicians read ~2 s between clicks
     python benchmarks/bench_records.py --clinicians 20 --rounds 5 --database-url postgresql+psycopg://...
 
 Seeds a fresh database (``--patients`` patients in 5 care teams, 12 assessments of 6 analytes each,
@@ -104,8 +105,14 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 """
 
 
-async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp=0.0):
+async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp=0.0, think=0.0):
     import httpx
+
+    think_rng = random.Random(5000 + idx)
+
+    async def pause():  # a clinician reads a page before the next click (exponential, mean `think`)
+        if think > 0:
+            await asyncio.sleep(think_rng.expovariate(1.0 / think))
 
     await asyncio.sleep(
         random.Random(1000 + idx).uniform(0, ramp)
@@ -126,7 +133,11 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
             return r
 
         form = await timed("login form", "GET", "/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form.text) if form else None
+        if found is None:
+            errors.append(f"login form failed for clin{idx:03d}")
+            return
+        token = found.group(1)
         r = await timed(
             "login",
             "POST",
@@ -146,14 +157,17 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
         for k in range(rounds):
             if time.monotonic() > deadline:
                 break
+            await pause()
             page = await timed("patient list", "GET", "/records")
             if csrf is None and page is not None:
-                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+                found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                csrf = found.group(1) if found else None
             for pid in rng.sample(patients, 2):
+                await pause()
                 await timed("timeline", "GET", f"/records/patients/{pid}")
             if k % 3 == 2 and csrf:
                 pid_ext = None
-                day = dt.date(2025, 1, 1) + dt.timedelta(days=idx * 40 + k)
+                day = dt.date(2025, 1, 1) + dt.timedelta(days=idx * 7 + k)  # past dates (plausible)
                 r = await timed("timeline", "GET", f"/api/v1/records/patients/{patients[0]}")
                 pid_ext = r.json()["patient"] if r is not None and r.status_code == 200 else None
                 if pid_ext:
@@ -176,7 +190,7 @@ def pct(values, q):
     return values[min(len(values) - 1, max(0, int(round(q * (len(values) - 1)))))]
 
 
-async def run(base, team_patients, n_clinicians, rounds, time_limit, ramp):
+async def run(base, team_patients, n_clinicians, rounds, time_limit, ramp, think=0.0):
     results: dict[str, list[float]] = {}
     errors: list[str] = []
     deadline = time.monotonic() + time_limit
@@ -184,7 +198,15 @@ async def run(base, team_patients, n_clinicians, rounds, time_limit, ramp):
     await asyncio.gather(
         *(
             clinician(
-                i, base, team_patients[f"Team {i % TEAMS}"], rounds, deadline, results, errors, ramp
+                i,
+                base,
+                team_patients[f"Team {i % TEAMS}"],
+                rounds,
+                deadline,
+                results,
+                errors,
+                ramp,
+                think,
             )
             for i in range(n_clinicians)
         )
@@ -200,6 +222,12 @@ def main(argv=None) -> int:
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument(
         "--ramp", type=float, default=10.0, help="clinicians arrive over this many seconds"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a clinician reads a page before the next click (0 = no pause)",
     )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -229,7 +257,15 @@ def main(argv=None) -> int:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
         results, errors, wall = asyncio.run(
-            run(base, team_patients, args.clinicians, args.rounds, args.time_limit, args.ramp)
+            run(
+                base,
+                team_patients,
+                args.clinicians,
+                args.rounds,
+                args.time_limit,
+                args.ramp,
+                args.think,
+            )
         )
     finally:
         server.terminate()
@@ -240,6 +276,7 @@ def main(argv=None) -> int:
         "rounds": args.rounds,
         "patients": args.patients,
         "ramp_s": args.ramp,
+        "think_s": args.think,
         "database": url.split(":")[0],
         "requests": total,
         "errors": len(errors),

@@ -28,8 +28,11 @@ SKIP = {
     "plateau start --port": "serves until stopped (tests/web/test_start.py runs it)",
     "plateau serve": "serves until stopped",
     "plateau admin create-user": "asks for a password on the terminal",
+    "plateau admin user": "needs an existing account (tests/store and tests/web cover it)",
     "plateau admin import": "needs an account and the reader's own files (tests/store cover it)",
     "plateau report": "writes the full living report with PDF (tests/report cover it; slow)",
+    "plateau faq sign-off": "writes into the bundled entry files (tests/faq run it on a copy)",
+    "plateau faq sync-reviews": "needs a records database (tests/web/test_faq_pages.py runs it)",
 }
 
 

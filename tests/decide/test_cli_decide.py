@@ -79,3 +79,55 @@ def test_bad_profile_is_one_line_error(tmp_path):
     assert "Traceback" not in result.stderr
     result = run("--profile", str(bad).replace("bad", "none"))
     assert result.returncode == 1 and "no such profile file" in result.stderr
+
+
+def test_one_answer_across_cli_api_and_engine(tmp_path):
+    """The same profile, horizon, utilities and seed give the same numbers through the engine,
+    the CLI (JSON) and the API (the web page and handout render the API's stored snapshot)."""
+    from fastapi.testclient import TestClient
+
+    from plateau.decide import decide, load_profile
+    from plateau.web.app import create_app
+
+    path = ROOT / "examples" / "profiles" / "fit-60-post-asct-vgpr.json"
+    args = dict(horizon_years=7.0, u_tox=0.3, u_rel=0.6)
+    engine = decide(load_profile(path), **args).to_dict()
+    cli = run(
+        "--profile",
+        str(path),
+        "--format",
+        "json",
+        "--horizon-years",
+        "7",
+        "--u-tox",
+        "0.3",
+        "--u-rel",
+        "0.6",
+    )
+    assert cli.returncode == 0, cli.stderr
+    cli_data = json.loads(cli.stdout)
+    app = create_app()
+    app.state.settings.extra["decisions_dir"] = tmp_path
+    api = TestClient(app).post(
+        "/api/v1/decisions?horizon_years=7&u_tox=0.3&u_rel=0.6",
+        json=json.loads(path.read_text()),
+    )
+    assert api.status_code == 201
+    api_data = api.json()
+
+    def numbers(d):
+        out = {}
+        for o in d["options"]:
+            for k in ("pfs", "os"):
+                for h in o[k]["horizons"]:
+                    out[(o["option"], k, h["horizon_years"])] = h["difference_per_100"]
+            if o["qtwist"]:
+                out[(o["option"], "qtwist")] = o["qtwist"]["qtwist_months"]
+                out[(o["option"], "gain")] = o["qtwist"]["gain_months"]
+            for h in o["harms"]:
+                if h["projected"]:
+                    out[(o["option"], h["term"], h["trial_id"])] = h["projected"]["with_per_100"]
+        return out
+
+    reference = numbers(engine)
+    assert reference and numbers(cli_data) == reference == numbers(api_data)

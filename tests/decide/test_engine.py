@@ -148,9 +148,7 @@ def test_harms_come_from_the_trials_with_citations(fit60, frail):
 
 def test_flags_cite_their_rules(frail, base):
     len_flags = {f.rule["rule"]: f for f in frail.option("lenalidomide").flags}
-    assert len_flags["len-renal"].level == "caution" and len_flags["len-renal"].rule["tag"] == "C2"
-    assert "30 mL/min" in len_flags["len-renal"].message
-    assert len_flags["vte-prophylaxis"].rule["tag"] == "UNCONFIRMED"
+    assert len_flags["vte-imwg"].rule["tag"] == "C1"
     assert "frailty-outcomes" in len_flags and "spm-evidence" in len_flags
     thal = {f.rule["rule"] for f in frail.option("thalidomide").flags}
     assert "thal-duration" in thal  # neuropathy grade 1
@@ -158,11 +156,32 @@ def test_flags_cite_their_rules(frail, base):
     flags = {o.option: {f.rule["rule"]: f.level for f in o.flags} for o in pn2.options}
     if "thalidomide" in flags:
         assert flags["thalidomide"]["thal-pn"] == "stop"
-    assert flags["ixazomib"]["ixa-renal"] == "caution"
-    assert flags["lenalidomide"]["len-renal"] == "caution"
+    safety = {o.option: {s["rule"]["rule"]: s for s in o.safety} for o in pn2.options}
+    assert safety["ixazomib"]["ixa-renal"]["advice"].endswith("3 mg on days 1, 8 and 15")
+    assert safety["lenalidomide"]["len-renal-maintenance"]["advice"].endswith("2.5 mg once daily")
     for option in pn2.options:
         for f in option.flags:
             assert f.rule["source"] and f.rule["tag"] in ("C1", "C2", "C3", "UNCONFIRMED", "DESIGN")
+
+
+def test_safety_worked_example_frail_patient(frail):
+    """Example C by hand: Cockcroft-Gault (140 - 78) x 58 / (72 x 1.4) x 0.85 = 30.5 mL/min ->
+    lenalidomide maintenance 5 mg daily (label renal table, CLcr 30-59); VTE risk factors:
+    history of VTE and age 78 = 2 -> LMWH (IMWG, Leukemia 2008 abstract: aspirin for <= 1 risk
+    factor, LMWH for >= 2)."""
+    safety = {s["topic"]: s for s in frail.option("lenalidomide").safety}
+    assert (
+        "creatinine clearance 30 mL/min: starting dose 5 mg once daily"
+        in (safety["kidney function"]["advice"])
+    )
+    clot = safety["blood clots"]
+    assert clot["advice"].startswith("Thromboprophylaxis: low-molecular-weight heparin")
+    assert "2 risk factors" in clot["advice"] and "boxed warning" in clot["advice"]
+    assert clot["rule"]["tag"] == "C1"
+    assert {r["rule"] for r in clot["more_rules"]} == {"vte-age-threshold", "len-boxed-vte"}
+    one = decide({**NON_TRANSPLANT, "age": 60}, n_sims=N)
+    advice = {s["topic"]: s for s in one.option("lenalidomide").safety}["blood clots"]["advice"]
+    assert advice.startswith("Thromboprophylaxis: aspirin (0 risk factors")
 
 
 def test_burden_and_preferences(fit60):

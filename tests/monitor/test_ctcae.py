@@ -67,8 +67,8 @@ def test_default_reference_limits_used_when_missing():
 
 
 def test_unknown_lab_term():
-    with pytest.raises(PlateauError, match="no CTCAE lab term for analyte 'calcium'"):
-        C.grade_lab("calcium", [10.0])
+    with pytest.raises(PlateauError, match="no CTCAE lab term for analyte 'kappa_flc'"):
+        C.grade_lab("kappa_flc", [10.0])
 
 
 def test_neuropathy_grades():

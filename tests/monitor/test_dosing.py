@@ -120,7 +120,12 @@ def test_examples_escalation_renal_and_start_criteria():
     ]
     renal = out["P19"]["dose_actions"][0]
     # woman, 78 y, 55 kg, SCr 1.6: (140-78)*55/(72*1.6)*0.85 = 25.16 mL/min
-    assert renal["action"] == "renal review" and renal["reason"].startswith("CLcr 25.2 mL/min")
+    # label maintenance column: CLcr < 30 not requiring dialysis -> 2.5 mg once daily
+    assert renal["action"] == "start at renal dose" and renal["reason"].startswith(
+        "CLcr 25.2 mL/min"
+    )
+    assert renal["dose"] == 2.5 and renal["rule"] == "len-renal-maintenance"
+    assert not any(a["action"] == "consider escalation" for a in out["P19"]["dose_actions"])
     assert any(
         a["message"].startswith("lenalidomide start criteria not met: platelets 60")
         for a in out["P19"]["alerts"]

@@ -535,13 +535,14 @@ def test_snapshot_covers_the_branches(snapshot):
         "hold",
         "resume",
         "withhold",
-        "reduce",
         "discontinue",
         "stop",
         "consider escalation",
-        "renal review",
-        "start at reduced dose",
-    } <= actions
+        "start at renal dose",
+        "reduce dose (renal)",
+        "maintenance line ends",
+        "interrupt infusion",
+    } <= actions  # bortezomib 'reduce' falls after progression here; see test_dosing
     rules = {r["rule"] for p in pats for r in p["alerts"]}
     assert {
         "imwg-confirm-pd",

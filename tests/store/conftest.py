@@ -72,10 +72,10 @@ def password_hashes():
 
 
 USERS_PASSWORDS = {
-    "admin": "admin-password-1",
+    "admin": "bone-marrow-ledger-1",
     "clin_a": "clin-a-password",
     "clin_b": "clin-b-password",
-    "res": "researcher-pass",
+    "res": "quiet-harbour-lantern",
 }
 
 

@@ -89,7 +89,7 @@ def test_clinician_cannot_write_to_another_teams_patient(db, users, example_file
     labs = b"patient_id,date,analyte,value,unit\nP01,2025-07-01,serum_m_protein,0.4,g/dL\n"
     with pytest.raises(ImportRejected, match="not in your care teams"):
         import_files(db, users["clin_b"], csv_files={"labs": ("labs.csv", labs)}, team="Team B")
-    with pytest.raises(ImportRejected, match="not a member of care team"):
+    with pytest.raises(ImportRejected, match="is not one of your care teams"):
         import_files(db, users["clin_b"], csv_files=example_files("patients"), team="Team A")
     with pytest.raises(ImportRejected, match="researcher may not import"):
         import_files(db, users["researcher"], csv_files=example_files("patients"), team="Team A")

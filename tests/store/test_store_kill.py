@@ -3,7 +3,10 @@ PostgreSQL).
 
 The child imports 10 patients x 400 days of results (4,000 lab rows).  In the first test it is
 killed with SIGKILL after every row has been flushed to the database inside the transaction (it
-announces that point on stdout, just before the alerts are computed and the commit); in the
+announces that point on stdout, when the per-patient audit entries are written, just before the
+commit); a third kills it after the commit while the derived data (alerts, stored monitoring
+results) are being recomputed: the import is all there and the stale patients are found and
+recomputed by ``refresh_stale`` (what the server does when it starts); in the
 second it is killed at a fixed delay, wherever it is.  Afterwards the database must hold either
 nothing of the import or all of it, pass an integrity check, and accept the same import.
 """
@@ -22,14 +25,24 @@ import pytest
 CHILD = textwrap.dedent("""
     import sys, time
     from plateau.store import open_database, monitoring, importer
-    url, user_id, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "pause"
-    real = monitoring.refresh_alerts
-    def announce_then_wait(session, ids):
-        print("FLUSHED", flush=True)
-        if pause:
+    url, user_id = sys.argv[1], int(sys.argv[2])
+    mode = sys.argv[3]
+    real_record = importer.audit.record
+    said = []
+    def record_then_wait(*a, **k):
+        if mode == "pause" and not said:
+            said.append(1)
+            print("FLUSHED", flush=True)
+            time.sleep(120)
+        return real_record(*a, **k)
+    importer.audit.record = record_then_wait
+    real = monitoring.assess
+    def assess_then_wait(session, ids):
+        if mode == "pause-refresh":
+            print("COMMITTED", flush=True)
             time.sleep(120)
         return real(session, ids)
-    monitoring.refresh_alerts = announce_then_wait
+    monitoring.assess = assess_then_wait
     patients = "patient_id,maintenance_start,agent,dose_mg\\n" + "".join(
         f"K{i:02d},2024-01-01,lenalidomide,10\\n" for i in range(10))
     labs = ["patient_id,date,analyte,value,unit"]
@@ -120,3 +133,26 @@ def test_kill_at_a_random_moment_leaves_all_or_nothing(db, db_url, users, table_
         and after["lab_results"] == before["lab_results"] + 4000
     )
     assert nothing or everything, (before, after)
+
+
+@pytest.mark.slow
+def test_kill_while_derived_data_is_recomputed_keeps_the_import(db, db_url, users, table_counts):
+    from plateau.store.monitoring import refresh_stale, stale_patients
+
+    before = table_counts(db)
+    proc = _spawn(db_url, users["admin"], "pause-refresh")
+    try:
+        _wait_for(proc, "COMMITTED")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    db.engine.dispose()
+    after = _check_consistent(db, db_url, table_counts, before)
+    assert after["lab_results"] == before["lab_results"] + 4000  # the import is whole
+    with db.session() as s:
+        assert len(stale_patients(s)) == 10
+    assert refresh_stale(db) == 10
+    with db.session() as s:
+        assert stale_patients(s) == []

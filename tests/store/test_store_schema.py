@@ -31,6 +31,7 @@ def test_migration_creates_every_table_and_is_repeatable(db):
         "faq_reviews",
         "alembic_version",
     } <= names
+    assert {"lab_result_versions", "monitor_results"} <= names
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert current_revision(db.engine) == head
     assert migrate(db.engine) == head  # a second start migrates nothing and fails nothing
@@ -59,6 +60,44 @@ def test_audit_log_is_append_only(db, statement):
     assert [(r.username, r.action, r.patient_id, r.ip) for r in rows] == [
         ("alice", "read", 1, "10.0.0.1")
     ]
+
+
+def test_audit_rows_cannot_be_rewritten_by_insert_or_replace(db):
+    """SQLite's INSERT OR REPLACE deletes the old row without firing DELETE triggers."""
+    with db.session(write=True) as s:
+        entry = audit.record(s, None, "read", "timeline", patient_id=1, username="alice")
+        s.flush()
+        ident = entry.id
+    verb = "INSERT OR REPLACE" if db.engine.dialect.name == "sqlite" else "INSERT"
+    tail = (
+        ""
+        if db.engine.dialect.name == "sqlite"
+        else " ON CONFLICT (id) DO UPDATE SET username = 'mallory'"
+    )
+    with pytest.raises(DBAPIError, match="append-only"):
+        with db.session(write=True) as s:
+            s.execute(
+                text(
+                    f"{verb} INTO audit_log"
+                    " (id, at, username, action, resource, ip, outcome, detail)"
+                    f" VALUES ({ident}, CURRENT_TIMESTAMP, 'mallory', 'read', 'x', '', 'ok', '')"
+                    f"{tail}"
+                )
+            )
+    with db.session() as s:
+        assert [r.username for r in audit.entries(s)] == ["alice"]
+
+
+def test_the_migrations_match_the_models(db):
+    """No drift between the Alembic chain and the SQLAlchemy models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from plateau.store.models import Base
+
+    with db.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
+    assert diff == []
 
 
 def test_unreachable_database_is_a_user_error():

@@ -12,12 +12,10 @@ FIT60 = json.loads((ROOT / "examples/profiles/fit-60-post-asct-vgpr.json").read_
 
 
 @pytest.fixture(autouse=True)
-def decisions_in_tmp(app, tmp_path):
-    """Keep snapshots out of the working tree."""
-    previous = app.state.settings.extra.get("decisions_dir")
-    app.state.settings.extra["decisions_dir"] = tmp_path / "decisions"
-    yield tmp_path / "decisions"
-    app.state.settings.extra["decisions_dir"] = previous
+def decisions_in_tmp(app, tmp_path, monkeypatch):
+    """Run in an empty working directory: the public aid must write nothing there."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
 
 
 def _pages_of_handout(client, ident: str) -> int:
@@ -34,7 +32,9 @@ def test_api_creates_and_returns_a_pinned_snapshot(client, decisions_in_tmp):
     data = response.json()
     assert data["evidence_version"] == client.app.state.evidence.version
     assert response.headers["location"] == f"/api/v1/decisions/{data['id']}"
-    assert (decisions_in_tmp / f"{data['id']}.json").is_file()
+    # the anonymous decision aid keeps the profile in memory only: nothing on disk
+    assert list(decisions_in_tmp.rglob("*")) == []
+    assert data["id"] in client.app.state.public_decisions.ids()
     option = next(o for o in data["options"] if o["option"] == "lenalidomide")
     assert [h["horizon_years"] for h in option["pfs"]["horizons"]] == [1.0, 3.0, 5.0, 7.0]
     assert {"rmst_gain_months", "harms", "flags", "sources"} <= set(option)
@@ -79,6 +79,20 @@ def test_handout_pdf_is_one_page(client):
     assert _pages_of_handout(client, ident) == 1
 
 
+@pytest.mark.parametrize(
+    "name", ["fit-60-post-asct-vgpr", "del17p-55-post-asct", "frail-78-not-eligible"]
+)
+def test_handout_with_values_stays_one_page(client, name):
+    from weasyprint import HTML
+
+    body = json.loads((ROOT / "examples/profiles" / f"{name}.json").read_text())
+    ident = client.post("/api/v1/decisions", json=body).json()["id"]
+    query = "v_pfs=very&v_os=very&v_side_effects=somewhat&v_visits=not&v_cost=not"
+    html = client.get(f"/decide/{ident}/handout?{query}").text
+    assert "Living longer: <strong>very important</strong>" in html
+    assert len(HTML(string=html).render().pages) == 1
+
+
 @pytest.mark.browser
 def test_enter_profile_see_icon_arrays_download_handout(
     page, live_server, screenshot, tmp_path, client
@@ -115,8 +129,20 @@ def test_enter_profile_see_icon_arrays_download_handout(
     cards = page.locator("article.option")
     assert cards.count() >= 3 and cards.first.get_attribute("data-option") == "observation"
     lenalidomide = page.locator('article[data-option="lenalidomide"]')
-    assert "creatinine clearance 30 mL/min" in lenalidomide.inner_text()
-    assert "[C2]" in lenalidomide.inner_text()
+    assert (
+        "creatinine clearance 30 mL/min: starting dose 5 mg once daily" in lenalidomide.inner_text()
+    )
+    assert "[C3]" in lenalidomide.inner_text()  # the label's maintenance renal row, recalled
+    assert "Thromboprophylaxis: low-molecular-weight heparin" in lenalidomide.inner_text()
+    assert page.locator("#quality-table").is_visible()
+    before = page.locator('#quality-table tr[data-option="lenalidomide"] td').nth(2).inner_text()
+    page.locator('input[name="u_rel"]').fill("1")
+    page.wait_for_function(
+        "b => document.querySelector("
+        "'#quality-table tr[data-option=\"lenalidomide\"] td:nth-of-type(3)')"
+        ".innerText !== b",
+        arg=before,
+    )
     screenshot("decide-results")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download handout (PDF)").click()
@@ -127,3 +153,31 @@ def test_enter_profile_see_icon_arrays_download_handout(
     assert _pages_of_handout(client, page.url.split("/decide/")[1].split("?")[0]) == 1
     page.goto(page.url.split("?")[0] + "/handout")
     screenshot("decide-handout")
+
+
+def test_quality_partial_recomputes_from_the_stored_partition(client):
+    data = client.post("/api/v1/decisions", json=FIT60).json()
+    lena = next(o for o in data["options"] if o["option"] == "lenalidomide")["qtwist"]
+    obs = next(o for o in data["options"] if o["option"] == "observation")["qtwist"]
+    html = client.get(f"/decide/{data['id']}/quality?u_tox=0.2&u_rel=0.9").text
+    value = 0.2 * lena["tox_months"] + lena["twist_months"] + 0.9 * lena["rel_months"]
+    ref = 0.2 * obs["tox_months"] + obs["twist_months"] + 0.9 * obs["rel_months"]
+    assert (
+        f"<strong>{value:.1f}</strong>" in html and f"<strong>{value - ref:+.1f}</strong>" in html
+    )
+    # same numbers as the threshold table of the API at a grid point
+    grid = lena["threshold"]["gain_months"]
+    html5 = client.get(f"/decide/{data['id']}/quality?u_tox=0.5&u_rel=0.5").text
+    assert f"<strong>{grid[5][5]:+.1f}</strong>" in html5
+    assert client.get(f"/decide/{data['id']}/quality?u_tox=2").status_code == 422
+
+
+def test_values_answers_reach_the_handout(client):
+    data = client.post("/api/v1/decisions", json=FIT60).json()
+    html = client.get(f"/decide/{data['id']}/handout?v_os=very&v_cost=not&v_bogus=x").text
+    assert "Living longer: <strong>very important</strong>" in html
+    assert "Lower cost: <strong>not important</strong>" in html and "bogus" not in html
+    assert "736 surveyed at Mayo Clinic" in html
+    page_html = client.get(f"/decide/{data['id']}?v_os=very").text
+    assert 'name="v_os" value="very" checked' in page_html
+    assert "v_os=very" in page_html  # carried to the handout links

@@ -111,8 +111,8 @@ def moved(tmp_path_factory):
     url = f"sqlite:///{root / 'plateau.sqlite'}"
     db = open_database(url)
     with db.session(write=True) as s:
-        create_user(s, "rev", "reviewer-password", "reviewer")
-        create_user(s, "clin", "clinician-password", "clinician", ["Team A"])
+        create_user(s, "rev", "quiet-harbour-lantern", "reviewer")
+        create_user(s, "clin", "silver-orchard-piano-3", "clinician", ["Team A"])
     app = create_app(WebSettings(evidence_path=Path(evidence), database_url=url))
     yield {"app": app, "db": db}
     db.dispose()
@@ -146,7 +146,7 @@ def test_reviewer_sign_off_clears_the_flag_and_is_audited(moved):
     r = anon.get("/faq/goals-of-maintenance/review", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
-    reviewer = _login(app, "rev", "reviewer-password")
+    reviewer = _login(app, "rev", "quiet-harbour-lantern")
     missing = reviewer.post(
         "/faq/goals-of-maintenance/review", data={"name": "x"}, follow_redirects=False
     )
@@ -176,7 +176,7 @@ def test_reviewer_sign_off_clears_the_flag_and_is_audited(moved):
 
 def test_only_reviewers_may_sign_off(moved):
     app, db = moved["app"], moved["db"]
-    clinician = _login(app, "clin", "clinician-password")
+    clinician = _login(app, "clin", "silver-orchard-piano-3")
     form = clinician.get("/faq/explaining-benefit-in-numbers/review")
     assert "only users with the reviewer role" in form.text
     r = clinician.post(
@@ -241,7 +241,7 @@ def test_web_sign_offs_sync_into_the_library_files(moved, tmp_path):
 
     library = tmp_path / "library"
     shutil.copytree(BUNDLED_LIBRARY, library)
-    reviewer = _login(moved["app"], "rev", "reviewer-password")
+    reviewer = _login(moved["app"], "rev", "quiet-harbour-lantern")
     assert _sign(reviewer, "explaining-benefit-in-numbers").status_code == 303
     evidence = str(moved["app"].state.settings.evidence_path)
     runner = CliRunner()
@@ -288,6 +288,6 @@ def test_web_app_serves_a_users_own_library(tmp_path):
 
 
 def test_review_form_is_not_cached(moved):
-    reviewer = _login(moved["app"], "rev", "reviewer-password")
+    reviewer = _login(moved["app"], "rev", "quiet-harbour-lantern")
     r = reviewer.get("/faq/goals-of-maintenance/review")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"

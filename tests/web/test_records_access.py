@@ -25,10 +25,10 @@ from plateau.web.app import WebSettings, create_app
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "monitor"
 PASSWORDS = {
-    "admin": "admin-password-1",
+    "admin": "bone-marrow-ledger-1",
     "clin_a": "clin-a-password",
     "clin_b": "clin-b-password",
-    "res": "researcher-pass",
+    "res": "quiet-harbour-lantern",
 }
 ROLES = ("anon", "admin", "clin_a", "clin_b", "res")
 
@@ -107,11 +107,20 @@ def world(request, tmp_path_factory):
     )
     with db.session() as s:
         pid = {p.external_id: p.id for p in s.scalars(select(Patient))}
+        pseudo = {p.external_id: p.pseudonym for p in s.scalars(select(Patient))}
         alert_a = s.scalar(select(Alert.id).where(Alert.patient_id == pid["P07"]))
     app = create_app(WebSettings(database_url=url))
     clients = {"anon": TestClient(app, base_url="https://testserver")}
     clients.update({name: login(app, name) for name in ("admin", "clin_a", "clin_b", "res")})
-    yield {"app": app, "db": db, "clients": clients, "pid": pid, "alert_a": alert_a, "url": url}
+    yield {
+        "app": app,
+        "db": db,
+        "clients": clients,
+        "pid": pid,
+        "pseudo": pseudo,
+        "alert_a": alert_a,
+        "url": url,
+    }
     db.dispose()
     if getattr(app.state, "records_db", None) is not None:
         app.state.records_db.dispose()
@@ -141,8 +150,10 @@ MATRIX = [
 
 @pytest.mark.parametrize("method,path,expected", MATRIX, ids=[m[1] for m in MATRIX])
 def test_access_matrix_reads(world, method, path, expected):
-    url = path.format(A=world["pid"]["P07"], B=world["pid"]["B01"])
     for role, status in zip(ROLES, expected, strict=True):
+        # researchers name patients by pseudonym only (ids follow import order)
+        ids = world["pseudo"] if role == "res" else world["pid"]
+        url = path.format(A=ids["P07"], B=ids["B01"])
         r = _get(world, role, url)
         assert r.status_code == status, (role, url, r.status_code, r.text[:200])
         if status == 303 and role == "anon":
@@ -161,8 +172,9 @@ def test_lists_are_scoped_to_the_care_team_and_deidentified_for_researchers(worl
     res = labels("res")
     assert len(res) == 20 and all(re.fullmatch(r"R-[0-9A-F]{8}", x) for x in res)
     # the researcher's timeline holds no identifier and no calendar date
-    body = _get(world, "res", f"/records/patients/{world['pid']['P07']}").text
-    api = _get(world, "res", f"/api/v1/records/patients/{world['pid']['P07']}").text
+    assert _get(world, "res", f"/records/patients/{world['pid']['P07']}").status_code == 404
+    body = _get(world, "res", f"/records/patients/{world['pseudo']['P07']}").text
+    api = _get(world, "res", f"/api/v1/records/patients/{world['pseudo']['P07']}").text
     for text in (body, api):
         assert "P07" not in text
         assert not re.search(r"20\d\d-\d\d-\d\d", text)
@@ -251,9 +263,15 @@ def test_every_read_and_write_of_patient_data_is_audited(world):
         ("clin_a", f"/records/patients/{a}", "read", "timeline", "ok"),
         ("clin_a", f"/api/v1/records/patients/{a}", "read", "timeline (api)", "ok"),
         ("admin", f"/records/patients/{a}/fhir", "export", "fhir export", "ok"),
-        ("res", f"/records/patients/{a}", "read", "timeline", "ok"),
+        ("res", f"/records/patients/{world['pseudo']['P07']}", "read", "timeline", "ok"),
         ("clin_b", f"/records/patients/{a}", "read", "timeline", "denied"),
-        ("res", f"/records/patients/{a}/fhir", "export", "fhir export", "denied"),
+        (
+            "res",
+            f"/records/patients/{world['pseudo']['P07']}/fhir",
+            "export",
+            "fhir export",
+            "denied",
+        ),
         ("clin_a", "/records", "list", "patient list", "ok"),
         ("clin_a", "/records/alerts?status=all", "list", "alerts inbox", "ok"),
     ]
@@ -308,7 +326,7 @@ def test_security_headers_and_no_caching_of_patient_pages(world):
 
 
 def test_login_is_rate_limited(world):
-    client = TestClient(world["app"], base_url="https://testserver")
+    client = TestClient(world["app"], base_url="https://testserver", client=("203.0.113.7", 1))
     statuses = []
     for password in ["wrong-1", "wrong-2", "wrong-3", "wrong-4", "wrong-5", PASSWORDS["clin_b"]]:
         token = _csrf(client.get("/login").text)
@@ -326,6 +344,18 @@ def test_login_is_rate_limited(world):
         follow_redirects=False,
     )
     assert r.status_code == 403  # the login form is CSRF-protected too
+    # the throttled address is the stranger's: clin_b at their own address still signs in
+    own = TestClient(world["app"], base_url="https://testserver", client=("10.20.30.40", 1))
+    r = own.post(
+        "/login",
+        data={
+            "username": "clin_b",
+            "password": PASSWORDS["clin_b"],
+            "csrf_token": _csrf(own.get("/login").text),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
 
 
 def test_no_patient_data_in_application_logs(world, caplog):
@@ -392,3 +422,226 @@ def test_the_database_is_created_and_migrated_when_the_server_starts(tmp_path):
             }
             assert {"users", "patients", "audit_log"} <= tables
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}")
+TIMESTAMP = re.compile(r"\d{2}:\d{2}:\d{2}")
+
+
+def _fixture_identifiers(world) -> set[str]:
+    from plateau.store.models import Patient as P
+
+    with world["db"].session() as s:
+        out = set()
+        for p in s.scalars(select(P)):
+            out.add(p.external_id)
+            if p.name:
+                out.add(p.name)
+    return out
+
+
+def test_no_researcher_visible_response_holds_a_date_or_an_identifier(world):
+    """Scan every response a researcher can obtain (HTML, JSON, FHIR, SVG, CSV) for calendar
+    dates, timestamps, the fixture patients' identifiers and names, and internal ids."""
+    from plateau.store.decisions import save_snapshot
+
+    pid = world["pid"]["P07"]
+    with world["db"].session(write=True) as s:
+        save_snapshot(
+            s,
+            pid,
+            {
+                "label": "Jane Doe (MRN-P07)",
+                "date": "2025-01-02T09:30:00+00:00",
+                "evidence_version": "abc123def456",
+                "profile": {"age": 61, "response": "VGPR", "note": "seen 2025-01-02"},
+            },
+        )
+    pseudo = world["pseudo"]
+    paths = ["/records", "/api/v1/records/patients", "/records/alerts?status=all"]
+    for ext in ("P07", "B01", "P01"):
+        paths += [
+            f"/records/patients/{pseudo[ext]}",
+            f"/api/v1/records/patients/{pseudo[ext]}",
+            f"/records/patients/{pseudo[ext]}/fhir",
+        ]
+    identifiers = _fixture_identifiers(world) | {"Jane Doe", "MRN-P07"}
+    seen = 0
+    for path in paths:
+        r = _get(world, "res", path)
+        assert r.status_code in (200, 403), (path, r.status_code)
+        text = r.text
+        assert not ISO_DATE.search(text), (path, ISO_DATE.search(text).group(0))
+        assert not TIMESTAMP.search(text), path
+        words = set(re.findall(r"[A-Za-z0-9_-]+", text))
+        leaked = {i for i in identifiers if i in words or (" " in i and i in text)}
+        assert not leaked, (path, leaked)
+        if "/api/" in path and r.status_code == 200:
+            data = r.json()
+            for row in data.get("patients", []):
+                assert isinstance(row["id"], str) and row["id"].startswith("R-")
+        seen += r.status_code == 200
+    assert seen >= 8
+    body = _get(world, "res", f"/records/patients/{pseudo['P07']}").text
+    assert "<svg" in body and "day 151" in body and "VGPR" in body
+
+
+def _audit_since(world, last):
+    with world["db"].session() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.id > last)))
+
+
+def test_role_and_csrf_denials_are_audited(world):
+    last = _audit_rows(world)
+    assert _get(world, "res", "/records/import").status_code == 403
+    client = world["clients"]["clin_a"]
+    r = client.post(
+        f"/records/alerts/{world['alert_a']}/ack",
+        data={"csrf_token": "forged"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    denied = [(e.username, e.action, e.resource, e.outcome) for e in _audit_since(world, last)]
+    assert ("res", "deny", "GET /records/import", "denied") in denied
+    assert ("clin_a", "deny", f"POST /records/alerts/{world['alert_a']}/ack", "denied") in denied
+
+
+@pytest.mark.parametrize(
+    "method,path,kw,status",
+    [
+        ("GET", "/records/patients/99999999999999999999", {}, 404),
+        ("GET", "/api/v1/records/patients/9223372036854775808", {}, 404),
+        ("POST", "/records/alerts/9223372036854775808/ack", {"data": {"csrf_token": "x"}}, 422),
+        ("GET", "/records/audit?patient_id=9223372036854775808", {}, 422),
+        ("GET", "/records/alerts?page=0", {}, 422),
+        ("GET", "/records?page=99999999999", {}, 422),
+    ],
+)
+def test_huge_ids_and_pages_are_4xx_not_500(world, method, path, kw, status):
+    r = world["clients"]["admin"].request(method, path, follow_redirects=False, **kw)
+    assert r.status_code == status, r.text[:200]
+
+
+def test_deeply_nested_json_and_huge_bodies_are_4xx(world):
+    client = world["clients"]["anon"]
+    deep = "[" * 100_000 + "]" * 100_000
+    r = client.post(
+        "/api/v1/decisions", content=deep.encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "(body)"
+    big = {"outcome": "OS", "title": "x" * (2 * 1024 * 1024)}
+    r = client.post("/api/v1/analyses", json=big)
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    r = client.post("/api/v1/analyses", json={"outcome": "OS", "title": "x" * 10_000})
+    assert r.status_code == 422 and "title" in r.text
+
+
+def test_user_administration_in_the_browser_is_audited(world):
+    admin = world["clients"]["admin"]
+    token = _csrf(admin.get("/records/admin").text)
+    r = admin.post(
+        "/records/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "temp_doc",
+            "password": "temp_doc-password",
+            "role": "clinician",
+        },
+    )
+    assert r.status_code == 422 and "username" in r.text  # user-derived password refused
+    r = admin.post(
+        "/records/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "temp_doc",
+            "password": "amber-kettle-orbit-4",
+            "role": "clinician",
+            "teams": "Team A",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    temp = TestClient(world["app"], base_url="https://testserver")
+    PASSWORDS["temp_doc"] = "amber-kettle-orbit-4"
+    temp = login(world["app"], "temp_doc")
+    assert temp.get("/records", follow_redirects=False).status_code == 200
+    for action, data in (
+        ("role", {"role": "researcher"}),
+        ("teams", {"teams": "Team B"}),
+        ("password", {"password": "violet-ferry-lantern-8"}),
+        ("unlock", {}),
+        ("deactivate", {}),
+    ):
+        r = admin.post(
+            f"/records/admin/users/temp_doc/{action}",
+            data={"csrf_token": token, **data},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, (action, r.text[:200])
+    # sessions ended, login refused
+    assert temp.get("/records", follow_redirects=False).status_code == 303
+    with world["db"].session() as s:
+        from plateau.store.models import User as U
+
+        u = s.scalar(select(U).where(U.username == "temp_doc"))
+        assert (u.role, u.active) == ("researcher", False)
+        actions = {
+            e.resource for e in s.scalars(select(AuditEntry).where(AuditEntry.username == "admin"))
+        }
+    assert {"change role: temp_doc", "deactivate: temp_doc", "reset password: temp_doc"} <= actions
+    page = admin.get("/records/admin").text
+    assert "Deactivate" in page and "Reset password" in page and "End sessions" in page
+
+
+def test_the_alerts_inbox_pages_groups_and_acknowledges_in_bulk(world):
+    from plateau.store.models import Alert as AlertRow
+
+    pid = world["pid"]["P07"]
+    with world["db"].session(write=True) as s:
+        for k in range(60):
+            s.add(
+                AlertRow(
+                    patient_id=pid,
+                    fingerprint=f"bulk-{k}",
+                    date=__import__("datetime").date(2025, 3, 1)
+                    + __import__("datetime").timedelta(days=k),
+                    severity="medium",
+                    message=f"repeat {k} on 2025-03-01",
+                    rule="bulk-rule",
+                    tag="C2",
+                    status="open",
+                )
+            )
+    client = world["clients"]["clin_a"]
+    page = client.get("/records/alerts?status=open&severity=medium")
+    assert page.status_code == 200
+    assert "60" in page.text and "bulk-rule" in page.text  # one group, 60 repeats
+    ids = re.search(
+        r'action="/records/alerts/ack".*?name="alert_ids" value="([0-9,]+)"', page.text, re.S
+    ).group(1)
+    assert len(ids.split(",")) >= 60
+    last = _audit_rows(world)
+    r = client.post(
+        "/records/alerts/ack",
+        data={"csrf_token": _csrf(page.text), "alert_ids": ids},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with world["db"].session() as s:
+        states = set(s.scalars(select(AlertRow.status).where(AlertRow.rule == "bulk-rule")).all())
+        n = s.scalar(select(func.count(AlertRow.id)).where(AlertRow.rule == "bulk-rule"))
+    assert states == {"acknowledged"} and n == 60  # nothing deleted
+    moved = [e for e in _audit_since(world, last) if e.resource.endswith("open -> acknowledged")]
+    assert len(moved) >= 60 and all(e.username == "clin_a" for e in moved)
+    # clin_b cannot acknowledge Team A's alerts in bulk either
+    other = world["clients"]["clin_b"]
+    r = other.post(
+        "/records/alerts/ack",
+        data={"csrf_token": _csrf(other.get("/records").text), "alert_ids": ids},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404
+    # the researcher's inbox: pseudonyms and days, no message text, no alert ids
+    res = _get(world, "res", "/records/alerts?status=all").text
+    assert "repeat 0" not in res and "bulk-rule" in res and "P07" not in res
+    assert 'name="alert_ids"' not in res

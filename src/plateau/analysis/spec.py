@@ -91,7 +91,7 @@ class AnalysisSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field("custom", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)
-    title: str = "Custom analysis"
+    title: str = Field("Custom analysis", max_length=300)
     description: str | None = None
     outcome: Literal[
         "disease_control",

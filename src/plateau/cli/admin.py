@@ -2,6 +2,8 @@
 
     plateau admin migrate [--database-url URL]          # create or upgrade the schema
     plateau admin create-user NAME --role clinician --team "Myeloma A" [--password-stdin]
+    plateau admin user NAME (--deactivate | --activate | --role R | --team T ... | --reset-password
+                             | --end-sessions | --unlock) [--password-stdin]
     plateau admin import --as NAME [--team T] \
         (--fhir bundle.json | --patients p.csv --labs l.csv ...)
 
@@ -66,6 +68,59 @@ def create_user_cmd(
         )
     typer.echo(f"created {role} {username!r}" + (f" in {', '.join(team)}" if team else ""))
     db.dispose()
+
+
+@admin_app.command("user")
+def user_cmd(
+    username: str = typer.Argument(..., help="The user to change."),
+    deactivate: bool = typer.Option(False, help="Refuse logins and end sessions (never deleted)."),
+    activate: bool = typer.Option(False, help="Allow logins again."),
+    role: str | None = typer.Option(None, help="New role (ends the user's sessions)."),
+    team: list[str] = typer.Option([], help="Set the care teams (repeatable)."),
+    reset_password: bool = typer.Option(False, help="Set a new password (ends sessions)."),
+    end_sessions: bool = typer.Option(False, help="End every login session of the user."),
+    unlock: bool = typer.Option(False, help="Clear the user's failed-login counters."),
+    password_stdin: bool = typer.Option(False, help="Read the new password from standard input."),
+    database_url: str | None = typer.Option(None, help=URL_HELP),
+) -> None:
+    """Administer a user (audited as done from the command line)."""
+    from plateau.store import security
+    from plateau.store.db import open_database
+
+    if activate and deactivate:
+        raise PlateauError("give --activate or --deactivate, not both")
+    password = None
+    if reset_password:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    db = open_database(database_url)
+    done = []
+    try:
+        with db.session(write=True) as session:
+            target = security.find_user(session, username)
+            if deactivate or activate:
+                security.set_active(session, target, activate, actor=None, ip="cli")
+                done.append("activated" if activate else "deactivated")
+            if role:
+                security.set_role(session, target, role, actor=None, ip="cli")
+                done.append(f"role {role}")
+            if team:
+                security.set_teams(session, target, list(team), actor=None, ip="cli")
+                done.append(f"teams {', '.join(team)}")
+            if password is not None:
+                security.reset_password(session, target, password, actor=None, ip="cli")
+                done.append("password reset")
+            if end_sessions:
+                n = security.end_sessions(session, target, actor=None, ip="cli")
+                done.append(f"{n} session(s) ended")
+            if unlock:
+                security.unlock(session, target, actor=None, ip="cli")
+                done.append("failed logins cleared")
+    finally:
+        db.dispose()
+    typer.echo(f"{username}: " + ("; ".join(done) if done else "nothing to do"))
 
 
 @admin_app.command("import")

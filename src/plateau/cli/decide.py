@@ -51,6 +51,21 @@ def decide_command(
     n_sims: int = typer.Option(4000, "--n-sims", help="Simulations for the intervals."),
     seed: int = typer.Option(20240601, "--seed", help="Random seed (stored with the decision)."),
     save: Path | None = typer.Option(None, "--save", help="Also save the snapshot in this folder."),
+    baseline_model: str = typer.Option(
+        "flexible",
+        "--baseline-model",
+        help="flexible (spline/Weibull fitted to every control-arm landmark) or exponential "
+        "(sensitivity analysis).",
+    ),
+    u_tox: float | None = typer.Option(
+        None, "--u-tox", help="Q-TWiST utility of time with a grade >= 3 toxicity (default 0.5)."
+    ),
+    u_rel: float | None = typer.Option(
+        None, "--u-rel", help="Q-TWiST utility of time after progression (default 0.5)."
+    ),
+    tox_months: float | None = typer.Option(
+        None, "--tox-months", help="Months each grade >= 3 toxicity lasts (default 1)."
+    ),
 ) -> None:
     """Absolute benefits (PFS, OS per 100 at 1, 3, 5 years), harms, burden and flags of each
     option."""
@@ -61,7 +76,17 @@ def decide_command(
         raise PlateauError(f"--format: must be table or json (got {format!r})")
     patient = load_profile(profile)
     base = load_path(evidence) if evidence else load_bundled()
-    decision = decide(patient, base, horizon_years=horizon_years, n_sims=n_sims, seed=seed)
+    decision = decide(
+        patient,
+        base,
+        horizon_years=horizon_years,
+        n_sims=n_sims,
+        seed=seed,
+        baseline_model=baseline_model,
+        u_tox=u_tox,
+        u_rel=u_rel,
+        tox_months=tox_months,
+    )
     snapshot = decision.to_dict()
     ident = DecisionStore(save).save(snapshot) if save else None
     if format == "json":
@@ -114,12 +139,60 @@ def decide_command(
             )
             table.add_row(option["label"], *cells, gain, hr_text)
         console.print(table)
+    u = snapshot["utilities"]
+    table = Table(
+        title=(
+            f"Quality-adjusted months over {decision.rmst_horizon_years:g} y (Q-TWiST; u_TOX "
+            f"{u['u_tox']:g}, u_REL {u['u_rel']:g}, {u['tox_months']:g} month per grade >= 3 event)"
+        ),
+        title_justify="left",
+    )
+    for col in ("option", "TOX", "TWiST", "REL", "Q-TWiST", "gain (95% range)", "gains for"):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    for option in snapshot["options"]:
+        q = option["qtwist"]
+        if q is None:
+            table.add_row(option["label"], *["-"] * 5, "not available")
+            continue
+        g, th = q["gain_months"], q["threshold"]
+        table.add_row(
+            option["label"],
+            f"{q['tox_months']:.1f}",
+            f"{q['twist_months']:.1f}",
+            f"{q['rel_months']:.1f}",
+            f"{q['qtwist_months']['estimate']:.1f}",
+            "-" if g is None else f"{g['estimate']:+.1f} ({g['low']:+.1f} to {g['high']:+.1f})",
+            "-" if th is None else f"{100 * th['share_of_grid_with_gain']:.0f}% of utilities",
+        )
+    console.print(table)
+    for option in snapshot["options"]:
+        for note in (option["qtwist"] or {}).get("notes", []):
+            console.print(f"  {option['label']}: {note}", highlight=False)
+    for outcome in ("PFS", "OS"):
+        b = snapshot["baselines"][outcome]
+        console.print(b.get("short_text") or b.get("reason"), highlight=False)
     for option in snapshot["options"]:
         if option["is_reference"]:
             continue
         console.print(f"[bold]{option['label']}[/]", highlight=False)
+        for item in option["safety"]:
+            rule = item["rule"]
+            console.print(
+                f"  {escape('[' + item['level'] + ']')} {item['topic']}: {item['advice']} "
+                f"({rule['source']}, {rule['where']} [{rule['tag']}])",
+                highlight=False,
+            )
         for h in option["harms"]:
-            console.print(f"  harm: {h['text']}; {h['citation']}", highlight=False)
+            projected = h.get("projected")
+            extra = ""
+            if projected:
+                w = projected["with_per_100"]
+                extra = (
+                    f"; over {projected['horizon_years']:g} y for this patient "
+                    f"~{w['estimate']:.0f} "
+                    f"({w['low']:.0f}-{w['high']:.0f}) of 100"
+                )
+            console.print(f"  harm: {h['text']}{extra}; {h['citation']}", highlight=False)
         if option["harms_not_reported"]:
             console.print(
                 f"  not reported in the matching trials: {', '.join(option['harms_not_reported'])}",

@@ -29,7 +29,12 @@ def assess_cmd(
         None, "--events", help="events.csv: patient_id,date,term,grade[,with_pain]"
     ),
     qol: Path = typer.Option(None, "--qol", help="qlq.csv (QLQ-C30/MY20 answers) for QoL alerts"),
-    baseline: str = typer.Option("maintenance", "--baseline", help="diagnosis or maintenance"),
+    baseline: str = typer.Option(
+        "diagnosis",
+        "--baseline",
+        help="IMWG response baseline: diagnosis (default; pre-treatment, one line of therapy) or "
+        "maintenance (the maintenance-start view); every result says which was used",
+    ),
     fmt: str = typer.Option("json", "--format", help="json or table"),
     skip_bad_rows: bool = typer.Option(
         False, "--skip-bad-rows", help="report bad rows and assess the rest"
@@ -64,7 +69,8 @@ def assess_cmd(
             if pat_t
             else None
         )
-        qres = assess_qol(q_t.frame, starts if baseline == "maintenance" else None)
+        # QoL change is measured from the start of maintenance whichever IMWG baseline is used
+        qres = assess_qol(q_t.frame, starts)
     result = engine.assess(
         lab_t.frame,
         pat_t.frame if pat_t else None,

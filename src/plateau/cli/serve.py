@@ -19,12 +19,22 @@ def serve(
     database_url: str | None = typer.Option(
         None, help="SQLAlchemy URL; default SQLite under ./var/."
     ),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        help="Address of a reverse proxy whose X-Forwarded-For is trusted (repeatable); "
+        "none by default.",
+    ),
 ) -> None:
     """Serve the plateau web app (evidence, analyses, decision aid, monitoring)."""
     import uvicorn
 
-    from plateau.web.app import WebSettings, create_app
+    from plateau.web.app import WebSettings, create_app, server_config
 
-    web_app = create_app(WebSettings(evidence_path=evidence, database_url=database_url))
+    settings = WebSettings(
+        evidence_path=evidence,
+        database_url=database_url,
+        extra={"trusted_proxies": list(trusted_proxy)},
+    )
+    web_app = create_app(settings)
     typer.echo(f"plateau is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(web_app, host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(web_app, host, port)).run()

@@ -9,7 +9,7 @@
 * :mod:`plateau.decide.model` - baseline curves, S1 = S0^HR, RMST, NNT, simulation helpers.
 * :mod:`plateau.rules.decision` - cited tables: R-ISS adjustment, routes, subgroup matchers.
 * :mod:`plateau.decide.engine` - :func:`decide`, options per setting, harms, burden, flags.
-* :mod:`plateau.decide.store` - snapshots pinned to the evidence version (JSON files).
+* :mod:`plateau.decide.store` - snapshots pinned to the evidence version (memory, JSON files; one interface).
 """
 
 from plateau.decide.engine import (
@@ -37,7 +37,7 @@ from plateau.decide.results import (
     OutcomeResult,
     Per100,
 )
-from plateau.decide.store import DecisionStore
+from plateau.decide.store import DecisionStore, MemoryDecisionStore, SnapshotStore
 
 __all__ = [
     "CHOICES",
@@ -45,6 +45,8 @@ __all__ = [
     "DEFAULT_SEED",
     "Decision",
     "DecisionStore",
+    "MemoryDecisionStore",
+    "SnapshotStore",
     "Flag",
     "HARM_TARGETS",
     "Harm",

@@ -1,5 +1,10 @@
 """Absolute effects from a baseline survival curve and a hazard ratio (NumPy, vectorised).
 
+The decision engine's baselines are fitted by :mod:`plateau.decide.flexible` (every landmark,
+spline/Weibull/exponential); this module keeps the closed-form exponential helpers (the
+sensitivity model and the oracle the quadrature is tested against), NNT and the simulation
+helpers.  The pooled single-point exponential below is the earlier model, kept for reference.
+
 Model
 -----
 * **Baseline (control-arm) curve**: exponential, ``S0(t) = exp(-h0 t)`` (t in months).  Each
@@ -16,7 +21,8 @@ Model
 * **Treatment**: proportional hazards, ``S1(t) = S0(t)^HR`` (the GRADE convention for
   time-to-event outcomes; Skoetz et al., J Clin Epidemiol 2020;118:124), so under the
   exponential baseline ``h1 = HR h0``.
-* **Restricted mean survival time** to horizon ``tau``: ``RMST = int_0^tau S(u) du = (1 - exp(-h tau)) / h``;
+* **Restricted mean survival time** to horizon ``tau``:
+  ``RMST = int_0^tau S(u) du = (1 - exp(-h tau)) / h``;
   the gain is ``RMST(HR h0) - RMST(h0)`` (Royston & Parmar, BMC Med Res Methodol 2013;13:152).
 * **NNT** at ``t``: ``1 / (S1(t) - S0(t))`` when the difference is positive (Altman & Andersen,
   BMJ 1999;319:1492 for survival outcomes); undefined otherwise.
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +203,7 @@ def simulate_normal(rng: np.random.Generator, mean: float, sd: float, n: int) ->
     return rng.normal(mean, sd, size=n)
 
 
-def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def interval(draws: np.ndarray, level: float = 0.95) -> tuple[Any, Any]:
     """Equal-tailed percentile interval of simulated draws (along axis 0)."""
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail], axis=0)

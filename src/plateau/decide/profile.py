@@ -124,6 +124,14 @@ class Profile:
     neuropathy_grade: int = 0
     neuropathic_pain: bool = False
     thromboembolism_history: bool = False
+    #: other VTE risk factors of the IMWG risk-assessment model (Palumbo, Leukemia 2008)
+    central_venous_catheter: bool = False
+    diabetes: bool = False
+    cardiac_disease: bool = False
+    infection_now: bool = False
+    immobilisation: bool = False
+    recent_surgery: bool = False
+    inherited_thrombophilia: bool = False
     weight_kg: float | None = None
     creatinine_mg_dl: float | None = None
     creatinine_umol_l: float | None = None
@@ -146,7 +154,8 @@ class Profile:
 
     @property
     def creatinine_clearance(self) -> float | None:
-        """CLcr in mL/min: Cockcroft-Gault when weight and creatinine are given, else ``crcl_ml_min``."""
+        """CLcr in mL/min: Cockcroft-Gault when weight and creatinine are given, else
+        ``crcl_ml_min``."""
         scr = self.creatinine_mg_dl
         if scr is None and self.creatinine_umol_l is not None:
             scr = self.creatinine_umol_l / CREATININE_UMOL_PER_MG_DL
@@ -212,7 +221,24 @@ _BOOLS = (
     "thromboembolism_history",
     "dialysis",
     "previous_second_cancer",
+    "central_venous_catheter",
+    "diabetes",
+    "cardiac_disease",
+    "infection_now",
+    "immobilisation",
+    "recent_surgery",
+    "inherited_thrombophilia",
 )
+#: IMWG VTE risk factors besides history and age (field -> plain words)
+VTE_FACTORS = {
+    "central_venous_catheter": "central venous catheter",
+    "diabetes": "diabetes",
+    "cardiac_disease": "heart disease",
+    "infection_now": "current infection",
+    "immobilisation": "immobility",
+    "recent_surgery": "recent surgery",
+    "inherited_thrombophilia": "inherited thrombophilia",
+}
 _NULLABLE_BOOLS = ("del_17p", "t_4_14", "t_14_16", "gain_1q")
 _RANGES: dict[str, tuple[float, float, str]] = {
     "weight_kg": (25.0, 300.0, "kg"),
@@ -392,7 +418,7 @@ _FORM_FALSE = ("false", "off", "no", "0")
 
 
 def profile_from_form(form: dict[str, str]) -> dict[str, Any]:
-    """Turn HTML form strings into typed profile values (validation is left to :func:`parse_profile`).
+    """Turn HTML form strings into typed profile values (validated by :func:`parse_profile`).
 
     Checkboxes send ``on`` when ticked and nothing otherwise; cytogenetic selects send
     ``present``/``absent``/``""`` (not known).

@@ -141,12 +141,16 @@ class OutcomeResult:
         if not self.available:
             return f"{self.outcome}: no estimate ({self.reason})"
         h = self.at(years)
+        if h is None:
+            return f"{self.outcome}: no estimate at {years:g} years"
         words = OUTCOME_WORDS[self.outcome][0]
         when = f"{years:g} year{'s' if years != 1 else ''}"
         diff = people(h.difference.estimate)
         return (
-            f"After {when}, about {people(h.with_option.estimate)} of 100 people taking {option_label} "
-            f"would be {words}, compared with {people(h.without.estimate)} of 100 without maintenance: "
+            f"After {when}, about {people(h.with_option.estimate)} of 100 people taking "
+            f"{option_label} "
+            f"would be {words}, compared with {people(h.without.estimate)} of 100 without "
+            "maintenance: "
             f"{_signed_words(diff)} ({h.difference.difference_between()})."
         )
 
@@ -185,6 +189,12 @@ class Harm:
     subgroup: str | None = None
     statement: str | None = None
     note: str | None = None
+    n_with: float | None = None
+    n_without: float | None = None
+    projected_with: Per100 | None = None  #: per 100 at projected_horizon_years
+    projected_without: Per100 | None = None
+    projected_horizon_years: float | None = None
+    projection_basis: str | None = None
 
     @property
     def grade_words(self) -> str:
@@ -231,7 +241,57 @@ class Harm:
             "subgroup": self.subgroup,
             "statement": self.statement,
             "note": self.note,
+            "n_with": _f(self.n_with),
+            "n_without": _f(self.n_without),
+            "projected": (
+                {
+                    "horizon_years": self.projected_horizon_years,
+                    "with_per_100": self.projected_with.to_dict(),
+                    "without_per_100": (
+                        self.projected_without.to_dict() if self.projected_without else None
+                    ),
+                    "basis": self.projection_basis,
+                }
+                if self.projected_with is not None
+                else None
+            ),
             "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
+class QTwist:
+    """Quality-adjusted time of one option over the horizon (months; see decide.quality)."""
+
+    horizon_years: float
+    tox: float
+    twist: float
+    rel: float
+    os_months: float  #: restricted mean overall survival = tox + twist + rel
+    p_tox: float  #: chance of a grade >= 3 adverse event over the horizon
+    qtwist: Per100  #: months, with its 95% simulation interval
+    gain: Per100 | None  #: vs observation (None for observation itself)
+    relative_gain: float | None  #: gain / observation's restricted mean OS
+    threshold: dict[str, Any] | None
+    utilities: dict[str, float]
+    toxicity_sources: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "horizon_years": self.horizon_years,
+            "tox_months": _f(self.tox),
+            "twist_months": _f(self.twist),
+            "rel_months": _f(self.rel),
+            "os_months": _f(self.os_months),
+            "p_tox": _f(self.p_tox),
+            "qtwist_months": self.qtwist.to_dict(),
+            "gain_months": self.gain.to_dict() if self.gain else None,
+            "relative_gain": _f(self.relative_gain) if self.relative_gain is not None else None,
+            "threshold": self.threshold,
+            "utilities": dict(self.utilities),
+            "toxicity_sources": list(self.toxicity_sources),
+            "notes": list(self.notes),
         }
 
 
@@ -293,6 +353,9 @@ class OptionResult:
     flags: tuple[Flag, ...]
     burden: Burden | None
     sources: tuple[dict[str, Any], ...]
+    qtwist: QTwist | None = None
+    safety: tuple[dict[str, Any], ...] = ()
+    hrqol: tuple[dict[str, Any], ...] = ()
 
     @property
     def rmst_gain_months(self) -> dict[str, Any]:
@@ -314,22 +377,42 @@ class OptionResult:
             "flags": [f.to_dict() for f in self.flags],
             "burden": self.burden.to_dict() if self.burden else None,
             "sources": list(self.sources),
+            "qtwist": self.qtwist.to_dict() if self.qtwist else None,
+            "safety": list(self.safety),
+            "hrqol": list(self.hrqol),
         }
 
     def summary(self, years: float = 5) -> str:
         lines = [self.label]
         for outcome in (self.pfs, self.os):
+            at = outcome.at(years)
             lines.append(
                 "  " + outcome.plain(years, self.label.lower())
                 if not self.is_reference
                 else f"  {outcome.outcome}: "
                 + (
-                    f"{people(outcome.at(years).without.estimate)} of 100 at {years:g} years "
-                    f"({outcome.at(years).without.between()})"
-                    if outcome.available
+                    f"{people(at.without.estimate)} of 100 at {years:g} years "
+                    f"({at.without.between()})"
+                    if outcome.available and at is not None
                     else "no baseline"
                 )
             )
+        q = self.qtwist
+        if q is not None:
+            lines.append(
+                f"  Quality-adjusted time over {q.horizon_years:g} years: "
+                f"{q.qtwist.estimate:.1f} months"
+                + (
+                    f" ({q.gain.estimate:+.1f} vs observation, {q.gain.low:+.1f} to "
+                    f"{q.gain.high:+.1f})"
+                    if q.gain
+                    else ""
+                )
+                + f" [toxicity {q.tox:.1f}, without symptoms or toxicity {q.twist:.1f}, after "
+                f"progression {q.rel:.1f}]"
+            )
+        for s in self.safety:
+            lines.append(f"  * {s['advice']}")
         for f in self.flags:
             lines.append(f"  ! {f.message}")
         return "\n".join(lines)
@@ -354,6 +437,9 @@ class Decision:
     flags: tuple[Flag, ...]
     assumptions: tuple[str, ...]
     derived: dict[str, Any] = field(default_factory=dict)
+    baseline_model: str = "flexible"
+    utilities: dict[str, float] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
     def option(self, name: str) -> OptionResult:
         for o in self.options:
@@ -372,6 +458,9 @@ class Decision:
             "horizons_years": list(self.horizons_years),
             "rmst_horizon_years": self.rmst_horizon_years,
             "simulation": {"n_sims": self.n_sims, "seed": self.seed},
+            "baseline_model": self.baseline_model,
+            "utilities": dict(self.utilities),
+            "values": dict(self.values),
             "baselines": self.baselines,
             "options": [o.to_dict() for o in self.options],
             "not_available": list(self.not_available),

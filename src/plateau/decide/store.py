@@ -1,4 +1,14 @@
-"""Decision snapshots: one JSON file per decision under ``var/decisions/`` (by default).
+"""Decision snapshots: one interface, three homes.
+
+* :class:`MemoryDecisionStore` - the public decision aid's store: a bounded in-memory LRU, so a
+  health profile typed by an anonymous visitor is never written to disk (it lives as long as the
+  server process and at most ``max_entries`` snapshots);
+* :class:`DecisionStore` - JSON files in a directory the user names (``plateau decide --save``);
+* the clinical-records database (:class:`plateau.store.decisions.PatientDecisionStore`), for
+  decisions pinned to a patient behind login, audited.
+
+All three implement :class:`SnapshotStore` (``save(snapshot) -> id``, ``load(id)``, ``ids()``)
+and identify a snapshot by :func:`snapshot_id`.
 
 A snapshot is the plain dict of :meth:`plateau.decide.Decision.to_dict` — profile, evidence
 version, plateau version, simulation seed and size, and every number shown — so a decision can
@@ -16,8 +26,10 @@ import json
 import os
 import re
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from plateau.errors import PlateauError
 
@@ -30,6 +42,56 @@ def snapshot_id(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+class SnapshotStore(Protocol):
+    def save(self, snapshot: dict[str, Any]) -> str: ...
+
+    def load(self, ident: str) -> dict[str, Any]: ...
+
+    def ids(self) -> list[str]: ...
+
+
+def _check(snapshot: dict[str, Any]) -> None:
+    if "evidence_version" not in snapshot or "profile" not in snapshot:
+        raise PlateauError("a decision snapshot needs evidence_version and profile")
+
+
+def _check_id(ident: str) -> None:
+    if not _ID.match(ident or ""):
+        raise PlateauError(f"decision id {ident!r} is not 16 hexadecimal digits")
+
+
+class MemoryDecisionStore:
+    """Snapshots in memory only (bounded LRU of ``max_entries``); nothing touches the disk."""
+
+    def __init__(self, max_entries: int = 1000) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def save(self, snapshot: dict[str, Any]) -> str:
+        _check(snapshot)
+        ident = snapshot_id(snapshot)
+        frozen = json.loads(json.dumps(snapshot))  # a private copy
+        with self._lock:
+            self._items[ident] = frozen
+            self._items.move_to_end(ident)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return ident
+
+    def load(self, ident: str) -> dict[str, Any]:
+        _check_id(ident)
+        with self._lock:
+            if ident not in self._items:
+                raise KeyError(ident)
+            self._items.move_to_end(ident)
+            return json.loads(json.dumps(self._items[ident]))
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._items)
+
+
 class DecisionStore:
     """Save and load decision snapshots as JSON files in ``directory``."""
 
@@ -37,8 +99,7 @@ class DecisionStore:
         self.directory = Path(directory)
 
     def save(self, snapshot: dict[str, Any]) -> str:
-        if "evidence_version" not in snapshot or "profile" not in snapshot:
-            raise PlateauError("a decision snapshot needs evidence_version and profile")
+        _check(snapshot)
         self.directory.mkdir(parents=True, exist_ok=True)
         ident = snapshot_id(snapshot)
         target = self.directory / f"{ident}.json"
@@ -54,8 +115,7 @@ class DecisionStore:
         return ident
 
     def load(self, ident: str) -> dict[str, Any]:
-        if not _ID.match(ident or ""):
-            raise PlateauError(f"decision id {ident!r} is not 16 hexadecimal digits")
+        _check_id(ident)
         path = self.directory / f"{ident}.json"
         if not path.is_file():
             raise KeyError(ident)

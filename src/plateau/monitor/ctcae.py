@@ -49,15 +49,60 @@ __all__ = [  # re-exported table names used by the evaluation code
 ]
 
 
+REL_TOL = 1e-9
+"""Relative tolerance of every boundary comparison (rule ``ctcae-boundary-tolerance``).
+
+A boundary written as a multiple of a reference limit (1.5 x ULN) or reached through a unit
+conversion is computed in binary floating point: 1.5 * 1.2 = 1.7999999999999998, so a plain
+``1.8 > 1.5 * 1.2`` grades creatinine 1.8 mg/dL (ULN 1.2) as G2 where CTCAE says G1 (``>1.5``
+starts G2).  Every comparison below treats values within ``REL_TOL`` of the boundary as equal
+to it; no laboratory reports 10 significant digits, so no real value is moved across a boundary.
+"""
+
+
+def _tol(bound) -> np.ndarray:
+    b = np.asarray(bound, dtype=float)
+    return REL_TOL * np.maximum(1.0, np.abs(b))
+
+
+def lt(value, bound) -> np.ndarray:
+    """``value < bound``, strictly below by more than the tolerance."""
+    return np.asarray(value, dtype=float) < np.asarray(bound, dtype=float) - _tol(bound)
+
+
+def gt(value, bound) -> np.ndarray:
+    """``value > bound``, strictly above by more than the tolerance.
+
+    >>> bool(gt(1.8, 1.5 * 1.2)), bool(1.8 > 1.5 * 1.2)
+    (False, True)
+    """
+    return np.asarray(value, dtype=float) > np.asarray(bound, dtype=float) + _tol(bound)
+
+
 def grade_low(values, cutoffs, lln) -> np.ndarray:
     """Grade a "decreased" term: highest grade g with ``value < bound_g``; grade 1 if ``value < LLN``.
 
     ``values`` and ``lln`` are arrays (or scalars) in the canonical unit; NaN values grade 0.
     """
     v = np.asarray(values, dtype=float)
-    grade = np.where(v < np.asarray(lln, dtype=float), 1, 0).astype(np.int8)
+    grade = np.where(lt(v, lln), 1, 0).astype(np.int8)
     for g, bound in sorted(cutoffs, key=lambda c: c[0]):  # ascending so the highest grade wins
-        grade = np.where(v < bound, np.int8(g), grade)
+        grade = np.where(lt(v, bound), np.int8(g), grade)
+    return grade.astype(np.int8)
+
+
+def grade_high(values, cutoffs, uln) -> np.ndarray:
+    """Grade an "increased" term with absolute cut-offs: highest g with ``value > bound_g``; grade 1
+    if ``value > ULN`` (hypercalcaemia: G1 >ULN-11.5, G2 >11.5-12.5, G3 >12.5-13.5, G4 >13.5 mg/dL).
+
+    >>> cut = ((4, 13.5), (3, 12.5), (2, 11.5))
+    >>> grade_high([10.3, 11.5, 11.6, 12.5, 12.6, 13.5, 13.6], cut, 10.2).tolist()
+    [1, 1, 2, 2, 3, 3, 4]
+    """
+    v = np.asarray(values, dtype=float)
+    grade = np.where(gt(v, uln), 1, 0).astype(np.int8)
+    for g, bound in sorted(cutoffs, key=lambda c: c[0]):
+        grade = np.where(gt(v, bound), np.int8(g), grade)
     return grade.astype(np.int8)
 
 
@@ -67,18 +112,22 @@ def grade_creatinine(values, uln, baseline=None, use_baseline: bool = True) -> n
     x ULN: G1 > ULN, G2 > 1.5 ULN, G3 > 3.0 ULN, G4 > 6.0 ULN.
     x baseline (if ``use_baseline`` and the value is > ULN): G2 > 1.5 baseline, G3 > 3.0 baseline.
     The result is the higher of the two (UNCONFIRMED combination, see module docstring).
+    Comparisons are tolerance-aware (:data:`REL_TOL`): 1.8 with ULN 1.2 is G1, not G2.
+
+    >>> grade_creatinine([1.8, 1.81, 3.6, 3.61, 7.2, 7.21], 1.2, use_baseline=False).tolist()
+    [1, 2, 2, 3, 3, 4]
     """
     v = np.asarray(values, dtype=float)
     u = np.asarray(uln, dtype=float)
     g = np.zeros(np.broadcast(v, u).shape, dtype=np.int8)
     for grade, mult in ((1, 1.0), (2, 1.5), (3, 3.0), (4, 6.0)):
-        g = np.where(v > mult * u, np.int8(grade), g)
+        g = np.where(gt(v, mult * u), np.int8(grade), g)
     if use_baseline and baseline is not None:
         b = np.asarray(baseline, dtype=float)
         gb = np.zeros_like(g)
-        gb = np.where(v > 1.5 * b, np.int8(2), gb)
-        gb = np.where(v > 3.0 * b, np.int8(3), gb)
-        gb = np.where(v > u, gb, np.int8(0))
+        gb = np.where(gt(v, 1.5 * b), np.int8(2), gb)
+        gb = np.where(gt(v, 3.0 * b), np.int8(3), gb)
+        gb = np.where(gt(v, u), gb, np.int8(0))
         g = np.maximum(g, gb)
     return g.astype(np.int8)
 
@@ -92,7 +141,8 @@ def grade_lab(
     limits: ReferenceLimits = ReferenceLimits(),
     use_baseline: bool = True,
 ) -> np.ndarray:
-    """Grade lab values of one analyte (anc, platelets, wbc, hemoglobin, creatinine), canonical units.
+    """Grade lab values of one analyte (anc, platelets, wbc, hemoglobin, creatinine, calcium),
+    canonical units.
 
     NaN reference limits fall back to ``limits`` (DESIGN defaults).
 
@@ -113,6 +163,14 @@ def grade_lab(
             else np.where(np.isnan(np.asarray(uln, float)), default, uln)
         )
         return grade_creatinine(v, u, baseline, use_baseline)
+    term = LAB_TERM_BY_ANALYTE[analyte]
+    if term.direction == "high":
+        u = (
+            np.full(v.shape, default)
+            if uln is None
+            else np.where(np.isnan(np.asarray(uln, float)), default, uln)
+        )
+        return grade_high(v, term.cutoffs, u)
     low = (
         np.full(v.shape, default)
         if lln is None

@@ -39,6 +39,15 @@ __all__ = [  # re-exported table names used by the evaluation code
 ]
 
 
+def _below(value, threshold):
+    """``value < threshold`` with the CTCAE boundary tolerance (a count equal to the threshold,
+    e.g. 500/uL converted to 0.5 x10^9/L, is not below it)."""
+    from plateau.monitor.ctcae import lt
+
+    with np.errstate(invalid="ignore"):
+        return lt(value, threshold)
+
+
 def start_level(agent: np.ndarray, dose: np.ndarray) -> np.ndarray:
     """Index of the ladder step at or below the prescribed dose (0 if the dose is above the top)."""
     level = np.zeros(len(agent), dtype=np.int64)
@@ -112,8 +121,8 @@ def hematologic_episodes(
         {
             "pcode": cbc["pcode"].to_numpy()[keep],
             "day": cbc["day"].to_numpy()[keep],
-            "anc_low": np.where(is_anc, value < thr, np.nan)[keep],
-            "plt_low": np.where(~is_anc, value < thr, np.nan)[keep],
+            "anc_low": np.where(is_anc, _below(value, thr), np.nan)[keep],
+            "plt_low": np.where(~is_anc, _below(value, thr), np.nan)[keep],
             "anc": np.where(is_anc, value, np.nan)[keep],
             "plt": np.where(~is_anc, value, np.nan)[keep],
         }
@@ -173,7 +182,7 @@ def _episodes_sorted(pc, day, is_anc, value, thr) -> pd.DataFrame:
     ar = np.arange(n)
     new_p = np.r_[True, pc[1:] != pc[:-1]]
     gfirst = np.maximum.accumulate(np.where(new_p, ar, 0))
-    low = value < thr
+    low = _below(value, thr)
     ia = _ffill_index(is_anc, gfirst)
     ip = _ffill_index(~is_anc, gfirst)
     anc_low = np.where(ia >= 0, low[np.maximum(ia, 0)], False)

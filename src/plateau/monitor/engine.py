@@ -16,11 +16,18 @@ output tables, where each distinct date is formatted once
 (:func:`plateau.monitor.arrays.date_strings`); PD criteria and notes are small integer codes
 turned into shared strings at the end.
 
-Baseline (``MonitorConfig.baseline``): ``"maintenance"`` = the last disease assessment on or
-before the start of maintenance (patients.csv), ``"diagnosis"`` = the last assessment on or
-before ``diagnosis_date`` (or the first assessment when no date is given).  If no assessment
-precedes the chosen date the patient's first assessment is the baseline.  Assessments are the
-later dates on which any disease analyte (M-protein, FLC, IFE, marrow, lesions) was reported.
+Baseline (``MonitorConfig.baseline``): ``"diagnosis"`` (default) = the last disease assessment on
+or before ``diagnosis_date`` (induction, transplant and maintenance are one line of therapy, so
+response is measured from the pre-treatment value); ``"maintenance"`` = the last assessment on or
+before the start of maintenance (patients.csv), an explicit option.  If no assessment precedes
+the chosen date, or no date is given, the patient's first assessment is the baseline; every
+result says which (``baseline_basis``).  Assessments are the later dates on which any disease
+analyte (M-protein, FLC, IFE, marrow, lesions, plasmacytoma size) was reported.
+
+The IMWG block is a sequence of named steps over named data: :func:`_pivot_visits` (long rows ->
+:class:`_Visits`), :func:`_baseline` (:class:`_Baseline`), :func:`_assessment_values`
+(:class:`_AssessmentValues`), :func:`_responses` (:class:`_Responses`), :func:`_confirm`
+(:class:`_Confirmation`), then the per-patient summaries and assessment rows.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from plateau.monitor import imwg as I
 from plateau.monitor import signal as SIG
 from plateau.monitor.arrays import date_str, date_strings
 from plateau.monitor.io import BadRow
+from plateau.rules import dosing as DR
 from plateau.rules import units as U
 from plateau.rules.registry import ALL_RULES
 
@@ -48,7 +56,7 @@ GRADED = tuple(C.LAB_TERM_BY_ANALYTE)
 class MonitorConfig:
     """All thresholds in one place; defaults are the cited values."""
 
-    baseline: str = "maintenance"
+    baseline: str = "diagnosis"
     imwg: I.ImwgConfig = field(default_factory=I.ImwgConfig)
     dosing: D.DosingConfig = field(default_factory=D.DosingConfig)
     limits: C.ReferenceLimits = field(default_factory=C.ReferenceLimits)
@@ -138,6 +146,7 @@ class MonitorResult:
                 {
                     "patient_id": pid,
                     "baseline_date": p["baseline_date"],
+                    "baseline_basis": p["baseline_basis"],
                     "measurable_by": p["measurable_by"],
                     "assessments": [
                         {
@@ -238,6 +247,7 @@ _NOTES = np.array(
         "",
         "CR criteria met except marrow (not evaluable for CR)",
         "PD criteria met, not (yet) confirmed",
+        "VGPR criteria met except urine (measurable at baseline) not re-tested: reported as PR",
     ],
     dtype=object,
 )
@@ -354,8 +364,8 @@ def _measurability(s0, u0, k0, l0, bm0, icfg):
         ratio0 = k0 / l0
     serum_meas = I.ge(s0, icfg.measurable_serum)
     urine_meas = I.ge(u0, icfg.measurable_urine)
-    kappa_inv = ratio0 > icfg.flc_ratio_high
-    lambda_inv = ratio0 < icfg.flc_ratio_low
+    kappa_inv = I.gt(ratio0, icfg.flc_ratio_high)
+    lambda_inv = ~I.ge(ratio0, icfg.flc_ratio_low) & ~np.isnan(ratio0)
     abnormal = kappa_inv | lambda_inv
     iflc0 = np.where(kappa_inv, k0, l0)
     dflc0 = np.where(kappa_inv, k0 - l0, l0 - k0)
@@ -410,195 +420,372 @@ class _Blocks:
         return np.concatenate(parts)
 
 
-def _disease_block(
-    out: _Blocks, p0, Pb, pc, day, acode, value, key, span, dmin, bday_b, cfg: MonitorConfig
-):
-    """IMWG: pivot, baseline, per-assessment response, confirmation, progression for one block of patients."""
-    icfg = cfg.imwg
-    is_d = _IS_DISEASE[acode]
-    kd = key[is_d]
+@dataclass(frozen=True)
+class _Block:
+    """One block of whole patients of the long table, sorted by (patient, day).
+
+    ``pcode`` numbers the block's patients 0..n_patients-1 (registry code = ``p0 + pcode``);
+    ``key = pcode * span + (day - dmin)`` is the sort key, so ``searchsorted`` on it finds "the
+    last row of patient p on or before day d".
+    """
+
+    p0: int
+    n_patients: int
+    pcode: np.ndarray
+    day: np.ndarray
+    analyte: np.ndarray
+    value: np.ndarray
+    lln: np.ndarray | None
+    uln: np.ndarray | None
+    key: np.ndarray
+    span: int
+    dmin: int
+
+    @property
+    def patients(self) -> slice:
+        return slice(self.p0, self.p0 + self.n_patients)
+
+    def offset(self, day: np.ndarray) -> np.ndarray:
+        """Per-patient day as a key offset (-1 for NA_DAY, clipped to the block's date span)."""
+        return np.clip(np.where(day == NA_DAY, -1, day - self.dmin), -1, self.span - 1)
+
+
+_NO_CARRY = ("new_bone_lesion", "new_plasmacytoma")
+
+
+@dataclass(frozen=True)
+class _Visits:
+    """The disease analytes of a block pivoted to one row per patient-date (an assessment date).
+
+    ``values[name]`` is the analyte's value on that row (NaN if not measured); ``last[name]`` the
+    index of the patient's latest row at or before it where the analyte was measured (-1 if none).
+    """
+
+    key: np.ndarray
+    pcode: np.ndarray
+    day: np.ndarray
+    values: dict
+    last: dict
+    first_row: np.ndarray  # per patient
+    counts: np.ndarray  # per patient
+    group_first: np.ndarray  # per row: first row of its patient
+
+    @property
+    def n(self) -> int:
+        return len(self.key)
+
+    @property
+    def has_rows(self) -> np.ndarray:
+        return self.counts > 0
+
+    def latest(self, name: str, max_age: int | None = None) -> np.ndarray:
+        """Last measured value at or before each row (forward fill), at most ``max_age`` days old."""
+        i = self.last[name]
+        ok = i >= 0
+        if max_age is not None:
+            ok &= self.day - self.day[np.maximum(i, 0)] <= max_age
+        return np.where(ok, self.values[name][i], np.nan)
+
+    def at_rows(self, per_row: np.ndarray, rows: np.ndarray, has: np.ndarray, fill):
+        """``per_row[rows]`` where ``has`` (and the block has rows), else ``fill``."""
+        return np.where(has, per_row[np.maximum(rows, 0)] if self.n else fill, fill)
+
+
+def _pivot_visits(b: _Block) -> _Visits:
+    """Long disease rows -> one row per patient-date with a column per disease analyte."""
+    is_d = _IS_DISEASE[b.analyte]
+    kd = b.key[is_d]
     new = np.r_[True, kd[1:] != kd[:-1]] if len(kd) else np.zeros(0, dtype=bool)
     row_of = np.cumsum(new) - 1
     R = int(new.sum())
     rkey = kd[new]
-    row_pc = rkey // span
-    row_day = rkey % span + dmin
+    row_pc = rkey // b.span
     ND = len(DISEASE)
-    Wmat = np.full(ND * R, np.nan)
-    Wmat[_DISEASE_COL[acode[is_d]] * R + row_of] = value[is_d]
-    Wmat = Wmat.reshape(ND, R)
-    W = {name: Wmat[i] for i, name in enumerate(DISEASE)}
-
-    first_row = np.searchsorted(row_pc, np.arange(Pb), "left")
-    end_row = np.searchsorted(row_pc, np.arange(Pb), "right")
-    counts = end_row - first_row
-    has_rows = counts > 0
+    wide = np.full(ND * R, np.nan)
+    wide[_DISEASE_COL[b.analyte[is_d]] * R + row_of] = b.value[is_d]
+    wide = wide.reshape(ND, R)
+    values = {name: wide[i] for i, name in enumerate(DISEASE)}
+    first_row = np.searchsorted(row_pc, np.arange(b.n_patients), "left")
+    end_row = np.searchsorted(row_pc, np.arange(b.n_patients), "right")
     gfirst = first_row[row_pc]
-    ffi = {
-        name: _ffill_index(~np.isnan(W[name]), gfirst)
+    last = {
+        name: _ffill_index(~np.isnan(values[name]), gfirst)
         for name in DISEASE
-        if name not in ("new_bone_lesion", "new_plasmacytoma")
+        if name not in _NO_CARRY
     }
-
-    def F(name):
-        i = ffi[name]
-        return np.where(i >= 0, W[name][i], np.nan)
-
-    no_bdate = bday_b == NA_DAY
-    off = np.clip(np.where(no_bdate, -1, bday_b - dmin), -1, span - 1)
-    base_row = np.searchsorted(rkey, np.arange(Pb) * span + off, "right") - 1
-    base_row = np.where((base_row < first_row) | no_bdate, first_row, base_row)
-    base_row = np.where(has_rows, base_row, 0)
-    baseline_day = np.where(
-        has_rows, row_day[np.minimum(base_row, max(R - 1, 0))] if R else NA_DAY, NA_DAY
+    return _Visits(
+        key=rkey,
+        pcode=row_pc,
+        day=rkey % b.span + b.dmin,
+        values=values,
+        last=last,
+        first_row=first_row,
+        counts=end_row - first_row,
+        group_first=gfirst,
     )
 
-    def B(name):
-        return np.where(has_rows, F(name)[base_row] if R else np.nan, np.nan)
 
-    s0, u0, k0, l0, bm0 = (
-        B("serum_m_protein"),
-        B("urine_m_protein"),
-        B("kappa_flc"),
-        B("lambda_flc"),
-        B("bm_plasma_cells"),
+@dataclass(frozen=True)
+class _Baseline:
+    """Per patient of a block: the baseline row, its date and the disease values carried to it."""
+
+    row: np.ndarray
+    day: np.ndarray
+    serum: np.ndarray
+    urine: np.ndarray
+    kappa: np.ndarray
+    lam: np.ndarray
+    marrow: np.ndarray
+    spd: np.ndarray  # plasmacytoma size (sum of the products of the diameters)
+
+
+def _baseline(b: _Block, v: _Visits, baseline_date: np.ndarray) -> _Baseline:
+    """Baseline = the last assessment on or before ``baseline_date`` (else the first assessment)."""
+    no_bdate = baseline_date == NA_DAY
+    base_row = (
+        np.searchsorted(v.key, np.arange(b.n_patients) * b.span + b.offset(baseline_date), "right")
+        - 1
     )
-    for name, v in (
-        ("has_rows", has_rows),
-        ("baseline_day", baseline_day),
-        ("s0", s0),
-        ("u0", u0),
-        ("k0", k0),
-        ("l0", l0),
-        ("bm0", bm0),
-    ):
-        out.put(
-            name,
-            p0,
-            v,
-            {"has_rows": False, "baseline_day": NA_DAY}.get(name, np.nan),
-            {"has_rows": bool, "baseline_day": np.int64}.get(name, float),
-        )
-    M = _measurability(s0, u0, k0, l0, bm0, icfg)
+    base_row = np.where((base_row < v.first_row) | no_bdate, v.first_row, base_row)
+    base_row = np.where(v.has_rows, base_row, 0)
+    day = np.where(
+        v.has_rows, v.day[np.minimum(base_row, max(v.n - 1, 0))] if v.n else NA_DAY, NA_DAY
+    )
 
-    # ---- per-assessment values -----------------------------------------------------------------
-    rp = row_pc
+    def carried(name):
+        return np.where(v.has_rows, v.latest(name)[base_row] if v.n else np.nan, np.nan)
+
+    return _Baseline(
+        row=base_row,
+        day=day,
+        serum=carried("serum_m_protein"),
+        urine=carried("urine_m_protein"),
+        kappa=carried("kappa_flc"),
+        lam=carried("lambda_flc"),
+        marrow=carried("bm_plasma_cells"),
+        spd=carried("plasmacytoma_spd"),
+    )
+
+
+@dataclass(frozen=True)
+class _AssessmentValues:
+    """Per assessment row: the values the IMWG rules compare (raw, or carried forward where allowed)."""
+
+    serum: np.ndarray  # raw
+    urine: np.ndarray  # raw
+    urine_cf: np.ndarray  # carried forward up to carry_forward_days
+    dflc: np.ndarray  # involved - uninvolved, raw
+    ratio_normal: np.ndarray  # 1/0/NaN from the carried FLC ratio
+    serum_ife: np.ndarray
+    urine_ife: np.ndarray
+    marrow: np.ndarray  # raw
+    marrow_cf: np.ndarray  # carried indefinitely
+    clonal: np.ndarray  # carried indefinitely
+    lesion: np.ndarray
+    spd: np.ndarray  # plasmacytoma size, raw
+    spd_cf: np.ndarray  # carried indefinitely (imaging is not repeated at every visit)
+
+
+def _assessment_values(v: _Visits, kappa_involved_row: np.ndarray, icfg) -> _AssessmentValues:
     cf_days = icfg.carry_forward_days
-
-    def cf(name, limit=True):
-        i = ffi[name]
-        ok = i >= 0
-        if limit:
-            ok &= row_day - row_day[np.maximum(i, 0)] <= cf_days
-        return np.where(ok, W[name][i], np.nan)
-
-    s = W["serum_m_protein"]
-    u_raw = W["urine_m_protein"]
-    u_cf = cf("urine_m_protein")
-    k_raw, l_raw = W["kappa_flc"], W["lambda_flc"]
-    kinv_r = M["kappa_inv"][rp] if R else np.zeros(0, bool)
-    dflc = np.where(kinv_r, k_raw - l_raw, l_raw - k_raw)
+    k_raw, l_raw = v.values["kappa_flc"], v.values["lambda_flc"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio_cf = cf("kappa_flc") / cf("lambda_flc")
+        ratio_cf = v.latest("kappa_flc", cf_days) / v.latest("lambda_flc", cf_days)
     ratio_normal = np.where(
         np.isnan(ratio_cf),
         np.nan,
-        ((ratio_cf >= icfg.flc_ratio_low) & (ratio_cf <= icfg.flc_ratio_high)).astype(float),
+        (I.ge(ratio_cf, icfg.flc_ratio_low) & ~I.gt(ratio_cf, icfg.flc_ratio_high)).astype(float),
     )
-    sife, uife = cf("serum_ife"), cf("urine_ife")
-    bm_raw, bm = W["bm_plasma_cells"], cf("bm_plasma_cells", limit=False)
-    clonal = cf("bm_clonal_cells", limit=False)
-    lesion = np.fmax(W["new_bone_lesion"], W["new_plasmacytoma"])
-    bday_r = baseline_day[rp] if R else np.zeros(0, np.int64)
-    window = row_day >= bday_r
-    assess_row = row_day > bday_r
-
-    ns = _group_prev_min_sorted(s, window, rp, gfirst, counts)
-    nu = _group_prev_min_sorted(u_raw, window, rp, gfirst, counts)
-    ndf = _group_prev_min_sorted(dflc, window, rp, gfirst, counts)
-    nbm = _group_prev_min_sorted(bm_raw, window, rp, gfirst, counts)
-
-    sm, um, fm, mm = (
-        M[x][rp] if R else np.zeros(0, bool)
-        for x in ("serum_meas", "urine_meas", "flc_meas", "marrow_meas")
-    )
-    depth_r, blocked = I.classify(
-        serum_meas=sm,
-        urine_meas=um,
-        flc_meas=fm,
-        marrow_meas=mm,
-        s=s,
-        s0=s0[rp],
-        u=u_cf,
-        u0=u0[rp],
-        dflc=dflc,
-        dflc0=M["dflc0"][rp],
+    return _AssessmentValues(
+        serum=v.values["serum_m_protein"],
+        urine=v.values["urine_m_protein"],
+        urine_cf=v.latest("urine_m_protein", cf_days),
+        dflc=np.where(kappa_involved_row, k_raw - l_raw, l_raw - k_raw),
         ratio_normal=ratio_normal,
-        sife=sife,
-        uife=uife,
-        bm=bm,
-        bm0=bm0[rp],
-        clonal=clonal,
+        serum_ife=v.latest("serum_ife", cf_days),
+        urine_ife=v.latest("urine_ife", cf_days),
+        marrow=v.values["bm_plasma_cells"],
+        marrow_cf=v.latest("bm_plasma_cells"),
+        clonal=v.latest("bm_clonal_cells"),
+        lesion=np.fmax(v.values["new_bone_lesion"], v.values["new_plasmacytoma"]),
+        spd=v.values["plasmacytoma_spd"],
+        spd_cf=v.latest("plasmacytoma_spd"),
+    )
+
+
+@dataclass(frozen=True)
+class _RowMeasurable:
+    """The patient's baseline measurability broadcast to each assessment row."""
+
+    serum: np.ndarray
+    urine: np.ndarray
+    flc: np.ndarray
+    marrow: np.ndarray
+
+    @property
+    def any(self) -> np.ndarray:
+        return self.serum | self.urine | self.flc | self.marrow
+
+
+def _row_measurable(M: dict, v: _Visits) -> _RowMeasurable:
+    rp = v.pcode
+    return _RowMeasurable(
+        *(
+            M[x][rp] if v.n else np.zeros(0, bool)
+            for x in ("serum_meas", "urine_meas", "flc_meas", "marrow_meas")
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Responses:
+    """Per assessment row: response depth (NE/PD..sCR), PD criteria, evaluability."""
+
+    depth: np.ndarray
+    pd_flags: dict
+    pd_any: np.ndarray
+    evaluable: np.ndarray
+    assess_row: np.ndarray
+    cr_blocked: np.ndarray  # CR core met but marrow missing
+    nadir_serum: np.ndarray
+    vgpr_no_urine: np.ndarray  # VGPR met but urine (measurable at baseline) not re-tested
+    lesion: np.ndarray  # new lesion reported at or before the row, after the baseline
+    plasmacytoma_grown: np.ndarray  # SPD >= 50% above its nadir
+
+
+def _responses(
+    v: _Visits, base: _Baseline, M: dict, meas: _RowMeasurable, x: _AssessmentValues, icfg
+) -> _Responses:
+    """IMWG response depth and PD criteria of every assessment after the baseline."""
+    rp = v.pcode
+    bday_r = base.day[rp] if v.n else np.zeros(0, np.int64)
+    window = v.day >= bday_r
+    assess_row = v.day > bday_r
+
+    def nadir(values):
+        return _group_prev_min_sorted(values, window, rp, v.group_first, v.counts)
+
+    ns, nu, ndf, nbm = nadir(x.serum), nadir(x.urine), nadir(x.dflc), nadir(x.marrow)
+    nspd = nadir(x.spd)
+    # a plasmacytoma growing >= 50% above its nadir is a lesion criterion (imwg-pd-plasmacytoma)
+    grown = (nspd > 0) & I.ge(x.spd - nspd, icfg.plasmacytoma_pd_increase * nspd)
+    lesion = np.where(
+        assess_row & ((x.lesion == 1) | grown), 1.0, np.where(assess_row, x.lesion, np.nan)
+    )
+    if (
+        icfg.carry_lesions
+    ):  # a reported new lesion stays until re-imaging (rule imwg-lesion-carried)
+        seen = _ffill_index(assess_row & (x.lesion == 1), v.group_first)
+        lesion = np.where(seen >= 0, 1.0, lesion)
+    depth_r, blocked, no_urine = I.classify(
+        serum_meas=meas.serum,
+        urine_meas=meas.urine,
+        flc_meas=meas.flc,
+        marrow_meas=meas.marrow,
+        s=x.serum,
+        s0=base.serum[rp],
+        u=x.urine_cf,
+        u0=base.urine[rp],
+        dflc=x.dflc,
+        dflc0=M["dflc0"][rp],
+        ratio_normal=x.ratio_normal,
+        sife=x.serum_ife,
+        uife=x.urine_ife,
+        bm=x.marrow_cf,
+        bm0=base.marrow[rp],
+        clonal=x.clonal,
         cfg=icfg,
+        spd=x.spd_cf,
+        spd0=base.spd[rp],
     )
     pdf = I.progression_flags(
-        s=s,
+        s=x.serum,
         ns=ns,
-        u=u_raw,
+        u=x.urine,
         nu=nu,
-        dflc=dflc,
+        dflc=x.dflc,
         ndflc=ndf,
-        bm=bm_raw,
+        bm=x.marrow,
         nbm=nbm,
         lesion=lesion,
-        flc_path=fm,
-        marrow_path=mm,
+        flc_path=meas.flc,
+        marrow_path=meas.marrow,
         cfg=icfg,
     )
     if tuple(pdf) != _PD_CRITERIA:  # the bit codes below follow this order
         raise RuntimeError(f"imwg.progression_flags keys changed: {tuple(pdf)}")
-    pd_any = np.zeros(R, dtype=bool)
-    for v in pdf.values():
-        pd_any |= v
+    pd_any = np.zeros(v.n, dtype=bool)
+    for flag in pdf.values():
+        pd_any |= flag
     pd_any &= assess_row
-    measurable_r = sm | um | fm | mm
     driving = np.select(
-        [sm, um, fm, mm],
-        [~np.isnan(s), ~np.isnan(u_raw), ~np.isnan(dflc), ~np.isnan(bm_raw)],
+        [meas.serum, meas.urine, meas.flc, meas.marrow],
+        [~np.isnan(x.serum), ~np.isnan(x.urine), ~np.isnan(x.dflc), ~np.isnan(x.marrow)],
         False,
     )
-    evaluable = assess_row & ((measurable_r & driving) | pd_any)
+    evaluable = assess_row & ((meas.any & driving) | pd_any)
     depth = np.where(pd_any, I.PD, depth_r)
     depth = np.where(evaluable, depth, I.NE).astype(np.int8)
+    no_urine = no_urine & evaluable & (depth == I.PR)
+    return _Responses(
+        depth, pdf, pd_any, evaluable, assess_row, blocked, ns, no_urine, lesion, grown & assess_row
+    )
 
-    # ---- confirmation, progression, best response ---------------------------------------------
-    ev_idx = np.flatnonzero(evaluable)
-    pc_e, d_e = rp[ev_idx], depth[ev_idx]
+
+@dataclass(frozen=True)
+class _Confirmation:
+    """Evaluable assessments (``idx`` into the visit rows) and what confirms what."""
+
+    idx: np.ndarray  # visit rows of the evaluable assessments
+    pcode: np.ndarray
+    depth: np.ndarray
+    next_depth: np.ndarray  # depth of the patient's next evaluable assessment (-2 if none)
+    conf_depth: np.ndarray  # depth confirmed by the next assessment (-1 if none)
+    confirmed: np.ndarray
+    pd_confirmed: np.ndarray
+    prog_row: np.ndarray  # per patient: visit row of the progression (-1 if none)
+    prog_day: np.ndarray  # per patient
+    before_prog: np.ndarray
+    best: np.ndarray  # per patient
+    best_row: np.ndarray  # per patient
+    unconf_row: np.ndarray  # per patient: first unconfirmed PD (no progression)
+    marrow_only: np.ndarray  # evaluable rows whose response needs no confirmation (marrow)
+
+
+def _confirm(
+    v: _Visits, r: _Responses, meas: _RowMeasurable, n_patients: int, icfg
+) -> _Confirmation:
+    """Confirmation by the next assessment, progression date, best confirmed response."""
+    ev_idx = np.flatnonzero(r.evaluable)
+    pc_e, d_e = v.pcode[ev_idx], r.depth[ev_idx]
     same_next = np.r_[pc_e[1:] == pc_e[:-1], False] if len(pc_e) else np.zeros(0, bool)
     next_d = np.where(same_next, np.r_[d_e[1:], -2] if len(d_e) else d_e, -2)
     same_prev = np.r_[False, pc_e[1:] == pc_e[:-1]] if len(pc_e) else np.zeros(0, bool)
     prev_d = np.where(same_prev, np.r_[-2, d_e[:-1]] if len(d_e) else d_e, -2)
     pd_e = d_e == I.PD
     pd_conf = pd_e & (next_d == I.PD) if icfg.confirm_pd else pd_e
-    prog_e = _first_sorted(pc_e, pd_conf, Pb)
+    prog_e = _first_sorted(pc_e, pd_conf, n_patients)
     prog_row = np.where(prog_e >= 0, ev_idx[np.maximum(prog_e, 0)] if len(ev_idx) else -1, -1)
-    prog_day = np.where(prog_row >= 0, row_day[np.maximum(prog_row, 0)] if R else NA_DAY, NA_DAY)
+    prog_day = v.at_rows(v.day, prog_row, prog_row >= 0, NA_DAY)
     before_prog = (
-        np.where(prog_day[pc_e] == NA_DAY, True, row_day[ev_idx] < prog_day[pc_e])
+        np.where(prog_day[pc_e] == NA_DAY, True, v.day[ev_idx] < prog_day[pc_e])
         if len(pc_e)
         else np.zeros(0, bool)
     )
     conf_depth = np.where(next_d >= 0, np.minimum(d_e, next_d), -1)
+    # marrow results need no confirmation (rule imwg-marrow-no-confirmation)
+    marrow_only = meas.marrow[ev_idx] & (d_e >= I.MR) & (not icfg.marrow_needs_confirmation)
+    conf_depth = np.where(marrow_only, d_e, conf_depth)
     row_best = np.where(d_e >= I.SD, np.maximum(I.SD, conf_depth), -1)
-    row_best = np.where(before_prog & measurable_r[ev_idx], row_best, -1)
-    best = np.full(Pb, -1, dtype=np.int64)
+    row_best = np.where(before_prog & meas.any[ev_idx], row_best, -1)
+    best = np.full(n_patients, -1, dtype=np.int64)
     if len(pc_e):
         np.maximum.at(best, pc_e, row_best)
     best = np.where((best < I.SD) & (prog_row >= 0), I.PD, best)
     best_first = (
-        _first_sorted(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), Pb)
+        _first_sorted(pc_e, (row_best == best[pc_e]) & (row_best >= I.SD), n_patients)
         if len(pc_e)
-        else np.full(Pb, -1)
+        else np.full(n_patients, -1)
     )
     best_row = np.where(
         best == I.PD,
@@ -608,112 +795,194 @@ def _disease_block(
     confirmed_e = np.where(
         d_e == I.PD,
         pd_conf | (pd_e & (prev_d == I.PD)),
-        np.where(d_e >= I.MR, next_d >= d_e, d_e == I.SD),
+        np.where(d_e >= I.MR, (next_d >= d_e) | marrow_only, d_e == I.SD),
     )
     pd_unconf_e = pd_e & ~confirmed_e
-    unconf_first = _first_sorted(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), Pb)
+    unconf_first = _first_sorted(pc_e, pd_unconf_e & (prog_day[pc_e] == NA_DAY), n_patients)
     unconf_row = np.where(
         unconf_first >= 0, ev_idx[np.maximum(unconf_first, 0)] if len(ev_idx) else -1, -1
     )
+    return _Confirmation(
+        idx=ev_idx,
+        pcode=pc_e,
+        depth=d_e,
+        next_depth=next_d,
+        conf_depth=conf_depth,
+        confirmed=confirmed_e,
+        pd_confirmed=pd_conf,
+        prog_row=prog_row,
+        prog_day=prog_day,
+        before_prog=before_prog,
+        best=best,
+        best_row=best_row,
+        unconf_row=unconf_row,
+        marrow_only=marrow_only,
+    )
 
-    # rule flags (per patient; `assess` calls `use` with them in the original order)
+
+def _first_day(v: _Visits, c: _Confirmation, mask_e: np.ndarray, n_patients: int) -> np.ndarray:
+    """Per patient, the date of the first evaluable assessment where ``mask_e`` holds (NA_DAY if none)."""
+    first = _first_sorted(c.pcode, mask_e, n_patients)
+    return np.where(
+        first >= 0, v.day[c.idx[np.maximum(first, 0)]] if len(c.idx) else NA_DAY, NA_DAY
+    )
+
+
+def _disease_block(out: _Blocks, b: _Block, baseline_date: np.ndarray, cfg: MonitorConfig):
+    """IMWG for one block of patients: pivot, baseline, response, confirmation, progression.
+
+    Writes the per-patient summaries and assessment rows into ``out``; returns the baseline days.
+    """
+    icfg = cfg.imwg
+    p0, Pb = b.p0, b.n_patients
+    v = _pivot_visits(b)
+    base = _baseline(b, v, baseline_date)
+    for name, val, fill, dtype in (
+        ("has_rows", v.has_rows, False, bool),
+        ("baseline_day", base.day, NA_DAY, np.int64),
+        ("s0", base.serum, np.nan, float),
+        ("u0", base.urine, np.nan, float),
+        ("k0", base.kappa, np.nan, float),
+        ("l0", base.lam, np.nan, float),
+        ("bm0", base.marrow, np.nan, float),
+    ):
+        out.put(name, p0, val, fill, dtype)
+    M = _measurability(base.serum, base.urine, base.kappa, base.lam, base.marrow, icfg)
+    rp = v.pcode
+    kappa_inv_row = M["kappa_inv"][rp] if v.n else np.zeros(0, bool)
+    x = _assessment_values(v, kappa_inv_row, icfg)
+    meas = _row_measurable(M, v)
+    r = _responses(v, base, M, meas, x, icfg)
+    c = _confirm(v, r, meas, Pb, icfg)
+    _put_disease_rule_flags(out, p0, Pb, v, r, c, x, meas, icfg)
+    _put_disease_summaries(out, p0, Pb, v, r, c, x, icfg)
+    _add_assessment_rows(out, p0, v, r, c)
+    return base.day
+
+
+def _put_disease_rule_flags(out, p0, Pb, v, r, c, x, meas, icfg) -> None:
+    """Per-patient flags of the IMWG rules that fired (``assess`` turns them into rules_used)."""
+    rp = v.pcode
     for code in I.DEPTH_RULE:
-        out.put(f"depth_seen_{code}", p0, _any_by(pc_e, d_e == code, Pb), False, bool)
-    crit_code = np.zeros(R, dtype=np.int64)
-    conf_rows = np.zeros(R, dtype=bool)
-    conf_rows[ev_idx[pd_e & confirmed_e]] = True
-    for k, (crit, v) in enumerate(pdf.items()):
-        crit_code |= (v & pd_any).astype(np.int64) << k
-        out.put(f"pd_rule_{crit}", p0, _any_by(rp, v & conf_rows, Pb), False, bool)
-    out.put("pd_any", p0, _any_by(rp, pd_any, Pb), False, bool)
-    out.put("downgrade", p0, _any_by(rp, blocked & evaluable, Pb), False, bool)
-    out.put("high_nadir_ref", p0, _any_by(rp, pdf["serum_high_nadir"] & conf_rows, Pb), False, bool)
-    ds = s - ns
+        out.put(f"depth_seen_{code}", p0, _any_by(c.pcode, c.depth == code, Pb), False, bool)
+    conf_rows = np.zeros(v.n, dtype=bool)
+    conf_rows[c.idx[(c.depth == I.PD) & c.confirmed]] = True
+    for crit, flag in r.pd_flags.items():
+        out.put(f"pd_rule_{crit}", p0, _any_by(rp, flag & conf_rows, Pb), False, bool)
+    out.put("pd_any", p0, _any_by(rp, r.pd_any, Pb), False, bool)
+    out.put("downgrade", p0, _any_by(rp, r.cr_blocked & r.evaluable, Pb), False, bool)
     out.put(
-        "serum_operator",
+        "high_nadir_ref",
         p0,
-        _any_by(rp, pdf["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9), Pb),
+        _any_by(rp, r.pd_flags["serum_high_nadir"] & conf_rows, Pb),
         False,
         bool,
     )
-    used_cf = evaluable & (
-        (np.isnan(u_raw) & ~np.isnan(u_cf))
-        | (np.isnan(W["serum_ife"]) & ~np.isnan(sife))
-        | (np.isnan(bm_raw) & ~np.isnan(bm))
+    ds = x.serum - r.nadir_serum
+    out.put(
+        "serum_operator",
+        p0,
+        _any_by(rp, r.pd_flags["serum"] & conf_rows & (np.abs(ds - icfg.pd_serum_abs) < 1e-9), Pb),
+        False,
+        bool,
+    )
+    used_cf = r.evaluable & (
+        (np.isnan(x.urine) & ~np.isnan(x.urine_cf))
+        | (np.isnan(v.values["serum_ife"]) & ~np.isnan(x.serum_ife))
+        | (np.isnan(x.marrow) & ~np.isnan(x.marrow_cf))
     )
     out.put("missing_secondary", p0, _any_by(rp, used_cf, Pb), False, bool)
     if icfg.flc_vgpr:
-        out.put("vgpr_flc_only", p0, _any_by(rp, fm & (depth == I.VGPR), Pb), False, bool)
-
-    # relapse from CR (not PD): after the first confirmed CR, IFE turns positive or marrow >= 5%
-    cr_conf_e = conf_depth >= I.CR
-    cr_first = _first_sorted(pc_e, cr_conf_e, Pb)
-    cr_day = np.where(
-        cr_first >= 0, row_day[ev_idx[np.maximum(cr_first, 0)]] if len(ev_idx) else NA_DAY, NA_DAY
+        out.put("vgpr_flc_only", p0, _any_by(rp, meas.flc & (r.depth == I.VGPR), Pb), False, bool)
+    out.put("vgpr_no_urine", p0, _any_by(rp, r.vgpr_no_urine, Pb), False, bool)
+    out.put("spd_pd", p0, _any_by(rp, r.plasmacytoma_grown & r.evaluable, Pb), False, bool)
+    out.put("spd_base", p0, _any_by(rp, ~np.isnan(x.spd), Pb), False, bool)
+    out.put("marrow_no_confirm", p0, _any_by(c.pcode, c.marrow_only, Pb), False, bool)
+    carried = r.assess_row & (r.lesion == 1) & (x.lesion != 1)
+    out.put("lesion_carried", p0, _any_by(rp, carried & r.evaluable, Pb), False, bool)
+    first_lesion = _first_sorted(rp, r.assess_row & (x.lesion == 1), Pb)
+    out.put(
+        "lesion_day",
+        p0,
+        v.at_rows(v.day, first_lesion, first_lesion >= 0, NA_DAY),
+        NA_DAY,
+        np.int64,
     )
+
+
+def _pd_criteria_code(r: _Responses) -> np.ndarray:
+    """Per row, the PD criteria met as bits in the order of :data:`_PD_CRITERIA`."""
+    code = np.zeros(len(r.pd_any), dtype=np.int64)
+    for k, flag in enumerate(r.pd_flags.values()):
+        code |= (flag & r.pd_any).astype(np.int64) << k
+    return code
+
+
+def _put_disease_summaries(out, p0, Pb, v, r, c, x, icfg) -> None:
+    """Per patient: progression, best response, relapse from CR, endpoint dates."""
+    rp = v.pcode
+    # relapse from CR (not PD): after the first confirmed CR, IFE turns positive or marrow >= 5%
+    cr_day = _first_day(v, c, c.conf_depth >= I.CR, Pb)
     relapse_mask = (
-        assess_row
+        r.assess_row
         & (cr_day[rp] != NA_DAY)
-        & (row_day > cr_day[rp])
-        & ((W["serum_ife"] == 1) | (W["urine_ife"] == 1) | (bm_raw >= icfg.cr_marrow_below))
+        & (v.day > cr_day[rp])
+        & (
+            (v.values["serum_ife"] == 1)
+            | (v.values["urine_ife"] == 1)
+            | (x.marrow >= icfg.cr_marrow_below)
+        )
     )
     relapse_row = _first_sorted(rp, relapse_mask, Pb)
-
-    # endpoints
     last_ev = np.full(Pb, NA_DAY)
-    if len(pc_e):
-        np.maximum.at(last_ev, pc_e, row_day[ev_idx])
-    resp_first = _first_sorted(pc_e, (conf_depth >= I.PR) & before_prog, Pb)
-    resp_day = np.where(
-        resp_first >= 0,
-        row_day[ev_idx[np.maximum(resp_first, 0)]] if len(ev_idx) else NA_DAY,
-        NA_DAY,
-    )
+    if len(c.pcode):
+        np.maximum.at(last_ev, c.pcode, v.day[c.idx])
+    resp_day = _first_day(v, c, (c.conf_depth >= I.PR) & c.before_prog, Pb)
 
-    def rday(r):
-        return np.where(r >= 0, row_day[np.maximum(r, 0)] if R else NA_DAY, NA_DAY)
+    def rday(rows):
+        return v.at_rows(v.day, rows, rows >= 0, NA_DAY)
 
-    for name, v in (
-        ("prog_day", prog_day),
-        ("best_day_raw", rday(best_row)),
-        ("unconf_day", rday(unconf_row)),
+    for name, val in (
+        ("prog_day", c.prog_day),
+        ("best_day_raw", rday(c.best_row)),
+        ("unconf_day", rday(c.unconf_row)),
         ("relapse_day", rday(relapse_row)),
         ("last_ev", last_ev),
         ("resp_day", resp_day),
     ):
-        out.put(name, p0, v, NA_DAY, np.int64)
-    out.put("best", p0, best, -1, np.int64)
-    out.put("has_best_row", p0, best_row >= 0, False, bool)
-    out.put(
-        "prog_crit",
-        p0,
-        np.where(prog_row >= 0, crit_code[np.maximum(prog_row, 0)] if R else 0, 0),
-        0,
-        np.int64,
-    )
+        out.put(name, p0, val, NA_DAY, np.int64)
+    out.put("best", p0, c.best, -1, np.int64)
+    out.put("has_best_row", p0, c.best_row >= 0, False, bool)
+    crit = _pd_criteria_code(r)
+    out.put("prog_crit", p0, v.at_rows(crit, c.prog_row, c.prog_row >= 0, 0), 0, np.int64)
 
-    # assessment rows (after the baseline)
-    keep = np.flatnonzero(assess_row)
-    confirmed_r = np.zeros(R, dtype=bool)
-    confirmed_r[ev_idx] = confirmed_e
+
+def _add_assessment_rows(out, p0, v, r, c) -> None:
+    """The assessment table rows of the block (every disease assessment after the baseline)."""
+    keep = np.flatnonzero(r.assess_row)
+    confirmed_r = np.zeros(v.n, dtype=bool)
+    confirmed_r[c.idx] = c.confirmed
     note = np.where(
-        evaluable & (depth == I.PD) & ~confirmed_r,
+        r.evaluable & (r.depth == I.PD) & ~confirmed_r,
         2,
-        np.where(blocked & evaluable & (depth < I.CR) & (depth != I.PD), 1, 0),
+        np.where(
+            r.cr_blocked & r.evaluable & (r.depth < I.CR) & (r.depth != I.PD),
+            1,
+            np.where(r.vgpr_no_urine, 3, 0),
+        ),
     )
-    out.add("a_pc", (rp[keep] + p0).astype(np.int32))
-    out.add("a_day", row_day[keep].astype(np.int32))
-    out.add("a_depth", depth[keep])
+    out.add("a_pc", (v.pcode[keep] + p0).astype(np.int32))
+    out.add("a_day", v.day[keep].astype(np.int32))
+    out.add("a_depth", r.depth[keep])
     out.add("a_confirmed", confirmed_r[keep])
-    out.add("a_crit", crit_code[keep])
+    out.add("a_crit", _pd_criteria_code(r)[keep])
     out.add("a_note", note[keep].astype(np.int8))
-    return baseline_day
 
 
-def _ctcae_block(
-    out: _Blocks, p0, Pb, pc, day, acode, value, lln, uln, key, span, dmin, baseline_day, pat, cfg
-):
+def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
     """CTCAE v5.0 grades of the lab rows of one block of patients; creatinine clearance at maintenance start."""
+    p0, Pb, pc, day, acode, value = b.p0, b.n_patients, b.pcode, b.day, b.analyte, b.value
+    lln, uln, key, span, dmin = b.lln, b.uln, b.key, b.span, b.dmin
     g_idx = np.flatnonzero(_IS_GRADED[acode])
     g_pc, g_day, g_a, g_v = pc[g_idx], day[g_idx], acode[g_idx], value[g_idx]
     g_lln = lln[g_idx] if lln is not None else None
@@ -759,6 +1028,13 @@ def _ctcae_block(
             crcl_start[ok] = D.cockcroft_gault(
                 age[ok], weight[ok], cstart[ok], pat["female"][p0 : p0 + Pb][ok]
             )
+            _renal_course(out, b, cpc, cday, cv, si, has_c, crcl_start, pat, cfg)
+        elif C.LAB_TERM_BY_ANALYTE[name].direction == "high":
+            cu = g_uln[m] if g_uln is not None else np.full(int(m.sum()), np.nan)
+            hi = np.where(np.isnan(cu), cfg.limits.default_for(name), cu)
+            gr = C.grade_high(g_v[m], C.LAB_TERM_BY_ANALYTE[name].cutoffs, hi)
+            used_default[m] = np.isnan(cu) & (gr == 1)
+            grade[m] = gr
         else:
             cl = g_lln[m] if g_lln is not None else np.full(int(m.sum()), np.nan)
             lo = np.where(np.isnan(cl), cfg.limits.default_for(name), cl)
@@ -766,6 +1042,7 @@ def _ctcae_block(
             used_default[m] = np.isnan(cl) & (gr == 1)
             grade[m] = gr
     out.put("crcl_start", p0, crcl_start, np.nan, float)
+    _crab_block(out, b, g_idx, baseline_day, pat, cfg)
     gm = grade > 0
     out.put("default_limits", p0, _any_by(g_pc, used_default, Pb), False, bool)
     out.put("creat_base", p0, _any_by(g_pc, creat_base_raised, Pb), False, bool)
@@ -773,6 +1050,14 @@ def _ctcae_block(
         out.put(
             f"term_{name}", p0, _any_by(g_pc, gm & (g_a == U.ANALYTE_CODE[name]), Pb), False, bool
         )
+    heme3 = _first_sorted(g_pc, (grade >= 3) & (g_a != U.ANALYTE_CODE["creatinine"]), Pb)
+    out.put(
+        "heme_tox_day",
+        p0,
+        np.where(heme3 >= 0, g_day[np.maximum(heme3, 0)] if len(g_day) else MAX_DAY, MAX_DAY),
+        MAX_DAY,
+        np.int64,
+    )
     # first grade >= 3 lab toxicity per patient (rows are in date order)
     first3 = _first_sorted(g_pc, grade >= 3, Pb)
     out.put(
@@ -790,8 +1075,168 @@ def _ctcae_block(
     out.add("g_value", g_v[sel])
 
 
-def _dosing_block(out: _Blocks, p0, Pb, pc, day, acode, value, pat, cfg):
+_CRAB = (
+    # (analyte, kind, config field): "level" = value >= threshold; "rise"/"fall" = change from
+    # the value at maintenance start >= threshold
+    ("calcium", "level", "crab_calcium"),
+    ("creatinine", "rise", "crab_creatinine_rise"),
+    ("hemoglobin", "fall", "crab_hb_fall"),
+)
+
+
+def _crab_block(out, b: _Block, g_idx, baseline_day, pat, cfg) -> None:
+    """IMWG clinical relapse (CRAB) laboratory indicators, first date per patient and criterion.
+
+    Reference of the rise/fall criteria: the value at maintenance start (last on or before it,
+    else the first value), or at the IMWG baseline when no start is given (rule
+    ``imwg-crab-reference``).  Only values after the reference date count.
+    """
+    from plateau.monitor.ctcae import lt
+
+    icfg = cfg.imwg
+    Pb = b.n_patients
+    ref_day = np.where(pat["start"][b.patients] != NA_DAY, pat["start"][b.patients], baseline_day)
+    for analyte, kind, field_name in _CRAB:
+        thr = getattr(icfg, field_name)
+        m = g_idx[b.analyte[g_idx] == U.ANALYTE_CODE[analyte]]
+        first = np.full(Pb, NA_DAY)
+        val = np.full(Pb, np.nan)
+        ref = np.full(Pb, np.nan)
+        if len(m):
+            pc, day, v, key = b.pcode[m], b.day[m], b.value[m], b.key[m]
+            first_c = np.searchsorted(pc, np.arange(Pb), "left")
+            has = np.searchsorted(pc, np.arange(Pb), "right") > first_c
+            ri = np.searchsorted(key, np.arange(Pb) * b.span + b.offset(ref_day), "right") - 1
+            ri = np.where(ri < first_c, first_c, ri)
+            ref = np.where(has, v[np.minimum(ri, len(v) - 1)], np.nan)
+            ref_d = np.where(has, day[np.minimum(ri, len(v) - 1)], NA_DAY)
+            after = day > ref_d[pc]
+            if kind == "level":
+                hit = after & ~lt(v, thr)
+            elif kind == "rise":
+                hit = after & ~lt(v - ref[pc], thr)
+            else:
+                hit = after & ~lt(ref[pc] - v, thr)
+            hit &= ~np.isnan(v) & (~np.isnan(ref[pc]) | (kind == "level"))
+            f = _first_sorted(pc, hit, Pb)
+            first = np.where(f >= 0, day[np.maximum(f, 0)], NA_DAY)
+            val = np.where(f >= 0, v[np.maximum(f, 0)], np.nan)
+        out.put(f"crab_{analyte}_day", b.p0, first, NA_DAY, np.int64)
+        out.put(f"crab_{analyte}_value", b.p0, val, np.nan, float)
+        out.put(f"crab_{analyte}_ref", b.p0, ref, np.nan, float)
+
+
+def _crab_alerts(A, P, agent_known) -> tuple[list, np.ndarray]:
+    """Alert rows of possible clinical relapse (CRAB), one per patient and criterion."""
+    parts = []
+    any_hit = np.zeros(P, dtype=bool)
+    texts = {
+        "calcium": lambda v, r: f"calcium {v:g} mg/dL (>= 11.5; corrected calcium expected)",
+        "creatinine": lambda v, r: (
+            f"creatinine {v:g} mg/dL, a rise of {v - r:.2f} from {r:g} "
+            "at maintenance start (>= 2 mg/dL)"
+        ),
+        "hemoglobin": lambda v, r: (
+            f"haemoglobin {v:g} g/dL, a fall of {r - v:.1f} from {r:g} "
+            "at maintenance start (>= 2 g/dL)"
+        ),
+    }
+    for analyte, _, _ in _CRAB:
+        day = A(f"crab_{analyte}_day", NA_DAY, np.int64)
+        idx = np.flatnonzero(day != NA_DAY)
+        if not len(idx):
+            continue
+        val = A(f"crab_{analyte}_value", np.nan, float)[idx]
+        ref = A(f"crab_{analyte}_ref", np.nan, float)[idx]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": day[idx],
+                    "severity": "high",
+                    "message": [
+                        "possible clinical relapse (IMWG CRAB) on "
+                        + str(_date_str([d])[0])
+                        + ": "
+                        + texts[analyte](float(v), float(r))
+                        + "; whether it is due to myeloma is a clinical judgement"
+                        for d, v, r in zip(day[idx], val, ref, strict=True)
+                    ],
+                    "rule": "imwg-clinical-relapse",
+                }
+            )
+        )
+        any_hit[idx] = True
+    lesion_day = A("lesion_day", NA_DAY, np.int64)
+    idx = np.flatnonzero(lesion_day != NA_DAY)
+    if len(idx):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": lesion_day[idx],
+                    "severity": "high",
+                    "message": [
+                        "new bone lesion or soft-tissue plasmacytoma reported on "
+                        + str(_date_str([d])[0])
+                        + ": clinical relapse (IMWG CRAB) and a progression criterion"
+                        for d in lesion_day[idx]
+                    ],
+                    "rule": "imwg-clinical-relapse",
+                }
+            )
+        )
+        any_hit[idx] = True
+    return parts, any_hit
+
+
+def _renal_course(out, b: _Block, cpc, cday, cv, start_idx, has_c, crcl_start, pat, cfg) -> None:
+    """Creatinine clearance recomputed at every creatinine on or after the maintenance start.
+
+    For the renally dosed agents (lenalidomide, ixazomib): the value at the start (last
+    creatinine on or before it, else the first) dated at the start, then one value per later
+    creatinine, with the age at the start plus the years elapsed (rule ``renal-recompute``).
+    Only the rows where the patient's renal band becomes worse than before are kept (``pcode,
+    day, crcl``): the dose rules turn exactly those into actions, and the millions of unchanged
+    values of a registry need not be carried to them.
+    """
+    sl = b.patients
+    start = pat["start"][sl]
+    agent = pat["agent"][sl]
+    renal_agent = np.isin(agent, ["lenalidomide", "ixazomib"]) & (start != NA_DAY)
+    age, weight = pat["age"][sl], pat["weight"][sl]
+    known = ~np.isnan(age) & ~np.isnan(weight) & pat["sex_known"][sl]
+    later = renal_agent[cpc] & known[cpc] & (cday > start[cpc]) & (cv > 0)
+    lp = cpc[later]
+    years = (cday[later] - start[lp]) / 365.25
+    crcl_later = D.cockcroft_gault(age[lp] + years, weight[lp], cv[later], pat["female"][sl][lp])
+    at_start = np.flatnonzero(renal_agent & has_c & ~np.isnan(crcl_start))
+    # start rows first, then later rows: a stable sort by (patient, day) keeps each start row
+    # ahead of that patient's later creatinines (all later days are > start)
+    r_pc = np.concatenate([at_start, lp]).astype(np.int64)
+    if not len(r_pc):
+        return
+    r_day = np.concatenate([start[at_start], cday[later]]).astype(np.int64)
+    r_crcl = np.concatenate([crcl_start[at_start], crcl_later])
+    order = np.lexsort((r_day, r_pc))
+    r_pc, r_day, r_crcl = r_pc[order], r_day[order], r_crcl[order]
+    band = DR.renal_band_code(r_crcl, pat["dialysis"][sl][r_pc], cfg.dosing).astype(np.int64)
+    band = np.where((agent[r_pc] == "ixazomib") & (band == 1), 0, band)
+    new_p = np.r_[True, r_pc[1:] != r_pc[:-1]]
+    # running worst band per patient (bands 0..3 offset by 4 x patient rank keep patients apart)
+    rank = np.cumsum(new_p) - 1
+    run = np.maximum.accumulate(rank * 4 + np.maximum(band, 0)) - rank * 4
+    prev = np.where(new_p, 0, np.r_[0, run[:-1]])
+    keep = (band > prev) & (band > 0)
+    if keep.any():
+        out.add("renal_pc", r_pc[keep] + b.p0)
+        out.add("renal_day", r_day[keep])
+        out.add("renal_crcl", r_crcl[keep])
+
+
+def _dosing_block(out: _Blocks, b: _Block, pat, cfg):
     """Blood-count summaries the dose rules need: hold/resume episodes, counts before the start, tolerance evidence."""
+    p0, Pb, pc, day, acode, value = b.p0, b.n_patients, b.pcode, b.day, b.analyte, b.value
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
     c_idx = np.flatnonzero((acode == anc_c) | (acode == plt_c))
     c_pc, c_day, c_a, c_v = pc[c_idx], day[c_idx], acode[c_idx], value[c_idx]
@@ -835,6 +1280,29 @@ def _dosing_block(out: _Blocks, p0, Pb, pc, day, acode, value, pat, cfg):
             False,
             bool,
         )
+
+
+BASELINE_BASIS = {
+    "diagnosis": (
+        "diagnosis (last assessment on or before the diagnosis date)",
+        "first assessment (none on or before the diagnosis date)",
+        "first assessment (no diagnosis date given)",
+    ),
+    "maintenance": (
+        "maintenance start (last assessment on or before it; option --baseline maintenance)",
+        "first assessment (none on or before the maintenance start)",
+        "first assessment (no maintenance start given)",
+    ),
+}
+
+
+def _baseline_basis(mode, basis_day, baseline_day, has_rows) -> np.ndarray:
+    """Which baseline each patient's response is measured against (said in every result)."""
+    texts = np.array(BASELINE_BASIS[mode] + (None,), dtype=object)
+    known = basis_day != NA_DAY
+    on_or_before = known & (baseline_day != NA_DAY) & (baseline_day <= basis_day)
+    code = np.select([~has_rows, on_or_before, known], [3, 0, 1], 2)
+    return texts[code]
 
 
 def _patient_codes(labs: pd.DataFrame, n: int):
@@ -929,6 +1397,7 @@ def assess(
         "female": female,
         "sex_known": sex_known,
         "heme_agent": np.isin(agent, ["lenalidomide", "ixazomib", "bortezomib"]),
+        "dialysis": dialysis,
     }
     bday_all = start if cfg.baseline == "maintenance" else diag
 
@@ -977,27 +1446,10 @@ def assess(
             key, day, b_acode, b_value = key[order], day[order], b_acode[order], b_value[order]
             b_lln = b_lln[order] if b_lln is not None else None
             b_uln = b_uln[order] if b_uln is not None else None
-        baseline_b = _disease_block(
-            out, p0, Pb, pc, day, b_acode, b_value, key, span, dmin, bday_all[p0:p1], cfg
-        )
-        _ctcae_block(
-            out,
-            p0,
-            Pb,
-            pc,
-            day,
-            b_acode,
-            b_value,
-            b_lln,
-            b_uln,
-            key,
-            span,
-            dmin,
-            baseline_b,
-            pat,
-            cfg,
-        )
-        _dosing_block(out, p0, Pb, pc, day, b_acode, b_value, pat, cfg)
+        blk = _Block(p0, Pb, pc, day, b_acode, b_value, b_lln, b_uln, key, span, dmin)
+        baseline_b = _disease_block(out, blk, bday_all[p0:p1], cfg)
+        _ctcae_block(out, blk, baseline_b, pat, cfg)
+        _dosing_block(out, blk, pat, cfg)
         p0 = p1
     del cols
 
@@ -1054,6 +1506,12 @@ def assess(
     use("imwg-pd-high-nadir-reference", A("high_nadir_ref"))
     use("imwg-pd-serum-operator", A("serum_operator"))
     use("imwg-missing-secondary", A("missing_secondary"))
+    use("imwg-vgpr-urine-not-retested", A("vgpr_no_urine"))
+    use("imwg-marrow-no-confirmation", A("marrow_no_confirm"))
+    use("imwg-lesion-carried", A("lesion_carried"))
+    use("imwg-baseline", has_rows)
+    use("imwg-pd-plasmacytoma", A("spd_pd"))
+    use("imwg-plasmacytoma-response", A("spd_base"))
     if icfg.flc_vgpr:
         use("imwg-vgpr-flc-only", A("vgpr_flc_only"))
     if icfg.mr_requires_urine_above_200:
@@ -1183,7 +1641,21 @@ def assess(
         use=use,
         last_obs=np.where(has_rows, last_ev, NA_DAY),
         baseline_day=baseline_day,
+        renal=pd.DataFrame(
+            {
+                "pcode": out.cat("renal_pc", np.int64),
+                "day": out.cat("renal_day", np.int64),
+                "crcl": out.cat("renal_crcl", float),
+            }
+        ),
+        prog_day=prog_day,
+        heme_tox_day=A("heme_tox_day", MAX_DAY, np.int64),
     )
+
+    crab_parts, crab_hit = _crab_alerts(A, P, agent != "none")
+    alert_rows = list(alert_rows) + crab_parts
+    use("imwg-clinical-relapse", crab_hit)
+    use("imwg-crab-reference", crab_hit)
 
     # ---- tables --------------------------------------------------------------------------------
     pid_str = uniq.astype(str).to_numpy()
@@ -1218,6 +1690,7 @@ def assess(
             "patient_id": pid_str,
             "pcode": np.arange(P),
             "baseline_date": dstr(np.where(has_rows, baseline_day, NA_DAY)),
+            "baseline_basis": _baseline_basis(cfg.baseline, bday_all, baseline_day, has_rows),
             "measurable_by": np.where(has_rows, measurable_by, None),
             "best_response": best_name,
             "best_response_date": dstr(best_day),

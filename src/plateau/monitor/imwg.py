@@ -19,9 +19,13 @@ parameter from baseline up to the previous assessment):
 * FLC-only disease (involved FLC > 10 mg/dL with an abnormal ratio): PR ``dFLC`` falls >= 50%;
   CR needs a normal FLC ratio in place of the M-protein criteria.
 * Marrow-only disease: PR a >= 50% fall in marrow plasma cells if baseline >= 30%.
+* FLC-only VGPR: dFLC falls >= 90% (C2).  VGPR with urine measurable at baseline needs a urine
+  result (< 100 mg/24h); without one the assessment is PR and flagged.
 * PD: increase >= 25% from nadir with serum >= 0.5 g/dL (>= 1 g/dL suffices if nadir >= 5),
-  urine >= 200 mg/24h, dFLC > 10 mg/dL (FLC-only disease), marrow plasma cells >= 10%
-  (absolute), or a new bone lesion / plasmacytoma; confirmed by two consecutive assessments.
+  urine >= 200 mg/24h, dFLC > 10 mg/dL (FLC-only disease), marrow plasma cells rising by >= 10
+  percentage points (Kumar 2016; marrow-only disease; the 2011 wording "absolute percentage
+  >= 10%" is ``pd_marrow_mode="2011"``), or a new bone lesion / plasmacytoma; confirmed by two
+  consecutive assessments.
 """
 
 from __future__ import annotations
@@ -94,11 +98,17 @@ def classify(
     bm0,
     clonal,
     cfg: ImwgConfig,
+    spd=None,
+    spd0=None,
 ):
     """Response depth (SD..sCR) per assessment, ignoring PD (vectorised; NaN = not measured).
 
+    ``spd``/``spd0``: plasmacytoma size (sum of the products of the diameters) at the
+    assessment (last measured) and at baseline; with a plasmacytoma at baseline, MR/PR/VGPR
+    need a >= 50% reduction and CR its disappearance (rule ``imwg-plasmacytoma-response``).
+
     Boolean "measurable" arrays are per assessment (the patient's baseline status broadcast).
-    Returns ``(depth, cr_blocked_by_missing_marrow)``.
+    Returns ``(depth, cr_blocked_by_missing_marrow, vgpr_blocked_by_missing_urine)``.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         rs = 1.0 - s / s0
@@ -114,9 +124,12 @@ def classify(
         # M-protein pathway
         s_ok = lambda cond: ~serum_meas | cond  # noqa: E731  (criterion applies only if measurable)
         pr_m = mprot & s_ok(ge(rs, 0.5)) & (~urine_meas | ~has_u | ge(ru, 0.9) | (u < 200.0))
+        # urine measurable at baseline must be re-tested for VGPR (< 100 mg/24h)
+        u_missing = (urine_meas & ~has_u) if cfg.vgpr_needs_urine else np.zeros_like(has_u)
         vgpr_ep = mprot & s_ok(s == 0) & (~has_u | (u == 0)) & ife_pos
         vgpr_red = mprot & s_ok(ge(rs, 0.9)) & (~has_u | (u < 100.0))
-        vgpr_m = vgpr_ep | vgpr_red
+        vgpr_urine_missing = (vgpr_ep | vgpr_red) & u_missing
+        vgpr_m = (vgpr_ep | vgpr_red) & ~u_missing
         mr_m = mprot & s_ok(ge(rs, 0.25)) & (~urine_meas | ~has_u | ge(ru, 0.5))
         if cfg.mr_requires_urine_above_200:
             mr_m &= ~urine_meas | ~has_u | (u > 200.0)
@@ -130,6 +143,20 @@ def classify(
         cr_b_core = marrow_meas & ife_neg
 
         core = np.where(flc_meas, cr_f_core, np.where(marrow_meas, cr_b_core, mprot & cr_core))
+        if spd0 is not None:
+            present = spd0 > 0
+            shrunk = ~present | ge(
+                1.0 - spd / np.where(present, spd0, 1.0), cfg.plasmacytoma_reduction
+            )
+            gone = ~present | (spd == 0)
+            mr_m &= shrunk
+            pr_m &= shrunk
+            pr_f &= shrunk
+            pr_b &= shrunk
+            vgpr_m &= shrunk
+            vgpr_f &= shrunk
+            vgpr_urine_missing &= shrunk
+            core &= gone
         cr = core & marrow_ok
         scr = cr & (ratio_normal == 1) & (clonal == 0)
         depth = np.full(s.shape, SD, dtype=np.int8)
@@ -141,7 +168,8 @@ def classify(
         depth = np.where(cr, CR, depth)
         depth = np.where(scr, SCR, depth)
         blocked = core & marrow_missing
-    return depth.astype(np.int8), blocked
+        vgpr_urine_missing &= depth < VGPR
+    return depth.astype(np.int8), blocked, vgpr_urine_missing
 
 
 def progression_flags(
@@ -158,8 +186,8 @@ def progression_flags(
         serum_hi = ge(ns, cfg.pd_high_nadir) & ge(ds, cfg.pd_high_nadir_increase) & ~serum
         urine = ge(du, cfg.pd_relative * nu) & ge(du, cfg.pd_urine_abs)
         flc = flc_path & ge(df, cfg.pd_relative * ndflc) & gt(df, cfg.pd_flc_abs)
-        if cfg.pd_marrow_mode == "2016":
-            marrow = ge(db, cfg.pd_relative * nbm) & ge(db, cfg.pd_marrow_abs)
+        if cfg.pd_marrow_mode == "2016":  # absolute increase, marrow-only disease (Kumar 2016)
+            marrow = marrow_path & ge(db, cfg.pd_relative * nbm) & ge(db, cfg.pd_marrow_abs)
         else:
             marrow = marrow_path & ge(db, cfg.pd_relative * nbm) & ge(bm, cfg.pd_marrow_abs)
         return {

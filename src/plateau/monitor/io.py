@@ -77,20 +77,61 @@ def _read_raw(source, name: str) -> tuple[pd.DataFrame, str]:
         return frame.reset_index(drop=True), name
     if hasattr(source, "read"):
         text = source.read()
+        if isinstance(text, bytes):
+            text = _decode(text, name)
     else:
         path = Path(source)
         name = path.name
-        text = path.read_text(encoding="utf-8-sig")
+        text = _decode(path.read_bytes(), name)
+    _check_separator(text, name)
     try:
         frame = pd.read_csv(
             _io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
         )
     except pd.errors.EmptyDataError:
         raise PlateauError(f"{name}: the file is empty (a header row is required)") from None
+    except pd.errors.ParserError as e:
+        raise PlateauError(f"{name}: not a readable comma-separated file ({e})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     for c in frame.columns:
         frame[c] = frame[c].str.strip()
     return frame, name
+
+
+def _decode(data: bytes, name: str) -> str:
+    """Text of a CSV file: UTF-8 (with or without BOM), else the encoding charset-normalizer
+    detects (Latin-1, Windows-1252, UTF-16 with BOM ...); a one-line error naming the file if
+    none fits."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise PlateauError(
+            f"{name}: cannot read the file's text encoding (not UTF-8, and no other encoding "
+            "could be detected); save it as UTF-8 CSV"
+        )
+    text = str(best)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _check_separator(text: str, name: str) -> None:
+    """Reject semicolon- or tab-separated files with the separator named as the cause."""
+    header = text.split("\n", 1)[0]
+    for sep, label in ((";", "semicolon (;)"), ("\t", "tab")):
+        if header.count(sep) >= 1 and header.count(sep) > header.count(","):
+            raise PlateauError(
+                f"{name}: the header is separated by {label}, not commas: plateau reads "
+                "comma-separated files (save as 'CSV (comma delimited)'; decimal separator '.')"
+            )
+
+
+def _today() -> pd.Timestamp:
+    """Today's date (the latest date an observation may carry)."""
+    return pd.Timestamp.today().normalize()
 
 
 def _require(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
@@ -109,6 +150,7 @@ class _Errors:
         self.field = np.full(n, None, dtype=object)
         self.message = np.full(n, None, dtype=object)
         self.name = name
+        self.drop = np.zeros(n, dtype=bool)  # rows dropped without error (exact repeats)
 
     def add(self, mask: np.ndarray, fieldname: str, messages) -> None:
         mask = np.asarray(mask, dtype=bool) & (self.field == None)  # noqa: E711
@@ -141,7 +183,10 @@ def _dates(col: pd.Series) -> pd.Series:
     return pd.to_datetime(col, format="%Y-%m-%d", errors="coerce")
 
 
-def _date_check(err: _Errors, frame: pd.DataFrame, column: str, required: bool = True) -> pd.Series:
+def _date_check(
+    err: _Errors, frame: pd.DataFrame, column: str, required: bool = True, future_ok: bool = False
+) -> pd.Series:
+    """Parse an ISO date column; observations (``future_ok=False``) may not lie in the future."""
     raw = frame[column]
     parsed = _dates(raw)
     empty = raw.eq("").to_numpy()
@@ -149,6 +194,8 @@ def _date_check(err: _Errors, frame: pd.DataFrame, column: str, required: bool =
         err.add(empty, column, "missing date")
     bad = parsed.isna().to_numpy() & ~empty
     err.add(bad, column, "unparseable date '" + raw.astype(str) + "' (expected YYYY-MM-DD)")
+    future = (parsed > _today()).to_numpy() & (not future_ok)
+    err.add(future, column, "date '" + raw.astype(str) + "' is in the future")
     return parsed
 
 
@@ -242,11 +289,13 @@ def read_labs(source, *, skip_bad_rows: bool = False, name: str = "labs.csv") ->
                 "'" + raw + "' is not a non-negative number",
             )
             limits[col] = num * factor
+            _check_limits(err, col, raw, limits[col], analyte, a_safe)
         else:
             limits[col] = np.full(n, np.nan)
+    _check_duplicates(err, frame, analyte, canon)
 
     bad_rows = err.finish(skip_bad_rows)
-    keep = ~err.bad
+    keep = ~err.bad & ~err.drop
     out = pd.DataFrame(
         {
             "patient_id": frame["patient_id"].to_numpy()[keep],
@@ -258,6 +307,89 @@ def read_labs(source, *, skip_bad_rows: bool = False, name: str = "labs.csv") ->
         }
     )
     return Table(name, out, bad_rows)
+
+
+_LIMIT_FACTOR = 4.0
+"""A lab's LLN/ULN is accepted within a factor of 4 of plateau's default limit (DESIGN): wider
+than any real laboratory's range, narrow enough to catch unit slips such as a creatinine ULN of
+0.01 mg/dL."""
+
+
+def _check_limits(err, col, raw, canon_limit, analyte, a_safe) -> None:
+    from plateau.rules.ctcae import ReferenceLimits
+
+    ref = ReferenceLimits()
+    default = np.array(
+        [
+            ref.default_for(a)
+            if a in ("anc", "platelets", "wbc", "hemoglobin", "creatinine", "calcium")
+            else np.nan
+            for a in U.ANALYTE_NAMES
+        ]
+    )[a_safe]
+    lo, hi = default / _LIMIT_FACTOR, default * _LIMIT_FACTOR
+    with np.errstate(invalid="ignore"):
+        bad = (
+            ~np.isnan(canon_limit) & ~np.isnan(default) & ((canon_limit < lo) | (canon_limit > hi))
+        )
+    if bad.any():
+        unit = np.array([U.ANALYTES[a].canonical_unit for a in U.ANALYTE_NAMES], dtype=object)[
+            a_safe
+        ]
+        msg = (
+            "implausible reference limit "
+            + col
+            + " "
+            + raw
+            + " for "
+            + analyte
+            + " (expected "
+            + pd.Series(lo).map("{:.3g}".format).to_numpy()
+            + "-"
+            + pd.Series(hi).map("{:.3g}".format).to_numpy()
+            + " "
+            + unit
+            + " after conversion)"
+        )
+        err.add(bad, col, msg.to_numpy() if hasattr(msg, "to_numpy") else msg)
+
+
+def _check_duplicates(err, frame, analyte, canon) -> None:
+    """Two rows with the same patient, date and analyte: identical values are one result (the
+    later row is dropped); different values are rejected, naming both rows."""
+    key = pd.DataFrame(
+        {
+            "p": frame["patient_id"].to_numpy(),
+            "d": frame["date"].to_numpy(),
+            "a": analyte.to_numpy(),
+        }
+    )
+    dup = key.duplicated(keep=False).to_numpy() & ~err.bad
+    if not dup.any():
+        return
+    idx = np.flatnonzero(dup)
+    sub = key.iloc[idx]
+    group = sub.groupby(["p", "d", "a"], sort=False).ngroup().to_numpy()
+    first_pos = pd.Series(idx).groupby(group).transform("min").to_numpy()
+    first = first_pos == idx
+    later = ~first
+    v_first = canon[first_pos]
+    v = canon[idx]
+    same = np.isclose(v, v_first, rtol=1e-9, atol=0.0) | (np.isnan(v) & np.isnan(v_first))
+    conflict = np.zeros(len(frame), dtype=bool)
+    conflict[idx[later & ~same]] = True
+    msgs = np.full(len(frame), None, dtype=object)
+    raw = frame["value"].to_numpy()
+    for i, j in zip(idx[later & ~same], first_pos[later & ~same], strict=True):
+        msgs[i] = (
+            f"conflicting value '{raw[i]}' for patient {key['p'].iat[i]}, {key['d'].iat[i]}, "
+            f"{key['a'].iat[i]}: row {j + 1} (line {j + 2}) has '{raw[j]}' (two different "
+            "results for one patient, date and analyte)"
+        )
+    err.add(conflict, "value", msgs)
+    repeat = np.zeros(len(frame), dtype=bool)
+    repeat[idx[later & same]] = True
+    err.drop |= repeat
 
 
 def _yes_no(err: _Errors, frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -301,20 +433,44 @@ def read_patients(source, *, skip_bad_rows: bool = False, name: str = "patients.
         "patient_id",
         "duplicate patient_id '" + frame["patient_id"] + "'",
     )
-    start = _date_check(err, frame, "maintenance_start")
+    start = _date_check(err, frame, "maintenance_start", future_ok=True)
     dx = (
         _date_check(err, frame, "diagnosis_date", required=False)
         if "diagnosis_date" in frame
         else None
     )
-    stop = _date_check(err, frame, "stop_date", required=False) if "stop_date" in frame else None
+    stop = (
+        _date_check(err, frame, "stop_date", required=False, future_ok=True)
+        if "stop_date" in frame
+        else None
+    )
     agent = frame["agent"].str.lower().replace({"": "none"})
     err.add(
         ~agent.isin(AGENTS).to_numpy(),
         "agent",
         "unknown agent '" + frame["agent"] + f"' (known: {', '.join(AGENTS)})",
     )
-    dose = _number(err, frame, "dose_mg", 0.0, 1000.0)
+    dose = _number(err, frame, "dose_mg", 0.0, 2000.0)
+    from plateau.rules.dosing import LABEL_DOSE_RANGES, dose_in_label_range
+
+    ranges = {
+        a: " or ".join(f"{lo:g}-{hi:g}" if lo != hi else f"{lo:g}" for lo, hi in r)
+        for a, r in LABEL_DOSE_RANGES.items()
+    }
+    unit = np.where(agent.to_numpy() == "bortezomib", "mg/m2", "mg")
+    err.add(
+        ~dose_in_label_range(agent.to_numpy(), dose),
+        "dose_mg",
+        "dose "
+        + frame["dose_mg"]
+        + " "
+        + unit
+        + " is outside the label's range for "
+        + agent
+        + " ("
+        + agent.map(ranges).fillna("")
+        + ")",
+    )
     age = _number(err, frame, "age", 0.0, 130.0)
     weight = _number(err, frame, "weight_kg", 1.0, 400.0)
     if "sex" in frame.columns:
@@ -367,7 +523,7 @@ def read_events(source, *, skip_bad_rows: bool = False, name: str = "events.csv"
     )
     grade = pd.to_numeric(frame["grade"], errors="coerce").to_numpy(dtype=float)
     allowed = term.map(lambda t: EVENT_TERMS[t].grades if t in EVENT_TERMS else (1, 2, 3, 4, 5))
-    ok = np.array([g in a for g, a in zip(grade, allowed)], dtype=bool)
+    ok = np.array([g in a for g, a in zip(grade, allowed, strict=False)], dtype=bool)
     allowed_msg = allowed.map(lambda a: ", ".join(str(g) for g in a))
     err.add(
         ~ok,

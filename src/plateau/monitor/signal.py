@@ -16,6 +16,7 @@ from plateau.monitor import ctcae as C
 from plateau.monitor import dosing as D
 from plateau.monitor import imwg as I
 from plateau.monitor.arrays import date_strings
+from plateau.rules import dosing as DR
 from plateau.rules import units as U
 from plateau.rules.dosing import bortezomib_neuropathy_action
 from plateau.rules.registry import ALL_RULES
@@ -34,6 +35,7 @@ TERM_LABEL = {
     "white_blood_cell_decreased": "leukopenia",
     "anemia": "anemia",
     "creatinine_increased": "creatinine increased",
+    "hypercalcemia": "hypercalcaemia",
 }
 NA_DAY = np.iinfo(np.int64).min
 ACTION_COLUMNS = [
@@ -58,7 +60,7 @@ def _ds(day) -> np.ndarray:
 def time_on_maintenance(start, stop, last_obs):
     end = np.where(stop != NA_DAY, stop, last_obs)
     ok = (start != NA_DAY) & (end != NA_DAY)
-    return [int(e - s) if o else None for s, e, o in zip(start, end, ok)]
+    return [int(e - s) if o else None for s, e, o in zip(start, end, ok, strict=False)]
 
 
 def _frame(pcode, day, agent, action, dose, unit, schedule, reason, rule_ids) -> pd.DataFrame:
@@ -87,6 +89,177 @@ def _unit(agent):
     return np.where(agent == "bortezomib", "mg/m2", "mg")
 
 
+def _renal_events(renal, agent, dialysis, start, on, cfg: D.DosingConfig, P) -> pd.DataFrame:
+    """Falls into a lower renal band during maintenance, per patient (lenalidomide, ixazomib).
+
+    The band of each creatinine clearance (:func:`plateau.rules.dosing.renal_band_code`; dialysis
+    from patients.csv is the worst band from the start) is compared with the worst band so far:
+    each new worst band that carries a renal dose for the agent is an event.  Returns rows
+    ``pcode, day, band, crcl, dose, schedule, rule, restriction``.
+    """
+    cols = ["pcode", "day", "band", "crcl", "dose", "schedule", "rule", "restriction"]
+    parts = []
+    if renal is not None and len(renal):
+        parts.append(renal[["pcode", "day", "crcl"]])
+    dial = np.flatnonzero(dialysis & on & np.isin(agent, ["lenalidomide", "ixazomib"]))
+    if len(dial):
+        parts.append(pd.DataFrame({"pcode": dial, "day": start[dial], "crcl": np.nan}))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    r = pd.concat(parts, ignore_index=True)
+    pc = r["pcode"].to_numpy().astype(np.int64)
+    r = r.assign(pcode=pc).sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
+    pc = r["pcode"].to_numpy()
+    band = DR.renal_band_code(r["crcl"].to_numpy(), dialysis[pc], cfg).astype(np.int64)
+    a = agent[pc]
+    # ixazomib has no moderate band: only severe/dialysis restrict it
+    band = np.where((a == "ixazomib") & (band == 1), 0, band)
+    worst_before = pd.Series(band).groupby(pc).cummax().groupby(pc).shift(1).fillna(0).to_numpy()
+    new_worst = (band > worst_before) & (band > 0)
+    r = r[new_worst].reset_index(drop=True)
+    if not len(r):
+        return pd.DataFrame(columns=cols)
+    b = band[new_worst]
+    a = a[new_worst]
+    names = np.array(DR.RENAL_BANDS, dtype=object)[b]
+    found = [DR.RENAL_DOSES.get((x, n)) for x, n in zip(a, names, strict=True)]
+    keep = np.array([h is not None for h in found], dtype=bool)
+    r, b, a, names = r[keep].reset_index(drop=True), b[keep], a[keep], names[keep]
+    hits: list[tuple[float, str, str]] = [h for h in found if h is not None]
+    return pd.DataFrame(
+        {
+            "pcode": r["pcode"].to_numpy().astype(np.int64),
+            "day": r["day"].to_numpy().astype(np.int64),
+            "band": names,
+            "crcl": r["crcl"].to_numpy(),
+            "dose": np.array([h[0] for h in hits], dtype=float),
+            "schedule": np.array([h[1] for h in hits], dtype=object),
+            "rule": np.array([h[2] for h in hits], dtype=object),
+            "restriction": np.where(a == "ixazomib", "ixa-renal", "len-renal"),
+        }
+    )
+
+
+def _renal_cap(pcode, day, agent, dose, schedule, renal_ev: pd.DataFrame):
+    """Cap ladder doses at the renal dose in force on that day (the worst band so far)."""
+    if not len(renal_ev) or not len(pcode):
+        return dose, schedule
+    ev = renal_ev.sort_values(["pcode", "day"], kind="stable")
+    e_pc, e_day = ev["pcode"].to_numpy(), ev["day"].to_numpy()
+    span = int(max(e_day.max(), np.max(day))) - int(min(e_day.min(), np.min(day))) + 2
+    lo = int(min(e_day.min(), np.min(day)))
+    e_key = e_pc * span + (e_day - lo)
+    q_key = np.asarray(pcode, dtype=np.int64) * span + (np.asarray(day) - lo)
+    i = np.searchsorted(e_key, q_key, "right") - 1
+    ok = (i >= 0) & (e_pc[np.maximum(i, 0)] == pcode)
+    cap = np.where(ok, ev["dose"].to_numpy()[np.maximum(i, 0)], np.inf)
+    cap_sched = ev["schedule"].to_numpy()[np.maximum(i, 0)]
+    lower = ok & (cap < dose)
+    dose = np.where(lower, cap, dose)
+    schedule = np.where(lower, cap_sched, schedule)
+    return dose, schedule
+
+
+def _ixazomib_events(pc, day, agent, term, g, pain, nonheme, neuro, frames, reductions, use, P):
+    """Ixazomib neuropathy table and other grade 3/4 non-haematological toxicity (label)."""
+    ix = agent == "ixazomib"
+    pn = ix & neuro
+    if pn.any():
+        gp, pp = g[pn], pain[pn]
+        disc = gp >= 4
+        lower = ~disc & ((gp == 3) | ((gp == 2) & pp))
+        same = ~disc & ~lower & ((gp == 2) | ((gp == 1) & pp))
+        if disc.any():
+            frames.append(
+                _frame(
+                    pc[pn][disc],
+                    day[pn][disc],
+                    "ixazomib",
+                    "discontinue",
+                    np.nan,
+                    "mg",
+                    "",
+                    "grade 4 " + term[pn][disc].astype(str) + ": discontinue ixazomib",
+                    "ixa-pn",
+                )
+            )
+        k = lower | same
+        if k.any():
+            reductions.append(
+                pd.DataFrame(
+                    {
+                        "pcode": pc[pn][k],
+                        "day": day[pn][k],
+                        "kind": "event",
+                        "rule": "ixa-pn",
+                        "steps": np.where(lower[k], 1, 0),
+                        "reason": "grade "
+                        + gp[k].astype(str)
+                        + np.where(pp[k], " with pain ", " ")
+                        + term[pn][k].astype(str)
+                        + np.where(
+                            lower[k],
+                            ": withhold until <= grade 1, resume at the next lower dose",
+                            ": withhold until <= grade 1 without pain, resume at the most recent "
+                            "dose",
+                        ),
+                    }
+                )
+            )
+        use("ixa-pn", np.bincount(pc[pn][disc | k], minlength=P) > 0)
+    other = ix & nonheme & ~neuro & (g >= 3)
+    if other.any():
+        reductions.append(
+            pd.DataFrame(
+                {
+                    "pcode": pc[other],
+                    "day": day[other],
+                    "kind": "event",
+                    "rule": "ixa-nonheme",
+                    "steps": 1,
+                    "reason": "grade "
+                    + g[other].astype(str)
+                    + " "
+                    + term[other].astype(str)
+                    + ": withhold until <= grade 1 or baseline, resume at the next lower dose",
+                }
+            )
+        )
+        use("ixa-nonheme", np.bincount(pc[other], minlength=P) > 0)
+
+
+def _daratumumab_events(pc, day, agent, term, g, frames, use, P):
+    """Daratumumab infusion-related reactions (no dose reductions exist for daratumumab)."""
+    irr = (agent == "daratumumab") & (term == "infusion_related_reaction")
+    if not irr.any():
+        return
+    g4 = g[irr] >= 4
+    frames.append(
+        _frame(
+            pc[irr],
+            day[irr],
+            "daratumumab",
+            np.where(g4, "discontinue", "interrupt infusion"),
+            np.nan,
+            "mg",
+            "",
+            "grade "
+            + g[irr].astype(str)
+            + " infusion-related reaction: "
+            + np.where(
+                g4,
+                "discontinue daratumumab permanently",
+                "interrupt the infusion and manage symptoms; restart at a lower rate when "
+                "resolved (no dose reduction)",
+            ),
+            np.where(g4, "dara-irr-g4", "dara-irr"),
+        )
+    )
+    use("dara-irr", np.bincount(pc[irr], minlength=P) > 0)
+    if g4.any():
+        use("dara-irr-g4", np.bincount(pc[irr][g4], minlength=P) > 0)
+
+
 def dose_actions(
     *,
     P,
@@ -105,6 +278,9 @@ def dose_actions(
     use,
     last_obs,
     baseline_day,
+    renal=None,
+    prog_day=None,
+    heme_tox_day=None,
 ):
     """All dose actions (one row each) and start/duration alerts, computed on whole tables.
 
@@ -113,11 +289,21 @@ def dose_actions(
     the start of a haematologically dosed agent; ``start_rows[code]`` = the lenalidomide
     patients' ANC (platelet) rows on or before the start (pcode, day, value); ``seen[agent]`` =
     a blood count between the start and the escalation date; ``lab_tox_day`` = first day of a
-    grade >= 3 lab toxicity (int64 max if none).  Returns ``(actions, action_day, alerts)``.
+    grade >= 3 lab toxicity (int64 max if none); ``renal`` = creatinine clearance rows
+    ``pcode, day, crcl`` during maintenance (:func:`plateau.monitor.engine._renal_course`);
+    ``prog_day`` = confirmed progression day per patient (NA_DAY if none), after which the
+    maintenance line has ended (no resumption, escalation or other dose step is proposed);
+    ``heme_tox_day`` = first grade >= 3 blood-count toxicity.  Returns
+    ``(actions, action_day, alerts)``.
     """
+    if prog_day is None:
+        prog_day = np.full(P, NA_DAY)
+    if heme_tox_day is None:
+        heme_tox_day = np.full(P, np.iinfo(np.int64).max)
     frames, alerts = [], []
     level0 = D.start_level(agent, np.nan_to_num(dose, nan=np.inf))
     on = start != NA_DAY
+    renal_ev = _renal_events(renal, agent, dialysis, start, on, cfg, P)
     # -- haematologic hold/resume episodes (lenalidomide, ixazomib, bortezomib) --
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
     ep = episodes
@@ -167,6 +353,9 @@ def dose_actions(
             )
         )
         r = ~hold
+        # ixazomib: the first haematological hold resumes at the most recent dose, later ones
+        # one level lower (label); every other agent's resume is one level lower
+        ixa_first = (rule == "ixa-heme") & (ep["episode"].to_numpy() == 1)
         reductions.append(
             pd.DataFrame(
                 {
@@ -174,7 +363,14 @@ def dose_actions(
                     "day": ep["day"].to_numpy()[r],
                     "kind": "resume",
                     "rule": rule[r],
-                    "reason": "counts recovered (" + reason[r] + "): resume at the next lower dose",
+                    "steps": np.where(ixa_first[r], 0, 1),
+                    "reason": "counts recovered ("
+                    + reason[r]
+                    + np.where(
+                        ixa_first[r],
+                        "): first occurrence, resume at the most recent dose",
+                        "): resume at the next lower dose",
+                    ),
                 }
             )
         )
@@ -202,6 +398,7 @@ def dose_actions(
                         "day": ct_ev["day"].to_numpy()[sel],
                         "kind": "event",
                         "rule": rr,
+                        "steps": 1,
                         "reason": "grade "
                         + g[sel].astype(str)
                         + " "
@@ -242,6 +439,40 @@ def dose_actions(
                 )
             )
             use("btz-pn", np.bincount(ev_pc[b][k], minlength=P) > 0)
+        _ixazomib_events(
+            ev_pc,
+            ct_ev["day"].to_numpy(),
+            ev_agent,
+            term,
+            g,
+            pain,
+            nonheme,
+            neuro,
+            frames,
+            reductions,
+            use,
+            P,
+        )
+        _daratumumab_events(ev_pc, ct_ev["day"].to_numpy(), ev_agent, term, g, frames, use, P)
+        vte = (term == "thromboembolic_event") & (g >= cfg.vte_alert_grade)
+        lv = vte & (ev_agent == "lenalidomide")
+        if lv.any():
+            alerts.append(
+                pd.DataFrame(
+                    {
+                        "pcode": ev_pc[lv],
+                        "day": ct_ev["day"].to_numpy()[lv],
+                        "severity": "high",
+                        "message": "grade "
+                        + g[lv].astype(str)
+                        + " thromboembolic event on lenalidomide: treat, review "
+                        "thromboprophylaxis and whether to continue (boxed warning); no "
+                        "escalation",
+                        "rule": "len-vte",
+                    }
+                )
+            )
+            use("len-vte", np.bincount(ev_pc[lv], minlength=P) > 0)
         t = neuro & (ev_agent == "thalidomide") & (g >= 2)
         if t.any():
             frames.append(
@@ -267,13 +498,16 @@ def dose_actions(
     if reductions:
         red = pd.concat(reductions, ignore_index=True).sort_values(["pcode", "day"], kind="stable")
         r_pc = red["pcode"].to_numpy()
-        count = red.groupby("pcode", sort=False).cumcount().to_numpy() + 1
+        count = red.groupby("pcode", sort=False)["steps"].cumsum().to_numpy()
         r_agent = agent[r_pc]
         lvl_dose, sched = D.ladder_step(r_agent, level0[r_pc] + count)
         action = np.where(
             red["kind"].to_numpy() == "resume",
             "resume",
-            np.where(r_agent == "bortezomib", "withhold", "hold"),
+            np.where(np.isin(r_agent, ["bortezomib", "ixazomib"]), "withhold", "hold"),
+        )
+        lvl_dose, sched = _renal_cap(
+            r_pc, red["day"].to_numpy(), r_agent, lvl_dose, sched, renal_ev
         )
         frames.append(
             _frame(
@@ -303,6 +537,18 @@ def dose_actions(
             tmin = e3.groupby("pcode")["day"].min()
             idx = tmin.index.to_numpy(dtype=np.int64)
             tox_day[idx] = np.minimum(tox_day[idx], tmin.to_numpy())
+        vte = ct_ev[
+            (ct_ev["term"] == "thromboembolic_event") & (ct_ev["grade"] >= cfg.vte_alert_grade)
+        ]
+        if len(vte):
+            tmin = vte.groupby("pcode")["day"].min()
+            idx = tmin.index.to_numpy(dtype=np.int64)
+            tox_day[idx] = np.minimum(tox_day[idx], tmin.to_numpy())
+    # a renal restriction in force on or before the decision date forbids escalation
+    restr_day = np.full(P, np.iinfo(np.int64).max)
+    if len(renal_ev):
+        rmin = renal_ev.groupby("pcode")["day"].min()
+        restr_day[rmin.index.to_numpy(dtype=np.int64)] = rmin.to_numpy()
     for name, from_dose, to_dose, days, rid, sched in (
         ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
         ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15"),
@@ -314,6 +560,8 @@ def dose_actions(
             & (np.abs(dose - from_dose) < 1e-9)
             & (red_day > at)
             & (tox_day > at)
+            & (restr_day > at)
+            & ((prog_day == NA_DAY) | (prog_day > at))
             & (last_obs != NA_DAY)
             & (last_obs >= at)
         )
@@ -336,38 +584,51 @@ def dose_actions(
                 )
             )
             use(rid, e)
-    # -- renal (creatinine clearance at maintenance start) --
-    with np.errstate(invalid="ignore"):
-        lr = (agent == "lenalidomide") & on & (crcl_start < cfg.len_renal_clcr)
-        ir = (agent == "ixazomib") & on & ((crcl_start < cfg.ixa_renal_clcr) | dialysis)
-    for mask, name, act, dd, why, rid in (
-        (
-            lr,
-            "lenalidomide",
-            "renal review",
-            np.nan,
-            "starting-dose adjustment recommended (maintenance dose by CLcr not confirmed: none suggested)",
-            "len-renal",
-        ),
-        (
-            ir,
-            "ixazomib",
-            "start at reduced dose",
-            3.0,
-            "severe renal impairment or dialysis: start at 3 mg",
-            "ixa-renal",
-        ),
-    ):
-        if mask.any():
-            idx = np.flatnonzero(mask)
-            clcr = pd.Series(crcl_start[idx]).map(
-                lambda x: "CLcr n/a" if np.isnan(x) else f"CLcr {x:.1f} mL/min"
+        blocked = (
+            (agent == name)
+            & on
+            & (np.abs(dose - from_dose) < 1e-9)
+            & ((restr_day <= at) | (tox_day <= at) | (red_day <= at) | (prog_day != NA_DAY))
+        )
+        use("no-escalation-under-restriction", blocked & (restr_day <= at))
+    # -- renal: each fall into a lower renal band (at the start or during maintenance) --
+    if len(renal_ev):
+        rpc = renal_ev["pcode"].to_numpy()
+        at_start = renal_ev["day"].to_numpy() == start[rpc]
+        crcl_txt = pd.Series(renal_ev["crcl"].to_numpy()).map(
+            lambda x: "on dialysis" if np.isnan(x) else f"CLcr {x:.1f} mL/min"
+        )
+        band_txt = renal_ev["band"].map(
+            {
+                "moderate": "moderate renal impairment (30 <= CLcr < 60)",
+                "severe": "severe renal impairment (CLcr < 30, no dialysis)",
+                "dialysis": "end-stage renal disease on dialysis",
+            }
+        )
+        frames.append(
+            _frame(
+                rpc,
+                renal_ev["day"].to_numpy(),
+                agent[rpc],
+                np.where(at_start, "start at renal dose", "reduce dose (renal)"),
+                renal_ev["dose"].to_numpy(),
+                "mg",
+                renal_ev["schedule"].to_numpy(),
+                (crcl_txt + ": " + band_txt).to_numpy()
+                + ": renal dose per label; no escalation while it applies",
+                renal_ev["rule"].to_numpy(),
             )
-            frames.append(
-                _frame(idx, start[idx], name, act, dd, "mg", "", clcr.to_numpy() + ": " + why, rid)
-            )
-            use(rid, mask)
-            use("crcl-cockcroft-gault", mask & ~np.isnan(crcl_start))
+        )
+        for rid in ("len-renal-maintenance", "ixa-renal"):
+            m = renal_ev["rule"].to_numpy() == rid
+            use(rid, np.bincount(rpc[m], minlength=P) > 0)
+        lr = renal_ev["restriction"].to_numpy() == "len-renal"
+        use("len-renal", np.bincount(rpc[lr], minlength=P) > 0)
+        use(
+            "crcl-cockcroft-gault",
+            np.bincount(rpc[~np.isnan(renal_ev["crcl"].to_numpy())], minlength=P) > 0,
+        )
+        use("renal-recompute", np.bincount(rpc[~at_start], minlength=P) > 0)
     # -- lenalidomide start criteria (last counts on or before the start date) --
     lm = (agent == "lenalidomide") & on
     if lm.any():
@@ -378,7 +639,7 @@ def dose_actions(
             if code not in start_rows or not len(start_rows[code]):
                 continue
             df = start_rows[code].groupby("pcode").last()
-            low = df["value"].to_numpy() < thr
+            low = D._below(df["value"].to_numpy(), thr)
             if low.any():
                 idx = df.index.to_numpy(dtype=np.int64)[low]
                 alerts.append(
@@ -391,7 +652,9 @@ def dose_actions(
                                 f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
                                 f"{_ds(d)}"
                                 for v, d in zip(
-                                    df["value"].to_numpy()[low], df["day"].to_numpy()[low]
+                                    df["value"].to_numpy()[low],
+                                    df["day"].to_numpy()[low],
+                                    strict=False,
                                 )
                             ],
                             "rule": "len-start",
@@ -399,6 +662,24 @@ def dose_actions(
                     )
                 )
                 use("len-start", np.isin(np.arange(P), idx))
+    # -- daratumumab: blood-count toxicity is handled by delaying, never by a lower dose --
+    dm = (agent == "daratumumab") & on & (heme_tox_day != np.iinfo(np.int64).max)
+    dm &= heme_tox_day >= np.where(on, start, 0)
+    if dm.any():
+        idx = np.flatnonzero(dm)
+        alerts.append(
+            pd.DataFrame(
+                {
+                    "pcode": idx,
+                    "day": heme_tox_day[idx],
+                    "severity": "medium",
+                    "message": "grade >= 3 blood-count toxicity on daratumumab: no dose reduction "
+                    "exists; consider delaying the dose until counts recover",
+                    "rule": "dara-no-reduction",
+                }
+            )
+        )
+        use("dara-no-reduction", dm)
     # -- thalidomide duration --
     tm = (agent == "thalidomide") & on
     end = np.where(stop != NA_DAY, stop, last_obs)
@@ -423,6 +704,7 @@ def dose_actions(
         if frames
         else pd.DataFrame(columns=ACTION_COLUMNS[:1] + ["day"] + ACTION_COLUMNS[2:])
     )
+    actions = _end_line_at_progression(actions, agent, start, on, prog_day, use, P)
     if len(actions):
         actions = actions.sort_values(["pcode", "day"], kind="stable").reset_index(drop=True)
         action_day = actions.pop("day").to_numpy()
@@ -432,6 +714,48 @@ def dose_actions(
         actions = pd.DataFrame(columns=ACTION_COLUMNS)
         action_day = np.zeros(0, dtype=np.int64)
     return actions, action_day, alerts
+
+
+def _end_line_at_progression(actions, agent, start, on, prog_day, use, P) -> pd.DataFrame:
+    """Confirmed progression ends the maintenance line: drop later dose steps, say so once."""
+    prog = (prog_day != NA_DAY) & on & (agent != "none") & (prog_day >= start)
+    if not prog.any():
+        return actions
+    if len(actions):
+        pc = actions["pcode"].to_numpy().astype(np.int64)
+        pday = prog_day[pc]
+        act = actions["action"].to_numpy()
+        # only a progression during maintenance ends it (one before the start belongs to the
+        # earlier treatment)
+        after = (
+            (pday != NA_DAY)
+            & (pday >= start[pc])
+            & on[pc]
+            & (
+                (actions["day"].to_numpy() > pday)
+                | (
+                    (actions["day"].to_numpy() == pday)
+                    & np.isin(act, ["resume", "consider escalation"])
+                )
+            )
+        )
+        actions = actions[~after]
+    idx = np.flatnonzero(prog)
+    end = _frame(
+        idx,
+        prog_day[idx],
+        agent[idx],
+        "maintenance line ends",
+        np.nan,
+        np.where(agent[idx] == "bortezomib", "mg/m2", "mg"),
+        "",
+        "confirmed progression (IMWG): the maintenance line has ended; no resumption or "
+        "escalation is proposed; the next line is a clinical decision",
+        "line-ends-at-progression",
+    )
+    use("line-ends-at-progression", prog)
+    parts = [p for p in (actions, end) if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else actions
 
 
 def build_alerts(
@@ -473,7 +797,7 @@ def build_alerts(
                     "severity": "high",
                     "message": [
                         "progression (IMWG) on " + d + " (" + c.replace("+", ", ") + ")"
-                        for d, c in zip(_ds(prog_day[p]), crit)
+                        for d, c in zip(_ds(prog_day[p]), crit, strict=False)
                     ],
                     "rule": [
                         "imwg-pd-"
@@ -540,7 +864,7 @@ def build_alerts(
         msg = np.array(
             [
                 "grade " + str(g) + " " + labels[t] + " on " + d
-                for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day))
+                for g, t, d in zip(u_grade.tolist(), u_term.tolist(), _ds(u_day), strict=False)
             ],
             dtype=object,
         )[c_inv]

@@ -241,4 +241,35 @@ MY20_MID_2019 = S(
     "QLQ-MY20 minimal important differences, Eur J Haematol 2019;103:500 (PubMed 31444815 abstract)",
     "https://api-pubmed-ncbi.laibokeji.com/31444815",
 )
+REVLIMID_US_PI_2021 = S(
+    "revlimid-us-pi-2021",
+    "REVLIMID (lenalidomide) US prescribing information, 2021 label (SUPPL-64), highlights and "
+    "boxed warning",
+    "https://www.docketalarm.com/FDA/Orange_Book/021880/REVLIMID/SUPPL-64/1-Label/",
+)
+REVLIMID_RENAL_MAINT = S(
+    "revlimid-renal-maintenance",
+    "REVLIMID US prescribing information, renal dose table, column 'maintenance therapy following "
+    "auto-HSCT for MM' (column heading read at drugs.com/dosage/lenalidomide.html, 2022; cell "
+    "values not displayed in the stored copies)",
+    "https://www.drugs.com/dosage/lenalidomide.html",
+)
+DARZALEX_DOSE = S(
+    "darzalex-dose",
+    "J&J Medical Information, Dosage and administration of DARZALEX - dose adjustments (quoting "
+    "the US prescribing information), 2024",
+    "https://jnjmedicalconnect.com/products/darzalex/medical-content/"
+    "dosage-and-administration-of-darzalex-dose-adjustments",
+)
+IMWG_RELAPSE = S(
+    "imwg-relapse-indications",
+    "Indications for treatment at relapse (IMWG clinical relapse criteria), Blood, Table 2",
+    "http://ashpublications.net/view-large/6511371",
+)
+IMWG_PCL = S(
+    "imwg-pcl",
+    "IMWG response criteria for plasma-cell leukaemia (Fernandez de Larrea et al.), table "
+    "footnote c (FLC-only VGPR: >= 90% fall in dFLC), PMC7873074 Table 1",
+    "https://pmc.ncbi.nlm.nih.gov/articles/PMC7873074/table/Tab1",
+)
 PLATEAU = S("plateau", "plateau design choice (no source rule)", "")

@@ -17,8 +17,9 @@ class LabTerm:
     analyte: str
     cutoffs: tuple[
         tuple[int, float], ...
-    ]  # (grade, bound) for "value < bound" (low terms), highest grade first
+    ]  # (grade, bound): "value < bound" (low terms) or "value > bound" (high terms), highest first
     rule: Rule
+    direction: str = "low"  # "low": decreased terms (grade 1 < LLN); "high": grade 1 > ULN
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,18 @@ LAB_TERMS: dict[str, LabTerm] = {
                 "G1 >ULN-1.5xULN; G2 >1.5-3.0xbaseline or >1.5-3.0xULN; G3 >3.0xbaseline or "
                 ">3.0-6.0xULN; G4 >6.0xULN",
             ),
+        ),
+        LabTerm(
+            "hypercalcemia",
+            10020587,
+            "calcium",
+            ((4, 13.5), (3, 12.5), (2, 11.5)),
+            _r(
+                "hypercalcemia",
+                "corrected serum calcium G1 >ULN-11.5; G2 >11.5-12.5; G3 >12.5-13.5; "
+                "G4 >13.5 mg/dL (mmol/L: >ULN-2.9; >2.9-3.1; >3.1-3.4; >3.4)",
+            ),
+            "high",
         ),
     )
 }
@@ -194,9 +207,28 @@ HEMATOLOGIC_TERMS = (
 RULE_DEFAULT_LIMITS = Rule(
     "ctcae-default-reference-limits",
     "when a result has no lab reference limit, grade 1 uses a default LLN/ULN "
-    "(ANC 2.0, platelets 150, WBC 4.0 x10^9/L; Hb 12.0 g/dL; creatinine ULN 1.2 mg/dL)",
+    "(ANC 2.0, platelets 150, WBC 4.0 x10^9/L; Hb 12.0 g/dL; creatinine ULN 1.2 mg/dL; "
+    "calcium ULN 10.2 mg/dL)",
     PLATEAU,
     "plateau.rules.ctcae.ReferenceLimits",
+    "DESIGN",
+)
+RULE_CALCIUM_SI = Rule(
+    "ctcae-calcium-si",
+    "calcium reported in mmol/L is converted to mg/dL (x 4.0078) and graded on the mg/dL "
+    "thresholds; CTCAE's separate mmol/L thresholds (2.9/3.1/3.4) differ slightly (11.5 mg/dL = "
+    "2.87 mmol/L); the value must be the albumin-corrected calcium",
+    PLATEAU,
+    "plateau.monitor.ctcae.grade_lab",
+    "DESIGN",
+)
+RULE_TOLERANCE = Rule(
+    "ctcae-boundary-tolerance",
+    "boundaries are compared with a relative tolerance of 1e-9 so that a value equal to a "
+    "multiple of the ULN/LLN (1.8 = 1.5 x 1.2) or to a converted threshold is not graded past "
+    "the boundary by binary rounding",
+    PLATEAU,
+    "plateau.monitor.ctcae",
     "DESIGN",
 )
 RULE_CREATININE_BASELINE = Rule(
@@ -218,6 +250,7 @@ class ReferenceLimits:
     wbc_lln: float = 4.0
     hemoglobin_lln: float = 12.0
     creatinine_uln: float = 1.2
+    calcium_uln: float = 10.2
 
     def default_for(self, analyte: str) -> float:
         return {
@@ -226,6 +259,7 @@ class ReferenceLimits:
             "wbc": self.wbc_lln,
             "hemoglobin": self.hemoglobin_lln,
             "creatinine": self.creatinine_uln,
+            "calcium": self.calcium_uln,
         }[analyte]
 
     def to_dict(self) -> dict:

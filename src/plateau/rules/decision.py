@@ -98,7 +98,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "frailty-outcomes",
             "IMWG frailty (fit / intermediate / frail): 3-year OS 84/76/57%; 12-month grade >= 3 "
-            "non-haematologic adverse events 22.2/26.4/34.0%; treatment discontinuation 16.5/20.8/31.2%",
+            "non-haematologic adverse events 22.2/26.4/34.0%; treatment discontinuation "
+            "16.5/20.8/31.2%",
             FRAILTY_PAPER,
             "abstract",
             "C1",
@@ -110,14 +111,6 @@ RULES: dict[str, Rule] = {
             PLATEAU_DESIGN,
             "decision model",
             "DESIGN",
-        ),
-        Rule(
-            "vte-prophylaxis",
-            "thromboprophylaxis recommendations for thalidomide or lenalidomide were not among the "
-            "sources read; check the current label and local guideline",
-            PLATEAU_DESIGN,
-            "safety flags",
-            "UNCONFIRMED",
         ),
         Rule(
             "baseline-exponential",
@@ -132,7 +125,7 @@ RULES: dict[str, Rule] = {
 
 
 def riss_multiplier(stage: str, outcome: str) -> float:
-    """Hazard multiplier of an R-ISS stage relative to the whole R-ISS cohort (``outcome`` PFS or OS)."""
+    """Hazard multiplier of an R-ISS stage relative to the whole R-ISS cohort (PFS or OS)."""
     column = 1 if outcome == "OS" else 2
     s_all = sum(row[0] * row[column] / 100 for row in RISS_TABLE.values())
     return math.log(RISS_TABLE[stage][column] / 100) / math.log(s_all)
@@ -196,3 +189,381 @@ SUBGROUP_MATCHERS: dict[tuple[str, str], Callable] = {
     ("TOURMALINE-MM4", "CR or VGPR after induction"): lambda p: p.response in ("sCR", "CR", "VGPR"),
     ("TT2", "cytogenetic abnormalities (CA+)"): lambda p: bool(p.high_risk_cytogenetics),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# prognostic adjustment by MRD status (cited cohort HR + cited prevalence)
+# --------------------------------------------------------------------------------------------
+
+MRD_META = S(
+    "munshi-2020-mrd",
+    "Munshi et al., Blood Adv 2020;4(23):5988 (MRD meta-analysis, 44 studies), abstract",
+    "https://doi.org/10.1182/bloodadvances.2020002827",
+)
+CASSIOPEIA_MRD = S(
+    "cassiopeia-mrd-2025",
+    "CASSIOPEIA long-term MRD analysis, Blood 2025;146(6):679, abstract",
+    "http://ashpublications.net/blood/article/146/6/679/536289/",
+)
+#: MRD-negative vs MRD-positive hazard ratios (Munshi 2020 abstract: PFS 0.33, 0.29-0.37;
+#: OS 0.45, 0.39-0.51)
+MRD_HR: dict[str, tuple[float, float, float]] = {
+    "PFS": (0.33, 0.29, 0.37),
+    "OS": (0.45, 0.39, 0.51),
+}
+#: share MRD-negative (10^-5) before maintenance: CASSIOPEIA after consolidation 63.7% (D-VTd)
+#: and 43.7% (VTd), equal arms -> 53.7%; post-ASCT only
+MRD_NEGATIVE_SHARE_POST_ASCT = (63.7 + 43.7) / 2 / 100
+
+
+def mrd_multiplier(status: str, outcome: str, share_negative: float | None = None) -> float:
+    """Hazard multiplier of an MRD status relative to a trial population with ``share_negative``.
+
+    Proportional hazards within a two-group mixture: the population hazard is approximately
+    ``h (p HR + 1 - p)`` with ``h`` the MRD-positive hazard, so MRD-negative ``HR / (p HR + 1 - p)``
+    and MRD-positive ``1 / (p HR + 1 - p)`` (an approximation, as for R-ISS).
+    """
+    p = MRD_NEGATIVE_SHARE_POST_ASCT if share_negative is None else share_negative
+    hr = MRD_HR[outcome][0]
+    denom = p * hr + 1 - p
+    return hr / denom if status == "negative" else 1.0 / denom
+
+
+# --------------------------------------------------------------------------------------------
+# Q-TWiST defaults, thromboprophylaxis, values data, HRQoL on maintenance
+# --------------------------------------------------------------------------------------------
+
+QTWIST_REVIEW = S(
+    "solem-2018-qtwist",
+    "Solem et al., systematic review of Q-TWiST in oncology (ISPOR 2014 abstract; Expert Rev "
+    "Pharmacoecon Outcomes Res 2018): u(TWiST) = 1, u(TOX) = u(REL) = 0.5 most common base case "
+    "(28 of 45 articles); relative gain >= 10% clinically important, >= 15% clearly important",
+    "https://www.ispor.org/heor-resources/presentations-database/presentation/"
+    "ispor-19th-annual-international-meeting/systematic-review-of-the-q-twist-in-oncology",
+)
+IMWG_VTE = S(
+    "palumbo-2008-vte",
+    "Palumbo et al. (IMWG), Prevention of thalidomide- and lenalidomide-associated thrombosis "
+    "in myeloma, Leukemia 2008;22:414-423, abstract",
+    "https://doi.org/10.1038/sj.leu.2405062",
+)
+REVLIMID_BOXED = S(
+    "revlimid-boxed-warning",
+    "Lenalidomide US prescribing information, boxed warning (venous and arterial "
+    "thromboembolism), as reproduced with the label",
+    "https://api.fda.gov/drug/label.json?search=set_id%3A%2251bfdd53-8fd9-4f86-bebe-75de29e6379d%22",
+)
+MAYO_SURVEY = S(
+    "mayo-2013-values",
+    "Mayo Clinic survey of 736 patients on maintenance, Cancer 2013 (PMID 24105720), abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/24105720/",
+)
+
+#: Q-TWiST defaults: utilities from the review above; months per grade >= 3 event: design
+QTWIST_DEFAULTS: dict[str, float] = {"u_tox": 0.5, "u_rel": 0.5, "tox_months": 1.0}
+
+RULES.update(
+    {
+        r.id: r
+        for r in (
+            Rule(
+                "mrd-adjust",
+                "baseline hazard multiplied by HR / (p HR + 1 - p) (MRD negative) or 1 / (p HR "
+                "+ 1 - p) "
+                "(MRD positive); HR MRD-negative vs positive PFS 0.33, OS 0.45 (Munshi 2020); "
+                "p = 53.7% "
+                "MRD-negative before maintenance (CASSIOPEIA after consolidation); post-ASCT only",
+                MRD_META,
+                "abstract",
+                "C2",
+            ),
+            Rule(
+                "qtwist-utilities",
+                "default utilities u(TOX) = u(REL) = 0.5, u(TWiST) = 1 (the most common base "
+                "case in "
+                "published Q-TWiST analyses)",
+                QTWIST_REVIEW,
+                "abstract",
+                "C2",
+            ),
+            Rule(
+                "qtwist-tox-duration",
+                "each grade >= 3 adverse event is counted as 1 month of toxicity (the trials "
+                "do not "
+                "report durations); user-settable",
+                PLATEAU_DESIGN,
+                "decision model",
+                "UNCONFIRMED",
+            ),
+            Rule(
+                "vte-imwg",
+                "lenalidomide/thalidomide: aspirin if <= 1 VTE risk factor, LMWH (enoxaparin 40 mg "
+                "daily equivalent) if >= 2; risk factors include age, history of VTE, central "
+                "venous "
+                "catheter, comorbidities (infections, diabetes, cardiac disease), immobilisation, "
+                "surgery, inherited thrombophilia",
+                IMWG_VTE,
+                "abstract",
+                "C1",
+            ),
+            Rule(
+                "vte-age-threshold",
+                "age counted as a VTE risk factor from 75 years (the abstract lists 'age' "
+                "without a "
+                "threshold; the paper's table was not read)",
+                IMWG_VTE,
+                "risk-assessment table (not read)",
+                "C3",
+            ),
+            Rule(
+                "len-boxed-vte",
+                "lenalidomide carries a boxed warning for venous and arterial thromboembolism",
+                REVLIMID_BOXED,
+                "boxed warning",
+                "C1",
+            ),
+            Rule(
+                "mayo-values",
+                "patients' stated willingness to take maintenance for a given survival gain, "
+                "toxicity "
+                "and cost",
+                MAYO_SURVEY,
+                "abstract",
+                "C1",
+            ),
+        )
+    }
+)
+
+#: what patients said (Mayo Clinic survey, Cancer 2013; 736 completed surveys)
+VALUES_DATA: dict = {
+    "respondents": 736,
+    "would_choose": [
+        ("free, no side effects, survival gain of 1 year or less", 49),
+        ("same, with moderate side effects", 42),
+        ("same, with moderate side effects and a cost of $25 a month", 39),
+    ],
+    "most_worrying_side_effect": [
+        ("nerve damage (peripheral neuropathy)", 27),
+        ("low blood counts", 24),
+        ("blood clots (deep vein thrombosis)", 20),
+        ("tiredness", 15),
+        ("nausea", 8),
+        ("diarrhoea or constipation", 7),
+    ],
+}
+
+VALUES_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("pfs", "More time without the myeloma getting worse"),
+    ("os", "Living longer"),
+    ("side_effects", "Avoiding side effects"),
+    ("visits", "Fewer clinic visits and tests"),
+    ("cost", "Lower cost"),
+)
+
+
+def values_data() -> dict:
+    """Published data on what patients consider worth which burdens (shown in the values step)."""
+    return {
+        "citation": MAYO_SURVEY.title,
+        "url": MAYO_SURVEY.url,
+        "rule": RULES["mayo-values"].to_dict(),
+        "respondents": VALUES_DATA["respondents"],
+        "would_choose": [{"scenario": s, "percent": p} for s, p in VALUES_DATA["would_choose"]],
+        "most_worrying_side_effect": [
+            {"side_effect": s, "percent": p} for s, p in VALUES_DATA["most_worrying_side_effect"]
+        ],
+        "questions": [{"id": k, "text": t} for k, t in VALUES_QUESTIONS],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# health-related quality of life reported on maintenance (shown beside each option)
+# --------------------------------------------------------------------------------------------
+
+CONNECT_MM_QOL = S(
+    "abonour-2018-connect-qol",
+    "Abonour et al., Ann Hematol 2018;97(12):2425-2436 (Connect MM registry), PMID 30056582, "
+    "abstract",
+    "https://pmc.ncbi.nlm.nih.gov/articles/PMC6208675",
+)
+FIRST_QOL = S(
+    "delforge-2015-first-qol",
+    "Delforge et al., Haematologica 2015;100(6):826-833 (FIRST trial HRQoL), PMID 25769541, "
+    "abstract",
+    "https://pmc.ncbi.nlm.nih.gov/articles/PMC4450629",
+)
+LENAMAIN_QOL = S(
+    "lenamain-2023-qol",
+    "LenaMain trial HRQoL, Cancers 2023;15(21):5157, doi 10.3390/cancers15215157, PMID 37958331, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/37958331/",
+)
+MM3_QOL = S(
+    "schjesvold-2020-mm3-qol",
+    "Schjesvold et al., Eur J Haematol 2020;104(5):443-458 (TOURMALINE-MM3 HRQoL), PMID 31880006, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/31880006/",
+)
+HOVON87_QOL = S(
+    "nielsen-2020-hovon87-qol",
+    "Nielsen et al., Haematologica 2020;105(6):1650-1659 (HOVON-87/NMSG18 HRQoL), PMID 31515355, "
+    "abstract",
+    "https://pubmed.ncbi.nlm.nih.gov/31515355/",
+)
+MM015_QOL = S(
+    "dimopoulos-2013-mm015-qol",
+    "Dimopoulos et al., MM-015 HRQoL (MPR-R vs MPR vs MP), abstract as indexed",
+    "https://ichgcp.net/cs/clinical-trials-registry/publications/77987-lenalidomide-melphalan-and-"
+    "prednisone-followed-by-lenalidomide-maintenance-improves-health-related",
+)
+
+
+@dataclass(frozen=True)
+class HRQoL:
+    agent: str
+    settings: tuple[str, ...]
+    study: str
+    design: str
+    instrument: str
+    finding: str
+    source: Source
+    tag: str
+
+    def to_dict(self) -> dict:
+        return {
+            "agent": self.agent,
+            "study": self.study,
+            "design": self.design,
+            "instrument": self.instrument,
+            "finding": self.finding,
+            "citation": self.source.title,
+            "url": self.source.url,
+            "tag": self.tag,
+        }
+
+
+HRQOL_ON_MAINTENANCE: tuple[HRQoL, ...] = (
+    HRQoL(
+        "lenalidomide",
+        ("post_asct",),
+        "Connect MM registry",
+        "observational: lenalidomide-only maintenance (n = 169) vs no maintenance (n = 137) "
+        "after ASCT",
+        "FACT-MM, EQ-5D, Brief Pain Inventory",
+        "no significant difference in change from pre-ASCT baseline (FACT-MM total P = 0.72; "
+        "EQ-5D index, pain and trial outcome index also not different)",
+        CONNECT_MM_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("non_transplant",),
+        "FIRST",
+        "randomised: continuous lenalidomide-dexamethasone until progression vs fixed-duration "
+        "regimens (not maintenance vs observation)",
+        "QLQ-C30, QLQ-MY20, EQ-5D",
+        "quality of life improved from baseline in all pre-selected domains on both; side-effects "
+        "of treatment (MY20) scored lower (better) with lenalidomide-dexamethasone than MPT",
+        FIRST_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("post_asct",),
+        "LenaMain",
+        "randomised: lenalidomide maintenance 25 mg vs 5 mg after ASCT (dose comparison)",
+        "QLQ-C30",
+        "global health status/QoL constant over 2 years without significant difference between "
+        "doses (mean change < 2; median 68 at baseline, 58 and 68 at 2 years); diarrhoea "
+        "increased on both doses",
+        LENAMAIN_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "ixazomib",
+        ("post_asct",),
+        "TOURMALINE-MM3",
+        "randomised, double-blind: ixazomib (n = 386) vs placebo (n = 251) maintenance after ASCT",
+        "QLQ-C30, QLQ-MY20",
+        "changes small and similar between arms for global health status, physical functioning, "
+        "pain, disease symptoms and neuropathy; nausea/vomiting and diarrhoea consistently worse "
+        "with ixazomib; no difference reached the minimal important difference of 10",
+        MM3_QOL,
+        "C1",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("non_transplant",),
+        "MM-015",
+        "randomised: MPR followed by lenalidomide maintenance vs MPR vs MP (no maintenance)",
+        "QLQ-C30, QLQ-MY20",
+        "patients on lenalidomide maintenance had the most pronounced improvements in global "
+        "health status/QoL (P < 0.05), physical functioning (P < 0.01) and side effects of "
+        "treatment (P < 0.05)",
+        MM015_QOL,
+        "C2",
+    ),
+    HRQoL(
+        "lenalidomide",
+        ("non_transplant",),
+        "HOVON-87/NMSG18",
+        "randomised: MP-thalidomide then thalidomide maintenance vs MP-lenalidomide then "
+        "lenalidomide maintenance (no observation arm)",
+        "QLQ-C30, QLQ-MY20",
+        "both groups reported clinically relevant improvement in global QoL and other domains "
+        "(596 patients reporting); the lenalidomide group reported increasing diarrhoea",
+        HOVON87_QOL,
+        "C2",
+    ),
+    HRQoL(
+        "thalidomide",
+        ("non_transplant",),
+        "HOVON-87/NMSG18",
+        "randomised: MP-thalidomide then thalidomide maintenance vs MP-lenalidomide then "
+        "lenalidomide maintenance (no observation arm)",
+        "QLQ-C30, QLQ-MY20",
+        "both groups reported clinically relevant improvement in global QoL and other domains; "
+        "few patients completed thalidomide therapy (42 of the MPT-T group, 15%)",
+        HOVON87_QOL,
+        "C2",
+    ),
+)
+
+
+def hrqol_for(agent: str, setting: str) -> list[dict]:
+    """Reported HRQoL on ``agent`` maintenance relevant to ``setting`` (may be empty)."""
+    return [h.to_dict() for h in HRQOL_ON_MAINTENANCE if h.agent == agent and setting in h.settings]
+
+
+# --------------------------------------------------------------------------------------------
+# effect modifiers reported by trials (shown; applied only with a cited interaction and CIs)
+# --------------------------------------------------------------------------------------------
+
+CASSIOPEIA_EHA2021 = S(
+    "cassiopeia-eha-2021",
+    "CASSIOPEIA part 2 interim analysis, EHA 2021 (ecancer report)",
+    "https://m.ecancer.org/en/news/20460-eha-2021-daratumumab-maintenance-improves-progression-"
+    "free-survival-after-autologous-stem-cell-transplantation-in-multiple-myeloma-patients",
+)
+RULES["cassiopeia-induction-modifier"] = Rule(
+    "cassiopeia-induction-modifier",
+    "daratumumab maintenance by induction: the 2021 interim analysis reported the PFS benefit "
+    "only after VTd induction/consolidation (comparable PFS to observation after D-VTd); the "
+    "2024 long-term analysis (Moreau, Lancet Oncol 2024) and the 2025 MRD analysis report a PFS "
+    "benefit regardless of induction. Subgroup hazard ratios with CIs and the interaction test "
+    "were not read, so the whole-trial HR is applied",
+    CASSIOPEIA_EHA2021,
+    "report of the interim subgroup analysis",
+    "C2",
+)
+
+RULES["riss-mrd-not-both"] = Rule(
+    "riss-mrd-not-both",
+    "when both R-ISS stage and MRD status are known, only the MRD multiplier is applied: the "
+    "published hazard ratios are each unadjusted for the other, so multiplying them would count "
+    "shared prognostic information twice",
+    PLATEAU_DESIGN,
+    "decision model",
+    "DESIGN",
+)

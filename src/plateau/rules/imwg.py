@@ -16,6 +16,8 @@ from plateau.rules.citations import (
     FARYDAK_IMWG,
     FLC_RATIO_RANGE,
     IMWG_2011_TABLE,
+    IMWG_PCL,
+    IMWG_RELAPSE,
     INVOLVED_FLC,
     KUMAR_2016_ADAPTED,
     PFS_DEF,
@@ -123,10 +125,66 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "imwg-vgpr-flc-only",
-            "VGPR in FLC-only disease: >= 90% fall in dFLC (IMWG rule not read; from a "
-            "plasma-cell leukaemia table)",
-            KUMAR_2016_ADAPTED,
-            "response table",
+            "VGPR in FLC-only disease (serum and urine M-protein unmeasurable): >= 90% fall in "
+            "dFLC (IMWG plasma-cell leukaemia criteria footnote; the myeloma consensus table "
+            "was read only in adapted form)",
+            IMWG_PCL,
+            "Table 1, footnote c",
+            "C2",
+        ),
+        _rule(
+            "imwg-vgpr-urine-not-retested",
+            "VGPR needs urine M-protein < 100 mg/24h when urine was measurable at baseline: "
+            "without a urine result in the carry-forward window the assessment is reported one "
+            "level lower (PR) and flagged",
+            DURIE_2006,
+            "Table 5, VGPR (with the CIBMTR downgrade rule)",
+            "C1",
+        ),
+        _rule(
+            "imwg-marrow-no-confirmation",
+            "bone-marrow results need no confirmation: a response in marrow-only disease counts "
+            "from the marrow that shows it",
+            CIBMTR_MM,
+            "confirmation",
+            "C2",
+        ),
+        _rule(
+            "imwg-baseline",
+            "response is measured against the pre-treatment (diagnosis) baseline: induction, "
+            "transplant and maintenance form one line of therapy (Rajkumar et al., Blood "
+            "2015;126:921, not read here); the maintenance-start baseline is an explicit option",
+            PLATEAU,
+            "plateau.monitor.engine.MonitorConfig.baseline",
+            "DESIGN",
+        ),
+        _rule(
+            "imwg-lesion-carried",
+            "a new bone lesion or soft-tissue plasmacytoma, once reported, is present at every "
+            "later assessment until the patient is re-imaged (it confirms progression at the "
+            "next assessment)",
+            PLATEAU,
+            "plateau.monitor.engine._assessment_values",
+            "DESIGN",
+        ),
+        _rule(
+            "imwg-clinical-relapse",
+            "clinical relapse (CRAB): new soft-tissue plasmacytomas or bone lesions; definite "
+            "increase (>= 50%) in size of existing ones; hypercalcaemia (>= 11.5 mg/dL); fall in "
+            "haemoglobin >= 2 g/dL; rise in serum creatinine >= 2 mg/dL; each attributable to "
+            "myeloma (a clinical judgement plateau cannot make: alerts say 'possible')",
+            IMWG_RELAPSE,
+            "Table 2, clinical relapse",
+            "C2",
+        ),
+        _rule(
+            "imwg-crab-reference",
+            "CRAB changes measured from the value at maintenance start (last on or before it, "
+            "else the first); hypercalcaemia '>= 11.5 mg/dL' (Table 2) vs '> 11.5 mg/dL' (Durie "
+            "2006 via Farydak) vs '> 11 mg/dL' (Kumar 2016 via a secondary page): 11.5 "
+            "inclusive used",
+            PLATEAU,
+            "plateau.rules.imwg.ImwgConfig",
             "UNCONFIRMED",
         ),
         _rule(
@@ -234,9 +292,30 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "imwg-pd-marrow-2016",
-            "PD by marrow irrespective of baseline status, absolute increase >= 10%",
+            "PD by marrow (only without measurable serum/urine M-protein and FLC): >= 25% "
+            "increase from nadir with an absolute increase >= 10 percentage points, "
+            "irrespective of baseline status",
             KUMAR_2016_ADAPTED,
-            "Table 1, PD (text truncated)",
+            "Table 1, PD",
+            "C2",
+        ),
+        _rule(
+            "imwg-plasmacytoma-response",
+            "soft-tissue plasmacytoma present at baseline (SPD > 0): MR, PR and VGPR also need a "
+            ">= 50% reduction of its size (sum of the products of the diameters); CR needs its "
+            "disappearance (SPD 0); the last SPD measured is used (imaging is not repeated at "
+            "every assessment)",
+            DURIE_2006,
+            "Table 5, PR ('if present at baseline, >= 50% reduction in the size of soft tissue "
+            "plasmacytomas') and CR",
+            "C1",
+        ),
+        _rule(
+            "imwg-pd-plasmacytoma",
+            "PD: definite increase in the size of an existing plasmacytoma, taken as a >= 50% "
+            "increase of the SPD from its nadir (nadir > 0); reported as the 'lesion' criterion",
+            IMWG_RELAPSE,
+            "Table 2, clinical relapse ('definite increase (>= 50%) in size')",
             "C2",
         ),
         _rule(
@@ -328,11 +407,19 @@ class ImwgConfig:
     pd_urine_abs: float = 200.0  # mg/24h, >=
     pd_flc_abs: float = 10.0  # mg/dL, >
     pd_marrow_abs: float = 10.0  # %, absolute percentage >=
-    pd_marrow_mode: str = "2011"  # "2011" (C1) or "2016" (irrespective of baseline, C2)
+    pd_marrow_mode: str = "2016"  # "2016": absolute increase >= 10 (C2); "2011": level >= 10% (C1)
     marrow_pr_baseline: float = 30.0
     cr_marrow_below: float = 5.0
     mr_requires_urine_above_200: bool = False
-    flc_vgpr: bool = False  # UNCONFIRMED rule, off by default
+    flc_vgpr: bool = True  # >= 90% dFLC fall (C2, IMWG PCL table)
+    vgpr_needs_urine: bool = True  # urine measurable at baseline must be re-tested for VGPR
+    marrow_needs_confirmation: bool = False  # marrow results need no confirmation (C2)
+    carry_lesions: bool = True  # a reported new lesion stays present (DESIGN)
+    plasmacytoma_reduction: float = 0.5  # PR/MR/VGPR need >= 50% SPD reduction if present
+    plasmacytoma_pd_increase: float = 0.5  # PD: SPD >= 50% above its nadir
+    crab_calcium: float = 11.5  # mg/dL, >=
+    crab_hb_fall: float = 2.0  # g/dL, >=
+    crab_creatinine_rise: float = 2.0  # mg/dL, >=
     confirm_pd: bool = True
     carry_forward_days: int = 60
 

@@ -15,6 +15,7 @@ platelets                        /uL, /mm3, cells/uL (0.001)
 hemoglobin         g/dL          g/dL (1), g/L (0.1)
 creatinine         mg/dL         mg/dL (1), umol/L (1/88.42)
 calcium            mg/dL         mg/dL (1), mmol/L (4.0078)
+plasmacytoma_spd   cm2           cm2 (1), mm2 (0.01): sum of the products of the diameters
 =================  ============  ===========================================================
 
 Qualitative analytes (``serum_ife``, ``urine_ife``, ``bm_clonal_cells``, ``new_bone_lesion``,
@@ -124,6 +125,14 @@ ANALYTES: dict[str, Analyte] = {
         ),
         Analyte(
             "calcium", NUMERIC, "mg/dL", {"mg/dL": 1.0, "mmol/L": 4.0078}, (0.0, 30.0), "chemistry"
+        ),
+        Analyte(
+            "plasmacytoma_spd",
+            NUMERIC,
+            "cm2",
+            {"cm2": 1.0, "mm2": 0.01},
+            (0.0, 10000.0),
+            "disease",
         ),
     )
 }

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from plateau.faq import Faq, Person, Review
 from plateau.store import audit
 from plateau.store.models import FaqReview, User
-from plateau.store.security import AccessDenied
+from plateau.store.permissions import AccessDenied, allowed, roles_with
 
-SIGN_OFF_ROLES = ("reviewer",)
+SIGN_OFF_ROLES = roles_with("faq.sign_off")  #: from the one permission table
 
 
 def sign_off(
@@ -30,7 +30,7 @@ def sign_off(
     ip: str = "",
 ) -> FaqReview:
     """Record ``user``'s sign-off of ``entry_id`` on ``faq``'s current evidence (audited)."""
-    if user.role not in SIGN_OFF_ROLES:
+    if not allowed(user.role, "faq.sign_off"):
         # the caller's transaction is rolled back on this error: callers record the denial in a
         # transaction of their own (the web app does, with its audit helper)
         raise AccessDenied(f"role: {user.role} may not sign off FAQ entries (needs reviewer)")

@@ -16,9 +16,11 @@ A crash at any point leaves the database as it was: the whole import is one tran
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from plateau.store import audit
@@ -28,21 +30,28 @@ from plateau.store.models import (
     DoseRecord,
     ImportBatch,
     LabResult,
+    LabResultVersion,
     Patient,
     QolResponse,
     TreatmentLine,
     User,
 )
+from plateau.store.permissions import allowed
 from plateau.store.records import ImportData, ImportRejected, ImportSummary
 from plateau.store.security import team_ids
 
 _PATIENT_FIELDS = ("name", "birth_date", "sex", "age", "weight_kg", "dialysis", "diagnosis_date")
 
 
-def new_pseudonym(session: Session) -> str:
+def new_pseudonym(session: Session, taken: set[str] | None = None) -> str:
+    """A random pseudonym ``R-XXXXXXXX`` (also the researcher's opaque id: random, so it says
+    nothing about import order).  ``taken``: the pseudonyms in use (queried when not given)."""
+    if taken is None:
+        taken = set(session.scalars(select(Patient.pseudonym)))
     while True:
         candidate = "R-" + secrets.token_hex(4).upper()
-        if session.scalar(select(Patient.id).where(Patient.pseudonym == candidate)) is None:
+        if candidate not in taken:
+            taken.add(candidate)
             return candidate
 
 
@@ -50,6 +59,44 @@ def _close(a, b) -> bool:
     if a is None or b is None:
         return a is b
     return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
+
+
+EARLIEST = dt.date(1900, 1, 1)
+PLANNED_AHEAD = dt.timedelta(days=366)  #: a line may start or stop up to a year ahead
+
+
+def plausibility_problems(data: ImportData, today: dt.date | None = None) -> list[str]:
+    """Dates no clinic can have recorded: before 1900, results/events/QoL in the future
+    (tomorrow allowed for time zones), lines and planned doses more than a year ahead.
+    One problem per field."""
+    today = today or dt.date.today()
+    observed_max = today + dt.timedelta(days=1)
+    planned_max = today + PLANNED_AHEAD
+    problems: list[str] = []
+
+    def check(source: str, field: str, value, latest: dt.date) -> None:
+        if value is None:
+            return
+        if value < EARLIEST or value > latest:
+            problems.append(
+                f"{source}, field '{field}': implausible date {value.isoformat()} "
+                f"(expected {EARLIEST.isoformat()} to {latest.isoformat()})"
+            )
+
+    for p in data.patients:
+        check(p.source, "birth_date", p.birth_date, today)
+        check(p.source, "diagnosis_date", p.diagnosis_date, observed_max)
+    for ln in data.lines:
+        check(ln.source, "maintenance_start", ln.start_date, planned_max)
+        check(ln.source, "stop_date", ln.stop_date, planned_max)
+        if ln.stop_date is not None and ln.start_date and ln.stop_date < ln.start_date:
+            problems.append(f"{ln.source}, field 'stop_date': before the start of the line")
+    for d in data.doses:  # a planned change may be recorded ahead (current_dose ignores it)
+        check(d.source, "date", d.date, planned_max)
+    for rows in (data.labs, data.events, data.qol):
+        for r in rows:
+            check(r.source, "date", r.date, observed_max)
+    return problems
 
 
 def apply(
@@ -62,8 +109,8 @@ def apply(
     refresh: bool = True,
 ) -> ImportSummary:
     """Validate ``data`` against the database, then write it all (or raise ImportRejected)."""
-    problems = list(data.problems)
-    if user.role not in ("admin", "clinician"):
+    problems = list(data.problems) + plausibility_problems(data)
+    if not allowed(user.role, "records.import"):
         raise ImportRejected([f"role: {user.role} may not import patient data"])
     if data.n_rows() == 0 and not problems:
         problems.append("files: nothing to import (no rows)")
@@ -76,27 +123,29 @@ def apply(
         if ext_ids
         else {}
     )
-    allowed_teams = None if user.role == "admin" else team_ids(session, user)
+    allowed_teams = None if allowed(user.role, "teams.all") else team_ids(session, user)
     team_row = None
     if team:
         team_row = session.scalar(select(CareTeam).where(CareTeam.name == team))
-        if team_row is None:
-            problems.append(f"team: unknown care team {team!r}")
-        elif allowed_teams is not None and team_row.id not in allowed_teams:
-            problems.append(f"team: you are not a member of care team {team!r}")
+        if team_row is None or (allowed_teams is not None and team_row.id not in allowed_teams):
+            # one answer for unknown and foreign teams: team names cannot be probed
+            problems.append(f"team: {team!r} is not one of your care teams")
+            team_row = None
     declared = {p.external_id for p in data.patients}
     for ext in ext_ids:
         patient = existing.get(ext)
         if patient is None:
             if ext not in declared:
-                problems.append(
-                    f"patient {ext!r}: not stored and not in this import (add it to patients.csv "
-                    "or the bundle)"
-                )
+                problems.append(f"patient {ext!r}: not in your care teams and not in this import")
             elif team_row is None and not team:
                 problems.append(f"team: a care team is required for the new patient {ext!r}")
         elif allowed_teams is not None and patient.care_team_id not in allowed_teams:
-            problems.append(f"patient {ext!r}: not in your care teams")
+            # same answer as an unknown patient: another team's identifiers cannot be probed
+            problems.append(
+                f"patient {ext!r}: not in your care teams and not in this import"
+                if ext not in declared
+                else f"patient {ext!r}: not in your care teams"
+            )
         if len(ext) > 120:
             problems.append(f"patient {ext[:40]!r}...: identifier longer than 120 characters")
     if problems:
@@ -111,13 +160,14 @@ def apply(
         touched.setdefault(ext, set()).add(what)
 
     # patients
+    taken = set(session.scalars(select(Patient.pseudonym))) if data.patients else set()
     for p in data.patients:
         row = existing.get(p.external_id)
         if row is None:
             assert team_row is not None  # checked above: a new patient needs a care team
             row = Patient(
                 external_id=p.external_id,
-                pseudonym=new_pseudonym(session),
+                pseudonym=new_pseudonym(session, taken),
                 care_team_id=team_row.id,
                 dialysis=False,
             )
@@ -226,26 +276,32 @@ def apply(
         raise ImportRejected(dose_problems)
 
     # labs
-    labs = {
+    corrections: list[LabResultVersion] = []
+    new_labs: list[dict] = []  # inserted in one executemany (an import may bring 100,000 rows)
+    labs: dict[tuple, Any] = {
         (x.patient_id, x.date, x.analyte): x
         for x in session.scalars(select(LabResult).where(LabResult.patient_id.in_(ids)))
     }
     for lab in data.labs:
-        lab_key = (pid[lab.external_id], lab.date, lab.analyte)
-        lab_row = labs.get(lab_key)
+        key = (pid[lab.external_id], lab.date, lab.analyte)
+        lab_row = labs.get(key)
+        if isinstance(lab_row, dict):  # the same result twice in this import: the later one counts
+            lab_row.update(value=lab.value, unit=lab.unit, lln=lab.lln, uln=lab.uln)
+            continue
         if lab_row is None:
-            lab_row = LabResult(
-                patient_id=lab_key[0],
-                date=lab.date,
-                analyte=lab.analyte,
-                loinc=lab.loinc,
-                value=lab.value,
-                unit=lab.unit,
-                lln=lab.lln,
-                uln=lab.uln,
+            new_labs.append(
+                lab_row := {
+                    "patient_id": key[0],
+                    "date": lab.date,
+                    "analyte": lab.analyte,
+                    "loinc": lab.loinc,
+                    "value": lab.value,
+                    "unit": lab.unit,
+                    "lln": lab.lln,
+                    "uln": lab.uln,
+                }
             )
-            session.add(lab_row)
-            labs[lab_key] = lab_row
+            labs[key] = lab_row
             created["labs"] += 1
             touch(lab.external_id, "create")
         elif not (
@@ -253,6 +309,17 @@ def apply(
             and _close(lab_row.lln, lab.lln)
             and _close(lab_row.uln, lab.uln)
         ):
+            # a correction: the earlier value is kept as a version (history, never lost)
+            corrections.append(
+                LabResultVersion(
+                    lab_result_id=lab_row.id,
+                    value=lab_row.value,
+                    unit=lab_row.unit,
+                    lln=lab_row.lln,
+                    uln=lab_row.uln,
+                    loinc=lab_row.loinc,
+                )
+            )
             lab_row.value, lab_row.unit, lab_row.lln, lab_row.uln = (
                 lab.value,
                 lab.unit,
@@ -264,6 +331,9 @@ def apply(
             touch(lab.external_id, "update")
         else:
             unchanged += 1
+
+    if new_labs:
+        session.execute(insert(LabResult), new_labs)
 
     events = {
         (x.patient_id, x.date, x.term): x
@@ -322,6 +392,9 @@ def apply(
     )
     session.add(batch)
     session.flush()
+    for version in corrections:
+        version.replaced_by_batch = batch.id
+        session.add(version)
     for ext in sorted(set(pid) & set(data.external_ids())):
         what = touched.get(ext, set())
         action = (
@@ -337,6 +410,14 @@ def apply(
             detail=",".join(sorted(what)) or "no change",
         )
     patient_ids = tuple(sorted(pid[e] for e in data.external_ids()))
+    if touched:
+        # stored monitoring results of these patients are now out of date
+        changed_ids = [pid[e] for e in touched]
+        session.execute(
+            update(Patient)
+            .where(Patient.id.in_(changed_ids))
+            .values(data_version=Patient.data_version + 1)
+        )
     if refresh and touched:
         from plateau.store.monitoring import refresh_alerts
 
@@ -358,6 +439,12 @@ def import_files(
     from plateau.store.fhir_io import read_bundle
 
     data = read_bundle(*fhir) if fhir is not None else read_csv(csv_files or {})
-    with db.session(write=True) as session:
+    with db.session(write=True) as session:  # the import itself: one atomic transaction
         user = session.get(User, user_id)
-        return apply(session, data, user, team=team, ip=ip)
+        summary = apply(session, data, user, team=team, ip=ip, refresh=False)
+    # then the derived data (alerts, stored monitoring results) in short per-chunk transactions,
+    # so a large import never holds the write lock while the monitoring engine runs
+    from plateau.store.monitoring import refresh_patients
+
+    refresh_patients(db, list(summary.patients))
+    return summary

@@ -108,6 +108,9 @@ class Patient(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float)
     dialysis: Mapped[bool] = mapped_column(Boolean, default=False)
     diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: bumped by every import that changes the patient's data (stored monitoring results of an
+    #: older version are recomputed)
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     care_team: Mapped[CareTeam | None] = relationship()
@@ -230,10 +233,20 @@ class Decision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+ALERT_STATES = ("open", "acknowledged", "resolved", "superseded")
+
+
 class Alert(Base):
-    """An alert of the monitoring engine; ``fingerprint`` keeps it unique across recomputations."""
+    """An alert of the monitoring engine: a state machine, never deleted.
+
+    ``fingerprint`` is the alert's stable identity: SHA-256 of (patient, rule, assessment date),
+    never of the message text, so rewording a message keeps its acknowledgements.  States:
+    open -> acknowledged -> resolved, or superseded (the engine no longer raises it after the
+    data changed; raised again it re-opens).  Every transition writes an audit entry.
+    """
 
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_severity_date", "status", "severity", "date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -246,12 +259,48 @@ class Alert(Base):
     rule: Mapped[str] = mapped_column(String(80))
     tag: Mapped[str] = mapped_column(String(20))
     citation: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(
-        String(20), default="open"
-    )  # open / acknowledged / resolved
+    status: Mapped[str] = mapped_column(String(20), default="open")  # one of ALERT_STATES
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None]
+    superseded_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LabResultVersion(Base):
+    """An earlier value of a lab result, kept when an import corrects it (history, never lost)."""
+
+    __tablename__ = "lab_result_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_result_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_results.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+    loinc: Mapped[str | None] = mapped_column(String(20))
+    replaced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    replaced_by_batch: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class MonitorResult(Base):
+    """The monitoring engine's output for one patient, stored when the patient's data change.
+
+    Valid while ``data_version`` equals the patient's; the timeline then reads it instead of
+    re-running the engine.  Derived data: it can always be recomputed from the records.
+    """
+
+    __tablename__ = "monitor_results"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    data_version: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ImportBatch(Base):

@@ -3,18 +3,17 @@
 :func:`frames` rebuilds, for a set of patients, the exact input tables of
 :func:`plateau.monitor.engine.assess` (canonical units, ``patient_id`` = the internal id as text,
 so no identifier enters the engine's messages).  :func:`refresh_alerts` stores the engine's
-alerts (acknowledged ones keep their status; open ones the engine no longer raises are removed).
+alerts through the alert state machine (:mod:`plateau.store.alerts`; nothing is deleted).
 :func:`timeline` gathers everything the patient timeline shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from plateau.monitor import engine as E
@@ -24,12 +23,15 @@ from plateau.store.models import (
     Alert,
     Decision,
     LabResult,
+    MonitorResult,
     Patient,
     QolResponse,
     TreatmentLine,
+    utcnow,
 )
 
 MAINTENANCE = "maintenance"
+REFRESH_CHUNK = 100  #: patients per write transaction when recomputing after an import
 
 
 def _latest_lines(session: Session, ids: list[int]) -> dict[int, TreatmentLine]:
@@ -43,11 +45,13 @@ def _latest_lines(session: Session, ids: list[int]) -> dict[int, TreatmentLine]:
     return out
 
 
-def current_dose(line: TreatmentLine) -> float:
+def current_dose(line: TreatmentLine, today: dt.date | None = None) -> float:
+    """The latest dose given up to ``today`` (a planned future change is not the current dose)."""
+    today = today or dt.date.today()
     doses = [
         d.dose
         for d in line.doses
-        if d.dose is not None and d.action in ("start", "change", "resume")
+        if d.dose is not None and d.action in ("start", "change", "resume") and d.date <= today
     ]
     return float(doses[-1]) if doses else float("nan")
 
@@ -160,54 +164,123 @@ def assess(session: Session, ids: list[int]):
     return result, qol
 
 
-def _fingerprint(patient_id: int, row: dict) -> str:
-    text = "|".join(
-        str(x) for x in (patient_id, row.get("rule"), row.get("date"), row.get("message"))
+def _payloads(result, qol, ids: list[int]) -> dict[int, dict]:
+    """Per patient: the engine's output as the timeline shows it (``monitor``) and QoL points."""
+    from plateau.meta._common import jsonable
+
+    monitored = {p["patient_id"]: p for p in result.to_dict()}
+    points: dict[str, list] = {}
+    if qol is not None and len(qol.scores):
+        for r in qol.scores.to_dict("records"):
+            points.setdefault(str(r["patient_id"]), []).append(
+                {
+                    "date": r["date"],
+                    "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
+                    "FA": None if pd.isna(r.get("FA")) else float(r["FA"]),
+                }
+            )
+    return {
+        i: jsonable({"monitor": monitored.get(str(i)), "qol": points.get(str(i), [])}) for i in ids
+    }
+
+
+def stored_result(session: Session, patient: Patient) -> dict | None:
+    """The stored engine output of ``patient`` if it is of the current data version."""
+    row = session.get(MonitorResult, patient.id)
+    if row is None or row.data_version != (patient.data_version or 0):
+        return None
+    return row.result
+
+
+def _store(session: Session, ids: list[int], engine_rows: list[dict], payloads: dict) -> int:
+    from plateau.store import alerts
+
+    opened = alerts.sync(session, ids, [r for r in engine_rows if int(r["patient_id"]) in ids])
+    versions = dict(
+        session.execute(select(Patient.id, Patient.data_version).where(Patient.id.in_(ids))).all()
     )
-    return hashlib.sha256(text.encode()).hexdigest()
+    session.execute(delete(MonitorResult).where(MonitorResult.patient_id.in_(ids)))
+    session.execute(
+        insert(MonitorResult),
+        [
+            {
+                "patient_id": i,
+                "data_version": versions.get(i) or 0,
+                "result": payloads[i],
+                "computed_at": utcnow(),
+            }
+            for i in ids
+        ],
+    )
+    return opened
 
 
 def refresh_alerts(session: Session, ids: list[int]) -> int:
-    """Recompute and store the alerts of these patients; returns the number of open alerts."""
+    """Recompute these patients in the caller's transaction: alerts (state machine, nothing
+    deleted) and the stored monitoring results; returns the number of open alerts."""
     ids = sorted(set(ids))
     if not ids:
         return 0
-    result, _ = assess(session, ids)
-    wanted: dict[str, tuple[int, dict]] = {}
-    for row in result.alerts.to_dict("records"):
-        p_id = int(row["patient_id"])
-        wanted[_fingerprint(p_id, row)] = (p_id, row)
-    stored = {
-        a.fingerprint: a for a in session.scalars(select(Alert).where(Alert.patient_id.in_(ids)))
-    }
-    stale = [a.id for fp, a in stored.items() if fp not in wanted and a.status == "open"]
-    if stale:
-        session.execute(delete(Alert).where(Alert.id.in_(stale)))
-    for fp, (p_id, row) in wanted.items():
-        if fp in stored:
-            continue
-        date = row.get("date")
-        session.add(
-            Alert(
-                patient_id=p_id,
-                fingerprint=fp,
-                date=dt.date.fromisoformat(date) if date else None,
-                severity=str(row.get("severity") or "low"),
-                message=str(row.get("message") or ""),
-                rule=str(row.get("rule") or ""),
-                tag=str(row.get("tag") or ""),
-                citation=str(row.get("citation") or ""),
-                status="open",
+    result, qol = assess(session, ids)
+    return _store(session, ids, result.alerts.to_dict("records"), _payloads(result, qol, ids))
+
+
+def refresh_patients(db, ids: list[int], chunk: int = REFRESH_CHUNK) -> None:
+    """Recompute these patients, ``chunk`` at a time: the engine runs in a READ transaction (no
+    lock held), then a short write transaction stores alerts and results for the patients whose
+    data did not change meanwhile (those are recomputed by the import that changed them)."""
+    ids = sorted(set(ids))
+    for k in range(0, len(ids), chunk):
+        part = ids[k : k + chunk]
+        with db.session() as session:
+            before = dict(
+                session.execute(
+                    select(Patient.id, Patient.data_version).where(Patient.id.in_(part))
+                ).all()
+            )
+            result, qol = assess(session, part)
+            rows = result.alerts.to_dict("records")
+            payloads = _payloads(result, qol, part)
+        with db.session(write=True) as session:
+            now = dict(
+                session.execute(
+                    select(Patient.id, Patient.data_version).where(Patient.id.in_(part))
+                ).all()
+            )
+            same = [i for i in part if i in now and now[i] == before.get(i)]
+            if same:
+                _store(session, same, rows, payloads)
+
+
+def stale_patients(session: Session) -> list[int]:
+    """Patients whose stored monitoring results are missing or of an older data version."""
+    return list(
+        session.scalars(
+            select(Patient.id)
+            .outerjoin(MonitorResult, MonitorResult.patient_id == Patient.id)
+            .where(
+                (MonitorResult.patient_id.is_(None))
+                | (MonitorResult.data_version != Patient.data_version)
             )
         )
-    session.flush()
-    return sum(1 for fp in wanted if fp not in stored or stored[fp].status == "open")
+    )
+
+
+def refresh_stale(db, chunk: int = REFRESH_CHUNK) -> int:
+    """Recompute every stale patient (e.g. after a crash between an import and its refresh)."""
+    with db.session() as session:
+        ids = stale_patients(session)
+    refresh_patients(db, ids, chunk)
+    return len(ids)
 
 
 def timeline(session: Session, patient: Patient) -> dict:
     """Everything the timeline shows for one patient, JSON-ready (dates as ISO text)."""
-    result, qol = assess(session, [patient.id])
-    pid = str(patient.id)
+    stored = stored_result(session, patient)
+    if stored is None:  # not computed yet for this version of the data: run the engine now
+        result, qol = assess(session, [patient.id])
+        stored = _payloads(result, qol, [patient.id])[patient.id]
+    monitored, qol_points = stored["monitor"], stored["qol"]
     lines = _latest_lines(session, [patient.id])
     line = lines.get(patient.id)
     labs = session.execute(
@@ -220,7 +293,6 @@ def timeline(session: Session, patient: Patient) -> dict:
         series.setdefault(analyte, []).append(
             {"date": date.isoformat(), "value": float(value), "unit": unit}
         )
-    monitored = result.patient(pid) if pid in set(result.patients["patient_id"]) else None
     doses = []
     for ln in patient.lines:
         for d in ln.doses:
@@ -231,16 +303,6 @@ def timeline(session: Session, patient: Patient) -> dict:
                     "dose": d.dose,
                     "unit": d.unit,
                     "agent": ln.agent,
-                }
-            )
-    qol_points = []
-    if qol is not None and len(qol.scores):
-        for r in qol.scores.to_dict("records"):
-            qol_points.append(
-                {
-                    "date": r["date"],
-                    "QL2": None if pd.isna(r.get("QL2")) else float(r["QL2"]),
-                    "FA": None if pd.isna(r.get("FA")) else float(r["FA"]),
                 }
             )
     decision = session.scalar(

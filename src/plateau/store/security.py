@@ -4,8 +4,15 @@
   re-computed on login when the library's parameters change.
 * A login creates a server-side session: the browser receives a random 256-bit token in an
   HTTP-only cookie; the database stores only its SHA-256, an expiry and the session's CSRF token.
-* Login rate limiting counts failed logins in the audit log: at most ``MAX_FAILURES_PER_USER``
-  for one username and ``MAX_FAILURES_PER_IP`` from one address within ``WINDOW``.
+* Login throttling counts failed logins in the audit log per (account, client address): after
+  ``MAX_FAILURES_PER_CLIENT`` failures for one account from one address within ``WINDOW`` that
+  address is refused for that account until the window passes; ``MAX_FAILURES_PER_IP`` failures
+  from one address (any account) refuse that address.  A stranger elsewhere therefore cannot lock
+  a clinician out (there is no account-wide lockout); an administrator can clear an account's
+  counters (:func:`unlock`).
+* Passwords: at least ``MIN_PASSWORD_LENGTH`` characters, not containing the username, and a
+  zxcvbn score of at least ``MIN_PASSWORD_SCORE`` (rejects common, repeated, keyboard-pattern and
+  user-derived passwords; Wheeler 2016, USENIX Security).
 * Access: an **admin** sees every patient; a **clinician** sees the patients of the care teams
   they belong to; a **researcher** sees every patient but only de-identified (pseudonym, days
   since the start of maintenance, no name, identifier, birth date or calendar dates) and can
@@ -16,8 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 
 from argon2 import PasswordHasher
@@ -36,20 +45,22 @@ from plateau.store.models import (
     User,
     utcnow,
 )
+from plateau.store.permissions import AccessDenied as AccessDenied  # re-exported
+from plateau.store.permissions import allowed
 
 HASHER = PasswordHasher()
 SESSION_LIFETIME = dt.timedelta(hours=8)
 WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 5
 MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+MIN_PASSWORD_SCORE = 3
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 _DUMMY_HASH = HASHER.hash("plateau-timing-equaliser")
-
-
-class AccessDenied(PlateauError):
-    """The user may not see or change this resource (answered 403, or 404 for another team's
-    patient)."""
+#: Argon2 is memory- and CPU-hard on purpose: at most one check per core at a time, so a burst of
+#: logins queues instead of slowing every check (and the rest of the server) down together
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 class RateLimited(PlateauError):
@@ -60,9 +71,24 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, username: str = "") -> None:
+    """Raise PlateauError naming the field unless ``password`` passes the policy."""
+    from zxcvbn import zxcvbn
+
+    password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PlateauError(f"password: at least {MIN_PASSWORD_LENGTH} characters are required")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PlateauError(f"password: at most {MAX_PASSWORD_LENGTH} characters")
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        raise PlateauError("password: must not contain the username")
+    result = zxcvbn(password, user_inputs=[name, "plateau", "myeloma"] if name else ["plateau"])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        hint = (result.get("feedback") or {}).get("warning") or "too easy to guess"
+        raise PlateauError(
+            f"password: too easy to guess ({hint.rstrip('.')}); use a longer passphrase"
+        )
 
 
 def create_user(
@@ -73,7 +99,7 @@ def create_user(
         raise PlateauError("username: 2-80 characters among letters, digits and _ . @ -")
     if role not in ROLES:
         raise PlateauError(f"role: unknown role {role!r}; allowed: {', '.join(ROLES)}")
-    check_password_strength(password)
+    check_password_strength(password, username)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise PlateauError(f"username: {username!r} already exists")
     user = User(username=username, password_hash=hash_password(password), role=role, active=True)
@@ -100,14 +126,29 @@ def user_count(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
 
 
+def _last_unlock(session: Session, username: str) -> dt.datetime | None:
+    return session.scalar(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.action == "unlock", AuditEntry.resource == f"login of {username}"[:200]
+        )
+    )
+
+
 def recent_failures(session: Session, *, username: str, ip: str) -> tuple[int, int]:
+    """Failed logins within ``WINDOW``: (for this account from this address, from this address)."""
     since = utcnow() - WINDOW
+    unlocked = _last_unlock(session, username)
+    if unlocked is not None:
+        unlocked = unlocked if unlocked.tzinfo else unlocked.replace(tzinfo=dt.UTC)
     base = select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "login", AuditEntry.outcome == "failed", AuditEntry.at >= since
     )
-    by_user = session.scalar(base.where(AuditEntry.username == username)) or 0
+    mine = base.where(AuditEntry.username == username, AuditEntry.ip == ip)
+    if unlocked is not None and unlocked > since:
+        mine = mine.where(AuditEntry.at > unlocked)
+    by_client = session.scalar(mine) or 0
     by_ip = session.scalar(base.where(AuditEntry.ip == ip)) or 0
-    return by_user, by_ip
+    return by_client, by_ip
 
 
 def authenticate(session: Session, username: str, password: str, *, ip: str) -> User:
@@ -115,10 +156,13 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
     from plateau.store.audit import record
 
     username = (username or "").strip()[:80]
-    by_user, by_ip = recent_failures(session, username=username, ip=ip)
-    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
+    by_client, by_ip = recent_failures(session, username=username, ip=ip)
+    if by_client >= MAX_FAILURES_PER_CLIENT or by_ip >= MAX_FAILURES_PER_IP:
         record(session, None, "login", "login", ip=ip, outcome="rate-limited", username=username)
-        raise RateLimited("too many failed logins: wait 15 minutes and try again")
+        raise RateLimited(
+            "too many failed logins from this address: wait 15 minutes, or ask an "
+            "administrator to unlock the account"
+        )
     user = session.scalar(select(User).where(User.username == username))
     ok = False
     try:
@@ -135,6 +179,56 @@ def authenticate(session: Session, username: str, password: str, *, ip: str) -> 
         user.password_hash = hash_password(password)
     record(session, user, "login", "login", ip=ip)
     return user
+
+
+def login(db, username: str, password: str, *, ip: str) -> tuple[User, str]:
+    """Check a login and open a session: ``(user, cookie token)``.  Raises RateLimited or
+    PlateauError; every attempt is audited.
+
+    The slow Argon2 verification runs OUTSIDE any write transaction (a read, then the hash check,
+    then a short write), so logins never hold the database's write lock while hashing.
+    """
+    from plateau.store.audit import record
+
+    username = (username or "").strip()[:80]
+    with db.session() as session:
+        by_client, by_ip = recent_failures(session, username=username, ip=ip)
+        row = session.execute(
+            select(User.id, User.password_hash, User.active).where(User.username == username)
+        ).first()
+    limited = by_client >= MAX_FAILURES_PER_CLIENT or by_ip >= MAX_FAILURES_PER_IP
+    ok = False
+    if not limited:
+        try:
+            with _HASH_SLOTS:
+                ok = HASHER.verify(row.password_hash if row else _DUMMY_HASH, password or "")
+            ok = bool(ok and row is not None and row.active)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    with db.session(write=True) as session:
+        if limited or not ok:
+            record(
+                session,
+                None,
+                "login",
+                "login",
+                ip=ip,
+                outcome="rate-limited" if limited else "failed",
+                username=username,
+            )
+        else:
+            user = session.get(User, row.id)
+            if HASHER.check_needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            record(session, user, "login", "login", ip=ip)
+            token, _row = start_session(session, user)
+            return user, token
+    if limited:
+        raise RateLimited(
+            "too many failed logins from this address: wait 15 minutes, or ask an "
+            "administrator to unlock the account"
+        )
+    raise PlateauError("login: unknown user or wrong password")
 
 
 def _sha(token: str) -> str:
@@ -181,24 +275,123 @@ def team_ids(session: Session, user: User) -> set[int]:
 def patient_scope(session: Session, user: User):
     """A ``select(Patient)`` restricted to what ``user`` may see."""
     query = select(Patient)
-    if user.role in ("admin", "researcher"):
+    if allowed(user.role, "patients.all"):
         return query
-    if user.role == "clinician":
+    if allowed(user.role, "patients.team"):
         return query.where(Patient.care_team_id.in_(team_ids(session, user) or {-1}))
     return query.where(Patient.id == -1)
 
 
 def can_see(session: Session, user: User, patient: Patient) -> bool:
-    if user.role in ("admin", "researcher"):
+    if allowed(user.role, "patients.all"):
         return True
-    return user.role == "clinician" and patient.care_team_id in team_ids(session, user)
+    return allowed(user.role, "patients.team") and patient.care_team_id in team_ids(session, user)
 
 
 def identified(user: User) -> bool:
     """Whether ``user`` may see identifying data (name, identifier, dates)."""
-    return user.role in ("admin", "clinician")
+    return allowed(user.role, "records.identified")
 
 
-def require_role(user: User, *roles: str) -> None:
-    if user.role not in roles:
-        raise AccessDenied(f"role: {user.role} may not do this (needs {' or '.join(roles)})")
+# ---- user administration (every change audited with the acting user) ---------------------------
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == (username or "").strip()[:80]))
+    if user is None:
+        raise PlateauError(f"username: no user {username[:80]!r}")
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    return sum(
+        1
+        for u in session.scalars(select(User).where(User.active.is_(True)))
+        if allowed(u.role, "users.manage")
+    )
+
+
+def _audit_admin(session, actor, what: str, target: User, ip: str, detail: str = "") -> None:
+    from plateau.store.audit import record
+
+    record(
+        session,
+        actor,
+        "admin",
+        f"{what}: {target.username}"[:200],
+        ip=ip,
+        detail=detail,
+        username=None if actor else "cli",
+    )
+
+
+def end_sessions(session: Session, target: User, *, actor: User | None, ip: str = "") -> int:
+    """End every login session of ``target`` (e.g. a stolen laptop); returns how many."""
+    rows = list(session.scalars(select(LoginSession).where(LoginSession.user_id == target.id)))
+    for row in rows:
+        session.delete(row)
+    _audit_admin(session, actor, "end sessions", target, ip, f"{len(rows)} session(s)")
+    return len(rows)
+
+
+def set_active(
+    session: Session, target: User, active: bool, *, actor: User | None, ip: str = ""
+) -> None:
+    """Deactivate (sessions end, login refused; nothing deleted) or reactivate a user."""
+    if not active and allowed(target.role, "users.manage") and target.active:
+        if _active_admins(session) <= 1:
+            raise PlateauError("active: the last active administrator cannot be deactivated")
+    target.active = active
+    _audit_admin(session, actor, "activate" if active else "deactivate", target, ip)
+    if not active:
+        end_sessions(session, target, actor=actor, ip=ip)
+
+
+def set_role(
+    session: Session, target: User, role: str, *, actor: User | None, ip: str = ""
+) -> None:
+    if role not in ROLES:
+        raise PlateauError(f"role: unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    if (
+        allowed(target.role, "users.manage")
+        and not allowed(role, "users.manage")
+        and target.active
+        and _active_admins(session) <= 1
+    ):
+        raise PlateauError("role: the last active administrator cannot lose that role")
+    before = target.role
+    target.role = role
+    _audit_admin(session, actor, "change role", target, ip, f"{before} -> {role}")
+    end_sessions(session, target, actor=actor, ip=ip)  # new rights from the next login
+
+
+def set_teams(
+    session: Session, target: User, teams: list[str], *, actor: User | None, ip: str = ""
+) -> None:
+    before = sorted(t.name for t in target.teams)
+    target.teams = [get_or_create_team(session, name) for name in teams]
+    after = sorted(t.name for t in target.teams)
+    _audit_admin(session, actor, "change teams", target, ip, f"{before} -> {after}")
+
+
+def reset_password(
+    session: Session, target: User, password: str, *, actor: User | None, ip: str = ""
+) -> None:
+    check_password_strength(password, target.username)
+    target.password_hash = hash_password(password)
+    _audit_admin(session, actor, "reset password", target, ip)
+    end_sessions(session, target, actor=actor, ip=ip)
+
+
+def unlock(session: Session, target: User, *, actor: User | None, ip: str = "") -> None:
+    """Clear the account's failed-login counters (every address)."""
+    from plateau.store.audit import record
+
+    record(
+        session,
+        actor,
+        "unlock",
+        f"login of {target.username}"[:200],
+        ip=ip,
+        username=None if actor else "cli",
+    )

@@ -29,7 +29,8 @@ from plateau.analysis import (
 from plateau.analysis.selection import DERIVATION_LABELS, DERIVATION_SHORT
 from plateau.analysis.spec import METHODS, TESTS
 from plateau.evidence.schema import AdverseEventTerm, Agent, ComparisonKind, Setting
-from plateau.web.app import TEMPLATES, page
+from plateau.web.artefacts import artefacts
+from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
 
@@ -274,7 +275,7 @@ def _result_context(request: Request, spec: AnalysisSpec) -> dict[str, Any]:
 
 
 @router.get("/analyses", response_class=HTMLResponse, include_in_schema=False)
-async def builder(request: Request):
+def builder(request: Request):
     params = request.query_params
     spec = spec_from_query(params) if params else None
     context = _builder_context(request, spec)
@@ -284,7 +285,7 @@ async def builder(request: Request):
 
 
 @router.get("/analyses/result", response_class=HTMLResponse, include_in_schema=False)
-async def builder_result(request: Request):
+def builder_result(request: Request):
     spec = spec_from_query(request.query_params)
     return TEMPLATES.TemplateResponse(
         request, "_analysis_result.html", _result_context(request, spec)
@@ -292,7 +293,7 @@ async def builder_result(request: Request):
 
 
 @router.get("/analyses/builtin/{analysis_id}", response_class=HTMLResponse, include_in_schema=False)
-async def builtin_page(request: Request, analysis_id: str):
+def builtin_page(request: Request, analysis_id: str):
     spec = _builtin_or_404(analysis_id)
     context = _result_context(request, spec)
     context["query"] = f"builtin={analysis_id}"
@@ -307,7 +308,7 @@ def _spec_for_download(request: Request) -> AnalysisSpec:
 
 
 @router.get("/analyses/download/forest.{fmt}", include_in_schema=False)
-async def download_plot(request: Request, fmt: str):
+def download_plot(request: Request, fmt: str):
     media = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
     if fmt not in media:
         from fastapi import HTTPException
@@ -322,7 +323,7 @@ async def download_plot(request: Request, fmt: str):
 
 
 @router.get("/analyses/download/result.{fmt}", include_in_schema=False)
-async def download_result(request: Request, fmt: str):
+def download_result(request: Request, fmt: str):
     spec = _spec_for_download(request)
     result = result_for(request, spec)
     if fmt == "json":
@@ -383,23 +384,36 @@ def headline_rows(request: Request) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- living report
 
 
-@lru_cache(maxsize=4)
-def _report_html(base) -> str:
+def _report_html(request: Request) -> str:
+    """The living report, built once per evidence version (bounded artefact cache)."""
     from plateau.report.living import build_items, render_html
 
-    return render_html(base, build_items(base))
+    base = request.app.state.evidence
+    return artefacts(request.app.state).get(
+        ("report.html", base.version), lambda: render_html(base, build_items(base))
+    )
+
+
+def _report_pdf(request: Request) -> bytes:
+    """The living report as PDF, built once per evidence version (never per request)."""
+
+    def build() -> bytes:
+        from weasyprint import HTML
+
+        return HTML(string=_report_html(request)).write_pdf()
+
+    base = request.app.state.evidence
+    return artefacts(request.app.state).get(("report.pdf", base.version), build)
 
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
-async def living_report(request: Request):
-    return HTMLResponse(_report_html(request.app.state.evidence))
+def living_report(request: Request):
+    return HTMLResponse(_report_html(request))
 
 
 @router.get("/report.pdf", include_in_schema=False)
-async def living_report_pdf(request: Request):
-    from weasyprint import HTML
-
-    pdf = HTML(string=_report_html(request.app.state.evidence)).write_pdf()
+def living_report_pdf(request: Request):
+    pdf = _report_pdf(request)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -411,7 +425,7 @@ async def living_report_pdf(request: Request):
 
 
 @router.get("/api/v1/analyses", tags=["analyses"], summary="The built-in analyses")
-async def api_list(request: Request):
+def api_list(request: Request):
     return {
         "evidence_version": request.app.state.evidence.version,
         "analyses": [
@@ -429,7 +443,7 @@ async def api_list(request: Request):
 @router.post(
     "/api/v1/analyses", tags=["analyses"], summary="Run an analysis spec; returns the result"
 )
-async def api_run(
+def api_run(
     request: Request,
     spec: dict = Body(
         ...,
@@ -450,7 +464,7 @@ async def api_run(
 @router.get(
     "/api/v1/analyses/{analysis_id}", tags=["analyses"], summary="Result of a built-in analysis"
 )
-async def api_builtin(request: Request, analysis_id: str):
+def api_builtin(request: Request, analysis_id: str):
     return result_for(request, _builtin_or_404(analysis_id)).to_dict()
 
 
@@ -459,7 +473,7 @@ async def api_builtin(request: Request, analysis_id: str):
     tags=["analyses"],
     summary="Forest plot of a built-in analysis (svg, png or pdf)",
 )
-async def api_builtin_plot(request: Request, analysis_id: str, fmt: str):
+def api_builtin_plot(request: Request, analysis_id: str, fmt: str):
     media = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
     if fmt not in media:
         from fastapi import HTTPException
@@ -479,7 +493,7 @@ def _network_items(base):
 
 
 @router.get("/networks", response_class=HTMLResponse, include_in_schema=False)
-async def networks_page(request: Request):
+def networks_page(request: Request):
     items = _network_items(request.app.state.evidence)
     return page(
         request, "networks.html", title="Which maintenance?", active_nav="/networks", networks=items
@@ -489,7 +503,7 @@ async def networks_page(request: Request):
 @router.get(
     "/api/v1/networks", tags=["networks"], summary="The 'which maintenance?' network meta-analyses"
 )
-async def api_networks(request: Request):
+def api_networks(request: Request):
     base = request.app.state.evidence
     return {
         "evidence_version": base.version,

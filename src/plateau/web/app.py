@@ -11,79 +11,50 @@ unknown resources answer 404; neither is ever a 500.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plateau import __version__
 from plateau.errors import PlateauError
+from plateau.web import (
+    admin_routes,
+    alerts_routes,
+    analysis_routes,
+    auth,
+    decide_routes,
+    evidence_routes,
+    faq_routes,
+    import_routes,
+    login_routes,
+    records_routes,
+)
+from plateau.web.limits import BodyLimit
+from plateau.web.pages import NAV_ITEMS, TEMPLATES, WEB_DIR, WebSettings, page, wants_html
 
-WEB_DIR = Path(__file__).resolve().parent
-TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-
-NAV_ITEMS: list[tuple[str, str]] = [
-    ("/", "Home"),
-    ("/evidence", "Evidence"),
-    ("/analyses", "Analyses"),
-    ("/networks", "Which maintenance?"),
-    ("/report", "Living report"),
-    ("/decide", "Decision support"),
-]
-
-
-@dataclass
-class WebSettings:
-    """Where the app finds its evidence and keeps its data."""
-
-    evidence_path: Path | None = None  #: None = the bundled evidence base
-    database_url: str | None = None  #: None = sqlite:///var/plateau.sqlite
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["NAV_ITEMS", "TEMPLATES", "WebSettings", "create_app", "page"]
 
 
-def page(
-    request: Request,
-    template: str,
-    *,
-    title: str,
-    active_nav: str | None = None,
-    status_code: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    """Render a full page with the site chrome (navigation, disclaimer, evidence version)."""
-    state = request.app.state
-    version = getattr(state, "evidence_version", None) or "unknown"
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "title": title,
-            "nav_items": state.nav_items,
-            "active_nav": active_nav,
-            "version": __version__,
-            "evidence_version_short": version[:12],
-            **context,
-        },
-        status_code=status_code,
-    )
+def server_config(app: FastAPI, host: str, port: int, **options):
+    """The uvicorn configuration plateau serves with.
+
+    ``proxy_headers=False``: uvicorn would otherwise trust ``X-Forwarded-For`` from loopback,
+    letting any local process forge the client address written to the audit log and used by
+    login throttling.  Proxies are trusted only when configured
+    (``WebSettings.extra["trusted_proxies"]``; see :func:`plateau.web.auth.client_ip`).
+    """
+    import uvicorn
+
+    options.setdefault("log_level", "info")
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, **options)
 
 
 def _load_evidence(settings: WebSettings):
     from plateau.evidence import load_bundled, load_path
 
     return load_path(settings.evidence_path) if settings.evidence_path else load_bundled()
-
-
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -102,11 +73,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.nav_items = list(NAV_ITEMS)
     app.state.evidence = _load_evidence(settings)
     app.state.evidence_version = app.state.evidence.version
+    app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     @app.middleware("http")
     async def _server_timing(request: Request, call_next):
-        """``Server-Timing: app;dur=<ms>``: the server-side time of each request (benchmarks read it)."""
+        """``Server-Timing: app;dur=<ms>``: the server-side time of each request (benchmarks read
+        it)."""
         import time
 
         started = time.perf_counter()
@@ -116,7 +89,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(PlateauError)
     async def _plateau_error(request: Request, exc: PlateauError):
-        if _wants_html(request):
+        if wants_html(request):
             return page(
                 request, "error.html", title="Cannot do that", status_code=422, message=str(exc)
             )
@@ -133,7 +106,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             }
             for err in exc.errors()
         ]
-        if _wants_html(request):
+        if wants_html(request):
             text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
             return page(
                 request, "error.html", title="Cannot do that", status_code=422, message=text
@@ -142,7 +115,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        if _wants_html(request):
+        if wants_html(request):
             return page(
                 request,
                 "error.html",
@@ -152,23 +125,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             )
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
-    from plateau.web import analysis_routes, evidence_routes
-
     app.include_router(evidence_routes.router)
-
-    from plateau.web import records_routes
-
-    records_routes.install(app)  # clinical records: login, patients, timeline, alerts, import
+    # clinical records: security headers, login redirect, database lifespan, then the routes
+    auth.install(app)
+    for module in (login_routes, records_routes, alerts_routes, import_routes, admin_routes):
+        app.include_router(module.router)
     app.include_router(analysis_routes.router)
-    from plateau.web import decide_routes
-
     app.include_router(decide_routes.router)
-    from plateau.web import faq_routes
-
     faq_routes.install(app)  # living FAQ: pages, API, reviewer sign-off
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home(request: Request):
+    def home(request: Request):
         return page(
             request,
             "home.html",

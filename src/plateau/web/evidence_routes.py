@@ -12,7 +12,7 @@ from plateau.errors import PlateauError
 from plateau.evidence import EvidenceBase, Trial
 from plateau.evidence.base import EstimateRecord, citation
 from plateau.evidence.schema import Agent, ComparisonKind, Outcome, Setting
-from plateau.web.app import page
+from plateau.web.pages import page
 
 router = APIRouter()
 
@@ -134,7 +134,7 @@ def _sort(sort: str) -> tuple[str, bool]:
 
 
 @router.get("/evidence", response_class=HTMLResponse, include_in_schema=False)
-async def evidence_page(
+def evidence_page(
     request: Request,
     agent: str | None = None,
     setting: str | None = None,
@@ -155,14 +155,14 @@ async def evidence_page(
         kinds=[k.value for k in ComparisonKind],
     )
     if request.headers.get("HX-Request"):
-        from plateau.web.app import TEMPLATES
+        from plateau.web.pages import TEMPLATES
 
         return TEMPLATES.TemplateResponse(request, "_trial_rows.html", context)
     return page(request, "evidence.html", title="Evidence", active_nav="/evidence", **context)
 
 
 @router.get("/evidence/{trial_id}", response_class=HTMLResponse, include_in_schema=False)
-async def trial_page(request: Request, trial_id: str):
+def trial_page(request: Request, trial_id: str):
     base = base_of(request)
     trial = _trial_or_404(base, trial_id)
     return page(
@@ -189,7 +189,7 @@ def _trial_or_404(base: EvidenceBase, trial_id: str) -> Trial:
 
 
 @router.get("/api/v1/trials", tags=["evidence"], summary="List trials (filterable, sortable)")
-async def api_trials(
+def api_trials(
     request: Request,
     agent: str | None = Query(None, description="Agent tested by a comparison"),
     setting: str | None = Query(None, description="post_asct, non_transplant, mixed"),
@@ -210,14 +210,14 @@ async def api_trials(
 @router.get(
     "/api/v1/trials/{trial_id}", tags=["evidence"], summary="One trial with every number and source"
 )
-async def api_trial(request: Request, trial_id: str):
+def api_trial(request: Request, trial_id: str):
     base = base_of(request)
     trial = _trial_or_404(base, trial_id)
     return {"evidence_version": base.version, "trial": trial.model_dump(mode="json")}
 
 
 @router.get("/api/v1/estimates", tags=["evidence"], summary="Effect estimates as flat rows")
-async def api_estimates(
+def api_estimates(
     request: Request,
     agent: str | None = None,
     setting: str | None = None,

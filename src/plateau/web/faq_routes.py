@@ -22,10 +22,10 @@ from starlette.exceptions import HTTPException
 
 from plateau.errors import PlateauError
 from plateau.faq import CATEGORY_LABELS, Faq, FaqError, Person
-from plateau.web.app import TEMPLATES, page
 
 # the records login helpers (kept in one place so a move of the records module is a one-line change)
-from plateau.web.records_routes import Viewer, audit_now, check_csrf, database, viewer
+from plateau.web.auth import Viewer, audit_now, check_csrf, database, viewer
+from plateau.web.pages import TEMPLATES, page
 
 router = APIRouter()
 _LOCK = threading.Lock()
@@ -257,7 +257,7 @@ def faq_review_submit(
     check_csrf(csrf_token, v.csrf)
     faq = faq_of(request)
     _entry_or_404(faq, entry_id)
-    if v.role not in faq_reviews.SIGN_OFF_ROLES:
+    if not v.can("faq.sign_off"):
         audit_now(request, v, "faq-sign-off", f"faq {entry_id}", outcome="denied",
                   detail="role may not sign off FAQ entries")  # fmt: skip
         raise AccessDenied(f"role: {v.role} may not sign off FAQ entries (needs reviewer)")
