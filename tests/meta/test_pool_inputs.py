@@ -80,8 +80,10 @@ def test_regression_and_subgroup_errors():
         meta_regression(Y, V, np.array([1, 2, np.nan, 4, 5.0]))
     with pytest.raises(PlateauError, match="single level"):
         subgroup_analysis(Y, V, ["a"] * 5)
-    with pytest.raises(PlateauError, match="at least 2 studies per subgroup"):
-        subgroup_analysis(Y, V, ["a", "a", "a", "a", "b"], tau2="separate")
+    # a one-study subgroup is fitted as that study alone (metafor's rma with k = 1)
+    one = subgroup_analysis(Y, V, ["a", "a", "a", "a", "b"], tau2="separate")
+    assert one.estimate[1] == Y[4] and one.tau2[1] == 0.0
+    assert np.isclose(one.se[1], np.sqrt(V[4]))
     with pytest.raises(PlateauError, match="'common' or 'separate'"):
         subgroup_analysis(Y, V, ["a", "a", "b", "b", "b"], tau2="both")
 

@@ -385,10 +385,12 @@ class MantelHaenszelResult(ReadOnlyArrays):
         for RD), Wald z test and confidence interval.
     q, q_df, q_pval, i2, h2 : Cochran's Q of the escalc yi/vi around the MH estimate, with
         ``q_df = k_yi - 1``, I2 = max(0, 100 (Q - df)/Q), H2 = Q/df.
-    cmh, cmh_pval : Cochran-Mantel-Haenszel test of no association (OR: hypergeometric variance
-        with N_i - 1, as metafor prints; IRR: the Mantel-Haenszel rate test); NaN for RR, RD, IRD.
+    cmh, cmh_pval : Mantel-Haenszel test of no association (OR: hypergeometric variance with
+        N_i - 1; metafor's ``MH`` element; IRR: the Mantel-Haenszel rate test); NaN for RR, RD,
+        IRD.
     cochran_cmh, cochran_cmh_pval : Cochran's (1954) version with binomial variance (N_i in the
-        denominator; metafor's ``CO``), OR only.
+        denominator; metafor's ``CO`` element, which metafor's print labels
+        "Cochran-Mantel-Haenszel Test"), OR only.
     breslow_day, breslow_day_pval, tarone, tarone_pval : tests of homogeneity of the odds ratio
         on ``k_pos - 1`` degrees of freedom (OR only).
     k : tables used; k_yi : studies with a yi/vi (Q's df + 1); k_pos : tables entering the

@@ -558,12 +558,12 @@ def subgroup_analysis(
             level=float(level),
             batch=not is_1d,
         )
-    few = np.nonzero((kg < 2).any(axis=1))[0]
+    few = np.nonzero((kg < 1).any(axis=1))[0]
     if few.size:
-        lev = [levels[j] for j in np.nonzero(kg[few[0]] < 2)[0]]
+        lev = [levels[j] for j in np.nonzero(kg[few[0]] < 1)[0]]
         raise PlateauError(
-            f"separate-tau2 subgroup fits need at least 2 studies per subgroup; subgroup(s) {lev} "
-            "have fewer" + ("" if is_1d else f" in {where_text(few, None, True)}")
+            f"separate-tau2 subgroup fits need at least 1 study per subgroup; subgroup(s) {lev} "
+            "have none" + ("" if is_1d else f" in {where_text(few, None, True)}")
         )
     est = np.empty((B, G))
     se = np.empty((B, G))
@@ -573,21 +573,29 @@ def subgroup_analysis(
     t2 = np.empty((B, G))
     for j, lev in enumerate(levels):  # loop over subgroups (few), each a vectorised batch fit
         cols = np.nonzero(g == lev)[0]
-        r = pool(
-            np.where(m, y, np.nan)[:, cols],
-            np.where(m, v, np.nan)[:, cols],
-            method=method,
-            test=test,
-            level=level,
-        )
-        est[:, j], se[:, j], lo[:, j], hi[:, j], pv[:, j], t2[:, j] = (
-            r.estimate,
-            r.se,
-            r.ci_low,
-            r.ci_high,
-            r.pval,
-            r.tau2,
-        )
+        yj = np.where(m, y, np.nan)[:, cols]
+        vj = np.where(m, v, np.nan)[:, cols]
+        single = kg[:, j] == 1
+        if (~single).any():
+            r = pool(yj[~single], vj[~single], method=method, test=test, level=level)
+            rows = ~single
+            est[rows, j], se[rows, j], lo[rows, j], hi[rows, j], pv[rows, j], t2[rows, j] = (
+                r.estimate,
+                r.se,
+                r.ci_low,
+                r.ci_high,
+                r.pval,
+                r.tau2,
+            )
+        if single.any():
+            # a subgroup of one study (as metafor's rma with k = 1): tau2 = 0, the study's own
+            # estimate and standard error, Wald-type z interval and test whatever ``test`` is
+            y1 = np.nansum(yj[single], axis=1)
+            s1 = np.sqrt(np.nansum(vj[single], axis=1))
+            zc = stats.norm.ppf(0.5 + float(level) / 2.0)
+            est[single, j], se[single, j], t2[single, j] = y1, s1, 0.0
+            lo[single, j], hi[single, j] = y1 - zc * s1, y1 + zc * s1
+            pv[single, j] = 2 * stats.norm.sf(np.abs(y1 / s1))
     w = 1 / se**2
     mean = (w * est).sum(1) / w.sum(1)
     qb = (w * (est - mean[:, None]) ** 2).sum(1)
