@@ -12,7 +12,8 @@ beside this file; the pinned versions come from ``requirements/lock.txt`` (runti
 installed so a second run skips the install.
 
 Extra arguments after the sub-command go to the program: ``python3 dev.py start -- --port 9000``
-or ``python3 dev.py test -k pool``.
+(options go to ``plateau start``; ``python3 dev.py start -- evidence list`` runs another
+``plateau`` command) or ``python3 dev.py test -- -k pool``.
 
 ``python3 dev.py test`` without arguments is what CI runs (``.ci/run``): first the static checks
 (``ruff check``, ``ruff format --check``, ``mypy``, configured in ``pyproject.toml``), then the
@@ -79,7 +80,18 @@ def ensure_installed(kind: str) -> None:
 def cmd_start(args: list[str]) -> int:
     ensure_installed("runtime")
     plateau = BIN / "plateau"
-    return subprocess.call([str(plateau), *(args or ["start"])], cwd=ROOT)
+    return subprocess.call([str(plateau), *start_arguments(args)], cwd=ROOT)
+
+
+def start_arguments(args: list[str]) -> list[str]:
+    """The ``plateau`` command line for ``dev.py start [-- ARGS]``.
+
+    Options alone (``--port 9000``) go to ``plateau start``; a sub-command
+    (``analyze --list``) runs that command instead.
+    """
+    if not args or args[0].startswith("-") and args[0] not in ("--help", "--version"):
+        return ["start", *args]
+    return list(args)
 
 
 LINT_STEPS = (

@@ -93,9 +93,14 @@ def test_setting_option_restricts_and_plot_is_written(tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--method", "XYZ"], "model.method"),
-        (["--agent", "aspirin"], "agents.0"),
+        (["--method", "XYZ"], "--method: unknown value 'XYZ'"),
+        (["--agent", "aspirin"], "--agent: unknown value 'aspirin'"),
         (["--builtin", "nope"], "unknown analysis 'nope'"),
+        (["--method", "RMEL"], "did you mean 'REML'?"),
+        (["--agent", "lenalidomde"], "did you mean 'lenalidomide'?"),
+        (["--setting", "post-asc"], "did you mean 'post_asct'?"),
+        (["--outcome", "PSF"], "did you mean 'PFS'?"),
+        (["--by", "agnet"], "did you mean 'agent'?"),
         (["--spec", "/no/such/spec.yaml"], "no such analysis spec file"),
     ],
 )
@@ -144,3 +149,46 @@ def test_report_writes_html_json_pdf_with_every_builtin(tmp_path):
     assert "Decision support, not a prescription" in html
     assert "https://pubmed.ncbi.nlm.nih.gov/" in html or "https://doi.org/" in html
     assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_option_values_read_with_the_vocabulary():
+    """post-ASCT, Lenalidomide, head-to-head: the words people type map to the codes."""
+    from plateau.cli.analyze import options_spec_data
+
+    data = options_spec_data(
+        outcome="os",
+        agents=["Lenalidomide"],
+        settings=["post-ASCT"],
+        comparisons=["head-to-head", "maintenance vs observation or placebo"],
+        method="reml",
+        test="KNHA",
+    )
+    assert data["outcome"] == "OS"
+    assert data["agents"] == ["lenalidomide"] and data["settings"] == ["post_asct"]
+    assert data["comparison_kinds"] == ["head_to_head", "maintenance_vs_control"]
+    assert data["model"] == {"method": "REML", "test": "knha"}
+    assert options_spec_data(outcome="PFS")["outcome"] == "disease_control"
+    assert options_spec_data(outcome="PFS", strict_pfs=True)["outcome"] == "PFS"
+
+
+def test_boolean_options_have_one_plain_name():
+    from typer.testing import CliRunner
+
+    from plateau.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    assert "--no-approximate" in result.output
+    assert "--no-no-" not in result.output
+
+
+def test_disease_control_is_said_in_the_table_output():
+    from typer.testing import CliRunner
+
+    from plateau.cli import app
+
+    result = CliRunner().invoke(
+        app, ["analyze", "--agent", "lenalidomide", "--setting", "post-ASCT"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "PFS, else EFS, else TTP" in result.output
+    assert "--strict-pfs" in result.output

@@ -51,13 +51,13 @@ def test_list_trials_and_estimates():
         env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0
-    assert "0.49 [0.40, 0.59]" in result.output and "0.53 [0.29, 0.97]" in result.output
+    assert "0.49 (0.40–0.59)" in result.output and "0.53 (0.29–0.97)" in result.output
 
 
 def test_show_trial():
     result = runner.invoke(app, ["evidence", "show", "CALGB100104"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
-    assert "0.57 [0.46, 0.71]" in result.output and "PMID 28826616" in result.output
+    assert "0.57 (0.46–0.71)" in result.output and "PMID 28826616" in result.output
 
 
 def test_export_csv_and_json(tmp_path):
@@ -101,5 +101,5 @@ def test_start_overview_prints_the_table():
     result = runner.invoke(app, ["start", "--overview"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
     assert "CALGB100104" in result.output or "CALGB 100104" in result.output
-    assert "0.57 [0.46, 0.71] (TTP)" in result.output
+    assert "TTP 0.57 (0.46–0.71)" in result.output
     assert f"{len(load_bundled())} trials" in result.output

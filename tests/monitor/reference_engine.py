@@ -414,7 +414,8 @@ def ctcae(p: Patient, baseline_day, limits: ReferenceLimits = ReferenceLimits())
     return out
 
 
-# ---- dose actions (lenalidomide, ixazomib maintenance) --------------------------------------------
+# ---- dose actions (lenalidomide, ixazomib maintenance)
+# --------------------------------------------
 
 
 def _crcl(age, weight, scr, female) -> float:

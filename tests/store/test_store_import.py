@@ -305,3 +305,22 @@ def test_fhir_medication_and_condition_import(db, users):
             ("2025-03-01", "hold", 0),
             ("2025-03-01", "stop", 0),
         ]
+
+
+@pytest.mark.parametrize("resource_type", ["", "Nope", 5, None])
+def test_fhir_entry_with_bad_resource_type_is_a_named_problem(resource_type):
+    """A Bundle entry whose resourceType is empty, unknown or not a string is listed as a
+    problem naming the entry (found by fuzzing: it used to raise KeyError out of fhir.resources)."""
+    import json
+
+    from plateau.store.fhir_io import read_bundle
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": resource_type}}],
+    }
+    data = read_bundle("b.json", json.dumps(bundle))
+    assert len(data.problems) == 1
+    assert data.problems[0].startswith("b.json: ")
+    assert "resourceType" in data.problems[0]

@@ -107,7 +107,7 @@ def test_build_an_analysis_by_clicking_and_download_the_plot(
     page.get_by_label("Subgroups by", exact=True).select_option("setting")
     page.get_by_label("τ² estimator", exact=True).select_option("REML")
     page.get_by_role("button", name="Run analysis").click()
-    figure = page.locator("#analysis-result [role=img] svg")
+    figure = page.locator("#analysis-result .figure svg[role=img]")
     figure.wait_for()
     assert "favours maintenance" in figure.inner_html()
     assert page.get_by_text("Pooled HR").is_visible()

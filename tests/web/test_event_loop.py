@@ -85,7 +85,7 @@ def test_the_report_pdf_is_built_once_for_concurrent_requests(served, monkeypatc
 
     app, base = served
     monkeypatch.setattr(living, "build_items", lambda b: [])
-    monkeypatch.setattr(living, "render_html", lambda b, items: "<p>report</p>")
+    monkeypatch.setattr(living, "render_html", lambda b, items, **_kw: "<p>report</p>")
     calls = []
 
     class SlowHTML:

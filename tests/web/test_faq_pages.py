@@ -242,20 +242,24 @@ def test_web_sign_offs_sync_into_the_library_files(moved, tmp_path):
     library = tmp_path / "library"
     shutil.copytree(BUNDLED_LIBRARY, library)
     reviewer = _login(moved["app"], "rev", "quiet-harbour-lantern")
-    assert _sign(reviewer, "explaining-benefit-in-numbers").status_code == 303
+    assert _sign(reviewer, "does-maintenance-prolong-survival").status_code == 303
     evidence = str(moved["app"].state.settings.evidence_path)
     runner = CliRunner()
     before = runner.invoke(cli, ["faq", "check", "--library", str(library), "--evidence", evidence])
-    assert before.exit_code == 1 and "explaining-benefit-in-numbers: needs review" in before.output
+    assert (
+        before.exit_code == 1 and "does-maintenance-prolong-survival: needs review" in before.output
+    )
     url = str(moved["db"].engine.url.render_as_string(hide_password=False))
     synced = runner.invoke(
         cli, ["faq", "sync-reviews", "--library", str(library), "--database-url", url]
     )
     assert synced.exit_code == 0, synced.output
-    assert "explaining-benefit-in-numbers: last_review from the records database" in synced.output
+    assert (
+        "does-maintenance-prolong-survival: last_review from the records database" in synced.output
+    )
     after = runner.invoke(cli, ["faq", "check", "--library", str(library), "--evidence", evidence])
-    assert "explaining-benefit-in-numbers" not in after.output.split("need review", 1)[1]
-    text = (library / "explaining-benefit-in-numbers.md").read_text("utf-8")
+    assert "does-maintenance-prolong-survival" not in after.output.split("need review", 1)[1]
+    text = (library / "does-maintenance-prolong-survival.md").read_text("utf-8")
     assert "name: Dr R Eviewer" in text
 
 

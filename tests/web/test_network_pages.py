@@ -34,3 +34,25 @@ def test_networks_page_shows_graphs_rankings_and_edge_trials(client):
     for network in which_maintenance(load_bundled()).values():
         for edge in network.edges:
             assert f"/evidence/{edge.trial_id}" in html
+
+
+def test_every_ranking_has_its_evidence_beside_it_and_a_league_table(client):
+    """Carfilzomib + lenalidomide ranks first after ASCT on one 180-patient open-label trial:
+    the page must say so next to the ranking, and show the league table."""
+    from plateau.report.networks import evidence_strength, league_table
+
+    html = client.get("/networks").text
+    assert "League table" in html and 'class="data league"' in html
+    network = which_maintenance(load_bundled())[("post_asct", "PFS")]
+    strength = evidence_strength(network, load_bundled())
+    krd = strength["carfilzomib + lenalidomide"]
+    assert krd["trials"] == 1 and krd["patients"] == 180 and krd["open_label"] == 1
+    assert krd["weak"] and not krd["direct"]
+    assert krd["caution"] in html.replace("&#43;", "+")
+    assert "limited evidence" in html
+    # the league table printed by the CLI and shown on the page is the same table
+    league = league_table(network.main.result)
+    for row in league[1:]:
+        for cell in row[1:]:
+            if cell and cell != row[0]:
+                assert cell in html

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plateau.errors import PlateauError
-from plateau.evidence import EvidenceBase, load_bundled
+from plateau.evidence import EvidenceBase, load_bundled, vocabulary
 from plateau.evidence.base import citation
 from plateau.evidence.schema import ComparisonKind, Setting, Treatment
 from plateau.meta.network import NetworkResult, connected_components, network_data, nma
@@ -291,7 +291,7 @@ def _select_edges(base: EvidenceBase, setting: Setting, outcome: str, include_mi
         if e.outcome.value != outcome:
             flags.append(f"{e.outcome.value} used for {outcome}")
         if e.status.value != "latest":
-            flags.append(f"estimate status {e.status.value}")
+            flags.append(vocabulary.label("status", e.status))
         if e.approximate:
             flags.append("approximate")
         if e.adjusted:

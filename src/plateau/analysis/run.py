@@ -32,6 +32,7 @@ from plateau.analysis.spec import AnalysisSpec
 from plateau.errors import PlateauError
 from plateau.evidence.base import EvidenceBase
 from plateau.evidence.schema import Outcome
+from plateau.evidence.vocabulary import format_interval, format_p, format_ratio_ci
 from plateau.meta import pool
 from plateau.meta._common import jsonable
 
@@ -252,16 +253,17 @@ class AnalysisResult:
         if p is None:
             lines.append("no pooled estimate: no trial matches the selection")
         else:
-            pi = f"; PI {p.pi_low:.2f}-{p.pi_high:.2f}" if p.pi_low is not None else ""
+            pi = f"; PI {format_interval(p.pi_low, p.pi_high)}" if p.pi_low is not None else ""
             lines.append(
-                f"{self.measure} {p.estimate:.2f} ({p.ci_low:.2f}-{p.ci_high:.2f}{pi}), "
+                f"{self.measure} {format_ratio_ci(p.estimate, p.ci_low, p.ci_high)}{pi}, "
                 f"k = {p.k}, {p.n_patients or 'unknown number of'} patients, {p.method}/{p.test}"
             )
             lines.append(p.heterogeneity_text())
         for s in self.subgroups:
             lines.append(
-                f"  {s.level}: {self.measure} {s.pooled.estimate:.2f} "
-                f"({s.pooled.ci_low:.2f}-{s.pooled.ci_high:.2f}), k = {s.pooled.k}"
+                f"  {s.level}: {self.measure} "
+                f"{format_ratio_ci(s.pooled.estimate, s.pooled.ci_low, s.pooled.ci_high)}"
+                f", k = {s.pooled.k}"
             )
         if self.subgroup_test:
             lines.append(self.subgroup_test.text())
@@ -278,10 +280,7 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _p(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "NA"
-    return "<0.001" if value < 0.001 else f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+_p = format_p  # one p-value format (plateau.evidence.vocabulary)
 
 
 def _n_patients(contributions) -> int | None:

@@ -186,6 +186,7 @@ class Contribution:
     outcome_detail: str | None = None
     #: the estimate is the subgroup of a mixed-population trial in the wanted setting
     setting_subgroup: bool = False
+    primary_label: str = ""  #: the study named after its own publication (forest plots)
 
     @property
     def estimate(self) -> float:
@@ -279,6 +280,28 @@ def _label(trial: Trial, source_id: str, comparison: Comparison) -> str:
     """``Myeloma IX (Morgan 2013)``; the comparison id is added when the trial has several."""
     s = trial.source(source_id)
     name = trial.acronym or trial.name
+    if len(trial.comparisons) > 1:
+        name = f"{name}, {comparison.id.replace('_', ' ')}"
+    who = s.first_author.split()[0].rstrip(",") if s.first_author else None
+    if who and s.year:
+        return f"{name} ({who} {s.year})"
+    return name
+
+
+def _primary_label(trial: Trial, source_id: str, comparison: Comparison) -> str:
+    """The study as a forest plot names it: after the trial's own publication.
+
+    When the number was read from a secondary source (a review, a label), the trial's latest
+    primary source is cited instead (``source`` still says where the number was read); a long
+    name keeps its part before the first parenthesis.  ``label`` stays as it was: other parts
+    (the FAQ's review fingerprints) use it as an identity.
+    """
+    s = trial.source(source_id)
+    if s.kind != SourceKind.primary:
+        primaries = [p for p in trial.sources if p.kind == SourceKind.primary and p.year]
+        if primaries:
+            s = max(primaries, key=lambda p: p.year or 0)
+    name = trial.acronym or trial.name.split(" (")[0]
     if len(trial.comparisons) > 1:
         name = f"{name}, {comparison.id.replace('_', ' ')}"
     who = s.first_author.split()[0].rstrip(",") if s.first_author else None
@@ -709,6 +732,7 @@ def _time_to_event_contribution(spec, trial, c, x, k, common, outcome, estimates
         contribution = Contribution(
             **{**common, "n_experimental": n_e, "n_control": n_c},
             label=_label(trial, e.source, c),
+            primary_label=_primary_label(trial, e.source, c),
             outcome=outcome.value,
             measure="HR" if spec.is_time_to_event else "RR",
             yi=yi,
@@ -809,6 +833,7 @@ def _adverse_event_contribution(spec, trial, c, x, k, common) -> Contribution | 
         return Contribution(
             **{**common, "n_experimental": n1, "n_control": n2},
             label=_label(trial, a.source, c),
+            primary_label=_primary_label(trial, a.source, c),
             outcome=f"{a.term.value} grade {a.grade}",
             measure="RR",
             yi=float(es.yi[0]),

@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from plateau.cli.root import app
+from plateau.cli.root import console as cli_console
 from plateau.errors import EvidenceError
+from plateau.evidence.vocabulary import format_ratio_ci, label, labels, parse, parse_many
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -41,15 +43,32 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def hr_text(estimate) -> str:
-    """``0.50 [0.35, 0.71]`` or ``0.56`` (no CI) or ``""``; ``*`` marks derived/approximate."""
+    """``0.50 (0.35–0.71)`` or ``0.56`` (no CI) or ``""``; ``*`` marks derived/approximate."""
     if estimate is None or estimate.hr is None:
         return ""
-    text = f"{estimate.hr:.2f}"
     if estimate.has_hr_ci:
-        text += f" [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
+        text = format_ratio_ci(estimate.hr, estimate.ci_low, estimate.ci_high)
+    else:
+        text = format_ratio_ci(estimate.hr, no_ci="")
     if estimate.derived or estimate.approximate:
         text += "*"
     return text
+
+
+def _description(trial) -> str:
+    """The trial's name where it says more than its id (``ALLG MM6`` for ``ALLG_MM6`` does not)."""
+
+    def key(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    name = trial.name
+    for prefix in (trial.acronym, trial.id.replace("_", " "), trial.id):
+        if prefix and name.startswith(prefix):
+            rest = name[len(prefix) :].strip()
+            if rest.startswith("(") and rest.endswith(")"):
+                rest = rest[1:-1]
+            return rest
+    return "" if key(name) == key(trial.id) else name
 
 
 @evidence_app.command("list")
@@ -57,11 +76,21 @@ def list_(
     agent: list[str] = typer.Option(
         None, "--agent", help="Agent tested by a comparison (repeatable)."
     ),
-    setting: str = typer.Option(None, help="post_asct, non_transplant or mixed."),
+    setting: str = typer.Option(
+        None, help="post-ASCT, non-transplant or mixed (any case; post_asct works too)."
+    ),
     age_group: str = typer.Option(None, "--age-group", help="younger, older or all."),
-    kind: list[str] = typer.Option(None, "--kind", help="Comparison kind (repeatable)."),
+    kind: list[str] = typer.Option(
+        None,
+        "--kind",
+        help="Comparison kind (repeatable): maintenance_vs_control, maintenance_vs_active, "
+        "head_to_head, add_on, induction_maintenance_package, duration_strategy, other.",
+    ),
     outcome: list[str] = typer.Option(
-        None, "--outcome", help="With --estimates: outcome (repeatable)."
+        None,
+        "--outcome",
+        help="With --estimates: outcome as reported (repeatable). PFS means PFS only here; "
+        "ask for PFS, EFS and TTP to see every disease-control estimate.",
     ),
     estimates: bool = typer.Option(False, "--estimates", help="List estimates instead of trials."),
     all_reports: bool = typer.Option(
@@ -74,10 +103,14 @@ def list_(
 ) -> None:
     """List trials (or estimates) matching the filters."""
     base = _base(path)
-    console = Console()
+    console = cli_console()
     filters = dict(
-        agent=agent or None, setting=setting, age_group=age_group, comparison_kind=kind or None
+        agent=parse_many("agent", agent, field="--agent") or None,
+        setting=parse("setting", setting, field="--setting") if setting else None,
+        age_group=parse("age_group", age_group, field="--age-group") if age_group else None,
+        comparison_kind=parse_many("comparison_kind", kind, field="--kind") or None,
     )
+    outcome = parse_many("outcome", outcome, field="--outcome")
     if estimates:
         rows = base.estimates(
             outcome=outcome or None,
@@ -91,7 +124,7 @@ def list_(
             "comparison",
             "kind",
             "outcome",
-            "HR [95% CI]",
+            "HR (95% CI)",
             "p",
             "medians (mo)",
             "report",
@@ -112,20 +145,20 @@ def list_(
                 k = "NR" if e.median_control_not_reached else _fmt(e.median_control)
                 medians = f"{x} vs {k}"
             outcome_text = (
-                e.outcome.value
+                label("outcome", e.outcome)
                 + (f" [{e.subgroup}]" if e.subgroup else "")
                 + (f" ({e.outcome_detail})" if e.outcome_detail else "")
             )
             table.add_row(
                 r.trial.id,
                 r.comparison.id,
-                r.comparison.kind.value,
+                label("comparison_kind", r.comparison.kind),
                 outcome_text,
                 hr_text(e),
                 e.p_value or "",
                 medians,
                 e.report,
-                e.status.value,
+                label("status", e.status),
                 f"{r.source.id} ({r.source.kind.value})",
             )
         console.print(table)
@@ -138,7 +171,7 @@ def list_(
     table = Table(title=f"{len(trial_ids)} trials (evidence version {base.version[:12]})")
     for column in (
         "trial",
-        "name",
+        "description",
         "setting",
         "age",
         "randomised",
@@ -146,18 +179,18 @@ def list_(
         "n",
         "estimates",
     ):
-        table.add_column(column)
+        table.add_column(column, justify="right" if column in ("n", "estimates") else "left")
     for trial_id in trial_ids:
         t = base.trial(trial_id)
         kinds = sorted({c.kind.value for c in t.comparisons})
         n = sum(a.n_randomised for a in t.arms if a.n_randomised) or t.n_randomised_total
         table.add_row(
             t.id,
-            t.name,
-            t.setting.value,
-            t.age_group.value,
-            t.randomisation_point.value,
-            ", ".join(kinds),
+            _description(t),
+            label("setting", t.setting),
+            label("age_group", t.age_group),
+            label("randomisation_point", t.randomisation_point),
+            labels("comparison_kind", kinds, sep="; "),
             _fmt(n),
             str(len(t.estimates)),
         )
@@ -192,17 +225,17 @@ def show(
 
     base = _base(path)
     t = base.trial(trial)
-    console = Console()
+    console = cli_console()
     console.print(
         f"[bold]{t.name}[/] ({t.id})"
         + (f"  registry: {', '.join(t.registry_ids)}" if t.registry_ids else "")
     )
     console.print(
-        f"setting {t.setting.value}"
+        f"setting {label('setting', t.setting)}"
         + (f" ({t.setting_detail})" if t.setting_detail else "")
-        + f"; age {t.age_group.value}"
+        + f"; age {label('age_group', t.age_group)}"
         + (f" ({t.age_description})" if t.age_description else "")
-        + f"; randomised {t.randomisation_point.value}"
+        + f"; randomised {label('randomisation_point', t.randomisation_point)}"
         + (f" ({t.randomisation_detail})" if t.randomisation_detail else "")
     )
     if t.notes:
@@ -213,8 +246,8 @@ def show(
     for a in t.arms:
         arms.add_row(
             a.id,
-            a.treatment.value,
-            ", ".join(x.value for x in a.agents),
+            label("treatment", a.treatment),
+            labels("agent", a.agents),
             a.regimen,
             f"{a.n_randomised} ({a.n_source})" if a.n_randomised else "",
         )
@@ -226,9 +259,9 @@ def show(
         comps.add_row(
             c.id,
             f"{c.experimental_arm} vs {c.control_arm}",
-            c.kind.value,
-            c.control_type.value,
-            ", ".join(a.value for a in t.tested_agents(c)),
+            label("comparison_kind", c.kind),
+            label("control_type", c.control_type),
+            labels("agent", t.tested_agents(c)),
         )
     console.print(comps)
     est = Table(title="estimates (HR: experimental vs control; * derived or approximate)")
@@ -236,7 +269,7 @@ def show(
         "#",
         "comparison",
         "outcome",
-        "HR [CI]",
+        "HR (95% CI)",
         "p",
         "medians",
         "rates",
@@ -265,7 +298,7 @@ def show(
         elif e.percent_experimental is not None:
             rates = f"{_fmt(e.percent_experimental)}% vs {_fmt(e.percent_control)}%"
         outcome_text = (
-            e.outcome.value
+            label("outcome", e.outcome)
             + (f" [{e.subgroup}]" if e.subgroup else "")
             + (f" ({e.outcome_detail})" if e.outcome_detail else "")
         )
@@ -278,7 +311,7 @@ def show(
             medians,
             rates,
             e.report,
-            e.status.value,
+            label("status", e.status),
             e.source,
         )
     console.print(est)
@@ -289,7 +322,7 @@ def show(
         for a in t.adverse_events:
             aes.add_row(
                 a.comparison,
-                a.term.value + (f" [{a.subgroup}]" if a.subgroup else ""),
+                label("adverse_event", a.term) + (f" [{a.subgroup}]" if a.subgroup else ""),
                 a.grade,
                 _arm_text(a, "experimental") or (a.statement or ""),
                 _arm_text(a, "control"),
@@ -300,7 +333,7 @@ def show(
     for column in ("id", "kind", "citation", "where"):
         sources.add_column(column)
     for s in t.sources:
-        sources.add_row(s.id, s.kind.value, citation(s), s.location or "")
+        sources.add_row(s.id, label("source_kind", s.kind), citation(s), s.location or "")
     console.print(sources)
 
 

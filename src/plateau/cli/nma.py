@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from plateau.cli.root import app
+from plateau.cli.root import console as cli_console
 from plateau.errors import PlateauError
 
 COLUMNS = ("study", "treat1", "treat2", "TE", "seTE")
@@ -63,14 +64,26 @@ def read_pairs_csv(path: Path) -> dict[str, list]:
 
 @app.command("nma")
 def nma_command(
-    input: Path = typer.Option(
-        ...,
+    input: Path | None = typer.Option(
+        None,
         "--input",
         "-i",
         exists=True,
         dir_okay=False,
         readable=True,
-        help="Pairwise CSV: study,treat1,treat2,TE,seTE (all pairs of multi-arm studies).",
+        help="Pairwise CSV: study,treat1,treat2,TE,seTE (all pairs of multi-arm studies). "
+        "Without it, --setting runs a bundled myeloma network.",
+    ),
+    setting: str | None = typer.Option(
+        None,
+        "--setting",
+        help="Bundled 'which maintenance?' network: post-ASCT or non-transplant "
+        "(with --outcome PFS or OS).",
+    ),
+    outcome: str = typer.Option(
+        "PFS",
+        "--outcome",
+        help="With --setting: PFS (each trial's PFS, else EFS, else TTP; said per edge) or OS.",
     ),
     reference: str | None = typer.Option(
         None, help="Reference treatment (default: the first in the file)."
@@ -92,6 +105,14 @@ def nma_command(
 
     if format not in ("table", "json"):
         raise PlateauError(f"--format must be 'table' or 'json', got {format!r}")
+    if input is None and setting is None:
+        raise PlateauError(
+            "give --input PAIRS.csv, or --setting post-ASCT|non-transplant for a bundled network"
+        )
+    if input is None:
+        assert setting is not None
+        _bundled_network(setting, outcome, format, method)
+        return
     cols = read_pairs_csv(input)
     try:
         result = nma(
@@ -119,10 +140,9 @@ def nma_command(
         typer.echo(json.dumps(out, indent=2))
         return
 
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = cli_console()
     pct = round(level * 100)
     title = (
         f"{'Random' if random else 'Common'}-effects NMA"
@@ -155,3 +175,85 @@ def nma_command(
             f"Not connected to {result.reference} (not analysed): {', '.join(comp)}",
             highlight=False,
         )
+
+
+def _bundled_network(setting: str, outcome: str, format: str, method: str) -> None:
+    """``plateau nma --setting post-ASCT --outcome PFS``: the bundled "which maintenance?"
+    network with its ranking, the evidence behind each treatment and the league table."""
+    from rich.table import Table
+
+    from plateau.analysis.network import maintenance_network
+    from plateau.evidence import load_bundled
+    from plateau.evidence.vocabulary import format_ratio_ci, label, parse
+    from plateau.report.networks import evidence_strength, league_table
+
+    code = parse("setting", setting, field="--setting")
+    wanted = outcome.strip().upper()
+    if wanted not in ("PFS", "OS"):
+        raise PlateauError(f"--outcome: bundled networks exist for PFS and OS, not {outcome!r}")
+    base = load_bundled()
+    network = maintenance_network(code, wanted, base=base, method=method)
+    if format == "json":
+        out = network.to_dict()
+        out["evidence_strength"] = {
+            k: {**v, "single_trial_edges": list(v["single_trial_edges"])}
+            for k, v in evidence_strength(network, base).items()
+        }
+        typer.echo(json.dumps(out, indent=2))
+        return
+    console = cli_console()
+    main = network.main
+    console.print(
+        f"[bold]Which maintenance {label('setting', code)}? {wanted}[/] "
+        f"({len(network.studies)} studies, evidence version {base.version[:12]})",
+        highlight=False,
+    )
+    if wanted == "PFS":
+        console.print(
+            "PFS: each trial's PFS, else EFS, else TTP (flagged per trial below).", highlight=False
+        )
+    if main is None or main.result is None:
+        console.print("No connected network with an HR and CI.", highlight=False)
+        return
+    strength = evidence_strength(network, base)
+    result = main.result
+    vs = result.effects_vs(main.reference)
+    table = Table(title=f"Ranking (HR vs {main.reference}; P-score) and what it rests on")
+    for col in ("treatment", f"HR vs {main.reference} (95% CI)", "P-score", "evidence"):
+        table.add_column(col, justify="right" if col == "P-score" else "left")
+    for name, p in result.ranking():
+        hr = "reference"
+        if name in vs:
+            hr = format_ratio_ci(
+                math.exp(vs[name]["estimate"]),
+                math.exp(vs[name]["ci_low"]),
+                math.exp(vs[name]["ci_high"]),
+            )
+        caution = "" if name == main.reference else strength.get(name, {}).get("caution", "")
+        table.add_row(name, hr, f"{p:.2f}", caution)
+    console.print(table)
+    console.print(
+        "Rankings that rest on one trial, few patients or open-label designs are fragile: "
+        "read the evidence column before the P-score.",
+        highlight=False,
+    )
+    league = league_table(result)
+    lt = Table(title="League table: HR of the column treatment vs the row treatment (95% CI)")
+    for col in league[0]:
+        lt.add_column(col or "")
+    for row in league[1:]:
+        lt.add_row(*row)
+    console.print(lt)
+    edges = Table(title="Trials behind each edge")
+    for col in ("edge", "trial", "outcome", "HR (95% CI)", "flags"):
+        edges.add_column(col)
+    for (a, b), trials in sorted(network.edge_trials().items()):
+        for t in trials:
+            edges.add_row(
+                f"{a} \u2013 {b}",
+                t.trial_name,
+                t.outcome,
+                format_ratio_ci(t.hr, t.ci_low, t.ci_high),
+                "; ".join(t.flags),
+            )
+    console.print(edges)

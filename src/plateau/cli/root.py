@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 from rich.console import Console
 
@@ -16,6 +19,22 @@ app = typer.Typer(
     add_completion=False,
 )
 err_console = Console(stderr=True)
+
+#: width of tables written to a pipe or file: wide enough that no table is folded
+PIPE_WIDTH = 400
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A Rich console for command output.
+
+    On a terminal it uses the terminal's width; written to a pipe or a file (``| less``,
+    ``> out.txt``) it does not fold tables at Rich's default 80 columns but uses
+    ``$COLUMNS`` if set, else :data:`PIPE_WIDTH`.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH)
 
 
 def _version_callback(value: bool) -> None:

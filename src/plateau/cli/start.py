@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from plateau.cli.root import app
+from plateau.cli.root import console as cli_console
 
 _DISEASE_CONTROL = ("PFS", "EFS", "TTP")
 
@@ -24,6 +25,7 @@ def overview_rows(base) -> list[dict]:
     is printed with it).  An HR is marked ``*`` when derived or approximate.
     """
     from plateau.cli.evidence import hr_text
+    from plateau.evidence.vocabulary import label, labels
 
     rows = []
     for trial in base.trials:
@@ -44,10 +46,11 @@ def overview_rows(base) -> list[dict]:
                 {
                     "trial": trial.id,
                     "trial_id": trial.id,
-                    "comparison": f"{experimental.treatment.value} v {control.treatment.value}",
-                    "kind": comparison.kind.value,
-                    "agents": ", ".join(a.value for a in trial.tested_agents(comparison)),
-                    "setting": trial.comparison_setting(comparison).value,
+                    "comparison": f"{label('treatment', experimental.treatment)} vs "
+                    f"{label('treatment', control.treatment)}",
+                    "kind": label("comparison_kind", comparison.kind),
+                    "agents": labels("agent", trial.tested_agents(comparison)),
+                    "setting": label("setting", trial.comparison_setting(comparison)),
                     "n": n,
                     "pfs_label": pfs_name or "",
                     "pfs": (hr_text(pfs) or ("no HR" if pfs else "")),
@@ -82,10 +85,9 @@ def start(
 
 
 def print_overview(base) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = cli_console()
     table = Table(
         title="plateau: randomised maintenance trials in newly diagnosed myeloma",
         caption=(
@@ -103,13 +105,13 @@ def print_overview(base) -> None:
         "agents tested",
         "setting",
         "n",
-        "PFS/EFS/TTP HR",
+        "PFS (else EFS, TTP) HR",
         "OS HR",
     ):
         table.add_column(column, overflow="fold")
     for row in overview_rows(base):
         pfs = (
-            f"{row['pfs']} ({row['pfs_label']})"
+            f"{row['pfs_label']} {row['pfs']}"
             if row["pfs"] and row["pfs_label"] != "PFS"
             else row["pfs"]
         )

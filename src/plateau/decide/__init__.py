@@ -9,7 +9,8 @@
 * :mod:`plateau.decide.model` - baseline curves, S1 = S0^HR, RMST, NNT, simulation helpers.
 * :mod:`plateau.rules.decision` - cited tables: R-ISS adjustment, routes, subgroup matchers.
 * :mod:`plateau.decide.engine` - :func:`decide`, options per setting, harms, burden, flags.
-* :mod:`plateau.decide.store` - snapshots pinned to the evidence version (memory, JSON files; one interface).
+* :mod:`plateau.decide.store` - snapshots pinned to the evidence version (memory, JSON files; one
+  interface).
 """
 
 from plateau.decide.engine import (

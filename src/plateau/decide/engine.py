@@ -63,7 +63,7 @@ from plateau.decide.results import (
     RMSTGain,
 )
 from plateau.errors import PlateauError
-from plateau.evidence import EvidenceBase, load_bundled
+from plateau.evidence import EvidenceBase, load_bundled, vocabulary
 from plateau.evidence.base import citation
 from plateau.evidence.schema import (
     AdverseEventTerm,
@@ -123,7 +123,7 @@ OPTION_LABELS = {"observation": "No maintenance (observation)"}
 
 
 def _label(agent: str) -> str:
-    return OPTION_LABELS.get(agent, f"{agent.capitalize()} maintenance")
+    return OPTION_LABELS.get(agent, f"{vocabulary.label('agent', agent, capital=True)} maintenance")
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def gt(value, bound) -> np.ndarray:
 
 
 def grade_low(values, cutoffs, lln) -> np.ndarray:
-    """Grade a "decreased" term: highest grade g with ``value < bound_g``; grade 1 if ``value < LLN``.
+    """Grade a "decreased" term: highest grade g with ``value < bound_g``; grade 1 if ``value <
+    LLN``.
 
     ``values`` and ``lln`` are arrays (or scalars) in the canonical unit; NaN values grade 0.
     """
@@ -198,7 +199,8 @@ def grade_neuropathy(
     motor: bool = False,
 ) -> int:
     """Peripheral sensory/motor neuropathy (CTCAE v5.0): asymptomatic 1; moderate, limiting
-    instrumental ADL 2; severe, limiting self-care ADL 3; life-threatening 4; death 5 (motor only)."""
+    instrumental ADL 2; severe, limiting self-care ADL 3; life-threatening 4; death 5 (motor
+    only)."""
     if death:
         if not motor:
             raise PlateauError("peripheral sensory neuropathy has no grade 5 in CTCAE v5.0")

@@ -83,7 +83,8 @@ def hematologic_episodes(
     ``cbc`` has columns ``pcode, day, analyte ('anc'|'platelets'), value`` sorted by pcode, day.
     A count below its agent's threshold starts a hold (the state of each count persists until it
     is measured again); the first date on which both counts are at or above threshold ends it.
-    Returns rows ``pcode, day, event ('hold'|'resume'), cause, value, episode`` (episode = 1, 2, ...).
+    Returns rows ``pcode, day, event ('hold'|'resume'), cause, value, episode`` (episode = 1, 2,
+    ...).
 
     ``method``: ``"auto"`` uses array operations when the rows are sorted by (pcode, day) and
     grouped pandas operations otherwise; ``"pandas"`` forces the latter (both give the same rows).
@@ -147,7 +148,12 @@ def hematologic_episodes(
         "platelets",
     )
     # a resume inherits the cause of the hold that opened its episode
-    cause = pd.Series(np.where(start, cause, None)).groupby(pc).ffill().to_numpy()
+    cause = (
+        pd.Series(np.where(start, cause, np.array(None, dtype=object)))
+        .groupby(pc)
+        .ffill()
+        .to_numpy()
+    )
     ev = np.where(start, "hold", np.where(end, "resume", ""))
     sel = start | end
     return pd.DataFrame(
@@ -164,7 +170,8 @@ def hematologic_episodes(
 
 
 def _ffill_index(valid: np.ndarray, group_first: np.ndarray) -> np.ndarray:
-    """Per row, index of the last valid row at or before it in its group (rows sorted by group); -1 if none."""
+    """Per row, index of the last valid row at or before it in its group (rows sorted by group); -1
+    if none."""
     idx = np.where(valid, np.arange(len(valid)), -1)
     np.maximum.accumulate(idx, out=idx)
     idx[idx < group_first] = -1
@@ -210,7 +217,7 @@ def _episodes_sorted(pc, day, is_anc, value, thr) -> pd.DataFrame:
     cause = np.where(a_low, np.where(p_low, "anc+platelets", "anc"), "platelets").astype(object)
     # a resume inherits the cause of the hold that opened its episode
     ci = _ffill_index(start, d_first)
-    cause = np.where(ci >= 0, cause[np.maximum(ci, 0)], None)
+    cause = np.where(ci >= 0, cause[np.maximum(ci, 0)], np.array(None, dtype=object))
     ev = np.where(start, "hold", np.where(end, "resume", ""))
     sel = start | end
     return pd.DataFrame(

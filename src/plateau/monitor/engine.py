@@ -48,6 +48,9 @@ from plateau.rules import dosing as DR
 from plateau.rules import units as U
 from plateau.rules.registry import ALL_RULES
 
+#: None as a 0-d object array (np.where/np.select with a None branch give object arrays)
+NONE = np.array(None, dtype=object)
+
 DISEASE = tuple(a for a in U.ANALYTE_NAMES if U.ANALYTES[a].role == "disease")
 GRADED = tuple(C.LAB_TERM_BY_ANALYTE)
 
@@ -84,7 +87,8 @@ def _per_patient_any(pc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MonitorResult:
-    """Everything ``assess`` found, as tables (one row per patient / assessment / grade / action / alert)."""
+    """Everything ``assess`` found, as tables (one row per patient / assessment / grade / action /
+    alert)."""
 
     patients: pd.DataFrame
     assessments: pd.DataFrame
@@ -254,8 +258,11 @@ _NOTES = np.array(
 )
 
 
-def _as_long(labs: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """Columns of the long table as arrays (views where possible): analyte codes, dates, values, limits."""
+def _as_long(
+    labs: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Columns of the long table as arrays (views where possible): analyte codes, dates, values,
+    limits."""
     for c in ("patient_id", "date", "analyte", "value"):
         if c not in labs.columns:
             raise PlateauError(f"labs: missing column {c!r}")
@@ -323,7 +330,8 @@ def _group_prev_min_sorted(
     group_first: np.ndarray,
     counts: np.ndarray,
 ) -> np.ndarray:
-    """Minimum of ``x`` over the earlier rows of the same group inside ``window`` (NaN-skipping; NaN if none).
+    """Minimum of ``x`` over the earlier rows of the same group inside ``window`` (NaN-skipping; NaN
+    if none).
 
     Same result as the grouped ``cummin -> ffill -> shift(1)`` of pandas.  Rows are sorted by
     ``group`` (0..G-1, ``counts`` rows each).  The running minimum runs along the rows of a
@@ -480,7 +488,8 @@ class _Visits:
         return self.counts > 0
 
     def latest(self, name: str, max_age: int | None = None) -> np.ndarray:
-        """Last measured value at or before each row (forward fill), at most ``max_age`` days old."""
+        """Last measured value at or before each row (forward fill), at most ``max_age`` days
+        old."""
         i = self.last[name]
         ok = i >= 0
         if max_age is not None:
@@ -502,7 +511,7 @@ def _pivot_visits(b: _Block) -> _Visits:
     rkey = kd[new]
     row_pc = rkey // b.span
     ND = len(DISEASE)
-    wide = np.full(ND * R, np.nan)
+    wide: np.ndarray = np.full(ND * R, np.nan)
     wide[_DISEASE_COL[b.analyte[is_d]] * R + row_of] = b.value[is_d]
     wide = wide.reshape(ND, R)
     values = {name: wide[i] for i, name in enumerate(DISEASE)}
@@ -570,7 +579,8 @@ def _baseline(b: _Block, v: _Visits, baseline_date: np.ndarray) -> _Baseline:
 
 @dataclass(frozen=True)
 class _AssessmentValues:
-    """Per assessment row: the values the IMWG rules compare (raw, or carried forward where allowed)."""
+    """Per assessment row: the values the IMWG rules compare (raw, or carried forward where
+    allowed)."""
 
     serum: np.ndarray  # raw
     urine: np.ndarray  # raw
@@ -822,7 +832,8 @@ def _confirm(
 
 
 def _first_day(v: _Visits, c: _Confirmation, mask_e: np.ndarray, n_patients: int) -> np.ndarray:
-    """Per patient, the date of the first evaluable assessment where ``mask_e`` holds (NA_DAY if none)."""
+    """Per patient, the date of the first evaluable assessment where ``mask_e`` holds (NA_DAY if
+    none)."""
     first = _first_sorted(c.pcode, mask_e, n_patients)
     return np.where(
         first >= 0, v.day[c.idx[np.maximum(first, 0)]] if len(c.idx) else NA_DAY, NA_DAY
@@ -981,7 +992,8 @@ def _add_assessment_rows(out, p0, v, r, c) -> None:
 
 
 def _ctcae_block(out: _Blocks, b: _Block, baseline_day, pat, cfg):
-    """CTCAE v5.0 grades of the lab rows of one block of patients; creatinine clearance at maintenance start."""
+    """CTCAE v5.0 grades of the lab rows of one block of patients; creatinine clearance at
+    maintenance start."""
     p0, Pb, pc, day, acode, value = b.p0, b.n_patients, b.pcode, b.day, b.analyte, b.value
     lln, uln, key, span, dmin = b.lln, b.uln, b.key, b.span, b.dmin
     g_idx = np.flatnonzero(_IS_GRADED[acode])
@@ -1240,7 +1252,8 @@ def _renal_course(out, b: _Block, cpc, cday, cv, start_idx, has_c, crcl_start, p
 
 
 def _dosing_block(out: _Blocks, b: _Block, pat, cfg):
-    """Blood-count summaries the dose rules need: hold/resume episodes, counts before the start, tolerance evidence."""
+    """Blood-count summaries the dose rules need: hold/resume episodes, counts before the start,
+    tolerance evidence."""
     p0, Pb, pc, day, acode, value = b.p0, b.n_patients, b.pcode, b.day, b.analyte, b.value
     anc_c, plt_c = U.ANALYTE_CODE["anc"], U.ANALYTE_CODE["platelets"]
     c_idx = np.flatnonzero((acode == anc_c) | (acode == plt_c))
@@ -1344,7 +1357,8 @@ def assess(
 
     ``labs``: long table ``patient_id, date, analyte, value[, lln, uln]`` in canonical units
     (:func:`plateau.monitor.io.read_labs` produces it).  ``patients``: frame from
-    :func:`~plateau.monitor.io.read_patients`; ``events``: from :func:`~plateau.monitor.io.read_events`;
+    :func:`~plateau.monitor.io.read_patients`; ``events``: from
+    :func:`~plateau.monitor.io.read_events`;
     ``qol``: a :class:`plateau.monitor.qol.QolResult` whose declines become alerts.
 
     The long table is processed in blocks of whole patients (:data:`BLOCK_ROWS` rows): every
@@ -1417,7 +1431,9 @@ def assess(
     if grouped:  # rows of patient p are [row_first[p], row_first[p+1]); only days may need sorting
         row_first = np.r_[run_start, n_in]
         cols = (date_col, acode, value, lln, uln)
-    else:  # interleaved patients: one stable sort by (patient, day), as a registry extract is usually sorted
+    # interleaved patients: one stable sort by (patient, day), as a registry extract is usually
+    # sorted
+    else:
         pc_l = np.repeat(run_code, run_len)
         key = pc_l * span + (_days(date_col) - dmin)
         order = np.argsort(key, kind="stable")
@@ -1458,7 +1474,7 @@ def assess(
         p0 = p1
     del cols
 
-    rules = {}  # rule id -> per-patient bool array
+    rules: dict[str, np.ndarray] = {}  # rule id -> per-patient bool array
 
     def use(rule_id, mask_p):
         rules[rule_id] = rules.get(rule_id, np.zeros(P, dtype=bool)) | mask_p
@@ -1483,7 +1499,7 @@ def assess(
         M["marrow_meas"],
     )
     measurable_by = np.select(
-        [serum_meas, urine_meas, flc_meas, marrow_meas], ["serum", "urine", "flc", "marrow"], None
+        [serum_meas, urine_meas, flc_meas, marrow_meas], ["serum", "urine", "flc", "marrow"], NONE
     ).astype(object)
     use("imwg-measurable-serum", serum_meas)
     use("imwg-measurable-urine", urine_meas & ~serum_meas)
@@ -1577,7 +1593,8 @@ def assess(
         )
     n_lab = len(g_pc)
     if len(ct_ev):
-        # lab rows then reported rows, stably sorted by (patient, day, term) as pandas' sort_values would
+        # lab rows then reported rows, stably sorted by (patient, day, term) as pandas' sort_values
+        # would
         e_term = ct_ev["term"].to_numpy().astype(object)
         term_all = np.concatenate([np.asarray(term_cat).astype(object), e_term])
         t_uniq, t_rank = np.unique(term_all.astype(str), return_inverse=True)
@@ -1682,11 +1699,11 @@ def assess(
     def dstr(d):
         return np.where(d == NA_DAY, None, _date_str(np.where(d == NA_DAY, 0, d))).astype(object)
 
-    best_name = np.where(best >= 0, _CAT_NAMES[np.maximum(best, -1) + 1], None).astype(object)
-    best_name = np.where(has_rows & (measurable_by != None), best_name, None)  # noqa: E711
+    best_name = np.where(best >= 0, _CAT_NAMES[np.maximum(best, -1) + 1], NONE).astype(object)
+    best_name = np.where(has_rows & (measurable_by != None), best_name, NONE)  # noqa: E711
     best_day = np.where(
-        A("has_best_row") & (best_name != None),
-        A("best_day_raw", NA_DAY, np.int64),  # noqa: E711
+        A("has_best_row") & (best_name != None),  # noqa: E711 - elementwise on an object array
+        A("best_day_raw", NA_DAY, np.int64),
         NA_DAY,
     )
     ttp = np.where(ok_t, pfs_days, -1)
@@ -1696,7 +1713,7 @@ def assess(
             "pcode": np.arange(P),
             "baseline_date": dstr(np.where(has_rows, baseline_day, NA_DAY)),
             "baseline_basis": _baseline_basis(cfg.baseline, bday_all, baseline_day, has_rows),
-            "measurable_by": np.where(has_rows, measurable_by, None),
+            "measurable_by": np.where(has_rows, measurable_by, NONE),
             "best_response": best_name,
             "best_response_date": dstr(best_day),
             "progression_date": dstr(prog_day),

@@ -169,7 +169,8 @@ def classify(
         depth = np.where(mr_m, MR, depth)
         depth = np.where(pr_m | pr_f | pr_b, PR, depth)
         depth = np.where(vgpr_m | vgpr_f, VGPR, depth)
-        # IFE-negative disease is at least VGPR by the electrophoresis criterion when marrow is missing
+        # IFE-negative disease is at least VGPR by the electrophoresis criterion when marrow is
+        # missing
         depth = np.where(core & ~marrow_ok & mprot, np.maximum(depth, VGPR), depth)
         depth = np.where(cr, CR, depth)
         depth = np.where(scr, SCR, depth)

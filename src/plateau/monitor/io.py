@@ -44,7 +44,10 @@ class BadRow:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row} (line {self.row + 1}), field '{self.field}': {self.message}"
+        return (
+            f"{self.file}: row {self.row} (line {self.row + 1}), field '{self.field}': "
+            f"{self.message}"
+        )
 
     def to_dict(self) -> dict:
         return {"file": self.file, "row": self.row, "field": self.field, "message": self.message}

@@ -74,7 +74,8 @@ def score_items(items: pd.DataFrame, scales=SCALES) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class QolResult:
-    """Scores per questionnaire, change from each patient's baseline (first questionnaire), MID flags."""
+    """Scores per questionnaire, change from each patient's baseline (first questionnaire), MID
+    flags."""
 
     scores: pd.DataFrame  # patient_id, date, one column per scale
     changes: pd.DataFrame  # patient_id, date, scale, baseline, score, change, mid, status

@@ -579,7 +579,7 @@ def dose_actions(
     if len(renal_ev):
         rmin = renal_ev.groupby("pcode")["day"].min()
         restr_day[rmin.index.to_numpy(dtype=np.int64)] = rmin.to_numpy()
-    for name, from_dose, to_dose, days, rid, sched in (
+    for name, from_dose, to_dose, days, rid, esc_sched in (
         ("lenalidomide", 10.0, 15.0, cfg.len_escalation_days, "len-escalate", "daily days 1-28"),
         ("ixazomib", 3.0, 4.0, cfg.ixa_escalation_days, "ixa-escalate", "days 1, 8, 15"),
     ):
@@ -609,9 +609,9 @@ def dose_actions(
                     "consider escalation",
                     to_dose,
                     "mg",
-                    sched,
-                    f"{days} days at {from_dose:g} mg without dose reduction or grade >= 3 toxicity: "
-                    f"increase if tolerated",
+                    esc_sched,
+                    f"{days} days at {from_dose:g} mg without dose reduction or grade >= 3 "
+                    f"toxicity: increase if tolerated",
                     rid,
                 )
             )
@@ -681,8 +681,8 @@ def dose_actions(
                             "day": start[idx],
                             "severity": "medium",
                             "message": [
-                                f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < {thr:g} on "
-                                f"{_ds(d)}"
+                                f"lenalidomide start criteria not met: {label} {v:g} x10^9/L < "
+                                f"{thr:g} on {_ds(d)}"
                                 for v, d in zip(
                                     df["value"].to_numpy()[low],
                                     df["day"].to_numpy()[low],
@@ -814,7 +814,8 @@ def build_alerts(
     use,
     uniq,
 ) -> pd.DataFrame:
-    """Alerts table: progression, unconfirmed PD, relapse from CR, grade >= 3 toxicity, QoL, benefit-harm.
+    """Alerts table: progression, unconfirmed PD, relapse from CR, grade >= 3 toxicity, QoL,
+    benefit-harm.
 
     Per patient: ``prog_day`` / ``unconf_day`` / ``relapse_day`` (NA_DAY if none) and
     ``prog_crit`` (the PD criteria of the progression assessment, ``"serum+lesion"``);
@@ -1049,7 +1050,7 @@ def build_alerts(
         hit[al_pc[r_code == k]] = True
         use(rid, hit)
     na = dd == np.iinfo(np.int64).max
-    date = np.where(na, None, date_strings(np.where(na, 0, dd)))
+    date = np.where(na, np.array(None, dtype=object), date_strings(np.where(na, 0, dd)))
     rules = [ALL_RULES[x] for x in r_ids]
     return pd.DataFrame(
         {

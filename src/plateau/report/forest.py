@@ -25,14 +25,23 @@ import matplotlib
 matplotlib.use("Agg")  # headless; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
+
+from plateau.evidence.vocabulary import format_interval, format_ratio, format_ratio_ci  # noqa: E402
 
 DAGGER = "\u2020"
+EN_DASH = "\u2013"
 
 
 @dataclass(frozen=True)
 class ForestRow:
-    """One study: ratio estimate with its CI on the natural (ratio) scale."""
+    """One study: ratio estimate with its CI on the natural (ratio) scale.
+
+    ``n_experimental``/``n_control`` (and the events, where reported) fill the two arm columns;
+    ``n_text`` is the older single "N" column, used only when no arm numbers are given.
+    """
 
     label: str
     estimate: float
@@ -42,6 +51,10 @@ class ForestRow:
     n_text: str = ""
     approximate: bool = False
     note: str = ""
+    events_experimental: int | None = None
+    n_experimental: int | None = None
+    events_control: int | None = None
+    n_control: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,11 @@ class ForestDiamond:
     heterogeneity: str = ""
     n_text: str = ""
     weight_percent: float | None = None
+    effect_test: str = ""  #: "Test for overall effect: z = -4.93, p < 0.001"
+    n_experimental: int | None = None
+    n_control: int | None = None
+    events_experimental: int | None = None
+    events_control: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,24 +99,70 @@ class ForestPlot:
     subgroup_test: str = ""
     footnotes: Sequence[str] = field(default_factory=tuple)
     level_percent: int = 95
+    arm_labels: tuple[str, str] = ("Maintenance", "Control")
+
+    @property
+    def has_arm_columns(self) -> bool:
+        return any(
+            r.n_experimental is not None or r.n_control is not None
+            for g in self.groups
+            for r in g.rows
+        )
+
+    @property
+    def has_events(self) -> bool:
+        return any(
+            r.events_experimental is not None or r.events_control is not None
+            for g in self.groups
+            for r in g.rows
+        )
+
+    @property
+    def description(self) -> str:
+        """A plain-text account of the plot (SVG ``<desc>``, screen readers)."""
+        parts = []
+        for g in self.groups:
+            for r in g.rows:
+                parts.append(
+                    f"{r.label}: {self.measure_label} {_fmt_ci(r.estimate, r.ci_low, r.ci_high)}"
+                )
+            if g.diamond:
+                d = g.diamond
+                parts.append(
+                    f"{g.title or ''} {d.label}: {_fmt_ci(d.estimate, d.ci_low, d.ci_high)}".strip()
+                )
+        if self.overall:
+            o = self.overall
+            parts.append(
+                f"{o.label}: {self.measure_label} {_fmt_ci(o.estimate, o.ci_low, o.ci_high)}"
+            )
+            parts += [t for t in (o.heterogeneity, o.effect_test) if t]
+        if self.subgroup_test:
+            parts.append(self.subgroup_test)
+        return f"Forest plot, {self.level_percent}% confidence intervals; " + "; ".join(parts) + "."
 
 
-MAX_LABEL = 44
+#: font sizes in points; at the SVG's natural size (1 pt = 1.33 px) the smallest is 11.3 px
+FONT = 9.5
+FONT_SMALL = 8.5
+FONT_TITLE = 11.5
+ROW = 0.23  #: row height, inches
+PLOT_WIDTH = 2.9  #: the axis, inches
+GAP = 0.22  #: between columns, inches
+MAX_LABEL = 200  #: labels are never shortened below this (kept for callers)
 
 
 def _fit(label: str, limit: int = MAX_LABEL) -> str:
-    """Shorten a label that would run into the N column (the full name is in the tables)."""
+    """Labels are shown in full (the layout widens the column); only absurd lengths are cut."""
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "\u2026"
 
 
 def _fmt_ratio(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "NA"
-    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    return format_ratio(value)
 
 
 def _fmt_ci(est: float, lo: float, hi: float) -> str:
-    return f"{_fmt_ratio(est)} [{_fmt_ratio(lo)}, {_fmt_ratio(hi)}]"
+    return format_ratio_ci(est, lo, hi)
 
 
 NICE_BOUNDS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
@@ -132,8 +196,49 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return [t for t in pool if lo <= t <= hi]
 
 
+_MEASURER = TextToPath()
+
+
+def _width(text: str, size: float = FONT, bold: bool = False) -> float:
+    """Rendered width of ``text`` in inches (DejaVu Sans, matplotlib's default font)."""
+    if not text:
+        return 0.0
+    prop = FontProperties(size=size, weight="bold" if bold else "normal")
+    return _MEASURER.get_text_width_height_descent(text, prop, ismath=False)[0] / 72.0
+
+
+def _arm_text(events: int | None, n: int | None, with_events: bool = True) -> str:
+    if not with_events:
+        return str(n) if n is not None else EN_DASH
+    if n is None and events is None:
+        return "\u2013"
+    if events is None:
+        return f"\u2013/{n}"
+    return f"{events}/{n if n is not None else EN_DASH}"
+
+
+def _wrap(text: str, width_in: float, size: float) -> list[str]:
+    """Greedy word wrap of ``text`` to ``width_in`` inches."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if line and _width(trial, size) > width_in:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
 def draw_forest(plot: ForestPlot) -> Figure:
-    """Draw ``plot`` and return the matplotlib Figure (the caller saves or closes it)."""
+    """Draw ``plot`` and return the matplotlib Figure (the caller saves or closes it).
+
+    Columns: study | [maintenance events/N | control events/N] or [N] | the plot | ratio (CI) |
+    weight.  Column widths follow the longest text so nothing is cut; text sizes are at least
+    8.5 pt (11 px at the SVG's natural size).
+    """
     lines: list[tuple[str, Any]] = []  # (kind, payload) top to bottom
     for group in plot.groups:
         if group.title:
@@ -144,6 +249,8 @@ def draw_forest(plot: ForestPlot) -> Figure:
             lines.append(("diamond", group.diamond))
             if group.diamond.heterogeneity:
                 lines.append(("text", group.diamond.heterogeneity))
+            if group.diamond.effect_test:
+                lines.append(("text", group.diamond.effect_test))
         lines.append(("gap", None))
     if plot.overall:
         lines.append(("diamond", plot.overall))
@@ -151,28 +258,96 @@ def draw_forest(plot: ForestPlot) -> Figure:
             lines.append(("pi", plot.overall))
         if plot.overall.heterogeneity:
             lines.append(("text", plot.overall.heterogeneity))
+        if plot.overall.effect_test:
+            lines.append(("text", plot.overall.effect_test))
     if plot.subgroup_test:
         lines.append(("text", plot.subgroup_test))
+    while lines and lines[-1][0] == "gap":
+        lines.pop()
 
-    n_lines = len(lines)
-    height = 1.6 + 0.27 * (n_lines + 2) + 0.2 * len(plot.footnotes)
-    fig = plt.figure(figsize=(11.0, height), dpi=100)
-    # columns in figure fractions: study | N | [plot] | ratio [CI] | weight
-    ax = fig.add_axes(
-        (
-            0.36,
-            0.55 / height + 0.2 * len(plot.footnotes) / height + 0.35 / height,
-            0.34,
-            (0.27 * (n_lines + 1)) / height,
-        )
+    arms = plot.has_arm_columns
+    ev = plot.has_events
+    rows = [p for k, p in lines if k == "row"]
+    diamonds = [p for k, p in lines if k == "diamond"]
+    any_approx = any(r.approximate for r in rows)
+
+    # --- column widths (inches) from the texts they hold -----------------------------------
+    indent = 0.12
+    label_w = max(
+        [_width(f"{r.label}{DAGGER if r.approximate else ''}") + indent for r in rows]
+        + [_width(d.label, bold=True) for d in diamonds]
+        + [_width(str(p), bold=True) for k, p in lines if k == "header"]
+        + [_width("Prediction interval") + indent, _width("Study", bold=True)]
     )
+    if arms:
+        exp_cells = [_arm_text(r.events_experimental, r.n_experimental, ev) for r in rows]
+        ctl_cells = [_arm_text(r.events_control, r.n_control, ev) for r in rows]
+        exp_cells += [str(d.n_experimental) for d in diamonds if d.n_experimental]
+        ctl_cells += [str(d.n_control) for d in diamonds if d.n_control]
+        arm_w = [
+            max(
+                [_width(c) for c in exp_cells]
+                + [_width(plot.arm_labels[0], bold=True), _width("events/N")]
+            ),
+            max(
+                [_width(c) for c in ctl_cells]
+                + [_width(plot.arm_labels[1], bold=True), _width("events/N")]
+            ),
+        ]
+    else:
+        texts = [r.n_text for r in rows] + [d.n_text for d in diamonds]
+        arm_w = [max([_width(t, bold=True) for t in texts] + [_width("N", bold=True)])]
+    ci_head = f"{plot.measure_label} ({plot.level_percent}% CI)"
+    ci_w = max(
+        [_width(_fmt_ci(r.estimate, r.ci_low, r.ci_high)) for r in rows]
+        + [_width(_fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True) for d in diamonds]
+        + [_width(ci_head, bold=True)]
+    )
+    weight_w = _width("Weight", bold=True)
+    numbers_w = sum(arm_w) + GAP * len(arm_w)
+    # free text lines (heterogeneity, tests) run under the label and number columns
+    text_w = max([_width(str(p), FONT_SMALL) + indent for k, p in lines if k == "text"] + [0])
+    label_w = max(label_w, text_w - numbers_w)
+    margin = 0.1
+    x_label = margin
+    x_arms = []
+    x = x_label + label_w + GAP
+    for w in arm_w:
+        x += w
+        x_arms.append(x)  # right edges
+        x += GAP
+    x_plot = x
+    x_ci = x_plot + PLOT_WIDTH + GAP
+    x_weight = x_ci + ci_w + GAP + weight_w  # right edge
+    width = x_weight + margin
+
+    # --- heights ------------------------------------------------------------------------------
+    title_lines = _wrap(plot.title, width - 2 * margin, FONT_TITLE) if plot.title else []
+    notes = list(plot.footnotes)
+    if any_approx and not any(n.startswith(DAGGER) for n in notes):
+        notes.insert(
+            0,
+            f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.",
+        )
+    note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, FONT_SMALL)]
+    head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * ROW
+    axis_h = 0.62  # ticks and the favours label
+    notes_h = 0.19 * len(note_lines) + (0.1 if note_lines else 0)
+    body_h = ROW * max(len(lines), 1)
+    height = margin + head_h + body_h + axis_h + notes_h + margin
+
+    fig = plt.figure(figsize=(width, height), dpi=100)
+    inch = fig.dpi_scale_trans
+    body_top = height - margin - head_h
+    body_bottom = body_top - body_h
+    ax = fig.add_axes((x_plot / width, body_bottom / height, PLOT_WIDTH / width, body_h / height))
     lo, hi = _axis_limits(plot)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
-    ax.set_ylim(n_lines + 0.5, -0.5)
+    ax.set_ylim(len(lines) - 0.5, -0.5)
     ticks = _ticks(lo, hi)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" for t in ticks], fontsize=8)
+    ax.set_xticklabels([f"{t:g}" for t in ticks], fontsize=FONT_SMALL)
     ax.minorticks_off()
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
@@ -181,57 +356,78 @@ def draw_forest(plot: ForestPlot) -> Figure:
     if plot.overall:
         ax.axvline(plot.overall.estimate, color="grey", linewidth=0.7, linestyle=(0, (4, 3)))
     ax.set_xlabel(
-        f"{plot.favours_left}   \u2190   {plot.measure_label}   \u2192   {plot.favours_right}",
-        fontsize=8.5,
+        f"\u2190 {plot.favours_left}    {plot.measure_label}    {plot.favours_right} \u2192",
+        fontsize=FONT_SMALL,
     )
 
-    def fig_y(i: float) -> float:
-        # data y -> figure fraction via the axes transform
-        return fig.transFigure.inverted().transform(ax.transData.transform((1.0, i)))[1]
+    def y_of(i: float) -> float:
+        return body_top - (i + 0.5) * ROW
 
-    col_label, col_n, col_ci, col_w = 0.015, 0.33, 0.72, 0.97
-    top = fig_y(-0.9)
-    fig.text(col_label, top, "Study", fontsize=9, fontweight="bold", va="center")
-    fig.text(col_n, top, "N", fontsize=9, fontweight="bold", va="center", ha="right")
-    fig.text(
-        col_ci,
-        top,
-        f"{plot.measure_label} [{plot.level_percent}% CI]",
-        fontsize=9,
-        fontweight="bold",
-        va="center",
-    )
-    fig.text(col_w, top, "Weight", fontsize=9, fontweight="bold", va="center", ha="right")
-    fig.suptitle(
-        plot.title, x=col_label, y=1 - 0.12 / height, ha="left", fontsize=11, fontweight="bold"
-    )
+    def put(x, y, text, *, size=FONT, ha="left", bold=False, **kw):
+        fig.text(
+            x,
+            y,
+            text,
+            transform=inch,
+            fontsize=size,
+            ha=ha,
+            va="center",
+            fontweight="bold" if bold else "normal",
+            **kw,
+        )
 
-    max_w = max([r.weight_percent or 0 for g in plot.groups for r in g.rows] + [1e-9])
-    any_approx = False
-    for i, (kind, payload) in enumerate(lines):
-        y = fig_y(i)
-        if kind == "header":
-            fig.text(
-                col_label,
-                y,
-                _fit(str(payload), MAX_LABEL + 6),
-                fontsize=9,
-                fontweight="bold",
-                va="center",
+    # title and column headers
+    for j, line in enumerate(title_lines):
+        put(x_label, height - margin - 0.11 - 0.22 * j, line, size=FONT_TITLE, bold=True)
+    head_y = body_top + 0.5 * ROW
+    put(x_label, head_y, "Study", bold=True)
+    if arms:
+        for x_right, name in zip(x_arms, plot.arm_labels, strict=True):
+            put(x_right, head_y + ROW, name, ha="right", bold=True)
+            put(
+                x_right,
+                head_y,
+                "events/N" if ev else "N",
+                ha="right",
+                size=FONT_SMALL,
+                color="#333333",
             )
+    else:
+        put(x_arms[0], head_y, "N", ha="right", bold=True)
+    put(x_ci, head_y, ci_head, bold=True)
+    put(x_weight, head_y, "Weight", ha="right", bold=True)
+    fig.add_artist(
+        plt.Line2D(
+            [margin, width - margin],
+            [body_top, body_top],
+            transform=inch,
+            color="#888888",
+            linewidth=0.6,
+        )
+    )
+
+    max_w = max([r.weight_percent or 0 for r in rows] + [1e-9])
+    for i, (kind, payload) in enumerate(lines):
+        y = y_of(i)
+        if kind == "header":
+            put(x_label, y, _fit(str(payload)), bold=True)
         elif kind == "row":
             row = payload
             mark = DAGGER if row.approximate else ""
-            any_approx |= row.approximate
-            fig.text(col_label + 0.01, y, f"{_fit(row.label)}{mark}", fontsize=8.5, va="center")
-            fig.text(col_n, y, row.n_text, fontsize=8.5, va="center", ha="right")
-            fig.text(
-                col_ci, y, _fmt_ci(row.estimate, row.ci_low, row.ci_high), fontsize=8.5, va="center"
-            )
-            if row.weight_percent is not None:
-                fig.text(
-                    col_w, y, f"{row.weight_percent:.1f}%", fontsize=8.5, va="center", ha="right"
+            put(x_label + indent, y, f"{_fit(row.label)}{mark}")
+            if arms:
+                put(
+                    x_arms[0],
+                    y,
+                    _arm_text(row.events_experimental, row.n_experimental, ev),
+                    ha="right",
                 )
+                put(x_arms[1], y, _arm_text(row.events_control, row.n_control, ev), ha="right")
+            else:
+                put(x_arms[0], y, row.n_text, ha="right")
+            put(x_ci, y, _fmt_ci(row.estimate, row.ci_low, row.ci_high))
+            if row.weight_percent is not None:
+                put(x_weight, y, f"{row.weight_percent:.1f}%", ha="right")
             _draw_ci(ax, i, row.ci_low, row.ci_high, lo, hi)
             size = 3.0 + 9.0 * math.sqrt((row.weight_percent or max_w * 0.3) / max_w)
             colour = "#555555" if row.approximate else "#1f4e79"
@@ -246,27 +442,36 @@ def draw_forest(plot: ForestPlot) -> Figure:
                 markeredgewidth=1.2,
             )
         elif kind == "diamond":
-            d = payload
-            fig.text(col_label, y, d.label, fontsize=8.5, fontweight="bold", va="center")
-            fig.text(col_n, y, d.n_text, fontsize=8.5, fontweight="bold", va="center", ha="right")
-            fig.text(
-                col_ci,
-                y,
-                _fmt_ci(d.estimate, d.ci_low, d.ci_high),
-                fontsize=8.5,
-                fontweight="bold",
-                va="center",
-            )
+            d: ForestDiamond = payload
+            put(x_label, y, d.label, bold=True)
+            if arms:
+                if d.n_experimental:
+                    put(
+                        x_arms[0],
+                        y,
+                        _arm_text(
+                            d.events_experimental,
+                            d.n_experimental,
+                            ev and d.events_experimental is not None,
+                        ),
+                        ha="right",
+                        bold=True,
+                    )
+                if d.n_control:
+                    put(
+                        x_arms[1],
+                        y,
+                        _arm_text(
+                            d.events_control, d.n_control, ev and d.events_control is not None
+                        ),
+                        ha="right",
+                        bold=True,
+                    )
+            else:
+                put(x_arms[0], y, d.n_text, ha="right", bold=True)
+            put(x_ci, y, _fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True)
             if d.weight_percent is not None:
-                fig.text(
-                    col_w,
-                    y,
-                    f"{d.weight_percent:.1f}%",
-                    fontsize=8.5,
-                    fontweight="bold",
-                    va="center",
-                    ha="right",
-                )
+                put(x_weight, y, f"{d.weight_percent:.1f}%", ha="right", bold=True)
             ax.add_patch(
                 Polygon(
                     [
@@ -283,32 +488,18 @@ def draw_forest(plot: ForestPlot) -> Figure:
             )
         elif kind == "pi":
             d = payload
-            fig.text(
-                col_label + 0.01, y, "Prediction interval", fontsize=8, va="center", style="italic"
-            )
-            fig.text(
-                col_ci,
-                y,
-                f"[{_fmt_ratio(d.pi_low)}, {_fmt_ratio(d.pi_high)}]",
-                fontsize=8,
-                va="center",
-                style="italic",
-            )
-            _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
+            put(x_label + indent, y, "Prediction interval", style="italic")
+            put(x_ci, y, f"({format_interval(d.pi_low, d.pi_high)})", style="italic")
+            if d.pi_low is not None and d.pi_high is not None:
+                _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
         elif kind == "text":
-            fig.text(col_label + 0.01, y, str(payload), fontsize=7.5, va="center", color="#333333")
-    notes = list(plot.footnotes)
-    if any_approx and not any(n.startswith(DAGGER) for n in notes):
-        notes.insert(
-            0,
-            f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.",
-        )
-    for j, note in enumerate(notes):
-        fig.text(
-            col_label,
-            (0.12 + 0.2 * (len(notes) - j - 1)) / height,
-            note,
-            fontsize=7,
+            put(x_label + indent, y, str(payload), size=FONT_SMALL, color="#333333")
+    for j, line in enumerate(note_lines):
+        put(
+            x_label,
+            margin + 0.1 + 0.19 * (len(note_lines) - j - 1),
+            line,
+            size=FONT_SMALL,
             color="#333333",
         )
     return fig
@@ -342,6 +533,14 @@ def _draw_ci(
         )
 
 
+def _metadata(plot: ForestPlot, suffix: str) -> dict | None:
+    if suffix == "svg":
+        return {"Title": plot.title, "Description": plot.description}
+    if suffix == "pdf":
+        return {"Title": plot.title, "Subject": plot.description[:1000]}
+    return {"Title": plot.title, "Description": plot.description}
+
+
 def save_forest(plot: ForestPlot, path: str | Path) -> Path:
     """Draw ``plot`` and save it; the format follows the suffix (.svg, .png, .pdf)."""
     path = Path(path)
@@ -355,7 +554,10 @@ def save_forest(plot: ForestPlot, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context({"svg.fonttype": "none"}):  # real, selectable text in SVG
             fig.savefig(
-                path, format=suffix, dpi=150 if suffix == "png" else None, bbox_inches="tight"
+                path,
+                format=suffix,
+                dpi=150 if suffix == "png" else None,
+                metadata=_metadata(plot, suffix),
             )
     finally:
         plt.close(fig)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from plateau import __version__
 from plateau.analysis import BUILTIN_GROUPS, AnalysisResult, builtin_specs, run_analysis
 from plateau.analysis.selection import DERIVATION_LABELS
 from plateau.evidence.base import EvidenceBase
+from plateau.evidence.vocabulary import TEMPLATE_FILTERS
 from plateau.report.plots import forest_svg, funnel_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -56,8 +59,12 @@ def small_study_text(result: AnalysisResult) -> tuple[str | None, tuple[float, f
 
 
 def build_items(
-    base: EvidenceBase, spec_ids: list[str] | None = None
+    base: EvidenceBase,
+    spec_ids: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[tuple[str, list[ReportItem]]]:
+    """Run every built-in analysis (or ``spec_ids``) and draw its plots; ``progress`` is called
+    with each analysis' title before it runs (the CLI's progress bar)."""
     specs = builtin_specs()
     sections = []
     for group, ids in BUILTIN_GROUPS.items():
@@ -65,8 +72,10 @@ def build_items(
         for analysis_id in ids:
             if spec_ids is not None and analysis_id not in spec_ids:
                 continue
+            if progress is not None:
+                progress(specs[analysis_id].title)
             result = run_analysis(specs[analysis_id], base)
-            forest = forest_svg(result) if result.studies else None
+            forest = forest_svg(result, in_report=True) if result.studies else None
             egger, line = small_study_text(result) if result.studies else (None, None)
             funnel = funnel_svg(result, line) if len(result.studies) >= 3 else None
             items.append(ReportItem(result, forest, funnel, egger))
@@ -88,10 +97,128 @@ def published_comparisons(base: EvidenceBase):
     return out
 
 
-def render_html(base: EvidenceBase, sections, networks=None, published=None) -> str:
+def analysis_numbers(sections) -> dict[str, str]:
+    """``A1``, ``A2`` ... in report order: short names for the appendix columns."""
+    ids = [item.result.spec.id for _, items in sections for item in items]
+    return {analysis_id: f"A{i}" for i, analysis_id in enumerate(ids, start=1)}
+
+
+_FAMILIES = (
+    # "comparison X tests thalidomide, not lenalidomide" (one per agent analysed)
+    (
+        re.compile(r"^(comparison \S+ tests .+?), not (.+)$"),
+        "{head}, not the agent analysed ({{}})",
+    ),
+    # "comparison X: no neutropenia reported" (one per harm analysed)
+    (re.compile(r"^(comparison \S+): no (.+) reported$"), "{head}: not reported: {{}}"),
+)
+
+
+def _ranges(numbers: list[str]) -> list[str]:
+    """``A6, A7, A8, A10`` -> ``A6\u2013A8, A10``."""
+    values = sorted({int(n[1:]) for n in numbers})
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        out.append(f"A{values[i]}" if i == j else f"A{values[i]}\u2013A{values[j]}")
+        i = j + 1
+    return out
+
+
+def _reason_family(reason: str) -> tuple[str, str | None]:
+    """Reasons that differ only in the agent or harm analysed become one line listing them."""
+    for pattern, template in _FAMILIES:
+        m = pattern.match(reason)
+        if m:
+            return template.format(head=m.group(1).replace("{", "{{").replace("}", "}}")), m.group(
+                2
+            )
+    return reason.replace("{", "{{").replace("}", "}}"), None
+
+
+def excluded_appendix(base: EvidenceBase, sections) -> list[dict]:
+    """One row per trial: for each reason it was left out, the analyses that left it out.
+
+    Replaces a list of excluded trials under every analysis (the same 40-odd trials, twenty
+    times) by one table; the reasons are the analyses' own words.
+    """
+    numbers = analysis_numbers(sections)
+    rows = []
+    for trial in base.trials:
+        reasons: dict[str, tuple[list[str], list[str]]] = {}  # key -> (analyses, details)
+        included = []
+        for _, items in sections:
+            for item in items:
+                r = item.result
+                number = numbers[r.spec.id]
+                if any(s.contribution.trial_id == trial.id for s in r.studies):
+                    included.append(number)
+                for e in r.excluded:
+                    if e.trial_id == trial.id:
+                        key, detail = _reason_family(e.reason)
+                        entry = reasons.setdefault(key, ([], []))
+                        entry[0].append(number)
+                        if detail and detail not in entry[1]:
+                            entry[1].append(detail)
+        if reasons:
+            rows.append(
+                {
+                    "trial_id": trial.id,
+                    "trial_name": trial.name,
+                    "included": included,
+                    "reasons": sorted(
+                        (
+                            (key.format(", ".join(details)) if details else key, _ranges(ids))
+                            for key, (ids, details) in reasons.items()
+                        ),
+                        key=lambda kv: -len(kv[1]),
+                    ),
+                }
+            )
+    return rows
+
+
+def sources_appendix(sections) -> list[dict]:
+    """Every distinct trial result used by the analyses, once, with the analyses that use it."""
+    numbers = analysis_numbers(sections)
+    rows: dict[tuple, dict] = {}
+    for _, items in sections:
+        for item in items:
+            for s in item.result.studies:
+                c = s.contribution
+                key = (
+                    c.trial_id,
+                    c.comparison_id,
+                    c.outcome,
+                    c.measure,
+                    c.derivation,
+                    c.source.citation,
+                    c.source.location,
+                    c.report,
+                )
+                row = rows.setdefault(key, {"contribution": c, "analyses": []})
+                row["analyses"].append(numbers[item.result.spec.id])
+    return sorted(rows.values(), key=lambda r: (r["contribution"].label, r["contribution"].outcome))
+
+
+def render_html(
+    base: EvidenceBase,
+    sections,
+    networks=None,
+    published=None,
+    *,
+    app_nav: bool = False,
+    pdf_href: str | None = None,
+) -> str:
+    """The report page.  ``app_nav`` adds the bar back into the web app (served at /report);
+    ``pdf_href`` links the PDF of the same report (``report.pdf`` beside ``index.html``)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
     )
+    env.filters.update(TEMPLATE_FILTERS)
     template = env.get_template("report.html")
     return template.render(
         sections=sections,
@@ -103,21 +230,40 @@ def render_html(base: EvidenceBase, sections, networks=None, published=None) -> 
         derivations=DERIVATION_LABELS,
         networks=networks or [],
         published=published if published is not None else published_comparisons(base),
+        numbers=analysis_numbers(sections),
+        appendix=excluded_appendix(base, sections),
+        sources_appendix=sources_appendix(sections),
+        app_nav=app_nav,
+        pdf_href=pdf_href,
     )
 
 
 def write_report(
-    base: EvidenceBase, out_dir: str | Path, *, pdf: bool = True, spec_ids: list[str] | None = None
+    base: EvidenceBase,
+    out_dir: str | Path,
+    *,
+    pdf: bool = True,
+    spec_ids: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Write index.html, results.json and (with ``pdf``) report.pdf into ``out_dir``."""
+    """Write index.html, results.json and (with ``pdf``) report.pdf into ``out_dir``.
+
+    ``progress`` is called with a short description before each step (analyses, networks,
+    published checks, PDF)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from plateau.report.networks import network_items
 
-    sections = build_items(base, spec_ids)
+    def say(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    sections = build_items(base, spec_ids, progress=progress)
+    say("network meta-analyses")
     networks = network_items(base)
+    say("published results")
     published = published_comparisons(base)
-    html = render_html(base, sections, networks, published)
+    html = render_html(base, sections, networks, published, pdf_href="report.pdf" if pdf else None)
     paths = {"html": out / "index.html", "json": out / "results.json"}
     paths["html"].write_text(html, encoding="utf-8")
     payload = {
@@ -131,6 +277,7 @@ def write_report(
     if pdf:
         from weasyprint import HTML
 
+        say("PDF (WeasyPrint)")
         paths["pdf"] = out / "report.pdf"
         HTML(string=html, base_url=str(out)).write_pdf(paths["pdf"])
     return paths

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from plateau.evidence.vocabulary import format_ratio_ci  # noqa: E402
 from plateau.meta.network import NetworkResult  # noqa: E402
 
 INK = "#1f2933"
@@ -44,7 +45,7 @@ def network_graph(
     fig, axes = plt.subplots(
         1,
         n_comp,
-        figsize=(max(fig_w, 7.5), 6.0),
+        figsize=(max(fig_w, 7.5), 5.2),
         squeeze=False,
         gridspec_kw={"width_ratios": widths},
     )
@@ -77,7 +78,7 @@ def network_graph(
                 x1 + f * (x2 - x1),
                 y1 + f * (y2 - y1),
                 "\n".join(trials),
-                fontsize=7,
+                fontsize=8.5,
                 color=INK,
                 ha="center",
                 va="center",
@@ -90,7 +91,9 @@ def network_graph(
             ha = "left" if x > 0.2 else "right" if x < -0.2 else "center"
             dx = 0.12 if ha == "left" else -0.12 if ha == "right" else 0.0
             dy = 0.14 if y >= 0 else -0.14
-            ax.text(x + dx, y + dy, t, fontsize=9, color=INK, ha=ha, va="center", fontweight="bold")
+            ax.text(
+                x + dx, y + dy, t, fontsize=10, color=INK, ha=ha, va="center", fontweight="bold"
+            )
         ax.set_xlim(-1.9, 1.9)
         ax.set_ylim(-1.5, 1.5)
         ax.set_aspect("equal")
@@ -102,7 +105,7 @@ def network_graph(
         0.01,
         "Edge width: number of trials; labels: trials behind each comparison. "
         "Separate panels: sub-networks not connected to each other.",
-        fontsize=7,
+        fontsize=8.5,
         color=EDGE,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
@@ -129,7 +132,7 @@ def forest_vs_reference(
         ax.text(
             1.02,
             y,
-            f"{est:.2f} ({lo:.2f}-{hi:.2f})   {ps[t]:.2f}",
+            f"{format_ratio_ci(est, lo, hi)}   {ps[t]:.2f}",
             transform=ax.get_yaxis_transform(),
             fontsize=8.5,
             va="center",
@@ -165,7 +168,7 @@ def forest_vs_reference(
         len(names) + 0.55,
         f"{scale} ({round(result.level * 100)}% CI)   P-score",
         transform=ax.get_yaxis_transform(),
-        fontsize=8.5,
+        fontsize=9,
         va="center",
         color=EDGE,
     )

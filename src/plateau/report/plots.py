@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import itertools
 import math
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from plateau.analysis.run import AnalysisResult, PooledEffect, StudyResult  # noqa: E402
 from plateau.errors import PlateauError  # noqa: E402
+from plateau.evidence.vocabulary import KINDS, format_p, label, labels  # noqa: E402
 from plateau.report.forest import (  # noqa: E402
     ForestDiamond,
     ForestGroup,
@@ -23,25 +26,21 @@ from plateau.report.forest import (  # noqa: E402
     save_forest,
 )
 
-SETTING_LABELS = {
-    "post_asct": "After autologous transplant",
-    "non_transplant": "Without transplant",
-    "mixed": "Mixed (transplant and non-transplant)",
-}
-
 
 def _level_label(by: str | None, level: str) -> str:
-    if by == "setting":
-        return SETTING_LABELS.get(level, level)
+    """A subgroup heading in words (one vocabulary: :mod:`plateau.evidence.vocabulary`)."""
+    if by == "agent":
+        return " + ".join(label("agent", a) for a in level.split("+")).capitalize()
+    if by is not None and by in KINDS:
+        return label(by, level, capital=True)
     return level.replace("_", " ").replace("+", " + ").capitalize()
 
 
 def _row(study: StudyResult) -> ForestRow:
     c = study.contribution
     n = f"{c.n_experimental}/{c.n_control}" if c.n_experimental and c.n_control else ""
-    label = (
-        c.label if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{c.label} [{c.outcome}]"
-    )
+    name = c.primary_label or c.label
+    label = name if c.outcome in ("PFS", "OS") or c.measure != "HR" else f"{name} [{c.outcome}]"
     return ForestRow(
         label,
         c.estimate,
@@ -50,11 +49,32 @@ def _row(study: StudyResult) -> ForestRow:
         study.weight_percent,
         n,
         c.approximate or c.earlier_report,
+        events_experimental=c.events_experimental,
+        n_experimental=c.n_experimental,
+        events_control=c.events_control,
+        n_control=c.n_control,
     )
 
 
-def _diamond(label: str, pooled: PooledEffect, with_pi: bool) -> ForestDiamond:
+def effect_test_text(pooled: PooledEffect) -> str:
+    """``Test for overall effect: z = -4.93, p < 0.001`` (t with k-1 df under Hartung-Knapp)."""
+    if not pooled.se or not math.isfinite(pooled.se):
+        return ""
+    stat = pooled.log_estimate / pooled.se
+    name = "z" if pooled.test == "z" else f"t({pooled.k - 1})"
+    p = format_p(pooled.pval)
+    p_text = f"p < {p[1:]}" if p.startswith("<") else f"p = {p}"
+    return f"Test for overall effect: {name} = {stat:.2f}, {p_text}"
+
+
+def _sum(values) -> int | None:
+    values = list(values)
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+def _diamond(label: str, pooled: PooledEffect, with_pi: bool, studies=()) -> ForestDiamond:
     n = f"{pooled.n_patients}" if pooled.n_patients else ""
+    contributions = [s.contribution for s in studies]
     return ForestDiamond(
         label,
         pooled.estimate,
@@ -64,11 +84,65 @@ def _diamond(label: str, pooled: PooledEffect, with_pi: bool) -> ForestDiamond:
         pooled.pi_high if with_pi else None,
         pooled.heterogeneity_text() if pooled.k > 1 else "",
         n,
+        effect_test=effect_test_text(pooled),
+        n_experimental=_sum(c.n_experimental for c in contributions),
+        n_control=_sum(c.n_control for c in contributions),
+        events_experimental=_sum(c.events_experimental for c in contributions),
+        events_control=_sum(c.events_control for c in contributions),
     )
 
 
-def forest_from_result(result: AnalysisResult) -> ForestPlot:
-    """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests."""
+def arm_labels(result: AnalysisResult) -> tuple[str, str]:
+    """Column headers of the two arms: "Maintenance"/"Control" when every comparison is
+    maintenance against observation, placebo or an older maintenance; else "Experimental"."""
+    kinds = {s.contribution.comparison_kind for s in result.studies} or {
+        k.value for k in result.spec.comparison_kinds
+    }
+    if kinds <= {"maintenance_vs_control", "maintenance_vs_active"}:
+        return ("Maintenance", "Control")
+    return ("Experimental", "Control")
+
+
+def _outcome_words(spec) -> str:
+    if spec.outcome == "disease_control":
+        return "PFS (else EFS, else TTP)"
+    return spec.outcome_label
+
+
+def plot_title(spec) -> str:
+    """A title that says what was pooled, once.
+
+    Built-in analyses keep their title, with the outcome added only when the title does not
+    already name it; a custom analysis ("Custom analysis") is described by its selection:
+    ``Lenalidomide vs observation or placebo, after ASCT: OS``.
+    """
+    outcome = _outcome_words(spec)
+    title = (spec.title or "").strip()
+    if title and title.lower() not in ("custom analysis", "custom"):
+        named = {
+            o for o in ("PFS", "EFS", "TTP", "OS", "PFS2") if o in title.replace("/", " ").split()
+        }
+        if spec.outcome == "disease_control" and named & {"PFS", "EFS", "TTP"}:
+            return title
+        if spec.outcome in named or spec.outcome_label.lower() in title.lower():
+            return title
+        return f"{title}: {outcome}"
+    agents = labels("agent", spec.agents, sep=" or ") if spec.agents else "Maintenance"
+    kinds = [k.value for k in spec.comparison_kinds]
+    versus = {
+        ("maintenance_vs_control",): "vs observation or placebo",
+        ("maintenance_vs_active",): "vs an older active maintenance",
+    }.get(tuple(kinds), "(" + labels("comparison_kind", kinds, sep="; ") + ")" if kinds else "")
+    where = labels("setting", spec.settings, sep=" or ") if spec.settings else ""
+    head = " ".join(x for x in (agents[:1].upper() + agents[1:], versus) if x)
+    return f"{head}{', ' + where if where else ''}: {outcome}"
+
+
+def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> ForestPlot:
+    """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests.
+
+    ``in_report``: the living report prints the title above the plot and the evidence version
+    once, so the figure leaves both out (a shorter figure, fewer pages)."""
     if not result.studies:
         raise PlateauError(f"analysis {result.spec.id}: no trial included, nothing to plot")
     spec = result.spec
@@ -78,9 +152,10 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
     if result.subgroups:
         groups = []
         for sub in result.subgroups:
-            rows = [_row(order[s.contribution.trial_id]) for s in sub.studies]
+            studies = [order[s.contribution.trial_id] for s in sub.studies]
+            rows = [_row(s) for s in studies]
             diamond = (
-                _diamond(f"Subtotal ({model})", sub.pooled, with_pi=False)
+                _diamond(f"Subtotal ({model})", sub.pooled, with_pi=False, studies=studies)
                 if sub.pooled.k > 1
                 else None
             )
@@ -88,7 +163,12 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
     else:
         groups = [ForestGroup(None, [_row(s) for s in result.studies])]
     overall = (
-        _diamond(f"Overall ({model})", result.pooled, with_pi=result.pooled.pi_low is not None)
+        _diamond(
+            f"Overall ({model})",
+            result.pooled,
+            with_pi=result.pooled.pi_low is not None,
+            studies=result.studies,
+        )
         if result.pooled and result.pooled.k > 1
         else None
     )
@@ -98,20 +178,43 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
             "\u2020 approximate input (HR derived from medians or a p-value) or an earlier "
             "report used because the latest has no usable HR; open marker."
         )
+    if any(s.contribution.source.kind != "primary" for s in result.studies):
+        read = [
+            (s.contribution.primary_label or s.contribution.label).split(" (")[0]
+            for s in result.studies
+            if s.contribution.source.kind != "primary"
+        ]
+        notes.append(
+            "Studies are named after their own publication; the numbers of "
+            + ", ".join(read)
+            + " were read from a secondary source (see the table of included trials)."
+        )
+    if any(
+        s.contribution.events_experimental is not None or s.contribution.events_control is not None
+        for s in result.studies
+    ):
+        notes.append(
+            "Events/N: events where the publication reports them (\u2013 where it does not) "
+            "over patients randomised."
+        )
+    else:
+        notes.append("N: patients randomised per arm (\u2013 where not reported).")
+    version = "" if in_report else f"Evidence version {result.evidence_version[:12]}; "
     notes.append(
-        f"Evidence version {result.evidence_version[:12]}; weights from the random-effects "
-        "model; squares proportional to weight."
+        f"{version}weights from the random-effects model; squares proportional to weight."
         if spec.model.method not in ("EE", "FE")
-        else f"Evidence version {result.evidence_version[:12]}; common-effect weights."
+        else f"{version}common-effect weights."
     )
     measure = result.measure
     left, right = ("favours maintenance", "favours control")
+    if arm_labels(result)[0] == "Experimental":
+        left, right = ("favours experimental", "favours control")
     if spec.outcome == "adverse_event":
         left, right = ("fewer events with maintenance", "more events with maintenance")
     elif spec.outcome in ("CR", "VGPR_or_better", "MRD_negativity", "ORR"):
         left, right = ("favours control", "favours maintenance")
     return ForestPlot(
-        title=f"{spec.title} \u2014 {spec.outcome_label}",
+        title="" if in_report else plot_title(spec),
         groups=groups,
         overall=overall,
         measure_label=measure,
@@ -120,6 +223,7 @@ def forest_from_result(result: AnalysisResult) -> ForestPlot:
         subgroup_test=result.subgroup_test.text() if result.subgroup_test else "",
         footnotes=tuple(notes),
         level_percent=round(100 * spec.model.level),
+        arm_labels=arm_labels(result),
     )
 
 
@@ -127,8 +231,12 @@ def save_result_forest(result: AnalysisResult, path: str | Path) -> Path:
     return save_forest(forest_from_result(result), path)
 
 
-def figure_svg(fig) -> str:
-    """A matplotlib figure as an inline SVG string (text kept as text); closes the figure."""
+def figure_svg(fig, *, title: str = "", description: str = "") -> str:
+    """A matplotlib figure as an inline SVG string (text kept as text); closes the figure.
+
+    With ``title``/``description`` the SVG carries ``<title>`` and ``<desc>`` (role="img",
+    aria-labelledby) so that screen readers announce it.
+    """
     buffer = io.StringIO()
     try:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
@@ -136,12 +244,36 @@ def figure_svg(fig) -> str:
     finally:
         plt.close(fig)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    svg = svg[svg.index("<svg") :]
+    if title or description:
+        svg = accessible_svg(svg, title, description)
+    return svg
 
 
-def forest_svg(result: AnalysisResult) -> str:
-    """The forest plot as an SVG string (for HTML pages and reports)."""
-    return figure_svg(draw_forest(forest_from_result(result)))
+_SVG_IDS = itertools.count(1)
+
+
+def accessible_svg(svg: str, title: str, description: str = "") -> str:
+    """Insert ``<title>``/``<desc>`` as the first children of the root ``<svg>``."""
+    n = next(_SVG_IDS)
+    tid, did = f"svg-title-{n}", f"svg-desc-{n}"
+    close = svg.index(">")
+    labelled = f' role="img" aria-labelledby="{tid}{" " + did if description else ""}"'
+    head = svg[:close] + labelled + svg[close]
+    inner = f'<title id="{tid}">{html.escape(title)}</title>'
+    if description:
+        inner += f'<desc id="{did}">{html.escape(description)}</desc>'
+    return head + inner + svg[close + 1 :]
+
+
+def forest_svg(result: AnalysisResult, *, in_report: bool = False) -> str:
+    """The forest plot as an SVG string (for HTML pages and reports), with title and desc."""
+    plot = forest_from_result(result, in_report=in_report)
+    return figure_svg(
+        draw_forest(plot),
+        title=plot.title or f"Forest plot: {plot_title(result.spec)}",
+        description=plot.description,
+    )
 
 
 def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None) -> str:
@@ -167,7 +299,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     if egger is not None:
         b0, b1 = egger
         ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.legend(loc="lower right", fontsize=9, frameon=False)
     ax.set_ylim(top, 0)
     ticks = [
         t

@@ -35,7 +35,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Rule:
-    """One cited rule: ``source`` + ``where`` (table/section) + ``tag`` (C1/C2/C3/UNCONFIRMED/DESIGN)."""
+    """One cited rule: ``source`` + ``where`` (table/section) + ``tag``
+    (C1/C2/C3/UNCONFIRMED/DESIGN)."""
 
     id: str
     statement: str
@@ -232,13 +233,15 @@ OSOBA_1998 = S(
 )
 KVAM_2010 = S(
     "kvam-2010",
-    "Kvam et al., Eur J Haematol 2010 (myeloma QLQ-C30 MIDs; changes < 6 unlikely to matter) abstract",
+    "Kvam et al., Eur J Haematol 2010 (myeloma QLQ-C30 MIDs; changes < 6 unlikely to matter) "
+    "abstract",
     "https://abdn.pure.elsevier.com/en/publications/what-changes-in-health-related-quality-of-life-"
     "matter-to-multiple",
 )
 MY20_MID_2019 = S(
     "my20-mid-2019",
-    "QLQ-MY20 minimal important differences, Eur J Haematol 2019;103:500 (PubMed 31444815 abstract)",
+    "QLQ-MY20 minimal important differences, Eur J Haematol 2019;103:500 (PubMed 31444815 "
+    "abstract)",
     "https://api-pubmed-ncbi.laibokeji.com/31444815",
 )
 REVLIMID_US_PI_2021 = S(

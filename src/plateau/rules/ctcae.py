@@ -131,7 +131,8 @@ EVENT_TERMS: dict[str, EventTerm] = {
             _r(
                 "thromboembolic_event",
                 "G1 intervention not indicated; G2 medical intervention indicated; "
-                "G3 urgent intervention indicated; G4 haemodynamic/neurologic instability; G5 death",
+                "G3 urgent intervention indicated; G4 haemodynamic/neurologic instability; G5 "
+                "death",
             ),
         ),
         EventTerm(
@@ -161,7 +162,8 @@ EVENT_TERMS: dict[str, EventTerm] = {
             _r(
                 "rash_maculo_papular",
                 "G1 <10% BSA; G2 10-30% BSA or >30% with mild symptoms, limiting "
-                "instrumental ADL; G3 >30% BSA with moderate/severe symptoms, limiting self-care ADL",
+                "instrumental ADL; G3 >30% BSA with moderate/severe symptoms, limiting self-care "
+                "ADL",
             ),
         ),
         EventTerm(

@@ -20,7 +20,6 @@ from plateau.rules.citations import (
     NINLARO_UK_DOSE,
     PLATEAU,
     REVLIMID_HCP,
-    REVLIMID_RENAL_MAINT,
     REVLIMID_US_PI,
     REVLIMID_US_PI_2021,
     REVLIMID_US_PI_OLD,
@@ -83,8 +82,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "len-renal",
-            "CLcr < 60 mL/min (Cockcroft-Gault) or dialysis: lenalidomide dose adjustment for renal "
-            "impairment recommended (renally excreted); a renal restriction: no escalation",
+            "CLcr < 60 mL/min (Cockcroft-Gault) or dialysis: lenalidomide dose adjustment for "
+            "renal impairment recommended (renally excreted); a renal restriction: no escalation",
             REVLIMID_US_PI_OLD,
             "2 Dosage: Starting Dose Adjustment for Renal Impairment",
             "C2",

@@ -371,7 +371,8 @@ RULES: dict[str, Rule] = {
         _rule(
             "imwg-missing-secondary",
             "a secondary parameter missing at an assessment is carried forward up to "
-            "`carry_forward_days`; if still missing its criterion is not applied (marrow carried indefinitely)",
+            "`carry_forward_days`; if still missing its criterion is not applied (marrow carried "
+            "indefinitely)",
             PLATEAU,
             "plateau.rules.imwg.ImwgConfig",
             "DESIGN",

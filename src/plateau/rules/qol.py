@@ -68,8 +68,8 @@ RULES: dict[str, Rule] = {
     for r in (
         Rule(
             "qol-c30-scoring",
-            "QLQ-C30 v3 scales: raw score = mean of answered items; functional (1-(RS-1)/range)x100, "
-            "symptom/global (RS-1)/range x100",
+            "QLQ-C30 v3 scales: raw score = mean of answered items; functional "
+            "(1-(RS-1)/range)x100, symptom/global (RS-1)/range x100",
             EORTC_SAS,
             "macro %score (types F, S, G)",
             "C2",

@@ -1,4 +1,5 @@
-"""Every cited clinical rule of plateau by id: the union of the rule tables in :mod:`plateau.rules`."""
+"""Every cited clinical rule of plateau by id: the union of the rule tables in
+:mod:`plateau.rules`."""
 
 from __future__ import annotations
 

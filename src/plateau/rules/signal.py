@@ -13,8 +13,8 @@ RULES = {
         Rule(
             "signal-benefit-harm",
             "benefit-harm signal: confirmed response depth/duration set against grade >= 3 "
-            "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response deeper than SD "
-            "or with progression",
+            "toxicity and QoL decline beyond the MID; 'review' when harm occurs without a response "
+            "deeper than SD or with progression",
             PLATEAU,
             "plateau.monitor.signal",
             "DESIGN",

@@ -113,10 +113,25 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":
         problems.append(f"{name}: a FHIR Bundle is expected (resourceType 'Bundle')")
         return data
+    entries_raw = raw.get("entry")
+    for i, entry in enumerate(entries_raw if isinstance(entries_raw, list) else []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and not (
+            isinstance(resource.get("resourceType"), str) and resource["resourceType"].isalpha()
+        ):
+            problems.append(
+                f"{name}: entry {i}, field 'resource.resourceType': missing or not a FHIR "
+                f"resource type ({str(resource.get('resourceType'))[:40]!r})"
+            )
+    if problems:
+        return data
     try:
         bundle = Bundle.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_pydantic_problems(name, exc, raw))
+        return data
+    except KeyError as exc:  # fhir.resources: a resourceType it does not know
+        problems.append(f"{name}: an entry has an unknown FHIR resourceType ({str(exc)[:80]})")
         return data
     except (ValueError, TypeError, RecursionError) as exc:
         problems.append(f"{name}: not a valid FHIR Bundle ({type(exc).__name__}: {str(exc)[:160]})")

@@ -262,11 +262,14 @@ def _builder_context(request: Request, spec: AnalysisSpec | None = None) -> dict
 
 
 def _result_context(request: Request, spec: AnalysisSpec) -> dict[str, Any]:
+    from plateau.report.plots import plot_title
+
     result = result_for(request, spec)
     svg = plot_bytes(request, spec, "svg").decode("utf-8") if result.studies else None
     query = request.url.query
     return dict(
         result=result,
+        heading=plot_title(spec),
         forest_svg=svg,
         derivations=DERIVATION_LABELS,
         short=DERIVATION_SHORT,
@@ -390,7 +393,8 @@ def _report_html(request: Request) -> str:
 
     base = request.app.state.evidence
     return artefacts(request.app.state).get(
-        ("report.html", base.version), lambda: render_html(base, build_items(base))
+        ("report.html", base.version),
+        lambda: render_html(base, build_items(base), app_nav=True, pdf_href="/report.pdf"),
     )
 
 

@@ -148,13 +148,25 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def api_docs():
         from fastapi.openapi.docs import get_swagger_ui_html
 
-        return get_swagger_ui_html(
+        docs = get_swagger_ui_html(
             openapi_url=app.openapi_url,
             title="plateau API",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
+        # a language for screen readers, a page heading and a way back into the app
+        html = bytes(docs.body).decode("utf-8")
+        html = html.replace("<html>", '<html lang="en">', 1).replace(
+            "<body>",
+            '<body><header style="font-family:system-ui,sans-serif;padding:.5rem 1rem;'
+            'background:#1f4e79;color:#fff">'
+            '<p style="font-size:1.1rem;font-weight:700;margin:0">plateau API '
+            '<a href="/" style="color:#fff;font-size:.9rem;font-weight:400;margin-left:1rem">'
+            "back to plateau</a></p></header>",
+            1,
+        )
+        return HTMLResponse(html)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

@@ -207,7 +207,7 @@ def faq_entry(request: Request, entry_id: str):
 
 @router.get("/faq/{entry_id}/transcript.pdf", include_in_schema=False)
 def faq_pdf(request: Request, entry_id: str):
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     context = _entry_context(request, entry_id)
     html = TEMPLATES.get_template("faq_print.html").render(

@@ -16,9 +16,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from plateau import __version__
+from plateau.evidence.vocabulary import TEMPLATE_FILTERS
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+TEMPLATES.env.filters.update(TEMPLATE_FILTERS)  # one vocabulary: {{ code | label("setting") }}
 
 
 @pass_context
