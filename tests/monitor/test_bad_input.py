@@ -88,3 +88,34 @@ def test_undecodable_file_gives_one_line_error(tmp_path):
     with pytest.raises(PlateauError) as e:
         mio.read_labs(f)
     assert str(e.value).startswith("labs.csv:") and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "column,value,message",
+    [
+        (
+            "stop_date",
+            "2024-12-31",
+            "stop_date '2024-12-31' is before maintenance_start '2025-01-01'",
+        ),
+        (
+            "diagnosis_date",
+            "2025-02-01",
+            "diagnosis_date '2025-02-01' is after maintenance_start '2025-01-01'",
+        ),
+    ],
+)
+def test_patient_dates_out_of_order_are_rejected_naming_row_and_field(column, value, message):
+    """Maintenance cannot stop before it starts, nor start before the diagnosis: the row and
+    field are named and nothing is assessed (a stop before the start used to remove every dose
+    action silently)."""
+    text = (
+        "patient_id,maintenance_start,agent,dose_mg," + column + "\n"
+        "P1,2025-01-01,lenalidomide,10,\n"
+        "P2,2025-01-01,lenalidomide,10," + value + "\n"
+    )
+    with pytest.raises(PlateauError) as info:
+        mio.read_patients(io.StringIO(text), name="patients.csv")
+    said = str(info.value)
+    assert "patients.csv" in said and "row 2" in said and f"field '{column}'" in said
+    assert message in said

@@ -78,6 +78,8 @@ def patient(draw, pid: str):
         "after": days[0] + draw(st.integers(1, 60)),
         "none": None,
     }[diag_mode]
+    if diagnosis is not None:  # never after the start of maintenance (read_patients rejects it)
+        diagnosis = min(diagnosis, start)
     disease = {
         "serum": ["serum_m_protein"],
         "urine": ["urine_m_protein"],

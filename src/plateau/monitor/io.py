@@ -447,6 +447,26 @@ def read_patients(source, *, skip_bad_rows: bool = False, name: str = "patients.
         if "stop_date" in frame
         else None
     )
+    if stop is not None:  # the order of the dates (NaT compares False: missing dates pass)
+        err.add(
+            (stop < start).to_numpy(),
+            "stop_date",
+            "stop_date '"
+            + frame["stop_date"]
+            + "' is before maintenance_start '"
+            + frame["maintenance_start"]
+            + "'",
+        )
+    if dx is not None:
+        err.add(
+            (dx > start).to_numpy(),
+            "diagnosis_date",
+            "diagnosis_date '"
+            + frame["diagnosis_date"]
+            + "' is after maintenance_start '"
+            + frame["maintenance_start"]
+            + "'",
+        )
     agent = frame["agent"].str.lower().replace({"": "none"})
     err.add(
         ~agent.isin(AGENTS).to_numpy(),
