@@ -722,6 +722,7 @@ def _local_max(
 
 CERT_TOL = 1e-10  # the fit is certified within CERT_TOL (1 + |l|) of the global maximum
 CERT_LEVELS = 120  # bisection levels of the certificate (about 20 are used next to a peak)
+NEAR_FIT = 0.3  # relative distance of the two extra breakpoints around the fit (certificate)
 TAIL_STEP = 10.0  # factor by which the breakpoints extend beyond the scan until the tail bound
 TAIL_STEPS = 60  # holds
 
@@ -944,20 +945,30 @@ def fit_likelihood(
     # (3) cells: the grid's, the one holding the fit split there, and the tail extended by
     #     factors of TAIL_STEP until its bound is below the fit
     S = np.array(st_grid)  # (7, B, G)
-    S_fit = np.array(_cert_state(lik(y, v, m, Xl, tau2, reml)))  # (7, B)
     a_g, b_g = grid[:, :-1], grid[:, 1:]
     inside = (a_g < tau2[:, None]) & (tau2[:, None] < b_g)  # at most one cell per row
+    ri, ci = np.nonzero(inside)
+    # the fit, and (in its cell) two points at a factor 1 -/+ NEAR_FIT from it, in one call:
+    # the concavity bound then closes the cells next to the peak without bisection
+    t_l = np.maximum(tau2[ri] * (1.0 - NEAR_FIT), 0.5 * (a_g[ri, ci] + tau2[ri]))
+    t_r = np.minimum(tau2[ri] * (1.0 + NEAR_FIT), 0.5 * (tau2[ri] + b_g[ri, ci]))
+    rows3 = np.concatenate([rows_all, ri, ri])
+    Xr = Xl[rows3] if Xl.shape[0] else Xl
+    S3 = np.array(
+        _cert_state(lik(y[rows3], v[rows3], m[rows3], Xr, np.concatenate([tau2, t_l, t_r]), reml))
+    )
+    S_fit, S_l, S_r = S3[:, :B], S3[:, B : B + ri.size], S3[:, B + ri.size :]
     # the cheap bound l <= c(a) + d(b) of _certify_global already closes most grid cells
     with np.errstate(invalid="ignore"):
         cheap = S[2, :, :-1] + (S[0, :, 1:] - S[2, :, 1:]) > (ll_fit + cert_tol)[:, None]
     keep = (b_g > a_g) & ~inside & cheap
     rk, ck = np.nonzero(keep)
-    ri, ci = np.nonzero(inside)
-    parts_r = [rk, ri, ri]
-    parts_a = [a_g[rk, ck], a_g[ri, ci], tau2[ri]]
-    parts_b = [b_g[rk, ck], tau2[ri], b_g[ri, ci]]
-    parts_sa = [S[:, rk, ck], S[:, ri, ci], S_fit[:, ri]]
-    parts_sb = [S[:, rk, ck + 1], S_fit[:, ri], S[:, ri, ci + 1]]
+    fr = S_fit[:, ri]
+    parts_r = [rk, ri, ri, ri, ri]
+    parts_a = [a_g[rk, ck], a_g[ri, ci], t_l, tau2[ri], t_r]
+    parts_b = [b_g[rk, ck], t_l, tau2[ri], t_r, b_g[ri, ci]]
+    parts_sa = [S[:, rk, ck], S[:, ri, ci], S_l, fr, S_r]
+    parts_sb = [S[:, rk, ck + 1], S_l, fr, S_r, S[:, ri, ci + 1]]
     best, best_t = ll_fit.copy(), tau2.copy()
     best_lo, best_hi = lo.copy(), hi.copy()
     T = grid[:, -1].copy()
