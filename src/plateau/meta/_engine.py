@@ -337,7 +337,9 @@ def logdet(S: np.ndarray) -> Any:
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
+def _lik_state_general(
+    y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool, full: bool = True
+) -> Any:
     """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2, and
     the convex part c = -1/2 sum log(v + tau2) of the log-likelihood with its derivative
     c' = -1/2 sum w (the difference-of-convex split of :func:`_certify_global`).
@@ -358,9 +360,12 @@ def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) ->
     if X.shape[2] == 1:
         g = np.einsum("bk,bk->b", X[:, :, 0], w * wr)
         ypppy = ypppy_a - S_inv[:, 0, 0] * g * g
+        ppy = w * (wr - X[:, :, 0] * (S_inv[:, 0, 0] * g)[:, None])
     else:
         g = np.einsum("bkp,bk->bp", X, w * wr)
         ypppy = ypppy_a - np.einsum("bp,bpq,bq->b", g, S_inv, g)
+        ppy = w * (wr - np.einsum("bkp,bpq,bq->bk", X, S_inv, g))
+    y4 = np.einsum("bk,bk->b", ppy, ppy)  # y'P^4 y = |P P y|^2, P P y = W (u - X b_u), u = W r
     yppy = np.einsum("bk,bk->b", wr, wr)
     quad = np.einsum("bk,bk->b", wr, r)
     with np.errstate(divide="ignore"):
@@ -387,7 +392,12 @@ def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) ->
         score = 0.5 * (yppy - sw)
         info = 0.5 * w2.sum(1)
     hess = info - ypppy  # d^2 l / d(tau2)^2
-    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, 0.5 * w2.sum(1)
+    if not full:
+        return ll, score, info, hess
+    t3_hi = np.einsum("bk,bk->b", w2, w)  # sum w^3 >= tr P^3
+    t3_lo = trpp * trpp / trp if reml else t3_hi  # tr P^3 >= (tr PP)^2 / tr P
+    c2 = 0.5 * w2.sum(1)
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, c2, y4, t3_lo, t3_hi
 
 
 def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = None) -> Any:
@@ -422,14 +432,15 @@ def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = Non
     return ll, score, info, info - ypppy
 
 
-def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool) -> Any:
+def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool, full: bool = True) -> Any:
     """:func:`_lik_state_int` for rows whose column 0 holds the most precise study.
 
     Same formulas (and the convex part c, c' as :func:`_lik_state_general`); the sums over
     the other studies (S_o, T_o, Q_o of
     :class:`_InterceptTraces`) are plain sums over columns 1..k-1, so no mask or argmax is
     formed, and S = w_0 + S_o is a sum of nonnegative terms.  Used by the ascent of
-    :func:`fit_likelihood`, which moves each row's most precise study to column 0 once.
+    :func:`fit_likelihood`, which moves each row's most precise study to column 0 once, with
+    ``full=False`` (l, l', information and l'' only).
     """
     vt = v + tau2[:, None]
     w = m / vt
@@ -457,11 +468,22 @@ def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool) -> Any:
         info = 0.25 * num / (sw * sw) * 2.0
         score = 0.5 * (yppy - trp)
         ll = ll - 0.5 * np.log(sw)
-        c2 = 0.5 * (w0 * w0 + To)
     else:
-        info = c2 = 0.5 * np.einsum("bk,bk->b", w, w)
+        info = 0.5 * np.einsum("bk,bk->b", w, w)
         score = 0.5 * (yppy - sw)
-    return ll, score, info, info - ypppy, c, -0.5 * sw, quad, yppy, c2
+    hess = info - ypppy
+    if not full:
+        return ll, score, info, hess
+    wdu = w * du  # P P y
+    y4 = np.einsum("bk,bk->b", wdu, wdu)
+    if reml:
+        c2 = 0.5 * (w0 * w0 + To)
+        t3_hi = w0**3 + np.einsum("bk,bk->b", wo2, wo)
+        t3_lo = 4.0 * info * info / trp  # tr P^3 >= (tr PP)^2 / tr P
+    else:
+        c2 = info
+        t3_hi = t3_lo = np.einsum("bk,bk,bk->b", w, w, w)
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, c2, y4, t3_lo, t3_hi
 
 
 def _grid_state_int0(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
@@ -549,7 +571,7 @@ def _grid_state(
     """
     B, G = grid.shape
     k = y.shape[1]
-    out = [np.empty((B, G)) for _ in range(7)]
+    out = [np.empty((B, G)) for _ in range(7)] + [np.full((B, G), np.nan) for _ in range(4)]
     step = max(1, GRID_CHUNK // (G * k))
     for s0 in range(0, B, step):
         sl = slice(s0, min(B, s0 + step))
@@ -560,7 +582,7 @@ def _grid_state(
             Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
             yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
             st = [x.reshape(n, G) for x in _cert_state(lik(yr, vr, mr, Xr, grid[sl].ravel(), reml))]
-        for o, x in zip(out, st, strict=True):
+        for o, x in zip(out, st, strict=False):  # the scan leaves l'' and the rest NaN
             o[sl] = x
     return out
 
@@ -722,7 +744,7 @@ def _local_max(
 
 CERT_TOL = 1e-10  # the fit is certified within CERT_TOL (1 + |l|) of the global maximum
 CERT_LEVELS = 120  # bisection levels of the certificate (about 20 are used next to a peak)
-NEAR_FIT = 0.3  # relative distance of the two extra breakpoints around the fit (certificate)
+NEAR_FIT: tuple[float, ...] = ()  # factors of the fit: extra breakpoints of the certificate
 TAIL_STEP = 10.0  # factor by which the breakpoints extend beyond the scan until the tail bound
 TAIL_STEPS = 60  # holds
 
@@ -730,7 +752,8 @@ TAIL_STEPS = 60  # holds
 def _dc_cell_bound(a: Any, b: Any, sa: Any, sb: Any) -> Any:
     """Upper bound of the (restricted) log-likelihood l over each cell [a, b].
 
-    ``sa``, ``sb`` are the states (l, l', c, c', Q, -Q', c'') at the ends (:func:`_cert_state`).
+    ``sa``, ``sb`` are the states at the ends (:func:`_cert_state`); l'' is NaN (unknown) at
+    the points of the scan, where test (ii) does not apply.
     Two bounds, the smaller is returned:
 
     1. Difference of convex functions: l = c + d with c(t) = -1/2 sum log(v_i + t) convex and
@@ -742,42 +765,97 @@ def _dc_cell_bound(a: Any, b: Any, sa: Any, sb: Any) -> Any:
 
        a concave piecewise-linear function whose maximum is at a, at b or where the two
        tangents cross; its gap to l is O((b - a)^2).
-    2. Concavity: l'' = c'' + d'' with c'' = 1/2 sum w^2 <= c''(a) (w falls with t), and
-       d'' <= -Q''/2 = -y'PPPy (the REML term -1/2 log det X'WX is concave) with
-       y'PPPy >= (y'PPy)^2 / y'Py = Q'(t)^2 / Q(t) (Cauchy-Schwarz on z = P^(1/2) y), where
-       Q falls and |Q'| falls (Q is convex and decreasing), so on the cell
-       l'' <= c''(a) - Q'(b)^2 / Q(a).  Where this is negative, l is concave on the cell and
+    2. Concavity, proved on the cell by either of two tests.  (i) l'' = c'' + d'' with
+       c'' = 1/2 sum w^2 <= c''(a) (w falls with t), and d'' <= -Q''/2 = -y'PPPy (the REML
+       term -1/2 log det X'WX is concave) with y'PPPy >= (y'PPy)^2 / y'Py = Q'(t)^2 / Q(t)
+       (Cauchy-Schwarz on z = P^(1/2) y), where Q falls and |Q'| falls (Q is convex and
+       decreasing), so on the cell l'' <= c''(a) - Q'(b)^2 / Q(a).  (ii) From l'' at both ends
+       and the third derivative (dP/dt = -PP): l''' = -tr P^3 + 3 y'P^4y (REML; -sum w^3 +
+       3 y'P^4y for ML), whose two terms are monotone (d tr P^3/dt = -3 tr P^4 <= 0,
+       d y'P^4y/dt = -4 y'P^5y <= 0), bounded with sum w^3 >= tr P^3 >= (tr PP)^2 / tr P
+       (Weyl; Cauchy-Schwarz on the eigenvalues).  Where l'' < 0 on the cell, l is concave
+       and
        lies below both end tangents of l itself: max(l(a), l(b)) when the cell holds no
        stationary point, else the tangents' crossing; next to a peak whose position is a
        breakpoint this is the peak's value, so the certificate closes without bisection.
 
     A rounding margin of 64 machine epsilons of the magnitudes involved is added.
     """
-    lla, sca, ca, cpa, qa, _, c2a = sa
-    llb, scb, cb, cpb, _, qpb, _ = sb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux, margin = _dc_part(a, b, sa, sb)
+        concave, uy = _concave_part(a, b, sa, sb)
+    lla, llb = sa[0], sb[0]
+    bound = np.maximum(np.maximum(lla, llb), np.where(concave, np.minimum(ux, uy), ux))
+    return bound + margin
+
+
+def _dc_part(a: Any, b: Any, sa: Any, sb: Any) -> Any:
+    """Bound 1 of :func:`_dc_cell_bound` (without the end values) and the rounding margin."""
+    lla, sca, ca, cpa = sa[0], sa[1], sa[2], sa[3]
+    llb, scb, cb, cpb = sb[0], sb[1], sb[2], sb[3]
     da, db = lla - ca, llb - cb
     dpa, dpb = sca - cpa, scb - cpb
     w = b - a
     den = dpa - dpb
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tx = np.where(den > 0, (db - da + dpa * a - dpb * b) / den, a)
-        tx = np.clip(np.where(np.isfinite(tx), tx, a), a, b)
-        ux = ca + (cb - ca) * ((tx - a) / w) + np.minimum(da + dpa * (tx - a), db + dpb * (tx - b))
-        # concave cells: the tangents of l itself
-        curv = qpb * qpb / qa
-        concave = c2a - curv < -1e-12 * (c2a + curv)
-        den2 = sca - scb
-        ty = np.where(den2 > 0, (llb - lla + sca * a - scb * b) / den2, a)
-        ty = np.clip(np.where(np.isfinite(ty), ty, a), a, b)
-        uy = np.where(
-            sca <= 0,
-            lla,
-            np.where(scb >= 0, llb, np.minimum(lla + sca * (ty - a), llb + scb * (ty - b))),
-        )
-    bound = np.maximum(np.maximum(lla, llb), np.where(concave, np.minimum(ux, uy), ux))
+    tx = np.where(den > 0, (db - da + dpa * a - dpb * b) / den, a)
+    tx = np.clip(np.where(np.isfinite(tx), tx, a), a, b)
+    ux = ca + (cb - ca) * ((tx - a) / w) + np.minimum(da + dpa * (tx - a), db + dpb * (tx - b))
     mag = np.abs(ca) + np.abs(cb) + np.abs(da) + np.abs(db)
     mag += (np.abs(dpa) + np.abs(dpb) + np.abs(cpa) + np.abs(cpb) + np.abs(sca) + np.abs(scb)) * w
-    return bound + 64.0 * np.finfo(float).eps * mag
+    return ux, 64.0 * np.finfo(float).eps * mag
+
+
+def _concave_part(a: Any, b: Any, sa: Any, sb: Any) -> Any:
+    """Bound 2 of :func:`_dc_cell_bound`: (l provably concave on the cell, tangent bound)."""
+    lla, sca, qa, c2a, ha, y4a, t3hia = sa[0], sa[1], sa[4], sa[6], sa[7], sa[8], sa[10]
+    llb, scb, qpb, hb, y4b, t3lob = sb[0], sb[1], sb[5], sb[7], sb[8], sb[9]
+    w = b - a
+    # (i) l'' <= c''(a) - Q'(b)^2 / Q(a)
+    curv = qpb * qpb / qa
+    concave = c2a - curv < -1e-12 * (c2a + curv)
+    # (ii) l''' = -tr P^3 + 3 y'P^4y [REML] (-sum w^3 + 3 y'P^4y [ML]); both terms fall with t,
+    # so l''' <= u3 = 3 y'P^4y(a) - tr P^3(b) and l''' >= l3 = 3 y'P^4y(b) - tr P^3(a), and
+    # l''(t) <= min(l''(a) + u3 (t - a), l''(b) + l3 (t - b)) on the cell
+    u3 = 3.0 * y4a - t3lob
+    l3 = 3.0 * y4b - t3hia
+    m_a = np.minimum(ha, hb - l3 * w)
+    m_b = np.minimum(ha + u3 * w, hb)
+    den3 = u3 - l3
+    tc = np.where(den3 > 0, (hb - ha - l3 * b + u3 * a) / den3, a)
+    m_c = np.where((tc > a) & (tc < b), ha + u3 * (tc - a), -np.inf)
+    top2 = np.maximum(np.maximum(m_a, m_b), m_c)
+    concave |= top2 < -1e-9 * (np.abs(ha) + np.abs(hb))  # False where l'' is unknown (NaN)
+    # a concave l lies below both of its end tangents
+    den2 = sca - scb
+    ty = np.where(den2 > 0, (llb - lla + sca * a - scb * b) / den2, a)
+    ty = np.clip(np.where(np.isfinite(ty), ty, a), a, b)
+    uy = np.where(
+        sca <= 0,
+        lla,
+        np.where(scb >= 0, llb, np.minimum(lla + sca * (ty - a), llb + scb * (ty - b))),
+    )
+    return concave, uy
+
+
+def _cells_open(a: Any, b: Any, sa: Any, sb: Any, thr: Any) -> Any:
+    """Cells whose upper bound exceeds ``thr``: :func:`_dc_cell_bound` > thr, evaluated in
+    stages on ever fewer cells (the cheap bound l <= c(a) + d(b), valid because c falls and
+    d rises with t; then bound 1; then bound 2)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        op = sa[2] + (sb[0] - sb[2]) > thr
+        ix = np.nonzero(op)[0]
+        if ix.size == 0:
+            return op
+        ux, margin = _dc_part(a[ix], b[ix], sa[:4, ix], sb[:4, ix])
+        end = np.maximum(sa[0, ix], sb[0, ix])
+        still = np.maximum(end, ux) + margin > thr[ix]
+        op[ix] = still
+        ix, end, margin = ix[still], end[still], margin[still]
+        if ix.size == 0:
+            return op
+        concave, uy = _concave_part(a[ix], b[ix], sa[:, ix], sb[:, ix])
+        op[ix] = ~(concave & (np.maximum(end, uy) + margin <= thr[ix]))
+    return op
 
 
 def _certify_global(
@@ -811,7 +889,7 @@ def _certify_global(
     beyond the last breakpoint is covered by :func:`_tail_bound` before the call.
 
     The cells come flat: row ``r``, ends ``a`` < ``b`` and the states (:func:`_cert_state`) at
-    the ends, ``sa`` and ``sb`` (7, n).  ``best``, ``best_t``, ``best_lo``, ``best_hi`` (B,)
+    the ends, ``sa`` and ``sb`` (11, n).  ``best``, ``best_t``, ``best_lo``, ``best_hi`` (B,)
     hold each row's best point so far and its bracket; they are updated in place.  A cheap
     bound first, l <= c(a) + d(b) on [a, b] (c falls and d rises with t), discards most cells
     before :func:`_dc_cell_bound`.  Returns (rows left uncertified after CERT_LEVELS levels,
@@ -823,13 +901,7 @@ def _certify_global(
     for level in range(CERT_LEVELS + 1):
         if r.size == 0:
             break
-        with np.errstate(invalid="ignore", over="ignore"):
-            op = sa[2] + (sb[0] - sb[2]) > best[r] + tol[r]  # c(a) + d(b)
-            if op.any():
-                ix = np.nonzero(op)[0]
-                op[ix] = (
-                    _dc_cell_bound(a[ix], b[ix], sa[:, ix], sb[:, ix]) > best[r[ix]] + tol[r[ix]]
-                )
+        op = _cells_open(a, b, sa, sb, best[r] + tol[r])
         if not op.any():
             break
         r, a, b, sa, sb = r[op], a[op], b[op], sa[:, op], sb[:, op]
@@ -918,15 +990,15 @@ def fit_likelihood(
         perm[np.arange(B), j0] = 0
         y, v, m = (np.take_along_axis(a, perm, axis=1) for a in (y, v, m))
 
-        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any) -> Any:
-            return _lik_state_int0(y_, v_, m_, t_, reml_)
+        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any, full: bool = True) -> Any:
+            return _lik_state_int0(y_, v_, m_, t_, reml_, full)
 
         Xl = np.empty((0, 0, 0))  # no design matrix to carry along
     else:
         lik = _lik_state_general
 
     def lik4(*args: Any) -> Any:
-        return lik(*args)[:4]
+        return lik(*args, full=False)[:4]
 
     # (1) global scan: log-likelihood and score on 0, the log grid and the start value
     G = grid.shape[1]
@@ -944,31 +1016,42 @@ def fit_likelihood(
     cert_tol = CERT_TOL * (1.0 + np.abs(ll_fit))
     # (3) cells: the grid's, the one holding the fit split there, and the tail extended by
     #     factors of TAIL_STEP until its bound is below the fit
-    S = np.array(st_grid)  # (7, B, G)
+    S = np.array(st_grid)  # (11, B, G)
     a_g, b_g = grid[:, :-1], grid[:, 1:]
     inside = (a_g < tau2[:, None]) & (tau2[:, None] < b_g)  # at most one cell per row
     ri, ci = np.nonzero(inside)
-    # the fit, and (in its cell) two points at a factor 1 -/+ NEAR_FIT from it, in one call:
-    # the concavity bound then closes the cells next to the peak without bisection
-    t_l = np.maximum(tau2[ri] * (1.0 - NEAR_FIT), 0.5 * (a_g[ri, ci] + tau2[ri]))
-    t_r = np.minimum(tau2[ri] * (1.0 + NEAR_FIT), 0.5 * (tau2[ri] + b_g[ri, ci]))
-    rows3 = np.concatenate([rows_all, ri, ri])
-    Xr = Xl[rows3] if Xl.shape[0] else Xl
-    S3 = np.array(
-        _cert_state(lik(y[rows3], v[rows3], m[rows3], Xr, np.concatenate([tau2, t_l, t_r]), reml))
+    # the fit, and in its cell a ladder of points at the factors NEAR_FIT of it, in one call:
+    # the concavity bounds then close the cells next to the peak without bisection
+    lo_c, hi_c = a_g[ri, ci], b_g[ri, ci]
+    t_fit = tau2[ri]
+    ladder = [
+        np.maximum(t_fit * f, 0.5 * (lo_c + t_fit))
+        if f < 1
+        else np.minimum(t_fit * f, 0.5 * (t_fit + hi_c))
+        for f in NEAR_FIT
+    ]
+    n_l = len(ladder)
+    rows_n = np.concatenate([rows_all] + [ri] * n_l)
+    Xr = Xl[rows_n] if Xl.shape[0] else Xl
+    S_n = np.array(
+        _cert_state(lik(y[rows_n], v[rows_n], m[rows_n], Xr, np.concatenate([tau2, *ladder]), reml))
     )
-    S_fit, S_l, S_r = S3[:, :B], S3[:, B : B + ri.size], S3[:, B + ri.size :]
+    S_fit = S_n[:, :B]
+    S_lad = [S_n[:, B + q * ri.size : B + (q + 1) * ri.size] for q in range(n_l)]
     # the cheap bound l <= c(a) + d(b) of _certify_global already closes most grid cells
     with np.errstate(invalid="ignore"):
         cheap = S[2, :, :-1] + (S[0, :, 1:] - S[2, :, 1:]) > (ll_fit + cert_tol)[:, None]
     keep = (b_g > a_g) & ~inside & cheap
     rk, ck = np.nonzero(keep)
-    fr = S_fit[:, ri]
-    parts_r = [rk, ri, ri, ri, ri]
-    parts_a = [a_g[rk, ck], a_g[ri, ci], t_l, tau2[ri], t_r]
-    parts_b = [b_g[rk, ck], t_l, tau2[ri], t_r, b_g[ri, ci]]
-    parts_sa = [S[:, rk, ck], S[:, ri, ci], S_l, fr, S_r]
-    parts_sb = [S[:, rk, ck + 1], S_l, fr, S_r, S[:, ri, ci + 1]]
+    # the fit's cell, cut at the ladder and the fit (sorted: NEAR_FIT is sorted and brackets 1)
+    below = sum(f < 1 for f in NEAR_FIT)
+    cut_t = [lo_c, *ladder[:below], t_fit, *ladder[below:], hi_c]
+    cut_s = [S[:, ri, ci], *S_lad[:below], S_fit[:, ri], *S_lad[below:], S[:, ri, ci + 1]]
+    parts_r = [rk] + [ri] * (len(cut_t) - 1)
+    parts_a = [a_g[rk, ck], *cut_t[:-1]]
+    parts_b = [b_g[rk, ck], *cut_t[1:]]
+    parts_sa = [S[:, rk, ck], *cut_s[:-1]]
+    parts_sb = [S[:, rk, ck + 1], *cut_s[1:]]
     best, best_t = ll_fit.copy(), tau2.copy()
     best_lo, best_hi = lo.copy(), hi.copy()
     T = grid[:, -1].copy()
@@ -1033,12 +1116,12 @@ def fit_likelihood(
 
 
 def _cert_state(state: Any) -> Any:
-    """The certificate's state (l, l', c, c', Q, -Q', c'') from a likelihood state.
-
-    c = -1/2 sum log(v + t) (convex), c' = -1/2 sum w, c'' = 1/2 sum w^2, Q = y'Py and
-    -Q' = y'PPy (see :func:`_dc_cell_bound`).
+    """The certificate's state from a likelihood state (see :func:`_dc_cell_bound`):
+    (l, l', c, c', Q, -Q', c'', l'', y'P^4y, a lower and an upper bound of tr P^3 [REML] or
+    sum w^3 [ML]), with c = -1/2 sum log(v + t) (convex), c' = -1/2 sum w, c'' = 1/2 sum w^2,
+    Q = y'Py, -Q' = y'PPy.
     """
-    return [state[0], state[1], state[4], state[5], state[6], state[7], state[8]]
+    return [state[0], state[1], *state[4:9], state[3], *state[9:12]]
 
 
 def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
