@@ -1007,12 +1007,27 @@ def fit_likelihood(
     ll0, score0 = ll_grid[:, 0], st_grid[1][:, 0]
     rows_all = np.arange(B)
     # (2) ascend from the best grid point inside the bracket of its neighbours
+    #     from the root of the score interpolated linearly in log tau2 between the best point
+    #     and the neighbour on the side its score points to (fewer ascent steps)
     j = np.argmax(ll_grid, axis=1)
+    sc_grid = st_grid[1]
     lo = grid[rows_all, np.maximum(j - 1, 0)]
     hi = np.where(j + 1 < G, grid[rows_all, np.minimum(j + 1, G - 1)], np.inf)
+    t_j, s_j = grid[rows_all, j], sc_grid[rows_all, j]
+    o = np.clip(np.where(s_j > 0, j + 1, j - 1), 0, G - 1)
+    t_o, s_o = grid[rows_all, o], sc_grid[rows_all, o]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g_j, g_o = s_j * t_j, s_o * t_o  # the score with respect to log tau2
+        frac = g_j / (g_j - g_o)
+        start = np.exp(np.log(t_j) + frac * (np.log(t_o) - np.log(t_j)))
+    ok = (o != j) & (t_j > 0) & (t_o > 0) & (s_j * s_o < 0) & np.isfinite(start)
+    start = np.where(ok, start, t_j)
     tau2, ll_fit, conv, iters = _local_max(
-        lik4, y, v, m, Xl, grid[rows_all, j], lo, hi, reml, tol, maxiter, score0
+        lik4, y, v, m, Xl, start, lo, hi, reml, tol, maxiter, score0
     )
+    # the scan's best point counts as found (the ascent from an interpolated start can end lower)
+    jb_low = ll_grid[rows_all, j] > ll_fit
+    tau2[jb_low], ll_fit[jb_low] = t_j[jb_low], ll_grid[rows_all, j][jb_low]
     cert_tol = CERT_TOL * (1.0 + np.abs(ll_fit))
     # (3) cells: the grid's, the one holding the fit split there, and the tail extended by
     #     factors of TAIL_STEP until its bound is below the fit
