@@ -396,8 +396,22 @@ def _lik_state_general(
         return ll, score, info, hess
     t3_hi = np.einsum("bk,bk->b", w2, w)  # sum w^3 >= tr P^3
     t3_lo = trpp * trpp / trp if reml else t3_hi  # tr P^3 >= (tr PP)^2 / tr P
-    c2 = 0.5 * w2.sum(1)
-    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, c2, y4, t3_lo, t3_hi
+    if reml:  # the convex part of the REML split: l_R + Q/2 = -1/2 log det N'(V + t I)N + const
+        return (
+            ll,
+            score,
+            info,
+            hess,
+            ll + 0.5 * quad,
+            -0.5 * trp,
+            quad,
+            yppy,
+            info,
+            y4,
+            t3_lo,
+            t3_hi,
+        )
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, 0.5 * w2.sum(1), y4, t3_lo, t3_hi
 
 
 def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = None) -> Any:
@@ -477,13 +491,25 @@ def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool, full: bool = 
     wdu = w * du  # P P y
     y4 = np.einsum("bk,bk->b", wdu, wdu)
     if reml:
-        c2 = 0.5 * (w0 * w0 + To)
         t3_hi = w0**3 + np.einsum("bk,bk->b", wo2, wo)
         t3_lo = 4.0 * info * info / trp  # tr P^3 >= (tr PP)^2 / tr P
-    else:
-        c2 = info
-        t3_hi = t3_lo = np.einsum("bk,bk,bk->b", w, w, w)
-    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, c2, y4, t3_lo, t3_hi
+        # the convex part of the REML split: l_R + Q/2 (see _certify_global), c' = -tr P / 2
+        return (
+            ll,
+            score,
+            info,
+            hess,
+            ll + 0.5 * quad,
+            -0.5 * trp,
+            quad,
+            yppy,
+            info,
+            y4,
+            t3_lo,
+            t3_hi,
+        )
+    t3 = np.einsum("bk,bk,bk->b", w, w, w)
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, info, y4, t3, t3
 
 
 def _grid_state_int0(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
@@ -517,10 +543,10 @@ def _grid_state_int0(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
         To = np.einsum("bgk,bgk->bg", wo, wo)
         trp = (So * (sw + w[:, :, 0]) - To) / sw
         score = 0.5 * (yppy - trp)
-        c2 = 0.5 * (w[:, :, 0] ** 2 + To)
-    else:
-        score = 0.5 * (yppy - sw)
-        c2 = 0.5 * np.einsum("bgk,bgk->bg", w, w)
+        c2 = 0.5 * (w[:, :, 0] ** 2 + To)  # >= tr PP / 2, the convex part's l''
+        return ll, score, ll + 0.5 * quad, -0.5 * trp, quad, yppy, c2
+    score = 0.5 * (yppy - sw)
+    c2 = 0.5 * np.einsum("bgk,bgk->bg", w, w)
     return ll, score, c, -0.5 * sw, quad, yppy, c2
 
 
