@@ -770,7 +770,6 @@ def _local_max(
 
 CERT_TOL = 1e-10  # the fit is certified within CERT_TOL (1 + |l|) of the global maximum
 CERT_LEVELS = 120  # bisection levels of the certificate (about 20 are used next to a peak)
-NEAR_FIT: tuple[float, ...] = ()  # factors of the fit: extra breakpoints of the certificate
 TAIL_STEP = 10.0  # factor by which the breakpoints extend beyond the scan until the tail bound
 TAIL_STEPS = 60  # holds
 
@@ -1061,38 +1060,19 @@ def fit_likelihood(
     a_g, b_g = grid[:, :-1], grid[:, 1:]
     inside = (a_g < tau2[:, None]) & (tau2[:, None] < b_g)  # at most one cell per row
     ri, ci = np.nonzero(inside)
-    # the fit, and in its cell a ladder of points at the factors NEAR_FIT of it, in one call:
-    # the concavity bounds then close the cells next to the peak without bisection
-    lo_c, hi_c = a_g[ri, ci], b_g[ri, ci]
-    t_fit = tau2[ri]
-    ladder = [
-        np.maximum(t_fit * f, 0.5 * (lo_c + t_fit))
-        if f < 1
-        else np.minimum(t_fit * f, 0.5 * (t_fit + hi_c))
-        for f in NEAR_FIT
-    ]
-    n_l = len(ladder)
-    rows_n = np.concatenate([rows_all] + [ri] * n_l)
-    Xr = Xl[rows_n] if Xl.shape[0] else Xl
-    S_n = np.array(
-        _cert_state(lik(y[rows_n], v[rows_n], m[rows_n], Xr, np.concatenate([tau2, *ladder]), reml))
-    )
-    S_fit = S_n[:, :B]
-    S_lad = [S_n[:, B + q * ri.size : B + (q + 1) * ri.size] for q in range(n_l)]
+    # the full state at the fit (l'' and the third-derivative terms for the concavity tests)
+    S_fit = np.array(_cert_state(lik(y, v, m, Xl, tau2, reml)))
     # the cheap bound l <= c(a) + d(b) of _certify_global already closes most grid cells
     with np.errstate(invalid="ignore"):
         cheap = S[2, :, :-1] + (S[0, :, 1:] - S[2, :, 1:]) > (ll_fit + cert_tol)[:, None]
     keep = (b_g > a_g) & ~inside & cheap
     rk, ck = np.nonzero(keep)
-    # the fit's cell, cut at the ladder and the fit (sorted: NEAR_FIT is sorted and brackets 1)
-    below = sum(f < 1 for f in NEAR_FIT)
-    cut_t = [lo_c, *ladder[:below], t_fit, *ladder[below:], hi_c]
-    cut_s = [S[:, ri, ci], *S_lad[:below], S_fit[:, ri], *S_lad[below:], S[:, ri, ci + 1]]
-    parts_r = [rk] + [ri] * (len(cut_t) - 1)
-    parts_a = [a_g[rk, ck], *cut_t[:-1]]
-    parts_b = [b_g[rk, ck], *cut_t[1:]]
-    parts_sa = [S[:, rk, ck], *cut_s[:-1]]
-    parts_sb = [S[:, rk, ck + 1], *cut_s[1:]]
+    # the fit's cell is cut at the fit
+    parts_r = [rk, ri, ri]
+    parts_a = [a_g[rk, ck], a_g[ri, ci], tau2[ri]]
+    parts_b = [b_g[rk, ck], tau2[ri], b_g[ri, ci]]
+    parts_sa = [S[:, rk, ck], S[:, ri, ci], S_fit[:, ri]]
+    parts_sb = [S[:, rk, ck + 1], S_fit[:, ri], S[:, ri, ci + 1]]
     best, best_t = ll_fit.copy(), tau2.copy()
     best_lo, best_hi = lo.copy(), hi.copy()
     T = grid[:, -1].copy()

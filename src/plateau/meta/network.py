@@ -640,7 +640,7 @@ def _tau2_global(
         out = -0.5 * (n * math.log(2 * math.pi) + n * math.log(T) + logdet_b)
         if reml:
             out += 0.5 * p * (math.log(2 * math.pi) + math.log(lmax_v + T * lmax_b))
-        return out
+        return float(out)
 
     T = pts[-1]
     while tail(T) > best + thr and evals < max_evals:
@@ -688,9 +688,9 @@ def _tau2_global(
         # a higher peak: Fisher scoring with step halving from it never descends
         refined, _ = _tau2_likelihood(y, V, B, X, method, start=best_t)
         if _nma_state(y, V, B, X, refined, N)[0] >= best:
-            return refined
-        return best_t
-    return tau2
+            return float(refined)
+        return float(best_t)
+    return float(tau2)
 
 
 def _design_matrix(c: _Contrasts) -> np.ndarray:
