@@ -1077,8 +1077,11 @@ def fit_likelihood(
     best_lo, best_hi = lo.copy(), hi.copy()
     T = grid[:, -1].copy()
     S_T = S[:, :, -1]
+    ni = rows_all
     for _ in range(TAIL_STEPS):
-        ni = np.nonzero(_tail_bound(v, m, X, T, reml, intercept_only) > best + cert_tol)[0]
+        Xt = X[ni] if X.shape[0] > 1 else X
+        tb = _tail_bound(v[ni], m[ni], Xt, T[ni], reml, intercept_only)
+        ni = ni[tb > best[ni] + cert_tol[ni]]
         if ni.size == 0:
             break
         Xr = Xl[ni] if Xl.shape[0] else Xl
