@@ -695,8 +695,9 @@ def _local_max(
     boundary tau2 = 0 is reachable only where the score at 0 is <= 0 (0 is then a local
     maximum by the Karush-Kuhn-Tucker condition); where score(0) > 0 the iterate moves
     towards 0 only by bisection, never onto it, so it cannot be pulled onto a boundary point
-    that is not a maximum.  Stops when |step| <= tol (1 + tau2), when the bracket is that
-    narrow, or at 0 with score(0) <= 0.
+    that is not a maximum.  Stops when |step| <= tol (v_min + tau2) (v_min the row's smallest
+    sampling variance: the rule does not depend on the units of the effects), when the bracket
+    is that narrow, or at 0 with score(0) <= 0.
 
     Returns (tau2, ll, converged, iterations).
     """
@@ -709,6 +710,9 @@ def _local_max(
     lo = np.asarray(lo, dtype=float).copy()
     hi = np.asarray(hi, dtype=float).copy()
     zero_ok = score0 <= 0.0
+    # the scale of tau2 in the stopping rules: the smallest sampling variance of the row, so the
+    # fit does not depend on the units of the effects (rescaling y by s rescales tau2 by s^2)
+    sc = np.where(m > 0, v, np.inf).min(1)
     ys, vs, ms, Xs, ts, zok = y, v, m, X, tau2.copy(), zero_ok
     ll, score, info, hess = lik(ys, vs, ms, Xs, ts, reml)
     for it in range(1, maxiter + 1):
@@ -744,8 +748,8 @@ def _local_max(
             cand[j], ll_c[j], sc_c[j], in_c[j], he_c[j] = ts[j], ll[j], score[j], info[j], hess[j]
         change = np.abs(cand - ts)
         done = (
-            (change <= tol * (1.0 + cand))
-            | (np.isfinite(hi) & (hi - lo <= tol * (1.0 + hi)))
+            (change <= tol * (sc + cand))
+            | (np.isfinite(hi) & (hi - lo <= tol * (sc + hi)))
             | ((cand == 0.0) & zok & (ts == 0.0))
         )
         ts, ll, score, info, hess = cand, ll_c, sc_c, in_c, he_c
@@ -761,7 +765,7 @@ def _local_max(
             ys, vs, ms = ys[keep], vs[keep], ms[keep]
             Xs = Xs[keep] if Xs.shape[0] else Xs
             ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
-            lo, hi, zok = lo[keep], hi[keep], zok[keep]
+            lo, hi, zok, sc = lo[keep], hi[keep], zok[keep], sc[keep]
     if idx.size:
         tau2[idx] = ts
         ll_out[idx] = ll
@@ -1200,6 +1204,7 @@ def solve_q(
     hi = np.asarray(hi, dtype=float).copy()
     t = lo.copy()
     target = np.asarray(target, dtype=float).copy()
+    sc = np.where(m > 0, v, np.inf).min(1)  # tau2's scale in the stopping rule (units-free)
     ys, vs, ms, Xs = y, v, m, X
     for it in range(1, maxiter + 1):
         q, dq = generalized_q(ys, vs, ms, Xs, t)
@@ -1211,8 +1216,8 @@ def solve_q(
         bad = ~np.isfinite(nt) | (nt <= lo) | (nt >= hi)
         nt = np.where(bad, 0.5 * (lo + hi), nt)
         done = (
-            (np.abs(nt - t) <= tol * (1.0 + np.abs(nt)))
-            | (hi - lo <= tol * (1.0 + np.abs(hi)))
+            (np.abs(nt - t) <= tol * (sc + np.abs(nt)))
+            | (hi - lo <= tol * (sc + np.abs(hi)))
             | (f == 0)
         )
         t = np.where(f == 0, t, nt)
@@ -1225,7 +1230,7 @@ def solve_q(
             if idx.size == 0:
                 break
             ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep]
-            t, lo, hi, target = t[keep], lo[keep], hi[keep], target[keep]
+            t, lo, hi, target, sc = t[keep], lo[keep], hi[keep], target[keep], sc[keep]
     if idx.size:
         out[idx] = t
     return out, conv, iters

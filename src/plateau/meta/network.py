@@ -522,6 +522,7 @@ def _tau2_likelihood(
         return fit.loglik_reml if method == "REML" else fit.loglik_ml
 
     tau2 = max(0.0, start)
+    v_min = float(np.min(np.diag(V)))
     ll = loglik(tau2)
     for it in range(1, max_iter + 1):
         M = V + tau2 * B
@@ -544,7 +545,7 @@ def _tau2_likelihood(
             halvings += 1
         step = abs(new - tau2)
         tau2, ll = new, ll_new
-        if step <= tol * max(1.0, tau2):
+        if step <= tol * (v_min + tau2):  # relative to the variances' scale (units-free)
             return tau2, it
     return tau2, max_iter
 
