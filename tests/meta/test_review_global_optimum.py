@@ -1,0 +1,475 @@
+"""Independent black-box review: is every ML/REML tau^2 the *global* maximiser of the (restricted)
+profile log-likelihood over tau^2 >= 0, and every EB/PM tau^2 the root of its estimating equation?
+
+The oracle (``tau2_oracle``) is written from Viechtbauer (2005) / Harville (1977) only: a dense
+20,000-point grid in tau^2 plus 0, Brent-polished near every leading local maximum.  plateau's
+tau^2 is plugged into the *oracle's* log-likelihood, so a fit counts as correct only when it
+reaches the oracle's global maximum within 1e-10 absolute + 1e-9 relative.  Designs come from
+fixed seeds; the adversarial bimodal designs are constructed so that two local maxima exist with
+heights made equal (or different by a controlled margin) by a root search over the effects.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import tau2_oracle as O
+
+import plateau.meta as pm
+from plateau.meta import network as nw
+
+ABS_TOL = 1e-10
+REL_TOL = 1e-9
+
+
+def _tol(ll: float) -> float:
+    return ABS_TOL + REL_TOL * abs(ll)
+
+
+def _fmt(a) -> str:
+    return np.array2string(np.asarray(a), precision=17, separator=", ", max_line_width=10_000)
+
+
+def _check_ml_reml(designs, method, tau2s, X=None, label=""):
+    """Return failure strings for designs whose fitted tau^2 is not a global maximiser."""
+    fails = []
+    for d, t in zip(designs, tau2s, strict=True):
+        y, v = d[0], d[1]
+        Xd = d[2] if len(d) > 2 else X
+        opt = O.global_max(y, v, Xd, method)
+        lp = O.ll_at(y, v, Xd, t, method) if np.isfinite(t) else -np.inf
+        gap = opt.ll - lp
+        if not (gap <= _tol(opt.ll)) or not np.isfinite(t) or t < 0:
+            fails.append(
+                (
+                    len(y),
+                    f"{label} {method} k={len(y)} plateau tau2={t!r} ll={lp!r}; oracle tau2="
+                    f"{opt.tau2!r} ll={opt.ll!r} (gap {gap:.3g}, {opt.n_local_max} local max)\n"
+                    f"  yi={_fmt(y)}\n  vi={_fmt(v)}"
+                    + (f"\n  X={_fmt(Xd)}" if Xd is not None else ""),
+                )
+            )
+    return fails
+
+
+def _check_pm_root(designs, tau2s, X=None, label="", method="PM"):
+    fails = []
+    for d, t in zip(designs, tau2s, strict=True):
+        y, v = d[0], d[1]
+        Xd = d[2] if len(d) > 2 else X
+        k = len(y)
+        p = 1 if Xd is None else np.asarray(Xd).reshape(k, -1).shape[1]
+        ref = O.pm_root(y, v, Xd)
+        q = O.gen_q(y, v, Xd, max(t, 0.0)) if np.isfinite(t) else np.nan
+        ok = np.isfinite(t) and t >= 0
+        if ok and t == 0:
+            ok = O.gen_q(y, v, Xd, 0.0) <= (k - p) * (1 + 1e-9)
+        elif ok:
+            ok = abs(q - (k - p)) <= 1e-8 * (k - p) or abs(t - ref) <= 1e-8 * ref
+        if not ok:
+            fails.append(
+                (
+                    k,
+                    f"{label} {method} k={k} plateau tau2={t!r} (Q={q!r}, target {k - p}); "
+                    f"oracle root {ref!r}\n  yi={_fmt(y)}\n  vi={_fmt(v)}"
+                    + (f"\n  X={_fmt(Xd)}" if Xd is not None else ""),
+                )
+            )
+    return fails
+
+
+def _report(fails, n):
+    if fails:
+        fails.sort(key=lambda f: f[0])
+        msg = "\n".join(f[1] for f in fails[:4])
+        pytest.fail(f"{len(fails)} of {n} fits wrong; smallest designs first:\n{msg}")
+
+
+def _batch(designs):
+    kmax = max(len(d[0]) for d in designs)
+    Y = np.full((len(designs), kmax), np.nan)
+    V = np.full((len(designs), kmax), np.nan)
+    for i, d in enumerate(designs):
+        Y[i, : len(d[0])] = d[0]
+        V[i, : len(d[1])] = d[1]
+    return Y, V
+
+
+def _pool_batch(designs, method):
+    Y, V = _batch(designs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.atleast_1d(pm.pool(Y, V, method=method).tau2)
+
+
+# --------------------------------------------------------------------------------------------
+# design classes (fixed seeds)
+
+
+def _random_designs(kind: str, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(2, 51))
+        if kind == "homogeneous":
+            v = rng.uniform(0.005, 0.3, k)
+            t2 = 0.0
+        elif kind == "heterogeneous":
+            v = rng.uniform(0.005, 0.3, k)
+            t2 = 10 ** rng.uniform(0, 2.5)
+        elif kind == "mixed_precision":
+            v = 10 ** rng.uniform(-4, 2, k)
+            v[0], v[-1] = 1e-4, 1e2
+            t2 = 10 ** rng.uniform(-4, 1)
+        elif kind == "dominant":
+            v = rng.uniform(0.05, 1.0, k)
+            v[int(rng.integers(k))] = 10 ** rng.uniform(-8, -4)
+            t2 = 10 ** rng.uniform(-3, 0)
+        else:
+            raise ValueError(kind)
+        y = rng.normal(0.3, np.sqrt(v + t2))
+        out.append((y, v))
+    return out
+
+
+def _boundary_designs(n: int, seed: int, method: str):
+    """Score at tau^2 = 0 made (nearly) zero: y rescaled so that the ML/REML score vanishes at 0,
+    then nudged by a relative factor 1 +- 10^-j (optimum at 0 or just above)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        k = int(rng.integers(2, 51))
+        v = 10 ** rng.uniform(-2, 0, k)
+        y = rng.normal(0, np.sqrt(v))
+        w = 1 / v
+        r = y - (w * y).sum() / w.sum()
+        if method == "ML":
+            c2 = w.sum() / (w**2 * r**2).sum()
+        else:
+            trp = w.sum() - (w**2).sum() / w.sum()
+            c2 = trp / (w**2 * r**2).sum()
+        nudge = [0.0, 1e-12, -1e-12, 1e-8, -1e-8, 1e-4, -1e-4][i % 7]
+        out.append((y * np.sqrt(c2) * (1 + nudge), v))
+    return out
+
+
+CLASSES = {
+    "homogeneous": 11,
+    "heterogeneous": 12,
+    "mixed_precision": 13,
+    "dominant": 14,
+}
+N_PER_CLASS = 150
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_pool_global_max_random_designs(kind, method):
+    designs = _random_designs(kind, N_PER_CLASS, CLASSES[kind])
+    tau2 = _pool_batch(designs, method)
+    _report(_check_ml_reml(designs, method, tau2, label=kind), len(designs))
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+def test_pool_global_max_boundary(method):
+    designs = _boundary_designs(210, 21, method)
+    tau2 = _pool_batch(designs, method)
+    _report(_check_ml_reml(designs, method, tau2, label="boundary"), len(designs))
+
+
+@pytest.mark.parametrize("method", ["PM", "EB"])
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_pool_pm_eb_root(kind, method):
+    designs = _random_designs(kind, N_PER_CLASS, CLASSES[kind] + 100)
+    tau2 = _pool_batch(designs, method)
+    _report(_check_pm_root(designs, tau2, label=kind, method=method), len(designs))
+
+
+def test_batch_equals_single_fits():
+    """One answer per question: a batch row and the same design fitted alone agree."""
+    designs = _random_designs("mixed_precision", 40, 31) + _boundary_designs(14, 32, "REML")
+    for method in ("ML", "REML", "PM", "EB"):
+        tb = _pool_batch(designs, method)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ts = np.array([pm.pool(y, v, method=method).tau2 for y, v in designs])
+        np.testing.assert_allclose(tb, ts, rtol=1e-9, atol=1e-12, err_msg=method)
+
+
+# --------------------------------------------------------------------------------------------
+# adversarial bimodal likelihoods
+
+
+def _two_group(n_a, n_b, v_a, v_b, a, b):
+    """Symmetric residuals +-a (variance v_a) and +-b (v_b): the weighted mean is 0 for every
+    tau^2, so the likelihood is a sum of two families of single-study terms."""
+    y = np.r_[np.tile([a, -a], n_a // 2), np.tile([b, -b], n_b // 2)]
+    v = np.r_[np.full(n_a // 2 * 2, v_a), np.full(n_b // 2 * 2, v_b)]
+    return y, v
+
+
+def _grid_peaks(y, v, method, n=3000):
+    g = np.geomspace(1e-6, 1e4, n)
+    ll = O.profile_ll(y, v, None, g, method)
+    i = np.flatnonzero((ll[1:-1] > ll[:-2]) & (ll[1:-1] > ll[2:])) + 1
+    return [(g[j], ll[j]) for j in i]
+
+
+def _height_gap(y, v, method):
+    pk = _grid_peaks(y, v, method)
+    if len(pk) != 2:
+        return np.nan
+    opt = O.global_max(y, v, None, method, n_grid=4000)
+    # polished heights of the two peaks (right minus left)
+    polished = sorted(opt.peaks)
+    if len(polished) < 2:
+        return pk[1][1] - pk[0][1]
+    return polished[-1][1] - polished[0][1]
+
+
+def _equalised(method, params, margin, rng_b):
+    """Solve for the effect size b of group B making (right peak - left peak) == margin."""
+    from scipy.optimize import brentq
+
+    n_a, n_b, v_a, v_b, a = params
+
+    def f(b):
+        return _height_gap(*_two_group(n_a, n_b, v_a, v_b, a, b), method) - margin
+
+    bs = np.sqrt(v_b + rng_b)
+    vals = np.array([f(b) for b in bs])
+    for i in range(len(bs) - 1):
+        if np.isfinite(vals[i]) and np.isfinite(vals[i + 1]) and vals[i] * vals[i + 1] < 0:
+            b = brentq(f, bs[i], bs[i + 1], xtol=1e-15, rtol=1e-15)
+            return _two_group(n_a, n_b, v_a, v_b, a, b)
+    return None
+
+
+def _bimodal_designs(method, close: bool, seed: int, n_target: int):
+    rng = np.random.default_rng(seed)
+    margins = [0.0, 1e-7, -1e-7, 1e-5, -1e-5, 1e-3, -1e-3]
+    out = []
+    tries = 0
+    while len(out) < n_target and tries < 40 * n_target:
+        tries += 1
+        if close:
+            # near the differential-evolution optimum of the peak ratio for 24 + 24 studies
+            centre = (-2.13, -0.62, -1.84) if method == "ML" else (-2.22, 0.04, -1.03)
+            lva, lvb, lta = np.array(centre) + rng.normal(0, 0.05, 3)
+            n_a = n_b = 24
+            t_b = 10**lta * np.geomspace(1.2, 40, 30)
+        else:
+            n_a = int(rng.integers(1, 13)) * 2
+            n_b = int(rng.integers(1, 13)) * 2
+            lva = rng.uniform(-3, 0)
+            lvb = lva + rng.uniform(0.3, 4)
+            lta = rng.uniform(-3, 1)
+            t_b = 10**lta * np.geomspace(1.05, 100, 30)
+        v_a, v_b = 10**lva, 10**lvb
+        a = np.sqrt(10**lta + v_a)
+        base = _equalised(method, (n_a, n_b, v_a, v_b, a), 0.0, t_b)
+        if base is None:
+            continue
+        pk = sorted(O.global_max(*base, None, method).peaks)
+        if len(pk) < 2:
+            continue
+        ratio = pk[-1][0] / pk[0][0]
+        if close and not (1.2 <= ratio <= 3.0):
+            continue
+        if not close and ratio < 3.0:
+            continue
+        m = margins[len(out) % len(margins)]
+        d = base if m == 0.0 else _equalised(method, (n_a, n_b, v_a, v_b, a), m, t_b)
+        if d is not None:
+            out.append((d[0], d[1], ratio, m))
+    return out
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+@pytest.mark.parametrize("close", [False, True], ids=["far", "close"])
+def test_pool_global_max_bimodal(method, close):
+    designs = _bimodal_designs(method, close, 41 if close else 42, 14)
+    assert len(designs) >= 7, "the bimodal construction must yield designs (test not vacuous)"
+    n_bimodal = 0
+    for y, v, _ratio, _m in designs:
+        opt = O.global_max(y, v, None, method)
+        n_bimodal += opt.n_local_max >= 2
+    assert n_bimodal == len(designs)
+    tau2 = _pool_batch(designs, method)
+    fails = _check_ml_reml(designs, method, tau2, label=f"bimodal-{'close' if close else 'far'}")
+    # single fits too (batch and single may take different code paths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = [pm.pool(d[0], d[1], method=method).tau2 for d in designs]
+    fails += _check_ml_reml(designs, method, single, label="bimodal-single")
+    _report(fails, 2 * len(designs))
+
+
+# --------------------------------------------------------------------------------------------
+# meta-regression, subgroups (common tau^2), leave-one-out, cumulative, NMA
+
+
+def _regression_designs(n, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        p = 1 + i % 3
+        k = int(rng.integers(p + 2, 51))
+        x = rng.normal(size=(k, p))
+        if i % 4 == 3 and p >= 2:
+            x[:, 1] = x[:, 0] + 1e-4 * rng.normal(size=k)  # collinear-ish
+        v = 10 ** rng.uniform(-3, 0.5, k)
+        t2 = [0.0, 0.05, 1.0][i % 3 - 0]
+        beta = rng.normal(size=p)
+        y = 0.2 + x @ beta + rng.normal(0, np.sqrt(v + t2))
+        Xfull = np.column_stack([np.ones(k), x])
+        out.append((y, v, Xfull, x))
+    return out
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_meta_regression(method):
+    designs = _regression_designs(150, 51)
+    tau2 = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for y, v, _X, x in designs:
+            tau2.append(pm.meta_regression(y, v, x, method=method).tau2)
+    ds = [(y, v, X) for y, v, X, _x in designs]
+    if method in ("ML", "REML"):
+        fails = _check_ml_reml(ds, method, tau2, label="meta-regression")
+    else:
+        fails = _check_pm_root(ds, tau2, label="meta-regression", method=method)
+    _report(fails, len(ds))
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_subgroups_common_tau2(method):
+    rng = np.random.default_rng(61)
+    ds, tau2 = [], []
+    for _ in range(80):
+        G = int(rng.integers(2, 5))
+        k = int(rng.integers(G + 2, 40))
+        g = np.r_[np.arange(G), rng.integers(0, G, k - G)]
+        v = 10 ** rng.uniform(-3, 0, k)
+        y = rng.normal(0, 0.5, G)[g] + rng.normal(0, np.sqrt(v + rng.choice([0, 0.1, 1.0])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = pm.subgroup_analysis(y, v, g, method=method, tau2="common")
+        tau2.append(float(np.asarray(res.tau2).ravel()[0]))
+        ds.append((y, v, (g[:, None] == np.arange(G)[None, :]).astype(float)))
+    if method in ("ML", "REML"):
+        fails = _check_ml_reml(ds, method, tau2, label="subgroups")
+    else:
+        fails = _check_pm_root(ds, tau2, label="subgroups", method=method)
+    _report(fails, len(ds))
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_leave_one_out_and_cumulative_refits(method):
+    base = _random_designs("mixed_precision", 12, 71) + _random_designs("dominant", 12, 72)
+    base += [(d[0], d[1]) for d in _bimodal_designs("REML", False, 73, 4)]
+    ds, tau2 = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for y, v in base:
+            k = len(y)
+            loo = pm.leave_one_out(y, v, method=method)
+            for i in range(k):
+                keep = np.arange(k) != i
+                if keep.sum() >= 2:
+                    ds.append((y[keep], v[keep]))
+                    tau2.append(float(loo.tau2[i]))
+            cum = pm.cumulative(y, v, method=method)
+            order = np.asarray(cum.order)
+            for j in range(1, k):
+                idx = order[: j + 1]
+                ds.append((y[idx], v[idx]))
+                tau2.append(float(cum.tau2[j]))
+    if method in ("ML", "REML"):
+        fails = _check_ml_reml(ds, method, tau2, label="loo/cumulative")
+    else:
+        fails = _check_pm_root(ds, tau2, label="loo/cumulative", method=method)
+    _report(fails, len(ds))
+
+
+def _two_arm_network(rng, T, n_studies):
+    trts = [f"T{i}" for i in range(T)]
+    d = rng.normal(0, 0.5, T)
+    d[0] = 0
+    tau2 = rng.choice([0.0, 0.02, 0.3])
+    rows = []
+    for s in range(n_studies):
+        a, b = (s % T, (s + 1) % T) if s < T else tuple(rng.choice(T, 2, replace=False))
+        se = np.sqrt(10 ** rng.uniform(-2.5, 0))
+        te = d[a] - d[b] + rng.normal(0, np.sqrt(se**2 + tau2))
+        rows.append((f"s{s}", trts[a], trts[b], te, se))
+    return trts, rows
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+def test_nma_two_arm_networks(method):
+    """Two-arm studies only: the NMA model is a meta-regression without intercept on the
+    contrast columns (reference column dropped), V and B diagonal."""
+    rng = np.random.default_rng(81)
+    ds, tau2 = [], []
+    for _ in range(60):
+        T = int(rng.integers(3, 6))
+        trts, rows = _two_arm_network(rng, T, int(rng.integers(T + 1, 25)))
+        study, t1, t2, te, se = map(list, zip(*rows, strict=True))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = nw.nma(study, t1, t2, te, se, method=method, reference="T0")
+        X = np.zeros((len(rows), T))
+        for r, (_s, a, b, _te, _se) in enumerate(rows):
+            X[r, trts.index(a)] += 1
+            X[r, trts.index(b)] -= 1
+        ds.append((np.array(te), np.array(se) ** 2, X[:, 1:]))
+        tau2.append(float(res.tau2))
+    _report(_check_ml_reml(ds, method, tau2, label="nma"), len(ds))
+
+
+# --------------------------------------------------------------------------------------------
+# precision when one study dominates (v ratio up to 1e14) against mpmath at 50 digits
+
+
+def _dominance_designs():
+    rng = np.random.default_rng(91)
+    out = []
+    for ratio_exp in (6, 8, 10, 12, 13, 14):
+        for k in (2, 3, 5, 10, 30):
+            for spread in (0.0, 1.0, 30.0):
+                v = 10 ** rng.uniform(-0.5, 0.5, k)
+                v[0] = v[1:].min() * 10.0**-ratio_exp if k > 1 else v[0]
+                y = 0.1 + rng.normal(0, np.sqrt(v + spread))
+                out.append((y, v))
+    return out
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_dominant_study_precision_mpmath(method):
+    fails = []
+    designs = _dominance_designs()
+    for y, v in designs:
+        t0 = O.global_max(y, v, None, method).tau2 if method in ("ML", "REML") else None
+        ref = O.mp_pool(y, v, method, dps=50, t0=t0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = pm.pool(y, v, method=method)
+        got = {"estimate": r.estimate, "se": r.se, "tau2": r.tau2, "se_tau2": r.se_tau2}
+        for key, rtol in (("estimate", 1e-9), ("se", 1e-9), ("tau2", 1e-7), ("se_tau2", 1e-7)):
+            a, b = got[key], ref[key]
+            atol = 1e-12 * (abs(ref["estimate"]) + ref["se"]) if key == "estimate" else 0.0
+            if key == "tau2":
+                atol = 1e-12 * float(np.max(v))
+            if not (abs(a - b) <= atol + rtol * abs(b)):
+                fails.append(
+                    (
+                        len(y),
+                        f"{method} {key}: plateau {a!r} mpmath {b!r} (rel {abs(a - b) / abs(b) if b else np.inf:.3g})"
+                        f"\n  yi={_fmt(y)}\n  vi={_fmt(v)}",
+                    )
+                )
+    _report(fails, len(designs))
