@@ -39,9 +39,18 @@ def _design(X: np.ndarray | None, k: int) -> np.ndarray:
 
 
 def profile_ll(
-    y: np.ndarray, v: np.ndarray, X: np.ndarray | None, t: np.ndarray, method: str
+    y: np.ndarray,
+    v: np.ndarray,
+    X: np.ndarray | None,
+    t: np.ndarray,
+    method: str,
+    exact: bool = True,
 ) -> np.ndarray:
-    """Profile (restricted) log-likelihood at each tau^2 in ``t`` (vectorised over ``t``)."""
+    """Profile (restricted) log-likelihood at each tau^2 in ``t`` (vectorised over ``t``).
+
+    With moderators, ``exact`` uses a QR decomposition of W^1/2 X per tau^2 (slow, stable);
+    ``exact=False`` uses the normal equations (fast; used only to scan the grid, every value
+    that is compared is recomputed exactly)."""
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
     t = np.atleast_1d(np.asarray(t, dtype=float))
@@ -50,12 +59,29 @@ def profile_ll(
     m = v[None, :] + t[:, None]  # (G, k)
     w = 1.0 / m
     sumlog = np.log(m).sum(axis=1)
-    if Xd.shape[1] == 1 and np.all(Xd == 1.0):
+    if Xd.shape[1] == 1 and np.all(Xd == 1.0) and not exact:
+        # grid scan only: moments by matrix products (centred y limits the cancellation)
+        yc = y - np.median(y)
+        sw = w.sum(axis=1)
+        sy = w @ yc
+        rss = w @ (yc * yc) - sy * sy / sw
+        logdet = np.log(sw)
+    elif Xd.shape[1] == 1 and np.all(Xd == 1.0):
         sw = w.sum(axis=1)
         mu = (w * y).sum(axis=1) / sw
         r = y[None, :] - mu[:, None]
         rss = (w * r * r).sum(axis=1)
         logdet = np.log(sw)
+    elif not exact:
+        p = Xd.shape[1]
+        xx = (Xd[:, :, None] * Xd[:, None, :]).reshape(k, p * p)
+        xtwx = (w @ xx).reshape(-1, p, p)
+        xtwy = (w * y[None, :]) @ Xd
+        L = np.linalg.cholesky(xtwx)
+        beta = np.linalg.solve(xtwx, xtwy[:, :, None])[:, :, 0]
+        r = y[None, :] - beta @ Xd.T
+        rss = (w * r * r).sum(axis=1)
+        logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
     else:
         sq = np.sqrt(w)
         A = sq[:, :, None] * Xd[None, :, :]  # (G, k, p)
@@ -110,7 +136,7 @@ def global_max(
     n_polish: int = 4,
 ) -> Optimum:
     g = grid(y, n_grid)
-    ll = profile_ll(y, v, X, g, method)
+    ll = profile_ll(y, v, X, g, method, exact=False)
     n = g.size
     left = np.concatenate([[-np.inf], ll[:-1]])
     right = np.concatenate([ll[1:], [-np.inf]])
@@ -132,7 +158,7 @@ def global_max(
     for i in order:
         lo = g[max(i - 1, 0)]
         hi = g[min(i + 1, n - 1)]
-        best_t, best_l = g[i], float(ll[i])
+        best_t, best_l = g[i], -f(g[i])
         if hi > lo:
             res = minimize_scalar(
                 f,
@@ -162,7 +188,7 @@ def pm_root(y, v, X=None) -> float:
     hi = max(float(np.var(y)), 1e-12)
     while gen_q(y, v, X, hi) > target:
         hi *= 4.0
-    return brentq(lambda t: gen_q(y, v, X, t) - target, 0.0, hi, xtol=1e-300, rtol=4e-16)
+    return brentq(lambda t: gen_q(y, v, X, t) - target, 0.0, hi, xtol=1e-300, rtol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +202,8 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
       ML:   sum w_i^2 (y_i - mu)^2 - sum w_i = 0
       REML: y' P P y - tr(P) = 0,  P = W - w w' / sum w
     truncated at 0 when the score at 0 is negative.  For ML/REML pass ``t0``, the float64
-    global optimum of :func:`global_max`; it is refined to ``dps`` digits (0 stays 0).  PM/EB: sum w_i (y_i - mu)^2 = k - 1.
+    global optimum of :func:`global_max`; it is refined to ``dps`` digits (0 stays 0).
+    PM/EB: sum w_i (y_i - mu)^2 = k - 1.
     se_tau2 as metafor: ML sqrt(2 / sum w^2), REML sqrt(2 / sum P*P), PM/EB
     sqrt(2 k^2 / (k - 1) / (sum w)^2).
     """
@@ -188,7 +215,7 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
         def parts(t):
             w = [1 / (vi + t) for vi in vs]
             sw = mpmath.fsum(w)
-            mu = mpmath.fsum(wi * yi for wi, yi in zip(w, ys)) / sw
+            mu = mpmath.fsum(wi * yi for wi, yi in zip(w, ys, strict=True)) / sw
             r = [yi - mu for yi in ys]
             return w, sw, mu, r
 
@@ -198,7 +225,7 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
             # tr(P) = sw - sum w^2/sw ; sum(P*P) = sum w^2 - 2 sum w^3/sw + (sum w^2)^2/sw^2
             s2 = mpmath.fsum(wi**2 for wi in w)
             s3 = mpmath.fsum(wi**3 for wi in w)
-            ypp = mpmath.fsum(wi**2 * ri**2 for wi, ri in zip(w, r))
+            ypp = mpmath.fsum(wi**2 * ri**2 for wi, ri in zip(w, r, strict=True))
             trp = sw - s2 / sw
             sump2 = s2 - 2 * s3 / sw + s2**2 / sw**2
             return w, sw, mu, r, s2, ypp, trp, sump2
@@ -209,11 +236,31 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
                 return ypp - sw
             if method == "REML":
                 return ypp - trp
-            return mpmath.fsum(wi * ri**2 for wi, ri in zip(w, r)) - (k - 1)
+            return mpmath.fsum(wi * ri**2 for wi, ri in zip(w, r, strict=True)) - (k - 1)
 
         if t0 is not None and t0 > 0 and method in ("ML", "REML"):
             # refine the float64 global optimum (the score may have several roots)
-            t = mpmath.findroot(score, mpmath.mpf(t0))
+            lo = hi = mpmath.mpf(t0)
+            step = mpmath.mpf("1e-6")
+            while score(lo) <= 0 and lo > 0:
+                lo = max(lo * (1 - step), mpmath.mpf(0))
+                step *= 4
+                if step > 1:
+                    lo = mpmath.mpf(0)
+            step = mpmath.mpf("1e-6")
+            while score(hi) > 0:
+                hi *= 1 + step
+                step *= 4
+            if lo == 0 and score(lo) <= 0:
+                t = mpmath.mpf(0)
+            else:
+                for _ in range(260):
+                    mid = (lo + hi) / 2
+                    if score(mid) > 0:
+                        lo = mid
+                    else:
+                        hi = mid
+                t = (lo + hi) / 2
         elif score(mpmath.mpf(0)) <= 0:
             t = mpmath.mpf(0)
         else:
@@ -223,7 +270,7 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
             lo = mpmath.mpf(0)
             # bisection to full precision (the score may have several roots for ML/REML; the
             # caller cross-checks against the float64 grid search)
-            for _ in range(400):
+            for _ in range(260):
                 mid = (lo + hi) / 2
                 if score(mid) > 0:
                     lo = mid
