@@ -407,3 +407,40 @@ def test_dominant_study_precision_mpmath(method):
                     )
                 )
     _report(fails, len(designs))
+
+
+# --------------------------------------------------------------------------------------------
+# units: the model is equivariant, tau^2(s y, s^2 v) = s^2 tau^2(y, v); a fit must not depend on
+# the unit the effects are expressed in (absolute tolerances in an optimiser break this)
+
+SCALES = (1e-6, 1e-5, 1e-4, 1e-3, 1e3, 1e6)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_small_and_large_units(method):
+    base = _random_designs("heterogeneous", 8, 101) + _random_designs("homogeneous", 4, 102)
+    base = [(y / 10.0, v / 100.0) for y, v in base]  # tau^2 around 0.01-3
+    ds, tau2, equi = [], [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for y, v in base:
+            t1 = pm.pool(y, v, method=method).tau2
+            for s in SCALES:
+                ys, vs = y * s, v * s * s
+                ts = pm.pool(ys, vs, method=method).tau2
+                ds.append((ys, vs))
+                tau2.append(ts)
+                if not abs(ts / (s * s) - t1) <= 1e-8 * t1 + 1e-300:
+                    equi.append(
+                        (
+                            len(y),
+                            f"{method} scale {s:g}: tau2/s^2 = {ts / (s * s)!r} vs {t1!r} at "
+                            f"scale 1 (rel {(ts / (s * s) - t1) / t1 if t1 else np.inf:.3g})"
+                            f"\n  yi={_fmt(y)}\n  vi={_fmt(v)}",
+                        )
+                    )
+    if method in ("ML", "REML"):
+        fails = _check_ml_reml(ds, method, tau2, label="units")
+    else:
+        fails = _check_pm_root(ds, tau2, label="units", method=method)
+    _report(fails + equi, len(ds))
