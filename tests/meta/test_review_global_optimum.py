@@ -444,3 +444,40 @@ def test_small_and_large_units(method):
     else:
         fails = _check_pm_root(ds, tau2, label="units", method=method)
     _report(fails + equi, len(ds))
+
+
+# --------------------------------------------------------------------------------------------
+# minimal failing designs found by this review (kept as ordinary tests)
+
+
+def test_minimal_reml_zero_with_positive_score_at_zero():
+    """5 precise agreeing studies + 3 imprecise disagreeing ones (shrunk from a k = 40 random
+    mixed-precision design): the REML score at tau^2 = 0 is positive, so 0 is not the maximum;
+    metafor 4.x gives tau^2 = 2.5e-6 on the unrounded design."""
+    y = np.array([0.3, 0.28, 0.31, 0.3, 0.3, -5.5, -13.7, -3.8])
+    v = np.array([1e-4, 1.3e-4, 1.45e-4, 3.3e-4, 1.6e-4, 62.0, 38.0, 100.0])
+    w = 1 / v
+    r = y - (w * y).sum() / w.sum()
+    score0 = (w**2 * r**2).sum() - (w.sum() - (w**2).sum() / w.sum())
+    assert score0 > 0  # the REML derivative at 0 (times 2)
+    fit = pm.pool(y, v, method="REML")
+    opt = O.global_max(y, v, None, "REML")
+    assert opt.tau2 > 1e-7
+    assert opt.ll - O.ll_at(y, v, None, fit.tau2, "REML") <= _tol(opt.ll)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
+def test_minimal_small_units(method):
+    """y = (0.1, 0.5, 0.9) 1e-6, v = (0.01, 0.02, 0.03) 1e-12: tau^2 must be 1e-12 times the
+    tau^2 of the same data in unscaled units."""
+    y0, v0 = np.array([0.1, 0.5, 0.9]), np.array([0.01, 0.02, 0.03])
+    s = 1e-6
+    t1 = pm.pool(y0, v0, method=method).tau2
+    ts = pm.pool(y0 * s, v0 * s * s, method=method).tau2
+    if method in ("ML", "REML"):
+        ref = O.global_max(y0, v0, None, method).tau2
+        assert abs(t1 - ref) <= 1e-6 * ref
+    else:
+        ref = O.pm_root(y0, v0)
+        assert abs(t1 - ref) <= 1e-12 * ref
+    assert ts / (s * s) == pytest.approx(t1, rel=1e-8)
