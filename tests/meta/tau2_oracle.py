@@ -112,11 +112,36 @@ def gen_q(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, t: float) -> float
     return float(r @ r)
 
 
+def modes(ll: np.ndarray, prominence: float = 1e-8) -> list[int]:
+    """Indices of the local maxima of ``ll`` (a grid scan) that rise more than ``prominence``
+    above the valley separating them from every neighbouring maximum (rounding noise on flat
+    stretches does not count as a mode)."""
+    left = np.concatenate([[-np.inf], ll[:-1]])
+    right = np.concatenate([ll[1:], [-np.inf]])
+    stack: list[int] = []
+    for i in np.flatnonzero((ll >= left) & (ll >= right)):
+        keep = True
+        while stack:
+            top = stack[-1]
+            valley = ll[top : i + 1].min()
+            if min(ll[top], ll[i]) - valley > prominence:
+                break
+            if ll[top] < ll[i]:
+                stack.pop()  # the lower of two unseparated maxima goes
+            else:
+                keep = False
+                break
+        if keep:
+            stack.append(int(i))
+    idx = stack
+    return idx
+
+
 @dataclass
 class Optimum:
     tau2: float
     ll: float
-    n_local_max: int  # distinct local maxima found on the grid (incl. tau^2 = 0)
+    n_local_max: int  # local maxima on the grid (incl. tau^2 = 0) with prominence > 1e-8
     peaks: list[tuple[float, float]]  # polished (tau2, ll) of the local maxima near the top
 
 
@@ -170,7 +195,7 @@ def global_max(
                 best_t, best_l = float(res.x), float(-res.fun)
         peaks.append((best_t, best_l))
     t_best, l_best = max(peaks, key=lambda p: p[1])
-    return Optimum(tau2=t_best, ll=l_best, n_local_max=len(distinct), peaks=peaks)
+    return Optimum(tau2=t_best, ll=l_best, n_local_max=len(modes(ll)), peaks=peaks)
 
 
 def ll_at(y, v, X, tau2: float, method: str) -> float:
@@ -254,7 +279,7 @@ def mp_pool(y, v, method: str, dps: int = 50, t0: float | None = None) -> dict[s
             if lo == 0 and score(lo) <= 0:
                 t = mpmath.mpf(0)
             else:
-                for _ in range(260):
+                for _ in range(150):
                     mid = (lo + hi) / 2
                     if score(mid) > 0:
                         lo = mid
