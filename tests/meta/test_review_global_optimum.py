@@ -483,3 +483,17 @@ def test_minimal_small_units(method):
         ref = O.pm_root(y0, v0)
         assert abs(t1 - ref) <= 1e-12 * ref
     assert ts / (s * s) == pytest.approx(t1, rel=1e-8)
+
+
+def test_minimal_ml_close_bimodal_lower_peak():
+    """8 pairs +-0.5405 (v 0.0547) and 16 pairs +-3.488 (v 3.677), k = 48: the ML profile
+    likelihood has local maxima at tau^2 = 0.714 and 1.452 (ratio 2.0); the one at 0.714 is
+    higher by 1.6e-3."""
+    y = np.r_[np.tile([0.5405, -0.5405], 8), np.tile([3.488, -3.488], 16)]
+    v = np.r_[np.full(16, 0.0547), np.full(32, 3.677)]
+    opt = O.global_max(y, v, None, "ML")
+    assert opt.n_local_max == 2
+    assert opt.tau2 == pytest.approx(0.7142277, rel=1e-6)
+    fit = pm.pool(y, v, method="ML")
+    assert opt.ll - O.ll_at(y, v, None, fit.tau2, "ML") <= _tol(opt.ll)
+    assert fit.tau2 == pytest.approx(opt.tau2, rel=1e-6)
