@@ -23,7 +23,8 @@ import tau2_oracle as O
 import plateau.meta as pm
 from plateau.meta import network as nw
 
-# PLATEAU_REVIEW_SCALE=10 multiplies the number of random designs (deep run; CI uses 1)
+# PLATEAU_REVIEW_SCALE=25 multiplies the number of random designs (deep run: 1,000 per pooled
+# class; CI uses 1)
 SCALE = int(os.environ.get("PLATEAU_REVIEW_SCALE", "1"))
 BIMODAL = Path(__file__).with_name("bimodal_designs.json")
 ABS_TOL = 1e-10
@@ -167,7 +168,7 @@ CLASSES = {
     "mixed_precision": 13,
     "dominant": 14,
 }
-N_PER_CLASS = 100 * SCALE
+N_PER_CLASS = 40 * SCALE
 
 
 @pytest.mark.parametrize("method", ["ML", "REML"])
@@ -180,7 +181,7 @@ def test_pool_global_max_random_designs(kind, method):
 
 @pytest.mark.parametrize("method", ["ML", "REML"])
 def test_pool_global_max_boundary(method):
-    designs = _boundary_designs(70 * SCALE, 21, method)
+    designs = _boundary_designs(28 * SCALE, 21, method)
     tau2 = _pool_batch(designs, method)
     _report(_check_ml_reml(designs, method, tau2, label="boundary"), len(designs))
 
@@ -265,7 +266,7 @@ def _regression_designs(n, seed):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
 def test_meta_regression(method):
-    designs = _regression_designs(45 * SCALE, 51)
+    designs = _regression_designs(18 * SCALE, 51)
     tau2 = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -283,7 +284,7 @@ def test_meta_regression(method):
 def test_subgroups_common_tau2(method):
     rng = np.random.default_rng(61)
     ds, tau2 = [], []
-    for _ in range(30 * SCALE):
+    for _ in range(12 * SCALE):
         G = int(rng.integers(2, 5))
         k = int(rng.integers(G + 2, 40))
         g = np.r_[np.arange(G), rng.integers(0, G, k - G)]
@@ -303,9 +304,9 @@ def test_subgroups_common_tau2(method):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
 def test_leave_one_out_and_cumulative_refits(method):
-    base = _random_designs("mixed_precision", 3 * SCALE, 71)
-    base += _random_designs("dominant", 3 * SCALE, 72)
-    base += [(d[0], d[1]) for d in _bimodal_fixture("REML", ("cluster",))[: 2 * SCALE]]
+    base = _random_designs("mixed_precision", 2 * SCALE, 71)
+    base += _random_designs("dominant", 2 * SCALE, 72)
+    base += [(d[0], d[1]) for d in _bimodal_fixture("REML", ("cluster",))[:SCALE]]
     ds, tau2 = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -350,7 +351,7 @@ def test_nma_two_arm_networks(method):
     contrast columns (reference column dropped), V and B diagonal."""
     rng = np.random.default_rng(81)
     ds, tau2 = [], []
-    for _ in range(20 * SCALE):
+    for _ in range(8 * SCALE):
         T = int(rng.integers(3, 6))
         trts, rows = _two_arm_network(rng, T, int(rng.integers(T + 1, 25)))
         study, t1, t2, te, se = map(list, zip(*rows, strict=True))
