@@ -304,8 +304,8 @@ def test_subgroups_common_tau2(method):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
 def test_leave_one_out_and_cumulative_refits(method):
-    base = _random_designs("mixed_precision", 2 * SCALE, 71)
-    base += _random_designs("dominant", 2 * SCALE, 72)
+    base = _random_designs("mixed_precision", SCALE, 71)
+    base += _random_designs("dominant", SCALE, 72)
     base += [(d[0], d[1]) for d in _bimodal_fixture("REML", ("cluster",))[:SCALE]]
     ds, tau2 = [], []
     with warnings.catch_warnings():
