@@ -304,9 +304,9 @@ def test_subgroups_common_tau2(method):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "PM", "EB"])
 def test_leave_one_out_and_cumulative_refits(method):
-    base = _random_designs("mixed_precision", SCALE, 71)
-    base += _random_designs("dominant", SCALE, 72)
-    base += [(d[0], d[1]) for d in _bimodal_fixture("REML", ("cluster",))[:SCALE]]
+    base = _random_designs("mixed_precision", 4 * SCALE, 71)
+    base += _random_designs("dominant", 4 * SCALE, 72)
+    base += [(d[0], d[1]) for d in _bimodal_fixture("REML", ("cluster",))[: 2 * SCALE]]
     base = [(y[:16], v[:16]) for y, v in base]  # k <= 16: up to 31 refits per design
     ds, tau2 = [], []
     with warnings.catch_warnings():
