@@ -33,6 +33,14 @@ class ReportItem:
     funnel_svg: str | None
     egger: str | None
 
+    @property
+    def forest_width_pt(self) -> float:
+        """The forest plot's natural width in points (0 without a plot)."""
+        if not self.forest_svg:
+            return 0.0
+        m = re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', self.forest_svg)
+        return float(m.group(1)) if m else 0.0
+
 
 def small_study_text(result: AnalysisResult) -> tuple[str | None, tuple[float, float] | None]:
     """Egger's regression test (metafor ``regtest(model="lm")``) where k >= 3, as text and line.
@@ -181,6 +189,24 @@ def excluded_appendix(base: EvidenceBase, sections) -> list[dict]:
     return rows
 
 
+def published_appendix(sections) -> list[dict]:
+    """Every published pooled estimate shown beside an analysis, once: its full description
+    (``PublishedMatch.text()``), a number ``P1``, ``P2`` ... and the analyses it is shown with
+    (the same estimates used to be printed in full under a dozen analyses)."""
+    numbers = analysis_numbers(sections)
+    rows: dict[str, dict] = {}
+    for _, items in sections:
+        for item in items:
+            for m in item.result.published:
+                row = rows.setdefault(
+                    m.text(), {"text": m.text(), "match": m, "analyses": [], "number": ""}
+                )
+                row["analyses"].append(numbers[item.result.spec.id])
+    for i, row in enumerate(rows.values(), start=1):
+        row["number"] = f"P{i}"
+    return list(rows.values())
+
+
 def sources_appendix(sections) -> list[dict]:
     """Every distinct trial result used by the analyses, once, with the analyses that use it."""
     numbers = analysis_numbers(sections)
@@ -233,6 +259,8 @@ def render_html(
         numbers=analysis_numbers(sections),
         appendix=excluded_appendix(base, sections),
         sources_appendix=sources_appendix(sections),
+        published_appendix=(pa := published_appendix(sections)),
+        published_numbers={row["text"]: row["number"] for row in pa},
         app_nav=app_nav,
         pdf_href=pdf_href,
     )
