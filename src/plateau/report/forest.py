@@ -298,14 +298,8 @@ def draw_forest(plot: ForestPlot) -> Figure:
         exp_cells += [str(d.n_experimental) for d in diamonds if d.n_experimental]
         ctl_cells += [str(d.n_control) for d in diamonds if d.n_control]
         arm_w = [
-            max(
-                [_w(c) for c in exp_cells]
-                + [_w(plot.arm_labels[0], bold=True), _w("events/N")]
-            ),
-            max(
-                [_w(c) for c in ctl_cells]
-                + [_w(plot.arm_labels[1], bold=True), _w("events/N")]
-            ),
+            max([_w(c) for c in exp_cells] + [_w(plot.arm_labels[0], bold=True), _w("events/N")]),
+            max([_w(c) for c in ctl_cells] + [_w(plot.arm_labels[1], bold=True), _w("events/N")]),
         ]
     else:
         texts = [r.n_text for r in rows] + [d.n_text for d in diamonds]

@@ -49,9 +49,9 @@ def _row(study: StudyResult) -> ForestRow:
         study.weight_percent,
         n,
         c.approximate or c.earlier_report,
-        events_experimental=c.events_experimental,
+        events_experimental=c.display_events[0],
         n_experimental=c.n_experimental,
-        events_control=c.events_control,
+        events_control=c.display_events[1],
         n_control=c.n_control,
     )
 
@@ -87,8 +87,8 @@ def _diamond(label: str, pooled: PooledEffect, with_pi: bool, studies=()) -> For
         effect_test=effect_test_text(pooled),
         n_experimental=_sum(c.n_experimental for c in contributions),
         n_control=_sum(c.n_control for c in contributions),
-        events_experimental=_sum(c.events_experimental for c in contributions),
-        events_control=_sum(c.events_control for c in contributions),
+        events_experimental=_sum(c.display_events[0] for c in contributions),
+        events_control=_sum(c.display_events[1] for c in contributions),
     )
 
 
@@ -192,11 +192,7 @@ def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> Fo
         )
     # the report states the column and weight conventions once, before its first plot
     if not in_report:
-        if any(
-            s.contribution.events_experimental is not None
-            or s.contribution.events_control is not None
-            for s in result.studies
-        ):
+        if any(s.contribution.display_events != (None, None) for s in result.studies):
             notes.append(
                 "Events/N: events where the publication reports them (\u2013 where it does not) "
                 "over patients randomised."
