@@ -49,9 +49,13 @@ def network_graph(
     fig, axes = plt.subplots(
         1,
         n_comp,
-        figsize=(min(max(fig_w, 7.5) * k_size, 5.3), 5.2 * k_size)
-        if compact
-        else (max(fig_w, 7.5), 5.2),
+        # one network: narrow enough to stand beside its forest plot; sub-networks keep room
+        # for their labels (the forest then follows below)
+        figsize=(
+            (5.3 if n_comp == 1 else max(fig_w, 7.5) * 0.8, 5.2 * k_size)
+            if compact
+            else (max(fig_w, 7.5), 5.2)
+        ),
         squeeze=False,
         gridspec_kw={"width_ratios": widths},
     )

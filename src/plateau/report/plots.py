@@ -293,7 +293,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
         result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se**2))
     )
     # printed at its natural size in the report: text 7.5-8 pt
-    fig, ax = plt.subplots(figsize=(2.7, 2.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(2.55, 1.95), dpi=100)
     top = max(se.max() * 1.1, 0.05)
     grid = np.linspace(0, top, 50)
     ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
