@@ -1,8 +1,9 @@
 """Events on hazard-ratio forest plots are display-only.
 
-A publication that reports events beside a hazard ratio (IFM 2005-02's PFS: 191/307 vs 248/307
-progressions or deaths, Attal et al., N Engl J Med 2012;366:1782, PMID 22571202) gets its events
-in the forest plot's events/N columns (web SVG, report, CLI PNG, CLI table).  The events enter
+A source that reports events beside a hazard ratio (IFM 2005-02's PFS in the US label's updated
+analysis, cut-off March 2015: HR 0.53 with 191/307 vs 248/307 progressions or deaths, as the
+bundled evidence records it from its cited secondary source) gets its events in the forest plot's
+events/N columns (web SVG, report, CLI PNG, CLI table).  The events enter
 no computation: every pooled number and every decision-aid number is identical with and without
 them, which is what the second test proves by removing them from the selection's output.
 """
