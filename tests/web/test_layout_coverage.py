@@ -15,10 +15,13 @@ from starlette.routing import Route
 
 from plateau.web.app import WebSettings, create_app
 
-#: routes that serve no HTML page of their own; /setup is the first-run page, which redirects
-#: once an administrator exists (as on the overflow test's site): not covered there
+#: routes that serve no HTML page of their own: the API, files, downloads, and the htmx
+#: partials that fill a page already checked (/analyses/result into /analyses, /decide/{id}/quality
+#: into the decision result); /setup is the first-run page, which redirects once an administrator
+#: exists (as on the overflow test's site), so it is not covered there
 NOT_PAGES = re.compile(
-    r"^/(api|static|healthz|logout|setup$)|\.(pdf|svg|png|csv|json|xlsx)$|/fhir$|\{fmt\}|/download/"
+    r"^/(api|static|healthz|logout|setup$)|\.(pdf|svg|png|csv|json|xlsx)$|/fhir$|\{fmt\}"
+    r"|/download/|^/analyses/result$|^/decide/\{ident\}/quality$"
 )
 
 

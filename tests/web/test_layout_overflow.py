@@ -93,8 +93,6 @@ def _public_pages(site) -> dict[str, str]:
         "decide": "/decide",
         "decide-result": f"/decide/{site['decision']}",
         "decide-handout": f"/decide/{site['decision']}/handout",
-        "decide-quality": f"/decide/{site['decision']}/quality",
-        "analysis-result-fragment": "/analyses/result?outcome=PFS&agent=lenalidomide",
         "faq": "/faq",
         "faq-by-audience": "/faq?by=audience",
         "faq-search": "/faq/search?q=lenalidomide",
