@@ -90,4 +90,6 @@ def test_pdf_is_landscape_and_forest_text_is_not_tiny(built):
     html = render_html(base, sections)
     assert "size: A4 landscape" in html
     sizes = [float(x) for x in re.findall(r"font-size: ([0-9.]+)px", html)]
-    assert min(sizes) >= 8.5  # forest and funnel text in the SVGs
+    # forest, funnel and network text in the SVGs: printed at natural size, so >= 7 pt on paper
+    # (test_report_pdf.py checks every glyph of the PDF itself)
+    assert min(sizes) >= 7.0

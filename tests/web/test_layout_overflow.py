@@ -93,6 +93,11 @@ def _public_pages(site) -> dict[str, str]:
         "decide": "/decide",
         "decide-result": f"/decide/{site['decision']}",
         "decide-handout": f"/decide/{site['decision']}/handout",
+        "faq": "/faq",
+        "faq-by-audience": "/faq?by=audience",
+        "faq-search": "/faq/search?q=lenalidomide",
+        "faq-entry": "/faq/does-maintenance-prolong-survival",
+        "faq-entry-choosing": "/faq/choosing-lenalidomide-or-bortezomib",
         "login": "/login",
         "api-docs": "/api/docs",
         "not-found": "/evidence/NO_SUCH_TRIAL",
@@ -103,10 +108,12 @@ def _records_pages(site) -> dict[str, str]:
     return {
         "records": "/records",
         "records-patient": f"/records/patients/{site['patient']}",
+        "records-patient-decide": f"/records/patients/{site['patient']}/decide",
         "records-alerts": "/records/alerts",
         "records-import": "/records/import",
         "records-admin": "/records/admin",
         "records-audit": "/records/audit",
+        "faq-review": "/faq/does-maintenance-prolong-survival/review",
     }
 
 

@@ -187,6 +187,20 @@ class Contribution:
     #: the estimate is the subgroup of a mixed-population trial in the wanted setting
     setting_subgroup: bool = False
     primary_label: str = ""  #: the study named after its own publication (forest plots)
+    #: display only: the events per arm the publication reports beside a hazard ratio, for the
+    #: forest plot's events/N columns. Never read by a computation (pooling, absolute effects
+    #: and the decision aid use ``events_experimental``/``events_control``, which stay None
+    #: where the HR did not come from events).
+    reported_events_experimental: int | None = None
+    reported_events_control: int | None = None
+
+    @property
+    def display_events(self) -> tuple[int | None, int | None]:
+        """Events per arm to show (experimental, control): the counts the effect was computed
+        from, else the counts the publication reports beside the estimate."""
+        if self.events_experimental is not None or self.events_control is not None:
+            return self.events_experimental, self.events_control
+        return self.reported_events_experimental, self.reported_events_control
 
     @property
     def estimate(self) -> float:
@@ -746,6 +760,8 @@ def _time_to_event_contribution(spec, trial, c, x, k, common, outcome, estimates
             source=_source_ref(trial, e.source),
             events_experimental=counts[0],
             events_control=counts[2],
+            reported_events_experimental=e.events_experimental,
+            reported_events_control=e.events_control,
             mixed_population=mode == "mixed",
             population=e.subgroup,
             setting_subgroup=mode == "setting_subgroup",
@@ -770,6 +786,8 @@ def _normalise_direction(c: Comparison, contribution: Contribution) -> Contribut
         n_control=contribution.n_experimental,
         events_experimental=contribution.events_control,
         events_control=contribution.events_experimental,
+        reported_events_experimental=contribution.reported_events_control,
+        reported_events_control=contribution.reported_events_experimental,
         direction_normalised=True,
     )
 

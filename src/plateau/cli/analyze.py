@@ -280,8 +280,8 @@ def _print_table(result, plot: Path | None) -> None:
         table.add_row(
             c.primary_label or c.label,
             c.outcome,
-            arm(c.events_experimental, c.n_experimental),
-            arm(c.events_control, c.n_control),
+            arm(c.display_events[0], c.n_experimental),
+            arm(c.display_events[1], c.n_control),
             format_ratio_ci(c.estimate, s.ci_low, s.ci_high),
             f"{s.weight_percent:.1f}%",
             note,

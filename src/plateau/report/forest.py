@@ -100,6 +100,9 @@ class ForestPlot:
     footnotes: Sequence[str] = field(default_factory=tuple)
     level_percent: int = 95
     arm_labels: tuple[str, str] = ("Maintenance", "Control")
+    #: the printed report's layout: 8 pt text (7.2 pt for the small lines, never below 7 pt
+    #: printed), tighter rows, a narrower axis, test lines running under the axis (on white)
+    compact: bool = False
 
     @property
     def has_arm_columns(self) -> bool:
@@ -150,6 +153,8 @@ ROW = 0.23  #: row height, inches
 PLOT_WIDTH = 2.9  #: the axis, inches
 GAP = 0.22  #: between columns, inches
 MAX_LABEL = 200  #: labels are never shortened below this (kept for callers)
+#: the compact (printed report) sizes: text, small text, row height, axis width, gap
+COMPACT = (8.0, 7.2, 0.155, 2.0, 0.1)
 
 
 def _fit(label: str, limit: int = MAX_LABEL) -> str:
@@ -239,6 +244,13 @@ def draw_forest(plot: ForestPlot) -> Figure:
     weight.  Column widths follow the longest text so nothing is cut; text sizes are at least
     8.5 pt (11 px at the SVG's natural size).
     """
+    font, font_small, row_h, plot_w, gap = (
+        COMPACT if plot.compact else (FONT, FONT_SMALL, ROW, PLOT_WIDTH, GAP)
+    )
+
+    def _w(text: str, bold: bool = False) -> float:
+        return _width(text, font, bold)
+
     lines: list[tuple[str, Any]] = []  # (kind, payload) top to bottom
     for group in plot.groups:
         if group.title:
@@ -247,10 +259,11 @@ def draw_forest(plot: ForestPlot) -> Figure:
             lines.append(("row", row))
         if group.diamond:
             lines.append(("diamond", group.diamond))
-            if group.diamond.heterogeneity:
-                lines.append(("text", group.diamond.heterogeneity))
-            if group.diamond.effect_test:
-                lines.append(("text", group.diamond.effect_test))
+            tests = [t for t in (group.diamond.heterogeneity, group.diamond.effect_test) if t]
+            if plot.compact and tests:  # one line under the subtotal: "...; overall effect ..."
+                lines.append(("text", "; ".join(tests)))
+            else:
+                lines += [("text", t) for t in tests]
         lines.append(("gap", None))
     if plot.overall:
         lines.append(("diamond", plot.overall))
@@ -274,10 +287,10 @@ def draw_forest(plot: ForestPlot) -> Figure:
     # --- column widths (inches) from the texts they hold -----------------------------------
     indent = 0.12
     label_w = max(
-        [_width(f"{r.label}{DAGGER if r.approximate else ''}") + indent for r in rows]
-        + [_width(d.label, bold=True) for d in diamonds]
-        + [_width(str(p), bold=True) for k, p in lines if k == "header"]
-        + [_width("Prediction interval") + indent, _width("Study", bold=True)]
+        [_w(f"{r.label}{DAGGER if r.approximate else ''}") + indent for r in rows]
+        + [_w(d.label, bold=True) for d in diamonds]
+        + [_w(str(p), bold=True) for k, p in lines if k == "header"]
+        + [_w("Prediction interval") + indent, _w("Study", bold=True)]
     )
     if arms:
         exp_cells = [_arm_text(r.events_experimental, r.n_experimental, ev) for r in rows]
@@ -285,40 +298,37 @@ def draw_forest(plot: ForestPlot) -> Figure:
         exp_cells += [str(d.n_experimental) for d in diamonds if d.n_experimental]
         ctl_cells += [str(d.n_control) for d in diamonds if d.n_control]
         arm_w = [
-            max(
-                [_width(c) for c in exp_cells]
-                + [_width(plot.arm_labels[0], bold=True), _width("events/N")]
-            ),
-            max(
-                [_width(c) for c in ctl_cells]
-                + [_width(plot.arm_labels[1], bold=True), _width("events/N")]
-            ),
+            max([_w(c) for c in exp_cells] + [_w(plot.arm_labels[0], bold=True), _w("events/N")]),
+            max([_w(c) for c in ctl_cells] + [_w(plot.arm_labels[1], bold=True), _w("events/N")]),
         ]
     else:
         texts = [r.n_text for r in rows] + [d.n_text for d in diamonds]
-        arm_w = [max([_width(t, bold=True) for t in texts] + [_width("N", bold=True)])]
+        arm_w = [max([_w(t, bold=True) for t in texts] + [_w("N", bold=True)])]
     ci_head = f"{plot.measure_label} ({plot.level_percent}% CI)"
     ci_w = max(
-        [_width(_fmt_ci(r.estimate, r.ci_low, r.ci_high)) for r in rows]
-        + [_width(_fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True) for d in diamonds]
-        + [_width(ci_head, bold=True)]
+        [_w(_fmt_ci(r.estimate, r.ci_low, r.ci_high)) for r in rows]
+        + [_w(_fmt_ci(d.estimate, d.ci_low, d.ci_high), bold=True) for d in diamonds]
+        + [_w(ci_head, bold=True)]
     )
-    weight_w = _width("Weight", bold=True)
-    numbers_w = sum(arm_w) + GAP * len(arm_w)
+    weight_w = _w("Weight", bold=True)
+    numbers_w = sum(arm_w) + gap * len(arm_w)
     # free text lines (heterogeneity, tests) run under the label and number columns
-    text_w = max([_width(str(p), FONT_SMALL) + indent for k, p in lines if k == "text"] + [0])
-    label_w = max(label_w, text_w - numbers_w)
+    text_w = max([_width(str(p), font_small) + indent for k, p in lines if k == "text"] + [0])
+    if not plot.compact:
+        label_w = max(label_w, text_w - numbers_w)
+    else:  # the lines may run under the axis, on a white ground that hides its lines
+        label_w = max(label_w, text_w - numbers_w - plot_w - gap)
     margin = 0.1
     x_label = margin
     x_arms = []
-    x = x_label + label_w + GAP
+    x = x_label + label_w + gap
     for w in arm_w:
         x += w
         x_arms.append(x)  # right edges
-        x += GAP
+        x += gap
     x_plot = x
-    x_ci = x_plot + PLOT_WIDTH + GAP
-    x_weight = x_ci + ci_w + GAP + weight_w  # right edge
+    x_ci = x_plot + plot_w + gap
+    x_weight = x_ci + ci_w + gap + weight_w  # right edge
     width = x_weight + margin
 
     # --- heights ------------------------------------------------------------------------------
@@ -329,25 +339,26 @@ def draw_forest(plot: ForestPlot) -> Figure:
             0,
             f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.",
         )
-    note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, FONT_SMALL)]
-    head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * ROW
-    axis_h = 0.62  # ticks and the favours label
-    notes_h = 0.19 * len(note_lines) + (0.1 if note_lines else 0)
-    body_h = ROW * max(len(lines), 1)
+    note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, font_small)]
+    head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * row_h
+    axis_h = 0.5 if plot.compact else 0.62  # ticks and the favours label
+    note_h = 0.15 if plot.compact else 0.19
+    notes_h = note_h * len(note_lines) + (0.1 if note_lines else 0)
+    body_h = row_h * max(len(lines), 1)
     height = margin + head_h + body_h + axis_h + notes_h + margin
 
     fig = plt.figure(figsize=(width, height), dpi=100)
     inch = fig.dpi_scale_trans
     body_top = height - margin - head_h
     body_bottom = body_top - body_h
-    ax = fig.add_axes((x_plot / width, body_bottom / height, PLOT_WIDTH / width, body_h / height))
+    ax = fig.add_axes((x_plot / width, body_bottom / height, plot_w / width, body_h / height))
     lo, hi = _axis_limits(plot)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     ax.set_ylim(len(lines) - 0.5, -0.5)
     ticks = _ticks(lo, hi)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" for t in ticks], fontsize=FONT_SMALL)
+    ax.set_xticklabels([f"{t:g}" for t in ticks], fontsize=font_small)
     ax.minorticks_off()
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
@@ -357,19 +368,19 @@ def draw_forest(plot: ForestPlot) -> Figure:
         ax.axvline(plot.overall.estimate, color="grey", linewidth=0.7, linestyle=(0, (4, 3)))
     ax.set_xlabel(
         f"\u2190 {plot.favours_left}    {plot.measure_label}    {plot.favours_right} \u2192",
-        fontsize=FONT_SMALL,
+        fontsize=font_small,
     )
 
     def y_of(i: float) -> float:
-        return body_top - (i + 0.5) * ROW
+        return body_top - (i + 0.5) * row_h
 
-    def put(x, y, text, *, size=FONT, ha="left", bold=False, **kw):
+    def put(x, y, text, *, size=None, ha="left", bold=False, **kw):
         fig.text(
             x,
             y,
             text,
             transform=inch,
-            fontsize=size,
+            fontsize=font if size is None else size,
             ha=ha,
             va="center",
             fontweight="bold" if bold else "normal",
@@ -379,17 +390,17 @@ def draw_forest(plot: ForestPlot) -> Figure:
     # title and column headers
     for j, line in enumerate(title_lines):
         put(x_label, height - margin - 0.11 - 0.22 * j, line, size=FONT_TITLE, bold=True)
-    head_y = body_top + 0.5 * ROW
+    head_y = body_top + 0.5 * row_h
     put(x_label, head_y, "Study", bold=True)
     if arms:
         for x_right, name in zip(x_arms, plot.arm_labels, strict=True):
-            put(x_right, head_y + ROW, name, ha="right", bold=True)
+            put(x_right, head_y + row_h, name, ha="right", bold=True)
             put(
                 x_right,
                 head_y,
                 "events/N" if ev else "N",
                 ha="right",
-                size=FONT_SMALL,
+                size=font_small,
                 color="#333333",
             )
     else:
@@ -493,13 +504,18 @@ def draw_forest(plot: ForestPlot) -> Figure:
             if d.pi_low is not None and d.pi_high is not None:
                 _draw_ci(ax, i, d.pi_low, d.pi_high, lo, hi, colour="#c00000", width=2.5)
         elif kind == "text":
-            put(x_label + indent, y, str(payload), size=FONT_SMALL, color="#333333")
+            ground = (
+                {"bbox": {"facecolor": "white", "edgecolor": "none", "pad": 0.6}, "zorder": 4}
+                if plot.compact
+                else {}
+            )
+            put(x_label + indent, y, str(payload), size=font_small, color="#333333", **ground)
     for j, line in enumerate(note_lines):
         put(
             x_label,
-            margin + 0.1 + 0.19 * (len(note_lines) - j - 1),
+            margin + 0.1 + note_h * (len(note_lines) - j - 1),
             line,
-            size=FONT_SMALL,
+            size=font_small,
             color="#333333",
         )
     return fig

@@ -33,6 +33,14 @@ class ReportItem:
     funnel_svg: str | None
     egger: str | None
 
+    @property
+    def forest_width_pt(self) -> float:
+        """The forest plot's natural width in points (0 without a plot)."""
+        if not self.forest_svg:
+            return 0.0
+        m = re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', self.forest_svg)
+        return float(m.group(1)) if m else 0.0
+
 
 def small_study_text(result: AnalysisResult) -> tuple[str | None, tuple[float, float] | None]:
     """Egger's regression test (metafor ``regtest(model="lm")``) where k >= 3, as text and line.
@@ -116,6 +124,7 @@ _FAMILIES = (
 
 def _ranges(numbers: list[str]) -> list[str]:
     """``A6, A7, A8, A10`` -> ``A6\u2013A8, A10``."""
+    prefix = numbers[0][0] if numbers else "A"
     values = sorted({int(n[1:]) for n in numbers})
     out: list[str] = []
     i = 0
@@ -123,7 +132,9 @@ def _ranges(numbers: list[str]) -> list[str]:
         j = i
         while j + 1 < len(values) and values[j + 1] == values[j] + 1:
             j += 1
-        out.append(f"A{values[i]}" if i == j else f"A{values[i]}\u2013A{values[j]}")
+        out.append(
+            f"{prefix}{values[i]}" if i == j else f"{prefix}{values[i]}\u2013{prefix}{values[j]}"
+        )
         i = j + 1
     return out
 
@@ -181,6 +192,60 @@ def excluded_appendix(base: EvidenceBase, sections) -> list[dict]:
     return rows
 
 
+def published_appendix(sections) -> list[dict]:
+    """Every published pooled estimate shown beside an analysis, once: its full description
+    (``PublishedMatch.text()``), a number ``P1``, ``P2`` ... and the analyses it is shown with
+    (the same estimates used to be printed in full under a dozen analyses)."""
+    numbers = analysis_numbers(sections)
+    rows: dict[str, dict] = {}
+    for _, items in sections:
+        for item in items:
+            for m in item.result.published:
+                row = rows.setdefault(
+                    m.text(), {"text": m.text(), "match": m, "analyses": [], "number": ""}
+                )
+                row["analyses"].append(numbers[item.result.spec.id])
+    for i, row in enumerate(rows.values(), start=1):
+        row["number"] = f"P{i}"
+    return list(rows.values())
+
+
+def missing_appendix(sections) -> list[dict]:
+    """Every missing trial (randomised the comparison, nothing usable for the outcome) once,
+    numbered ``M1``, ``M2`` ..., with each thing it lacks and the analyses that miss it for
+    that (the same trials and reasons used to be printed in full under every analysis of the
+    agent). Reasons that differ only in the harm analysed are merged as in the exclusions."""
+    numbers = analysis_numbers(sections)
+    rows: dict[str, dict] = {}
+    for _, items in sections:
+        for item in items:
+            for e in item.result.missing:
+                size = f", {e.n_randomised} patients" if e.n_randomised else ""
+                row = rows.setdefault(
+                    e.trial_id,
+                    {"trial_name": e.trial_name + size, "name": e.trial_name, "reasons": {}},
+                )
+                key, detail = _reason_family(e.reason)
+                ids, details = row["reasons"].setdefault(key, ([], []))
+                ids.append(numbers[item.result.spec.id])
+                if detail and detail not in details:
+                    details.append(detail)
+    out = []
+    for i, row in enumerate(rows.values(), start=1):
+        out.append(
+            {
+                "number": f"M{i}",
+                "trial_name": row["trial_name"],
+                "name": row["name"],
+                "reasons": [
+                    (key.format(", ".join(details)) if details else key, _ranges(ids))
+                    for key, (ids, details) in row["reasons"].items()
+                ],
+            }
+        )
+    return out
+
+
 def sources_appendix(sections) -> list[dict]:
     """Every distinct trial result used by the analyses, once, with the analyses that use it."""
     numbers = analysis_numbers(sections)
@@ -219,6 +284,7 @@ def render_html(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])
     )
     env.filters.update(TEMPLATE_FILTERS)
+    env.filters["ranges"] = _ranges
     template = env.get_template("report.html")
     return template.render(
         sections=sections,
@@ -233,6 +299,10 @@ def render_html(
         numbers=analysis_numbers(sections),
         appendix=excluded_appendix(base, sections),
         sources_appendix=sources_appendix(sections),
+        published_appendix=(pa := published_appendix(sections)),
+        published_numbers={row["text"]: row["number"] for row in pa},
+        missing_appendix=(ma := missing_appendix(sections)),
+        missing_numbers={row["name"]: row["number"] for row in ma},
         app_nav=app_nav,
         pdf_href=pdf_href,
     )
@@ -260,7 +330,7 @@ def write_report(
 
     sections = build_items(base, spec_ids, progress=progress)
     say("network meta-analyses")
-    networks = network_items(base)
+    networks = network_items(base, compact=True)
     say("published results")
     published = published_comparisons(base)
     html = render_html(base, sections, networks, published, pdf_href="report.pdf" if pdf else None)

@@ -32,12 +32,16 @@ def network_graph(
     title: str = "",
     reference: str | None = None,
     components: Sequence[Sequence[str]] | None = None,
+    compact: bool = False,
 ) -> Figure:
     """Network graph: treatments on a circle (one circle per connected sub-network), an edge per
     directly compared pair with width proportional to its number of trials, labelled with them.
 
     ``edges`` maps an unordered pair of treatments to the trial labels behind it.
+    ``compact``: a smaller figure with 7.5-8.5 pt text, for the printed report.
     """
+    k_size = 0.72 if compact else 1.0
+    fs_edge, fs_node, fs_title = (7.5, 8.0, 8.5) if compact else (8.5, 10, 11)
     comps = [list(c) for c in components] if components else [list(treatments)]
     n_comp = len(comps)
     fig_w = 4.6 * n_comp if n_comp > 1 else 7.5
@@ -45,7 +49,13 @@ def network_graph(
     fig, axes = plt.subplots(
         1,
         n_comp,
-        figsize=(max(fig_w, 7.5), 5.2),
+        # one network: narrow enough to stand beside its forest plot; sub-networks keep room
+        # for their labels (the forest then follows below)
+        figsize=(
+            (5.3 if n_comp == 1 else max(fig_w, 7.5) * 0.8, 5.2 * k_size)
+            if compact
+            else (max(fig_w, 7.5), 5.2)
+        ),
         squeeze=False,
         gridspec_kw={"width_ratios": widths},
     )
@@ -78,7 +88,7 @@ def network_graph(
                 x1 + f * (x2 - x1),
                 y1 + f * (y2 - y1),
                 "\n".join(trials),
-                fontsize=8.5,
+                fontsize=fs_edge,
                 color=INK,
                 ha="center",
                 va="center",
@@ -92,20 +102,28 @@ def network_graph(
             dx = 0.12 if ha == "left" else -0.12 if ha == "right" else 0.0
             dy = 0.14 if y >= 0 else -0.14
             ax.text(
-                x + dx, y + dy, t, fontsize=10, color=INK, ha=ha, va="center", fontweight="bold"
+                x + dx,
+                y + dy,
+                t,
+                fontsize=fs_node,
+                color=INK,
+                ha=ha,
+                va="center",
+                fontweight="bold",
             )
         ax.set_xlim(-1.9, 1.9)
         ax.set_ylim(-1.5, 1.5)
         ax.set_aspect("equal")
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=11, color=INK)
+        fig.suptitle(title, fontsize=fs_title, color=INK)
     fig.text(
         0.01,
         0.01,
-        "Edge width: number of trials; labels: trials behind each comparison. "
-        "Separate panels: sub-networks not connected to each other.",
-        fontsize=8.5,
+        "Edge width: number of trials; labels: trials behind each comparison."
+        + ("\n" if compact else " ")
+        + "Separate panels: sub-networks not connected to each other.",
+        fontsize=7.2 if compact else 8.5,
         color=EDGE,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
@@ -113,7 +131,12 @@ def network_graph(
 
 
 def forest_vs_reference(
-    result: NetworkResult, *, title: str = "", scale: str = "HR", reference: str | None = None
+    result: NetworkResult,
+    *,
+    title: str = "",
+    scale: str = "HR",
+    reference: str | None = None,
+    compact: bool = False,
 ) -> Figure:
     """Forest plot of every treatment versus the reference (exponentiated when ``scale`` is a
     ratio), ordered by P-score, with the P-score printed beside each row."""
@@ -123,7 +146,10 @@ def forest_vs_reference(
     names = sorted(vs, key=lambda t: -ps[t])
     ratio = scale.upper() in ("HR", "OR", "RR")
     tf = math.exp if ratio else (lambda x: x)
-    fig, ax = plt.subplots(figsize=(8.0, 1.2 + 0.45 * len(names)))
+    fs, fs_title = (7.5, 8.5) if compact else (9.0, 11.0)
+    fig, ax = plt.subplots(
+        figsize=(5.0, 1.0 + 0.3 * len(names)) if compact else (8.0, 1.2 + 0.45 * len(names))
+    )
     for row, t in enumerate(names):
         y = len(names) - row
         est, lo, hi = tf(vs[t]["estimate"]), tf(vs[t]["ci_low"]), tf(vs[t]["ci_high"])
@@ -134,7 +160,7 @@ def forest_vs_reference(
             y,
             f"{format_ratio_ci(est, lo, hi)}   {ps[t]:.2f}",
             transform=ax.get_yaxis_transform(),
-            fontsize=8.5,
+            fontsize=fs - 0.5 if not compact else fs,
             va="center",
             color=INK,
         )
@@ -152,7 +178,9 @@ def forest_vs_reference(
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_yticks(range(len(names), 0, -1))
-    ax.set_yticklabels(names, fontsize=9)
+    ax.set_yticklabels(names, fontsize=fs)
+    if compact:
+        ax.tick_params(axis="x", labelsize=fs)
     ax.set_ylim(0.4, len(names) + 0.6)
     model = "random effects, " + result.method if result.model == "random" else "common effect"
     tau = (
@@ -161,23 +189,24 @@ def forest_vs_reference(
         else "tau2 not estimable (no loops or repeated comparisons)"
     )
     ax.set_xlabel(
-        f"{scale} versus {reference} ({round(result.level * 100)}% CI; {model})\n{tau}", fontsize=9
+        f"{scale} versus {reference} ({round(result.level * 100)}% CI; {model})\n{tau}",
+        fontsize=fs,
     )
     ax.text(
         1.02,
         len(names) + 0.55,
         f"{scale} ({round(result.level * 100)}% CI)   P-score",
         transform=ax.get_yaxis_transform(),
-        fontsize=9,
+        fontsize=fs,
         va="center",
         color=EDGE,
     )
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title:
-        ax.set_title(title, fontsize=11, color=INK, loc="left")
+        ax.set_title(title, fontsize=fs_title, color=INK, loc="left")
     fig.tight_layout()
-    fig.subplots_adjust(right=0.68)
+    fig.subplots_adjust(right=0.62 if compact else 0.68)
     return fig
 
 

@@ -164,8 +164,11 @@ def _ranking(network: MaintenanceNetwork) -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
-def network_items(base: EvidenceBase) -> list[NetworkItem]:
-    """One item per built-in network (post-ASCT and non-transplant; PFS and OS)."""
+def network_items(base: EvidenceBase, *, compact: bool = False) -> list[NetworkItem]:
+    """One item per built-in network (post-ASCT and non-transplant; PFS and OS).
+
+    ``compact``: the printed report's smaller figures (text 7.5-8 pt at natural size), so that
+    graph and forest stand side by side without being shrunk."""
     items = []
     for (setting, outcome), network in which_maintenance(base).items():
         title = f"Which maintenance {label('setting', setting)}? {label('outcome', outcome)}"
@@ -178,7 +181,12 @@ def network_items(base: EvidenceBase) -> list[NetworkItem]:
             components = [s.treatments for s in network.subnetworks]
             graph = figure_svg(
                 network_graph(
-                    treatments, edges, title=title, components=components, reference="observation"
+                    treatments,
+                    edges,
+                    title=title,
+                    components=components,
+                    reference="observation",
+                    compact=compact,
                 ),
                 title=f"Network graph: {title}",
                 description="Nodes are treatments; an edge joins two treatments compared in a "
@@ -189,7 +197,9 @@ def network_items(base: EvidenceBase) -> list[NetworkItem]:
             if main is not None and main.result is not None:
                 vs = main.result.effects_vs(main.reference)
                 forest = figure_svg(
-                    forest_vs_reference(main.result, title=f"{title}: HR vs {main.reference}"),
+                    forest_vs_reference(
+                        main.result, title=f"{title}: HR vs {main.reference}", compact=compact
+                    ),
                     title=f"{title}: hazard ratio of each treatment versus {main.reference}",
                     description="; ".join(
                         f"{t}: HR "

@@ -49,9 +49,9 @@ def _row(study: StudyResult) -> ForestRow:
         study.weight_percent,
         n,
         c.approximate or c.earlier_report,
-        events_experimental=c.events_experimental,
+        events_experimental=c.display_events[0],
         n_experimental=c.n_experimental,
-        events_control=c.events_control,
+        events_control=c.display_events[1],
         n_control=c.n_control,
     )
 
@@ -87,8 +87,8 @@ def _diamond(label: str, pooled: PooledEffect, with_pi: bool, studies=()) -> For
         effect_test=effect_test_text(pooled),
         n_experimental=_sum(c.n_experimental for c in contributions),
         n_control=_sum(c.n_control for c in contributions),
-        events_experimental=_sum(c.events_experimental for c in contributions),
-        events_control=_sum(c.events_control for c in contributions),
+        events_experimental=_sum(c.display_events[0] for c in contributions),
+        events_control=_sum(c.display_events[1] for c in contributions),
     )
 
 
@@ -141,8 +141,9 @@ def plot_title(spec) -> str:
 def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> ForestPlot:
     """The forest plot of an analysis: subgroups (if any), overall diamond with PI, tests.
 
-    ``in_report``: the living report prints the title above the plot and the evidence version
-    once, so the figure leaves both out (a shorter figure, fewer pages)."""
+    ``in_report``: the living report prints the title above the plot, the evidence version and
+    the column and weight conventions once, so the figure leaves them out and is drawn compact
+    (8 pt text, 7.2 pt small lines: a shorter, narrower figure, fewer pages)."""
     if not result.studies:
         raise PlateauError(f"analysis {result.spec.id}: no trial included, nothing to plot")
     spec = result.spec
@@ -189,22 +190,22 @@ def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> Fo
             + ", ".join(read)
             + " were read from a secondary source (see the table of included trials)."
         )
-    if any(
-        s.contribution.events_experimental is not None or s.contribution.events_control is not None
-        for s in result.studies
-    ):
-        notes.append(
-            "Events/N: events where the publication reports them (\u2013 where it does not) "
-            "over patients randomised."
-        )
-    else:
-        notes.append("N: patients randomised per arm (\u2013 where not reported).")
+    # the report states the column and weight conventions once, before its first plot
+    if not in_report:
+        if any(s.contribution.display_events != (None, None) for s in result.studies):
+            notes.append(
+                "Events/N: events where the publication reports them (\u2013 where it does not) "
+                "over patients randomised."
+            )
+        else:
+            notes.append("N: patients randomised per arm (\u2013 where not reported).")
     version = "" if in_report else f"Evidence version {result.evidence_version[:12]}; "
-    notes.append(
-        f"{version}weights from the random-effects model; squares proportional to weight."
-        if spec.model.method not in ("EE", "FE")
-        else f"{version}common-effect weights."
-    )
+    if spec.model.method in ("EE", "FE"):
+        notes.append(f"{version}common-effect weights.")
+    elif not in_report:
+        notes.append(
+            f"{version}weights from the random-effects model; squares proportional to weight."
+        )
     measure = result.measure
     left, right = ("favours maintenance", "favours control")
     if arm_labels(result)[0] == "Experimental":
@@ -224,6 +225,7 @@ def forest_from_result(result: AnalysisResult, *, in_report: bool = False) -> Fo
         footnotes=tuple(notes),
         level_percent=round(100 * spec.model.level),
         arm_labels=arm_labels(result),
+        compact=in_report,
     )
 
 
@@ -269,11 +271,14 @@ def accessible_svg(svg: str, title: str, description: str = "") -> str:
 def forest_svg(result: AnalysisResult, *, in_report: bool = False) -> str:
     """The forest plot as an SVG string (for HTML pages and reports), with title and desc."""
     plot = forest_from_result(result, in_report=in_report)
-    return figure_svg(
+    svg = figure_svg(
         draw_forest(plot),
         title=plot.title or f"Forest plot: {plot_title(result.spec)}",
         description=plot.description,
     )
+    if plot.compact:  # the report's screen style enlarges it (text >= 11 px on screen)
+        svg = svg.replace("<svg ", '<svg class="compact" ', 1)
+    return svg
 
 
 def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None) -> str:
@@ -287,7 +292,8 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     centre = (
         result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se**2))
     )
-    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=100)
+    # printed at its natural size in the report: text 7.5-8 pt
+    fig, ax = plt.subplots(figsize=(2.55, 1.95), dpi=100)
     top = max(se.max() * 1.1, 0.05)
     grid = np.linspace(0, top, 50)
     ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
@@ -299,7 +305,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     if egger is not None:
         b0, b1 = egger
         ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
-        ax.legend(loc="lower right", fontsize=9, frameon=False)
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
     ax.set_ylim(top, 0)
     ticks = [
         t
@@ -308,9 +314,10 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     ]
     ax.set_xticks([math.log(t) for t in ticks])
     ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.set_xlabel(f"{result.measure} (log scale)")
-    ax.set_ylabel("Standard error of log " + result.measure)
-    ax.set_title(f"Funnel plot: {result.spec.title}", fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel(f"{result.measure} (log scale)", fontsize=7)
+    ax.set_ylabel("SE of log " + result.measure, fontsize=7)
+    ax.set_title("Funnel plot", fontsize=7.5)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    return figure_svg(fig)
+    return figure_svg(fig, title=f"Funnel plot: {result.spec.title}")
