@@ -52,7 +52,7 @@ def network_graph(
         # one network: narrow enough to stand beside its forest plot; sub-networks keep room
         # for their labels (the forest then follows below)
         figsize=(
-            (5.3 if n_comp == 1 else max(fig_w, 7.5) * 0.8, 5.2 * k_size)
+            (5.0 if n_comp == 1 else max(fig_w, 7.5) * 0.58, 5.2 * k_size)
             if compact
             else (max(fig_w, 7.5), 5.2)
         ),
@@ -148,7 +148,7 @@ def forest_vs_reference(
     tf = math.exp if ratio else (lambda x: x)
     fs, fs_title = (7.5, 8.5) if compact else (9.0, 11.0)
     fig, ax = plt.subplots(
-        figsize=(5.0, 1.0 + 0.3 * len(names)) if compact else (8.0, 1.2 + 0.45 * len(names))
+        figsize=(4.3, 1.0 + 0.3 * len(names)) if compact else (8.0, 1.2 + 0.45 * len(names))
     )
     for row, t in enumerate(names):
         y = len(names) - row

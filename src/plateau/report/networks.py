@@ -183,7 +183,8 @@ def network_items(base: EvidenceBase, *, compact: bool = False) -> list[NetworkI
                 network_graph(
                     treatments,
                     edges,
-                    title=title,
+                    # printed: the section heading above the figure carries the title
+                    title="" if compact else title,
                     components=components,
                     reference="observation",
                     compact=compact,
@@ -198,7 +199,9 @@ def network_items(base: EvidenceBase, *, compact: bool = False) -> list[NetworkI
                 vs = main.result.effects_vs(main.reference)
                 forest = figure_svg(
                     forest_vs_reference(
-                        main.result, title=f"{title}: HR vs {main.reference}", compact=compact
+                        main.result,
+                        title="" if compact else f"{title}: HR vs {main.reference}",
+                        compact=compact,
                     ),
                     title=f"{title}: hazard ratio of each treatment versus {main.reference}",
                     description="; ".join(
