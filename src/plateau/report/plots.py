@@ -293,7 +293,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
         result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se**2))
     )
     # printed at its natural size in the report: text 7.5-8 pt
-    fig, ax = plt.subplots(figsize=(2.55, 1.95), dpi=100)
+    fig, ax = plt.subplots(figsize=(2.1, 1.6), dpi=100)  # five to a printed row
     top = max(se.max() * 1.1, 0.05)
     grid = np.linspace(0, top, 50)
     ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
@@ -317,7 +317,6 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     ax.tick_params(labelsize=7)
     ax.set_xlabel(f"{result.measure} (log scale)", fontsize=7)
     ax.set_ylabel("SE of log " + result.measure, fontsize=7)
-    ax.set_title("Funnel plot", fontsize=7.5)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return figure_svg(fig, title=f"Funnel plot: {result.spec.title}")
