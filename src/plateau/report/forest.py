@@ -100,7 +100,7 @@ class ForestPlot:
     footnotes: Sequence[str] = field(default_factory=tuple)
     level_percent: int = 95
     arm_labels: tuple[str, str] = ("Maintenance", "Control")
-    #: the printed report's layout: 8 pt text (7.2 pt for the small lines, never below 7 pt
+    #: the printed report's layout: 7.6 pt text (7 pt for the small lines, never below 7 pt
     #: printed), tighter rows, a narrower axis, test lines running under the axis (on white)
     compact: bool = False
 
@@ -154,7 +154,7 @@ PLOT_WIDTH = 2.9  #: the axis, inches
 GAP = 0.22  #: between columns, inches
 MAX_LABEL = 200  #: labels are never shortened below this (kept for callers)
 #: the compact (printed report) sizes: text, small text, row height, axis width, gap
-COMPACT = (8.0, 7.2, 0.155, 2.0, 0.1)
+COMPACT = (7.6, 7.0, 0.138, 2.0, 0.1)
 
 
 def _fit(label: str, limit: int = MAX_LABEL) -> str:
@@ -341,8 +341,8 @@ def draw_forest(plot: ForestPlot) -> Figure:
         )
     note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, font_small)]
     head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * row_h
-    axis_h = 0.5 if plot.compact else 0.62  # ticks and the favours label
-    note_h = 0.15 if plot.compact else 0.19
+    axis_h = 0.46 if plot.compact else 0.62  # ticks and the favours label
+    note_h = 0.14 if plot.compact else 0.19
     notes_h = note_h * len(note_lines) + (0.1 if note_lines else 0)
     body_h = row_h * max(len(lines), 1)
     height = margin + head_h + body_h + axis_h + notes_h + margin
