@@ -44,3 +44,95 @@ def test_a_page_view_can_write_while_an_import_runs_the_engine(
     assert waited < 1.0, f"the page view waited {waited:.1f} s for the import"
     with db.session() as s:
         assert stale_patients(s) == []  # every patient's results stored after the import
+
+
+def test_page_views_during_a_3000_patient_import_never_fail_with_database_is_locked(
+    tmp_path, monkeypatch
+):
+    """SQLite: a clinician keeps opening the patient list and timelines while a 3,000-patient
+    import writes its rows (it holds the write lock for that time; every page view writes an
+    audit entry).  With the busy timeout lowered below the import's write phase, a view that
+    overlaps it used to fail with 500 "database is locked"; now it waits for the lock."""
+    import datetime as dt
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from plateau.store import db as db_module
+    from plateau.store import importer, open_database
+    from plateau.store.security import create_user
+    from plateau.web.app import WebSettings, create_app
+
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_S", 0.05)  # far below the write phase
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    db = open_database(url)
+    password = "lantern-harbour-quiet-7"
+    with db.session(write=True) as s:
+        admin = create_user(s, "admin_x", password, "admin", ["Team A"]).id
+    small = "patient_id,maintenance_start,agent,dose_mg\n" + "".join(
+        f"S{i:02d},2024-01-01,lenalidomide,10\n" for i in range(3)
+    )
+    import_files(db, admin, csv_files={"patients": ("s.csv", small.encode())}, team="Team A")
+
+    start = dt.date(2024, 1, 1)
+    ids = [f"L{i:05d}" for i in range(3000)]
+    patients = "patient_id,maintenance_start,agent,dose_mg\n" + "".join(
+        f"{p},{start},lenalidomide,10\n" for p in ids
+    )
+    labs = "patient_id,date,analyte,value,unit\n" + "".join(
+        f"{p},2024-02-01,serum_m_protein,{1 + (i % 7) / 10:.1f},g/dL\n" for i, p in enumerate(ids)
+    )
+    writing = threading.Event()
+    wrote = threading.Event()
+    real_apply = importer.apply
+
+    def watched_apply(*args, **kwargs):  # inside the import's write transaction
+        writing.set()
+        try:
+            return real_apply(*args, **kwargs)
+        finally:
+            wrote.set()
+
+    monkeypatch.setattr(importer, "apply", watched_apply)
+    outcome: dict = {}
+
+    def run_import():
+        try:
+            outcome["summary"] = import_files(
+                db,
+                admin,
+                csv_files={
+                    "patients": ("big.csv", patients.encode()),
+                    "labs": ("big-labs.csv", labs.encode()),
+                },
+                team="Team A",
+            )
+        except BaseException as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    app = create_app(WebSettings(database_url=url))
+    statuses: list[tuple[int, bool]] = []
+    with TestClient(app, base_url="https://testserver") as client:
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        r = client.post(
+            "/login",
+            data={"username": "admin_x", "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        worker = threading.Thread(target=run_import)
+        worker.start()
+        assert writing.wait(120)
+        k = 0
+        while worker.is_alive():
+            during = writing.is_set() and not wrote.is_set()
+            url_ = "/records" if k % 2 else "/records/patients/1"
+            statuses.append((client.get(url_).status_code, during))
+            k += 1
+        worker.join()
+    assert "error" not in outcome, outcome
+    assert outcome["summary"].created["patients"] == 3000
+    assert any(during for _status, during in statuses), "no page view overlapped the write phase"
+    assert [s for s, _during in statuses if s != 200] == []
+    db.dispose()
