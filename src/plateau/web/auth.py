@@ -159,13 +159,15 @@ def audit_now(
     with database(request).session(write=True) as session:
         audit.record_many(
             session,
-            current_user(session, v),
+            None,
             action,
             resource,
             patient_ids,
             ip=v.ip,
             outcome=outcome,
             detail=detail,
+            user_id=v.user_id,
+            username=v.username,
         )
 
 
