@@ -246,9 +246,37 @@ def main(argv=None) -> int:
         help="mean seconds a clinician reads a page before the next click (0 = no pause)",
     )
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL server (initdb + pg_ctl, as the test suite does: "
+        "tests/store/pgserver.py) and run on it",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="plateau-bench-")
+    stop_pg = None
+    if args.postgres:
+        import importlib.util
+
+        tests = Path(__file__).resolve().parents[1] / "tests"
+        sys.path.insert(0, str(tests))  # pgserver imports tests/netutil.py
+        spec = importlib.util.spec_from_file_location(
+            "plateau_pgserver", tests / "store" / "pgserver.py"
+        )
+        assert spec and spec.loader
+        pgserver = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(pgserver)
+        base_url, stop_pg = pgserver.start()
+        args.database_url = pgserver.new_database(base_url)
+    try:
+        return _run(args, tmp)
+    finally:
+        if stop_pg:
+            stop_pg()
+
+
+def _run(args, tmp: str) -> int:
     url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
     t = time.perf_counter()
     team_patients = seed(url, args.patients, args.clinicians)

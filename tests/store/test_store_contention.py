@@ -136,3 +136,56 @@ def test_page_views_during_a_3000_patient_import_never_fail_with_database_is_loc
     assert any(during for _status, during in statuses), "no page view overlapped the write phase"
     assert [s for s, _during in statuses if s != 200] == []
     db.dispose()
+
+
+def test_two_refreshes_of_one_patient_at_once_store_each_alert_once(db, users, example_files):
+    """Two imports for the same patient close together: both run the engine on the same data
+    version, then both store.  The second must see the first's alerts (PostgreSQL used to raise
+    a unique violation on the alert fingerprint: a 500 for the second clinician's import)."""
+    from sqlalchemy import func, select
+
+    from plateau.store.importer import apply
+    from plateau.store.models import Alert, User
+
+    with db.session(write=True) as s:
+        summary = apply(
+            s, _read(example_files()), s.get(User, users["admin"]), team="Team A", refresh=False
+        )
+    ids = sorted(summary.patients)
+    real = monitoring.assess
+    both_computed = threading.Barrier(2, timeout=60)
+
+    def assess_then_wait(session, part):
+        out = real(session, part)
+        both_computed.wait()  # both engines done before either stores
+        return out
+
+    monitoring.assess = assess_then_wait
+    errors: list[BaseException] = []
+
+    def refresh():
+        try:
+            monitoring.refresh_patients(db, ids)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=refresh) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        monitoring.assess = real
+    assert not errors, errors
+    with db.session() as s:
+        n = s.scalar(select(func.count(Alert.id)))
+        distinct = s.scalar(select(func.count(func.distinct(Alert.fingerprint))))
+        assert stale_patients(s) == []
+    assert n == distinct > 0
+
+
+def _read(files):
+    from plateau.store.csv_io import read_csv
+
+    return read_csv(files)
