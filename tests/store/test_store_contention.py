@@ -189,3 +189,47 @@ def _read(files):
     from plateau.store.csv_io import read_csv
 
     return read_csv(files)
+
+
+def test_two_imports_of_one_result_at_once_both_succeed(db, users, example_files, monkeypatch):
+    """Two clinicians import the same new result for one patient at the same moment: one
+    creates it, the other finds it (PostgreSQL used to raise a unique violation on
+    (patient, date, analyte) for the second: a 500)."""
+    from sqlalchemy import func, select
+
+    from plateau.store import importer
+    from plateau.store.models import LabResult
+
+    import_files(db, users["clin_a"], csv_files=example_files("patients"), team="Team A")
+    real = importer.team_ids
+    meet = threading.Barrier(2)
+
+    def team_ids_then_meet(session, user):  # called after the patients are read (and locked)
+        out = real(session, user)
+        try:
+            meet.wait(timeout=3)  # without the lock both imports get here before either writes
+        except threading.BrokenBarrierError:
+            pass
+        return out
+
+    monkeypatch.setattr(importer, "team_ids", team_ids_then_meet)
+    labs = b"patient_id,date,analyte,value,unit\nP01,2025-09-01,serum_m_protein,0.7,g/dL\n"
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(
+                import_files(db, users["clin_a"], csv_files={"labs": ("labs.csv", labs)})
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(r.created["labs"] for r in results) == [0, 1]
+    with db.session() as s:
+        assert s.scalar(select(func.count(LabResult.id)).where(LabResult.value == 0.7)) == 1

@@ -133,7 +133,15 @@ def apply(
     existing = (
         {
             p.external_id: p
-            for p in session.scalars(select(Patient).where(Patient.external_id.in_(ext_ids)))
+            # locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises imports): two
+            # imports for one patient write one after the other, the second seeing the first's
+            # rows, instead of both inserting the same result (a unique violation)
+            for p in session.scalars(
+                select(Patient)
+                .where(Patient.external_id.in_(ext_ids))
+                .order_by(Patient.id)
+                .with_for_update()
+            )
         }
         if ext_ids
         else {}
