@@ -131,7 +131,13 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
         random.Random(1000 + idx).uniform(0, ramp)
     )  # clinicians arrive over `ramp` seconds
 
-    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as client:
+    # idle connections are dropped by the client before uvicorn's 5 s keep-alive timeout closes
+    # them (as browsers retry on such a race; with equal timeouts a request can meet a closing
+    # connection and fail with ReadError)
+    limits = httpx.Limits(keepalive_expiry=4.0)
+    async with httpx.AsyncClient(
+        base_url=base, timeout=60, follow_redirects=False, limits=limits
+    ) as client:
 
         async def timed(kind, method, url, **kw):
             t0 = time.perf_counter()
@@ -257,23 +263,27 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp(prefix="plateau-bench-")
     stop_pg = None
     if args.postgres:
-        import importlib.util
-
-        tests = Path(__file__).resolve().parents[1] / "tests"
-        sys.path.insert(0, str(tests))  # pgserver imports tests/netutil.py
-        spec = importlib.util.spec_from_file_location(
-            "plateau_pgserver", tests / "store" / "pgserver.py"
-        )
-        assert spec and spec.loader
-        pgserver = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(pgserver)
-        base_url, stop_pg = pgserver.start()
-        args.database_url = pgserver.new_database(base_url)
+        args.database_url, stop_pg = throwaway_postgres()
     try:
         return _run(args, tmp)
     finally:
         if stop_pg:
             stop_pg()
+
+
+def throwaway_postgres():
+    """``(database url, stop)`` of a throwaway PostgreSQL server started as the test suite
+    starts it (``tests/store/pgserver.py``: initdb + pg_ctl on a free loopback port; fsync off)."""
+    import importlib.util
+
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path.insert(0, str(tests))  # pgserver imports tests/netutil.py
+    spec = importlib.util.spec_from_file_location("plateau_pgserver", tests / "store/pgserver.py")
+    assert spec and spec.loader
+    pgserver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pgserver)
+    base_url, stop = pgserver.start()
+    return pgserver.new_database(base_url), stop
 
 
 def _run(args, tmp: str) -> int:
