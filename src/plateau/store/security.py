@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from plateau.errors import PlateauError
 from plateau.store.models import (
@@ -262,7 +262,11 @@ def start_session(session: Session, user: User) -> tuple[str, LoginSession]:
 def session_for_token(session: Session, token: str | None) -> LoginSession | None:
     if not token or len(token) > 200:
         return None
-    row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
+    row = session.scalar(  # with its user in the same query (every request asks)
+        select(LoginSession)
+        .options(joinedload(LoginSession.user))
+        .where(LoginSession.token_sha256 == _sha(token))
+    )
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
@@ -273,7 +277,11 @@ def session_for_token(session: Session, token: str | None) -> LoginSession | Non
 
 def end_session(session: Session, token: str | None) -> None:
     if token:
-        row = session.scalar(select(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
+        row = session.scalar(  # with its user in the same query (every request asks)
+            select(LoginSession)
+            .options(joinedload(LoginSession.user))
+            .where(LoginSession.token_sha256 == _sha(token))
+        )
         if row is not None:
             session.delete(row)
 
