@@ -436,3 +436,25 @@ def test_fhir_import_problems_found_after_reading_name_entry_and_field(db, users
         assert any(p.startswith(start) for p in problems), (start, problems)
     assert len(problems) == 2, problems
     assert table_counts(db) == before
+
+
+def test_conflicting_repeats_name_the_field_that_differs():
+    from plateau.store.csv_io import read_csv
+
+    events = (
+        b"patient_id,date,term,grade,with_pain\n"
+        b"X1,2025-03-01,fatigue,1,no\nX1,2025-03-01,fatigue,1,yes\n"
+    )
+    items = ",".join(f"q{i}" for i in range(1, 31))
+    answers = ["2"] * 30
+    qlq = (
+        f"patient_id,date,{items}\nX1,2025-02-01,{','.join(answers)}\n"
+        f"X1,2025-02-01,{','.join(answers[:4] + ['3'] + answers[5:])}\n"
+    ).encode()
+    problems = read_csv({"events": ("ev.csv", events), "qlq": ("q.csv", qlq)}).problems
+    assert problems == [
+        "ev.csv: row 2 (line 3), field 'with_pain': conflicts with row(s) 1 (same "
+        "patient_id=X1, date=2025-03-01, term=fatigue, different with_pain)",
+        "q.csv: row 2 (line 3), field 'q5': conflicts with row(s) 1 (same patient_id=X1, "
+        "date=2025-02-01, different q5)",
+    ]

@@ -82,7 +82,7 @@ def _dupes(
     frame: pd.DataFrame, keys: list[str], name: str, problems: list[str], field: str
 ) -> pd.DataFrame:
     """Identical repeated rows are dropped; the same key with different values is a problem
-    naming the rows and the ``field`` that differs."""
+    naming the rows and the first field that differs (``field`` if none can be told)."""
     frame = frame.drop_duplicates(subset=[c for c in frame.columns if c != "file_row"])
     dup = frame.duplicated(keys, keep=False)
     if dup.any():
@@ -93,9 +93,15 @@ def _dupes(
             )
             rows = [int(r) for r in grp["file_row"]]
             others = ", ".join(str(r) for r in rows[:-1])
+            differ = [
+                c
+                for c in grp.columns
+                if c not in (*keys, "file_row") and grp[c].astype(str).nunique() > 1
+            ]
+            what = differ[0] if differ else field
             problems.append(
-                f"{_where(name, rows[-1])}, field '{field}': conflicts with row(s) {others} "
-                f"(same {shown}, different {field})"
+                f"{_where(name, rows[-1])}, field '{what}': conflicts with row(s) {others} "
+                f"(same {shown}, different {what})"
             )
     return frame
 
