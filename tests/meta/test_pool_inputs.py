@@ -17,7 +17,6 @@ V = np.array([0.04, 0.02, 0.05, 0.1, 0.03])
     "yi,vi,match",
     [
         ([], [], "k = 0"),
-        ([0.1], [0.02], "k = 1"),
         ([0.1, 0.2], [0.02, 0.0], "non-positive at study 1"),
         ([0.1, 0.2], [0.02, -1.0], "non-positive at study 1"),
         ([0.1, np.inf], [0.02, 0.03], "infinite"),
@@ -40,9 +39,9 @@ def test_batch_errors_name_the_rows():
         pool(Yb, Vb)
     Yb = np.tile(Y, (4, 1))
     Vb = np.tile(V, (4, 1))
-    Yb[1, 1:] = np.nan
-    Vb[1, 1:] = np.nan
-    with pytest.raises(PlateauError, match=r"k = 1\) in row 1"):
+    Yb[1, :] = np.nan
+    Vb[1, :] = np.nan
+    with pytest.raises(PlateauError, match=r"k = 0\) in row 1"):
         pool(Yb, Vb)
 
 

@@ -197,11 +197,12 @@ def prepare_batch(
         ks = ", ".join(str(int(k[r])) for r in few[:8])
         if is_1d:
             raise PlateauError(
-                f"k = {int(k[0])} studies; this analysis needs at least {min_k} studies"
+                f"k = {int(k[0])} studies; this analysis needs at least {min_k} "
+                f"stud{'y' if min_k == 1 else 'ies'}"
             )
         raise PlateauError(
             f"too few studies (k = {ks}) in {where_text(few, None, True)}; "
-            f"each analysis needs at least {min_k} studies"
+            f"each analysis needs at least {min_k} stud{'y' if min_k == 1 else 'ies'}"
         )
     w2 = None
     if weights is not None:

@@ -337,8 +337,12 @@ def logdet(S: np.ndarray) -> Any:
 
 
 # ----------------------------------------------------------------------------- likelihood
-def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
-    """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2.
+def _lik_state_general(
+    y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool, full: bool = True
+) -> Any:
+    """Log-likelihood (up to constants), score, Fisher information and Hessian at tau2, and
+    the convex part c = -1/2 sum log(v + tau2) of the log-likelihood with its derivative
+    c' = -1/2 sum w (the difference-of-convex split of :func:`_certify_global`).
 
     ML (profile over beta):  l = -1/2 sum log(v+tau2) - 1/2 y'Py
     REML:                    l_R = l - 1/2 log det(X'WX)
@@ -351,17 +355,22 @@ def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) ->
     w = m / (v + tau2[:, None])
     coef, r, S_inv = wls(y, X, w)
     wr = w * r
+    sw = w.sum(1)
     ypppy_a = np.einsum("bk,bk->b", wr * w, wr)  # sum w^3 r^2
     if X.shape[2] == 1:
         g = np.einsum("bk,bk->b", X[:, :, 0], w * wr)
         ypppy = ypppy_a - S_inv[:, 0, 0] * g * g
+        ppy = w * (wr - X[:, :, 0] * (S_inv[:, 0, 0] * g)[:, None])
     else:
         g = np.einsum("bkp,bk->bp", X, w * wr)
         ypppy = ypppy_a - np.einsum("bp,bpq,bq->b", g, S_inv, g)
+        ppy = w * (wr - np.einsum("bkp,bpq,bq->bk", X, S_inv, g))
+    y4 = np.einsum("bk,bk->b", ppy, ppy)  # y'P^4 y = |P P y|^2, P P y = W (u - X b_u), u = W r
     yppy = np.einsum("bk,bk->b", wr, wr)
     quad = np.einsum("bk,bk->b", wr, r)
     with np.errstate(divide="ignore"):
-        ll = -0.5 * np.where(m > 0, np.log(v + tau2[:, None]), 0.0).sum(1) - 0.5 * quad
+        c = -0.5 * np.where(m > 0, np.log(v + tau2[:, None]), 0.0).sum(1)
+    ll = c - 0.5 * quad
     w2 = w * w
     if reml:
         if X.shape[2] == 1:
@@ -380,10 +389,29 @@ def _lik_state_general(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) ->
         score = 0.5 * (yppy - trp)
         info = 0.5 * trpp
     else:
-        score = 0.5 * (yppy - w.sum(1))
+        score = 0.5 * (yppy - sw)
         info = 0.5 * w2.sum(1)
     hess = info - ypppy  # d^2 l / d(tau2)^2
-    return ll, score, info, hess
+    if not full:
+        return ll, score, info, hess
+    t3_hi = np.einsum("bk,bk->b", w2, w)  # sum w^3 >= tr P^3
+    t3_lo = trpp * trpp / trp if reml else t3_hi  # tr P^3 >= (tr PP)^2 / tr P
+    if reml:  # the convex part of the REML split: l_R + Q/2 = -1/2 log det N'(V + t I)N + const
+        return (
+            ll,
+            score,
+            info,
+            hess,
+            ll + 0.5 * quad,
+            -0.5 * trp,
+            quad,
+            yppy,
+            info,
+            y4,
+            t3_lo,
+            t3_hi,
+        )
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, 0.5 * w2.sum(1), y4, t3_lo, t3_hi
 
 
 def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = None) -> Any:
@@ -418,13 +446,15 @@ def _lik_state_int(y: Any, v: Any, m: Any, tau2: Any, reml: bool, top: Any = Non
     return ll, score, info, info - ypppy
 
 
-def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool) -> Any:
+def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool, full: bool = True) -> Any:
     """:func:`_lik_state_int` for rows whose column 0 holds the most precise study.
 
-    Same formulas; the sums over the other studies (S_o, T_o, Q_o of
+    Same formulas (and the convex part c, c' as :func:`_lik_state_general`); the sums over
+    the other studies (S_o, T_o, Q_o of
     :class:`_InterceptTraces`) are plain sums over columns 1..k-1, so no mask or argmax is
     formed, and S = w_0 + S_o is a sum of nonnegative terms.  Used by the ascent of
-    :func:`fit_likelihood`, which moves each row's most precise study to column 0 once.
+    :func:`fit_likelihood`, which moves each row's most precise study to column 0 once, with
+    ``full=False`` (l, l', information and l'' only).
     """
     vt = v + tau2[:, None]
     w = m / vt
@@ -440,7 +470,8 @@ def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool) -> Any:
     ubar = np.einsum("bk,bk->b", w, wr) / sw
     du = wr - ubar[:, None]
     ypppy = np.einsum("bk,bk,bk->b", w, du, du)
-    ll = -0.5 * np.einsum("bk,bk->b", m, np.log(vt)) - 0.5 * quad
+    c = -0.5 * np.einsum("bk,bk->b", m, np.log(vt))
+    ll = c - 0.5 * quad
     if reml:
         wo2 = wo * wo
         To = wo2.sum(1)
@@ -454,7 +485,31 @@ def _lik_state_int0(y: Any, v: Any, m: Any, tau2: Any, reml: bool) -> Any:
     else:
         info = 0.5 * np.einsum("bk,bk->b", w, w)
         score = 0.5 * (yppy - sw)
-    return ll, score, info, info - ypppy
+    hess = info - ypppy
+    if not full:
+        return ll, score, info, hess
+    wdu = w * du  # P P y
+    y4 = np.einsum("bk,bk->b", wdu, wdu)
+    if reml:
+        t3_hi = w0**3 + np.einsum("bk,bk->b", wo2, wo)
+        t3_lo = 4.0 * info * info / trp  # tr P^3 >= (tr PP)^2 / tr P
+        # the convex part of the REML split: l_R + Q/2 (see _certify_global), c' = -tr P / 2
+        return (
+            ll,
+            score,
+            info,
+            hess,
+            ll + 0.5 * quad,
+            -0.5 * trp,
+            quad,
+            yppy,
+            info,
+            y4,
+            t3_lo,
+            t3_hi,
+        )
+    t3 = np.einsum("bk,bk,bk->b", w, w, w)
+    return ll, score, info, hess, c, -0.5 * sw, quad, yppy, info, y4, t3, t3
 
 
 def _grid_state_int0(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
@@ -480,19 +535,22 @@ def _grid_state_int0(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
     wr = w * r
     quad = np.einsum("bgk,bgk->bg", wr, r)
     yppy = np.einsum("bgk,bgk->bg", wr, wr)
-    ll = -0.5 * np.matmul(np.log(vt), m[:, :, None])[:, :, 0] - 0.5 * quad
+    c = -0.5 * np.matmul(np.log(vt), m[:, :, None])[:, :, 0]
+    ll = c - 0.5 * quad
     if reml:
         ll -= 0.5 * np.log(sw)
         wo = w[:, :, 1:]
         To = np.einsum("bgk,bgk->bg", wo, wo)
         trp = (So * (sw + w[:, :, 0]) - To) / sw
         score = 0.5 * (yppy - trp)
-    else:
-        score = 0.5 * (yppy - sw)
-    return ll, score
+        c2 = 0.5 * (w[:, :, 0] ** 2 + To)  # >= tr PP / 2, the convex part's l''
+        return ll, score, ll + 0.5 * quad, -0.5 * trp, quad, yppy, c2
+    score = 0.5 * (yppy - sw)
+    c2 = 0.5 * np.einsum("bgk,bgk->bg", w, w)
+    return ll, score, c, -0.5 * sw, quad, yppy, c2
 
 
-GRID_POINTS = 24  # log-spaced points of the global scan (plus tau2 = 0), see fit_likelihood
+GRID_POINTS = 8  # log-spaced points of the global scan (plus tau2 = 0), see fit_likelihood
 GRID_DECADES = (-6.0, 1.0)  # scan range, in decades of the row's scale s (see _scan_grid)
 GRID_CHUNK = 16384  # numbers in a (rows, points, k) block of the scan (cache-sized)
 
@@ -530,7 +588,8 @@ def _grid_state_int(y: Any, v: Any, m: Any, grid: Any, reml: bool) -> Any:
 def _grid_state(
     lik: Any, y: Any, v: Any, m: Any, X: Any, grid: Any, reml: bool, intercept_only: bool
 ) -> Any:
-    """(Restricted) log-likelihood and score of every row at every point of its grid (B, G).
+    """The certificate's state (see :func:`_cert_state`) of every row at every point of its
+    grid: (l, l', c, c', Q, -Q', c''), each (B, G).
 
     Intercept-only: :func:`_grid_state_int0` (column 0 the most precise study).  Otherwise
     the rows are repeated G times and evaluated by ``lik`` (the function of the local
@@ -538,21 +597,20 @@ def _grid_state(
     """
     B, G = grid.shape
     k = y.shape[1]
-    ll = np.empty((B, G))
-    sc = np.empty((B, G))
+    out = [np.empty((B, G)) for _ in range(7)] + [np.full((B, G), np.nan) for _ in range(4)]
     step = max(1, GRID_CHUNK // (G * k))
     for s0 in range(0, B, step):
         sl = slice(s0, min(B, s0 + step))
         if intercept_only:
-            ll[sl], sc[sl] = _grid_state_int0(y[sl], v[sl], m[sl], grid[sl], reml)
-            continue
-        n = sl.stop - sl.start
-        Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
-        yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
-        out = lik(yr, vr, mr, Xr, grid[sl].ravel(), reml)
-        ll[sl] = out[0].reshape(n, G)
-        sc[sl] = out[1].reshape(n, G)
-    return ll, sc
+            st = _grid_state_int0(y[sl], v[sl], m[sl], grid[sl], reml)
+        else:
+            n = sl.stop - sl.start
+            Xr = np.repeat(X[sl], G, axis=0) if X.shape[0] else X
+            yr, vr, mr = (np.repeat(a[sl], G, axis=0) for a in (y, v, m))
+            st = [x.reshape(n, G) for x in _cert_state(lik(yr, vr, mr, Xr, grid[sl].ravel(), reml))]
+        for o, x in zip(out, st, strict=False):  # the scan leaves l'' and the rest NaN
+            o[sl] = x
+    return out
 
 
 def _scan_grid(y: Any, v: Any, m: Any, X: Any, reml: bool) -> Any:
@@ -637,8 +695,9 @@ def _local_max(
     boundary tau2 = 0 is reachable only where the score at 0 is <= 0 (0 is then a local
     maximum by the Karush-Kuhn-Tucker condition); where score(0) > 0 the iterate moves
     towards 0 only by bisection, never onto it, so it cannot be pulled onto a boundary point
-    that is not a maximum.  Stops when |step| <= tol (1 + tau2), when the bracket is that
-    narrow, or at 0 with score(0) <= 0.
+    that is not a maximum.  Stops when |step| <= tol (v_min + tau2) (v_min the row's smallest
+    sampling variance: the rule does not depend on the units of the effects), when the bracket
+    is that narrow, or at 0 with score(0) <= 0.
 
     Returns (tau2, ll, converged, iterations).
     """
@@ -651,6 +710,9 @@ def _local_max(
     lo = np.asarray(lo, dtype=float).copy()
     hi = np.asarray(hi, dtype=float).copy()
     zero_ok = score0 <= 0.0
+    # the scale of tau2 in the stopping rules: the smallest sampling variance of the row, so the
+    # fit does not depend on the units of the effects (rescaling y by s rescales tau2 by s^2)
+    sc = np.where(m > 0, v, np.inf).min(1)
     ys, vs, ms, Xs, ts, zok = y, v, m, X, tau2.copy(), zero_ok
     ll, score, info, hess = lik(ys, vs, ms, Xs, ts, reml)
     for it in range(1, maxiter + 1):
@@ -686,8 +748,8 @@ def _local_max(
             cand[j], ll_c[j], sc_c[j], in_c[j], he_c[j] = ts[j], ll[j], score[j], info[j], hess[j]
         change = np.abs(cand - ts)
         done = (
-            (change <= tol * (1.0 + cand))
-            | (np.isfinite(hi) & (hi - lo <= tol * (1.0 + hi)))
+            (change <= tol * (sc + cand))
+            | (np.isfinite(hi) & (hi - lo <= tol * (sc + hi)))
             | ((cand == 0.0) & zok & (ts == 0.0))
         )
         ts, ll, score, info, hess = cand, ll_c, sc_c, in_c, he_c
@@ -703,11 +765,200 @@ def _local_max(
             ys, vs, ms = ys[keep], vs[keep], ms[keep]
             Xs = Xs[keep] if Xs.shape[0] else Xs
             ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
-            lo, hi, zok = lo[keep], hi[keep], zok[keep]
+            lo, hi, zok, sc = lo[keep], hi[keep], zok[keep], sc[keep]
     if idx.size:
         tau2[idx] = ts
         ll_out[idx] = ll
     return tau2, ll_out, converged, iterations
+
+
+CERT_TOL = 1e-10  # the fit is certified within CERT_TOL (1 + |l|) of the global maximum
+CERT_LEVELS = 120  # bisection levels of the certificate (about 20 are used next to a peak)
+TAIL_STEP = 10.0  # factor by which the breakpoints extend beyond the scan until the tail bound
+TAIL_STEPS = 60  # holds
+
+
+def _dc_cell_bound(a: Any, b: Any, sa: Any, sb: Any) -> Any:
+    """Upper bound of the (restricted) log-likelihood l over each cell [a, b].
+
+    ``sa``, ``sb`` are the states at the ends (:func:`_cert_state`); l'' is NaN (unknown) at
+    the points of the scan, where test (ii) does not apply.
+    Two bounds, the smaller is returned:
+
+    1. Difference of convex functions: l = c + d with c(t) = -1/2 sum log(v_i + t) convex and
+       d = l - c concave (see :func:`_certify_global`).  On [a, b] the convex part lies below
+       its chord and the concave part below both of its end tangents, so
+
+           l(t) <= c(a) + (c(b) - c(a)) (t - a) / (b - a)
+                   + min(d(a) + d'(a) (t - a), d(b) + d'(b) (t - b)),
+
+       a concave piecewise-linear function whose maximum is at a, at b or where the two
+       tangents cross; its gap to l is O((b - a)^2).
+    2. Concavity, proved on the cell by either of two tests.  (i) l'' = c'' + d'' with
+       c'' = 1/2 sum w^2 <= c''(a) (w falls with t), and d'' <= -Q''/2 = -y'PPPy (the REML
+       term -1/2 log det X'WX is concave) with y'PPPy >= (y'PPy)^2 / y'Py = Q'(t)^2 / Q(t)
+       (Cauchy-Schwarz on z = P^(1/2) y), where Q falls and |Q'| falls (Q is convex and
+       decreasing), so on the cell l'' <= c''(a) - Q'(b)^2 / Q(a).  (ii) From l'' at both ends
+       and the third derivative (dP/dt = -PP): l''' = -tr P^3 + 3 y'P^4y (REML; -sum w^3 +
+       3 y'P^4y for ML), whose two terms are monotone (d tr P^3/dt = -3 tr P^4 <= 0,
+       d y'P^4y/dt = -4 y'P^5y <= 0), bounded with sum w^3 >= tr P^3 >= (tr PP)^2 / tr P
+       (Weyl; Cauchy-Schwarz on the eigenvalues).  Where l'' < 0 on the cell, l is concave
+       and
+       lies below both end tangents of l itself: max(l(a), l(b)) when the cell holds no
+       stationary point, else the tangents' crossing; next to a peak whose position is a
+       breakpoint this is the peak's value, so the certificate closes without bisection.
+
+    A rounding margin of 64 machine epsilons of the magnitudes involved is added.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux, margin = _dc_part(a, b, sa, sb)
+        concave, uy = _concave_part(a, b, sa, sb)
+    lla, llb = sa[0], sb[0]
+    bound = np.maximum(np.maximum(lla, llb), np.where(concave, np.minimum(ux, uy), ux))
+    return bound + margin
+
+
+def _dc_part(a: Any, b: Any, sa: Any, sb: Any) -> Any:
+    """Bound 1 of :func:`_dc_cell_bound` (without the end values) and the rounding margin."""
+    lla, sca, ca, cpa = sa[0], sa[1], sa[2], sa[3]
+    llb, scb, cb, cpb = sb[0], sb[1], sb[2], sb[3]
+    da, db = lla - ca, llb - cb
+    dpa, dpb = sca - cpa, scb - cpb
+    w = b - a
+    den = dpa - dpb
+    tx = np.where(den > 0, (db - da + dpa * a - dpb * b) / den, a)
+    tx = np.clip(np.where(np.isfinite(tx), tx, a), a, b)
+    ux = ca + (cb - ca) * ((tx - a) / w) + np.minimum(da + dpa * (tx - a), db + dpb * (tx - b))
+    mag = np.abs(ca) + np.abs(cb) + np.abs(da) + np.abs(db)
+    mag += (np.abs(dpa) + np.abs(dpb) + np.abs(cpa) + np.abs(cpb) + np.abs(sca) + np.abs(scb)) * w
+    return ux, 64.0 * np.finfo(float).eps * mag
+
+
+def _concave_part(a: Any, b: Any, sa: Any, sb: Any) -> Any:
+    """Bound 2 of :func:`_dc_cell_bound`: (l provably concave on the cell, tangent bound)."""
+    lla, sca, qa, c2a, ha, y4a, t3hia = sa[0], sa[1], sa[4], sa[6], sa[7], sa[8], sa[10]
+    llb, scb, qpb, hb, y4b, t3lob = sb[0], sb[1], sb[5], sb[7], sb[8], sb[9]
+    w = b - a
+    # (i) l'' <= c''(a) - Q'(b)^2 / Q(a)
+    curv = qpb * qpb / qa
+    concave = c2a - curv < -1e-12 * (c2a + curv)
+    # (ii) l''' = -tr P^3 + 3 y'P^4y [REML] (-sum w^3 + 3 y'P^4y [ML]); both terms fall with t,
+    # so l''' <= u3 = 3 y'P^4y(a) - tr P^3(b) and l''' >= l3 = 3 y'P^4y(b) - tr P^3(a), and
+    # l''(t) <= min(l''(a) + u3 (t - a), l''(b) + l3 (t - b)) on the cell
+    u3 = 3.0 * y4a - t3lob
+    l3 = 3.0 * y4b - t3hia
+    m_a = np.minimum(ha, hb - l3 * w)
+    m_b = np.minimum(ha + u3 * w, hb)
+    den3 = u3 - l3
+    tc = np.where(den3 > 0, (hb - ha - l3 * b + u3 * a) / den3, a)
+    m_c = np.where((tc > a) & (tc < b), ha + u3 * (tc - a), -np.inf)
+    top2 = np.maximum(np.maximum(m_a, m_b), m_c)
+    concave |= top2 < -1e-9 * (np.abs(ha) + np.abs(hb))  # False where l'' is unknown (NaN)
+    # a concave l lies below both of its end tangents
+    den2 = sca - scb
+    ty = np.where(den2 > 0, (llb - lla + sca * a - scb * b) / den2, a)
+    ty = np.clip(np.where(np.isfinite(ty), ty, a), a, b)
+    uy = np.where(
+        sca <= 0,
+        lla,
+        np.where(scb >= 0, llb, np.minimum(lla + sca * (ty - a), llb + scb * (ty - b))),
+    )
+    return concave, uy
+
+
+def _cells_open(a: Any, b: Any, sa: Any, sb: Any, thr: Any) -> Any:
+    """Cells whose upper bound exceeds ``thr``: :func:`_dc_cell_bound` > thr, evaluated in
+    stages on ever fewer cells (the cheap bound l <= c(a) + d(b), valid because c falls and
+    d rises with t; then bound 1; then bound 2)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        op = sa[2] + (sb[0] - sb[2]) > thr
+        ix = np.nonzero(op)[0]
+        if ix.size == 0:
+            return op
+        ux, margin = _dc_part(a[ix], b[ix], sa[:4, ix], sb[:4, ix])
+        end = np.maximum(sa[0, ix], sb[0, ix])
+        still = np.maximum(end, ux) + margin > thr[ix]
+        op[ix] = still
+        ix, end, margin = ix[still], end[still], margin[still]
+        if ix.size == 0:
+            return op
+        concave, uy = _concave_part(a[ix], b[ix], sa[:, ix], sb[:, ix])
+        op[ix] = ~(concave & (np.maximum(end, uy) + margin <= thr[ix]))
+    return op
+
+
+def _certify_global(
+    lik: Any,
+    y: Any,
+    v: Any,
+    m: Any,
+    X: Any,
+    cells: Any,
+    best: Any,
+    best_t: Any,
+    best_lo: Any,
+    best_hi: Any,
+    tol: Any,
+    reml: bool,
+) -> Any:
+    """Branch-and-bound certificate that no tau2 >= 0 beats the best point by more than tol.
+
+    Difference-of-convex split of the (restricted) log-likelihood (Horst & Thoai 1999, J Optim
+    Theory Appl 103:1): l(t) = c(t) + d(t) with
+      c(t) = -1/2 sum log(v_i + t), convex;
+      d(t) = -1/2 y'P y  [ML]   or   -1/2 y'P y - 1/2 log det X'W X  [REML], concave, because
+        y'P y = min_b sum (y_i - x_i'b)^2 / (v_i + t) is the partial minimum of functions
+        jointly convex in (b, t) (quadratic over linear), hence convex in t; and
+        log det X'WX = log sum_S det(X_S)^2 exp(-sum_{i in S} log(v_i + t)) (Cauchy-Binet over
+        the p-subsets S) is a log-sum-exp of convex functions, convex in t.
+    Each cell between consecutive breakpoints is bounded by :func:`_dc_cell_bound`; a cell whose
+    bound exceeds the best value found + tol is bisected (geometric midpoint, arithmetic next
+    to 0) and its midpoint evaluated, in one batched likelihood call per level for all open
+    cells of all rows.  Certified cells stay certified (the best value only rises).  The tail
+    beyond the last breakpoint is covered by :func:`_tail_bound` before the call.
+
+    The cells come flat: row ``r``, ends ``a`` < ``b`` and the states (:func:`_cert_state`) at
+    the ends, ``sa`` and ``sb`` (11, n).  ``best``, ``best_t``, ``best_lo``, ``best_hi`` (B,)
+    hold each row's best point so far and its bracket; they are updated in place.  A cheap
+    bound first, l <= c(a) + d(b) on [a, b] (c falls and d rises with t), discards most cells
+    before :func:`_dc_cell_bound`.  Returns (rows left uncertified after CERT_LEVELS levels,
+    number of likelihood evaluations).
+    """
+    r, a, b, sa, sb = cells
+    uncertified = np.zeros(best.shape[0], dtype=bool)
+    evals = 0
+    for level in range(CERT_LEVELS + 1):
+        if r.size == 0:
+            break
+        op = _cells_open(a, b, sa, sb, best[r] + tol[r])
+        if not op.any():
+            break
+        r, a, b, sa, sb = r[op], a[op], b[op], sa[:, op], sb[:, op]
+        mid = np.where(a > 0, np.sqrt(a * b), 0.5 * b)
+        mid = np.where((a < mid) & (mid < b), mid, a + 0.5 * (b - a))
+        split = (a < mid) & (mid < b)  # a cell at the resolution of doubles cannot be split
+        if level == CERT_LEVELS or not split.all():
+            stuck = np.ones(r.size, dtype=bool) if level == CERT_LEVELS else ~split
+            uncertified[r[stuck]] = True
+            keep = ~stuck
+            r, a, b, mid, sa, sb = r[keep], a[keep], b[keep], mid[keep], sa[:, keep], sb[:, keep]
+            if r.size == 0:
+                break
+        Xr = X[r] if X.shape[0] else X
+        sm = np.array(_cert_state(lik(y[r], v[r], m[r], Xr, mid, reml)))
+        evals += r.size
+        up = sm[0] > best[r]
+        if up.any():
+            iu = np.nonzero(up)[0]
+            order = iu[np.argsort(-sm[0][iu], kind="stable")]
+            ur, first = np.unique(r[order], return_index=True)
+            pick = order[first]
+            best[ur] = sm[0][pick]
+            best_t[ur], best_lo[ur], best_hi[ur] = mid[pick], a[pick], b[pick]
+        r = np.concatenate([r, r])
+        sa, sb = np.concatenate([sa, sm], axis=1), np.concatenate([sm, sb], axis=1)
+        a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
+    return uncertified, evals
 
 
 def fit_likelihood(
@@ -722,43 +973,33 @@ def fit_likelihood(
 ) -> Any:
     """Global maximum of the (restricted) likelihood over tau2 >= 0, for every row of the batch.
 
-    Three stages, all vectorised over the batch:
+    Four stages, all vectorised over the batch:
 
     1. **Global scan**: log-likelihood and score at tau2 = 0, at GRID_POINTS log-spaced values
        s 10^e (e from -6 to 1, s the row's unweighted residual variance, see
        :func:`_scan_grid`) and at ``init``.
     2. **Ascent from the best grid point** (:func:`_local_max`) inside the bracket of its two
-       neighbours, which lie below it, so the bracket holds a local maximum at least as high as
-       every grid point: Newton-Raphson where the log-likelihood is locally concave and the
-       Newton step points uphill, Fisher scoring (metafor's ``rma.uni`` algorithm) otherwise,
+       neighbours: Newton-Raphson where the log-likelihood is locally concave and the Newton
+       step points uphill, Fisher scoring (metafor's ``rma.uni`` algorithm) otherwise,
        step-halving so the log-likelihood never decreases, bisection of the bracket (kept by
        the sign of the score) when a step would leave it.
-    3. **Other maxima**: every other grid cell whose end scores turn from + to - holds another
-       local maximum; the ascent runs in each such cell, and beyond the last grid point T
-       where the score is still positive there or an analytic bound of the log-likelihood over
-       [T, inf) (:func:`_tail_bound`) could beat the fit.  The highest maximum is kept; finally
-       metafor's ``ll0check`` (tau2 = 0 where its log-likelihood is higher).
+    3. **Certificate of global optimality** (:func:`_certify_global`): the breakpoints (0, the
+       grid, the fit) are extended by factors of 10 until the analytic bound of the
+       log-likelihood over the remaining tail (:func:`_tail_bound`) is below the fit; then
+       every cell between breakpoints is bounded above through the difference-of-convex split
+       l = c + d and bisected until its bound is within CERT_TOL (1 + |l|) of the best value
+       found.
+    4. **Polish**: where the certificate found a higher point than the fit (a second, higher
+       peak), the ascent restarts from it inside its cell; finally metafor's ``ll0check``.
 
-    Why it cannot stop at a spurious boundary point: the iterate reaches tau2 = 0 only where
-    the score at 0 is <= 0, i.e. where 0 is a local maximum (Karush-Kuhn-Tucker); it never
-    projects an overshooting step onto 0 (the failure of plain projected Newton: a step from an
-    interior start overshoots below 0, ll(0) beats the start and the KKT stop ends there
-    although a higher interior maximum lies in between).  And the result is at least as high
-    as every grid point and every local maximum whose ascending side holds a grid point with
-    positive score next to one with negative score, so a higher maximum would have to lie
-    inside one grid cell (a factor 10^(7/23) = 2.0 in tau2) together with a local minimum,
-    without lifting either end of the cell above the returned value.  The simulation test
-    tests/meta/test_global_optimum.py checks on large batches of hard designs (including
-    bimodal likelihoods) that no fit is below a dense grid with local polishing.
-
-    Known limit (not a proof of global optimality): such a hidden peak does occur.
-    tests/meta/test_adversarial_bimodal.py holds bimodal designs hill-climbed until their two
-    peaks lie within about one grid cell; 11 of 60 ML and 11 of 60 REML fits stop at the lower
-    peak (up to 5e-4 below in log-likelihood), a strict xfail until a rigorous cell bound
-    exists.  A bound from the monotone parts of the likelihood (-1/2 sum log(v + t) falls,
-    -1/2 y'Py and -1/2 log det X'WX rise with t, so l <= A(a) + B(b) on a cell [a, b]) is valid
-    but loose (about 1/2 k log 2 per cell): on the benchmark data about 7 cells per row fail it,
-    so it would cost more subdivision than the scan it is meant to prune.
+    Guarantee (up to floating-point rounding of the likelihood): the returned tau2 has a
+    log-likelihood within CERT_TOL (1 + |l|) of the maximum over all tau2 >= 0, for every row
+    whose certificate closed (all of them in practice; a row whose cells are still open after
+    CERT_LEVELS bisections is returned with ``converged = False``).  In particular it cannot
+    stop at a spurious boundary point: tau2 = 0 is returned only where no positive tau2 is
+    higher, and the ascent reaches 0 only where the score at 0 is <= 0 (Karush-Kuhn-Tucker),
+    never by projecting an overshooting step.  Two peaks inside one grid cell, which a scan
+    alone misses, are separated by the bisection of stage 3.
 
     Returns (tau2, converged, iterations) as (B,) arrays.
     """
@@ -778,57 +1019,137 @@ def fit_likelihood(
         perm[np.arange(B), j0] = 0
         y, v, m = (np.take_along_axis(a, perm, axis=1) for a in (y, v, m))
 
-        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any) -> Any:
-            return _lik_state_int0(y_, v_, m_, t_, reml_)
+        def lik(y_: Any, v_: Any, m_: Any, X_: Any, t_: Any, reml_: Any, full: bool = True) -> Any:
+            return _lik_state_int0(y_, v_, m_, t_, reml_, full)
 
         Xl = np.empty((0, 0, 0))  # no design matrix to carry along
     else:
         lik = _lik_state_general
-    # global scan first: log-likelihood and score on 0, the log grid and the start value
+
+    def lik4(*args: Any) -> Any:
+        return lik(*args, full=False)[:4]
+
+    # (1) global scan: log-likelihood and score on 0, the log grid and the start value
     G = grid.shape[1]
-    ll_grid, sc_grid = _grid_state(lik, y, v, m, Xl, grid, reml, intercept_only)
-    ll0, score0 = ll_grid[:, 0], sc_grid[:, 0]
+    st_grid = _grid_state(lik, y, v, m, Xl, grid, reml, intercept_only)
+    ll_grid = st_grid[0]
+    ll0, score0 = ll_grid[:, 0], st_grid[1][:, 0]
     rows_all = np.arange(B)
-    # (1) ascend from the best grid point inside the bracket of its neighbours (both lower, so
-    #     the bracket holds a local maximum at least as high as every grid point)
+    # (2) ascend from the best grid point inside the bracket of its neighbours
+    #     from the root of the score interpolated linearly in log tau2 between the best point
+    #     and the neighbour on the side its score points to (fewer ascent steps)
     j = np.argmax(ll_grid, axis=1)
+    sc_grid = st_grid[1]
     lo = grid[rows_all, np.maximum(j - 1, 0)]
     hi = np.where(j + 1 < G, grid[rows_all, np.minimum(j + 1, G - 1)], np.inf)
+    t_j, s_j = grid[rows_all, j], sc_grid[rows_all, j]
+    o = np.clip(np.where(s_j > 0, j + 1, j - 1), 0, G - 1)
+    t_o, s_o = grid[rows_all, o], sc_grid[rows_all, o]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g_j, g_o = s_j * t_j, s_o * t_o  # the score with respect to log tau2
+        frac = g_j / (g_j - g_o)
+        start = np.exp(np.log(t_j) + frac * (np.log(t_o) - np.log(t_j)))
+    ok = (o != j) & (t_j > 0) & (t_o > 0) & (s_j * s_o < 0) & np.isfinite(start)
+    start = np.where(ok, start, t_j)
     tau2, ll_fit, conv, iters = _local_max(
-        lik, y, v, m, Xl, grid[rows_all, j], lo, hi, reml, tol, maxiter, score0
+        lik4, y, v, m, Xl, start, lo, hi, reml, tol, maxiter, score0
     )
-    margin = 1e-12 * (1.0 + np.abs(ll_fit))
-    # (2) every other grid cell where the score turns from + to - holds another local maximum:
-    #     ascend in each (multimodal likelihoods; a cell holding the fit is skipped)
-    cell = (sc_grid[:, :-1] > 0) & (sc_grid[:, 1:] < 0)
-    cell &= ~((grid[:, :-1] <= tau2[:, None]) & (tau2[:, None] <= grid[:, 1:]))
-    r_a, c_a = np.nonzero(cell)
-    # (3) beyond the grid: the score is still positive at its end, or the tail bound could win
-    T = grid[:, -1]
-    r_c = np.nonzero(
-        (sc_grid[:, -1] > 0) | (_tail_bound(v, m, X, T, reml, intercept_only) > ll_fit + margin)
-    )[0]
-    rows = np.concatenate([r_a, r_c])
+    # the scan's best point counts as found (the ascent from an interpolated start can end lower)
+    jb_low = ll_grid[rows_all, j] > ll_fit
+    tau2[jb_low], ll_fit[jb_low] = t_j[jb_low], ll_grid[rows_all, j][jb_low]
+    cert_tol = CERT_TOL * (1.0 + np.abs(ll_fit))
+    # (3) cells: the grid's, the one holding the fit split there, and the tail extended by
+    #     factors of TAIL_STEP until its bound is below the fit
+    S = np.array(st_grid)  # (11, B, G)
+    a_g, b_g = grid[:, :-1], grid[:, 1:]
+    inside = (a_g < tau2[:, None]) & (tau2[:, None] < b_g)  # at most one cell per row
+    ri, ci = np.nonzero(inside)
+    # the full state at the fit (l'' and the third-derivative terms for the concavity tests)
+    S_fit = np.array(_cert_state(lik(y, v, m, Xl, tau2, reml)))
+    # the cheap bound l <= c(a) + d(b) of _certify_global already closes most grid cells
+    with np.errstate(invalid="ignore"):
+        cheap = S[2, :, :-1] + (S[0, :, 1:] - S[2, :, 1:]) > (ll_fit + cert_tol)[:, None]
+    keep = (b_g > a_g) & ~inside & cheap
+    rk, ck = np.nonzero(keep)
+    # the fit's cell is cut at the fit
+    parts_r = [rk, ri, ri]
+    parts_a = [a_g[rk, ck], a_g[ri, ci], tau2[ri]]
+    parts_b = [b_g[rk, ck], tau2[ri], b_g[ri, ci]]
+    parts_sa = [S[:, rk, ck], S[:, ri, ci], S_fit[:, ri]]
+    parts_sb = [S[:, rk, ck + 1], S_fit[:, ri], S[:, ri, ci + 1]]
+    best, best_t = ll_fit.copy(), tau2.copy()
+    best_lo, best_hi = lo.copy(), hi.copy()
+    T = grid[:, -1].copy()
+    S_T = S[:, :, -1]
+    ni = rows_all
+    for _ in range(TAIL_STEPS):
+        Xt = X[ni] if X.shape[0] > 1 else X
+        tb = _tail_bound(v[ni], m[ni], Xt, T[ni], reml, intercept_only)
+        ni = ni[tb > best[ni] + cert_tol[ni]]
+        if ni.size == 0:
+            break
+        Xr = Xl[ni] if Xl.shape[0] else Xl
+        T_new = T[ni] * TAIL_STEP
+        S_new = np.array(_cert_state(lik(y[ni], v[ni], m[ni], Xr, T_new, reml)))
+        parts_r.append(ni)
+        parts_a.append(T[ni])
+        parts_b.append(T_new)
+        parts_sa.append(S_T[:, ni])
+        parts_sb.append(S_new)
+        higher = S_new[0] > best[ni]
+        if higher.any():
+            hi_r = ni[higher]
+            best[hi_r], best_t[hi_r] = S_new[0][higher], T_new[higher]
+            best_lo[hi_r], best_hi[hi_r] = T[hi_r], np.inf
+        T = T.copy()
+        T[ni] = T_new
+        S_T = S_T.copy()
+        S_T[:, ni] = S_new
+    cells = (
+        np.concatenate(parts_r),
+        np.concatenate(parts_a),
+        np.concatenate(parts_b),
+        np.concatenate(parts_sa, axis=1),
+        np.concatenate(parts_sb, axis=1),
+    )
+    open_rows, _ = _certify_global(
+        lik, y, v, m, Xl, cells, best, best_t, best_lo, best_hi, cert_tol, reml
+    )
+    # (4) a higher point than the fit: ascend from it inside its cell
+    rows = np.nonzero(best > ll_fit + cert_tol)[0]
     if rows.size:
-        lo = np.concatenate([grid[r_a, c_a], T[r_c]])
-        hi = np.concatenate([grid[r_a, c_a + 1], np.full(r_c.size, np.inf)])
         Xr = Xl[rows] if Xl.shape[0] else Xl
         t_r, ll_r, c_r, i_r = _local_max(
-            lik, y[rows], v[rows], m[rows], Xr, lo.copy(), lo, hi, reml, tol, maxiter, score0[rows]
+            lik4,
+            y[rows],
+            v[rows],
+            m[rows],
+            Xr,
+            best_t[rows],
+            best_lo[rows],
+            best_hi[rows],
+            reml,
+            tol,
+            maxiter,
+            score0[rows],
         )
-        np.add.at(iters, rows, i_r)
-        better = ll_r > ll_fit[rows]
-        if better.any():
-            rb, tb, lb, cb = rows[better], t_r[better], ll_r[better], c_r[better]
-            order = np.argsort(-lb, kind="stable")  # highest first; keep each row's first
-            urows, first = np.unique(rb[order], return_index=True)
-            pick = order[first]
-            tau2[urows], ll_fit[urows], conv[urows] = tb[pick], lb[pick], cb[pick]
+        tau2[rows], ll_fit[rows], conv[rows] = t_r, ll_r, c_r
+        iters[rows] = i_r  # the ascent that gave the returned tau2
+    conv &= ~open_rows
     # ll0check: the boundary can beat an interior local maximum
     better0 = (tau2 > 0) & (ll0 > ll_fit + 1e-12 * (1.0 + np.abs(ll_fit)))
     tau2[better0] = 0.0
     conv[better0] = True
     return tau2, conv, iters
+
+
+def _cert_state(state: Any) -> Any:
+    """The certificate's state from a likelihood state (see :func:`_dc_cell_bound`):
+    (l, l', c, c', Q, -Q', c'', l'', y'P^4y, a lower and an upper bound of tr P^3 [REML] or
+    sum w^3 [ML]), with c = -1/2 sum log(v + t) (convex), c' = -1/2 sum w, c'' = 1/2 sum w^2,
+    Q = y'Py, -Q' = y'PPy.
+    """
+    return [state[0], state[1], *state[4:9], state[3], *state[9:12]]
 
 
 def loglik(y: Any, v: Any, m: Any, X: Any, tau2: Any, reml: bool) -> Any:
@@ -883,6 +1204,7 @@ def solve_q(
     hi = np.asarray(hi, dtype=float).copy()
     t = lo.copy()
     target = np.asarray(target, dtype=float).copy()
+    sc = np.where(m > 0, v, np.inf).min(1)  # tau2's scale in the stopping rule (units-free)
     ys, vs, ms, Xs = y, v, m, X
     for it in range(1, maxiter + 1):
         q, dq = generalized_q(ys, vs, ms, Xs, t)
@@ -894,8 +1216,8 @@ def solve_q(
         bad = ~np.isfinite(nt) | (nt <= lo) | (nt >= hi)
         nt = np.where(bad, 0.5 * (lo + hi), nt)
         done = (
-            (np.abs(nt - t) <= tol * (1.0 + np.abs(nt)))
-            | (hi - lo <= tol * (1.0 + np.abs(hi)))
+            (np.abs(nt - t) <= tol * (sc + np.abs(nt)))
+            | (hi - lo <= tol * (sc + np.abs(hi)))
             | (f == 0)
         )
         t = np.where(f == 0, t, nt)
@@ -908,7 +1230,7 @@ def solve_q(
             if idx.size == 0:
                 break
             ys, vs, ms, Xs = ys[keep], vs[keep], ms[keep], Xs[keep]
-            t, lo, hi, target = t[keep], lo[keep], hi[keep], target[keep]
+            t, lo, hi, target, sc = t[keep], lo[keep], hi[keep], target[keep], sc[keep]
     if idx.size:
         out[idx] = t
     return out, conv, iters

@@ -84,6 +84,7 @@ network's structure (treatments, designs) differs between analyses, so there is 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -93,7 +94,7 @@ import numpy as np
 from scipy import stats
 
 from plateau.errors import PlateauError
-from plateau.meta._common import ReadOnlyArrays, jsonable
+from plateau.meta._common import ConvergenceWarning, ReadOnlyArrays, jsonable
 
 __all__ = [
     "NetworkData",
@@ -521,6 +522,7 @@ def _tau2_likelihood(
         return fit.loglik_reml if method == "REML" else fit.loglik_ml
 
     tau2 = max(0.0, start)
+    v_min = float(np.min(np.diag(V)))
     ll = loglik(tau2)
     for it in range(1, max_iter + 1):
         M = V + tau2 * B
@@ -543,7 +545,7 @@ def _tau2_likelihood(
             halvings += 1
         step = abs(new - tau2)
         tau2, ll = new, ll_new
-        if step <= tol * max(1.0, tau2):
+        if step <= tol * (v_min + tau2):  # relative to the variances' scale (units-free)
             return tau2, it
     return tau2, max_iter
 
@@ -557,6 +559,32 @@ def _estimate_tau2(y: Any, V: Any, B: Any, X: Any, method: str) -> tuple[float, 
     return _tau2_global(y, V, B, X, method, tau2), it
 
 
+def _nma_state(
+    y: np.ndarray, V: np.ndarray, B: np.ndarray, X: np.ndarray, t: float, N: np.ndarray | None
+) -> tuple[float, float, float, float, float]:
+    """(l, c, c', e, e') at tau2 = t for the certificate of :func:`_tau2_global`.
+
+    l = c + e (metafor's constants) with e = -1/2 Q, Q = min_b (y - Xb)' M^-1 (y - Xb) and
+    M = V + t B: Q is convex in t (the matrix-fractional function x' M^-1 x is jointly convex),
+    e' = 1/2 (Py)' B (Py) with P y = M^-1 (y - X b).  ML: c = -1/2 (n log 2 pi + log det M),
+    convex (log det is concave on positive-definite matrices), c' = -1/2 tr(M^-1 B).  REML
+    (``N`` an orthonormal basis of the complement of X, N'X = 0): log det X'M^-1X =
+    log det N'MN - log det M + log det X'X (Harville 1974), so c = l - e =
+    -1/2 log det N'MN + constants, convex, and c' = -1/2 tr((N'MN)^-1 N'BN).
+    """
+    M = V + t * B
+    fit = _gls(y, M, X)
+    Py = np.linalg.solve(M, y - X @ fit.beta)
+    e, ep = -0.5 * fit.q, 0.5 * float(Py @ B @ Py)
+    if N is None:
+        ll = fit.loglik_ml
+        cp = -0.5 * float(np.trace(np.linalg.solve(M, B)))
+    else:
+        ll = fit.loglik_reml
+        cp = -0.5 * float(np.trace(np.linalg.solve(N.T @ M @ N, N.T @ B @ N)))
+    return ll, ll - e, cp, e, ep
+
+
 def _tau2_global(
     y: np.ndarray,
     V: np.ndarray,
@@ -564,47 +592,106 @@ def _tau2_global(
     X: np.ndarray,
     method: str,
     tau2: float,
-    points: int = 48,
+    points: int = 16,
+    tol: float = 1e-10,
+    max_evals: int = 4000,
 ) -> float:
-    """Global check of a local (RE)ML maximum over tau2 >= 0 (as :func:`_engine.fit_likelihood`).
+    """Certified global maximum of the (restricted) log-likelihood over tau2 >= 0.
 
-    Fisher scoring can stop at a local maximum, e.g. at tau2 = 0 below a higher interior
-    maximum.  The (restricted) log-likelihood is evaluated at 0 and at ``points`` log-spaced
-    values s 10^e, e in [-6, 1.5], s = the OLS residual variance r'r / (n - p) (floored at the
-    smallest variance); where a grid point beats the local fit, the maximum inside the bracket
-    of its two neighbours is polished with a bounded scalar search (scipy) and the higher of
-    the two fits is returned.  Where the last grid point (30 s) is the best, the bracket
-    extends to 1000 s.
+    Fisher scoring (:func:`_tau2_likelihood`) can stop at a local maximum, e.g. at tau2 = 0
+    below a higher interior maximum.  Branch and bound (as :func:`_engine.fit_likelihood`, here
+    for one network): breakpoints 0, ``points`` log-spaced values s 10^e (e in [-6, 1.5],
+    s = the OLS residual variance, floored at the smallest variance) and the local fit; the
+    tail beyond the last breakpoint T is extended by factors of 10 until its bound
+
+        l(t) <= -1/2 (n log 2 pi + n log T + log det B)
+                [REML: + p/2 log 2 pi + p/2 log(lmax(V) + T lmax(B))]
+
+    (eigenvalues of V + tB are >= t times those of B; X'M^-1X >= X'X / lmax(M), and metafor's
+    REML constant + 1/2 log det X'X cancels) is below the best value; the bound falls with T
+    when n > p, so it covers the whole tail.  On each cell [a, b], with the split l = c + e of
+    :func:`_nma_state` (c convex, e concave):
+
+        l(t) <= chord of c + min(tangent of e at a, tangent of e at b),
+
+    and a cell whose bound exceeds the best value found + tol (1 + |l|) is bisected.  Where a
+    point beats the local fit, Fisher scoring restarts from it and the higher fit is returned.
     """
-    from scipy.optimize import minimize_scalar
-
-    def ll(t: float) -> float:
-        fit = _gls(y, V + t * B, X)
-        return fit.loglik_reml if method == "REML" else fit.loglik_ml
-
+    reml = method == "REML"
     n, p = X.shape
-    r = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
-    s = max(float(r @ r) / (n - p), float(np.min(np.diag(V))))
-    grid = np.concatenate([[0.0], s * 10.0 ** np.linspace(-6.0, 1.5, points)])
-    vals = np.array([ll(t) for t in grid])
-    best_t, best_ll = tau2, ll(tau2)
-    j = int(np.argmax(vals))
-    if vals[j] > best_ll + 1e-12 * (1 + abs(best_ll)):
-        lo = grid[max(j - 1, 0)]
-        hi = grid[j + 1] if j + 1 < len(grid) else 1000.0 * s
-        cand = grid[j]
-        if hi > lo:
-            res = minimize_scalar(
-                lambda t: -ll(t), bounds=(lo, hi), method="bounded", options={"xatol": 1e-14}
-            )
-            if -res.fun > vals[j]:
-                cand = float(res.x)
-        refined, _ = _tau2_likelihood(y, V, B, X, method, start=cand)
-        for t in (cand, refined):
-            lt = ll(t)
-            if lt > best_ll:
-                best_t, best_ll = t, lt
-    return best_t
+    N = None
+    if reml:
+        from scipy.linalg import null_space
+
+        N = null_space(X.T)
+    r_ols = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    s = max(float(r_ols @ r_ols) / max(n - p, 1), float(np.min(np.diag(V))))
+    pts = sorted({0.0, float(tau2), *(s * 10.0 ** np.linspace(-6.0, 1.5, points))})
+    states = {t: _nma_state(y, V, B, X, t, N) for t in pts}
+    evals = len(pts)
+    best_t = max(states, key=lambda t: states[t][0])
+    best = states[best_t][0]
+    thr = tol * (1.0 + abs(best))
+    # tail bound
+    lb = np.linalg.eigvalsh(B)
+    logdet_b = float(np.sum(np.log(lb)))
+    lmax_v, lmax_b = float(np.linalg.eigvalsh(V)[-1]), float(lb[-1])
+
+    def tail(T: float) -> float:
+        out = -0.5 * (n * math.log(2 * math.pi) + n * math.log(T) + logdet_b)
+        if reml:
+            out += 0.5 * p * (math.log(2 * math.pi) + math.log(lmax_v + T * lmax_b))
+        return float(out)
+
+    T = pts[-1]
+    while tail(T) > best + thr and evals < max_evals:
+        T *= 10.0
+        states[T] = _nma_state(y, V, B, X, T, N)
+        evals += 1
+        pts.append(T)
+        if states[T][0] > best:
+            best_t, best = T, states[T][0]
+
+    def bound(a: float, b: float) -> float:
+        la, ca, cpa, ea, epa = states[a]
+        lb_, cb, _, eb, epb = states[b]
+        den = epa - epb
+        tx = a if den <= 0 else min(max((eb - ea + epa * a - epb * b) / den, a), b)
+        u = ca + (cb - ca) * (tx - a) / (b - a) + min(ea + epa * (tx - a), eb + epb * (tx - b))
+        mag = abs(ca) + abs(cb) + abs(ea) + abs(eb) + (abs(epa) + abs(epb) + abs(cpa)) * (b - a)
+        return max(la, lb_, u) + 64 * np.finfo(float).eps * mag
+
+    cells = [(a, b) for a, b in zip(pts[:-1], pts[1:], strict=True) if b > a]
+    while cells and evals < max_evals:
+        nxt = []
+        for a, b in cells:
+            if bound(a, b) <= best + thr:
+                continue
+            mid = math.sqrt(a * b) if a > 0 else 0.5 * b
+            if not a < mid < b:
+                mid = a + 0.5 * (b - a)
+            if not a < mid < b:
+                continue
+            states[mid] = _nma_state(y, V, B, X, mid, N)
+            evals += 1
+            if states[mid][0] > best:
+                best_t, best = mid, states[mid][0]
+            nxt += [(a, mid), (mid, b)]
+        cells = nxt
+    if cells:
+        warnings.warn(
+            f"network tau^2: global-optimum certificate not closed after {evals} likelihood "
+            "evaluations",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if best > states[tau2][0] + thr:
+        # a higher peak: Fisher scoring with step halving from it never descends
+        refined, _ = _tau2_likelihood(y, V, B, X, method, start=best_t)
+        if _nma_state(y, V, B, X, refined, N)[0] >= best:
+            return float(refined)
+        return float(best_t)
+    return float(tau2)
 
 
 def _design_matrix(c: _Contrasts) -> np.ndarray:

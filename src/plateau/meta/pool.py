@@ -26,6 +26,7 @@ c = the CI's critical value (z, or t_{k-1} under knha/adhoc) as metafor 3.8's ``
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from scipy import stats
 from plateau.errors import PlateauError
 from plateau.meta import _engine
 from plateau.meta._common import (
+    MetaWarning,
     ReadOnlyArrays,
     as_output,
     jsonable,
@@ -151,9 +153,10 @@ class PoolResult(ReadOnlyArrays):
             f"{lvl} CI {self.ci_low:.4f} to {self.ci_high:.4f}",
         ]
         if self.method not in ("EE", "FE"):
+            se_t = "" if np.isnan(self.se_tau2) else f" (se {self.se_tau2:.4g})"
             lines.append(
-                f"tau^2 = {self.tau2:.4g} (se {self.se_tau2:.4g}), I^2 = {self.i2:.1f}%, H^2 = "
-                f"{self.h2:.3f}"
+                f"tau^2 = {self.tau2:.4g}{se_t}, I^2 = {self.i2:.1f}%, H^2 = {self.h2:.3f}"
+                + (" (one study: no heterogeneity to estimate)" if self.k == 1 else "")
             )
             lines.append(
                 f"{lvl} prediction interval {self.pi_low:.4f} to {self.pi_high:.4f} "
@@ -213,8 +216,14 @@ def pool(
         )
     if method == "GENQ" and weights is None:
         raise PlateauError("method='GENQ' needs user weights: pass weights=")
-    y, v, m, is_1d, w_user = prepare_batch(yi, vi, weights=weights)
+    y, v, m, is_1d, w_user = prepare_batch(yi, vi, weights=weights, min_k=1)
     B, kk = y.shape
+    single = m.sum(1) == 1
+    if single.any() and prediction != "metafor":
+        raise PlateauError(
+            f"prediction={prediction!r} needs k >= {2 if prediction == 't_k1' else 3} studies "
+            "in every analysis; an analysis has k = 1"
+        )
     tau2_fixed = None
     if tau2 is not None and method not in ("EE", "FE"):
         tau2_fixed = np.asarray(tau2, dtype=float)
@@ -228,9 +237,20 @@ def pool(
         tau2_fixed = np.broadcast_to(tau2_fixed, (B,))
     mf = m.astype(float)
     X = mf[:, :, None]
-    res = _engine.fit(
-        y, v, mf, X, method=method, test=test, level=level, weights=w_user, tau2_fixed=tau2_fixed
-    )
+    if single.any():
+        res = _with_single_studies(y, v, mf, single, method, test, level, w_user, tau2_fixed, is_1d)
+    else:
+        res = _engine.fit(
+            y,
+            v,
+            mf,
+            X,
+            method=method,
+            test=test,
+            level=level,
+            weights=w_user,
+            tau2_fixed=tau2_fixed,
+        )
     k = res["k"]
     if prediction == "t_k2" and np.any(k < 3):
         raise PlateauError(
@@ -283,3 +303,96 @@ def pool(
         df=o(df.astype(float)),
         batch=not is_1d,
     )
+
+
+def _with_single_studies(
+    y: Any,
+    v: Any,
+    mf: Any,
+    single: Any,
+    method: str,
+    test: str,
+    level: float,
+    w_user: Any,
+    tau2_fixed: Any,
+    is_1d: bool,
+) -> dict[str, Any]:
+    """The engine's result for a batch in which some analyses hold one study.
+
+    Rows with k >= 2 are fitted by :func:`plateau.meta._engine.fit`.  A row with k = 1 is
+    answered as metafor 3.8's ``rma(yi, vi)`` answers it: tau^2 = 0 (or the fixed ``tau2``),
+    the study's own estimate with se = sqrt(v + tau^2), a Wald z test and interval whatever
+    ``test`` asks (metafor: 'Setting argument test="z" since k=1', here a :class:`MetaWarning`),
+    Q = 0 on 0 df with p = 1, I^2 = 0, H^2 = 1, se(tau^2) not available, and a prediction
+    interval equal to the confidence interval.
+    """
+    B = y.shape[0]
+    many = ~single
+    if test != "z":
+        where = (
+            "" if is_1d else f" (rows {', '.join(str(int(r)) for r in np.nonzero(single)[0][:8])})"
+        )
+        warnings.warn(
+            f"test={test!r} needs k >= 2 studies; the analysis with k = 1{where} uses test='z' "
+            "(as metafor)",
+            MetaWarning,
+            stacklevel=4,
+        )
+    out: dict[str, Any] = {}
+    if many.any():
+        sub = _engine.fit(
+            y[many],
+            v[many],
+            mf[many],
+            mf[many][:, :, None],
+            method=method,
+            test=test,
+            level=level,
+            weights=None if w_user is None else w_user[many],
+            tau2_fixed=None if tau2_fixed is None else tau2_fixed[many],
+        )
+    y1 = (y * mf).sum(1)
+    v1 = (v * mf).sum(1)
+    t2 = np.zeros(B) if tau2_fixed is None else np.asarray(tau2_fixed, dtype=float)
+    se1 = np.sqrt(v1 + t2)
+    z1 = y1 / se1
+    zc = stats.norm.isf((1 - level) / 2)
+    one = {
+        "coef": y1[:, None],
+        "se": se1[:, None],
+        "zval": z1[:, None],
+        "pval": (2 * stats.norm.sf(np.abs(z1)))[:, None],
+        "ci_low": (y1 - zc * se1)[:, None],
+        "ci_high": (y1 + zc * se1)[:, None],
+        "tau2": t2,
+        "se_tau2": np.full(B, np.nan),
+        "i2": np.zeros(B),
+        "h2": np.ones(B),
+        "qe": np.zeros(B),
+        "qe_df": np.zeros(B, dtype=np.int64),
+        "qe_pval": np.ones(B),
+        "k": np.ones(B, dtype=np.int64),
+        "crit": np.full(B, zc),
+        "w": mf / (v + t2[:, None]),
+        "converged": np.ones(B, dtype=bool),
+        "iterations": np.zeros(B, dtype=np.int64),
+        "ddf": None,
+    }
+    for key, val in one.items():
+        if not many.any() or key not in sub:
+            out[key] = val
+            continue
+        got = sub[key]
+        if got is None:
+            out[key] = None if val is None else val
+            continue
+        got = np.asarray(got)
+        full = np.empty((B,) + got.shape[1:], dtype=np.result_type(got, val))
+        full[many] = got
+        full[single] = np.asarray(val)[single]
+        out[key] = full
+    if many.any() and sub.get("ddf") is not None:
+        ddf = np.full(B, np.nan)
+        ddf[many] = sub["ddf"]
+        out["ddf"] = ddf
+    return out
