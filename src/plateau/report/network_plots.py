@@ -51,11 +51,7 @@ def network_graph(
         n_comp,
         # one network: narrow enough to stand beside its forest plot; sub-networks keep room
         # for their labels (the forest then follows below)
-        figsize=(
-            (5.0 if n_comp == 1 else max(fig_w, 7.5) * 0.58, 5.2 * k_size)
-            if compact
-            else (max(fig_w, 7.5), 5.2)
-        ),
+        figsize=((5.0 + 1.6 * (n_comp - 1), 5.2 * k_size) if compact else (max(fig_w, 7.5), 5.2)),
         squeeze=False,
         gridspec_kw={"width_ratios": widths},
     )
