@@ -154,7 +154,7 @@ PLOT_WIDTH = 2.9  #: the axis, inches
 GAP = 0.22  #: between columns, inches
 MAX_LABEL = 200  #: labels are never shortened below this (kept for callers)
 #: the compact (printed report) sizes: text, small text, row height, axis width, gap
-COMPACT = (7.6, 7.0, 0.138, 2.0, 0.1)
+COMPACT = (7.6, 7.0, 0.13, 2.0, 0.1)
 
 
 def _fit(label: str, limit: int = MAX_LABEL) -> str:
@@ -341,7 +341,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
         )
     note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, font_small)]
     head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * row_h
-    axis_h = 0.46 if plot.compact else 0.62  # ticks and the favours label
+    axis_h = 0.43 if plot.compact else 0.62  # ticks and the favours label
     note_h = 0.14 if plot.compact else 0.19
     notes_h = note_h * len(note_lines) + (0.1 if note_lines else 0)
     body_h = row_h * max(len(lines), 1)

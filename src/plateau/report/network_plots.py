@@ -40,7 +40,7 @@ def network_graph(
     ``edges`` maps an unordered pair of treatments to the trial labels behind it.
     ``compact``: a smaller figure with 7.5-8.5 pt text, for the printed report.
     """
-    k_size = 0.72 if compact else 1.0
+    k_size = 0.64 if compact else 1.0
     fs_edge, fs_node, fs_title = (7.5, 8.0, 8.5) if compact else (8.5, 10, 11)
     comps = [list(c) for c in components] if components else [list(treatments)]
     n_comp = len(comps)
