@@ -293,7 +293,7 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
         result.pooled.log_estimate if result.pooled else float(np.average(yi, weights=1 / se**2))
     )
     # printed at its natural size in the report: text 7.5-8 pt
-    fig, ax = plt.subplots(figsize=(2.1, 1.6), dpi=100)  # five to a printed row
+    fig, ax = plt.subplots(figsize=(1.55, 1.3), dpi=100)  # six to a printed row
     top = max(se.max() * 1.1, 0.05)
     grid = np.linspace(0, top, 50)
     ax.fill_betweenx(grid, centre - 1.96 * grid, centre + 1.96 * grid, color="#eef2f7", zorder=0)
@@ -304,8 +304,8 @@ def funnel_svg(result: AnalysisResult, egger: tuple[float, float] | None = None)
     ax.scatter(yi, se, c=marker_face, edgecolors="#1f4e79", zorder=3, s=36)
     if egger is not None:
         b0, b1 = egger
+        # brown: the report's funnel appendix names the line (a legend does not fit the plot)
         ax.plot(b0 + b1 * grid, grid, color="#8a5a00", lw=1.2, label="Egger regression line")
-        ax.legend(loc="lower right", fontsize=7, frameon=False)
     ax.set_ylim(top, 0)
     ticks = [
         t
