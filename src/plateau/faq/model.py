@@ -305,7 +305,15 @@ def parse_entry(path: Path) -> Entry:
     try:
         meta = EntryMeta.model_validate(data)
     except ValidationError as exc:
-        raise FaqError(f"{origin}: {_problems(exc)}") from None
+        hint = ""
+        if any(
+            e["loc"][:1] == ("last_review",) and "placeholder" in e["msg"] for e in exc.errors()
+        ):
+            hint = (
+                " (a sign-off with placeholder values is no review: delete the last_review block"
+                " and sign off again with `plateau faq sign-off --name --role --affiliation`)"
+            )
+        raise FaqError(f"{origin}: {_problems(exc)}{hint}") from None
     if meta.id != path.stem:
         raise FaqError(f"{origin}: id: {meta.id!r} must equal the file name ({path.stem!r})")
     if not body.strip():

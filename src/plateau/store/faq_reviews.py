@@ -97,8 +97,10 @@ def latest_reviews(session: Session) -> dict[str, tuple[Review, str]]:
         except ValidationError as exc:
             # a row written before placeholder reviewers ('...', 'TBD') were refused: it stays in
             # the history (rows are never deleted) but does not count as a review
-            log.warning("faq_reviews: review #%s of %s does not count: %s", row.id, row.entry_id,
-                        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))  # fmt: skip
+            why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            log.warning(
+                "faq_reviews: review #%s of %s does not count: %s", row.id, row.entry_id, why
+            )
             continue
         out[row.entry_id] = (review, "records database")
     return out
