@@ -11,7 +11,10 @@ uvicorn on 127.0.0.1 in a child
 process, then runs every clinician concurrently (asyncio + httpx): sign in, then per round open the
 patient list, open two timelines of their team's patients and, every third round, import a new
 lab result for one of them through the import form.  The run is bounded by ``--rounds`` and
-``--time-limit``.  Prints p50/p95/max latency per request kind, the error count and throughput.
+``--time-limit``.  The server is ``plateau serve`` as a deployer runs it.  Prints p50/p95/max
+latency per request kind as the clients see it and as the app measured it (``[in app]``, from the
+``Server-Timing`` header), the server's CPU time per request, the machine's load average before
+and after, the error count and throughput.
 """
 
 from __future__ import annotations
@@ -97,12 +100,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-SERVER = """
-import sys, uvicorn
-from plateau.web.app import WebSettings, create_app
-app = create_app(WebSettings(database_url=sys.argv[1]))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
-"""
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the server process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
+    """``plateau serve`` exactly as a deployer starts it (its uvicorn configuration, access log
+    on, proxy headers off), logging to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "plateau", "serve", "--port", str(port), "--database-url", url],
+            env=dict(os.environ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp=0.0, think=0.0):
@@ -118,7 +131,13 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
         random.Random(1000 + idx).uniform(0, ramp)
     )  # clinicians arrive over `ramp` seconds
 
-    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as client:
+    # idle connections are dropped by the client before uvicorn's 5 s keep-alive timeout closes
+    # them (as browsers retry on such a race; with equal timeouts a request can meet a closing
+    # connection and fail with ReadError)
+    limits = httpx.Limits(keepalive_expiry=4.0)
+    async with httpx.AsyncClient(
+        base_url=base, timeout=60, follow_redirects=False, limits=limits
+    ) as client:
 
         async def timed(kind, method, url, **kw):
             t0 = time.perf_counter()
@@ -128,6 +147,9 @@ async def clinician(idx, base, patients, rounds, deadline, results, errors, ramp
                 errors.append(f"{kind}: {type(exc).__name__}")
                 return None
             results.setdefault(kind, []).append(time.perf_counter() - t0)
+            timing = re.search(r"app;dur=([0-9.]+)", r.headers.get("server-timing", ""))
+            if timing:  # time inside the app (excludes the wait for the event loop and the CPU)
+                results.setdefault(f"{kind} [in app]", []).append(float(timing.group(1)) / 1000)
             if r.status_code >= 400 or (kind != "login" and r.status_code >= 300):
                 errors.append(f"{kind}: HTTP {r.status_code}")
             return r
@@ -230,9 +252,41 @@ def main(argv=None) -> int:
         help="mean seconds a clinician reads a page before the next click (0 = no pause)",
     )
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL server (initdb + pg_ctl, as the test suite does: "
+        "tests/store/pgserver.py) and run on it",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="plateau-bench-")
+    stop_pg = None
+    if args.postgres:
+        args.database_url, stop_pg = throwaway_postgres()
+    try:
+        return _run(args, tmp)
+    finally:
+        if stop_pg:
+            stop_pg()
+
+
+def throwaway_postgres():
+    """``(database url, stop)`` of a throwaway PostgreSQL server started as the test suite
+    starts it (``tests/store/pgserver.py``: initdb + pg_ctl on a free loopback port; fsync off)."""
+    import importlib.util
+
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path.insert(0, str(tests))  # pgserver imports tests/netutil.py
+    spec = importlib.util.spec_from_file_location("plateau_pgserver", tests / "store/pgserver.py")
+    assert spec and spec.loader
+    pgserver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pgserver)
+    base_url, stop = pgserver.start()
+    return pgserver.new_database(base_url), stop
+
+
+def _run(args, tmp: str) -> int:
     url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
     t = time.perf_counter()
     team_patients = seed(url, args.patients, args.clinicians)
@@ -241,7 +295,7 @@ def main(argv=None) -> int:
         f"{time.perf_counter() - t:.1f} s"
     )
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=dict(os.environ))
+    server = start_server(url, port, Path(tmp) / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -256,6 +310,8 @@ def main(argv=None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
+        load_before = os.getloadavg()
+        cpu_before = server_cpu_seconds(server.pid)
         results, errors, wall = asyncio.run(
             run(
                 base,
@@ -267,10 +323,12 @@ def main(argv=None) -> int:
                 args.think,
             )
         )
+        server_cpu = server_cpu_seconds(server.pid) - cpu_before
+        load_after = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=30)
-    total = sum(len(v) for v in results.values())
+    total = sum(len(v) for k, v in results.items() if not k.endswith("[in app]"))
     report = {
         "clinicians": args.clinicians,
         "rounds": args.rounds,
@@ -282,13 +340,23 @@ def main(argv=None) -> int:
         "errors": len(errors),
         "wall_s": round(wall, 2),
         "throughput_rps": round(total / wall, 1),
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(total, 1), 1),
+        "cores": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
         "kinds": {},
     }
     print(
         f"{args.clinicians} clinicians, {total} requests in {wall:.1f} s ({total / wall:.1f} "
         f"req/s), {len(errors)} errors on {report['database']}"
     )
-    print(f"{'request':<14}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    print(
+        f"server CPU {server_cpu:.1f} s ({report['server_cpu_ms_per_request']} ms per request); "
+        f"load average (1/5/15 min) before {report['load_average_before']}, after "
+        f"{report['load_average_after']} on {os.cpu_count()} cores"
+    )
+    print(f"{'request':<24}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for kind, values in sorted(results.items()):
         row = {
             "n": len(values),
@@ -297,7 +365,7 @@ def main(argv=None) -> int:
             "max_ms": round(1000 * max(values), 1),
         }
         report["kinds"][kind] = row
-        print(f"{kind:<14}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
+        print(f"{kind:<24}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}")
     if errors:
         print("errors:", ", ".join(sorted(set(errors))[:10]))
     if args.json:

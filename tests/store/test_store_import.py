@@ -322,5 +322,139 @@ def test_fhir_entry_with_bad_resource_type_is_a_named_problem(resource_type):
     }
     data = read_bundle("b.json", json.dumps(bundle))
     assert len(data.problems) == 1
-    assert data.problems[0].startswith("b.json: ")
-    assert "resourceType" in data.problems[0]
+    assert data.problems[0].startswith("b.json: entry 0, field 'resource.resourceType'")
+
+
+def _rejected(db, user, **kw) -> list[str]:
+    with pytest.raises(ImportRejected) as caught:
+        import_files(db, user, **kw)
+    return caught.value.problems
+
+
+def test_every_csv_import_problem_names_file_row_and_field(db, users, table_counts):
+    """Lab, event, QoL and patient rows: a problem found after reading (implausible date,
+    conflicting repeat, unknown or foreign patient) names the file, the row (and its line) and the
+    field, like the problems found while reading; nothing is written."""
+    patients = (
+        "patients.csv",
+        b"patient_id,maintenance_start,agent,dose_mg,diagnosis_date\n"
+        b"X1,2025-01-01,lenalidomide,10,2024-06-01\n"
+        b"X2,2025-01-01,lenalidomide,10,1850-06-01\n",  # row 2: implausible diagnosis date
+    )
+    good = ("patients.csv", b"\n".join(patients[1].split(b"\n")[:2]) + b"\n")
+    import_files(db, users["admin"], csv_files={"patients": good}, team="Team A")
+    before = table_counts(db)
+    labs = (
+        b"patient_id,date,analyte,value,unit\n"
+        b"X1,2025-02-01,serum_m_protein,1.1,g/dL\n"  # row 1: good
+        b"X1,1890-02-01,serum_m_protein,1.1,g/dL\n"  # row 2: implausible date
+        b"X1,2025-02-01,hemoglobin,12,g/dL\n"  # row 3: good
+        b"X1,2025-02-01,serum_m_protein,1.4,g/dL\n"  # row 4: conflicts with row 1
+        b"NOPE,2025-02-01,serum_m_protein,1.0,g/dL\n"  # row 5: unknown patient
+        b"NOPE,2025-03-01,serum_m_protein,1.0,g/dL\n"  # row 6: same unknown patient
+    )
+    events = (
+        b"patient_id,date,term,grade\n"
+        b"X1,2025-02-01,fatigue,1\n"
+        b"X1,1880-02-01,fatigue,2\n"  # row 2: implausible date
+        b"X1,2025-03-01,fatigue,1\n"
+        b"X1,2025-03-01,fatigue,3\n"  # row 4: conflicts with row 3
+    )
+    problems = _rejected(
+        db,
+        users["admin"],
+        csv_files={"labs": ("labs.csv", labs), "events": ("events.csv", events)},
+    )
+    expected = [
+        "labs.csv: row 2 (line 3), field 'date': implausible date 1890-02-01",
+        "labs.csv: row 4 (line 5), field 'value': conflicting value '1.4'",
+        "labs.csv: row 5 (line 6), field 'patient_id' (and 1 more row(s) naming this patient): "
+        "patient 'NOPE' is not in your care teams",
+        "events.csv: row 2 (line 3), field 'date': implausible date 1880-02-01",
+        "events.csv: row 4 (line 5), field 'grade': conflicts with row(s) 3",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+    assert len(problems) == len(expected), problems
+    assert table_counts(db) == before
+
+    # the patients file: its rows too
+    problems = _rejected(db, users["admin"], csv_files={"patients": patients}, team="Team A")
+    assert problems == [
+        "patients.csv: row 2 (line 3), field 'diagnosis_date': implausible date 1850-06-01 "
+        "(expected 1900-01-01 to " + problems[0].rsplit(" to ", 1)[1]
+    ]
+    # a clinician importing for another team's patient: the row that names it
+    items = ",".join(f"q{i}" for i in range(1, 31))
+    qlq = f"patient_id,date,{items}\nX1,2025-02-01,{','.join(['2'] * 30)}\n".encode()
+    problems = _rejected(db, users["clin_b"], csv_files={"qlq": ("qlq.csv", qlq)}, team="Team B")
+    assert problems == [
+        "qlq.csv: row 1 (line 2), field 'patient_id': patient 'X1' is not in your care teams "
+        "and not in this import"
+    ]
+    assert table_counts(db) == before
+
+
+def test_fhir_import_problems_found_after_reading_name_entry_and_field(db, users, table_counts):
+    """A FHIR entry naming another team's patient, or an implausible date: the entry and the
+    field; nothing written."""
+    import_files(
+        db,
+        users["clin_a"],
+        csv_files={
+            "patients": (
+                "p.csv",
+                b"patient_id,maintenance_start,agent,dose_mg\nA1,2025-01-01,lenalidomide,10\n",
+            )
+        },
+        team="Team A",
+    )
+    before = table_counts(db)
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "subject": {"identifier": {"value": "A1"}},
+        "effectiveDateTime": "2025-02-01",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+        "valueQuantity": {"value": 12, "unit": "g/dL", "code": "g/dL"},
+    }
+    old = {**obs, "effectiveDateTime": "1899-02-01"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": obs}, {"resource": old}],
+    }
+    problems = _rejected(
+        db, users["clin_b"], fhir=("b.json", json.dumps(bundle).encode()), team="Team B"
+    )
+    starts = [
+        "b.json: entry 0 (Observation), field 'subject' (and 1 more row(s) naming this patient): "
+        "patient 'A1' is not in your care teams",
+        "b.json: entry 1 (Observation), field 'effectiveDateTime': implausible date 1899-02-01",
+    ]
+    for start in starts:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+    assert len(problems) == 2, problems
+    assert table_counts(db) == before
+
+
+def test_conflicting_repeats_name_the_field_that_differs():
+    from plateau.store.csv_io import read_csv
+
+    events = (
+        b"patient_id,date,term,grade,with_pain\n"
+        b"X1,2025-03-01,fatigue,1,no\nX1,2025-03-01,fatigue,1,yes\n"
+    )
+    items = ",".join(f"q{i}" for i in range(1, 31))
+    answers = ["2"] * 30
+    qlq = (
+        f"patient_id,date,{items}\nX1,2025-02-01,{','.join(answers)}\n"
+        f"X1,2025-02-01,{','.join(answers[:4] + ['3'] + answers[5:])}\n"
+    ).encode()
+    problems = read_csv({"events": ("ev.csv", events), "qlq": ("q.csv", qlq)}).problems
+    assert problems == [
+        "ev.csv: row 2 (line 3), field 'with_pain': conflicts with row(s) 1 (same "
+        "patient_id=X1, date=2025-03-01, term=fatigue, different with_pain)",
+        "q.csv: row 2 (line 3), field 'q5': conflicts with row(s) 1 (same patient_id=X1, "
+        "date=2025-02-01, different q5)",
+    ]

@@ -221,3 +221,25 @@ def test_one_snapshot_interface_for_memory_and_the_records_database(db, users, e
     for k in range(3):
         memory.save({**snap, "profile": {"age": 60 + k}})
     assert len(memory.ids()) == 2  # bounded
+
+
+def test_password_hashes_use_owasp_argon2id_parameters_and_old_hashes_are_upgraded(db, users):
+    """OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB (19456 KiB), t=2, p=1.  A hash made
+    with other parameters (argon2-cffi's RFC 9106 default: m=65536, t=3, p=4) still verifies and
+    is replaced by an OWASP-parameter hash at the next successful login."""
+    from argon2 import PasswordHasher
+
+    fresh = security.hash_password("a-new-long-password")
+    assert fresh.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("clin-a-password")
+    with db.session(write=True) as s:
+        s.get(User, users["clin_a"]).password_hash = old
+    user, _token = security.login(db, "clin_a", "clin-a-password", ip="1.2.3.4")
+    assert user.id == users["clin_a"]
+    with db.session() as s:
+        stored = s.get(User, users["clin_a"]).password_hash
+    assert stored != old and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    # the upgraded hash still checks the same password and no other
+    security.login(db, "clin_a", "clin-a-password", ip="1.2.3.4")
+    with pytest.raises(PlateauError, match="wrong password"):
+        security.login(db, "clin_a", "clin-a-passworD", ip="1.2.3.4")

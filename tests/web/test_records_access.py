@@ -645,3 +645,78 @@ def test_the_alerts_inbox_pages_groups_and_acknowledges_in_bulk(world):
     res = _get(world, "res", "/records/alerts?status=all").text
     assert "repeat 0" not in res and "bulk-rule" in res and "P07" not in res
     assert 'name="alert_ids"' not in res
+
+
+OTHER_DATES = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"  # 02/01/2025, 2.1.2025
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4}\b"
+    r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}\b"
+    r"|\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b"  # 20250102
+)
+
+
+def test_every_page_a_researcher_can_reach_holds_no_date_or_identifier(world):
+    """Crawl as a researcher: from the records pages follow every link and form target the
+    responses contain (HTML hrefs, JSON references), every alert filter and page, the records
+    API's pages, the patient pages' sub-resources (FHIR, decision form, SVG inside the page) and
+    the refusals (403/404 pages), and scan each response: no calendar date in any common
+    format, no time of day, no fixture identifier or name, no internal patient id as a link."""
+    from plateau.store.decisions import save_snapshot
+
+    with world["db"].session(write=True) as s:
+        save_snapshot(
+            s,
+            world["pid"]["P01"],
+            {
+                "label": "John Roe (MRN-P01)",
+                "date": "2025-02-03T10:15:00+00:00",
+                "evidence_version": "abc123def456",
+                "profile": {"age": 70, "response": "CR", "note": "seen 03/02/2025"},
+            },
+        )
+    pseudo = world["pseudo"]
+    identifiers = _fixture_identifiers(world) | {"John Roe", "MRN-P01", "Jane Doe", "MRN-P07"}
+    internal_links = {f"/records/patients/{i}" for i in world["pid"].values()}
+    start = ["/records", "/records?page=2", "/records?q=P07", "/records/alerts"]
+    start += [
+        f"/records/alerts?status={s}&severity={v}&page={p}"
+        for s in ("open", "acknowledged", "resolved", "superseded", "all")
+        for v in ("", "high", "medium", "low")
+        for p in (1, 2)
+    ]
+    start += ["/api/v1/records/patients", "/api/v1/records/patients?page=2"]
+    for ext in pseudo:
+        start += [
+            f"/records/patients/{pseudo[ext]}",
+            f"/api/v1/records/patients/{pseudo[ext]}",
+            f"/records/patients/{pseudo[ext]}/fhir",
+            f"/records/patients/{pseudo[ext]}/decide",
+        ]
+    start += ["/records/import", "/records/admin", "/records/audit", "/records/patients/R-nope"]
+    seen: set[str] = set()
+    queue = list(start)
+    while queue and len(seen) < 400:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        r = _get(world, "res", path)
+        assert r.status_code in (200, 303, 403, 404, 422), (path, r.status_code)
+        text = r.text + r.headers.get("location", "")
+        for pattern in (ISO_DATE, TIMESTAMP, OTHER_DATES):
+            found = pattern.search(text)
+            assert not found, (path, found.group(0), text[max(0, found.start() - 80) : found.end()])
+        words = set(re.findall(r"[A-Za-z0-9_-]+", text))
+        leaked = {i for i in identifiers if i in words or (" " in i and i in text)}
+        assert not leaked, (path, leaked)
+        links = set(
+            re.findall(r'(?:href|action|src)="(/(?:records|api/v1/records|decide)[^"]*)"', text)
+        )
+        links |= set(re.findall(r'"(/(?:records|api/v1/records|decide)/[^"\s]*)"', text))
+        assert not (links & internal_links), (path, links & internal_links)
+        queue += sorted(
+            link.replace("&amp;", "&")
+            for link in links
+            if "/ack" not in link and "/resolve" not in link and "logout" not in link
+        )
+    assert len(seen) > 60, len(seen)

@@ -732,6 +732,25 @@ def _local_max(
         cand = np.where(down, np.where(to_zero, 0.0, 0.5 * (lo + ts)), cand)
         cand = np.where(score == 0, ts, cand)
         step = cand - ts
+        # a Newton step inside the bracket below the tolerance ends the iteration without being
+        # evaluated: the point returned is that step's end (error of order step^2), with the
+        # log-likelihood of its start (they differ by about score * step, i.e. nothing)
+        final = use_newton & ~up & ~down & (np.abs(step) <= tol * (sc + ts))
+        if final.any():
+            f = np.nonzero(final)[0]
+            tau2[idx[f]] = cand[f]
+            ll_out[idx[f]] = ll[f]
+            converged[idx[f]] = True
+            iterations[idx[f]] = it
+            keep = ~final
+            idx = idx[keep]
+            if idx.size == 0:
+                break
+            ys, vs, ms = ys[keep], vs[keep], ms[keep]
+            Xs = Xs[keep] if Xs.shape[0] else Xs
+            ts, ll, score, info, hess = ts[keep], ll[keep], score[keep], info[keep], hess[keep]
+            lo, hi, zok, sc = lo[keep], hi[keep], zok[keep], sc[keep]
+            cand, step = cand[keep], step[keep]
         ll_c, sc_c, in_c, he_c = lik(ys, vs, ms, Xs, cand, reml)
         worse = ll_c < ll - 1e-13 * (1.0 + np.abs(ll))
         halvings = 0

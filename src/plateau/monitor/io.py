@@ -60,6 +60,8 @@ class Table:
     name: str
     frame: pd.DataFrame
     bad_rows: tuple[BadRow, ...] = field(default_factory=tuple)
+    #: the file's row number (from 1, as in :class:`BadRow`) of each row of ``frame``, in order
+    rows: tuple[int, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
         return f"{self.name}: {len(self.frame)} rows kept, {len(self.bad_rows)} rejected"
@@ -180,6 +182,11 @@ class _Errors:
             )
             raise PlateauError(f"{rows[0]}{more}")
         return rows
+
+
+def _row_numbers(keep: np.ndarray) -> tuple[int, ...]:
+    """Row numbers (from 1) of the kept rows."""
+    return tuple((np.flatnonzero(keep) + 1).tolist())
 
 
 def _dates(col: pd.Series) -> pd.Series:
@@ -309,7 +316,7 @@ def read_labs(source, *, skip_bad_rows: bool = False, name: str = "labs.csv") ->
             "uln": limits["uln"][keep],
         }
     )
-    return Table(name, out, bad_rows)
+    return Table(name, out, bad_rows, _row_numbers(keep))
 
 
 _LIMIT_FACTOR = 4.0
@@ -526,7 +533,7 @@ def read_patients(source, *, skip_bad_rows: bool = False, name: str = "patients.
             "dialysis": dialysis[keep],
         }
     )
-    return Table(name, out, bad_rows)
+    return Table(name, out, bad_rows, _row_numbers(keep))
 
 
 def read_events(source, *, skip_bad_rows: bool = False, name: str = "events.csv") -> Table:
@@ -571,7 +578,7 @@ def read_events(source, *, skip_bad_rows: bool = False, name: str = "events.csv"
             "with_pain": with_pain[keep],
         }
     )
-    return Table(name, out, bad_rows)
+    return Table(name, out, bad_rows, _row_numbers(keep))
 
 
 C30_ITEMS = tuple(f"q{i}" for i in range(1, 31))
@@ -602,4 +609,4 @@ def read_qlq(source, *, skip_bad_rows: bool = False, name: str = "qlq.csv") -> T
     )
     for c in items:
         out[c] = values[c][keep]
-    return Table(name, out, bad_rows)
+    return Table(name, out, bad_rows, _row_numbers(keep))

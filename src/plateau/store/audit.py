@@ -7,10 +7,12 @@ patient id, never the patient's identifier or name, so the log itself holds no d
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from plateau.store.models import AuditEntry, User
+from plateau.store.models import AuditEntry, User, utcnow
 
 
 def record(
@@ -37,6 +39,40 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_many(
+    session: Session,
+    user: User | None,
+    action: str,
+    resource: str,
+    patient_ids: Iterable[int | None],
+    *,
+    ip: str = "",
+    outcome: str = "ok",
+    detail: str = "",
+    user_id: int | None = None,
+    username: str | None = None,
+) -> int:
+    """One entry per patient id, written as one multi-row INSERT (no ORM unit of work: a patient
+    list of 50 rows writes 50 entries in about a millisecond).  Same fields as :func:`record`,
+    all sharing one timestamp.  ``user_id``/``username`` name the user when no ``User`` row is
+    at hand (a signed-in viewer: no lookup inside the write transaction)."""
+    now = utcnow()
+    base = {
+        "at": now,
+        "user_id": user.id if user else user_id,
+        "username": (user.username if user else (username or "anonymous"))[:80],
+        "action": action[:30],
+        "resource": resource[:200],
+        "ip": (ip or "")[:64],
+        "outcome": outcome[:20],
+        "detail": detail,
+    }
+    rows = [{**base, "patient_id": pid} for pid in patient_ids]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 def entries(

@@ -70,20 +70,39 @@ def _read(reader, name: str, text: str, problems: list[str]):
         )
         return None
     problems.extend(str(b) for b in table.bad_rows)
-    return table.frame
+    return table.frame.assign(file_row=list(table.rows))  # each row's number in the file
 
 
-def _dupes(frame: pd.DataFrame, keys: list[str], name: str, problems: list[str]) -> pd.DataFrame:
-    """Identical repeated rows are dropped; the same key with different values is a problem."""
-    frame = frame.drop_duplicates()
+def _where(name: str, row: int) -> str:
+    """Where a row is, in the words of :class:`plateau.monitor.io.BadRow`."""
+    return f"{name}: row {row} (line {row + 1})"
+
+
+def _dupes(
+    frame: pd.DataFrame, keys: list[str], name: str, problems: list[str], field: str
+) -> pd.DataFrame:
+    """Identical repeated rows are dropped; the same key with different values is a problem
+    naming the rows and the first field that differs (``field`` if none can be told)."""
+    frame = frame.drop_duplicates(subset=[c for c in frame.columns if c != "file_row"])
     dup = frame.duplicated(keys, keep=False)
     if dup.any():
-        for key, _grp in frame[dup].groupby(keys, sort=False):
+        for key, grp in frame[dup].groupby(keys, sort=False):
             key = key if isinstance(key, tuple) else (key,)
             shown = ", ".join(
                 f"{k}={_date(v) if 'date' in k else v}" for k, v in zip(keys, key, strict=True)
             )
-            problems.append(f"{name}: conflicting rows for {shown}")
+            rows = [int(r) for r in grp["file_row"]]
+            others = ", ".join(str(r) for r in rows[:-1])
+            differ = [
+                c
+                for c in grp.columns
+                if c not in (*keys, "file_row") and grp[c].astype(str).nunique() > 1
+            ]
+            what = differ[0] if differ else field
+            problems.append(
+                f"{_where(name, rows[-1])}, field '{what}': conflicts with row(s) {others} "
+                f"(same {shown}, different {what})"
+            )
     return frame
 
 
@@ -107,7 +126,7 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             if frame is None:
                 continue
             for r in frame.itertuples(index=False):
-                src = f"{name} patient {r.patient_id}"
+                src = _where(name, r.file_row)
                 data.patients.append(
                     PatientIn(
                         external_id=r.patient_id,
@@ -139,14 +158,14 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             frame = _read(mio.read_labs, name, text, problems)
             if frame is None:
                 continue
-            frame = _dupes(frame, ["patient_id", "date", "analyte"], name, problems)
+            frame = _dupes(frame, ["patient_id", "date", "analyte"], name, problems, "value")
             for r in frame.itertuples(index=False):
                 a = U.ANALYTES[r.analyte]
                 loinc = codes.EXPORT.get(r.analyte)
                 data.labs.append(
                     LabIn(
                         r.patient_id,
-                        f"{name} {r.analyte} {_date(r.date)}",
+                        _where(name, r.file_row),
                         _day(r.date),
                         r.analyte,
                         float(r.value),
@@ -160,12 +179,12 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             frame = _read(mio.read_events, name, text, problems)
             if frame is None:
                 continue
-            frame = _dupes(frame, ["patient_id", "date", "term"], name, problems)
+            frame = _dupes(frame, ["patient_id", "date", "term"], name, problems, "grade")
             for r in frame.itertuples(index=False):
                 data.events.append(
                     EventIn(
                         r.patient_id,
-                        f"{name} {r.term}",
+                        _where(name, r.file_row),
                         _day(r.date),
                         r.term,
                         int(r.grade),
@@ -176,12 +195,12 @@ def read_csv(files: dict[str, tuple[str, bytes | str]]) -> ImportData:
             frame = _read(mio.read_qlq, name, text, problems)
             if frame is None:
                 continue
-            frame = _dupes(frame, ["patient_id", "date"], name, problems)
-            items = [c for c in frame.columns if c not in ("patient_id", "date")]
+            frame = _dupes(frame, ["patient_id", "date"], name, problems, "answers")
+            items = [c for c in frame.columns if c not in ("patient_id", "date", "file_row")]
             for r in frame.to_dict("records"):
                 answers = {c: int(r[c]) for c in items if not np.isnan(r[c])}
                 data.qol.append(
-                    QolIn(r["patient_id"], f"{name} {_date(r['date'])}", _day(r["date"]), answers)
+                    QolIn(r["patient_id"], _where(name, r["file_row"]), _day(r["date"]), answers)
                 )
         elif kind == "doses":
             _read_doses(name, text, data)
@@ -213,7 +232,7 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
             (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""
             for k, v in row.items()
         }
-        where = f"{name}: row {i} (line {i + 1})"
+        where = _where(name, i)
         pid = row.get("patient_id", "")
         if not pid:
             problems.append(f"{where}, field 'patient_id': missing patient_id")
@@ -253,7 +272,8 @@ def _read_doses(name: str, text: str, data: ImportData) -> None:
         if key in seen:
             if seen[key][0] != (dose, unit):
                 problems.append(
-                    f"{where}: conflicts with row {seen[key][1]} (same patient, date and action)"
+                    f"{where}, field 'dose': conflicts with row {seen[key][1]} (same patient, "
+                    "date and action, different dose or unit)"
                 )
             continue
         seen[key] = ((dose, unit), i)

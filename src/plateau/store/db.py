@@ -8,7 +8,10 @@ WAL mode (``sqlite:///var/plateau.sqlite``, relative to the working directory); 
 
 SQLite connections get ``journal_mode=WAL`` (readers never block the writer),
 ``foreign_keys=ON``, ``synchronous=NORMAL`` (durable at checkpoints; WAL keeps the database
-consistent after a crash) and a 30 s ``busy_timeout`` so concurrent writers wait instead of failing.
+consistent after a crash) and a 30 s ``busy_timeout`` so concurrent writers wait instead of failing;
+a write transaction that still finds the write lock taken (a large import holds it while it writes
+its rows) tries again until ``WRITE_LOCK_WAIT_S``, so a page view's audit entry waits for the
+import instead of failing with "database is locked".
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from plateau.errors import PlateauError
@@ -31,13 +36,24 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATE_LOCK = threading.Lock()
 
 
+#: SQLite: how long one statement waits for a lock before "database is locked"
+BUSY_TIMEOUT_S = 30.0
+#: SQLite: how long a write transaction waits in total for the write lock (retrying BEGIN
+#: IMMEDIATE after each busy timeout), e.g. behind a very large import, before it fails
+WRITE_LOCK_WAIT_S = 600.0
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
+
+
+def _locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc) or "database is busy" in str(exc)
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -48,7 +64,9 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a transaction
@@ -134,9 +152,7 @@ class Database:
         ``write=True`` takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``), so a
         read-then-write transaction cannot be overtaken by another writer.
         """
-        session = self.sessions()
-        if write:
-            session.connection(execution_options={"plateau_write": True})  # SQLite: BEGIN IMMEDIATE
+        session = self._write_session() if write else self.sessions()
         try:
             yield session
             session.commit()
@@ -145,6 +161,20 @@ class Database:
             raise
         finally:
             session.close()
+
+    def _write_session(self) -> Session:
+        """A session whose transaction holds the write lock (SQLite: BEGIN IMMEDIATE), waiting
+        for it up to ``WRITE_LOCK_WAIT_S`` in all."""
+        deadline = time.monotonic() + WRITE_LOCK_WAIT_S
+        while True:
+            session = self.sessions()
+            try:
+                session.connection(execution_options={"plateau_write": True})
+                return session
+            except OperationalError as exc:
+                session.close()
+                if not _locked(exc) or time.monotonic() >= deadline:
+                    raise
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -97,6 +97,19 @@ def _pydantic_problems(name: str, exc: ValidationError, raw: dict) -> list[str]:
     return out
 
 
+def _known_resource_type(rtype) -> bool:
+    """Whether ``rtype`` names a FHIR resource model (``fhir.resources`` R4B)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    if not isinstance(rtype, str) or not rtype.isalpha() or len(rtype) > 64:
+        return False
+    try:
+        get_fhir_model_class(rtype)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
 def read_bundle(name: str, content: bytes | str) -> ImportData:
     """Read a FHIR R4 Bundle (JSON).  Every problem is listed in ``ImportData.problems``."""
     from fhir.resources.R4B.bundle import Bundle
@@ -116,12 +129,10 @@ def read_bundle(name: str, content: bytes | str) -> ImportData:
     entries_raw = raw.get("entry")
     for i, entry in enumerate(entries_raw if isinstance(entries_raw, list) else []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and not (
-            isinstance(resource.get("resourceType"), str) and resource["resourceType"].isalpha()
-        ):
+        if isinstance(resource, dict) and not _known_resource_type(resource.get("resourceType")):
             problems.append(
                 f"{name}: entry {i}, field 'resource.resourceType': missing or not a FHIR "
-                f"resource type ({str(resource.get('resourceType'))[:40]!r})"
+                f"R4 resource type ({str(resource.get('resourceType'))[:40]!r})"
             )
     if problems:
         return data

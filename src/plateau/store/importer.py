@@ -65,18 +65,32 @@ EARLIEST = dt.date(1900, 1, 1)
 PLANNED_AHEAD = dt.timedelta(days=366)  #: a line may start or stop up to a year ahead
 
 
+#: the FHIR element each checked date is read from (:mod:`plateau.store.fhir_io`), by CSV name
+FHIR_DATE_FIELDS = {
+    ("patients", "birth_date"): "birthDate",
+    ("patients", "diagnosis_date"): "onsetDateTime",
+    ("lines", "maintenance_start"): "effectivePeriod.start",
+    ("lines", "stop_date"): "effectivePeriod.end",
+    ("doses", "date"): "effectivePeriod.start",
+    ("labs", "date"): "effectiveDateTime",
+    ("events", "date"): "onsetDateTime",
+}
+
+
 def plausibility_problems(data: ImportData, today: dt.date | None = None) -> list[str]:
     """Dates no clinic can have recorded: before 1900, results/events/QoL in the future
     (tomorrow allowed for time zones), lines and planned doses more than a year ahead.
-    One problem per field."""
+    One problem per field, naming the file and row (CSV) or the entry (FHIR) and the field."""
     today = today or dt.date.today()
     observed_max = today + dt.timedelta(days=1)
     planned_max = today + PLANNED_AHEAD
     problems: list[str] = []
 
-    def check(source: str, field: str, value, latest: dt.date) -> None:
+    def check(kind: str, source: str, field: str, value, latest: dt.date) -> None:
         if value is None:
             return
+        if data.format == "fhir":
+            field = FHIR_DATE_FIELDS.get((kind, field), field)
         if value < EARLIEST or value > latest:
             problems.append(
                 f"{source}, field '{field}': implausible date {value.isoformat()} "
@@ -84,18 +98,19 @@ def plausibility_problems(data: ImportData, today: dt.date | None = None) -> lis
             )
 
     for p in data.patients:
-        check(p.source, "birth_date", p.birth_date, today)
-        check(p.source, "diagnosis_date", p.diagnosis_date, observed_max)
+        check("patients", p.source, "birth_date", p.birth_date, today)
+        check("patients", p.source, "diagnosis_date", p.diagnosis_date, observed_max)
     for ln in data.lines:
-        check(ln.source, "maintenance_start", ln.start_date, planned_max)
-        check(ln.source, "stop_date", ln.stop_date, planned_max)
+        check("lines", ln.source, "maintenance_start", ln.start_date, planned_max)
+        check("lines", ln.source, "stop_date", ln.stop_date, planned_max)
         if ln.stop_date is not None and ln.start_date and ln.stop_date < ln.start_date:
-            problems.append(f"{ln.source}, field 'stop_date': before the start of the line")
+            stop = "effectivePeriod.end" if data.format == "fhir" else "stop_date"
+            problems.append(f"{ln.source}, field '{stop}': before the start of the line")
     for d in data.doses:  # a planned change may be recorded ahead (current_dose ignores it)
-        check(d.source, "date", d.date, planned_max)
-    for rows in (data.labs, data.events, data.qol):
+        check("doses", d.source, "date", d.date, planned_max)
+    for kind, rows in (("labs", data.labs), ("events", data.events), ("qol", data.qol)):
         for r in rows:
-            check(r.source, "date", r.date, observed_max)
+            check(kind, r.source, "date", r.date, observed_max)
     return problems
 
 
@@ -118,7 +133,15 @@ def apply(
     existing = (
         {
             p.external_id: p
-            for p in session.scalars(select(Patient).where(Patient.external_id.in_(ext_ids)))
+            # locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises imports): two
+            # imports for one patient write one after the other, the second seeing the first's
+            # rows, instead of both inserting the same result (a unique violation)
+            for p in session.scalars(
+                select(Patient)
+                .where(Patient.external_id.in_(ext_ids))
+                .order_by(Patient.id)
+                .with_for_update()
+            )
         }
         if ext_ids
         else {}
@@ -132,22 +155,36 @@ def apply(
             problems.append(f"team: {team!r} is not one of your care teams")
             team_row = None
     declared = {p.external_id for p in data.patients}
+    sources = data.sources()
+
+    def at(ext: str) -> str:
+        """'file: row n (line m), field 'patient_id'' of the first row naming ``ext``."""
+        source, n = sources.get(ext, ("import", 1))
+        more = f" (and {n - 1} more row(s) naming this patient)" if n > 1 else ""
+        return f"{source}, field '{data.patient_field(source)}'{more}"
+
     for ext in ext_ids:
         patient = existing.get(ext)
+        shown = f"{ext[:40]!r}..." if len(ext) > 120 else repr(ext)
         if patient is None:
             if ext not in declared:
-                problems.append(f"patient {ext!r}: not in your care teams and not in this import")
+                problems.append(
+                    f"{at(ext)}: patient {shown} is not in your care teams and not in this import"
+                )
             elif team_row is None and not team:
-                problems.append(f"team: a care team is required for the new patient {ext!r}")
+                problems.append(
+                    f"{at(ext)}: a care team (form field 'team') is required for the new "
+                    f"patient {shown}"
+                )
         elif allowed_teams is not None and patient.care_team_id not in allowed_teams:
             # same answer as an unknown patient: another team's identifiers cannot be probed
             problems.append(
-                f"patient {ext!r}: not in your care teams and not in this import"
+                f"{at(ext)}: patient {shown} is not in your care teams and not in this import"
                 if ext not in declared
-                else f"patient {ext!r}: not in your care teams"
+                else f"{at(ext)}: patient {shown} is not in your care teams"
             )
         if len(ext) > 120:
-            problems.append(f"patient {ext[:40]!r}...: identifier longer than 120 characters")
+            problems.append(f"{at(ext)}: patient {shown}: identifier longer than 120 characters")
     if problems:
         raise ImportRejected(problems)
 
@@ -252,8 +289,8 @@ def apply(
             line = next((x for x in reversed(candidates) if x.start_date <= d.date), None)
         if line is None:
             dose_problems.append(
-                f"{d.source}: patient {d.external_id!r} has no maintenance line on or before "
-                f"{d.date}"
+                f"{d.source}, field 'date': patient {d.external_id!r} has no maintenance line on "
+                f"or before {d.date}"
             )
             continue
         dose_key = (line.id, d.date, d.action)

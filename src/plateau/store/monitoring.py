@@ -242,9 +242,15 @@ def refresh_patients(db, ids: list[int], chunk: int = REFRESH_CHUNK) -> None:
             rows = result.alerts.to_dict("records")
             payloads = _payloads(result, qol, part)
         with db.session(write=True) as session:
+            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): two
+            # refreshes of one patient (two imports close together) store one after the other,
+            # the second seeing the first's alerts, instead of both inserting the same alert
             now = dict(
                 session.execute(
-                    select(Patient.id, Patient.data_version).where(Patient.id.in_(part))
+                    select(Patient.id, Patient.data_version)
+                    .where(Patient.id.in_(part))
+                    .order_by(Patient.id)
+                    .with_for_update()
                 ).all()
             )
             same = [i for i in part if i in now and now[i] == before.get(i)]

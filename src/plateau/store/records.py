@@ -100,6 +100,22 @@ class ImportData:
             ids.update(r.external_id for r in rows)
         return ids
 
+    def sources(self) -> dict[str, tuple[str, int]]:
+        """Per patient identifier: the first row (file and row, or entry) that names it, and
+        how many rows name it."""
+        out: dict[str, tuple[str, int]] = {}
+        for rows in (self.patients, self.lines, self.doses, self.labs, self.events, self.qol):
+            for r in rows:
+                first, n = out.get(r.external_id, (r.source, 0))
+                out[r.external_id] = (first, n + 1)
+        return out
+
+    def patient_field(self, source: str) -> str:
+        """The field of the row at ``source`` that names the patient."""
+        if self.format != "fhir":
+            return "patient_id"
+        return "identifier" if source.endswith("(Patient)") else "subject"
+
     def n_rows(self) -> int:
         return sum(
             len(x)

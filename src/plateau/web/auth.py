@@ -157,18 +157,18 @@ def audit_now(
     committed before anything is returned, so no data leaves without its audit record.
     """
     with database(request).session(write=True) as session:
-        user = current_user(session, v)
-        for pid in patient_ids:
-            audit.record(
-                session,
-                user,
-                action,
-                resource,
-                patient_id=pid,
-                ip=v.ip,
-                outcome=outcome,
-                detail=detail,
-            )
+        audit.record_many(
+            session,
+            None,
+            action,
+            resource,
+            patient_ids,
+            ip=v.ip,
+            outcome=outcome,
+            detail=detail,
+            user_id=v.user_id,
+            username=v.username,
+        )
 
 
 def listed(request: Request, v: Viewer, patient_ids, what: str) -> None:
