@@ -275,7 +275,8 @@ class Library:
 
 def _problems(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(front matter)'}: {err['msg']}"
+        f"{'.'.join(str(p) for p in err['loc']) or '(front matter)'}: "
+        + err["msg"].removeprefix("Value error, ")
         for err in exc.errors()
     )
 

@@ -266,7 +266,9 @@ def faq_review_submit(
     try:
         reviewer = Person(name=name.strip(), role=role.strip(), affiliation=affiliation.strip())
     except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
     if note.strip() and placeholder_reason(note):
         problems = "; ".join(p for p in (problems, f"note: {placeholder_reason(note)}") if p)
     if reviewer is None or problems:
