@@ -101,17 +101,26 @@ def free_port() -> int:
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the server process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds the server process and its worker processes (its children)
+    have used so far (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     """``plateau serve`` exactly as a deployer starts it (its uvicorn configuration, access log
-    on, proxy headers off), logging to ``log``."""
+    on, proxy headers off; ``--workers``), logging to ``log``."""
+    cmd = [sys.executable, "-m", "plateau", "serve", "--port", str(port), "--database-url", url]
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "plateau", "serve", "--port", str(port), "--database-url", url],
+            cmd + ["--workers", str(workers)],
             env=dict(os.environ),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -253,6 +262,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes of `plateau serve --workers`"
+    )
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="start a throwaway PostgreSQL server (initdb + pg_ctl, as the test suite does: "
@@ -295,7 +307,7 @@ def _run(args, tmp: str) -> int:
         f"{time.perf_counter() - t:.1f} s"
     )
     port = free_port()
-    server = start_server(url, port, Path(tmp) / "server.log")
+    server = start_server(url, port, Path(tmp) / "server.log", args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -331,6 +343,7 @@ def _run(args, tmp: str) -> int:
     total = sum(len(v) for k, v in results.items() if not k.endswith("[in app]"))
     report = {
         "clinicians": args.clinicians,
+        "workers": args.workers,
         "rounds": args.rounds,
         "patients": args.patients,
         "ramp_s": args.ramp,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from plateau.evidence.base import BUNDLED_DIR
 from plateau.store import open_database
-from plateau.store.models import AuditEntry, FaqReview
+from plateau.store.models import AuditEntry, FaqReview, User
 from plateau.store.security import create_user
 from plateau.web.app import WebSettings, create_app
 
@@ -32,7 +32,7 @@ def test_same_number_through_faq_analysis_and_decision_apis(client, tmp_path, ap
     pfs = client.get("/api/v1/analyses/lenalidomide-pfs").json()["pooled"]
     assert nums["{{ pooled.hr analysis=lenalidomide-pfs }}"]["text"] == f"{pfs['estimate']:.2f}"
     assert nums["{{ pooled.ci analysis=lenalidomide-pfs }}"]["text"] == (
-        f"{pfs['ci_low']:.2f} to {pfs['ci_high']:.2f}"
+        f"{pfs['ci_low']:.2f}\u2013{pfs['ci_high']:.2f}"
     )
     assert nums["{{ pooled.k analysis=lenalidomide-pfs }}"]["text"] == str(pfs["k"])
 
@@ -41,8 +41,8 @@ def test_same_number_through_faq_analysis_and_decision_apis(client, tmp_path, ap
     spec = client.get("/api/v1/analyses/lenalidomide-os").json()["spec"]
     spec.update(settings=["post_asct"], subgroup_by=None, id="check")
     run = client.post("/api/v1/analyses", json=spec).json()["pooled"]
-    ref = "{{ pooled.hr analysis=lenalidomide-os setting=post_asct }}"
-    assert survival[ref]["text"] == f"{run['estimate']:.2f}"
+    ref = "{{ pooled.hr_ci analysis=lenalidomide-os setting=post_asct }}"
+    assert survival[ref]["text"].startswith(f"{run['estimate']:.2f} (")
     assert survival[ref]["link"].startswith("/analyses?")
 
     # the decision aid: same profile, same 5-year PFS numbers (whole people per 100)
@@ -59,6 +59,35 @@ def test_same_number_through_faq_analysis_and_decision_apis(client, tmp_path, ap
     html = client.get("/faq/goals-of-maintenance").text
     assert f"{pfs['estimate']:.2f}" in html
     assert 'href="/evidence/CALGB100104"' in html and "pubmed.ncbi.nlm.nih.gov/28742454" in html
+
+
+def test_one_pooled_result_reads_the_same_on_the_analysis_page_and_in_the_faq(client):
+    """The FAQ writes a live HR and CI exactly as the analysis page, the home page and the
+    result summary (report, CLI) write them: ``0.79 (0.62\u20131.00)``.  The expected text is
+    built here from the API's raw floats, not with plateau's formatter."""
+    raw = client.get("/api/v1/analyses/lenalidomide-os").json()["pooled"]
+    ratio = f"{raw['estimate']:.2f}"
+    interval = f"{raw['ci_low']:.2f}\u2013{raw['ci_high']:.2f}"
+    both = f"{ratio} ({interval})"
+    assert " to " not in both
+
+    analysis_page = client.get("/analyses/builtin/lenalidomide-os").text
+    assert f"<dt>Pooled HR</dt><dd><strong>{ratio}</strong> (95% CI {interval})" in analysis_page
+    assert both in client.get("/").text  # the home page's table of built-in analyses
+
+    faq = _numbers(client, "does-maintenance-prolong-survival")
+    assert faq["{{ pooled.hr_ci analysis=lenalidomide-os }}"]["text"] == both
+    goals = _numbers(client, "goals-of-maintenance")
+    assert goals["{{ pooled.hr analysis=lenalidomide-os }}"]["text"] == ratio
+    assert goals["{{ pooled.ci analysis=lenalidomide-os }}"]["text"] == interval
+    faq_page = client.get("/faq/does-maintenance-prolong-survival").text
+    assert f">{both}<sup" in faq_page
+
+    from plateau.analysis import builtin_specs, run_analysis
+    from plateau.evidence import load_bundled
+
+    summary = run_analysis(builtin_specs()["lenalidomide-os"], load_bundled()).summary()
+    assert f"HR {both}" in summary  # what the report and `plateau analyze` print
 
 
 def test_index_search_pdf_and_errors(client):
@@ -172,6 +201,48 @@ def test_reviewer_sign_off_clears_the_flag_and_is_audited(moved):
     assert rows[0].evidence_version == app.state.evidence.version
     assert [(a.username, a.outcome) for a in audit] == [("rev", "ok")]
     assert app.state.evidence.version in audit[0].detail
+
+
+@pytest.mark.parametrize("field,value", [("name", "..."), ("role", "TBD"), ("affiliation", "n/a")])
+def test_review_form_refuses_placeholder_reviewers(moved, field, value):
+    app, db = moved["app"], moved["db"]
+    reviewer = _login(app, "rev", "quiet-harbour-lantern")
+    r = _sign(reviewer, "how-long-to-continue", **{field: value})
+    assert r.status_code == 422
+    assert f"{field}: " in r.text and "placeholder" in r.text
+    note = _sign(reviewer, "how-long-to-continue", note="...")
+    assert note.status_code == 422 and "note: " in note.text
+    with db.session() as s:
+        assert not s.scalars(
+            select(FaqReview).where(FaqReview.entry_id == "how-long-to-continue")
+        ).all()
+
+
+def test_a_stored_placeholder_sign_off_does_not_count(moved):
+    """A row written before placeholders were refused stays in the history but is no review."""
+    app, db = moved["app"], moved["db"]
+    with db.session(write=True) as s:
+        user = s.scalars(select(User).where(User.username == "rev")).one()
+        s.add(
+            FaqReview(
+                entry_id="older-and-frail-patients",
+                evidence_version=app.state.evidence.version,
+                fingerprints={},
+                user_id=user.id,
+                username=user.username,
+                reviewer_name="...",
+                reviewer_role="...",
+                reviewer_affiliation="...",
+                note="",
+            )
+        )
+    anon = TestClient(app, base_url="https://testserver")
+    entry = anon.get("/api/v1/faq/older-and-frail-patients")
+    assert entry.status_code == 200, entry.text
+    last = entry.json()["status"]["last_review"]
+    assert last["recorded_in"] == "library file"
+    assert "..." not in last["reviewer"]
+    assert anon.get("/faq/older-and-frail-patients").status_code == 200
 
 
 def test_only_reviewers_may_sign_off(moved):

@@ -192,10 +192,14 @@ def sign_off(
     For maintainers of a library under version control; sign-offs in the web app are stored in
     the records database with an audit entry.
     """
-    from plateau.faq import Person, write_last_review
+    from plateau.errors import PlateauError
+    from plateau.faq import write_last_review
+    from plateau.faq.model import make_person, placeholder_reason
 
+    reviewer = make_person(name, role, affiliation, origin="plateau faq sign-off")
+    if note is not None and placeholder_reason(note):
+        raise PlateauError(f"plateau faq sign-off: --note: {placeholder_reason(note)}")
     faq = _faq(library, evidence)
-    reviewer = Person(name=name, role=role, affiliation=affiliation)
     for entry_id in entry_ids or list(faq.library.entries):
         review = faq.new_review(entry_id, reviewer, note=note)
         write_last_review(faq.entry(entry_id), review)

@@ -24,17 +24,38 @@ def serve(
         help="Address of a reverse proxy whose X-Forwarded-For is trusted (repeatable); "
         "none by default.",
     ),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes (uvicorn workers; use about one per CPU core). The database is "
+        "created or migrated once before they start.",
+    ),
 ) -> None:
     """Serve the plateau web app (evidence, analyses, decision aid, monitoring)."""
     import uvicorn
 
-    from plateau.web.app import WebSettings, create_app, server_config
+    from plateau.web.app import (
+        WebSettings,
+        create_app,
+        prepare_workers,
+        server_config,
+        server_options,
+    )
 
     settings = WebSettings(
         evidence_path=evidence,
         database_url=database_url,
         extra={"trusted_proxies": list(trusted_proxy)},
     )
-    web_app = create_app(settings)
-    typer.echo(f"plateau is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.Server(server_config(web_app, host, port)).run()
+    if workers == 1:
+        web_app = create_app(settings)
+        typer.echo(f"plateau is serving on http://{host}:{port}/  (Ctrl+C to stop)")
+        uvicorn.Server(server_config(web_app, host, port)).run()
+        return
+    target = prepare_workers(settings)
+    typer.echo(
+        f"plateau is serving on http://{host}:{port}/ with {workers} worker processes  "
+        "(Ctrl+C to stop)"
+    )
+    uvicorn.run(target, factory=True, **server_options(host=host, port=port, workers=workers))

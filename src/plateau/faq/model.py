@@ -72,15 +72,61 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 
 
+#: words that stand in for a value nobody filled in (compared on letters only, lower case)
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "tbd", "tba", "tbc", "todo", "fixme", "na", "none", "null", "nil", "unknown",
+        "placeholder", "changeme", "loremipsum", "name", "role", "affiliation",
+        "yourname", "reviewername",
+    }
+)  # fmt: skip
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why ``value`` is a placeholder rather than a real name, role or affiliation (else None).
+
+    A placeholder has no letters (``...``, ``-``, ``?``, empty or blank) or, once reduced to its
+    letters, is a stand-in word (``TBD``, ``TODO``, ``N/A``, ``xxx``, ``unknown`` ...).
+    """
+    letters = re.sub(r"[^a-z]", "", value.lower())
+    if not letters:
+        return f"{value!r} is a placeholder (it has no letters)"
+    if letters in PLACEHOLDER_WORDS or re.fullmatch(r"x+", letters):
+        return f"{value!r} is a placeholder, not a real value"
+    return None
+
+
+def _no_placeholder(value: str) -> str:
+    reason = placeholder_reason(value)
+    if reason:
+        raise ValueError(f"{reason}; a sign-off names a real person or group")
+    return value
+
+
 class Person(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Who wrote or reviewed an entry; placeholders (``...``, ``TBD``, ``n/a``) are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     name: str = Field(min_length=2, max_length=120)
     role: str = Field(min_length=2, max_length=120)
     affiliation: str = Field(min_length=2, max_length=200)
 
+    @field_validator("name", "role", "affiliation", mode="before")
+    @classmethod
+    def _real_value(cls, value: Any) -> Any:
+        return _no_placeholder(value) if isinstance(value, str) else value
+
     def text(self) -> str:
         return f"{self.name} ({self.role}, {self.affiliation})"
+
+
+def make_person(name: str, role: str, affiliation: str, *, origin: str) -> Person:
+    """A :class:`Person` from typed values; FaqError naming ``origin`` and the field otherwise."""
+    try:
+        return Person(name=name, role=role, affiliation=affiliation)
+    except ValidationError as exc:
+        raise FaqError(f"{origin}: {_problems(exc)}") from None
 
 
 class Citation(BaseModel):
@@ -135,6 +181,13 @@ class Review(BaseModel):
     reviewer: Person
     note: str | None = Field(None, max_length=2000)
     fingerprints: dict[str, Fingerprint] = {}
+
+    @field_validator("note")
+    @classmethod
+    def _real_note(cls, value: str | None) -> str | None:
+        if value is not None and placeholder_reason(value):
+            raise ValueError(f"{placeholder_reason(value)}; write what was checked, or no note")
+        return value
 
 
 class EntryMeta(BaseModel):
@@ -222,7 +275,8 @@ class Library:
 
 def _problems(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(front matter)'}: {err['msg']}"
+        f"{'.'.join(str(p) for p in err['loc']) or '(front matter)'}: "
+        + err["msg"].removeprefix("Value error, ")
         for err in exc.errors()
     )
 
@@ -252,7 +306,15 @@ def parse_entry(path: Path) -> Entry:
     try:
         meta = EntryMeta.model_validate(data)
     except ValidationError as exc:
-        raise FaqError(f"{origin}: {_problems(exc)}") from None
+        hint = ""
+        if any(
+            e["loc"][:1] == ("last_review",) and "placeholder" in e["msg"] for e in exc.errors()
+        ):
+            hint = (
+                " (a sign-off with placeholder values is no review: delete the last_review block"
+                " and sign off again with `plateau faq sign-off --name --role --affiliation`)"
+            )
+        raise FaqError(f"{origin}: {_problems(exc)}{hint}") from None
     if meta.id != path.stem:
         raise FaqError(f"{origin}: id: {meta.id!r} must equal the file name ({path.stem!r})")
     if not body.strip():

@@ -8,7 +8,8 @@ and each ``ARG`` is ``key=value`` (or ``grade>=3``); values are ``[A-Za-z0-9_.-]
 
 =============================  =============================================================
 ``pooled.hr``  (alias ``hr``)  pooled ratio (HR, or RR for harms) of an analysis
-``pooled.ci``  (alias ``ci``)  its 95% confidence interval, ``0.55 to 0.95``
+``pooled.ci``  (alias ``ci``)  its 95% confidence interval, ``0.55–0.95``
+``pooled.hr_ci`` (``hr_ci``)   both, ``0.74 (0.55–0.95)``
 ``pooled.k``   (alias ``k``)   number of trials pooled
 ``pooled.n``                   number of randomised patients in them
 ``pooled.i2``                  I² heterogeneity (percent)
@@ -28,7 +29,10 @@ default 5).  ``harm.risk`` takes ``ae=`` (a harm of :data:`plateau.decide.HARM_T
 ``profile=``.
 
 Every reference resolves through :func:`plateau.analysis.run_analysis` or
-:func:`plateau.decide.decide`, i.e. the same numbers as the analysis pages and the decision aid.
+:func:`plateau.decide.decide`, i.e. the same numbers as the analysis pages and the decision aid,
+and ratios and intervals are written by the shared formatter of
+:mod:`plateau.evidence.vocabulary` (``format_ratio``, ``format_interval``, ``format_ratio_ci``),
+so they read exactly as on the analysis pages, in the report and in the CLI.
 
 Fingerprints
 ------------
@@ -48,6 +52,7 @@ from urllib.parse import urlencode
 from plateau.analysis import AnalysisResult, AnalysisSpec, builtin_specs, run_analysis
 from plateau.evidence.base import EvidenceBase
 from plateau.evidence.schema import Agent, Setting
+from plateau.evidence.vocabulary import format_interval, format_ratio, format_ratio_ci
 from plateau.faq.model import Entry, FaqError, Fingerprint
 
 #: old built-in analysis id -> new id.  When plateau.analysis renames a built-in analysis, add
@@ -58,8 +63,16 @@ REF = re.compile(r"(?<!\\)\{\{(.*?)\}\}", re.DOTALL)
 _ARG = re.compile(r"^([a-z_]+)(>=|=)([A-Za-z0-9_.\-]+)$")
 _NAME = re.compile(r"^[a-z0-9_.]+$")
 
-POOLED = ("pooled.hr", "pooled.ci", "pooled.k", "pooled.n", "pooled.i2", "pooled.trials")
-ALIASES = {"hr": "pooled.hr", "ci": "pooled.ci", "k": "pooled.k"}
+POOLED = (
+    "pooled.hr",
+    "pooled.ci",
+    "pooled.hr_ci",
+    "pooled.k",
+    "pooled.n",
+    "pooled.i2",
+    "pooled.trials",
+)
+ALIASES = {"hr": "pooled.hr", "ci": "pooled.ci", "hr_ci": "pooled.hr_ci", "k": "pooled.k"}
 DECIDE = tuple(
     f"decide.{o}_{w}_per_100" for o in ("pfs", "os") for w in ("gain", "with", "without")
 )
@@ -176,10 +189,6 @@ class Resolved:
             "fingerprint": self.fingerprint.model_dump(mode="json"),
             "sources": [s.to_dict() for s in self.sources],
         }
-
-
-def _num(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
 
 
 def _people(value: float) -> int:
@@ -309,9 +318,11 @@ class Resolver:
         )
         name = ref.name
         if name == "pooled.hr":
-            text = _num(p.estimate)
+            text = format_ratio(p.estimate)
         elif name == "pooled.ci":
-            text = f"{_num(p.ci_low)} to {_num(p.ci_high)}"
+            text = format_interval(p.ci_low, p.ci_high)
+        elif name == "pooled.hr_ci":
+            text = format_ratio_ci(p.estimate, p.ci_low, p.ci_high)
         elif name == "pooled.k":
             text = str(p.k)
         elif name == "pooled.n":

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from plateau.evidence.vocabulary import EN_DASH
 from plateau.faq.model import Fingerprint, Review
 
 RELATIVE_CHANGE = 0.10  #: default threshold of relative change of a main number
@@ -62,7 +63,8 @@ class Change:
         if (self.old and self.old.ci) or (self.new and self.new.ci):
 
             def ci(fp: Fingerprint | None) -> str:
-                return f"{fp.ci[0]:.4g} to {fp.ci[1]:.4g}" if fp and fp.ci else "not available"
+                # four significant digits (a reviewer's diff), in the one interval format
+                return f"{fp.ci[0]:.4g}{EN_DASH}{fp.ci[1]:.4g}" if fp and fp.ci else "not available"
 
             rows.append(("95% interval", ci(self.old), ci(self.new)))
         return rows

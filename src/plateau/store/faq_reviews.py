@@ -8,6 +8,9 @@ Rows are never updated or deleted: the history of an entry is every row for it.
 
 from __future__ import annotations
 
+import logging
+
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,7 @@ from plateau.store import audit
 from plateau.store.models import FaqReview, User
 from plateau.store.permissions import AccessDenied, allowed, roles_with
 
+log = logging.getLogger(__name__)
 SIGN_OFF_ROLES = roles_with("faq.sign_off")  #: from the one permission table
 
 
@@ -82,8 +86,21 @@ def history(session: Session, entry_id: str) -> list[FaqReview]:
 
 
 def latest_reviews(session: Session) -> dict[str, tuple[Review, str]]:
-    """The newest database sign-off per entry, as ``{entry_id: (review, "records database")}``."""
+    """The newest valid database sign-off per entry: ``{entry_id: (review, "records database")}``.
+
+    A row whose reviewer is a placeholder (written before they were refused) is skipped.
+    """
     out: dict[str, tuple[Review, str]] = {}
     for row in session.scalars(select(FaqReview).order_by(FaqReview.at, FaqReview.id)):
-        out[row.entry_id] = (as_review(row), "records database")
+        try:
+            review = as_review(row)
+        except ValidationError as exc:
+            # a row written before placeholder reviewers ('...', 'TBD') were refused: it stays in
+            # the history (rows are never deleted) but does not count as a review
+            why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            log.warning(
+                "faq_reviews: review #%s of %s does not count: %s", row.id, row.entry_id, why
+            )
+            continue
+        out[row.entry_id] = (review, "records database")
     return out

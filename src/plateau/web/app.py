@@ -11,6 +11,9 @@ unknown resources answer 404; neither is ever a 500.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -47,8 +50,66 @@ def server_config(app: FastAPI, host: str, port: int, **options):
     """
     import uvicorn
 
+    return uvicorn.Config(app, **server_options(host=host, port=port, **options))
+
+
+def server_options(**options: Any) -> dict[str, Any]:
+    """The options of :func:`server_config` (also for ``uvicorn.run`` with several workers)."""
     options.setdefault("log_level", "info")
-    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, **options)
+    options["proxy_headers"] = False
+    return options
+
+
+SETTINGS_ENV = "PLATEAU_SERVE_SETTINGS"  #: the settings handed to worker processes
+
+
+def prepare_workers(settings: WebSettings) -> str:
+    """Get the database ready once, then hand the settings to worker processes.
+
+    With several uvicorn workers each process builds its own app (:func:`app_from_environment`,
+    named by the returned import string).  The records database is created or migrated here,
+    once, and stale stored monitoring results are recomputed here, so that the workers neither
+    race to migrate nor repeat the refresh (they start with ``refresh_on_start`` off).  Login
+    throttling, sessions and alerts live in the database, so they hold across workers.
+    """
+    import json
+    import os
+
+    from plateau.store import db as store_db
+    from plateau.store.monitoring import refresh_stale
+
+    db = store_db.open_database(settings.database_url)
+    try:
+        if settings.extra.get("refresh_on_start", True):
+            refresh_stale(db)
+    finally:
+        db.dispose()
+    os.environ[SETTINGS_ENV] = json.dumps(
+        {
+            "evidence_path": None
+            if settings.evidence_path is None
+            else str(settings.evidence_path),
+            "database_url": settings.database_url,
+            "extra": {**settings.extra, "refresh_on_start": False},
+        }
+    )
+    return "plateau.web.app:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process, from the settings :func:`prepare_workers` handed down."""
+    import json
+    import os
+
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    evidence = raw.get("evidence_path")
+    return create_app(
+        WebSettings(
+            evidence_path=Path(evidence) if evidence else None,
+            database_url=raw.get("database_url"),
+            extra=raw.get("extra") or {},
+        )
+    )
 
 
 def _load_evidence(settings: WebSettings):

@@ -250,6 +250,7 @@ def faq_review_submit(
 ):
     from pydantic import ValidationError
 
+    from plateau.faq.model import placeholder_reason
     from plateau.store import faq_reviews
     from plateau.store.models import User
     from plateau.store.security import AccessDenied
@@ -261,10 +262,16 @@ def faq_review_submit(
         audit_now(request, v, "faq-sign-off", f"faq {entry_id}", outcome="denied",
                   detail="role may not sign off FAQ entries")  # fmt: skip
         raise AccessDenied(f"role: {v.role} may not sign off FAQ entries (needs reviewer)")
+    reviewer, problems = None, ""
     try:
         reviewer = Person(name=name.strip(), role=role.strip(), affiliation=affiliation.strip())
     except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
+    if note.strip() and placeholder_reason(note):
+        problems = "; ".join(p for p in (problems, f"note: {placeholder_reason(note)}") if p)
+    if reviewer is None or problems:
         context = _entry_context(request, entry_id)
         return page(
             request,
