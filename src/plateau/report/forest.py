@@ -318,7 +318,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
         label_w = max(label_w, text_w - numbers_w)
     else:  # the lines may run under the axis, on a white ground that hides its lines
         label_w = max(label_w, text_w - numbers_w - plot_w - gap)
-    margin = 0.1
+    margin = 0.03 if plot.compact else 0.1  # the printed page has its own margins
     x_label = margin
     x_arms = []
     x = x_label + label_w + gap
@@ -340,7 +340,7 @@ def draw_forest(plot: ForestPlot) -> Figure:
             f"{DAGGER} approximate input (e.g. HR derived from medians or a p-value); open marker.",
         )
     note_lines = [ln for n in notes for ln in _wrap(n, width - 2 * margin, font_small)]
-    head_h = 0.22 * len(title_lines) + 0.12 + (2 if arms else 1) * row_h
+    head_h = 0.22 * len(title_lines) + (0.04 if plot.compact else 0.12) + (2 if arms else 1) * row_h
     axis_h = 0.43 if plot.compact else 0.62  # ticks and the favours label
     note_h = 0.14 if plot.compact else 0.19
     notes_h = note_h * len(note_lines) + (0.1 if note_lines else 0)

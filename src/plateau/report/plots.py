@@ -233,16 +233,18 @@ def save_result_forest(result: AnalysisResult, path: str | Path) -> Path:
     return save_forest(forest_from_result(result), path)
 
 
-def figure_svg(fig, *, title: str = "", description: str = "") -> str:
+def figure_svg(fig, *, title: str = "", description: str = "", tight: bool = True) -> str:
     """A matplotlib figure as an inline SVG string (text kept as text); closes the figure.
 
     With ``title``/``description`` the SVG carries ``<title>`` and ``<desc>`` (role="img",
-    aria-labelledby) so that screen readers announce it.
+    aria-labelledby) so that screen readers announce it.  ``tight=False`` keeps the figure's
+    own size: a figure laid out in inches (``fig.dpi_scale_trans``, as the forest plot is) must
+    not be cropped, since cropping moves the axes but not the texts placed in inches.
     """
     buffer = io.StringIO()
     try:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buffer, format="svg", bbox_inches="tight")
+            fig.savefig(buffer, format="svg", bbox_inches="tight" if tight else None)
     finally:
         plt.close(fig)
     svg = buffer.getvalue()
@@ -275,6 +277,7 @@ def forest_svg(result: AnalysisResult, *, in_report: bool = False) -> str:
         draw_forest(plot),
         title=plot.title or f"Forest plot: {plot_title(result.spec)}",
         description=plot.description,
+        tight=False,  # laid out in inches: cropping would shift the markers against the rows
     )
     if plot.compact:  # the report's screen style enlarges it (text >= 11 px on screen)
         svg = svg.replace("<svg ", '<svg class="compact" ', 1)
