@@ -3,7 +3,7 @@
 The plot is laid out in inches (texts through ``fig.dpi_scale_trans``, marks in an axes placed
 by figure fraction); cropping the saved SVG to a tight bounding box moved the axes but not the
 texts, so squares, diamonds and prediction-interval lines could be drawn most of a row off the
-label it belongs to.  The check reads the SVG geometry: the prediction-interval line (the only
+labels they belong to.  The check reads the SVG geometry: the prediction-interval line (the only
 mark drawn in #c00000 at 2.5 pt) must lie on the row of the text "Prediction interval", i.e.
 within half a row of the text's vertical centre.
 """
