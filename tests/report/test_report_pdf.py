@@ -52,9 +52,17 @@ def test_the_pdf_is_much_shorter_than_before(built):
 
 
 def test_the_pdf_has_fewer_than_29_pages(built):
-    """The goal: well under half of the 71 (57 in the issue) pages the report had; 28 now."""
-    _, reader, _, _ = built
-    assert len(reader.pages) < 29
+    """The goal: well under half of the 71 (57 in the issue) pages the report had; 28 now for
+    the snapshot's evidence (44 analyses, 4 networks).  When the evidence changes, the bound
+    follows the number of analyses and networks (0.45 and 1.75 pages each plus 3, which gives
+    29.8 for the snapshot: the density reached here), so adding a trial does not fail the
+    build while a layout regression still does."""
+    base, reader, _, results = built
+    pages = len(reader.pages)
+    if base.version == BEFORE["evidence_version"]:
+        assert pages < 29
+    else:
+        assert pages <= 0.45 * len(results["analyses"]) + 1.75 * len(results["networks"]) + 3
 
 
 def test_every_number_and_trial_printed_before_is_still_printed(built):
