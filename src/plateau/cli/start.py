@@ -81,7 +81,7 @@ def start(
         f"plateau: {len(base)} trials, evidence version {base.version[:12]}. "
         "Decision support, not a prescription."
     )
-    serve(host=host, port=port, evidence=None, database_url=None, trusted_proxy=[])
+    serve(host=host, port=port, evidence=None, database_url=None, trusted_proxy=[], workers=1)
 
 
 def print_overview(base) -> None:
