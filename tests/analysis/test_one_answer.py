@@ -174,7 +174,7 @@ def test_mixed_population_line_is_visible_in_page_and_cli(client):
         "Mixed population (transplant and non-transplant patients), whole-trial estimate used: "
         "Myeloma XI, GIMEMA RV-MM-PI-209" in flat
     )
-    assert "published: McCarthy 2017, IPD of 3 trials: OS HR 0.75 (0.63-0.90)" in flat
+    assert "published: McCarthy 2017, IPD of 3 trials: OS HR 0.75 (0.63\u20130.90)" in flat
 
 
 def test_switch_drops_mixed_population_trials_everywhere(base, client):

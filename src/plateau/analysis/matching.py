@@ -13,6 +13,7 @@ from typing import Any
 from plateau.analysis.spec import AnalysisSpec
 from plateau.evidence.base import EvidenceBase
 from plateau.evidence.syntheses import Synthesis, SynthesisEstimate, load_syntheses
+from plateau.evidence.vocabulary import label, labels
 
 #: outcomes of an analysis spec -> outcomes of a published synthesis that answer it
 _OUTCOME_MATCH = {
@@ -42,11 +43,11 @@ class PublishedMatch:
         return self.synthesis.design == "ipd"
 
     def text(self) -> str:
-        """``published: McCarthy 2017, IPD of 3 trials: OS 0.75 (0.63-0.90) post-ASCT (C2)``."""
+        """``published: McCarthy 2017, IPD of 3 trials: OS 0.75 (0.63–0.90) after ASCT (C2)``."""
         e, s = self.estimate, self.synthesis
         design = {"ipd": "IPD", "aggregate": "meta-analysis", "network": "network MA"}[s.design]
         of = f" of {e.k} trials" if e.k else ""
-        where = e.setting.value.replace("_", "-") if e.setting else "all settings"
+        where = label("setting", e.setting) if e.setting else "all settings"
         interval = f" ({e.interval_text})" if e.ci_low is not None else " (interval not read)"
         kind = "" if self.exact else " [related: " + self.why_related() + "]"
         return (
@@ -63,7 +64,7 @@ class PublishedMatch:
         if e.setting is None:
             reasons.append("pools all settings")
         if any(k.value != "maintenance_vs_control" for k in e.kinds):
-            reasons.append("includes " + ", ".join(k.value.replace("_", " ") for k in e.kinds))
+            reasons.append("includes " + labels("comparison_kind", e.kinds))
         return "; ".join(reasons) or "close match"
 
     def to_dict(self) -> dict[str, Any]:

@@ -88,7 +88,9 @@ class SynthesisEstimate(_Model):
     def interval_text(self) -> str:
         if self.ci_low is None:
             return "interval not read"
-        return f"{self.ci_low:.2f}-{self.ci_high:.2f}"
+        from plateau.evidence.vocabulary import format_interval
+
+        return format_interval(self.ci_low, self.ci_high)
 
 
 class Synthesis(_Model):
