@@ -74,7 +74,8 @@ def test_matching_rule(base):
     matches = matching_syntheses(post_os)
     assert [m.synthesis.id for m in matches] == ["mccarthy2017"]
     assert matches[0].exact and matches[0].is_ipd
-    assert "published: McCarthy 2017, IPD of 3 trials: OS HR 0.75 (0.63\u20130.90)" in matches[0].text()
+    want = "published: McCarthy 2017, IPD of 3 trials: OS HR 0.75 (0.63\u20130.90)"
+    assert want in matches[0].text()
     # a setting filter never shows another setting's estimate
     nt = AnalysisSpec(
         outcome="disease_control", agents=("lenalidomide",), settings=("non_transplant",)
